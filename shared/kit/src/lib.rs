@@ -1,0 +1,21 @@
+//! The Lambda kit every Steward function is built from.
+//!
+//! A function's `main` reads its [`config::Env`], loads the SDK configuration once, builds its
+//! handler and hands it to [`runtime::run`]; the local gateway instead erases the same handler
+//! with [`runtime::erase`] and invokes it in-process with the very JSON events AWS would send.
+
+pub mod body;
+pub mod config;
+pub mod cors;
+pub mod http;
+pub mod idempotency;
+pub mod mask;
+pub mod metrics;
+pub mod pagination;
+pub mod problem;
+pub mod runtime;
+pub mod secret;
+pub mod sqs;
+pub mod telemetry;
+
+pub use problem::{ApiError, FieldError};

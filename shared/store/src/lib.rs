@@ -1,0 +1,21 @@
+//! Storage adapters: every `aws_sdk_*` call of Steward lives in this crate, so the domain and the
+//! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
+
+mod attributes;
+mod error;
+pub mod idempotency;
+#[cfg(feature = "provision")]
+pub mod provision;
+mod table;
+
+pub use error::StoreError;
+pub use table::{PageKey, Query, Table};
+
+pub use aws_config::SdkConfig;
+
+/// The SDK configuration from the environment, loaded once at init and shared by every client.
+///
+/// Locally `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_DYNAMODB`) point it at the emulator.
+pub async fn load_aws_config() -> SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

@@ -1,0 +1,298 @@
+//! The HTTP pipeline every API function runs its handler in.
+//!
+//! Around the handler: the request and correlation ids and the log span, CORS, the
+//! `Idempotency-Key` protocol, panics turned into 500 problems, errors mapped to problem+json,
+//! security headers, and an EMF latency metric.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use futures::FutureExt;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Body, RequestExt, Response};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::cors::{self, CorsOrigins};
+use crate::idempotency::{self, Begin, Idempotency, IdempotencyKey};
+use crate::metrics::Metrics;
+use crate::problem::ApiError;
+use crate::runtime::{Error, Function};
+use crate::telemetry;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const CORRELATION_ID: &str = "x-correlation-id";
+
+/// Headers every answer carries (OWASP's REST guidance for an API that serves no HTML).
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
+/// A request as a handler sees it.
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The path as the client sent it.
+    pub path: String,
+    /// The API Gateway route key that selected this function (`GET /v1/rooms/{roomId}`).
+    pub route: String,
+    pub path_params: HashMap<String, String>,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub request_id: String,
+    pub correlation_id: String,
+    pub source_ip: Option<String>,
+    /// Whose data this request may touch: the tenant from the authorizer, or `public`.
+    pub scope: String,
+    body_limit: usize,
+}
+
+impl ApiRequest {
+    /// The JSON body as `T` (see [`crate::body::parse_json`]).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        crate::body::parse_json(&self.headers, &self.body, self.body_limit)
+    }
+
+    pub fn path_param(&self, name: &str) -> Result<&str, ApiError> {
+        self.path_params.get(name).map(String::as_str).ok_or_else(|| ApiError::NotFound(name.to_owned()))
+    }
+}
+
+/// An API function's handler: it sees parsed requests and answers or fails with an [`ApiError`].
+pub trait Api: Send + Sync + 'static {
+    fn handle(&self, request: &ApiRequest) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+}
+
+/// A JSON answer.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .map_err(ApiError::internal)
+}
+
+/// An API handler in the pipeline, deployable as a function.
+pub struct HttpFunction<A> {
+    api: A,
+    name: String,
+    cors: CorsOrigins,
+    idempotency: Option<Idempotency>,
+    body_limit: usize,
+}
+
+impl<A: Api> HttpFunction<A> {
+    pub fn new(name: impl Into<String>, api: A, cors: CorsOrigins) -> Self {
+        Self { api, name: name.into(), cors, idempotency: None, body_limit: crate::body::DEFAULT_LIMIT }
+    }
+
+    /// Honour `Idempotency-Key` on POSTs.
+    pub fn with_idempotency(mut self, idempotency: Idempotency) -> Self {
+        self.idempotency = Some(idempotency);
+        self
+    }
+
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
+    /// Answers one request; never fails (failures are problem answers).
+    pub async fn serve(&self, request: lambda_http::Request) -> Response<Body> {
+        let started = Instant::now();
+        let request = self.read(request);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request.request_id,
+            correlation_id = %request.correlation_id,
+            function = %self.name,
+            route = %request.route,
+            cold_start = telemetry::take_cold_start(),
+        );
+        async {
+            let mut response = match cors::preflight(&self.cors, &request.method, &request.headers) {
+                Some(preflight) => preflight,
+                None => match AssertUnwindSafe(self.dispatch(&request)).catch_unwind().await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(error)) => self.refuse(error, &request),
+                    Err(_) => self.refuse(ApiError::internal("the handler panicked"), &request),
+                },
+            };
+            self.finish_headers(&request, response.headers_mut());
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(status = response.status().as_u16(), latency_ms, "answered");
+            Metrics::new()
+                .dimension("Function", &self.name)
+                .dimension("Route", &request.route)
+                .millis("Latency", latency_ms)
+                .count(if response.status().is_server_error() { "Faults" } else { "Requests" }, 1)
+                .property("request_id", request.request_id.as_str())
+                .emit();
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        if request.body.len() > self.body_limit {
+            return Err(ApiError::PayloadTooLarge { limit: self.body_limit });
+        }
+        let keyed = match (&self.idempotency, request.method == Method::POST) {
+            (Some(idempotency), true) => IdempotencyKey::from_headers(&request.headers)?.map(|key| (idempotency, key)),
+            _ => None,
+        };
+        let Some((idempotency, key)) = keyed else {
+            return self.api.handle(request).await;
+        };
+        let fingerprint = idempotency::fingerprint(&request.method, &request.path, &request.body);
+        let ticket = match idempotency.begin(&request.scope, key, &fingerprint).await? {
+            Begin::Replay(response) => return Ok(response),
+            Begin::Run(ticket) => ticket,
+        };
+        let response = match AssertUnwindSafe(self.api.handle(request)).catch_unwind().await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => self.refuse(error, request),
+            Err(_) => self.refuse(ApiError::internal("the handler panicked"), request),
+        };
+        // The answer stands even if it cannot be kept: failing it now would invite a second run.
+        if let Err(error) = idempotency.finish(ticket, &response).await {
+            tracing::error!(error = %Chain(&error), "could not record the idempotent answer");
+        }
+        Ok(response)
+    }
+
+    fn refuse(&self, error: ApiError, request: &ApiRequest) -> Response<Body> {
+        if error.status().is_server_error() {
+            tracing::error!(error = %Chain(&error), "request failed");
+        } else {
+            tracing::info!(error = %error, status = error.status().as_u16(), "request refused");
+        }
+        error.into_response(&request.request_id, &request.path)
+    }
+
+    fn finish_headers(&self, request: &ApiRequest, headers: &mut HeaderMap) {
+        for (name, value) in SECURITY_HEADERS {
+            headers.entry(*name).or_insert(HeaderValue::from_static(value));
+        }
+        if let Ok(value) = HeaderValue::from_str(&request.request_id) {
+            headers.insert(REQUEST_ID, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&request.correlation_id) {
+            headers.insert(CORRELATION_ID, value);
+        }
+        cors::decorate(&self.cors, &request.headers, headers);
+    }
+
+    fn read(&self, request: lambda_http::Request) -> ApiRequest {
+        let query = request.query_string_parameters().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let path_params = request.path_parameters().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let (route, request_id, source_ip, scope) = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => (
+                context.route_key.clone().unwrap_or_default(),
+                context.request_id.clone().unwrap_or_default(),
+                context.http.source_ip.clone(),
+                context
+                    .authorizer
+                    .as_ref()
+                    .and_then(|a| a.fields.get("tenant_id"))
+                    .and_then(|t| t.as_str())
+                    .map(|tenant| format!("T#{tenant}"))
+                    .unwrap_or_else(|| "public".to_owned()),
+            ),
+            _ => (String::new(), String::new(), None, "public".to_owned()),
+        };
+        let request_id = if request_id.is_empty() { lambda_request_id } else { request_id };
+        let (parts, body) = request.into_parts();
+        let correlation_id = parts
+            .headers
+            .get(CORRELATION_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| is_safe_id(id))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        ApiRequest {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            route,
+            path_params,
+            query,
+            headers: parts.headers,
+            body: body.to_vec(),
+            request_id,
+            correlation_id,
+            source_ip,
+            scope,
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+/// A client-supplied id is echoed and logged only when it is short and plain.
+fn is_safe_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+impl<A: Api> Function for HttpFunction<A> {
+    type Event = ApiGatewayV2httpRequest;
+    type Output = ApiGatewayV2httpResponse;
+
+    async fn call(&self, event: LambdaEvent<ApiGatewayV2httpRequest>) -> Result<ApiGatewayV2httpResponse, Error> {
+        // The same conversion `lambda_http::run` applies.
+        let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event.payload).into();
+        let response = self.serve(request.with_lambda_context(event.context)).await;
+        Ok(to_gateway_response(response))
+    }
+}
+
+/// An HTTP answer as API Gateway's payload format 2.0 takes it (cookies apart, binary as base64).
+fn to_gateway_response(response: Response<Body>) -> ApiGatewayV2httpResponse {
+    let (mut parts, body) = response.into_parts();
+    let cookies = parts
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    parts.headers.remove(header::SET_COOKIE);
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(parts.status.as_u16());
+    answer.is_base64_encoded = matches!(body, Body::Binary(_));
+    answer.body = match body {
+        Body::Empty => None,
+        other => Some(other),
+    };
+    answer.headers = parts.headers;
+    answer.cookies = cookies;
+    answer
+}
+
+/// An error with its causes, for logs.
+pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! The HTTP boundary's errors and their one mapping to RFC 9457 problem+json.
+//!
+//! Every error a client can see is a variant here with a stable `type`
+//! (`urn:steward:problem:<slug>`), a status and a title. Domain errors convert into it; nothing
+//! else builds error responses. Internal causes go to the log, never to the client.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// One invalid input field: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// A JSON pointer-like path (`items[2].name`), or a parameter or header name.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no route for {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String, allowed: Vec<String> },
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported content type {found:?}")]
+    UnsupportedMediaType { found: String, expected: &'static str },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("the cursor is invalid")]
+    InvalidCursor,
+    #[error("the Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still running")]
+    IdempotencyInProgress,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("too many requests")]
+    TooManyRequests { retry_after: Duration },
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after: Duration, #[source] source: Option<Box<dyn StdError + Send + Sync>> },
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(error: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The stable slug of `type`, the status and the title: the whole mapping, in one place.
+    fn kind(&self) -> (&'static str, StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::RouteNotFound { .. } => ("route-not-found", S::NOT_FOUND, "No such route"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", S::METHOD_NOT_ALLOWED, "Method not allowed"),
+            Self::NotFound(_) => ("not-found", S::NOT_FOUND, "Not found"),
+            Self::MalformedJson(_) => ("malformed-json", S::BAD_REQUEST, "Malformed JSON"),
+            Self::UnsupportedMediaType { .. } => {
+                ("unsupported-media-type", S::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
+            }
+            Self::PayloadTooLarge { .. } => ("payload-too-large", S::PAYLOAD_TOO_LARGE, "Payload too large"),
+            Self::Validation(_) => ("validation-failed", S::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::InvalidCursor => ("invalid-cursor", S::BAD_REQUEST, "Invalid cursor"),
+            Self::IdempotencyKeyReused => {
+                ("idempotency-key-reused", S::UNPROCESSABLE_ENTITY, "Idempotency-Key reused with another request")
+            }
+            Self::IdempotencyInProgress => ("idempotency-in-progress", S::CONFLICT, "Request still in progress"),
+            Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
+            Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
+            Self::TooManyRequests { .. } => ("too-many-requests", S::TOO_MANY_REQUESTS, "Too many requests"),
+            Self::Unavailable { .. } => ("unavailable", S::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
+            Self::Internal(_) => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.kind().1
+    }
+
+    /// The client's view: what it can act on, never internals.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::Internal(_) => Some("An unexpected error occurred; quote the request id when reporting it.".into()),
+            Self::Unavailable { .. } => Some("A dependency is unavailable; retry after the indicated delay.".into()),
+            Self::Validation(fields) if fields.len() == 1 => Some(format!("{}: {}", fields[0].field, fields[0].message)),
+            Self::Validation(_) => Some("Several fields are invalid; see errors.".into()),
+            Self::UnsupportedMediaType { found, expected } => {
+                Some(format!("Send the body as {expected} (got {found:?})."))
+            }
+            Self::MethodNotAllowed { allowed, .. } => Some(format!("{self}; allowed: {}.", allowed.join(", "))),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self, request_id: &str, instance: &str) -> Problem {
+        let (slug, status, title) = self.kind();
+        Problem {
+            kind: format!("urn:steward:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            instance: instance.to_owned(),
+            request_id: request_id.to_owned(),
+            errors: match self {
+                Self::Validation(fields) => fields.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The HTTP answer: the problem document with the headers its status calls for.
+    pub fn into_response(self, request_id: &str, instance: &str) -> Response<Body> {
+        let problem = self.problem(request_id, instance);
+        let mut response = problem.into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::MethodNotAllowed { allowed, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+                    headers.insert(header::ALLOW, value);
+                }
+            }
+            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+            }
+            Self::IdempotencyInProgress => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<steward_store::StoreError> for ApiError {
+    fn from(error: steward_store::StoreError) -> Self {
+        if error.is_unavailable() {
+            Self::Unavailable { retry_after: Duration::from_secs(1), source: Some(Box::new(error)) }
+        } else {
+            Self::Internal(Box::new(error))
+        }
+    }
+}
+
+/// An RFC 9457 problem document, with Steward's extension members.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub instance: String,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    fn into_response(self) -> Response<Body> {
+        let body = serde_json::to_string(&self).expect("a problem always serializes");
+        Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(Body::Text(body))
+            .expect("static parts are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response<Body>) -> serde_json::Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn internal_errors_carry_the_request_id_and_no_internals() {
+        let error = ApiError::internal("connection string postgres://secret@db");
+        let response = error.into_response("req-1", "/v1/x");
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+        let text = serde_json::to_string(&body(&response)).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(body(&response)["request_id"], "req-1");
+        assert_eq!(body(&response)["type"], "urn:steward:problem:internal");
+    }
+
+    #[test]
+    fn validation_lists_every_field() {
+        let error = ApiError::Validation(vec![FieldError::new("name", "required"), FieldError::new("size", "too big")]);
+        let response = error.into_response("r", "/v1/rooms");
+        assert_eq!(response.status(), 422);
+        let problem = body(&response);
+        assert_eq!(problem["errors"][0]["field"], "name");
+        assert_eq!(problem["errors"][1]["message"], "too big");
+    }
+
+    #[test]
+    fn retry_and_allow_headers_follow_the_status() {
+        let busy = ApiError::Unavailable { retry_after: Duration::from_secs(3), source: None }.into_response("r", "/");
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "3");
+        let wrong = ApiError::MethodNotAllowed { method: "PUT".into(), path: "/v1/health".into(), allowed: vec!["GET".into()] }
+            .into_response("r", "/v1/health");
+        assert_eq!(wrong.status(), 405);
+        assert_eq!(wrong.headers()[header::ALLOW], "GET");
+    }
+
+    #[test]
+    fn every_type_is_distinct() {
+        let samples = [
+            ApiError::RouteNotFound { method: "GET".into(), path: "/".into() },
+            ApiError::MethodNotAllowed { method: "GET".into(), path: "/".into(), allowed: vec![] },
+            ApiError::NotFound("x".into()),
+            ApiError::MalformedJson("x".into()),
+            ApiError::UnsupportedMediaType { found: "x".into(), expected: "y" },
+            ApiError::PayloadTooLarge { limit: 1 },
+            ApiError::Validation(vec![]),
+            ApiError::InvalidCursor,
+            ApiError::IdempotencyKeyReused,
+            ApiError::IdempotencyInProgress,
+            ApiError::Conflict("x".into()),
+            ApiError::Unauthorized,
+            ApiError::TooManyRequests { retry_after: Duration::ZERO },
+            ApiError::Unavailable { retry_after: Duration::ZERO, source: None },
+            ApiError::internal("x"),
+        ];
+        let mut types: Vec<&str> = samples.iter().map(|e| e.kind().0).collect();
+        types.sort();
+        types.dedup();
+        assert_eq!(types.len(), samples.len());
+    }
+}

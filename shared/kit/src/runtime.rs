@@ -1,0 +1,54 @@
+//! One shape for every deployed function, run by the Lambda runtime in AWS and invoked
+//! in-process, with the same JSON events, by the local gateway.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use lambda_runtime::{Context, LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use lambda_runtime::Error;
+
+/// A Lambda function: one kind of event in, one answer out. `call` takes `&self` so that one
+/// instance serves concurrent invocations (the gateway runs many at once).
+pub trait Function: Send + Sync + 'static {
+    type Event: DeserializeOwned + Send + 'static;
+    type Output: Serialize + Send + 'static;
+
+    fn call(&self, event: LambdaEvent<Self::Event>) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+}
+
+/// Runs `function` under the Lambda Runtime API until the sandbox is shut down.
+pub async fn run<F: Function>(function: F) -> Result<(), Error> {
+    let function = Arc::new(function);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<F::Event>| {
+        let function = Arc::clone(&function);
+        async move { function.call(event).await }
+    }))
+    .await
+}
+
+/// A function as the local gateway holds it: JSON event in, JSON answer out.
+pub trait Invoke: Send + Sync {
+    fn invoke(&self, payload: Value, context: Context) -> BoxFuture<'_, Result<Value, Error>>;
+}
+
+struct Erased<F>(F);
+
+impl<F: Function> Invoke for Erased<F> {
+    fn invoke(&self, payload: Value, context: Context) -> BoxFuture<'_, Result<Value, Error>> {
+        Box::pin(async move {
+            let event: F::Event = serde_json::from_value(payload)?;
+            let output = self.0.call(LambdaEvent::new(event, context)).await?;
+            Ok(serde_json::to_value(output)?)
+        })
+    }
+}
+
+/// Erases a function's event types so the gateway can hold every function alike.
+pub fn erase<F: Function>(function: F) -> Arc<dyn Invoke> {
+    Arc::new(Erased(function))
+}

@@ -1,0 +1,177 @@
+//! The one DynamoDB table (docs/data-model.md) and the access every entity shares.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+use crate::attributes::{Item, s};
+
+/// Steward's table: a client built once at init and the table's name from configuration.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: Client,
+    name: Arc<str>,
+}
+
+/// Where the next page of a query starts: DynamoDB's `LastEvaluatedKey`, as plain values so that
+/// the kit can seal it into an opaque cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageKey(BTreeMap<String, KeyPart>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum KeyPart {
+    S(String),
+    N(String),
+}
+
+impl PageKey {
+    fn from_item(item: Item) -> Result<Self, StoreError> {
+        let mut parts = BTreeMap::new();
+        for (name, value) in item {
+            let part = match value {
+                AttributeValue::S(text) => KeyPart::S(text),
+                AttributeValue::N(number) => KeyPart::N(number),
+                _ => return Err(crate::attributes::corrupt(&name, "a key attribute is neither S nor N".into())),
+            };
+            parts.insert(name, part);
+        }
+        Ok(Self(parts))
+    }
+
+    fn into_item(self) -> Item {
+        self.0
+            .into_iter()
+            .map(|(name, part)| match part {
+                KeyPart::S(text) => (name, AttributeValue::S(text)),
+                KeyPart::N(number) => (name, AttributeValue::N(number)),
+            })
+            .collect()
+    }
+
+    /// The partition this key belongs to: a cursor must not move a query to another partition.
+    pub fn partition(&self, attribute: &str) -> Option<&str> {
+        match self.0.get(attribute) {
+            Some(KeyPart::S(text)) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// One partition of the table or of an index, optionally narrowed to a sort-key prefix.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub index: Option<&'a str>,
+    pub partition: &'a str,
+    pub sort_key_prefix: Option<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    pub fn partition(partition: &'a str) -> Self {
+        Self { index: None, partition, sort_key_prefix: None }
+    }
+
+    pub fn with_prefix(mut self, prefix: &'a str) -> Self {
+        self.sort_key_prefix = Some(prefix);
+        self
+    }
+
+    fn key_names(&self) -> (&'static str, &'static str) {
+        match self.index {
+            Some(_) => ("gsi1pk", "gsi1sk"),
+            None => ("pk", "sk"),
+        }
+    }
+}
+
+impl Table {
+    pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
+        Self { client: Client::new(config), name: Arc::from(name.into()) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A cheap data-plane read that proves the table answers (used by the health check).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .get_item()
+            .table_name(self.name())
+            .key("pk", s("HEALTH"))
+            .key("sk", s("HEALTH"))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Writes an item as serde shapes it (its struct must carry `pk` and `sk`).
+    pub async fn put<T: Serialize>(&self, item: &T) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        self.client
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// One page of a partition in sort-key order, and where the next page starts.
+    ///
+    /// A `start` taken from another partition is refused rather than followed.
+    pub async fn query_page<T: DeserializeOwned>(
+        &self,
+        query: Query<'_>,
+        limit: u32,
+        start: Option<PageKey>,
+    ) -> Result<(Vec<T>, Option<PageKey>), StoreError> {
+        let (pk, sk) = query.key_names();
+        if let Some(start) = &start {
+            if start.partition(pk) != Some(query.partition) {
+                return Err(StoreError::Corrupt {
+                    key: query.partition.to_owned(),
+                    problem: "page key of another partition".into(),
+                });
+            }
+        }
+        let mut request = self
+            .client
+            .query()
+            .table_name(self.name())
+            .set_index_name(query.index.map(str::to_owned))
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", s(query.partition))
+            .limit(limit as i32)
+            .set_exclusive_start_key(start.map(PageKey::into_item));
+        request = match query.sort_key_prefix {
+            Some(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let output = request.send().await.map_err(StoreError::from_sdk)?;
+        let items = output.items.unwrap_or_default();
+        let items: Vec<T> = serde_dynamo::from_items(items).map_err(|e| StoreError::Corrupt {
+            key: query.partition.to_owned(),
+            problem: e.to_string(),
+        })?;
+        let next = match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => Some(PageKey::from_item(key)?),
+            _ => None,
+        };
+        Ok((items, next))
+    }
+}
