@@ -26,7 +26,10 @@ pub async fn run<F: Function>(function: F) -> Result<(), Error> {
     let function = Arc::new(function);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<F::Event>| {
         let function = Arc::clone(&function);
-        async move { function.call(event).await }
+        // Boxed: the handler's future type is deep, and naming it inside the runtime's own
+        // future types overflows the compiler's layout depth limit.
+        let invocation: BoxFuture<'static, Result<F::Output, Error>> = Box::pin(async move { function.call(event).await });
+        invocation
     }))
     .await
 }
