@@ -1,0 +1,211 @@
+//! API Gateway (HTTP API, payload format 2.0) in front of the in-process functions, plus the
+//! local stack's own endpoints under `/_local/`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+use steward_emulator::{ACCOUNT, REGION};
+use steward_template::{Method, Selected};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::stack::{Deployed, Shared};
+
+/// API Gateway's own payload limit.
+const PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
+const API_ID: &str = "local";
+
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let app = Router::new()
+        .route("/_local/routes", get(routes))
+        .route("/_local/schedules/{function}/{event}", post(fire_schedule))
+        .fallback(api)
+        .with_state(shared);
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        });
+    if let Err(error) = server.await {
+        tracing::error!(%error, "gateway stopped");
+    }
+}
+
+/// API Gateway's bare answers for what never reaches a function.
+fn gateway_message(status: StatusCode, message: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], json!({ "message": message }).to_string()).into_response()
+}
+
+async fn api(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = to_bytes(body, PAYLOAD_LIMIT).await else {
+        return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    };
+    let path = parts.uri.path().to_owned();
+    let Some(method) = Method::parse(parts.method.as_str()) else {
+        return gateway_message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let (route_key, params) = match shared.routes.select(method, &path) {
+        Selected::Route { key, params } => (key.to_string(), params),
+        Selected::Default => ("$default".to_owned(), BTreeMap::new()),
+        Selected::None => return gateway_message(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    let target = &shared.targets[&route_key];
+    let event = http_event(&route_key, &parts.method, &parts.uri, &parts.headers, &params, &body, &peer.ip().to_string());
+    match invoke(&target.function, event).await {
+        Ok(output) => into_http(output),
+        Err(Failure::Timeout) => gateway_message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Err(Failure::Error(_)) => gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+/// The event API Gateway sends for a request (payload format 2.0).
+fn http_event(
+    route_key: &str,
+    method: &http::Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    params: &BTreeMap<String, String>,
+    body: &[u8],
+    source_ip: &str,
+) -> Value {
+    // Repeated headers and query parameters are joined with commas; cookies travel apart.
+    let mut joined_headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut cookies = Vec::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == header::COOKIE {
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            continue;
+        }
+        joined_headers.entry(name.as_str().to_owned()).and_modify(|v| {
+            v.push(',');
+            v.push_str(&value);
+        }).or_insert(value);
+    }
+    let raw_query = uri.query().unwrap_or_default();
+    let mut query: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        let (name, value) = (name.into_owned(), value.into_owned());
+        query.entry(name).and_modify(|v| {
+            v.push(',');
+            v.push_str(&value);
+        }).or_insert(value);
+    }
+    let (body, encoded) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (Value::String(STANDARD.encode(body)), true),
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": uri.path(),
+        "rawQueryString": raw_query,
+        "cookies": if cookies.is_empty() { Value::Null } else { json!(cookies) },
+        "headers": joined_headers,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { json!(query) },
+        "pathParameters": if params.is_empty() { Value::Null } else { json!(params) },
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": API_ID,
+            "domainName": headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
+            "domainPrefix": API_ID,
+            "http": {
+                "method": method.as_str(),
+                "path": uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    })
+}
+
+pub(crate) enum Failure {
+    Timeout,
+    Error(String),
+}
+
+/// One invocation as Lambda makes it: a fresh context, the function's timeout.
+pub(crate) async fn invoke(function: &Deployed, event: Value) -> Result<Value, Failure> {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    context.invoked_function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", function.physical_name);
+    let deadline = SystemTime::now() + function.timeout;
+    context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    match tokio::time::timeout(function.timeout, function.handler.invoke(event, context)).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(error)) => {
+            tracing::error!(function = %function.logical_id, %error, "invocation failed");
+            Err(Failure::Error(error.to_string()))
+        }
+        Err(_) => {
+            tracing::error!(function = %function.logical_id, timeout_s = function.timeout.as_secs(), "invocation timed out");
+            Err(Failure::Timeout)
+        }
+    }
+}
+
+fn into_http(output: Value) -> Response {
+    let answer: ApiGatewayV2httpResponse = match serde_json::from_value(output) {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::error!(%error, "a function answered something that is not an HTTP API response");
+            return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        }
+    };
+    let body = match answer.body {
+        None => Vec::new(),
+        Some(body) if answer.is_base64_encoded => STANDARD.decode(body.as_ref()).unwrap_or_default(),
+        Some(body) => body.to_vec(),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(answer.status_code as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = answer.headers;
+    for cookie in answer.cookies {
+        if let Ok(value) = cookie.parse() {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+async fn routes(State(shared): State<Arc<Shared>>) -> Response {
+    let routes: BTreeMap<&String, &String> =
+        shared.targets.iter().map(|(key, target)| (key, &target.function.logical_id)).collect();
+    axum::Json(json!({ "routes": routes })).into_response()
+}
+
+async fn fire_schedule(State(shared): State<Arc<Shared>>, Path((function, event)): Path<(String, String)>) -> Response {
+    match crate::schedules::fire(&shared, &function, &event).await {
+        Some(Ok(output)) => axum::Json(json!({ "function": function, "event": event, "output": output })).into_response(),
+        Some(Err(error)) => (StatusCode::BAD_GATEWAY, axum::Json(json!({ "function": function, "event": event, "error": error })))
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "message": format!("no schedule {function}/{event} in the template") })))
+            .into_response(),
+    }
+}

@@ -1,0 +1,136 @@
+//! `steward-local run`: the whole stack on this machine (`make run`).
+//! `steward-local fire Function/Event`: fires a schedule of a running stack now (`make fire`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use steward_emulator::Emulator;
+use steward_local::{Stack, StackOptions};
+
+#[derive(Parser)]
+#[command(about = "Steward's local stack: template.yaml over the AWS emulator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the emulator and the gateway, load the demo data, serve until Ctrl-C.
+    Run {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "steward-local")]
+        stack: String,
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        /// A template parameter, as `Name=Value` (repeatable).
+        #[arg(long = "parameter", short = 'P', value_parser = parse_parameter)]
+        parameters: Vec<(String, String)>,
+        #[arg(long, default_value = "infra/demo/seed.json")]
+        seed: PathBuf,
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Fire a schedule of the running stack now, such as `LicenceSweepFunction/Nightly`.
+    Fire {
+        schedule: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    text.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("{text:?} is not Name=Value"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run { port, stack, template, parameters, seed, no_demo } => {
+            run(port, &stack, template, parameters.into_iter().collect(), seed, no_demo).await
+        }
+        Command::Fire { schedule, url } => fire(&schedule, &url).await,
+    }
+}
+
+async fn run(
+    port: u16,
+    stack_name: &str,
+    template: PathBuf,
+    parameters: BTreeMap<String, String>,
+    seed: PathBuf,
+    no_demo: bool,
+) -> ExitCode {
+    steward_kit::telemetry::init();
+    let _ = std::fs::create_dir_all(".local");
+    if let Ok(file) = std::fs::File::create(".local/metrics.emf.log") {
+        steward_kit::metrics::redirect(Box::new(file));
+    }
+    eprintln!("starting the emulator…");
+    let emulator = match Emulator::start() {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let endpoints = emulator.endpoints();
+    let mut options = StackOptions::new(template, stack_name, endpoints.clone());
+    options.port = port;
+    options.parameter_overrides = parameters;
+    options.run_schedules = true;
+    let stack = match Stack::start(options).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = stack.url().to_owned();
+    if !no_demo {
+        match steward_local::demo::load(&url, &seed).await {
+            Ok(steps) => eprintln!("demo data loaded ({steps} steps from {})", seed.display()),
+            Err(error) => {
+                eprintln!("error loading demo data: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    eprintln!(
+        "\nSteward is running at {url}\n\
+         \n  curl -s {url}/v1/health\
+         \n  curl -s {url}/v1/nope            (a 404 problem)\
+         \n  curl -s -X DELETE {url}/v1/health (a 405 problem)\
+         \n  curl -s {url}/_local/routes       (what the gateway serves)\
+         \n\nEmulator: DynamoDB {} · SQS/S3/SES {}\nTable {} · Ctrl-C stops everything.\n",
+        endpoints.dynamodb,
+        endpoints.services,
+        stack.physical_name("Table"),
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping…");
+    stack.stop().await;
+    drop(emulator);
+    ExitCode::SUCCESS
+}
+
+async fn fire(schedule: &str, url: &str) -> ExitCode {
+    let Some((function, event)) = schedule.split_once('/') else {
+        eprintln!("error: name the schedule as Function/Event");
+        return ExitCode::FAILURE;
+    };
+    match reqwest::Client::new().post(format!("{url}/_local/schedules/{function}/{event}")).send().await {
+        Ok(response) => {
+            let ok = response.status().is_success();
+            println!("{}", response.text().await.unwrap_or_default());
+            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => {
+            eprintln!("error: is the stack running (make run)? {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Which code is which function: the cargo binary a template function names, linked in.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use steward_kit::config::{ConfigError, Env};
+use steward_kit::runtime::{Invoke, erase};
+use steward_store::SdkConfig;
+
+/// Builds one function as its `main` would, from its environment and the SDK configuration.
+pub type FunctionInit = Arc<dyn Fn(&Env, &SdkConfig) -> Result<Arc<dyn Invoke>, ConfigError> + Send + Sync>;
+
+/// Functions by cargo binary name (`Metadata.BuildProperties.Binary` in the template).
+#[derive(Clone, Default)]
+pub struct Registry(BTreeMap<String, FunctionInit>);
+
+impl Registry {
+    /// Every function of this repository.
+    pub fn steward() -> Self {
+        let mut registry = Self::default();
+        registry.insert("platform", |env, aws| Ok(erase(steward_platform::init(env, aws)?)));
+        registry
+    }
+
+    pub fn insert(
+        &mut self,
+        binary: &str,
+        init: impl Fn(&Env, &SdkConfig) -> Result<Arc<dyn Invoke>, ConfigError> + Send + Sync + 'static,
+    ) {
+        self.0.insert(binary.to_owned(), Arc::new(init));
+    }
+
+    pub fn get(&self, binary: &str) -> Option<&FunctionInit> {
+        self.0.get(binary)
+    }
+
+    pub fn binaries(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}

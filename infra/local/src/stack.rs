@@ -1,0 +1,281 @@
+//! Starting and stopping the local stack.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use steward_emulator::{Endpoints, REGION};
+use steward_kit::config::Env;
+use steward_kit::runtime::Invoke;
+use steward_store::SdkConfig;
+use steward_template::{FunctionEvent, HttpAuth, RouteKey, RouteTable, Template, TemplateError, Value, resolve};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::registry::Registry;
+use crate::resolver::LocalResolver;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("creating {resource}: {source}")]
+    Provision { resource: String, source: steward_store::StoreError },
+    #[error("function {function}: {problem}")]
+    Function { function: String, problem: String },
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+}
+
+/// How to run the stack.
+#[derive(Clone)]
+pub struct StackOptions {
+    pub template: PathBuf,
+    /// Prefix of every physical name, so that several stacks share one emulator.
+    pub stack_name: String,
+    pub endpoints: Endpoints,
+    /// 0: a free port.
+    pub port: u16,
+    pub parameter_overrides: BTreeMap<String, String>,
+    pub registry: Registry,
+    /// After a failed delivery, make the message visible again after this long instead of the
+    /// queue's VisibilityTimeout (tests only: it keeps redrive tests short).
+    pub retry_delay: Option<Duration>,
+    /// Fire schedules on their own rate or cron (`make run`); tests fire them on demand.
+    pub run_schedules: bool,
+}
+
+impl StackOptions {
+    pub fn new(template: impl Into<PathBuf>, stack_name: &str, endpoints: Endpoints) -> Self {
+        Self {
+            template: template.into(),
+            stack_name: stack_name.to_owned(),
+            endpoints,
+            port: 0,
+            parameter_overrides: BTreeMap::new(),
+            registry: Registry::steward(),
+            retry_delay: None,
+            run_schedules: false,
+        }
+    }
+}
+
+/// One built function and what the template says of it.
+pub(crate) struct Deployed {
+    pub logical_id: String,
+    pub physical_name: String,
+    pub handler: Arc<dyn Invoke>,
+    pub timeout: Duration,
+}
+
+/// An HTTP route's target.
+pub(crate) struct RouteTarget {
+    pub function: Arc<Deployed>,
+    #[allow(dead_code)] // authorizers arrive with the identity capability
+    pub auth: HttpAuth,
+}
+
+/// What the running gateway knows.
+pub(crate) struct Shared {
+    pub routes: RouteTable,
+    pub targets: BTreeMap<String, RouteTarget>,
+    pub functions: BTreeMap<String, Arc<Deployed>>,
+    pub schedules: BTreeMap<(String, String), steward_template::Schedule>,
+    pub stack_name: String,
+}
+
+/// The running stack; dropping it (or `stop`) ends the gateway and its pollers.
+pub struct Stack {
+    url: String,
+    resolver: Arc<LocalResolver>,
+    aws: SdkConfig,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    route_keys: Vec<String>,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let template = Template::load(&options.template)?;
+        let parameters = template.parameter_values(&options.parameter_overrides)?;
+        let aws = options.endpoints.sdk_config();
+        let mut resolver = LocalResolver::new(&options.stack_name, &template, parameters);
+        provision(&template, &mut resolver, &aws).await?;
+        let resolver = Arc::new(resolver);
+
+        let mut functions = BTreeMap::new();
+        for function in &template.functions {
+            let physical_name = resolver.physical_name(&function.logical_id);
+            let fail = |problem: String| StackError::Function { function: function.logical_id.clone(), problem };
+            let init = options
+                .registry
+                .get(&function.binary)
+                .ok_or_else(|| fail(format!("no code is registered for binary {:?}", function.binary)))?;
+            let mut env = Env::default();
+            for (name, value) in &function.environment {
+                env.set(name, resolve(value, resolver.as_ref())?);
+            }
+            env.set("AWS_LAMBDA_FUNCTION_NAME", &physical_name);
+            env.set("AWS_REGION", REGION);
+            let handler = init(&env, &aws).map_err(|e| fail(e.to_string()))?;
+            let deployed = Deployed {
+                logical_id: function.logical_id.clone(),
+                physical_name,
+                handler,
+                timeout: Duration::from_secs(function.timeout_seconds),
+            };
+            functions.insert(function.logical_id.clone(), Arc::new(deployed));
+        }
+
+        let mut targets = BTreeMap::new();
+        let mut keys = Vec::new();
+        let mut schedules = BTreeMap::new();
+        let mut triggers = Vec::new();
+        for (route, function, auth) in template.routes()? {
+            keys.push(route.clone());
+            targets.insert(route.to_string(), RouteTarget { function: Arc::clone(&functions[&function.logical_id]), auth });
+        }
+        for function in &template.functions {
+            for (event_name, event) in &function.events {
+                match event {
+                    FunctionEvent::Schedule(schedule) => {
+                        schedules.insert((function.logical_id.clone(), event_name.clone()), schedule.clone());
+                    }
+                    FunctionEvent::Queue(trigger) => {
+                        let queue_url = queue_url_of(&trigger.queue, &resolver)?;
+                        triggers.push((Arc::clone(&functions[&function.logical_id]), trigger.clone(), queue_url));
+                    }
+                    FunctionEvent::Http { .. } => {}
+                }
+            }
+        }
+        let route_keys = keys.iter().map(RouteKey::to_string).collect();
+        let shared = Arc::new(Shared {
+            routes: RouteTable::new(keys),
+            targets,
+            functions,
+            schedules,
+            stack_name: options.stack_name.clone(),
+        });
+
+        let (stop, stopped) = watch::channel(false);
+        let address = SocketAddr::from(([127, 0, 0, 1], options.port));
+        let listener =
+            tokio::net::TcpListener::bind(address).await.map_err(|source| StackError::Listen { address, source })?;
+        let bound = listener.local_addr().map_err(|source| StackError::Listen { address, source })?;
+        let mut tasks = vec![tokio::spawn(crate::gateway::serve(listener, Arc::clone(&shared), stopped.clone()))];
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        for (function, trigger, queue_url) in triggers {
+            tasks.push(tokio::spawn(crate::queues::poll(
+                sqs.clone(),
+                function,
+                trigger,
+                queue_url,
+                options.retry_delay,
+                stopped.clone(),
+            )));
+        }
+        if options.run_schedules {
+            for ((function, event), schedule) in &shared.schedules {
+                if schedule.enabled {
+                    tasks.push(tokio::spawn(crate::schedules::run(
+                        Arc::clone(&shared),
+                        function.clone(),
+                        event.clone(),
+                        schedule.clone(),
+                        stopped.clone(),
+                    )));
+                }
+            }
+        }
+        Ok(Self { url: format!("http://{bound}"), resolver, aws, stop, tasks, route_keys })
+    }
+
+    /// Where to point a client.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The physical name of a template resource (`Table` → `<stack>-Table`).
+    pub fn physical_name(&self, logical_id: &str) -> String {
+        self.resolver.physical_name(logical_id)
+    }
+
+    /// A queue's URL in the emulator.
+    pub fn queue_url(&self, logical_id: &str) -> Option<String> {
+        self.resolver.queue_url(logical_id)
+    }
+
+    /// The SDK configuration the functions were given.
+    pub fn aws(&self) -> &SdkConfig {
+        &self.aws
+    }
+
+    /// The route keys the gateway serves, as the template declares them.
+    pub fn route_keys(&self) -> &[String] {
+        &self.route_keys
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn queue_url_of(queue: &Value, resolver: &LocalResolver) -> Result<String, StackError> {
+    let arn = resolve(queue, resolver)?;
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    let logical_id = name.strip_prefix(&resolver.physical_name("")).unwrap_or(name);
+    resolver
+        .queue_url(logical_id)
+        .ok_or_else(|| StackError::Template(TemplateError::UnknownReference(format!("queue {arn}"))))
+}
+
+/// Creates the template's resources: tables, queues (dead-letter targets first), buckets, sender
+/// identities. What the emulator cannot hold (alarms, policies, secrets) is resolved or skipped.
+async fn provision(template: &Template, resolver: &mut LocalResolver, aws: &SdkConfig) -> Result<(), StackError> {
+    use steward_store::provision;
+    let failed = |resource: &str| {
+        let resource = resource.to_owned();
+        move |source| StackError::Provision { resource, source }
+    };
+    for (id, resource) in &template.resources {
+        match resource.kind.as_str() {
+            "AWS::DynamoDB::Table" => {
+                provision::table(aws, &resolver.physical_name(id), resource).await.map_err(failed(id))?;
+            }
+            "AWS::S3::Bucket" => provision::bucket(aws, &resolver.physical_name(id)).await.map_err(failed(id))?,
+            "AWS::SES::EmailIdentity" => {
+                let address = resource.property(&["EmailIdentity"]).ok_or_else(|| StackError::Provision {
+                    resource: id.clone(),
+                    source: steward_store::StoreError::Failed("no EmailIdentity".into()),
+                })?;
+                let address = resolve(address, resolver)?;
+                provision::email_identity(aws, &address).await.map_err(failed(id))?;
+                resolver.set_ref(id, address);
+            }
+            _ => {}
+        }
+    }
+    let mut queues: Vec<_> = template.resources.iter().filter(|(_, r)| r.kind == "AWS::SQS::Queue").collect();
+    // A queue's redrive target must exist before it.
+    queues.sort_by_key(|(_, resource)| resource.property(&["RedrivePolicy"]).is_some());
+    for (id, resource) in queues {
+        let url = provision::queue(aws, &resolver.physical_name(id), resource, resolver).await.map_err(failed(id))?;
+        resolver.record_queue_url(id, url);
+    }
+    Ok(())
+}
