@@ -1,0 +1,57 @@
+# Steward: `make run` brings the stack up locally; `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PORT ?= 8080
+STACK ?= steward-local
+BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+# One deployed function per folder of functions/, its cargo binary named like the folder.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+.PHONY: help venv venv-build run test lint build deploy fire clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The project virtualenv: the emulator and the template checks, pinned.
+$(VENV)/.installed: infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Install the emulator and template checks into .venv
+
+$(VENV)/.installed-build: infra/requirements-build.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-build.txt
+	rustup target add aarch64-unknown-linux-gnu
+	touch $@
+
+venv-build: $(VENV)/.installed-build
+
+run: venv ## Start emulator, gateway and demo data; print where to point a client
+	cargo run --quiet -p steward-local -- run --port $(PORT) --stack $(STACK)
+
+test: venv ## Every test: unit, emulator and end to end (each test binary starts its own emulator)
+	cargo test --workspace --all-targets --no-fail-fast
+
+lint: venv ## rustfmt, clippy -D warnings, and the template: SAM translation, then cfn-lint
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(PYTHON) infra/checks/template.py template.yaml
+
+build: venv-build ## Release zips of every function for arm64 into build/
+	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
+
+deploy: build ## sam deploy with samconfig.toml (needs AWS credentials; not run here)
+	sam deploy --config-file samconfig.toml
+
+fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
+	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)
+
+clean: ## Remove build outputs and local state (not .venv)
+	rm -rf build .local
+	cargo clean
