@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use ::http::StatusCode;
+use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use steward_kit::config::{ConfigError, Env};
-use steward_kit::http::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::ApiError;
 use steward_store::{SdkConfig, Table};
 use steward_template::{Method, RouteKey, RouteTable};
@@ -66,7 +66,7 @@ impl Platform {
         let dynamodb = match outcome {
             Ok(Ok(())) => Check { status: "ok", latency_ms, error: None },
             Ok(Err(error)) => {
-                tracing::warn!(error = %http::Chain(&error), "health: DynamoDB check failed");
+                tracing::warn!(error = %api::Chain(&error), "health: DynamoDB check failed");
                 Check { status: "down", latency_ms, error: Some("request failed") }
             }
             Err(_) => Check { status: "down", latency_ms, error: Some("timed out") },
@@ -79,7 +79,7 @@ impl Platform {
             checks: Checks { dynamodb },
         };
         let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        http::json(status, &health)
+        api::json(status, &health)
     }
 
     fn fallback(&self, request: &ApiRequest) -> ApiError {

@@ -4,10 +4,10 @@
 //! handler and hands it to [`runtime::run`]; the local gateway instead erases the same handler
 //! with [`runtime::erase`] and invokes it in-process with the very JSON events AWS would send.
 
+pub mod api;
 pub mod body;
 pub mod config;
 pub mod cors;
-pub mod http;
 pub mod idempotency;
 pub mod mask;
 pub mod metrics;

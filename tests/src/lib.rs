@@ -1,0 +1,106 @@
+//! The end-to-end harness: a whole local stack per test, on the emulator shared by the test
+//! binary, with its own resource names so tests run side by side.
+
+mod probe;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use steward_emulator::Emulator;
+use steward_local::{Registry, Stack, StackOptions};
+use steward_store::{SdkConfig, Table};
+
+pub use probe::{Note, PROBE_TENANT};
+
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// template.yaml with the probe functions of tests/fixtures/probe.yaml added to its resources.
+fn template_with_probe(stack_name: &str) -> PathBuf {
+    let root = repository_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).expect("read template.yaml");
+    let mut template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).expect("template parses");
+    let probe = std::fs::read_to_string(root.join("tests/fixtures/probe.yaml")).expect("read probe fixture");
+    let probe: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(&probe).expect("probe fixture parses");
+    let resources = template.get_mut("Resources").and_then(|r| r.as_mapping_mut()).expect("Resources");
+    resources.extend(probe);
+    let dir = root.join("target/e2e-templates");
+    std::fs::create_dir_all(&dir).expect("create target/e2e-templates");
+    let path = dir.join(format!("{stack_name}.yaml"));
+    std::fs::write(&path, serde_yaml_ng::to_string(&template).expect("serializes")).expect("write template");
+    path
+}
+
+pub struct TestStack {
+    pub stack: Stack,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub table: Table,
+}
+
+impl TestStack {
+    /// The repository's stack plus the probe functions, with a fresh stack name.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(customize: impl FnOnce(&mut StackOptions)) -> Self {
+        steward_kit::telemetry::init();
+        let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let mut options = StackOptions::new(template_with_probe(&stack_name), &stack_name, Emulator::shared().endpoints());
+        let mut registry = Registry::steward();
+        probe::register(&mut registry);
+        options.registry = registry;
+        customize(&mut options);
+        let stack = Stack::start(options).await.expect("the stack starts");
+        let table = Table::new(stack.aws(), stack.physical_name("Table"));
+        Self { url: stack.url().to_owned(), http: reqwest::Client::new(), table, stack }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub fn aws(&self) -> &SdkConfig {
+        self.stack.aws()
+    }
+
+    /// Every note of a tenant, read straight from the table (not through the API under test).
+    pub async fn notes_in_table(&self, tenant: &str) -> Vec<Note> {
+        let partition = probe::note_partition(tenant);
+        let mut notes = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self
+                .table
+                .query_page::<Note>(steward_store::Query::partition(&partition), 200, start)
+                .await
+                .expect("query notes");
+            notes.extend(page);
+            match next {
+                Some(next) => start = Some(next),
+                None => return notes,
+            }
+        }
+    }
+
+    /// Items the probe consumer wrote under `partition` (`PROBE#consumed`, `PROBE#batches`, `PROBE#ticks`).
+    pub async fn probe_records(&self, partition: &str) -> Vec<Value> {
+        let (items, _) = self
+            .table
+            .query_page::<Value>(steward_store::Query::partition(partition), 1000, None)
+            .await
+            .expect("query probe records");
+        items
+    }
+}
+
+/// A JSON body and its status, for assertions.
+pub async fn read(response: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, headers, body)
+}
