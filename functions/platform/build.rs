@@ -14,6 +14,11 @@ fn main() {
         .map(|(key, _, _)| key.to_string())
         .collect();
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("routes.rs");
-    std::fs::write(out, format!("/// Every route key of template.yaml.\npub static ROUTE_KEYS: &[&str] = &{keys:?};\n"))
-        .expect("write routes.rs");
+    std::fs::write(
+        out,
+        format!(
+            "/// Every route key of template.yaml.\npub static ROUTE_KEYS: &[&str] = &{keys:?};\n"
+        ),
+    )
+    .expect("write routes.rs");
 }

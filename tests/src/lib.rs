@@ -20,15 +20,25 @@ pub fn repository_root() -> PathBuf {
 fn template_with_probe(stack_name: &str) -> PathBuf {
     let root = repository_root();
     let template = std::fs::read_to_string(root.join("template.yaml")).expect("read template.yaml");
-    let mut template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).expect("template parses");
-    let probe = std::fs::read_to_string(root.join("tests/fixtures/probe.yaml")).expect("read probe fixture");
-    let probe: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(&probe).expect("probe fixture parses");
-    let resources = template.get_mut("Resources").and_then(|r| r.as_mapping_mut()).expect("Resources");
+    let mut template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&template).expect("template parses");
+    let probe = std::fs::read_to_string(root.join("tests/fixtures/probe.yaml"))
+        .expect("read probe fixture");
+    let probe: serde_yaml_ng::Mapping =
+        serde_yaml_ng::from_str(&probe).expect("probe fixture parses");
+    let resources = template
+        .get_mut("Resources")
+        .and_then(|r| r.as_mapping_mut())
+        .expect("Resources");
     resources.extend(probe);
     let dir = root.join("target/e2e-templates");
     std::fs::create_dir_all(&dir).expect("create target/e2e-templates");
     let path = dir.join(format!("{stack_name}.yaml"));
-    std::fs::write(&path, serde_yaml_ng::to_string(&template).expect("serializes")).expect("write template");
+    std::fs::write(
+        &path,
+        serde_yaml_ng::to_string(&template).expect("serializes"),
+    )
+    .expect("write template");
     path
 }
 
@@ -48,14 +58,23 @@ impl TestStack {
     pub async fn start_with(customize: impl FnOnce(&mut StackOptions)) -> Self {
         steward_kit::telemetry::init();
         let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let mut options = StackOptions::new(template_with_probe(&stack_name), &stack_name, Emulator::shared().endpoints());
+        let mut options = StackOptions::new(
+            template_with_probe(&stack_name),
+            &stack_name,
+            Emulator::shared().endpoints(),
+        );
         let mut registry = Registry::steward();
         probe::register(&mut registry);
         options.registry = registry;
         customize(&mut options);
         let stack = Stack::start(options).await.expect("the stack starts");
         let table = Table::new(stack.aws(), stack.physical_name("Table"));
-        Self { url: stack.url().to_owned(), http: reqwest::Client::new(), table, stack }
+        Self {
+            url: stack.url().to_owned(),
+            http: reqwest::Client::new(),
+            table,
+            stack,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -101,6 +120,10 @@ pub async fn read(response: reqwest::Response) -> (u16, reqwest::header::HeaderM
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, headers, body)
 }

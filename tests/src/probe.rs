@@ -9,8 +9,8 @@ use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_kit::ApiError;
-use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
 use steward_kit::runtime::{Error, Function, erase};
@@ -56,9 +56,17 @@ impl Probe {
         }
         tokio::time::sleep(CREATE_DELAY).await;
         let id = uuid::Uuid::now_v7().to_string();
-        let note = Note { pk: note_partition(tenant), sk: format!("NOTE#{id}"), id, text: new.text };
+        let note = Note {
+            pk: note_partition(tenant),
+            sk: format!("NOTE#{id}"),
+            id,
+            text: new.text,
+        };
         self.table.put(&note).await?;
-        api::json(StatusCode::CREATED, &json!({ "id": note.id, "text": note.text }))
+        api::json(
+            StatusCode::CREATED,
+            &json!({ "id": note.id, "text": note.text }),
+        )
     }
 
     async fn list(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -66,8 +74,14 @@ impl Probe {
         let scope = format!("T#{tenant}|notes");
         let page = self.cursors.page_request(&scope, &request.query)?;
         let partition = note_partition(tenant);
-        let (notes, next) = self.table.query_page::<Note>(Query::partition(&partition), page.limit, page.start).await?;
-        let items: Vec<Value> = notes.into_iter().map(|n| json!({ "id": n.id, "text": n.text })).collect();
+        let (notes, next) = self
+            .table
+            .query_page::<Note>(Query::partition(&partition), page.limit, page.start)
+            .await?;
+        let items: Vec<Value> = notes
+            .into_iter()
+            .map(|n| json!({ "id": n.id, "text": n.text }))
+            .collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
 }
@@ -86,9 +100,16 @@ impl Api for Probe {
 fn probe(env: &Env, aws: &steward_store::SdkConfig) -> Result<HttpFunction<Probe>, ConfigError> {
     let common: Common = env.parse()?;
     let table = Table::new(aws, &common.table);
-    let idempotency = Idempotency::new(IdempotencyStore::new(table.clone()), Duration::from_secs(5));
-    let probe = Probe { table, cursors: Cursors::new(&common.signing_secret) };
-    Ok(HttpFunction::new(common.function_name, probe, common.cors_allowed_origins).with_idempotency(idempotency))
+    let idempotency =
+        Idempotency::new(IdempotencyStore::new(table.clone()), Duration::from_secs(5));
+    let probe = Probe {
+        table,
+        cursors: Cursors::new(&common.signing_secret),
+    };
+    Ok(
+        HttpFunction::new(common.function_name, probe, common.cors_allowed_origins)
+            .with_idempotency(idempotency),
+    )
 }
 
 /// Consumes the probe queue (`ok:`, `fail:` and `panic:` bodies) and the probe schedule.
@@ -111,7 +132,11 @@ impl RecordHandler for Consumer {
         let id = record.message_id.clone().unwrap_or_default();
         match body.split_once(':').map(|(kind, _)| kind) {
             Some("ok") => {
-                let item = Record { pk: "PROBE#consumed", sk: format!("{body}#{id}"), detail: json!({ "body": body }) };
+                let item = Record {
+                    pk: "PROBE#consumed",
+                    sk: format!("{body}#{id}"),
+                    detail: json!({ "body": body }),
+                };
                 self.table.put(&item).await.map_err(|e| e.to_string())
             }
             Some("panic") => panic!("the probe consumer panics on purpose"),
@@ -128,12 +153,20 @@ impl Function for Consumer {
         if event.payload.get("Records").is_some() {
             let batch: SqsEvent = serde_json::from_value(event.payload)?;
             let size = batch.records.len();
-            let record = Record { pk: "PROBE#batches", sk: uuid::Uuid::now_v7().to_string(), detail: json!({ "size": size }) };
+            let record = Record {
+                pk: "PROBE#batches",
+                sk: uuid::Uuid::now_v7().to_string(),
+                detail: json!({ "size": size }),
+            };
             self.table.put(&record).await?;
             return Ok(serde_json::to_value(process_batch(self, batch, 4).await)?);
         }
         let source = event.payload.get("source").cloned().unwrap_or(Value::Null);
-        let record = Record { pk: "PROBE#ticks", sk: uuid::Uuid::now_v7().to_string(), detail: event.payload };
+        let record = Record {
+            pk: "PROBE#ticks",
+            sk: uuid::Uuid::now_v7().to_string(),
+            detail: event.payload,
+        };
         self.table.put(&record).await?;
         Ok(json!({ "ticked": true, "source": source }))
     }
@@ -143,6 +176,8 @@ pub fn register(registry: &mut Registry) {
     registry.insert("probe", |env, aws| Ok(erase(probe(env, aws)?)));
     registry.insert("probe-consumer", |env, aws| {
         let common: Common = env.parse()?;
-        Ok(erase(Consumer { table: Table::new(aws, &common.table) }))
+        Ok(erase(Consumer {
+            table: Table::new(aws, &common.table),
+        }))
     });
 }

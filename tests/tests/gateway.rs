@@ -8,17 +8,38 @@ use steward_template::Template;
 #[tokio::test]
 async fn the_gateway_serves_exactly_the_templates_routes() {
     let stack = TestStack::start().await;
-    let (status, _, body) = read(stack.http.get(stack.url("/_local/routes")).send().await.unwrap()).await;
+    let (status, _, body) = read(
+        stack
+            .http
+            .get(stack.url("/_local/routes"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
-    let served: BTreeSet<String> = body["routes"].as_object().unwrap().keys().cloned().collect();
+    let served: BTreeSet<String> = body["routes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     let declared: BTreeSet<String> = stack.stack.route_keys().iter().cloned().collect();
     assert_eq!(served, declared);
     assert!(served.contains("GET /v1/health") && served.contains("$default"));
 
     // The fallback's compiled route table is the repository template's, route for route.
     let template = Template::load(repository_root().join("template.yaml")).unwrap();
-    let in_template: BTreeSet<String> = template.routes().unwrap().iter().map(|(k, _, _)| k.to_string()).collect();
-    let compiled: BTreeSet<String> = steward_platform::ROUTE_KEYS.iter().map(|k| k.to_string()).collect();
+    let in_template: BTreeSet<String> = template
+        .routes()
+        .unwrap()
+        .iter()
+        .map(|(k, _, _)| k.to_string())
+        .collect();
+    let compiled: BTreeSet<String> = steward_platform::ROUTE_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     assert_eq!(compiled, in_template);
     assert!(in_template.is_subset(&served));
 }
@@ -26,7 +47,15 @@ async fn the_gateway_serves_exactly_the_templates_routes() {
 #[tokio::test]
 async fn health_answers_json_with_its_checks() {
     let stack = TestStack::start().await;
-    let (status, headers, body) = read(stack.http.get(stack.url("/v1/health")).send().await.unwrap()).await;
+    let (status, headers, body) = read(
+        stack
+            .http
+            .get(stack.url("/v1/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(body["status"], "ok");
@@ -38,13 +67,25 @@ async fn health_answers_json_with_its_checks() {
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
     let stack = TestStack::start().await;
-    let (status, headers, body) = read(stack.http.get(stack.url("/v1/nope")).send().await.unwrap()).await;
+    let (status, headers, body) =
+        read(stack.http.get(stack.url("/v1/nope")).send().await.unwrap()).await;
     assert_eq!(status, 404);
     assert_eq!(headers["content-type"], "application/problem+json");
     assert_eq!(body["type"], "urn:steward:problem:route-not-found");
-    assert_eq!(body["request_id"], headers["x-request-id"].to_str().unwrap());
+    assert_eq!(
+        body["request_id"],
+        headers["x-request-id"].to_str().unwrap()
+    );
 
-    let (status, headers, body) = read(stack.http.delete(stack.url("/v1/health")).send().await.unwrap()).await;
+    let (status, headers, body) = read(
+        stack
+            .http
+            .delete(stack.url("/v1/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 405);
     assert_eq!(body["type"], "urn:steward:problem:method-not-allowed");
     assert_eq!(headers["allow"], "GET, OPTIONS");
@@ -54,23 +95,43 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
 async fn every_answer_carries_ids_and_security_headers() {
     let stack = TestStack::start().await;
     for path in ["/v1/health", "/v1/nope"] {
-        let response = stack.http.get(stack.url(path)).header("x-correlation-id", "trace-42").send().await.unwrap();
+        let response = stack
+            .http
+            .get(stack.url(path))
+            .header("x-correlation-id", "trace-42")
+            .send()
+            .await
+            .unwrap();
         let headers = response.headers();
         assert_eq!(headers["x-correlation-id"], "trace-42", "{path}");
         assert!(!headers["x-request-id"].is_empty());
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["cache-control"], "no-store");
-        assert!(headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+        assert!(
+            headers["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age=")
+        );
     }
     // An id a client could use to forge log lines is replaced, not echoed.
-    let response = stack.http.get(stack.url("/v1/health")).header("x-correlation-id", "a b\"}{").send().await.unwrap();
+    let response = stack
+        .http
+        .get(stack.url("/v1/health"))
+        .header("x-correlation-id", "a b\"}{")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(response.headers()["x-correlation-id"], "a b\"}{");
 }
 
 #[tokio::test]
 async fn cors_allows_the_configured_origins_only() {
     let stack = TestStack::start_with(|options| {
-        options.parameter_overrides.insert("CorsAllowedOrigins".into(), "https://app.steward.test".into());
+        options.parameter_overrides.insert(
+            "CorsAllowedOrigins".into(),
+            "https://app.steward.test".into(),
+        );
     })
     .await;
     let preflight = |origin: &'static str| {
@@ -79,19 +140,50 @@ async fn cors_allows_the_configured_origins_only() {
             .request(reqwest::Method::OPTIONS, stack.url("/v1/probe/acme/notes"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type, idempotency-key")
+            .header(
+                "access-control-request-headers",
+                "content-type, idempotency-key",
+            )
             .send()
     };
     let allowed = preflight("https://app.steward.test").await.unwrap();
     assert_eq!(allowed.status(), 204);
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.steward.test");
-    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("idempotency-key"));
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.steward.test"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("idempotency-key")
+    );
     let refused = preflight("https://evil.test").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
-    let actual = stack.http.get(stack.url("/v1/health")).header("origin", "https://app.steward.test").send().await.unwrap();
-    assert_eq!(actual.headers()["access-control-allow-origin"], "https://app.steward.test");
-    let other = stack.http.get(stack.url("/v1/health")).header("origin", "https://evil.test").send().await.unwrap();
+    let actual = stack
+        .http
+        .get(stack.url("/v1/health"))
+        .header("origin", "https://app.steward.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        actual.headers()["access-control-allow-origin"],
+        "https://app.steward.test"
+    );
+    let other = stack
+        .http
+        .get(stack.url("/v1/health"))
+        .header("origin", "https://evil.test")
+        .send()
+        .await
+        .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 

@@ -8,43 +8,125 @@ use serde_json::{Value, json};
 use steward_e2e::{Note, TestStack, read};
 
 fn post_note(stack: &TestStack, tenant: &str) -> reqwest::RequestBuilder {
-    stack.http.post(stack.url(&format!("/v1/probe/{tenant}/notes")))
+    stack
+        .http
+        .post(stack.url(&format!("/v1/probe/{tenant}/notes")))
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let stack = TestStack::start().await;
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
-        ("malformed", post_note(&stack, "t1").header("content-type", "application/json").body("{\"text\": "), 400, "malformed-json"),
-        ("oversized", post_note(&stack, "t1").json(&json!({ "text": "x".repeat(70_000) })), 413, "payload-too-large"),
-        ("wrong type", post_note(&stack, "t1").header("content-type", "text/plain").body("{\"text\":\"hi\"}"), 415, "unsupported-media-type"),
-        ("unknown field", post_note(&stack, "t1").json(&json!({ "text": "hi", "colour": "red" })), 422, "validation-failed"),
-        ("wrong field type", post_note(&stack, "t1").json(&json!({ "text": 5 })), 422, "validation-failed"),
-        ("invalid value", post_note(&stack, "t1").json(&json!({ "text": "  " })), 422, "validation-failed"),
-        ("bad idempotency key", post_note(&stack, "t1").header("idempotency-key", "has spaces").json(&json!({ "text": "hi" })), 422, "validation-failed"),
+        (
+            "malformed",
+            post_note(&stack, "t1")
+                .header("content-type", "application/json")
+                .body("{\"text\": "),
+            400,
+            "malformed-json",
+        ),
+        (
+            "oversized",
+            post_note(&stack, "t1").json(&json!({ "text": "x".repeat(70_000) })),
+            413,
+            "payload-too-large",
+        ),
+        (
+            "wrong type",
+            post_note(&stack, "t1")
+                .header("content-type", "text/plain")
+                .body("{\"text\":\"hi\"}"),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "unknown field",
+            post_note(&stack, "t1").json(&json!({ "text": "hi", "colour": "red" })),
+            422,
+            "validation-failed",
+        ),
+        (
+            "wrong field type",
+            post_note(&stack, "t1").json(&json!({ "text": 5 })),
+            422,
+            "validation-failed",
+        ),
+        (
+            "invalid value",
+            post_note(&stack, "t1").json(&json!({ "text": "  " })),
+            422,
+            "validation-failed",
+        ),
+        (
+            "bad idempotency key",
+            post_note(&stack, "t1")
+                .header("idempotency-key", "has spaces")
+                .json(&json!({ "text": "hi" })),
+            422,
+            "validation-failed",
+        ),
     ];
     for (name, request, status, kind) in cases {
         let (got, headers, body) = read(request.send().await.unwrap()).await;
         assert_eq!(got, status, "{name}: {body}");
-        assert_eq!(headers["content-type"], "application/problem+json", "{name}");
-        assert_eq!(body["type"], format!("urn:steward:problem:{kind}"), "{name}");
-        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{name}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{name}"
+        );
+        assert_eq!(
+            body["type"],
+            format!("urn:steward:problem:{kind}"),
+            "{name}"
+        );
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
     }
-    let (_, _, unknown) = read(post_note(&stack, "t1").json(&json!({ "text": "hi", "colour": "red" })).send().await.unwrap()).await;
-    assert_eq!(unknown["errors"], json!([{ "field": "colour", "message": "unknown field" }]));
-    assert!(stack.notes_in_table("t1").await.is_empty(), "bad input changed nothing");
+    let (_, _, unknown) = read(
+        post_note(&stack, "t1")
+            .json(&json!({ "text": "hi", "colour": "red" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        unknown["errors"],
+        json!([{ "field": "colour", "message": "unknown field" }])
+    );
+    assert!(
+        stack.notes_in_table("t1").await.is_empty(),
+        "bad input changed nothing"
+    );
 }
 
 #[tokio::test]
 async fn twenty_concurrent_requests_with_one_key_execute_once() {
     let stack = TestStack::start().await;
     let key = uuid::Uuid::new_v4().to_string();
-    let send = || post_note(&stack, "t2").header("idempotency-key", &key).json(&json!({ "text": "once" })).send();
+    let send = || {
+        post_note(&stack, "t2")
+            .header("idempotency-key", &key)
+            .json(&json!({ "text": "once" }))
+            .send()
+    };
     let answers = join_all((0..20).map(|_| async { read(send().await.unwrap()).await })).await;
 
-    let created: Vec<&Value> = answers.iter().filter(|(s, _, _)| *s == 201).map(|(_, _, b)| b).collect();
-    let in_progress = answers.iter().filter(|(s, _, b)| *s == 409 && b["type"] == "urn:steward:problem:idempotency-in-progress").count();
-    assert_eq!(created.len() + in_progress, 20, "only 201 or 409 in-progress: {answers:?}");
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == 201)
+        .map(|(_, _, b)| b)
+        .collect();
+    let in_progress = answers
+        .iter()
+        .filter(|(s, _, b)| *s == 409 && b["type"] == "urn:steward:problem:idempotency-in-progress")
+        .count();
+    assert_eq!(
+        created.len() + in_progress,
+        20,
+        "only 201 or 409 in-progress: {answers:?}"
+    );
     assert!(!created.is_empty());
     let ids: BTreeSet<&str> = created.iter().map(|b| b["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 1, "every 201 is the one note");
@@ -56,15 +138,30 @@ async fn twenty_concurrent_requests_with_one_key_execute_once() {
     assert_eq!(status, 201);
     assert_eq!(headers["idempotent-replayed"], "true");
     assert_eq!(body["id"], notes[0].id);
-    let (status, _, body) =
-        read(post_note(&stack, "t2").header("idempotency-key", &key).json(&json!({ "text": "other" })).send().await.unwrap()).await;
+    let (status, _, body) = read(
+        post_note(&stack, "t2")
+            .header("idempotency-key", &key)
+            .json(&json!({ "text": "other" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 422);
     assert_eq!(body["type"], "urn:steward:problem:idempotency-key-reused");
     assert_eq!(stack.notes_in_table("t2").await.len(), 1);
 
     // Without a key, nothing is deduplicated.
     for _ in 0..2 {
-        assert_eq!(post_note(&stack, "t3").json(&json!({ "text": "twice" })).send().await.unwrap().status(), 201);
+        assert_eq!(
+            post_note(&stack, "t3")
+                .json(&json!({ "text": "twice" }))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
     }
     assert_eq!(stack.notes_in_table("t3").await.len(), 2);
 }
@@ -74,8 +171,15 @@ async fn a_refused_request_is_replayed_as_refused() {
     let stack = TestStack::start().await;
     let key = uuid::Uuid::new_v4().to_string();
     for _ in 0..2 {
-        let (status, _, body) =
-            read(post_note(&stack, "t4").header("idempotency-key", &key).json(&json!({ "text": "" })).send().await.unwrap()).await;
+        let (status, _, body) = read(
+            post_note(&stack, "t4")
+                .header("idempotency-key", &key)
+                .json(&json!({ "text": "" }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 422);
         assert_eq!(body["type"], "urn:steward:problem:validation-failed");
     }
@@ -85,13 +189,33 @@ async fn a_refused_request_is_replayed_as_refused() {
 #[tokio::test]
 async fn a_panic_is_a_500_problem_with_the_request_id_and_no_internals() {
     let stack = TestStack::start().await;
-    let (status, headers, body) = read(stack.http.post(stack.url("/v1/probe/panic")).send().await.unwrap()).await;
+    let (status, headers, body) = read(
+        stack
+            .http
+            .post(stack.url("/v1/probe/panic"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 500);
     assert_eq!(body["type"], "urn:steward:problem:internal");
-    assert_eq!(body["request_id"], headers["x-request-id"].to_str().unwrap());
+    assert_eq!(
+        body["request_id"],
+        headers["x-request-id"].to_str().unwrap()
+    );
     assert!(!body.to_string().contains("on purpose"), "{body}");
     // The instance keeps serving.
-    assert_eq!(stack.http.get(stack.url("/v1/health")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        stack
+            .http
+            .get(stack.url("/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -99,15 +223,38 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
     let stack = TestStack::start().await;
     for i in 0..120 {
         let id = format!("{i:04}");
-        let note = Note { pk: "T#alpha#NOTE".into(), sk: format!("NOTE#{id}"), id, text: format!("note {i}") };
+        let note = Note {
+            pk: "T#alpha#NOTE".into(),
+            sk: format!("NOTE#{id}"),
+            id,
+            text: format!("note {i}"),
+        };
         stack.table.put(&note).await.unwrap();
     }
-    stack.table.put(&Note { pk: "T#beta#NOTE".into(), sk: "NOTE#0000".into(), id: "b0".into(), text: "beta".into() }).await.unwrap();
+    stack
+        .table
+        .put(&Note {
+            pk: "T#beta#NOTE".into(),
+            sk: "NOTE#0000".into(),
+            id: "b0".into(),
+            text: "beta".into(),
+        })
+        .await
+        .unwrap();
 
-    let list = |tenant: &str, query: &str| stack.http.get(stack.url(&format!("/v1/probe/{tenant}/notes{query}"))).send();
+    let list = |tenant: &str, query: &str| {
+        stack
+            .http
+            .get(stack.url(&format!("/v1/probe/{tenant}/notes{query}")))
+            .send()
+    };
     let (status, _, first) = read(list("alpha", "").await.unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!(first["items"].as_array().unwrap().len(), 50, "default limit");
+    assert_eq!(
+        first["items"].as_array().unwrap().len(),
+        50,
+        "default limit"
+    );
 
     let mut seen = Vec::new();
     let mut sizes = Vec::new();
@@ -121,7 +268,11 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         sizes.push(items.len());
-        seen.extend(items.iter().map(|item| item["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            items
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
@@ -133,7 +284,10 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
     assert_eq!(distinct.len(), 120, "no note twice");
 
     let (status, _, page) = read(list("alpha", "?limit=200").await.unwrap()).await;
-    assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 120));
+    assert_eq!(
+        (status, page["items"].as_array().unwrap().len()),
+        (200, 120)
+    );
     for bad in ["?limit=201", "?limit=0", "?limit=many"] {
         let (status, _, body) = read(list("alpha", bad).await.unwrap()).await;
         assert_eq!(status, 422, "{bad}");
@@ -143,15 +297,25 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
     // A cursor of alpha's list, replayed on beta's: refused, and nothing of alpha leaks.
     let (_, _, page) = read(list("alpha", "?limit=10").await.unwrap()).await;
     let alpha_cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (status, _, body) = read(list("beta", &format!("?cursor={alpha_cursor}")).await.unwrap()).await;
+    let (status, _, body) = read(
+        list("beta", &format!("?cursor={alpha_cursor}"))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["type"], "urn:steward:problem:invalid-cursor");
     assert!(!body.to_string().contains("note "));
 
     let mut tampered = alpha_cursor.clone().into_bytes();
     tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };
-    for forged in ["abc.def".to_owned(), String::from_utf8(tampered).unwrap(), "e30".to_owned()] {
-        let (status, _, body) = read(list("alpha", &format!("?cursor={forged}")).await.unwrap()).await;
+    for forged in [
+        "abc.def".to_owned(),
+        String::from_utf8(tampered).unwrap(),
+        "e30".to_owned(),
+    ] {
+        let (status, _, body) =
+            read(list("alpha", &format!("?cursor={forged}")).await.unwrap()).await;
         assert_eq!(status, 400, "{forged}");
         assert_eq!(body["type"], "urn:steward:problem:invalid-cursor");
     }

@@ -18,19 +18,35 @@ async fn visible_and_in_flight(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u6
         .unwrap()
         .attributes
         .unwrap_or_default();
-    let count = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (count(QueueAttributeName::ApproximateNumberOfMessages), count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    let count = |name| {
+        attributes
+            .get(&name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        count(QueueAttributeName::ApproximateNumberOfMessages),
+        count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    )
 }
 
 #[tokio::test]
 async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_queue() {
-    let stack = TestStack::start_with(|options| options.retry_delay = Some(Duration::from_secs(1))).await;
+    let stack =
+        TestStack::start_with(|options| options.retry_delay = Some(Duration::from_secs(1))).await;
     let sqs = aws_sdk_sqs::Client::new(stack.aws());
     let queue = stack.stack.queue_url("ProbeQueue").unwrap();
     let dead_letters = stack.stack.queue_url("ProbeDeadLetterQueue").unwrap();
-    let bodies = ["ok:1", "ok:2", "fail:3", "ok:4", "panic:5", "ok:6", "ok:7", "fail:8", "ok:9"];
+    let bodies = [
+        "ok:1", "ok:2", "fail:3", "ok:4", "panic:5", "ok:6", "ok:7", "fail:8", "ok:9",
+    ];
     for body in bodies {
-        sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
     }
 
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -40,33 +56,68 @@ async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_que
         if consumed >= 6 && dead >= 3 {
             break;
         }
-        assert!(Instant::now() < deadline, "timed out: consumed {consumed}, dead letters {dead}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out: consumed {consumed}, dead letters {dead}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Every good record exactly once, however its batch-mates fared.
     let mut consumed: BTreeMap<String, usize> = BTreeMap::new();
     for record in stack.probe_records("PROBE#consumed").await {
-        *consumed.entry(record["detail"]["body"].as_str().unwrap().to_owned()).or_default() += 1;
+        *consumed
+            .entry(record["detail"]["body"].as_str().unwrap().to_owned())
+            .or_default() += 1;
     }
-    let expected: BTreeMap<String, usize> = ["ok:1", "ok:2", "ok:4", "ok:6", "ok:7", "ok:9"].iter().map(|b| (b.to_string(), 1)).collect();
+    let expected: BTreeMap<String, usize> = ["ok:1", "ok:2", "ok:4", "ok:6", "ok:7", "ok:9"]
+        .iter()
+        .map(|b| (b.to_string(), 1))
+        .collect();
     assert_eq!(consumed, expected);
 
     // The poison ones are in the dead-letter queue, and the queue itself is drained.
-    let received = sqs.receive_message().queue_url(&dead_letters).max_number_of_messages(10).send().await.unwrap();
-    let mut dead: Vec<String> = received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    let received = sqs
+        .receive_message()
+        .queue_url(&dead_letters)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let mut dead: Vec<String> = received
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.body)
+        .collect();
     dead.sort();
     assert_eq!(dead, ["fail:3", "fail:8", "panic:5"]);
     assert_eq!(visible_and_in_flight(&sqs, &queue).await, (0, 0));
 
     // Batches never exceeded the template's BatchSize of 3.
-    let sizes: Vec<u64> = stack.probe_records("PROBE#batches").await.iter().map(|b| b["detail"]["size"].as_u64().unwrap()).collect();
-    assert!(!sizes.is_empty() && sizes.iter().all(|s| (1..=3).contains(s)), "{sizes:?}");
+    let sizes: Vec<u64> = stack
+        .probe_records("PROBE#batches")
+        .await
+        .iter()
+        .map(|b| b["detail"]["size"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !sizes.is_empty() && sizes.iter().all(|s| (1..=3).contains(s)),
+        "{sizes:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_schedule_fires_on_demand_with_a_scheduled_event() {
     let stack = TestStack::start().await;
-    let (status, _, body) = read(stack.http.post(stack.url("/_local/schedules/ProbeConsumerFunction/Tick")).send().await.unwrap()).await;
+    let (status, _, body) = read(
+        stack
+            .http
+            .post(stack.url("/_local/schedules/ProbeConsumerFunction/Tick"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["output"]["ticked"], true);
     assert_eq!(body["output"]["source"], "aws.scheduler");
@@ -74,6 +125,14 @@ async fn a_schedule_fires_on_demand_with_a_scheduled_event() {
     assert_eq!(ticks.len(), 1);
     assert_eq!(ticks[0]["detail"]["detail-type"], "Scheduled Event");
 
-    let (status, _, _) = read(stack.http.post(stack.url("/_local/schedules/ProbeConsumerFunction/Nope")).send().await.unwrap()).await;
+    let (status, _, _) = read(
+        stack
+            .http
+            .post(stack.url("/_local/schedules/ProbeConsumerFunction/Nope"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
 }

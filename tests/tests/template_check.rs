@@ -11,7 +11,10 @@ fn check(template: &std::path::Path) -> (bool, String) {
         .arg(template)
         .output()
         .expect("run the template check (make venv installs it)");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -21,13 +24,23 @@ fn the_template_passes_and_a_planted_broken_reference_fails() {
     assert!(ok, "template.yaml: {errors}");
 
     let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
-    let planted = template.replacen("DynamoDBReadPolicy: { TableName: !Ref Table }", "DynamoDBReadPolicy: { TableName: !Ref Tabel }", 1);
-    assert_ne!(planted, template, "the plant site is still in template.yaml");
+    let planted = template.replacen(
+        "DynamoDBReadPolicy: { TableName: !Ref Table }",
+        "DynamoDBReadPolicy: { TableName: !Ref Tabel }",
+        1,
+    );
+    assert_ne!(
+        planted, template,
+        "the plant site is still in template.yaml"
+    );
     let dir = root.join("target/template-check");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("planted.yaml");
     std::fs::write(&path, planted).unwrap();
     let (ok, errors) = check(&path);
-    assert!(!ok, "a broken reference inside a SAM policy template passed");
+    assert!(
+        !ok,
+        "a broken reference inside a SAM policy template passed"
+    );
     assert!(errors.contains("Tabel"), "{errors}");
 }

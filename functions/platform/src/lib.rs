@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
-use steward_kit::config::{ConfigError, Env};
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::ApiError;
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::config::{ConfigError, Env};
 use steward_store::{SdkConfig, Table};
 use steward_template::{Method, RouteKey, RouteTable};
 
@@ -18,7 +18,11 @@ mod routes {
 
 /// The routes of the whole API, from template.yaml at build time.
 pub fn route_table() -> RouteTable {
-    RouteTable::new(routes::ROUTE_KEYS.iter().map(|key| RouteKey::parse(key).expect("build.rs wrote valid keys")))
+    RouteTable::new(
+        routes::ROUTE_KEYS
+            .iter()
+            .map(|key| RouteKey::parse(key).expect("build.rs wrote valid keys")),
+    )
 }
 
 pub use routes::ROUTE_KEYS;
@@ -64,12 +68,24 @@ impl Platform {
         let outcome = tokio::time::timeout(CHECK_TIMEOUT, self.table.ping()).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let dynamodb = match outcome {
-            Ok(Ok(())) => Check { status: "ok", latency_ms, error: None },
+            Ok(Ok(())) => Check {
+                status: "ok",
+                latency_ms,
+                error: None,
+            },
             Ok(Err(error)) => {
                 tracing::warn!(error = %api::Chain(&error), "health: DynamoDB check failed");
-                Check { status: "down", latency_ms, error: Some("request failed") }
+                Check {
+                    status: "down",
+                    latency_ms,
+                    error: Some("request failed"),
+                }
             }
-            Err(_) => Check { status: "down", latency_ms, error: Some("timed out") },
+            Err(_) => Check {
+                status: "down",
+                latency_ms,
+                error: Some("timed out"),
+            },
         };
         let healthy = dynamodb.status == "ok";
         let health = Health {
@@ -78,18 +94,29 @@ impl Platform {
             build: BUILD,
             checks: Checks { dynamodb },
         };
-        let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         api::json(status, &health)
     }
 
     fn fallback(&self, request: &ApiRequest) -> ApiError {
         let allowed = self.routes.methods_at(&request.path);
         if allowed.is_empty() {
-            return ApiError::RouteNotFound { method: request.method.to_string(), path: request.path.clone() };
+            return ApiError::RouteNotFound {
+                method: request.method.to_string(),
+                path: request.path.clone(),
+            };
         }
         let mut allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
         allowed.push("OPTIONS".to_owned());
-        ApiError::MethodNotAllowed { method: request.method.to_string(), path: request.path.clone(), allowed }
+        ApiError::MethodNotAllowed {
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            allowed,
+        }
     }
 }
 
@@ -102,12 +129,18 @@ impl Api for Platform {
     }
 }
 
-
 /// Builds the function from its environment and the shared SDK configuration.
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Platform>, ConfigError> {
     let common: steward_kit::config::Common = env.parse()?;
-    let platform = Platform { table: Table::new(aws, &common.table), routes: route_table() };
-    Ok(HttpFunction::new(common.function_name, platform, common.cors_allowed_origins))
+    let platform = Platform {
+        table: Table::new(aws, &common.table),
+        routes: route_table(),
+    };
+    Ok(HttpFunction::new(
+        common.function_name,
+        platform,
+        common.cors_allowed_origins,
+    ))
 }
 
 #[cfg(test)]

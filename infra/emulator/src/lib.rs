@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -21,7 +21,10 @@ pub const ACCOUNT: &str = "123456789012";
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("cannot start {python} (run `make venv` to install the emulator): {source}")]
-    Spawn { python: String, source: std::io::Error },
+    Spawn {
+        python: String,
+        source: std::io::Error,
+    },
     #[error("the emulator did not report its port: {0}")]
     NoPort(String),
 }
@@ -39,13 +42,18 @@ impl Server {
     fn start(single_threaded: bool) -> Result<Self, EmulatorError> {
         let python = python();
         let mut command = Command::new(&python);
-        command.arg(script()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        command
+            .arg(script())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         if single_threaded {
             command.arg("--single-threaded");
         }
-        let mut child = command
-            .spawn()
-            .map_err(|source| EmulatorError::Spawn { python: python.display().to_string(), source })?;
+        let mut child = command.spawn().map_err(|source| EmulatorError::Spawn {
+            python: python.display().to_string(),
+            source,
+        })?;
         let stdin = child.stdin.take().expect("piped");
         let mut first_line = String::new();
         BufReader::new(child.stdout.take().expect("piped"))
@@ -55,7 +63,11 @@ impl Server {
             .ok()
             .and_then(|v| v["port"].as_u64())
             .ok_or_else(|| EmulatorError::NoPort(first_line.clone()))?;
-        Ok(Self { child, _stdin: stdin, url: format!("http://127.0.0.1:{port}") })
+        Ok(Self {
+            child,
+            _stdin: stdin,
+            url: format!("http://127.0.0.1:{port}"),
+        })
     }
 }
 
@@ -75,19 +87,24 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start() -> Result<Self, EmulatorError> {
-        Ok(Self { dynamodb: Server::start(true)?, services: Server::start(false)? })
+        Ok(Self {
+            dynamodb: Server::start(true)?,
+            services: Server::start(false)?,
+        })
     }
 
-    /// One emulator for a whole test binary, started on first use.
+    /// One emulator for a whole test binary, started on first use; its servers exit with the
+    /// test process.
     pub fn shared() -> &'static Emulator {
-        static SHARED: OnceLock<Mutex<Option<&'static Emulator>>> = OnceLock::new();
-        let slot = SHARED.get_or_init(|| Mutex::new(None));
-        let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *guard.get_or_insert_with(|| Box::leak(Box::new(Emulator::start().expect("start the emulator"))))
+        static SHARED: OnceLock<Emulator> = OnceLock::new();
+        SHARED.get_or_init(|| Emulator::start().expect("start the emulator"))
     }
 
     pub fn endpoints(&self) -> Endpoints {
-        Endpoints { dynamodb: self.dynamodb.url.clone(), services: self.services.url.clone() }
+        Endpoints {
+            dynamodb: self.dynamodb.url.clone(),
+            services: self.services.url.clone(),
+        }
     }
 }
 
@@ -105,7 +122,9 @@ impl Endpoints {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "emulator")))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "emulator",
+            )))
             .endpoint_url(&self.services)
             .service_config(DynamoDbApart(self.dynamodb.clone()))
             .build()

@@ -29,14 +29,22 @@ pub enum DemoError {
 
 /// Runs every step against `base_url`; answers how many ran.
 pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, DemoError> {
-    let text = std::fs::read_to_string(seed_path)
-        .map_err(|e| DemoError::Seed { path: seed_path.display().to_string(), problem: e.to_string() })?;
-    let seed: Seed = serde_json::from_str(&text)
-        .map_err(|e| DemoError::Seed { path: seed_path.display().to_string(), problem: e.to_string() })?;
+    let text = std::fs::read_to_string(seed_path).map_err(|e| DemoError::Seed {
+        path: seed_path.display().to_string(),
+        problem: e.to_string(),
+    })?;
+    let seed: Seed = serde_json::from_str(&text).map_err(|e| DemoError::Seed {
+        path: seed_path.display().to_string(),
+        problem: e.to_string(),
+    })?;
     let client = reqwest::Client::new();
     for step in &seed.steps {
-        let fail = |problem: String| DemoError::Step { step: step.name.clone(), problem };
-        let method = reqwest::Method::from_bytes(step.method.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        let fail = |problem: String| DemoError::Step {
+            step: step.name.clone(),
+            problem,
+        };
+        let method =
+            reqwest::Method::from_bytes(step.method.as_bytes()).map_err(|e| fail(e.to_string()))?;
         let mut request = client.request(method, format!("{base_url}{}", step.path));
         if let Some(body) = &step.body {
             request = request.json(body);
@@ -45,7 +53,10 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
         let status = response.status().as_u16();
         if status != step.expect {
             let body = response.text().await.unwrap_or_default();
-            return Err(fail(format!("answered {status}, expected {}: {body}", step.expect)));
+            return Err(fail(format!(
+                "answered {status}, expected {}: {body}",
+                step.expect
+            )));
         }
     }
     Ok(seed.steps.len())

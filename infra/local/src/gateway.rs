@@ -26,16 +26,23 @@ use crate::stack::{Deployed, Shared};
 const PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
 const API_ID: &str = "local";
 
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/_local/routes", get(routes))
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
         .fallback(api)
         .with_state(shared);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    });
     if let Err(error) = server.await {
         tracing::error!(%error, "gateway stopped");
     }
@@ -43,7 +50,12 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stoppe
 
 /// API Gateway's bare answers for what never reaches a function.
 fn gateway_message(status: StatusCode, message: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], json!({ "message": message }).to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
 }
 
 async fn api(
@@ -65,11 +77,23 @@ async fn api(
         Selected::None => return gateway_message(StatusCode::NOT_FOUND, "Not Found"),
     };
     let target = &shared.targets[&route_key];
-    let event = http_event(&route_key, &parts.method, &parts.uri, &parts.headers, &params, &body, &peer.ip().to_string());
+    let event = http_event(
+        &route_key,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &params,
+        &body,
+        &peer.ip().to_string(),
+    );
     match invoke(&target.function, event).await {
         Ok(output) => into_http(output),
-        Err(Failure::Timeout) => gateway_message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
-        Err(Failure::Error(_)) => gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Err(Failure::Timeout) => {
+            gateway_message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
+        Err(Failure::Error(_)) => {
+            gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
     }
 }
 
@@ -89,29 +113,42 @@ fn http_event(
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == header::COOKIE {
-            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
-        joined_headers.entry(name.as_str().to_owned()).and_modify(|v| {
-            v.push(',');
-            v.push_str(&value);
-        }).or_insert(value);
+        joined_headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|v| {
+                v.push(',');
+                v.push_str(&value);
+            })
+            .or_insert(value);
     }
     let raw_query = uri.query().unwrap_or_default();
     let mut query: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(raw_query.as_bytes()) {
         let (name, value) = (name.into_owned(), value.into_owned());
-        query.entry(name).and_modify(|v| {
-            v.push(',');
-            v.push_str(&value);
-        }).or_insert(value);
+        query
+            .entry(name)
+            .and_modify(|v| {
+                v.push(',');
+                v.push_str(&value);
+            })
+            .or_insert(value);
     }
     let (body, encoded) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_owned()), false),
         Err(_) => (Value::String(STANDARD.encode(body)), true),
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().to_string();
     json!({
         "version": "2.0",
@@ -154,9 +191,15 @@ pub(crate) enum Failure {
 pub(crate) async fn invoke(function: &Deployed, event: Value) -> Result<Value, Failure> {
     let mut context = lambda_runtime::Context::default();
     context.request_id = uuid::Uuid::new_v4().to_string();
-    context.invoked_function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", function.physical_name);
+    context.invoked_function_arn = format!(
+        "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
+        function.physical_name
+    );
     let deadline = SystemTime::now() + function.timeout;
-    context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    context.deadline = deadline
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
     match tokio::time::timeout(function.timeout, function.handler.invoke(event, context)).await {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(error)) => {
@@ -180,11 +223,14 @@ fn into_http(output: Value) -> Response {
     };
     let body = match answer.body {
         None => Vec::new(),
-        Some(body) if answer.is_base64_encoded => STANDARD.decode(body.as_ref()).unwrap_or_default(),
+        Some(body) if answer.is_base64_encoded => {
+            STANDARD.decode(body.as_ref()).unwrap_or_default()
+        }
         Some(body) => body.to_vec(),
     };
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(answer.status_code as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(answer.status_code as u16)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     *response.headers_mut() = answer.headers;
     for cookie in answer.cookies {
         if let Ok(value) = cookie.parse() {
@@ -195,17 +241,34 @@ fn into_http(output: Value) -> Response {
 }
 
 async fn routes(State(shared): State<Arc<Shared>>) -> Response {
-    let routes: BTreeMap<&String, &String> =
-        shared.targets.iter().map(|(key, target)| (key, &target.function.logical_id)).collect();
+    let routes: BTreeMap<&String, &String> = shared
+        .targets
+        .iter()
+        .map(|(key, target)| (key, &target.function.logical_id))
+        .collect();
     axum::Json(json!({ "routes": routes })).into_response()
 }
 
-async fn fire_schedule(State(shared): State<Arc<Shared>>, Path((function, event)): Path<(String, String)>) -> Response {
+async fn fire_schedule(
+    State(shared): State<Arc<Shared>>,
+    Path((function, event)): Path<(String, String)>,
+) -> Response {
     match crate::schedules::fire(&shared, &function, &event).await {
-        Some(Ok(output)) => axum::Json(json!({ "function": function, "event": event, "output": output })).into_response(),
-        Some(Err(error)) => (StatusCode::BAD_GATEWAY, axum::Json(json!({ "function": function, "event": event, "error": error })))
+        Some(Ok(output)) => {
+            axum::Json(json!({ "function": function, "event": event, "output": output }))
+                .into_response()
+        }
+        Some(Err(error)) => (
+            StatusCode::BAD_GATEWAY,
+            axum::Json(json!({ "function": function, "event": event, "error": error })),
+        )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "message": format!("no schedule {function}/{event} in the template") })))
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(
+                json!({ "message": format!("no schedule {function}/{event} in the template") }),
+            ),
+        )
             .into_response(),
     }
 }

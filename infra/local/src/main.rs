@@ -43,14 +43,31 @@ enum Command {
 }
 
 fn parse_parameter(text: &str) -> Result<(String, String), String> {
-    text.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("{text:?} is not Name=Value"))
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?} is not Name=Value"))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { port, stack, template, parameters, seed, no_demo } => {
-            run(port, &stack, template, parameters.into_iter().collect(), seed, no_demo).await
+        Command::Run {
+            port,
+            stack,
+            template,
+            parameters,
+            seed,
+            no_demo,
+        } => {
+            run(
+                port,
+                &stack,
+                template,
+                parameters.into_iter().collect(),
+                seed,
+                no_demo,
+            )
+            .await
         }
         Command::Fire { schedule, url } => fire(&schedule, &url).await,
     }
@@ -122,11 +139,19 @@ async fn fire(schedule: &str, url: &str) -> ExitCode {
         eprintln!("error: name the schedule as Function/Event");
         return ExitCode::FAILURE;
     };
-    match reqwest::Client::new().post(format!("{url}/_local/schedules/{function}/{event}")).send().await {
+    match reqwest::Client::new()
+        .post(format!("{url}/_local/schedules/{function}/{event}"))
+        .send()
+        .await
+    {
         Ok(response) => {
             let ok = response.status().is_success();
             println!("{}", response.text().await.unwrap_or_default());
-            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(error) => {
             eprintln!("error: is the stack running (make run)? {error}");

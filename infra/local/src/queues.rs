@@ -56,19 +56,35 @@ pub(crate) async fn poll(
         let failed: HashSet<String> = match invoke(&function, event).await {
             Ok(output) if trigger.report_batch_item_failures => {
                 match serde_json::from_value::<SqsBatchResponse>(output) {
-                    Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+                    Ok(response) => response
+                        .batch_item_failures
+                        .into_iter()
+                        .map(|f| f.item_identifier)
+                        .collect(),
                     // Lambda treats an unreadable answer as the whole batch failing.
-                    Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
+                    Err(_) => messages
+                        .iter()
+                        .filter_map(|m| m.message_id.clone())
+                        .collect(),
                 }
             }
             Ok(_) => HashSet::new(),
-            Err(Failure::Timeout | Failure::Error(_)) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
+            Err(Failure::Timeout | Failure::Error(_)) => messages
+                .iter()
+                .filter_map(|m| m.message_id.clone())
+                .collect(),
         };
         settle(&sqs, &queue_url, &messages, &failed, retry_delay).await;
     }
 }
 
-async fn settle(sqs: &Client, queue_url: &str, messages: &[Message], failed: &HashSet<String>, retry_delay: Option<Duration>) {
+async fn settle(
+    sqs: &Client,
+    queue_url: &str,
+    messages: &[Message],
+    failed: &HashSet<String>,
+    retry_delay: Option<Duration>,
+) {
     let done: Vec<DeleteMessageBatchRequestEntry> = messages
         .iter()
         .filter(|m| m.message_id.as_ref().is_some_and(|id| !failed.contains(id)))
@@ -82,12 +98,21 @@ async fn settle(sqs: &Client, queue_url: &str, messages: &[Message], failed: &Ha
         })
         .collect();
     if !done.is_empty() {
-        if let Err(error) = sqs.delete_message_batch().queue_url(queue_url).set_entries(Some(done)).send().await {
+        if let Err(error) = sqs
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await
+        {
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not delete processed messages");
         }
     }
     let Some(delay) = retry_delay else { return };
-    for message in messages.iter().filter(|m| m.message_id.as_ref().is_some_and(|id| failed.contains(id))) {
+    for message in messages
+        .iter()
+        .filter(|m| m.message_id.as_ref().is_some_and(|id| failed.contains(id)))
+    {
         if let Some(handle) = &message.receipt_handle {
             let _ = sqs
                 .change_message_visibility()

@@ -8,7 +8,8 @@ use steward_kit::runtime::{Invoke, erase};
 use steward_store::SdkConfig;
 
 /// Builds one function as its `main` would, from its environment and the SDK configuration.
-pub type FunctionInit = Arc<dyn Fn(&Env, &SdkConfig) -> Result<Arc<dyn Invoke>, ConfigError> + Send + Sync>;
+pub type FunctionInit =
+    Arc<dyn Fn(&Env, &SdkConfig) -> Result<Arc<dyn Invoke>, ConfigError> + Send + Sync>;
 
 /// Functions by cargo binary name (`Metadata.BuildProperties.Binary` in the template).
 #[derive(Clone, Default)]
@@ -18,7 +19,9 @@ impl Registry {
     /// Every function of this repository.
     pub fn steward() -> Self {
         let mut registry = Self::default();
-        registry.insert("platform", |env, aws| Ok(erase(steward_platform::init(env, aws)?)));
+        registry.insert("platform", |env, aws| {
+            Ok(erase(steward_platform::init(env, aws)?))
+        });
         registry
     }
 

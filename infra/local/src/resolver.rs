@@ -24,8 +24,11 @@ pub struct LocalResolver {
 
 impl LocalResolver {
     pub fn new(stack: &str, template: &Template, parameters: BTreeMap<String, String>) -> Self {
-        let kinds: BTreeMap<String, String> =
-            template.resources.iter().map(|(id, resource)| (id.clone(), resource.kind.clone())).collect();
+        let kinds: BTreeMap<String, String> = template
+            .resources
+            .iter()
+            .map(|(id, resource)| (id.clone(), resource.kind.clone()))
+            .collect();
         let secrets = kinds
             .iter()
             .filter(|(_, kind)| kind.as_str() == "AWS::SecretsManager::Secret")
@@ -54,23 +57,41 @@ impl LocalResolver {
     }
 
     pub fn record_queue_url(&self, logical_id: &str, url: String) {
-        self.queue_urls.write().expect("not poisoned").insert(logical_id.to_owned(), url);
+        self.queue_urls
+            .write()
+            .expect("not poisoned")
+            .insert(logical_id.to_owned(), url);
     }
 
     pub fn queue_url(&self, logical_id: &str) -> Option<String> {
-        self.queue_urls.read().expect("not poisoned").get(logical_id).cloned()
+        self.queue_urls
+            .read()
+            .expect("not poisoned")
+            .get(logical_id)
+            .cloned()
     }
 
     fn arn(&self, logical_id: &str) -> Result<String, TemplateError> {
         let name = self.physical_name(logical_id);
-        let kind = self.kinds.get(logical_id).ok_or_else(|| TemplateError::UnknownReference(logical_id.to_owned()))?;
+        let kind = self
+            .kinds
+            .get(logical_id)
+            .ok_or_else(|| TemplateError::UnknownReference(logical_id.to_owned()))?;
         Ok(match kind.as_str() {
             "AWS::SQS::Queue" => format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
             "AWS::DynamoDB::Table" => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"),
             "AWS::S3::Bucket" => format!("arn:aws:s3:::{name}"),
-            "AWS::Serverless::Function" => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
-            "AWS::SecretsManager::Secret" => format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}"),
-            other => return Err(TemplateError::Unsupported(format!("!GetAtt {logical_id}.Arn of a {other}"))),
+            "AWS::Serverless::Function" => {
+                format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+            }
+            "AWS::SecretsManager::Secret" => {
+                format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}")
+            }
+            other => {
+                return Err(TemplateError::Unsupported(format!(
+                    "!GetAtt {logical_id}.Arn of a {other}"
+                )));
+            }
         })
     }
 }
@@ -92,9 +113,9 @@ impl Resolver for LocalResolver {
             return Ok(value.clone());
         }
         match self.kinds.get(name).map(String::as_str) {
-            Some("AWS::SQS::Queue") => self
-                .queue_url(name)
-                .ok_or_else(|| TemplateError::Unsupported(format!("!Ref {name} before the queue exists"))),
+            Some("AWS::SQS::Queue") => self.queue_url(name).ok_or_else(|| {
+                TemplateError::Unsupported(format!("!Ref {name} before the queue exists"))
+            }),
             Some("AWS::SecretsManager::Secret") => self.arn(name),
             Some(_) => Ok(self.physical_name(name)),
             None => Err(TemplateError::UnknownReference(name.to_owned())),
@@ -106,20 +127,26 @@ impl Resolver for LocalResolver {
             "Arn" => self.arn(resource),
             "QueueName" => Ok(self.physical_name(resource)),
             "QueueUrl" => self.reference(resource),
-            other => Err(TemplateError::Unsupported(format!("!GetAtt {resource}.{other}"))),
+            other => Err(TemplateError::Unsupported(format!(
+                "!GetAtt {resource}.{other}"
+            ))),
         }
     }
 
     fn dynamic_reference(&self, service: &str, spec: &str) -> Result<String, TemplateError> {
         if service != "secretsmanager" {
-            return Err(TemplateError::Unsupported(format!("{{{{resolve:{service}:...}}}}")));
+            return Err(TemplateError::Unsupported(format!(
+                "{{{{resolve:{service}:...}}}}"
+            )));
         }
         // spec: <secret id or ARN>[:SecretString[:json-key...]]
         self.secrets
             .iter()
             .find(|(id, _)| {
                 let arn = self.arn(id).unwrap_or_default();
-                spec == arn || spec.starts_with(&format!("{arn}:")) || spec.starts_with(&format!("{}:", self.physical_name(id)))
+                spec == arn
+                    || spec.starts_with(&format!("{arn}:"))
+                    || spec.starts_with(&format!("{}:", self.physical_name(id)))
             })
             .map(|(_, value)| value.clone())
             .ok_or_else(|| TemplateError::UnknownReference(format!("secret {spec}")))
@@ -130,5 +157,9 @@ impl Resolver for LocalResolver {
 fn random_secret() -> String {
     use rand::Rng;
     use rand::distr::Alphanumeric;
-    rand::rng().sample_iter(Alphanumeric).take(64).map(char::from).collect()
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect()
 }

@@ -22,9 +22,17 @@ enum Expression {
 
 /// EventBridge's `rate(5 minutes)` and 6-field `cron(min hour dom month dow year)`.
 fn parse(expression: &str) -> Result<Expression, String> {
-    if let Some(rate) = expression.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
-        let (count, unit) = rate.trim().split_once(' ').ok_or(format!("bad rate {expression:?}"))?;
-        let count: u64 = count.parse().map_err(|_| format!("bad rate {expression:?}"))?;
+    if let Some(rate) = expression
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        let (count, unit) = rate
+            .trim()
+            .split_once(' ')
+            .ok_or(format!("bad rate {expression:?}"))?;
+        let count: u64 = count
+            .parse()
+            .map_err(|_| format!("bad rate {expression:?}"))?;
         let seconds = match unit.trim_end_matches('s') {
             "minute" => 60,
             "hour" => 3600,
@@ -33,9 +41,13 @@ fn parse(expression: &str) -> Result<Expression, String> {
         };
         return Ok(Expression::Rate(Duration::from_secs(count * seconds)));
     }
-    if let Some(fields) = expression.strip_prefix("cron(").and_then(|c| c.strip_suffix(')')) {
+    if let Some(fields) = expression
+        .strip_prefix("cron(")
+        .and_then(|c| c.strip_suffix(')'))
+    {
         // The cron crate wants seconds first; its day-of-week numbering (1 = Sunday) is EventBridge's.
-        let schedule = cron::Schedule::from_str(&format!("0 {fields}")).map_err(|e| format!("{expression:?}: {e}"))?;
+        let schedule = cron::Schedule::from_str(&format!("0 {fields}"))
+            .map_err(|e| format!("{expression:?}: {e}"))?;
         return Ok(Expression::Cron(Box::new(schedule)));
     }
     Err(format!("{expression:?} is neither rate(...) nor cron(...)"))
@@ -43,7 +55,11 @@ fn parse(expression: &str) -> Result<Expression, String> {
 
 /// The event EventBridge Scheduler delivers: the schedule's Input, or a Scheduled Event.
 fn event(shared: &Shared, function: &str, event_name: &str, schedule: &Schedule) -> Value {
-    if let Some(input) = schedule.input.as_deref().and_then(|i| serde_json::from_str(i).ok()) {
+    if let Some(input) = schedule
+        .input
+        .as_deref()
+        .and_then(|i| serde_json::from_str(i).ok())
+    {
         return input;
     }
     json!({
@@ -60,18 +76,34 @@ fn event(shared: &Shared, function: &str, event_name: &str, schedule: &Schedule)
 }
 
 /// Fires one schedule now; `None` when the template has no such schedule.
-pub(crate) async fn fire(shared: &Shared, function: &str, event_name: &str) -> Option<Result<Value, String>> {
-    let schedule = shared.schedules.get(&(function.to_owned(), event_name.to_owned()))?;
+pub(crate) async fn fire(
+    shared: &Shared,
+    function: &str,
+    event_name: &str,
+) -> Option<Result<Value, String>> {
+    let schedule = shared
+        .schedules
+        .get(&(function.to_owned(), event_name.to_owned()))?;
     let deployed = shared.functions.get(function)?;
     let payload = event(shared, function, event_name, schedule);
-    Some(invoke(deployed, payload).await.map_err(|failure| match failure {
-        Failure::Timeout => "timed out".to_owned(),
-        Failure::Error(error) => error,
-    }))
+    Some(
+        invoke(deployed, payload)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Timeout => "timed out".to_owned(),
+                Failure::Error(error) => error,
+            }),
+    )
 }
 
 /// Fires a schedule on its own timetable until the stack stops.
-pub(crate) async fn run(shared: Arc<Shared>, function: String, event_name: String, schedule: Schedule, mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    function: String,
+    event_name: String,
+    schedule: Schedule,
+    mut stopped: watch::Receiver<bool>,
+) {
     let expression = match parse(&schedule.expression) {
         Ok(expression) => expression,
         Err(error) => {
@@ -103,13 +135,31 @@ mod tests {
 
     #[test]
     fn rates_and_crons_parse_as_eventbridge_writes_them() {
-        assert_eq!(parse("rate(1 minute)").unwrap(), Expression::Rate(Duration::from_secs(60)));
-        assert_eq!(parse("rate(2 hours)").unwrap(), Expression::Rate(Duration::from_secs(7200)));
-        let Expression::Cron(nightly) = parse("cron(0 2 * * ? *)").unwrap() else { panic!() };
+        assert_eq!(
+            parse("rate(1 minute)").unwrap(),
+            Expression::Rate(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse("rate(2 hours)").unwrap(),
+            Expression::Rate(Duration::from_secs(7200))
+        );
+        let Expression::Cron(nightly) = parse("cron(0 2 * * ? *)").unwrap() else {
+            panic!()
+        };
         let next = nightly.upcoming(Utc).next().unwrap();
         assert_eq!(next.format("%H:%M").to_string(), "02:00");
-        let Expression::Cron(mondays) = parse("cron(30 9 ? * 2 *)").unwrap() else { panic!() };
-        assert_eq!(mondays.upcoming(Utc).next().unwrap().format("%a %H:%M").to_string(), "Mon 09:30");
+        let Expression::Cron(mondays) = parse("cron(30 9 ? * 2 *)").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            mondays
+                .upcoming(Utc)
+                .next()
+                .unwrap()
+                .format("%a %H:%M")
+                .to_string(),
+            "Mon 09:30"
+        );
         assert!(parse("every day").is_err());
         assert!(parse("rate(5 fortnights)").is_err());
     }

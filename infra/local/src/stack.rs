@@ -10,7 +10,9 @@ use steward_emulator::{Endpoints, REGION};
 use steward_kit::config::Env;
 use steward_kit::runtime::Invoke;
 use steward_store::SdkConfig;
-use steward_template::{FunctionEvent, HttpAuth, RouteKey, RouteTable, Template, TemplateError, Value, resolve};
+use steward_template::{
+    FunctionEvent, HttpAuth, RouteKey, RouteTable, Template, TemplateError, Value, resolve,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,11 +24,17 @@ pub enum StackError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("creating {resource}: {source}")]
-    Provision { resource: String, source: steward_store::StoreError },
+    Provision {
+        resource: String,
+        source: steward_store::StoreError,
+    },
     #[error("function {function}: {problem}")]
     Function { function: String, problem: String },
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// How to run the stack.
@@ -108,11 +116,16 @@ impl Stack {
         let mut functions = BTreeMap::new();
         for function in &template.functions {
             let physical_name = resolver.physical_name(&function.logical_id);
-            let fail = |problem: String| StackError::Function { function: function.logical_id.clone(), problem };
-            let init = options
-                .registry
-                .get(&function.binary)
-                .ok_or_else(|| fail(format!("no code is registered for binary {:?}", function.binary)))?;
+            let fail = |problem: String| StackError::Function {
+                function: function.logical_id.clone(),
+                problem,
+            };
+            let init = options.registry.get(&function.binary).ok_or_else(|| {
+                fail(format!(
+                    "no code is registered for binary {:?}",
+                    function.binary
+                ))
+            })?;
             let mut env = Env::default();
             for (name, value) in &function.environment {
                 env.set(name, resolve(value, resolver.as_ref())?);
@@ -135,17 +148,30 @@ impl Stack {
         let mut triggers = Vec::new();
         for (route, function, auth) in template.routes()? {
             keys.push(route.clone());
-            targets.insert(route.to_string(), RouteTarget { function: Arc::clone(&functions[&function.logical_id]), auth });
+            targets.insert(
+                route.to_string(),
+                RouteTarget {
+                    function: Arc::clone(&functions[&function.logical_id]),
+                    auth,
+                },
+            );
         }
         for function in &template.functions {
             for (event_name, event) in &function.events {
                 match event {
                     FunctionEvent::Schedule(schedule) => {
-                        schedules.insert((function.logical_id.clone(), event_name.clone()), schedule.clone());
+                        schedules.insert(
+                            (function.logical_id.clone(), event_name.clone()),
+                            schedule.clone(),
+                        );
                     }
                     FunctionEvent::Queue(trigger) => {
                         let queue_url = queue_url_of(&trigger.queue, &resolver)?;
-                        triggers.push((Arc::clone(&functions[&function.logical_id]), trigger.clone(), queue_url));
+                        triggers.push((
+                            Arc::clone(&functions[&function.logical_id]),
+                            trigger.clone(),
+                            queue_url,
+                        ));
                     }
                     FunctionEvent::Http { .. } => {}
                 }
@@ -162,10 +188,17 @@ impl Stack {
 
         let (stop, stopped) = watch::channel(false);
         let address = SocketAddr::from(([127, 0, 0, 1], options.port));
-        let listener =
-            tokio::net::TcpListener::bind(address).await.map_err(|source| StackError::Listen { address, source })?;
-        let bound = listener.local_addr().map_err(|source| StackError::Listen { address, source })?;
-        let mut tasks = vec![tokio::spawn(crate::gateway::serve(listener, Arc::clone(&shared), stopped.clone()))];
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| StackError::Listen { address, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| StackError::Listen { address, source })?;
+        let mut tasks = vec![tokio::spawn(crate::gateway::serve(
+            listener,
+            Arc::clone(&shared),
+            stopped.clone(),
+        ))];
         let sqs = aws_sdk_sqs::Client::new(&aws);
         for (function, trigger, queue_url) in triggers {
             tasks.push(tokio::spawn(crate::queues::poll(
@@ -190,7 +223,14 @@ impl Stack {
                 }
             }
         }
-        Ok(Self { url: format!("http://{bound}"), resolver, aws, stop, tasks, route_keys })
+        Ok(Self {
+            url: format!("http://{bound}"),
+            resolver,
+            aws,
+            stop,
+            tasks,
+            route_keys,
+        })
     }
 
     /// Where to point a client.
@@ -238,15 +278,21 @@ impl Drop for Stack {
 fn queue_url_of(queue: &Value, resolver: &LocalResolver) -> Result<String, StackError> {
     let arn = resolve(queue, resolver)?;
     let name = arn.rsplit(':').next().unwrap_or_default();
-    let logical_id = name.strip_prefix(&resolver.physical_name("")).unwrap_or(name);
-    resolver
-        .queue_url(logical_id)
-        .ok_or_else(|| StackError::Template(TemplateError::UnknownReference(format!("queue {arn}"))))
+    let logical_id = name
+        .strip_prefix(&resolver.physical_name(""))
+        .unwrap_or(name);
+    resolver.queue_url(logical_id).ok_or_else(|| {
+        StackError::Template(TemplateError::UnknownReference(format!("queue {arn}")))
+    })
 }
 
 /// Creates the template's resources: tables, queues (dead-letter targets first), buckets, sender
 /// identities. What the emulator cannot hold (alarms, policies, secrets) is resolved or skipped.
-async fn provision(template: &Template, resolver: &mut LocalResolver, aws: &SdkConfig) -> Result<(), StackError> {
+async fn provision(
+    template: &Template,
+    resolver: &mut LocalResolver,
+    aws: &SdkConfig,
+) -> Result<(), StackError> {
     use steward_store::provision;
     let failed = |resource: &str| {
         let resource = resource.to_owned();
@@ -255,26 +301,41 @@ async fn provision(template: &Template, resolver: &mut LocalResolver, aws: &SdkC
     for (id, resource) in &template.resources {
         match resource.kind.as_str() {
             "AWS::DynamoDB::Table" => {
-                provision::table(aws, &resolver.physical_name(id), resource).await.map_err(failed(id))?;
+                provision::table(aws, &resolver.physical_name(id), resource)
+                    .await
+                    .map_err(failed(id))?;
             }
-            "AWS::S3::Bucket" => provision::bucket(aws, &resolver.physical_name(id)).await.map_err(failed(id))?,
+            "AWS::S3::Bucket" => provision::bucket(aws, &resolver.physical_name(id))
+                .await
+                .map_err(failed(id))?,
             "AWS::SES::EmailIdentity" => {
-                let address = resource.property(&["EmailIdentity"]).ok_or_else(|| StackError::Provision {
-                    resource: id.clone(),
-                    source: steward_store::StoreError::Failed("no EmailIdentity".into()),
-                })?;
+                let address =
+                    resource
+                        .property(&["EmailIdentity"])
+                        .ok_or_else(|| StackError::Provision {
+                            resource: id.clone(),
+                            source: steward_store::StoreError::Failed("no EmailIdentity".into()),
+                        })?;
                 let address = resolve(address, resolver)?;
-                provision::email_identity(aws, &address).await.map_err(failed(id))?;
+                provision::email_identity(aws, &address)
+                    .await
+                    .map_err(failed(id))?;
                 resolver.set_ref(id, address);
             }
             _ => {}
         }
     }
-    let mut queues: Vec<_> = template.resources.iter().filter(|(_, r)| r.kind == "AWS::SQS::Queue").collect();
+    let mut queues: Vec<_> = template
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::SQS::Queue")
+        .collect();
     // A queue's redrive target must exist before it.
     queues.sort_by_key(|(_, resource)| resource.property(&["RedrivePolicy"]).is_some());
     for (id, resource) in queues {
-        let url = provision::queue(aws, &resolver.physical_name(id), resource, resolver).await.map_err(failed(id))?;
+        let url = provision::queue(aws, &resolver.physical_name(id), resource, resolver)
+            .await
+            .map_err(failed(id))?;
         resolver.record_queue_url(id, url);
     }
     Ok(())

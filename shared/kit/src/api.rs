@@ -32,10 +32,16 @@ pub const CORRELATION_ID: &str = "x-correlation-id";
 
 /// Headers every answer carries (OWASP's REST guidance for an API that serves no HTML).
 const SECURITY_HEADERS: &[(&str, &str)] = &[
-    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
     ("referrer-policy", "no-referrer"),
     ("cache-control", "no-store"),
 ];
@@ -67,13 +73,19 @@ impl ApiRequest {
     }
 
     pub fn path_param(&self, name: &str) -> Result<&str, ApiError> {
-        self.path_params.get(name).map(String::as_str).ok_or_else(|| ApiError::NotFound(name.to_owned()))
+        self.path_params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::NotFound(name.to_owned()))
     }
 }
 
 /// An API function's handler: it sees parsed requests and answers or fails with an [`ApiError`].
 pub trait Api: Send + Sync + 'static {
-    fn handle(&self, request: &ApiRequest) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    fn handle(
+        &self,
+        request: &ApiRequest,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
 }
 
 /// A JSON answer.
@@ -97,7 +109,13 @@ pub struct HttpFunction<A> {
 
 impl<A: Api> HttpFunction<A> {
     pub fn new(name: impl Into<String>, api: A, cors: CorsOrigins) -> Self {
-        Self { api, name: name.into(), cors, idempotency: None, body_limit: crate::body::DEFAULT_LIMIT }
+        Self {
+            api,
+            name: name.into(),
+            cors,
+            idempotency: None,
+            body_limit: crate::body::DEFAULT_LIMIT,
+        }
     }
 
     /// Honour `Idempotency-Key` on POSTs.
@@ -124,9 +142,13 @@ impl<A: Api> HttpFunction<A> {
             cold_start = telemetry::take_cold_start(),
         );
         async {
-            let mut response = match cors::preflight(&self.cors, &request.method, &request.headers) {
+            let mut response = match cors::preflight(&self.cors, &request.method, &request.headers)
+            {
                 Some(preflight) => preflight,
-                None => match AssertUnwindSafe(self.dispatch(&request)).catch_unwind().await {
+                None => match AssertUnwindSafe(self.dispatch(&request))
+                    .catch_unwind()
+                    .await
+                {
                     Ok(Ok(response)) => response,
                     Ok(Err(error)) => self.refuse(error, &request),
                     Err(_) => self.refuse(ApiError::internal("the handler panicked"), &request),
@@ -139,7 +161,14 @@ impl<A: Api> HttpFunction<A> {
                 .dimension("Function", &self.name)
                 .dimension("Route", &request.route)
                 .millis("Latency", latency_ms)
-                .count(if response.status().is_server_error() { "Faults" } else { "Requests" }, 1)
+                .count(
+                    if response.status().is_server_error() {
+                        "Faults"
+                    } else {
+                        "Requests"
+                    },
+                    1,
+                )
                 .property("request_id", request.request_id.as_str())
                 .emit();
             response
@@ -150,10 +179,14 @@ impl<A: Api> HttpFunction<A> {
 
     async fn dispatch(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         if request.body.len() > self.body_limit {
-            return Err(ApiError::PayloadTooLarge { limit: self.body_limit });
+            return Err(ApiError::PayloadTooLarge {
+                limit: self.body_limit,
+            });
         }
         let keyed = match (&self.idempotency, request.method == Method::POST) {
-            (Some(idempotency), true) => IdempotencyKey::from_headers(&request.headers)?.map(|key| (idempotency, key)),
+            (Some(idempotency), true) => {
+                IdempotencyKey::from_headers(&request.headers)?.map(|key| (idempotency, key))
+            }
             _ => None,
         };
         let Some((idempotency, key)) = keyed else {
@@ -164,7 +197,10 @@ impl<A: Api> HttpFunction<A> {
             Begin::Replay(response) => return Ok(response),
             Begin::Run(ticket) => ticket,
         };
-        let response = match AssertUnwindSafe(self.api.handle(request)).catch_unwind().await {
+        let response = match AssertUnwindSafe(self.api.handle(request))
+            .catch_unwind()
+            .await
+        {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => self.refuse(error, request),
             Err(_) => self.refuse(ApiError::internal("the handler panicked"), request),
@@ -187,7 +223,9 @@ impl<A: Api> HttpFunction<A> {
 
     fn finish_headers(&self, request: &ApiRequest, headers: &mut HeaderMap) {
         for (name, value) in SECURITY_HEADERS {
-            headers.entry(*name).or_insert(HeaderValue::from_static(value));
+            headers
+                .entry(*name)
+                .or_insert(HeaderValue::from_static(value));
         }
         if let Ok(value) = HeaderValue::from_str(&request.request_id) {
             headers.insert(REQUEST_ID, value);
@@ -199,9 +237,20 @@ impl<A: Api> HttpFunction<A> {
     }
 
     fn read(&self, request: lambda_http::Request) -> ApiRequest {
-        let query = request.query_string_parameters().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        let path_params = request.path_parameters().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let query = request
+            .query_string_parameters()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let path_params = request
+            .path_parameters()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let lambda_request_id = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
         let (route, request_id, source_ip, scope) = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => (
                 context.route_key.clone().unwrap_or_default(),
@@ -217,7 +266,11 @@ impl<A: Api> HttpFunction<A> {
             ),
             _ => (String::new(), String::new(), None, "public".to_owned()),
         };
-        let request_id = if request_id.is_empty() { lambda_request_id } else { request_id };
+        let request_id = if request_id.is_empty() {
+            lambda_request_id
+        } else {
+            request_id
+        };
         let (parts, body) = request.into_parts();
         let correlation_id = parts
             .headers
@@ -245,14 +298,20 @@ impl<A: Api> HttpFunction<A> {
 
 /// A client-supplied id is echoed and logged only when it is short and plain.
 fn is_safe_id(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 impl<A: Api> Function for HttpFunction<A> {
     type Event = ApiGatewayV2httpRequest;
     type Output = ApiGatewayV2httpResponse;
 
-    async fn call(&self, event: LambdaEvent<ApiGatewayV2httpRequest>) -> Result<ApiGatewayV2httpResponse, Error> {
+    async fn call(
+        &self,
+        event: LambdaEvent<ApiGatewayV2httpRequest>,
+    ) -> Result<ApiGatewayV2httpResponse, Error> {
         // The same conversion `lambda_http::run` applies.
         let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event.payload).into();
         let response = self.serve(request.with_lambda_context(event.context)).await;

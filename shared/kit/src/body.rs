@@ -10,32 +10,57 @@ use crate::problem::{ApiError, FieldError};
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses a JSON body into `T`. Unknown fields are refused where `T` says
 /// `#[serde(deny_unknown_fields)]`, and reported with their path like any invalid field.
-pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    limit: usize,
+) -> Result<T, ApiError> {
     if body.len() > limit {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !is_json(content_type) {
-        return Err(ApiError::UnsupportedMediaType { found: content_type.to_owned(), expected: "application/json" });
+        return Err(ApiError::UnsupportedMediaType {
+            found: content_type.to_owned(),
+            expected: "application/json",
+        });
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::MalformedJson(format!("{} (line {}, column {})", describe(&inner), inner.line(), inner.column()))
-            }
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(format!(
+                "{} (line {}, column {})",
+                describe(&inner),
+                inner.line(),
+                inner.column()
+            )),
             Category::Data => ApiError::Validation(vec![field_error(&path, &describe(&inner))]),
         }
     })?;
-    deserializer.end().map_err(|e| ApiError::MalformedJson(format!("trailing characters (line {}, column {})", e.line(), e.column())))?;
+    deserializer.end().map_err(|e| {
+        ApiError::MalformedJson(format!(
+            "trailing characters (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     Ok(value)
 }
 
@@ -49,7 +74,11 @@ fn describe(error: &serde_json::Error) -> String {
 }
 
 fn field_error(path: &str, message: &str) -> FieldError {
-    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
     // serde's message lists every expected field; the path already names the unknown one.
     if message.starts_with("unknown field `") {
         return FieldError::new(field, "unknown field");
@@ -74,25 +103,48 @@ mod tests {
     }
 
     fn json_headers() -> HeaderMap {
-        HeaderMap::from_iter([(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))])
+        HeaderMap::from_iter([(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )])
     }
 
     #[test]
     fn good_json_parses() {
-        let room: Room = parse_json(&json_headers(), br#"{"name":"A","capacity":4}"#, 1024).unwrap();
+        let room: Room =
+            parse_json(&json_headers(), br#"{"name":"A","capacity":4}"#, 1024).unwrap();
         assert_eq!(room.capacity, 4);
     }
 
     #[test]
     fn each_bad_input_gets_its_own_error() {
         let h = json_headers();
-        assert!(matches!(parse_json::<Room>(&h, b"{\"name\":", 1024), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<Room>(&h, b"", 1024), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<Room>(&h, br#"{"name":"A","capacity":1} x"#, 1024), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<Room>(&h, &[b' '; 2000], 1024), Err(ApiError::PayloadTooLarge { limit: 1024 })));
-        let text = HeaderMap::from_iter([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))]);
-        assert!(matches!(parse_json::<Room>(&text, b"{}", 1024), Err(ApiError::UnsupportedMediaType { .. })));
-        assert!(matches!(parse_json::<Room>(&HeaderMap::new(), b"{}", 1024), Err(ApiError::UnsupportedMediaType { .. })));
+        assert!(matches!(
+            parse_json::<Room>(&h, b"{\"name\":", 1024),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Room>(&h, b"", 1024),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Room>(&h, br#"{"name":"A","capacity":1} x"#, 1024),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Room>(&h, &[b' '; 2000], 1024),
+            Err(ApiError::PayloadTooLarge { limit: 1024 })
+        ));
+        let text =
+            HeaderMap::from_iter([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))]);
+        assert!(matches!(
+            parse_json::<Room>(&text, b"{}", 1024),
+            Err(ApiError::UnsupportedMediaType { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Room>(&HeaderMap::new(), b"{}", 1024),
+            Err(ApiError::UnsupportedMediaType { .. })
+        ));
     }
 
     #[test]
@@ -103,7 +155,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match parse_json::<Room>(&h, br#"{"name":"A","capacity":4,"colour":"red"}"#, 1024) {
-            Err(ApiError::Validation(fields)) => assert_eq!(fields[0], FieldError::new("colour", "unknown field")),
+            Err(ApiError::Validation(fields)) => {
+                assert_eq!(fields[0], FieldError::new("colour", "unknown field"))
+            }
             other => panic!("{other:?}"),
         }
         match parse_json::<Room>(&h, br#"{"name":"A","capacity":4,"equipment":[1]}"#, 1024) {

@@ -24,8 +24,15 @@ impl Env {
         Self(std::env::vars().collect())
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -125,9 +132,15 @@ mod tests {
         let parsed: Flags = flags(&[]).parse().unwrap();
         assert_eq!(parsed.licensing_rollout_stage, RolloutStage::Pilot);
         assert!(!parsed.onboarding_wizard_enabled);
-        let error = flags(&[("LICENSING_ROLLOUT_STAGE", "everyone")]).parse::<Flags>().unwrap_err().to_string();
+        let error = flags(&[("LICENSING_ROLLOUT_STAGE", "everyone")])
+            .parse::<Flags>()
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("everyone"), "{error}");
-        let error = flags(&[("CACHE_ENABLED", "yes")]).parse::<Flags>().unwrap_err().to_string();
+        let error = flags(&[("CACHE_ENABLED", "yes")])
+            .parse::<Flags>()
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("yes"), "{error}");
     }
 

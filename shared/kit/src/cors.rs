@@ -5,8 +5,15 @@ use lambda_http::{Body, Response};
 use serde::{Deserialize, Deserializer};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-const ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "idempotency-key", "if-match", "x-correlation-id"];
-const EXPOSE_HEADERS: &str = "etag, location, retry-after, x-request-id, x-correlation-id, idempotent-replayed";
+const ALLOW_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "x-correlation-id",
+];
+const EXPOSE_HEADERS: &str =
+    "etag, location, retry-after, x-request-id, x-correlation-id, idempotent-replayed";
 const MAX_AGE_SECONDS: &str = "600";
 
 /// The allowlist: exact origins (`scheme://host[:port]`), no wildcard.
@@ -17,9 +24,17 @@ impl CorsOrigins {
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut origins = Vec::new();
         for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            let (scheme, rest) = origin.split_once("://").ok_or(format!("CORS origin {origin:?} has no scheme"))?;
-            if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains('/') || rest.contains('*') {
-                return Err(format!("CORS origin {origin:?} is not scheme://host[:port]"));
+            let (scheme, rest) = origin
+                .split_once("://")
+                .ok_or(format!("CORS origin {origin:?} has no scheme"))?;
+            if !matches!(scheme, "http" | "https")
+                || rest.is_empty()
+                || rest.contains('/')
+                || rest.contains('*')
+            {
+                return Err(format!(
+                    "CORS origin {origin:?} is not scheme://host[:port]"
+                ));
             }
             origins.push(origin.to_owned());
         }
@@ -38,21 +53,33 @@ impl<'de> Deserialize<'de> for CorsOrigins {
 }
 
 fn allowed_origin<'h>(origins: &CorsOrigins, request: &'h HeaderMap) -> Option<&'h HeaderValue> {
-    request.get(header::ORIGIN).filter(|origin| origin.to_str().is_ok_and(|o| origins.allows(o)))
+    request
+        .get(header::ORIGIN)
+        .filter(|origin| origin.to_str().is_ok_and(|o| origins.allows(o)))
 }
 
 /// The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`), or `None` when the
 /// request is not one. A refused preflight gets no CORS headers, which is how browsers are told no.
-pub fn preflight(origins: &CorsOrigins, method: &Method, request: &HeaderMap) -> Option<Response<Body>> {
+pub fn preflight(
+    origins: &CorsOrigins,
+    method: &Method,
+    request: &HeaderMap,
+) -> Option<Response<Body>> {
     if method != Method::OPTIONS || !request.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         return None;
     }
-    let mut response = Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("valid");
+    let mut response = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("valid");
     let headers_ok = request
         .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|list| {
-            list.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).all(|h| ALLOW_HEADERS.contains(&h.as_str()))
+            list.split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .all(|h| ALLOW_HEADERS.contains(&h.as_str()))
         });
     let method_ok = request
         .get(header::ACCESS_CONTROL_REQUEST_METHOD)
@@ -62,9 +89,18 @@ pub fn preflight(origins: &CorsOrigins, method: &Method, request: &HeaderMap) ->
     out.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let (Some(origin), true, true) = (allowed_origin(origins, request), headers_ok, method_ok) {
         out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        out.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
-        out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_str(&ALLOW_HEADERS.join(", ")).expect("ascii"));
-        out.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE_SECONDS));
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(ALLOW_METHODS),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_str(&ALLOW_HEADERS.join(", ")).expect("ascii"),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(MAX_AGE_SECONDS),
+        );
     }
     Some(response)
 }
@@ -74,7 +110,10 @@ pub fn decorate(origins: &CorsOrigins, request: &HeaderMap, response: &mut Heade
     response.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = allowed_origin(origins, request) {
         response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        response.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+        response.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSE_HEADERS),
+        );
     }
 }
 
@@ -83,7 +122,15 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -97,14 +144,41 @@ mod tests {
     #[test]
     fn preflight_allows_listed_origins_only() {
         let origins = CorsOrigins::parse("https://app.example.com").unwrap();
-        let good = headers(&[("origin", "https://app.example.com"), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type, idempotency-key")]);
+        let good = headers(&[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type, idempotency-key",
+            ),
+        ]);
         let answer = preflight(&origins, &Method::OPTIONS, &good).unwrap();
         assert_eq!(answer.status(), 204);
-        assert_eq!(answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
-        let evil = headers(&[("origin", "https://evil.example"), ("access-control-request-method", "POST")]);
-        assert!(!preflight(&origins, &Method::OPTIONS, &evil).unwrap().headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
-        let odd_header = headers(&[("origin", "https://app.example.com"), ("access-control-request-method", "POST"), ("access-control-request-headers", "x-admin")]);
-        assert!(!preflight(&origins, &Method::OPTIONS, &odd_header).unwrap().headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert_eq!(
+            answer.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example.com"
+        );
+        let evil = headers(&[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ]);
+        assert!(
+            !preflight(&origins, &Method::OPTIONS, &evil)
+                .unwrap()
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        );
+        let odd_header = headers(&[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "x-admin"),
+        ]);
+        assert!(
+            !preflight(&origins, &Method::OPTIONS, &odd_header)
+                .unwrap()
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        );
         assert!(preflight(&origins, &Method::GET, &good).is_none());
     }
 }

@@ -27,10 +27,15 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// The key of a request, if it carries one; a malformed one is a validation error.
     pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, ApiError> {
-        let Some(value) = headers.get(HEADER) else { return Ok(None) };
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
         let text = value.to_str().unwrap_or_default();
         if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+            return Err(ApiError::validation(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
         }
         Ok(Some(Self(text.to_owned())))
     }
@@ -70,7 +75,10 @@ pub struct Idempotency {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 impl Idempotency {
@@ -79,14 +87,33 @@ impl Idempotency {
     }
 
     fn lease(&self) -> Lease {
-        Lease { now_ms: now_ms(), lock_ms: self.lock.as_millis() as i64, keep_s: KEEP.as_secs() as i64 }
+        Lease {
+            now_ms: now_ms(),
+            lock_ms: self.lock.as_millis() as i64,
+            keep_s: KEEP.as_secs() as i64,
+        }
     }
 
-    pub async fn begin(&self, scope: &str, key: IdempotencyKey, fingerprint: &str) -> Result<Begin, ApiError> {
+    pub async fn begin(
+        &self,
+        scope: &str,
+        key: IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<Begin, ApiError> {
         let token = uuid::Uuid::new_v4().to_string();
         let lease = self.lease();
-        let existing = match self.store.claim(scope, &key.0, fingerprint, &token, lease).await? {
-            Claim::Acquired { token } => return Ok(Begin::Run(Ticket { scope: scope.to_owned(), key, token })),
+        let existing = match self
+            .store
+            .claim(scope, &key.0, fingerprint, &token, lease)
+            .await?
+        {
+            Claim::Acquired { token } => {
+                return Ok(Begin::Run(Ticket {
+                    scope: scope.to_owned(),
+                    key,
+                    token,
+                }));
+            }
             Claim::Existing(existing) => existing,
         };
         if existing.fingerprint() != fingerprint {
@@ -94,12 +121,20 @@ impl Idempotency {
         }
         match existing {
             Existing::Completed { response, .. } => Ok(Begin::Replay(replay(response)?)),
-            Existing::InProgress { locked_until_ms, .. } if locked_until_ms >= lease.now_ms => {
-                Err(ApiError::IdempotencyInProgress)
-            }
+            Existing::InProgress {
+                locked_until_ms, ..
+            } if locked_until_ms >= lease.now_ms => Err(ApiError::IdempotencyInProgress),
             // Its runner died or timed out: the first retry to take it over runs it again.
-            Existing::InProgress { .. } => match self.store.take_over(scope, &key.0, fingerprint, &token, lease).await? {
-                Some(token) => Ok(Begin::Run(Ticket { scope: scope.to_owned(), key, token })),
+            Existing::InProgress { .. } => match self
+                .store
+                .take_over(scope, &key.0, fingerprint, &token, lease)
+                .await?
+            {
+                Some(token) => Ok(Begin::Run(Ticket {
+                    scope: scope.to_owned(),
+                    key,
+                    token,
+                })),
                 None => Err(ApiError::IdempotencyInProgress),
             },
         }
@@ -108,7 +143,9 @@ impl Idempotency {
     /// Records the answer of a run for replay, or gives the key up after a 5xx.
     pub async fn finish(&self, ticket: Ticket, response: &Response<Body>) -> Result<(), ApiError> {
         if response.status().is_server_error() {
-            self.store.release(&ticket.scope, &ticket.key.0, &ticket.token).await?;
+            self.store
+                .release(&ticket.scope, &ticket.key.0, &ticket.token)
+                .await?;
             return Ok(());
         }
         let (body, binary) = match response.body() {
@@ -121,10 +158,19 @@ impl Idempotency {
             .headers()
             .iter()
             .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
-            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
             .collect();
-        let stored = StoredResponse { status: response.status().as_u16(), headers, body, binary };
-        self.store.complete(&ticket.scope, &ticket.key.0, &ticket.token, &stored).await?;
+        let stored = StoredResponse {
+            status: response.status().as_u16(),
+            headers,
+            body,
+            binary,
+        };
+        self.store
+            .complete(&ticket.scope, &ticket.key.0, &ticket.token, &stored)
+            .await?;
         Ok(())
     }
 }
@@ -138,13 +184,18 @@ fn replay(stored: StoredResponse) -> Result<Response<Body>, ApiError> {
         (false, false) => Body::Text(stored.body),
         (true, false) => Body::Binary(STANDARD.decode(stored.body).map_err(ApiError::internal)?),
     };
-    let mut response = Response::builder().status(stored.status).body(body).map_err(ApiError::internal)?;
+    let mut response = Response::builder()
+        .status(stored.status)
+        .body(body)
+        .map_err(ApiError::internal)?;
     for (name, value) in stored.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             response.headers_mut().insert(name, value);
         }
     }
-    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
     Ok(response)
 }
 
@@ -154,9 +205,19 @@ mod tests {
 
     #[test]
     fn keys_are_checked() {
-        let with = |v: &'static str| HeaderMap::from_iter([(HeaderName::from_static(HEADER), HeaderValue::from_static(v))]);
-        assert!(IdempotencyKey::from_headers(&HeaderMap::new()).unwrap().is_none());
-        assert!(IdempotencyKey::from_headers(&with("7f1c-2a")).unwrap().is_some());
+        let with = |v: &'static str| {
+            HeaderMap::from_iter([(HeaderName::from_static(HEADER), HeaderValue::from_static(v))])
+        };
+        assert!(
+            IdempotencyKey::from_headers(&HeaderMap::new())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            IdempotencyKey::from_headers(&with("7f1c-2a"))
+                .unwrap()
+                .is_some()
+        );
         assert!(IdempotencyKey::from_headers(&with("has space")).is_err());
         assert!(IdempotencyKey::from_headers(&with("")).is_err());
     }

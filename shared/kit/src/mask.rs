@@ -49,7 +49,10 @@ mod tests {
         assert_eq!(Email("jane.doe@example.com").to_string(), "j***@e***.com");
         assert_eq!(Email("not-an-email").to_string(), "***");
         assert_eq!(Ip("203.0.113.42").to_string(), "203.0.113.0/24");
-        assert_eq!(Ip("2001:db8:85a3::8a2e:370:7334").to_string(), "2001:db8:85a3::/48");
+        assert_eq!(
+            Ip("2001:db8:85a3::8a2e:370:7334").to_string(),
+            "2001:db8:85a3::/48"
+        );
         assert_eq!(Ip("garbage").to_string(), "***");
     }
 }

@@ -43,12 +43,14 @@ impl Metrics {
     }
 
     pub fn count(mut self, name: &str, value: u64) -> Self {
-        self.values.push((name.to_owned(), value as f64, Unit::Count));
+        self.values
+            .push((name.to_owned(), value as f64, Unit::Count));
         self
     }
 
     pub fn millis(mut self, name: &str, value: f64) -> Self {
-        self.values.push((name.to_owned(), value, Unit::Milliseconds));
+        self.values
+            .push((name.to_owned(), value, Unit::Milliseconds));
         self
     }
 
@@ -67,9 +69,16 @@ impl Metrics {
         for (name, value, _) in &self.values {
             root.insert(name.clone(), json!(value));
         }
-        let dimension_names: Vec<&str> = self.dimensions.iter().map(|(name, _)| name.as_str()).collect();
-        let definitions: Vec<Value> =
-            self.values.iter().map(|(name, _, unit)| json!({ "Name": name, "Unit": unit.as_str() })).collect();
+        let dimension_names: Vec<&str> = self
+            .dimensions
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let definitions: Vec<Value> = self
+            .values
+            .iter()
+            .map(|(name, _, unit)| json!({ "Name": name, "Unit": unit.as_str() }))
+            .collect();
         root.insert(
             "_aws".to_owned(),
             json!({
@@ -82,7 +91,10 @@ impl Metrics {
 
     /// Writes the document to the sink (stdout unless redirected).
     pub fn emit(self) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
         let line = self.document(now).to_string();
         let mut sink = SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match sink.as_mut() {
@@ -119,7 +131,10 @@ mod tests {
         let directive = &aws["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["Function", "Route"]]));
-        assert_eq!(directive["Metrics"], json!([{ "Name": "Latency", "Unit": "Milliseconds" }, { "Name": "Requests", "Unit": "Count" }]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{ "Name": "Latency", "Unit": "Milliseconds" }, { "Name": "Requests", "Unit": "Count" }])
+        );
         // Every dimension and metric named in the directive is a member of the root.
         assert_eq!(doc["Function"], "platform");
         assert_eq!(doc["Route"], "GET /v1/health");

@@ -47,7 +47,9 @@ struct Sealed {
 
 impl Cursors {
     pub fn new(secret: &Secret) -> Self {
-        Self { key: secret.derive("cursor") }
+        Self {
+            key: secret.derive("cursor"),
+        }
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
@@ -57,19 +59,34 @@ impl Cursors {
     }
 
     pub fn seal(&self, scope: &str, key: &PageKey) -> String {
-        let payload = serde_json::to_vec(&Sealed { scope: scope.to_owned(), key: key.clone() }).expect("serializes");
+        let payload = serde_json::to_vec(&Sealed {
+            scope: scope.to_owned(),
+            key: key.clone(),
+        })
+        .expect("serializes");
         let tag = self.mac(&payload).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// The page key inside `cursor`, if this service sealed it for this very scope.
     pub fn open(&self, scope: &str, cursor: &str) -> Result<PageKey, ApiError> {
         let (payload, tag) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| ApiError::InvalidCursor)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidCursor)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| ApiError::InvalidCursor)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| ApiError::InvalidCursor)?;
         // verify_slice compares in constant time.
-        self.mac(&payload).verify_slice(&tag).map_err(|_| ApiError::InvalidCursor)?;
-        let sealed: Sealed = serde_json::from_slice(&payload).map_err(|_| ApiError::InvalidCursor)?;
+        self.mac(&payload)
+            .verify_slice(&tag)
+            .map_err(|_| ApiError::InvalidCursor)?;
+        let sealed: Sealed =
+            serde_json::from_slice(&payload).map_err(|_| ApiError::InvalidCursor)?;
         if sealed.scope != scope {
             return Err(ApiError::InvalidCursor);
         }
@@ -77,21 +94,36 @@ impl Cursors {
     }
 
     /// Reads `limit` and `cursor` from a query string's parameters.
-    pub fn page_request(&self, scope: &str, query: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
+    pub fn page_request(
+        &self,
+        scope: &str,
+        query: &HashMap<String, String>,
+    ) -> Result<PageRequest, ApiError> {
         let limit = match query.get("limit") {
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u32>() {
                 Ok(limit @ 1..=MAX_LIMIT) => limit,
-                _ => return Err(ApiError::validation("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))),
+                _ => {
+                    return Err(ApiError::validation(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    ));
+                }
             },
         };
-        let start = query.get("cursor").map(|cursor| self.open(scope, cursor)).transpose()?;
+        let start = query
+            .get("cursor")
+            .map(|cursor| self.open(scope, cursor))
+            .transpose()?;
         Ok(PageRequest { limit, start })
     }
 
     /// The answer's page: the items and, when there is more, the next cursor.
     pub fn page<T>(&self, scope: &str, items: Vec<T>, next: Option<PageKey>) -> Page<T> {
-        Page { items, next_cursor: next.map(|key| self.seal(scope, &key)) }
+        Page {
+            items,
+            next_cursor: next.map(|key| self.seal(scope, &key)),
+        }
     }
 }
 
@@ -105,7 +137,8 @@ mod tests {
     }
 
     fn key(pk: &str) -> PageKey {
-        serde_json::from_value(serde_json::json!({ "pk": { "S": pk }, "sk": { "S": "ITEM#0042" } })).unwrap()
+        serde_json::from_value(serde_json::json!({ "pk": { "S": pk }, "sk": { "S": "ITEM#0042" } }))
+            .unwrap()
     }
 
     #[test]
@@ -113,10 +146,19 @@ mod tests {
         let c = cursors();
         let sealed = c.seal("T#a|audit", &key("T#a#AUDIT"));
         assert_eq!(c.open("T#a|audit", &sealed).unwrap(), key("T#a#AUDIT"));
-        assert!(matches!(c.open("T#b|audit", &sealed), Err(ApiError::InvalidCursor)));
-        assert!(matches!(c.open("T#a|rooms", &sealed), Err(ApiError::InvalidCursor)));
+        assert!(matches!(
+            c.open("T#b|audit", &sealed),
+            Err(ApiError::InvalidCursor)
+        ));
+        assert!(matches!(
+            c.open("T#a|rooms", &sealed),
+            Err(ApiError::InvalidCursor)
+        ));
         let other_secret = Cursors::new(&Secret::new("z".repeat(40)).unwrap());
-        assert!(matches!(other_secret.open("T#a|audit", &sealed), Err(ApiError::InvalidCursor)));
+        assert!(matches!(
+            other_secret.open("T#a|audit", &sealed),
+            Err(ApiError::InvalidCursor)
+        ));
     }
 
     #[test]
@@ -124,21 +166,46 @@ mod tests {
         let c = cursors();
         let sealed = c.seal("T#a|audit", &key("T#a#AUDIT"));
         let (_, tag) = sealed.split_once('.').unwrap();
-        let forged_payload = serde_json::to_vec(&serde_json::json!({"scope":"T#a|audit","key":{"pk":{"S":"T#b#AUDIT"},"sk":{"S":"x"}}})).unwrap();
+        let forged_payload = serde_json::to_vec(
+            &serde_json::json!({"scope":"T#a|audit","key":{"pk":{"S":"T#b#AUDIT"},"sk":{"S":"x"}}}),
+        )
+        .unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(forged_payload));
-        assert!(matches!(c.open("T#a|audit", &forged), Err(ApiError::InvalidCursor)));
+        assert!(matches!(
+            c.open("T#a|audit", &forged),
+            Err(ApiError::InvalidCursor)
+        ));
     }
 
     #[test]
     fn limits_default_cap_and_refuse() {
         let c = cursors();
-        let query = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let query = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         assert_eq!(c.page_request("s", &query(&[])).unwrap().limit, 50);
-        assert_eq!(c.page_request("s", &query(&[("limit", "200")])).unwrap().limit, 200);
+        assert_eq!(
+            c.page_request("s", &query(&[("limit", "200")]))
+                .unwrap()
+                .limit,
+            200
+        );
         for bad in ["0", "201", "-1", "ten"] {
-            assert!(matches!(c.page_request("s", &query(&[("limit", bad)])), Err(ApiError::Validation(_))), "{bad}");
+            assert!(
+                matches!(
+                    c.page_request("s", &query(&[("limit", bad)])),
+                    Err(ApiError::Validation(_))
+                ),
+                "{bad}"
+            );
         }
-        assert!(matches!(c.page_request("s", &query(&[("cursor", "garbage")])), Err(ApiError::InvalidCursor)));
+        assert!(matches!(
+            c.page_request("s", &query(&[("cursor", "garbage")])),
+            Err(ApiError::InvalidCursor)
+        ));
     }
 
     proptest! {

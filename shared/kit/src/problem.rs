@@ -23,7 +23,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -32,13 +35,20 @@ pub enum ApiError {
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
     #[error("{method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String, allowed: Vec<String> },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: Vec<String>,
+    },
     #[error("{0} was not found")]
     NotFound(String),
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("unsupported content type {found:?}")]
-    UnsupportedMediaType { found: String, expected: &'static str },
+    UnsupportedMediaType {
+        found: String,
+        expected: &'static str,
+    },
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("invalid input")]
@@ -56,7 +66,11 @@ pub enum ApiError {
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error("temporarily unavailable")]
-    Unavailable { retry_after: Duration, #[source] source: Option<Box<dyn StdError + Send + Sync>> },
+    Unavailable {
+        retry_after: Duration,
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
@@ -75,23 +89,51 @@ impl ApiError {
         use StatusCode as S;
         match self {
             Self::RouteNotFound { .. } => ("route-not-found", S::NOT_FOUND, "No such route"),
-            Self::MethodNotAllowed { .. } => ("method-not-allowed", S::METHOD_NOT_ALLOWED, "Method not allowed"),
+            Self::MethodNotAllowed { .. } => (
+                "method-not-allowed",
+                S::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
             Self::NotFound(_) => ("not-found", S::NOT_FOUND, "Not found"),
             Self::MalformedJson(_) => ("malformed-json", S::BAD_REQUEST, "Malformed JSON"),
-            Self::UnsupportedMediaType { .. } => {
-                ("unsupported-media-type", S::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
-            }
-            Self::PayloadTooLarge { .. } => ("payload-too-large", S::PAYLOAD_TOO_LARGE, "Payload too large"),
-            Self::Validation(_) => ("validation-failed", S::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::UnsupportedMediaType { .. } => (
+                "unsupported-media-type",
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+            ),
+            Self::PayloadTooLarge { .. } => (
+                "payload-too-large",
+                S::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+            ),
+            Self::Validation(_) => (
+                "validation-failed",
+                S::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+            ),
             Self::InvalidCursor => ("invalid-cursor", S::BAD_REQUEST, "Invalid cursor"),
-            Self::IdempotencyKeyReused => {
-                ("idempotency-key-reused", S::UNPROCESSABLE_ENTITY, "Idempotency-Key reused with another request")
-            }
-            Self::IdempotencyInProgress => ("idempotency-in-progress", S::CONFLICT, "Request still in progress"),
+            Self::IdempotencyKeyReused => (
+                "idempotency-key-reused",
+                S::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key reused with another request",
+            ),
+            Self::IdempotencyInProgress => (
+                "idempotency-in-progress",
+                S::CONFLICT,
+                "Request still in progress",
+            ),
             Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
             Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
-            Self::TooManyRequests { .. } => ("too-many-requests", S::TOO_MANY_REQUESTS, "Too many requests"),
-            Self::Unavailable { .. } => ("unavailable", S::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
+            Self::TooManyRequests { .. } => (
+                "too-many-requests",
+                S::TOO_MANY_REQUESTS,
+                "Too many requests",
+            ),
+            Self::Unavailable { .. } => (
+                "unavailable",
+                S::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+            ),
             Self::Internal(_) => ("internal", S::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
@@ -103,14 +145,22 @@ impl ApiError {
     /// The client's view: what it can act on, never internals.
     fn detail(&self) -> Option<String> {
         match self {
-            Self::Internal(_) => Some("An unexpected error occurred; quote the request id when reporting it.".into()),
-            Self::Unavailable { .. } => Some("A dependency is unavailable; retry after the indicated delay.".into()),
-            Self::Validation(fields) if fields.len() == 1 => Some(format!("{}: {}", fields[0].field, fields[0].message)),
+            Self::Internal(_) => {
+                Some("An unexpected error occurred; quote the request id when reporting it.".into())
+            }
+            Self::Unavailable { .. } => {
+                Some("A dependency is unavailable; retry after the indicated delay.".into())
+            }
+            Self::Validation(fields) if fields.len() == 1 => {
+                Some(format!("{}: {}", fields[0].field, fields[0].message))
+            }
             Self::Validation(_) => Some("Several fields are invalid; see errors.".into()),
             Self::UnsupportedMediaType { found, expected } => {
                 Some(format!("Send the body as {expected} (got {found:?})."))
             }
-            Self::MethodNotAllowed { allowed, .. } => Some(format!("{self}; allowed: {}.", allowed.join(", "))),
+            Self::MethodNotAllowed { allowed, .. } => {
+                Some(format!("{self}; allowed: {}.", allowed.join(", ")))
+            }
             other => Some(other.to_string()),
         }
     }
@@ -144,7 +194,10 @@ impl ApiError {
                 }
             }
             Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after, .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
             }
             Self::IdempotencyInProgress => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
@@ -158,7 +211,10 @@ impl ApiError {
 impl From<steward_store::StoreError> for ApiError {
     fn from(error: steward_store::StoreError) -> Self {
         if error.is_unavailable() {
-            Self::Unavailable { retry_after: Duration::from_secs(1), source: Some(Box::new(error)) }
+            Self::Unavailable {
+                retry_after: Duration::from_secs(1),
+                source: Some(Box::new(error)),
+            }
         } else {
             Self::Internal(Box::new(error))
         }
@@ -216,7 +272,10 @@ mod tests {
 
     #[test]
     fn validation_lists_every_field() {
-        let error = ApiError::Validation(vec![FieldError::new("name", "required"), FieldError::new("size", "too big")]);
+        let error = ApiError::Validation(vec![
+            FieldError::new("name", "required"),
+            FieldError::new("size", "too big"),
+        ]);
         let response = error.into_response("r", "/v1/rooms");
         assert_eq!(response.status(), 422);
         let problem = body(&response);
@@ -226,10 +285,18 @@ mod tests {
 
     #[test]
     fn retry_and_allow_headers_follow_the_status() {
-        let busy = ApiError::Unavailable { retry_after: Duration::from_secs(3), source: None }.into_response("r", "/");
+        let busy = ApiError::Unavailable {
+            retry_after: Duration::from_secs(3),
+            source: None,
+        }
+        .into_response("r", "/");
         assert_eq!(busy.headers()[header::RETRY_AFTER], "3");
-        let wrong = ApiError::MethodNotAllowed { method: "PUT".into(), path: "/v1/health".into(), allowed: vec!["GET".into()] }
-            .into_response("r", "/v1/health");
+        let wrong = ApiError::MethodNotAllowed {
+            method: "PUT".into(),
+            path: "/v1/health".into(),
+            allowed: vec!["GET".into()],
+        }
+        .into_response("r", "/v1/health");
         assert_eq!(wrong.status(), 405);
         assert_eq!(wrong.headers()[header::ALLOW], "GET");
     }
@@ -237,11 +304,21 @@ mod tests {
     #[test]
     fn every_type_is_distinct() {
         let samples = [
-            ApiError::RouteNotFound { method: "GET".into(), path: "/".into() },
-            ApiError::MethodNotAllowed { method: "GET".into(), path: "/".into(), allowed: vec![] },
+            ApiError::RouteNotFound {
+                method: "GET".into(),
+                path: "/".into(),
+            },
+            ApiError::MethodNotAllowed {
+                method: "GET".into(),
+                path: "/".into(),
+                allowed: vec![],
+            },
             ApiError::NotFound("x".into()),
             ApiError::MalformedJson("x".into()),
-            ApiError::UnsupportedMediaType { found: "x".into(), expected: "y" },
+            ApiError::UnsupportedMediaType {
+                found: "x".into(),
+                expected: "y",
+            },
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::Validation(vec![]),
             ApiError::InvalidCursor,
@@ -249,8 +326,13 @@ mod tests {
             ApiError::IdempotencyInProgress,
             ApiError::Conflict("x".into()),
             ApiError::Unauthorized,
-            ApiError::TooManyRequests { retry_after: Duration::ZERO },
-            ApiError::Unavailable { retry_after: Duration::ZERO, source: None },
+            ApiError::TooManyRequests {
+                retry_after: Duration::ZERO,
+            },
+            ApiError::Unavailable {
+                retry_after: Duration::ZERO,
+                source: None,
+            },
             ApiError::internal("x"),
         ];
         let mut types: Vec<&str> = samples.iter().map(|e| e.kind().0).collect();

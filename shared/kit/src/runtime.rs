@@ -18,7 +18,10 @@ pub trait Function: Send + Sync + 'static {
     type Event: DeserializeOwned + Send + 'static;
     type Output: Serialize + Send + 'static;
 
-    fn call(&self, event: LambdaEvent<Self::Event>) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+    fn call(
+        &self,
+        event: LambdaEvent<Self::Event>,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send;
 }
 
 /// Runs `function` under the Lambda Runtime API until the sandbox is shut down.
@@ -28,7 +31,8 @@ pub async fn run<F: Function>(function: F) -> Result<(), Error> {
         let function = Arc::clone(&function);
         // Boxed: the handler's future type is deep, and naming it inside the runtime's own
         // future types overflows the compiler's layout depth limit.
-        let invocation: BoxFuture<'static, Result<F::Output, Error>> = Box::pin(async move { function.call(event).await });
+        let invocation: BoxFuture<'static, Result<F::Output, Error>> =
+            Box::pin(async move { function.call(event).await });
         invocation
     }))
     .await

@@ -17,7 +17,9 @@ impl Secret {
     pub fn new(value: impl Into<Vec<u8>>) -> Result<Self, String> {
         let value = value.into();
         if value.len() < MIN_LENGTH {
-            return Err(format!("the signing secret must be at least {MIN_LENGTH} characters long"));
+            return Err(format!(
+                "the signing secret must be at least {MIN_LENGTH} characters long"
+            ));
         }
         Ok(Self(value))
     }

@@ -24,7 +24,11 @@ pub trait RecordHandler: Send + Sync + 'static {
 }
 
 /// Runs every record of `event`; the answer lists the ones to retry.
-pub async fn process_batch<H: RecordHandler>(handler: &H, event: SqsEvent, concurrency: usize) -> SqsBatchResponse {
+pub async fn process_batch<H: RecordHandler>(
+    handler: &H,
+    event: SqsEvent,
+    concurrency: usize,
+) -> SqsBatchResponse {
     // Standard-queue records each form their own group; FIFO records share their MessageGroupId's.
     let mut groups: Vec<Vec<SqsMessage>> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
@@ -67,7 +71,11 @@ async fn run_group<H: RecordHandler>(handler: &H, group: Vec<SqsMessage>) -> Vec
             continue;
         }
         let span = tracing::info_span!("record", message_id = %id);
-        match AssertUnwindSafe(handler.handle(record)).catch_unwind().instrument(span).await {
+        match AssertUnwindSafe(handler.handle(record))
+            .catch_unwind()
+            .instrument(span)
+            .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::warn!(error = %error, "record failed; it will be retried");
@@ -90,7 +98,10 @@ pub struct SqsFunction<H> {
 
 impl<H: RecordHandler> SqsFunction<H> {
     pub fn new(handler: H, concurrency: usize) -> Self {
-        Self { handler, concurrency }
+        Self {
+            handler,
+            concurrency,
+        }
     }
 }
 
@@ -143,7 +154,9 @@ mod tests {
         message.message_id = Some(id.into());
         message.body = Some(body.into());
         if let Some(group) = group {
-            message.attributes.insert("MessageGroupId".into(), group.into());
+            message
+                .attributes
+                .insert("MessageGroupId".into(), group.into());
         }
         message
     }
@@ -155,7 +168,11 @@ mod tests {
     }
 
     fn failures(response: &SqsBatchResponse) -> Vec<&str> {
-        let mut ids: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let mut ids: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         ids.sort();
         ids
     }
@@ -163,7 +180,12 @@ mod tests {
     #[tokio::test]
     async fn failures_and_panics_are_reported_alone() {
         let recorder = Recorder::default();
-        let batch = event(vec![record("1", "a", None), record("2", "fail", None), record("3", "panic", None), record("4", "b", None)]);
+        let batch = event(vec![
+            record("1", "a", None),
+            record("2", "fail", None),
+            record("3", "panic", None),
+            record("4", "b", None),
+        ]);
         let response = process_batch(&recorder, batch, 4).await;
         assert_eq!(failures(&response), ["2", "3"]);
         let mut ran = recorder.ran.lock().unwrap().clone();
@@ -179,7 +201,10 @@ mod tests {
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(recorder.ran.lock().unwrap().len(), 10);
         assert!(recorder.peak.load(Ordering::SeqCst) <= 3);
-        assert!(recorder.peak.load(Ordering::SeqCst) >= 2, "ran concurrently");
+        assert!(
+            recorder.peak.load(Ordering::SeqCst) >= 2,
+            "ran concurrently"
+        );
     }
 
     #[tokio::test]

@@ -25,11 +25,16 @@ pub(crate) fn get_s<'i>(item: &'i Item, key: &str, name: &str) -> Result<&'i str
 
 pub(crate) fn get_i64(item: &Item, key: &str, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
-        Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(key, format!("{name} is not an integer"))),
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| corrupt(key, format!("{name} is not an integer"))),
         _ => Err(corrupt(key, format!("{name} is not a number"))),
     }
 }
 
 pub(crate) fn corrupt(key: &str, problem: String) -> StoreError {
-    StoreError::Corrupt { key: key.to_owned(), problem }
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        problem,
+    }
 }

@@ -40,7 +40,11 @@ impl StoreError {
             _ => false,
         };
         let boxed: Box<dyn StdError + Send + Sync> = Box::new(error);
-        if transient { Self::Unavailable(boxed) } else { Self::Failed(boxed) }
+        if transient {
+            Self::Unavailable(boxed)
+        } else {
+            Self::Failed(boxed)
+        }
     }
 
     pub fn is_unavailable(&self) -> bool {

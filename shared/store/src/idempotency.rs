@@ -30,14 +30,22 @@ pub struct StoredResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Existing {
     /// Still running, or its runner died: the lock says until when it may run.
-    InProgress { fingerprint: String, locked_until_ms: i64 },
-    Completed { fingerprint: String, response: StoredResponse },
+    InProgress {
+        fingerprint: String,
+        locked_until_ms: i64,
+    },
+    Completed {
+        fingerprint: String,
+        response: StoredResponse,
+    },
 }
 
 impl Existing {
     pub fn fingerprint(&self) -> &str {
         match self {
-            Self::InProgress { fingerprint, .. } | Self::Completed { fingerprint, .. } => fingerprint,
+            Self::InProgress { fingerprint, .. } | Self::Completed { fingerprint, .. } => {
+                fingerprint
+            }
         }
     }
 }
@@ -46,7 +54,9 @@ impl Existing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// This request owns the key and must run, then `complete` or `release` it with `token`.
-    Acquired { token: String },
+    Acquired {
+        token: String,
+    },
     Existing(Existing),
 }
 
@@ -75,7 +85,14 @@ impl IdempotencyStore {
     }
 
     /// Claims `key` for one request, or returns what is already there.
-    pub async fn claim(&self, scope: &str, key: &str, fingerprint: &str, token: &str, lease: Lease) -> Result<Claim, StoreError> {
+    pub async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        token: &str,
+        lease: Lease,
+    ) -> Result<Claim, StoreError> {
         let pk = Self::key(scope, key);
         let result = self
             .table
@@ -95,15 +112,25 @@ impl IdempotencyStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Acquired { token: token.to_owned() }),
-            Err(SdkError::ServiceError(service)) if matches!(service.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+            Ok(_) => Ok(Claim::Acquired {
+                token: token.to_owned(),
+            }),
+            Err(SdkError::ServiceError(service))
+                if matches!(
+                    service.err(),
+                    PutItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
                 let old = match service.err() {
                     PutItemError::ConditionalCheckFailedException(failed) => failed.item().cloned(),
                     _ => None,
                 };
                 let item = match old {
                     Some(item) => item,
-                    None => self.read(&pk).await?.ok_or_else(|| corrupt(&pk, "vanished after a failed claim".into()))?,
+                    None => self
+                        .read(&pk)
+                        .await?
+                        .ok_or_else(|| corrupt(&pk, "vanished after a failed claim".into()))?,
                 };
                 Ok(Claim::Existing(parse(&pk, &item)?))
             }
@@ -113,7 +140,14 @@ impl IdempotencyStore {
 
     /// Takes over a key whose runner held it past its lock (it crashed or timed out).
     /// `None` when someone else took it first or it is no longer stale.
-    pub async fn take_over(&self, scope: &str, key: &str, fingerprint: &str, token: &str, lease: Lease) -> Result<Option<String>, StoreError> {
+    pub async fn take_over(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        token: &str,
+        lease: Lease,
+    ) -> Result<Option<String>, StoreError> {
         let pk = Self::key(scope, key);
         let result = self
             .table
@@ -123,7 +157,9 @@ impl IdempotencyStore {
             .key("pk", s(&pk))
             .key("sk", s(SORT_KEY))
             .update_expression("SET #token = :token, locked_until_ms = :until")
-            .condition_expression("#state = :in_progress AND locked_until_ms < :now AND fingerprint = :fp")
+            .condition_expression(
+                "#state = :in_progress AND locked_until_ms < :now AND fingerprint = :fp",
+            )
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":token", s(token))
@@ -141,16 +177,25 @@ impl IdempotencyStore {
     }
 
     /// Records the response for replay; only the holder of `token` may.
-    pub async fn complete(&self, scope: &str, key: &str, token: &str, response: &StoredResponse) -> Result<(), StoreError> {
+    pub async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        token: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
         let pk = Self::key(scope, key);
-        let encoded = serde_json::to_string(response).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let encoded =
+            serde_json::to_string(response).map_err(|e| StoreError::Failed(Box::new(e)))?;
         self.table
             .client()
             .update_item()
             .table_name(self.table.name())
             .key("pk", s(&pk))
             .key("sk", s(SORT_KEY))
-            .update_expression("SET #state = :completed, #response = :response REMOVE locked_until_ms")
+            .update_expression(
+                "SET #state = :completed, #response = :response REMOVE locked_until_ms",
+            )
             .condition_expression("#token = :token")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#response", "response")
@@ -203,20 +248,27 @@ impl IdempotencyStore {
     }
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    error: &SdkError<E, R>,
+) -> bool {
     matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 fn parse(pk: &str, item: &Item) -> Result<Existing, StoreError> {
     let fingerprint = get_s(item, pk, "fingerprint")?.to_owned();
     match get_s(item, pk, "state")? {
-        "in_progress" => Ok(Existing::InProgress { fingerprint, locked_until_ms: get_i64(item, pk, "locked_until_ms")? }),
+        "in_progress" => Ok(Existing::InProgress {
+            fingerprint,
+            locked_until_ms: get_i64(item, pk, "locked_until_ms")?,
+        }),
         "completed" => {
             let encoded = get_s(item, pk, "response")?;
             let response = serde_json::from_str(encoded).map_err(|e| corrupt(pk, e.to_string()))?;
-            Ok(Existing::Completed { fingerprint, response })
+            Ok(Existing::Completed {
+                fingerprint,
+                response,
+            })
         }
         other => Err(corrupt(pk, format!("unknown state {other:?}"))),
     }
 }
-

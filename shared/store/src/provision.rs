@@ -3,8 +3,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use steward_template::{Resolver, Resource, Value, resolve};
@@ -20,7 +20,9 @@ fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 fn key_schema(name: &str, elements: Option<&Value>) -> Result<Vec<KeySchemaElement>, StoreError> {
-    let elements = elements.and_then(Value::as_sequence).ok_or_else(|| invalid(name, "no KeySchema"))?;
+    let elements = elements
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| invalid(name, "no KeySchema"))?;
     elements
         .iter()
         .map(|element| {
@@ -61,12 +63,21 @@ pub async fn table(config: &SdkConfig, name: &str, resource: &Resource) -> Resul
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut indexes = Vec::new();
-    for index in resource.property(&["GlobalSecondaryIndexes"]).and_then(Value::as_sequence).into_iter().flatten() {
+    for index in resource
+        .property(&["GlobalSecondaryIndexes"])
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(text(index, "IndexName").unwrap_or_default())
                 .set_key_schema(Some(key_schema(name, index.get("KeySchema"))?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .map_err(|e| invalid(name, e.to_string()))?,
         );
@@ -82,10 +93,19 @@ pub async fn table(config: &SdkConfig, name: &str, resource: &Resource) -> Resul
         .await;
     match created {
         Ok(_) => {}
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
         Err(error) => return Err(StoreError::from_sdk(error)),
     }
-    if let Some(ttl) = resource.property(&["TimeToLiveSpecification", "AttributeName"]).and_then(Value::as_str) {
+    if let Some(ttl) = resource
+        .property(&["TimeToLiveSpecification", "AttributeName"])
+        .and_then(Value::as_str)
+    {
         client
             .update_time_to_live()
             .table_name(name)
@@ -104,16 +124,30 @@ pub async fn table(config: &SdkConfig, name: &str, resource: &Resource) -> Resul
 }
 
 /// An `AWS::SQS::Queue` with its attributes and redrive policy; answers its URL.
-pub async fn queue(config: &SdkConfig, name: &str, resource: &Resource, resolver: &dyn Resolver) -> Result<String, StoreError> {
+pub async fn queue(
+    config: &SdkConfig,
+    name: &str,
+    resource: &Resource,
+    resolver: &dyn Resolver,
+) -> Result<String, StoreError> {
     let client = aws_sdk_sqs::Client::new(config);
     let mut request = client.create_queue().queue_name(name);
     for (property, attribute) in [
         ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
-        ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        (
+            "MessageRetentionPeriod",
+            QueueAttributeName::MessageRetentionPeriod,
+        ),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
-        ("ReceiveMessageWaitTimeSeconds", QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+        (
+            "ReceiveMessageWaitTimeSeconds",
+            QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+        ),
         ("FifoQueue", QueueAttributeName::FifoQueue),
-        ("ContentBasedDeduplication", QueueAttributeName::ContentBasedDeduplication),
+        (
+            "ContentBasedDeduplication",
+            QueueAttributeName::ContentBasedDeduplication,
+        ),
     ] {
         if let Some(value) = resource.property(&[property]) {
             let value = resolve(value, resolver).map_err(|e| invalid(name, e.to_string()))?;
@@ -121,14 +155,22 @@ pub async fn queue(config: &SdkConfig, name: &str, resource: &Resource, resolver
         }
     }
     if let Some(policy) = resource.property(&["RedrivePolicy"]) {
-        let target = policy.get("deadLetterTargetArn").ok_or_else(|| invalid(name, "RedrivePolicy without target"))?;
+        let target = policy
+            .get("deadLetterTargetArn")
+            .ok_or_else(|| invalid(name, "RedrivePolicy without target"))?;
         let target = resolve(target, resolver).map_err(|e| invalid(name, e.to_string()))?;
-        let receives = policy.get("maxReceiveCount").and_then(Value::as_u64).unwrap_or(10);
-        let policy = serde_json::json!({ "deadLetterTargetArn": target, "maxReceiveCount": receives });
+        let receives = policy
+            .get("maxReceiveCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(10);
+        let policy =
+            serde_json::json!({ "deadLetterTargetArn": target, "maxReceiveCount": receives });
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
     let output = request.send().await.map_err(StoreError::from_sdk)?;
-    output.queue_url.ok_or_else(|| invalid(name, "no queue URL answered"))
+    output
+        .queue_url
+        .ok_or_else(|| invalid(name, "no queue URL answered"))
 }
 
 /// An `AWS::S3::Bucket` (private; the emulator stores objects as given).
@@ -137,9 +179,9 @@ pub async fn bucket(config: &SdkConfig, name: &str) -> Result<(), StoreError> {
     match client.create_bucket().bucket(name).send().await {
         Ok(_) => Ok(()),
         Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+            if error.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
         {
             Ok(())
         }
@@ -150,9 +192,20 @@ pub async fn bucket(config: &SdkConfig, name: &str) -> Result<(), StoreError> {
 /// An `AWS::SES::EmailIdentity`: the emulator refuses mail from unverified senders, as SES does.
 pub async fn email_identity(config: &SdkConfig, address: &str) -> Result<(), StoreError> {
     let client = aws_sdk_sesv2::Client::new(config);
-    match client.create_email_identity().email_identity(address).send().await {
+    match client
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
         Err(error) => Err(StoreError::from_sdk(error)),
     }
 }

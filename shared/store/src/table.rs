@@ -37,7 +37,12 @@ impl PageKey {
             let part = match value {
                 AttributeValue::S(text) => KeyPart::S(text),
                 AttributeValue::N(number) => KeyPart::N(number),
-                _ => return Err(crate::attributes::corrupt(&name, "a key attribute is neither S nor N".into())),
+                _ => {
+                    return Err(crate::attributes::corrupt(
+                        &name,
+                        "a key attribute is neither S nor N".into(),
+                    ));
+                }
             };
             parts.insert(name, part);
         }
@@ -73,7 +78,11 @@ pub struct Query<'a> {
 
 impl<'a> Query<'a> {
     pub fn partition(partition: &'a str) -> Self {
-        Self { index: None, partition, sort_key_prefix: None }
+        Self {
+            index: None,
+            partition,
+            sort_key_prefix: None,
+        }
     }
 
     pub fn with_prefix(mut self, prefix: &'a str) -> Self {
@@ -91,7 +100,10 @@ impl<'a> Query<'a> {
 
 impl Table {
     pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
-        Self { client: Client::new(config), name: Arc::from(name.into()) }
+        Self {
+            client: Client::new(config),
+            name: Arc::from(name.into()),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -117,7 +129,8 @@ impl Table {
 
     /// Writes an item as serde shapes it (its struct must carry `pk` and `sk`).
     pub async fn put<T: Serialize>(&self, item: &T) -> Result<(), StoreError> {
-        let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let item: Item =
+            serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
         self.client
             .put_item()
             .table_name(self.name())

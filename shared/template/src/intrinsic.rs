@@ -59,11 +59,18 @@ pub fn resolve_list(value: &Value, resolver: &dyn Resolver) -> Result<Vec<String
 
 fn intrinsic(value: &Value) -> Option<(String, &Value)> {
     match value {
-        Value::Tagged(tagged) => Some((tagged.tag.to_string().trim_start_matches('!').to_owned(), &tagged.value)),
+        Value::Tagged(tagged) => Some((
+            tagged.tag.to_string().trim_start_matches('!').to_owned(),
+            &tagged.value,
+        )),
         Value::Mapping(mapping) if mapping.len() == 1 => {
             let (key, argument) = mapping.iter().next()?;
             let key = key.as_str()?;
-            let name = if key == "Ref" { "Ref" } else { key.strip_prefix("Fn::")? };
+            let name = if key == "Ref" {
+                "Ref"
+            } else {
+                key.strip_prefix("Fn::")?
+            };
             Some((name.to_owned(), argument))
         }
         _ => None,
@@ -78,11 +85,17 @@ fn two<'v>(argument: &'v Value, function: &str) -> Result<(String, &'v Value), T
                 .ok_or_else(|| TemplateError::Unsupported(format!("!{function} {argument:?}")))?;
             Ok((first.to_owned(), &items[1]))
         }
-        _ => Err(TemplateError::Unsupported(format!("!{function} {argument:?}"))),
+        _ => Err(TemplateError::Unsupported(format!(
+            "!{function} {argument:?}"
+        ))),
     }
 }
 
-fn call(function: &str, argument: &Value, resolver: &dyn Resolver) -> Result<String, TemplateError> {
+fn call(
+    function: &str,
+    argument: &Value,
+    resolver: &dyn Resolver,
+) -> Result<String, TemplateError> {
     match function {
         "Ref" => resolver.reference(argument.as_str().unwrap_or_default()),
         "GetAtt" => {
@@ -120,7 +133,11 @@ fn call(function: &str, argument: &Value, resolver: &dyn Resolver) -> Result<Str
 type LocalVariable<'a> = dyn Fn(&str) -> Option<Result<String, TemplateError>> + 'a;
 
 /// `${Name}`, `${Resource.Attribute}` and `${!Literal}` of `!Sub`.
-fn substitute(text: &str, local: &LocalVariable<'_>, resolver: &dyn Resolver) -> Result<String, TemplateError> {
+fn substitute(
+    text: &str,
+    local: &LocalVariable<'_>,
+    resolver: &dyn Resolver,
+) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -147,7 +164,10 @@ fn substitute(text: &str, local: &LocalVariable<'_>, resolver: &dyn Resolver) ->
     Ok(out)
 }
 
-fn resolve_dynamic_references(text: &str, resolver: &dyn Resolver) -> Result<String, TemplateError> {
+fn resolve_dynamic_references(
+    text: &str,
+    resolver: &dyn Resolver,
+) -> Result<String, TemplateError> {
     if !text.contains("{{resolve:") {
         return Ok(text.to_owned());
     }
@@ -156,12 +176,12 @@ fn resolve_dynamic_references(text: &str, resolver: &dyn Resolver) -> Result<Str
     while let Some(start) = rest.find("{{resolve:") {
         out.push_str(&rest[..start]);
         let after = &rest[start + "{{resolve:".len()..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| TemplateError::Unsupported(format!("unclosed dynamic reference in {text:?}")))?;
-        let (service, spec) = after[..end]
-            .split_once(':')
-            .ok_or_else(|| TemplateError::Unsupported(format!("dynamic reference {:?}", &after[..end])))?;
+        let end = after.find("}}").ok_or_else(|| {
+            TemplateError::Unsupported(format!("unclosed dynamic reference in {text:?}"))
+        })?;
+        let (service, spec) = after[..end].split_once(':').ok_or_else(|| {
+            TemplateError::Unsupported(format!("dynamic reference {:?}", &after[..end]))
+        })?;
         out.push_str(&resolver.dynamic_reference(service, spec)?);
         rest = &after[end + 2..];
     }
@@ -199,14 +219,23 @@ mod tests {
     fn short_and_long_forms_resolve_alike() {
         assert_eq!(resolve(&yaml("!Ref Table"), &Fixed).unwrap(), "stack-table");
         assert_eq!(resolve(&yaml("Ref: Table"), &Fixed).unwrap(), "stack-table");
-        assert_eq!(resolve(&yaml("!GetAtt Queue.Arn"), &Fixed).unwrap(), "Queue:Arn");
-        assert_eq!(resolve(&yaml("Fn::GetAtt: [Queue, Arn]"), &Fixed).unwrap(), "Queue:Arn");
+        assert_eq!(
+            resolve(&yaml("!GetAtt Queue.Arn"), &Fixed).unwrap(),
+            "Queue:Arn"
+        );
+        assert_eq!(
+            resolve(&yaml("Fn::GetAtt: [Queue, Arn]"), &Fixed).unwrap(),
+            "Queue:Arn"
+        );
     }
 
     #[test]
     fn sub_handles_refs_attributes_literals_and_local_variables() {
         let value = yaml(r#"!Sub "${Table}/${Bucket.Arn}/${!Keep}""#);
-        assert_eq!(resolve(&value, &Fixed).unwrap(), "stack-table/Bucket:Arn/${Keep}");
+        assert_eq!(
+            resolve(&value, &Fixed).unwrap(),
+            "stack-table/Bucket:Arn/${Keep}"
+        );
         let value = yaml(r#"!Sub ["${X}-${Table}", { X: !Ref Table }]"#);
         assert_eq!(resolve(&value, &Fixed).unwrap(), "stack-table-stack-table");
     }
@@ -214,13 +243,25 @@ mod tests {
     #[test]
     fn dynamic_references_are_resolved_after_sub() {
         let value = yaml(r#"!Sub "{{resolve:secretsmanager:${Secret}:SecretString}}""#);
-        assert_eq!(resolve(&value, &Fixed).unwrap(), "<secretsmanager|arn:secret:SecretString>");
+        assert_eq!(
+            resolve(&value, &Fixed).unwrap(),
+            "<secretsmanager|arn:secret:SecretString>"
+        );
     }
 
     #[test]
     fn split_and_join_and_unknown_references() {
-        assert_eq!(resolve_list(&yaml(r#"!Split [",", !Ref Stage]"#), &Fixed).unwrap(), vec!["a", "b"]);
-        assert_eq!(resolve(&yaml(r#"!Join ["-", [x, !Ref Table]]"#), &Fixed).unwrap(), "x-stack-table");
-        assert!(matches!(resolve(&yaml("!Ref Nope"), &Fixed), Err(TemplateError::UnknownReference(_))));
+        assert_eq!(
+            resolve_list(&yaml(r#"!Split [",", !Ref Stage]"#), &Fixed).unwrap(),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            resolve(&yaml(r#"!Join ["-", [x, !Ref Table]]"#), &Fixed).unwrap(),
+            "x-stack-table"
+        );
+        assert!(matches!(
+            resolve(&yaml("!Ref Nope"), &Fixed),
+            Err(TemplateError::UnknownReference(_))
+        ));
     }
 }

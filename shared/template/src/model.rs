@@ -12,7 +12,10 @@ use crate::route::{Method, RouteError, RouteKey, RoutePattern};
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("template is not valid YAML of the expected shape: {0}")]
     Syntax(#[from] serde_yaml_ng::Error),
     #[error("function {function}: {problem}")]
@@ -20,7 +23,11 @@ pub enum TemplateError {
     #[error(transparent)]
     Route(#[from] RouteError),
     #[error("route {route} is declared twice ({first} and {second})")]
-    DuplicateRoute { route: String, first: String, second: String },
+    DuplicateRoute {
+        route: String,
+        first: String,
+        second: String,
+    },
     #[error("parameter {name}: {problem}")]
     Parameter { name: String, problem: String },
     #[error("no parameter or resource is named {0}")]
@@ -56,7 +63,8 @@ pub struct Resource {
 impl Resource {
     /// A property by path, such as `["RedrivePolicy", "maxReceiveCount"]`.
     pub fn property(&self, path: &[&str]) -> Option<&Value> {
-        path.iter().try_fold(&self.properties, |value, key| value.get(*key))
+        path.iter()
+            .try_fold(&self.properties, |value, key| value.get(*key))
     }
 }
 
@@ -126,8 +134,10 @@ pub struct Template {
 impl Template {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TemplateError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TemplateError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text)
     }
 
@@ -140,7 +150,11 @@ impl Template {
                 functions.push(read_function(logical_id, resource, &function_globals)?);
             }
         }
-        let template = Self { parameters: raw.parameters, resources: raw.resources, functions };
+        let template = Self {
+            parameters: raw.parameters,
+            resources: raw.resources,
+            functions,
+        };
         template.routes()?;
         Ok(template)
     }
@@ -177,8 +191,14 @@ impl Template {
         &self,
         overrides: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, TemplateError> {
-        if let Some(unknown) = overrides.keys().find(|name| !self.parameters.contains_key(*name)) {
-            return Err(TemplateError::Parameter { name: unknown.clone(), problem: "no such parameter".into() });
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|name| !self.parameters.contains_key(*name))
+        {
+            return Err(TemplateError::Parameter {
+                name: unknown.clone(),
+                problem: "no such parameter".into(),
+            });
         }
         let mut values = BTreeMap::new();
         for (name, parameter) in &self.parameters {
@@ -190,7 +210,10 @@ impl Template {
                         problem: "default is not a scalar".into(),
                     })?,
                     None => {
-                        return Err(TemplateError::Parameter { name: name.clone(), problem: "no value and no default".into() });
+                        return Err(TemplateError::Parameter {
+                            name: name.clone(),
+                            problem: "no value and no default".into(),
+                        });
                     }
                 },
             };
@@ -216,8 +239,15 @@ fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-fn read_function(logical_id: &str, resource: &Resource, globals: &Value) -> Result<Function, TemplateError> {
-    let problem = |problem: String| TemplateError::Function { function: logical_id.to_owned(), problem };
+fn read_function(
+    logical_id: &str,
+    resource: &Resource,
+    globals: &Value,
+) -> Result<Function, TemplateError> {
+    let problem = |problem: String| TemplateError::Function {
+        function: logical_id.to_owned(),
+        problem,
+    };
     let binary = resource
         .metadata
         .get("BuildProperties")
@@ -227,13 +257,22 @@ fn read_function(logical_id: &str, resource: &Resource, globals: &Value) -> Resu
         .to_owned();
     let own = &resource.properties;
     let number = |key: &str, default: u64| {
-        own.get(key).or_else(|| globals.get(key)).and_then(Value::as_u64).unwrap_or(default)
+        own.get(key)
+            .or_else(|| globals.get(key))
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
     };
     let mut environment = BTreeMap::new();
     for source in [globals, own] {
-        if let Some(variables) = source.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping) {
+        if let Some(variables) = source
+            .get("Environment")
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+        {
             for (name, value) in variables {
-                let name = name.as_str().ok_or_else(|| problem("an environment variable name is not a string".into()))?;
+                let name = name.as_str().ok_or_else(|| {
+                    problem("an environment variable name is not a string".into())
+                })?;
                 environment.insert(name.to_owned(), value.clone());
             }
         }
@@ -242,7 +281,8 @@ fn read_function(logical_id: &str, resource: &Resource, globals: &Value) -> Resu
     if let Some(declared) = own.get("Events").and_then(Value::as_mapping) {
         for (name, event) in declared {
             let name = name.as_str().unwrap_or_default().to_owned();
-            let event = read_event(event).map_err(|message| problem(format!("event {name}: {message}")))?;
+            let event =
+                read_event(event).map_err(|message| problem(format!("event {name}: {message}")))?;
             events.insert(name, event);
         }
     }
@@ -257,7 +297,10 @@ fn read_function(logical_id: &str, resource: &Resource, globals: &Value) -> Resu
 }
 
 fn read_event(event: &Value) -> Result<FunctionEvent, String> {
-    let kind = event.get("Type").and_then(Value::as_str).ok_or("has no Type")?;
+    let kind = event
+        .get("Type")
+        .and_then(Value::as_str)
+        .ok_or("has no Type")?;
     let empty = Value::Mapping(Mapping::new());
     let properties = event.get("Properties").unwrap_or(&empty);
     let text = |key: &str| properties.get(key).and_then(Value::as_str);
@@ -272,7 +315,11 @@ fn read_event(event: &Value) -> Result<FunctionEvent, String> {
                 },
                 _ => return Err("HttpApi needs both Method and Path, or neither".into()),
             };
-            let auth = match properties.get("Auth").and_then(|a| a.get("Authorizer")).and_then(Value::as_str) {
+            let auth = match properties
+                .get("Auth")
+                .and_then(|a| a.get("Authorizer"))
+                .and_then(Value::as_str)
+            {
                 None => HttpAuth::ApiDefault,
                 Some("NONE") => HttpAuth::None,
                 Some(name) => HttpAuth::Named(name.to_owned()),
@@ -280,8 +327,14 @@ fn read_event(event: &Value) -> Result<FunctionEvent, String> {
             Ok(FunctionEvent::Http { route, auth })
         }
         "SQS" => Ok(FunctionEvent::Queue(QueueTrigger {
-            queue: properties.get("Queue").cloned().ok_or("SQS event has no Queue")?,
-            batch_size: properties.get("BatchSize").and_then(Value::as_u64).unwrap_or(10) as u32,
+            queue: properties
+                .get("Queue")
+                .cloned()
+                .ok_or("SQS event has no Queue")?,
+            batch_size: properties
+                .get("BatchSize")
+                .and_then(Value::as_u64)
+                .unwrap_or(10) as u32,
             maximum_batching_window_seconds: properties
                 .get("MaximumBatchingWindowInSeconds")
                 .and_then(Value::as_u64)
@@ -289,20 +342,33 @@ fn read_event(event: &Value) -> Result<FunctionEvent, String> {
             report_batch_item_failures: properties
                 .get("FunctionResponseTypes")
                 .and_then(Value::as_sequence)
-                .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                .is_some_and(|types| {
+                    types
+                        .iter()
+                        .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+                }),
         })),
         "Schedule" | "ScheduleV2" => {
-            let key = if kind == "Schedule" { "Schedule" } else { "ScheduleExpression" };
+            let key = if kind == "Schedule" {
+                "Schedule"
+            } else {
+                "ScheduleExpression"
+            };
             Ok(FunctionEvent::Schedule(Schedule {
                 expression: text(key).ok_or(format!("{kind} has no {key}"))?.to_owned(),
                 input: text("Input").map(str::to_owned),
                 enabled: match properties.get("State").and_then(Value::as_str) {
                     Some(state) => state == "ENABLED",
-                    None => properties.get("Enabled").and_then(Value::as_bool).unwrap_or(true),
+                    None => properties
+                        .get("Enabled")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true),
                 },
             }))
         }
-        other => Err(format!("event type {other} is not run by Steward's local stack")),
+        other => Err(format!(
+            "event type {other} is not run by Steward's local stack"
+        )),
     }
 }
 
@@ -342,13 +408,31 @@ Resources:
     #[test]
     fn reads_functions_routes_queues_and_schedules() {
         let template = Template::parse(TEMPLATE).unwrap();
-        let routes: Vec<String> = template.routes().unwrap().iter().map(|(k, f, _)| format!("{k} -> {}", f.binary)).collect();
-        assert_eq!(routes, ["$default -> api", "GET /v1/things/{id} -> api", "POST /v1/login -> api"]);
+        let routes: Vec<String> = template
+            .routes()
+            .unwrap()
+            .iter()
+            .map(|(k, f, _)| format!("{k} -> {}", f.binary))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                "$default -> api",
+                "GET /v1/things/{id} -> api",
+                "POST /v1/login -> api"
+            ]
+        );
         let api = template.function("Api").unwrap();
         assert_eq!(api.timeout_seconds, 10);
         assert_eq!(api.environment["SHARED"].as_str(), Some("own"));
         assert!(api.environment.contains_key("TABLE"));
-        assert!(matches!(&api.events["Open"], FunctionEvent::Http { auth: HttpAuth::None, .. }));
+        assert!(matches!(
+            &api.events["Open"],
+            FunctionEvent::Http {
+                auth: HttpAuth::None,
+                ..
+            }
+        ));
         let worker = template.function("Worker").unwrap();
         assert_eq!(worker.timeout_seconds, 60);
         match &worker.events["Jobs"] {
@@ -358,15 +442,23 @@ Resources:
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&worker.events["Nightly"], FunctionEvent::Schedule(s) if s.expression == "cron(0 2 * * ? *)"));
+        assert!(
+            matches!(&worker.events["Nightly"], FunctionEvent::Schedule(s) if s.expression == "cron(0 2 * * ? *)")
+        );
     }
 
     #[test]
     fn parameters_take_overrides_within_their_allowed_values() {
         let template = Template::parse(TEMPLATE).unwrap();
-        assert_eq!(template.parameter_values(&BTreeMap::new()).unwrap()["Stage"], "pilot");
+        assert_eq!(
+            template.parameter_values(&BTreeMap::new()).unwrap()["Stage"],
+            "pilot"
+        );
         let good = BTreeMap::from([("Stage".to_owned(), "general_availability".to_owned())]);
-        assert_eq!(template.parameter_values(&good).unwrap()["Stage"], "general_availability");
+        assert_eq!(
+            template.parameter_values(&good).unwrap()["Stage"],
+            "general_availability"
+        );
         let bad = BTreeMap::from([("Stage".to_owned(), "everyone".to_owned())]);
         assert!(template.parameter_values(&bad).is_err());
         let unknown = BTreeMap::from([("Nope".to_owned(), "x".to_owned())]);
@@ -375,16 +467,30 @@ Resources:
 
     #[test]
     fn duplicate_routes_and_missing_binaries_are_refused() {
-        let duplicate = TEMPLATE.replace("Path: /v1/login", "Path: \"/v1/things/{id}\"").replace("Method: POST", "Method: GET");
-        assert!(matches!(Template::parse(&duplicate), Err(TemplateError::DuplicateRoute { .. })));
+        let duplicate = TEMPLATE
+            .replace("Path: /v1/login", "Path: \"/v1/things/{id}\"")
+            .replace("Method: POST", "Method: GET");
+        assert!(matches!(
+            Template::parse(&duplicate),
+            Err(TemplateError::DuplicateRoute { .. })
+        ));
         let no_binary = TEMPLATE.replace("Binary: worker", "Other: worker");
-        assert!(matches!(Template::parse(&no_binary), Err(TemplateError::Function { .. })));
+        assert!(matches!(
+            Template::parse(&no_binary),
+            Err(TemplateError::Function { .. })
+        ));
     }
 
     #[test]
     fn the_repository_template_parses() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
         let template = Template::load(path).unwrap();
-        assert!(template.routes().unwrap().iter().any(|(key, _, _)| key.to_string() == "GET /v1/health"));
+        assert!(
+            template
+                .routes()
+                .unwrap()
+                .iter()
+                .any(|(key, _, _)| key.to_string() == "GET /v1/health")
+        );
     }
 }

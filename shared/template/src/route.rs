@@ -87,7 +87,11 @@ impl RoutePattern {
         let rest = text
             .strip_prefix('/')
             .ok_or_else(|| RouteError::NotAbsolute(text.to_owned()))?;
-        let parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
         let mut segments = Vec::with_capacity(parts.len());
         for (index, part) in parts.iter().enumerate() {
             let segment = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
@@ -100,7 +104,10 @@ impl RoutePattern {
             };
             segments.push(segment);
         }
-        Ok(Self { text: text.to_owned(), segments })
+        Ok(Self {
+            text: text.to_owned(),
+            segments,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -110,7 +117,11 @@ impl RoutePattern {
     /// The path parameters when `path` matches, by name.
     pub fn matches(&self, path: &str) -> Option<BTreeMap<String, String>> {
         let rest = path.strip_prefix('/')?;
-        let parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
         let mut params = BTreeMap::new();
         for (index, segment) in self.segments.iter().enumerate() {
             match segment {
@@ -158,9 +169,14 @@ impl RouteKey {
         if text == "$default" {
             return Ok(Self::Default);
         }
-        let (method, path) = text.split_once(' ').ok_or_else(|| RouteError::BadKey(text.to_owned()))?;
+        let (method, path) = text
+            .split_once(' ')
+            .ok_or_else(|| RouteError::BadKey(text.to_owned()))?;
         let method = Method::parse(method).ok_or_else(|| RouteError::BadKey(text.to_owned()))?;
-        Ok(Self::Route { method, path: RoutePattern::parse(path)? })
+        Ok(Self::Route {
+            method,
+            path: RoutePattern::parse(path)?,
+        })
     }
 }
 
@@ -183,7 +199,10 @@ pub struct RouteTable {
 /// What a request selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selected {
-    Route { key: RouteKey, params: BTreeMap<String, String> },
+    Route {
+        key: RouteKey,
+        params: BTreeMap<String, String>,
+    },
     Default,
     None,
 }
@@ -197,7 +216,9 @@ impl RouteTable {
                 RouteKey::Route { method, path } => table.routes.push((method, path)),
             }
         }
-        table.routes.sort_by(|a, b| a.1.specificity().cmp(&b.1.specificity()).then(a.cmp(b)));
+        table
+            .routes
+            .sort_by(|a, b| a.1.specificity().cmp(&b.1.specificity()).then(a.cmp(b)));
         table
     }
 
@@ -209,11 +230,18 @@ impl RouteTable {
                 continue;
             }
             if let Some(params) = pattern.matches(path) {
-                let key = RouteKey::Route { method: *route_method, path: pattern.clone() };
+                let key = RouteKey::Route {
+                    method: *route_method,
+                    path: pattern.clone(),
+                };
                 return Selected::Route { key, params };
             }
         }
-        if self.has_default { Selected::Default } else { Selected::None }
+        if self.has_default {
+            Selected::Default
+        } else {
+            Selected::None
+        }
     }
 
     /// The methods some route accepts at `path`: the `Allow` of a 405 answer.
@@ -240,7 +268,11 @@ mod tests {
 
     #[test]
     fn literal_beats_parameter_and_parameter_beats_greedy() {
-        let t = table(&["GET /v1/rooms/{id}", "GET /v1/rooms/export", "GET /v1/{proxy+}"]);
+        let t = table(&[
+            "GET /v1/rooms/{id}",
+            "GET /v1/rooms/export",
+            "GET /v1/{proxy+}",
+        ]);
         let key = |m, p| match t.select(m, p) {
             Selected::Route { key, .. } => key.to_string(),
             other => format!("{other:?}"),
@@ -260,22 +292,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(t.select(Method::Get, "/v1/rooms//bookings/b2"), Selected::None);
-        assert_eq!(t.select(Method::Get, "/v1/rooms/r1/bookings/b2/"), Selected::None);
+        assert_eq!(
+            t.select(Method::Get, "/v1/rooms//bookings/b2"),
+            Selected::None
+        );
+        assert_eq!(
+            t.select(Method::Get, "/v1/rooms/r1/bookings/b2/"),
+            Selected::None
+        );
     }
 
     #[test]
     fn unmatched_requests_go_to_default_when_declared() {
         let with_default = table(&["GET /v1/health", "$default"]);
-        assert_eq!(with_default.select(Method::Post, "/v1/health"), Selected::Default);
+        assert_eq!(
+            with_default.select(Method::Post, "/v1/health"),
+            Selected::Default
+        );
         assert_eq!(with_default.select(Method::Get, "/nope"), Selected::Default);
-        assert_eq!(table(&["GET /v1/health"]).select(Method::Get, "/nope"), Selected::None);
+        assert_eq!(
+            table(&["GET /v1/health"]).select(Method::Get, "/nope"),
+            Selected::None
+        );
     }
 
     #[test]
     fn methods_at_lists_what_a_405_allows() {
-        let t = table(&["GET /v1/rooms/{id}", "DELETE /v1/rooms/{id}", "POST /v1/rooms"]);
-        assert_eq!(t.methods_at("/v1/rooms/r1"), vec![Method::Get, Method::Delete]);
+        let t = table(&[
+            "GET /v1/rooms/{id}",
+            "DELETE /v1/rooms/{id}",
+            "POST /v1/rooms",
+        ]);
+        assert_eq!(
+            t.methods_at("/v1/rooms/r1"),
+            vec![Method::Get, Method::Delete]
+        );
         assert!(t.methods_at("/v1/other").is_empty());
     }
 
