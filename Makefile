@@ -46,8 +46,9 @@ build: venv-build ## Release zips of every function for arm64 into build/
 	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
 
-deploy: build ## sam deploy with samconfig.toml (needs AWS credentials; not run here)
-	sam deploy --config-file samconfig.toml
+deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml $(SAM_ARGS)
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)
