@@ -24,13 +24,24 @@ fn template_with_probe(stack_name: &str) -> PathBuf {
         serde_yaml_ng::from_str(&template).expect("template parses");
     let probe = std::fs::read_to_string(root.join("tests/fixtures/probe.yaml"))
         .expect("read probe fixture");
-    let probe: serde_yaml_ng::Mapping =
+    let probe: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&probe).expect("probe fixture parses");
     let resources = template
         .get_mut("Resources")
         .and_then(|r| r.as_mapping_mut())
         .expect("Resources");
-    resources.extend(probe);
+    resources.extend(
+        probe["Resources"]
+            .as_mapping()
+            .expect("probe Resources")
+            .clone(),
+    );
+    let api = resources
+        .get_mut("HttpApi")
+        .and_then(|api| api.get_mut("Properties"))
+        .and_then(|properties| properties.as_mapping_mut())
+        .expect("HttpApi properties");
+    api.insert("Auth".into(), probe["HttpApiAuth"].clone());
     let dir = root.join("target/e2e-templates");
     std::fs::create_dir_all(&dir).expect("create target/e2e-templates");
     let path = dir.join(format!("{stack_name}.yaml"));
@@ -56,7 +67,7 @@ impl TestStack {
     }
 
     pub async fn start_with(customize: impl FnOnce(&mut StackOptions)) -> Self {
-        steward_kit::telemetry::init();
+        steward_kit::telemetry::init_for_tests();
         let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let mut options = StackOptions::new(
             template_with_probe(&stack_name),

@@ -92,6 +92,7 @@ impl Api for Probe {
             "POST /v1/probe/{tenant}/notes" => self.create(request).await,
             "GET /v1/probe/{tenant}/notes" => self.list(request).await,
             "POST /v1/probe/panic" => panic!("the probe panics on purpose"),
+            "GET /v1/probe/whoami" => api::json(StatusCode::OK, &json!({ "scope": request.scope })),
             other => Err(ApiError::NotFound(other.to_owned())),
         }
     }
@@ -172,7 +173,39 @@ impl Function for Consumer {
     }
 }
 
+/// Allows `Bearer good-<tenant>` with the tenant in its context; counts its calls in the table.
+struct Authorizer {
+    table: Table,
+}
+
+impl Function for Authorizer {
+    type Event = Value;
+    type Output = Value;
+
+    async fn call(&self, event: lambda_runtime::LambdaEvent<Value>) -> Result<Value, Error> {
+        let record = Record {
+            pk: "PROBE#authorizations",
+            sk: uuid::Uuid::now_v7().to_string(),
+            detail: event.payload.clone(),
+        };
+        self.table.put(&record).await?;
+        let token = event.payload["identitySource"][0]
+            .as_str()
+            .unwrap_or_default();
+        Ok(match token.strip_prefix("Bearer good-") {
+            Some(tenant) => json!({ "isAuthorized": true, "context": { "tenant_id": tenant } }),
+            None => json!({ "isAuthorized": false }),
+        })
+    }
+}
+
 pub fn register(registry: &mut Registry) {
+    registry.insert("probe-authorizer", |env, aws| {
+        let common: Common = env.parse()?;
+        Ok(erase(Authorizer {
+            table: Table::new(aws, &common.table),
+        }))
+    });
     registry.insert("probe", |env, aws| Ok(erase(probe(env, aws)?)));
     registry.insert("probe-consumer", |env, aws| {
         let common: Common = env.parse()?;

@@ -202,3 +202,57 @@ async fn bodies_over_api_gateways_limit_are_refused_at_the_gateway() {
     assert_eq!(response.status(), 413);
     assert!(stack.notes_in_table("acme").await.is_empty());
 }
+
+#[tokio::test]
+async fn protected_routes_run_the_authorizer_first_and_cache_its_decision() {
+    let stack = TestStack::start().await;
+    let whoami = |token: Option<&str>| {
+        let request = stack.http.get(stack.url("/v1/probe/whoami"));
+        match token {
+            Some(token) => request.header("authorization", token),
+            None => request,
+        }
+        .send()
+    };
+    // No identity: refused by the gateway without calling the authorizer.
+    let (status, _, body) = read(whoami(None).await.unwrap()).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("Unauthorized"))
+    );
+    assert!(stack.probe_records("PROBE#authorizations").await.is_empty());
+
+    let (status, _, body) = read(whoami(Some("Bearer bad")).await.unwrap()).await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("Forbidden")));
+
+    // Allowed: the authorizer's context reaches the function as its tenant scope.
+    for _ in 0..3 {
+        let (status, _, body) = read(whoami(Some("Bearer good-acme")).await.unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], "T#acme");
+    }
+    let calls = stack.probe_records("PROBE#authorizations").await;
+    assert_eq!(
+        calls.len(),
+        2,
+        "one call per identity within ReauthorizeEvery"
+    );
+    let event = &calls
+        .iter()
+        .find(|c| c["detail"]["identitySource"][0] == "Bearer good-acme")
+        .unwrap()["detail"];
+    assert_eq!(event["type"], "REQUEST");
+    assert_eq!(event["routeKey"], "GET /v1/probe/whoami");
+
+    // Unprotected routes need nothing.
+    assert_eq!(
+        stack
+            .http
+            .get(stack.url("/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use axum::Router;
@@ -20,7 +20,7 @@ use steward_template::{Method, Selected};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::stack::{Deployed, Shared};
+use crate::stack::{Deployed, LocalAuthorizer, Shared};
 
 /// API Gateway's own payload limit.
 const PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
@@ -77,7 +77,7 @@ async fn api(
         Selected::None => return gateway_message(StatusCode::NOT_FOUND, "Not Found"),
     };
     let target = &shared.targets[&route_key];
-    let event = http_event(
+    let mut event = http_event(
         &route_key,
         &parts.method,
         &parts.uri,
@@ -86,6 +86,12 @@ async fn api(
         &body,
         &peer.ip().to_string(),
     );
+    if let Some(authorizer) = &target.authorizer {
+        match authorize(authorizer, &event, &parts.headers).await {
+            Ok(context) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+            Err(refusal) => return refusal,
+        }
+    }
     match invoke(&target.function, event).await {
         Ok(output) => into_http(output),
         Err(Failure::Timeout) => {
@@ -95,6 +101,71 @@ async fn api(
             gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// Runs a route's Lambda authorizer (payload format 2.0, simple responses) as API Gateway does:
+/// a missing identity source is 401 without a call, a denial 403, a failure 500; decisions are
+/// cached per identity for the authorizer's TTL. Answers the context to hand to the function.
+async fn authorize(
+    authorizer: &LocalAuthorizer,
+    request_event: &Value,
+    headers: &HeaderMap,
+) -> Result<Value, Response> {
+    let mut identity = Vec::with_capacity(authorizer.identity_headers.len());
+    for name in &authorizer.identity_headers {
+        match headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+        {
+            Some(value) => identity.push(value.to_owned()),
+            None => return Err(gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized")),
+        }
+    }
+    let cached = authorizer
+        .cache
+        .lock()
+        .expect("not poisoned")
+        .get(&identity)
+        .cloned();
+    let decision = match cached {
+        Some((at, decision)) if at.elapsed() < authorizer.ttl => decision,
+        _ => {
+            let mut event = request_event.clone();
+            event["type"] = json!("REQUEST");
+            event["routeArn"] = json!(format!(
+                "arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/$default/{}",
+                request_event["routeKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replacen(' ', "", 1)
+            ));
+            event["identitySource"] = json!(identity);
+            let output = invoke(&authorizer.function, event).await.map_err(|_| {
+                gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            })?;
+            let decision = match output.get("isAuthorized").and_then(Value::as_bool) {
+                Some(true) => Some(output.get("context").cloned().unwrap_or_else(|| json!({}))),
+                Some(false) => None,
+                None => {
+                    tracing::error!("the authorizer answered without isAuthorized");
+                    return Err(gateway_message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    ));
+                }
+            };
+            if !authorizer.ttl.is_zero() {
+                authorizer
+                    .cache
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(identity, (Instant::now(), decision.clone()));
+            }
+            decision
+        }
+    };
+    decision.ok_or_else(|| gateway_message(StatusCode::FORBIDDEN, "Forbidden"))
 }
 
 /// The event API Gateway sends for a request (payload format 2.0).

@@ -1,10 +1,10 @@
 //! Starting and stopping the local stack.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use steward_emulator::{Endpoints, REGION};
 use steward_kit::config::Env;
@@ -78,11 +78,19 @@ pub(crate) struct Deployed {
     pub timeout: Duration,
 }
 
+/// A Lambda authorizer as API Gateway runs it: identity sources checked first, decisions cached
+/// per identity for the template's `ReauthorizeEvery`.
+pub(crate) struct LocalAuthorizer {
+    pub function: Arc<Deployed>,
+    pub identity_headers: Vec<String>,
+    pub ttl: Duration,
+    pub cache: Mutex<HashMap<Vec<String>, (Instant, Option<serde_json::Value>)>>,
+}
+
 /// An HTTP route's target.
 pub(crate) struct RouteTarget {
     pub function: Arc<Deployed>,
-    #[allow(dead_code)] // authorizers arrive with the identity capability
-    pub auth: HttpAuth,
+    pub authorizer: Option<Arc<LocalAuthorizer>>,
 }
 
 /// What the running gateway knows.
@@ -146,13 +154,40 @@ impl Stack {
         let mut keys = Vec::new();
         let mut schedules = BTreeMap::new();
         let mut triggers = Vec::new();
+        let mut authorizers = BTreeMap::new();
+        for (name, declared) in &template.api_auth.authorizers {
+            let arn = resolve(&declared.function_arn, resolver.as_ref())?;
+            let function = functions
+                .values()
+                .find(|f| arn.ends_with(&format!(":function:{}", f.physical_name)))
+                .ok_or_else(|| StackError::Function {
+                    function: name.clone(),
+                    problem: format!("authorizer function {arn} is not in the template"),
+                })?;
+            authorizers.insert(
+                name.clone(),
+                Arc::new(LocalAuthorizer {
+                    function: Arc::clone(function),
+                    identity_headers: declared.identity_headers.clone(),
+                    ttl: Duration::from_secs(declared.ttl_seconds),
+                    cache: Mutex::new(HashMap::new()),
+                }),
+            );
+        }
         for (route, function, auth) in template.routes()? {
             keys.push(route.clone());
+            let authorizer = match auth {
+                HttpAuth::None => None,
+                HttpAuth::ApiDefault => (template.api_auth.default_authorizer.as_ref())
+                    .map(|name| Arc::clone(&authorizers[name])),
+                HttpAuth::Named(name) => Some(Arc::clone(&authorizers[&name])),
+            };
+            let function = Arc::clone(&functions[&function.logical_id]);
             targets.insert(
                 route.to_string(),
                 RouteTarget {
-                    function: Arc::clone(&functions[&function.logical_id]),
-                    auth,
+                    function,
+                    authorizer,
                 },
             );
         }

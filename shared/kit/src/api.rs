@@ -139,6 +139,7 @@ impl<A: Api> HttpFunction<A> {
             correlation_id = %request.correlation_id,
             function = %self.name,
             route = %request.route,
+            source = %request.source_ip.as_deref().map(|ip| crate::mask::Ip(ip).to_string()).unwrap_or_default(),
             cold_start = telemetry::take_cold_start(),
         );
         async {

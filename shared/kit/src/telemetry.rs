@@ -10,15 +10,27 @@ static COLD: AtomicBool = AtomicBool::new(true);
 /// Installs the JSON subscriber (level from `RUST_LOG`, default info). Safe to call twice: the
 /// second call (a test, or the gateway after a function) keeps the first subscriber.
 pub fn init() {
+    let _ = subscriber().try_init();
+}
+
+/// The same, writing where the test harness captures it (shown only for failing tests).
+pub fn init_for_tests() {
+    let _ = subscriber().with_test_writer().try_init();
+}
+
+fn subscriber() -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    EnvFilter,
+> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
 }
 
 /// True for the first invocation of this instance only.

@@ -15,8 +15,8 @@ mod model;
 pub use intrinsic::{Resolver, resolve, resolve_list};
 #[cfg(feature = "parse")]
 pub use model::{
-    Function, FunctionEvent, HttpAuth, Parameter, QueueTrigger, Resource, Schedule, Template,
-    TemplateError,
+    ApiAuth, Authorizer, Function, FunctionEvent, HttpAuth, Parameter, QueueTrigger, Resource,
+    Schedule, Template, TemplateError,
 };
 #[cfg(feature = "parse")]
 pub use serde_yaml_ng::Value;

@@ -124,11 +124,31 @@ pub struct Function {
     pub events: BTreeMap<String, FunctionEvent>,
 }
 
+/// A Lambda authorizer of the HTTP API (payload format 2.0).
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    /// The authorizer function's ARN, still to resolve (usually `!GetAtt Function.Arn`).
+    pub function_arn: Value,
+    /// Request headers that carry the identity; a request missing one is refused with 401.
+    pub identity_headers: Vec<String>,
+    /// How long a decision is cached per identity (`ReauthorizeEvery`; 0: not cached).
+    pub ttl_seconds: u64,
+    pub simple_responses: bool,
+}
+
+/// The HTTP API's authorizers and its default one.
+#[derive(Debug, Clone, Default)]
+pub struct ApiAuth {
+    pub authorizers: BTreeMap<String, Authorizer>,
+    pub default_authorizer: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Template {
     pub parameters: BTreeMap<String, Parameter>,
     pub resources: BTreeMap<String, Resource>,
     pub functions: Vec<Function>,
+    pub api_auth: ApiAuth,
 }
 
 impl Template {
@@ -150,12 +170,25 @@ impl Template {
                 functions.push(read_function(logical_id, resource, &function_globals)?);
             }
         }
+        let api_auth = read_api_auth(&raw.resources)?;
         let template = Self {
             parameters: raw.parameters,
             resources: raw.resources,
             functions,
+            api_auth,
         };
-        template.routes()?;
+        for (route, function, auth) in template.routes()? {
+            if let HttpAuth::Named(name) = &auth {
+                if !template.api_auth.authorizers.contains_key(name) {
+                    return Err(TemplateError::Function {
+                        function: function.logical_id.clone(),
+                        problem: format!(
+                            "route {route} names authorizer {name}, which the HttpApi does not declare"
+                        ),
+                    });
+                }
+            }
+        }
         Ok(template)
     }
 
@@ -228,6 +261,80 @@ impl Template {
         }
         Ok(values)
     }
+}
+
+fn read_api_auth(resources: &BTreeMap<String, Resource>) -> Result<ApiAuth, TemplateError> {
+    let mut auth = ApiAuth::default();
+    for (id, resource) in resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::Serverless::HttpApi")
+    {
+        let Some(declared) = resource.property(&["Auth"]) else {
+            continue;
+        };
+        let problem = |problem: String| TemplateError::Function {
+            function: id.clone(),
+            problem,
+        };
+        auth.default_authorizer = declared
+            .get("DefaultAuthorizer")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        for (name, authorizer) in declared
+            .get("Authorizers")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            let function_arn = authorizer
+                .get("FunctionArn")
+                .cloned()
+                .ok_or_else(|| problem(format!("authorizer {name} has no FunctionArn")))?;
+            let identity = authorizer.get("Identity");
+            let identity_headers = identity
+                .and_then(|i| i.get("Headers"))
+                .and_then(Value::as_sequence)
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_ascii_lowercase)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ttl_seconds = identity
+                .and_then(|i| i.get("ReauthorizeEvery"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let simple_responses = authorizer
+                .get("EnableSimpleResponses")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if !simple_responses {
+                return Err(problem(format!(
+                    "authorizer {name}: only simple responses (EnableSimpleResponses) are run locally"
+                )));
+            }
+            auth.authorizers.insert(
+                name,
+                Authorizer {
+                    function_arn,
+                    identity_headers,
+                    ttl_seconds,
+                    simple_responses,
+                },
+            );
+        }
+        if let Some(default) = &auth.default_authorizer {
+            if !auth.authorizers.contains_key(default) {
+                return Err(problem(format!(
+                    "DefaultAuthorizer {default} is not declared"
+                )));
+            }
+        }
+    }
+    Ok(auth)
 }
 
 fn scalar(value: &Value) -> Option<String> {
