@@ -92,6 +92,18 @@ impl TestStack {
         format!("{}{path}", self.url)
     }
 
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path))
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(path))
+    }
+
     pub fn aws(&self) -> &SdkConfig {
         self.stack.aws()
     }
@@ -124,6 +136,11 @@ impl TestStack {
             .expect("query probe records");
         items
     }
+}
+
+/// Sends a request; its status, headers and JSON body, for assertions.
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+    read(request.send().await.expect("the gateway answers")).await
 }
 
 /// A JSON body and its status, for assertions.

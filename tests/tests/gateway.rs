@@ -2,21 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use steward_e2e::{TestStack, read, repository_root};
+use steward_e2e::{TestStack, repository_root, send};
 use steward_template::Template;
 
 #[tokio::test]
 async fn the_gateway_serves_exactly_the_templates_routes() {
     let stack = TestStack::start().await;
-    let (status, _, body) = read(
-        stack
-            .http
-            .get(stack.url("/_local/routes"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = send(stack.get("/_local/routes")).await;
     assert_eq!(status, 200);
     let served: BTreeSet<String> = body["routes"]
         .as_object()
@@ -47,15 +39,7 @@ async fn the_gateway_serves_exactly_the_templates_routes() {
 #[tokio::test]
 async fn health_answers_json_with_its_checks() {
     let stack = TestStack::start().await;
-    let (status, headers, body) = read(
-        stack
-            .http
-            .get(stack.url("/v1/health"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = send(stack.get("/v1/health")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(body["status"], "ok");
@@ -67,8 +51,7 @@ async fn health_answers_json_with_its_checks() {
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
     let stack = TestStack::start().await;
-    let (status, headers, body) =
-        read(stack.http.get(stack.url("/v1/nope")).send().await.unwrap()).await;
+    let (status, headers, body) = send(stack.get("/v1/nope")).await;
     assert_eq!(status, 404);
     assert_eq!(headers["content-type"], "application/problem+json");
     assert_eq!(body["type"], "urn:steward:problem:route-not-found");
@@ -77,15 +60,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
         headers["x-request-id"].to_str().unwrap()
     );
 
-    let (status, headers, body) = read(
-        stack
-            .http
-            .delete(stack.url("/v1/health"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = send(stack.delete("/v1/health")).await;
     assert_eq!(status, 405);
     assert_eq!(body["type"], "urn:steward:problem:method-not-allowed");
     assert_eq!(headers["allow"], "GET, OPTIONS");
@@ -96,8 +71,7 @@ async fn every_answer_carries_ids_and_security_headers() {
     let stack = TestStack::start().await;
     for path in ["/v1/health", "/v1/nope"] {
         let response = stack
-            .http
-            .get(stack.url(path))
+            .get(path)
             .header("x-correlation-id", "trace-42")
             .send()
             .await
@@ -116,8 +90,7 @@ async fn every_answer_carries_ids_and_security_headers() {
     }
     // An id a client could use to forge log lines is replaced, not echoed.
     let response = stack
-        .http
-        .get(stack.url("/v1/health"))
+        .get("/v1/health")
         .header("x-correlation-id", "a b\"}{")
         .send()
         .await
@@ -167,8 +140,7 @@ async fn cors_allows_the_configured_origins_only() {
     );
 
     let actual = stack
-        .http
-        .get(stack.url("/v1/health"))
+        .get("/v1/health")
         .header("origin", "https://app.steward.test")
         .send()
         .await
@@ -178,8 +150,7 @@ async fn cors_allows_the_configured_origins_only() {
         "https://app.steward.test"
     );
     let other = stack
-        .http
-        .get(stack.url("/v1/health"))
+        .get("/v1/health")
         .header("origin", "https://evil.test")
         .send()
         .await
@@ -192,8 +163,7 @@ async fn bodies_over_api_gateways_limit_are_refused_at_the_gateway() {
     let stack = TestStack::start().await;
     let huge = vec![b'x'; 10 * 1024 * 1024 + 1];
     let response = stack
-        .http
-        .post(stack.url("/v1/probe/acme/notes"))
+        .post("/v1/probe/acme/notes")
         .header("content-type", "application/json")
         .body(huge)
         .send()
@@ -207,27 +177,26 @@ async fn bodies_over_api_gateways_limit_are_refused_at_the_gateway() {
 async fn protected_routes_run_the_authorizer_first_and_cache_its_decision() {
     let stack = TestStack::start().await;
     let whoami = |token: Option<&str>| {
-        let request = stack.http.get(stack.url("/v1/probe/whoami"));
+        let request = stack.get("/v1/probe/whoami");
         match token {
             Some(token) => request.header("authorization", token),
             None => request,
         }
-        .send()
     };
     // No identity: refused by the gateway without calling the authorizer.
-    let (status, _, body) = read(whoami(None).await.unwrap()).await;
+    let (status, _, body) = send(whoami(None)).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (401, Some("Unauthorized"))
     );
     assert!(stack.probe_records("PROBE#authorizations").await.is_empty());
 
-    let (status, _, body) = read(whoami(Some("Bearer bad")).await.unwrap()).await;
+    let (status, _, body) = send(whoami(Some("Bearer bad"))).await;
     assert_eq!((status, body["message"].as_str()), (403, Some("Forbidden")));
 
     // Allowed: the authorizer's context reaches the function as its tenant scope.
     for _ in 0..3 {
-        let (status, _, body) = read(whoami(Some("Bearer good-acme")).await.unwrap()).await;
+        let (status, _, body) = send(whoami(Some("Bearer good-acme"))).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["scope"], "T#acme");
     }
@@ -245,14 +214,5 @@ async fn protected_routes_run_the_authorizer_first_and_cache_its_decision() {
     assert_eq!(event["routeKey"], "GET /v1/probe/whoami");
 
     // Unprotected routes need nothing.
-    assert_eq!(
-        stack
-            .http
-            .get(stack.url("/v1/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(stack.get("/v1/health").send().await.unwrap().status(), 200);
 }

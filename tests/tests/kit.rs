@@ -5,12 +5,10 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use steward_e2e::{Note, TestStack, read};
+use steward_e2e::{Note, TestStack, send};
 
 fn post_note(stack: &TestStack, tenant: &str) -> reqwest::RequestBuilder {
-    stack
-        .http
-        .post(stack.url(&format!("/v1/probe/{tenant}/notes")))
+    stack.post(&format!("/v1/probe/{tenant}/notes"))
 }
 
 #[tokio::test]
@@ -67,7 +65,7 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
         ),
     ];
     for (name, request, status, kind) in cases {
-        let (got, headers, body) = read(request.send().await.unwrap()).await;
+        let (got, headers, body) = send(request).await;
         assert_eq!(got, status, "{name}: {body}");
         assert_eq!(
             headers["content-type"], "application/problem+json",
@@ -83,14 +81,8 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
             "{name}"
         );
     }
-    let (_, _, unknown) = read(
-        post_note(&stack, "t1")
-            .json(&json!({ "text": "hi", "colour": "red" }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, unknown) =
+        send(post_note(&stack, "t1").json(&json!({ "text": "hi", "colour": "red" }))).await;
     assert_eq!(
         unknown["errors"],
         json!([{ "field": "colour", "message": "unknown field" }])
@@ -105,13 +97,12 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
 async fn twenty_concurrent_requests_with_one_key_execute_once() {
     let stack = TestStack::start().await;
     let key = uuid::Uuid::new_v4().to_string();
-    let send = || {
+    let keyed = || {
         post_note(&stack, "t2")
             .header("idempotency-key", &key)
             .json(&json!({ "text": "once" }))
-            .send()
     };
-    let answers = join_all((0..20).map(|_| async { read(send().await.unwrap()).await })).await;
+    let answers = join_all((0..20).map(|_| send(keyed()))).await;
 
     let created: Vec<&Value> = answers
         .iter()
@@ -134,17 +125,14 @@ async fn twenty_concurrent_requests_with_one_key_execute_once() {
     assert_eq!(notes.len(), 1, "executed once");
 
     // Once done: a retry replays the stored answer; the key with another body is refused.
-    let (status, headers, body) = read(send().await.unwrap()).await;
+    let (status, headers, body) = send(keyed()).await;
     assert_eq!(status, 201);
     assert_eq!(headers["idempotent-replayed"], "true");
     assert_eq!(body["id"], notes[0].id);
-    let (status, _, body) = read(
+    let (status, _, body) = send(
         post_note(&stack, "t2")
             .header("idempotency-key", &key)
-            .json(&json!({ "text": "other" }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "text": "other" })),
     )
     .await;
     assert_eq!(status, 422);
@@ -171,13 +159,10 @@ async fn a_refused_request_is_replayed_as_refused() {
     let stack = TestStack::start().await;
     let key = uuid::Uuid::new_v4().to_string();
     for _ in 0..2 {
-        let (status, _, body) = read(
+        let (status, _, body) = send(
             post_note(&stack, "t4")
                 .header("idempotency-key", &key)
-                .json(&json!({ "text": "" }))
-                .send()
-                .await
-                .unwrap(),
+                .json(&json!({ "text": "" })),
         )
         .await;
         assert_eq!(status, 422);
@@ -189,15 +174,7 @@ async fn a_refused_request_is_replayed_as_refused() {
 #[tokio::test]
 async fn a_panic_is_a_500_problem_with_the_request_id_and_no_internals() {
     let stack = TestStack::start().await;
-    let (status, headers, body) = read(
-        stack
-            .http
-            .post(stack.url("/v1/probe/panic"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = send(stack.post("/v1/probe/panic")).await;
     assert_eq!(status, 500);
     assert_eq!(body["type"], "urn:steward:problem:internal");
     assert_eq!(
@@ -206,16 +183,7 @@ async fn a_panic_is_a_500_problem_with_the_request_id_and_no_internals() {
     );
     assert!(!body.to_string().contains("on purpose"), "{body}");
     // The instance keeps serving.
-    assert_eq!(
-        stack
-            .http
-            .get(stack.url("/v1/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(stack.get("/v1/health").send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
@@ -242,13 +210,8 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
         .await
         .unwrap();
 
-    let list = |tenant: &str, query: &str| {
-        stack
-            .http
-            .get(stack.url(&format!("/v1/probe/{tenant}/notes{query}")))
-            .send()
-    };
-    let (status, _, first) = read(list("alpha", "").await.unwrap()).await;
+    let list = |tenant: &str, query: &str| stack.get(&format!("/v1/probe/{tenant}/notes{query}"));
+    let (status, _, first) = send(list("alpha", "")).await;
     assert_eq!(status, 200);
     assert_eq!(
         first["items"].as_array().unwrap().len(),
@@ -264,7 +227,7 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
             Some(c) => format!("?limit=50&cursor={c}"),
             None => "?limit=50".to_owned(),
         };
-        let (status, _, page) = read(list("alpha", &query).await.unwrap()).await;
+        let (status, _, page) = send(list("alpha", &query)).await;
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         sizes.push(items.len());
@@ -283,26 +246,21 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
     let distinct: BTreeSet<&String> = seen.iter().collect();
     assert_eq!(distinct.len(), 120, "no note twice");
 
-    let (status, _, page) = read(list("alpha", "?limit=200").await.unwrap()).await;
+    let (status, _, page) = send(list("alpha", "?limit=200")).await;
     assert_eq!(
         (status, page["items"].as_array().unwrap().len()),
         (200, 120)
     );
     for bad in ["?limit=201", "?limit=0", "?limit=many"] {
-        let (status, _, body) = read(list("alpha", bad).await.unwrap()).await;
+        let (status, _, body) = send(list("alpha", bad)).await;
         assert_eq!(status, 422, "{bad}");
         assert_eq!(body["errors"][0]["field"], "limit");
     }
 
     // A cursor of alpha's list, replayed on beta's: refused, and nothing of alpha leaks.
-    let (_, _, page) = read(list("alpha", "?limit=10").await.unwrap()).await;
+    let (_, _, page) = send(list("alpha", "?limit=10")).await;
     let alpha_cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (status, _, body) = read(
-        list("beta", &format!("?cursor={alpha_cursor}"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = send(list("beta", &format!("?cursor={alpha_cursor}"))).await;
     assert_eq!(status, 400);
     assert_eq!(body["type"], "urn:steward:problem:invalid-cursor");
     assert!(!body.to_string().contains("note "));
@@ -314,8 +272,7 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
         String::from_utf8(tampered).unwrap(),
         "e30".to_owned(),
     ] {
-        let (status, _, body) =
-            read(list("alpha", &format!("?cursor={forged}")).await.unwrap()).await;
+        let (status, _, body) = send(list("alpha", &format!("?cursor={forged}"))).await;
         assert_eq!(status, 400, "{forged}");
         assert_eq!(body["type"], "urn:steward:problem:invalid-cursor");
     }

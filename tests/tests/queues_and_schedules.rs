@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use steward_e2e::{TestStack, read};
+use steward_e2e::{TestStack, send};
 
 async fn visible_and_in_flight(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
     let attributes = sqs
@@ -109,15 +109,7 @@ async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_que
 #[tokio::test]
 async fn a_schedule_fires_on_demand_with_a_scheduled_event() {
     let stack = TestStack::start().await;
-    let (status, _, body) = read(
-        stack
-            .http
-            .post(stack.url("/_local/schedules/ProbeConsumerFunction/Tick"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = send(stack.post("/_local/schedules/ProbeConsumerFunction/Tick")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["output"]["ticked"], true);
     assert_eq!(body["output"]["source"], "aws.scheduler");
@@ -125,14 +117,6 @@ async fn a_schedule_fires_on_demand_with_a_scheduled_event() {
     assert_eq!(ticks.len(), 1);
     assert_eq!(ticks[0]["detail"]["detail-type"], "Scheduled Event");
 
-    let (status, _, _) = read(
-        stack
-            .http
-            .post(stack.url("/_local/schedules/ProbeConsumerFunction/Nope"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = send(stack.post("/_local/schedules/ProbeConsumerFunction/Nope")).await;
     assert_eq!(status, 404);
 }

@@ -154,8 +154,7 @@ impl IdempotencyStore {
             .client()
             .update_item()
             .table_name(self.table.name())
-            .key("pk", s(&pk))
-            .key("sk", s(SORT_KEY))
+            .set_key(Some(item_key(&pk)))
             .update_expression("SET #token = :token, locked_until_ms = :until")
             .condition_expression(
                 "#state = :in_progress AND locked_until_ms < :now AND fingerprint = :fp",
@@ -191,8 +190,7 @@ impl IdempotencyStore {
             .client()
             .update_item()
             .table_name(self.table.name())
-            .key("pk", s(&pk))
-            .key("sk", s(SORT_KEY))
+            .set_key(Some(item_key(&pk)))
             .update_expression(
                 "SET #state = :completed, #response = :response REMOVE locked_until_ms",
             )
@@ -217,8 +215,7 @@ impl IdempotencyStore {
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .key("pk", s(&pk))
-            .key("sk", s(SORT_KEY))
+            .set_key(Some(item_key(&pk)))
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(token))
@@ -238,14 +235,18 @@ impl IdempotencyStore {
             .client()
             .get_item()
             .table_name(self.table.name())
-            .key("pk", s(pk))
-            .key("sk", s(SORT_KEY))
+            .set_key(Some(item_key(pk)))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(output.item)
     }
+}
+
+/// The primary key of an idempotency record.
+fn item_key(pk: &str) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(SORT_KEY))])
 }
 
 fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
