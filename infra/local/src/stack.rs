@@ -78,13 +78,16 @@ pub(crate) struct Deployed {
     pub timeout: Duration,
 }
 
+/// When an authorizer decided for an identity, and its context if it allowed.
+pub(crate) type CachedDecision = (Instant, Option<serde_json::Value>);
+
 /// A Lambda authorizer as API Gateway runs it: identity sources checked first, decisions cached
 /// per identity for the template's `ReauthorizeEvery`.
 pub(crate) struct LocalAuthorizer {
     pub function: Arc<Deployed>,
     pub identity_headers: Vec<String>,
     pub ttl: Duration,
-    pub cache: Mutex<HashMap<Vec<String>, (Instant, Option<serde_json::Value>)>>,
+    pub cache: Mutex<HashMap<Vec<String>, CachedDecision>>,
 }
 
 /// An HTTP route's target.
