@@ -41,7 +41,17 @@ fn template_with_probe(stack_name: &str) -> PathBuf {
         .and_then(|api| api.get_mut("Properties"))
         .and_then(|properties| properties.as_mapping_mut())
         .expect("HttpApi properties");
-    api.insert("Auth".into(), probe["HttpApiAuth"].clone());
+    let authorizers = api
+        .get_mut("Auth")
+        .and_then(|auth| auth.get_mut("Authorizers"))
+        .and_then(|authorizers| authorizers.as_mapping_mut())
+        .expect("the HttpApi declares authorizers");
+    authorizers.extend(
+        probe["HttpApiAuth"]["Authorizers"]
+            .as_mapping()
+            .expect("probe authorizers")
+            .clone(),
+    );
     let dir = root.join("target/e2e-templates");
     std::fs::create_dir_all(&dir).expect("create target/e2e-templates");
     let path = dir.join(format!("{stack_name}.yaml"));

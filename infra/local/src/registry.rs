@@ -22,6 +22,12 @@ impl Registry {
         registry.insert("platform", |env, aws| {
             Ok(erase(steward_platform::init(env, aws)?))
         });
+        registry.insert("identity", |env, aws| {
+            Ok(erase(steward_identity::init(env, aws)?))
+        });
+        registry.insert("authorizer", |env, aws| {
+            Ok(erase(steward_authorizer::init(env, aws)?))
+        });
         registry
     }
 

@@ -160,6 +160,15 @@ impl Stack {
         let mut authorizers = BTreeMap::new();
         for (name, declared) in &template.api_auth.authorizers {
             let arn = resolve(&declared.function_arn, resolver.as_ref())?;
+            let ttl_seconds = match &declared.ttl_seconds {
+                Some(value) => resolve(value, resolver.as_ref())?
+                    .parse::<u64>()
+                    .map_err(|_| StackError::Function {
+                        function: name.clone(),
+                        problem: "ReauthorizeEvery is not a whole number of seconds".into(),
+                    })?,
+                None => 0,
+            };
             let function = functions
                 .values()
                 .find(|f| arn.ends_with(&format!(":function:{}", f.physical_name)))
@@ -172,7 +181,7 @@ impl Stack {
                 Arc::new(LocalAuthorizer {
                     function: Arc::clone(function),
                     identity_headers: declared.identity_headers.clone(),
-                    ttl: Duration::from_secs(declared.ttl_seconds),
+                    ttl: Duration::from_secs(ttl_seconds),
                     cache: Mutex::new(HashMap::new()),
                 }),
             );

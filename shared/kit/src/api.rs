@@ -46,6 +46,52 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("cache-control", "no-store"),
 ];
 
+/// The caller, from the API's authorizer context (never from the request itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub session_id: String,
+}
+
+impl Principal {
+    fn from_context(fields: &HashMap<String, serde_json::Value>) -> Option<Self> {
+        let text = |name: &str| fields.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        Some(Self {
+            user_id: text("user_id")?,
+            tenant_id: text("tenant_id")?,
+            session_id: text("session_id")?,
+        })
+    }
+}
+
+/// What the authorizer concluded. An HTTP API Lambda authorizer can only deny with a bare 403,
+/// so Steward's authorizer always answers, and says here whether the caller is authenticated;
+/// the pipeline refuses an unauthenticated caller with a 401 problem before any handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Authentication {
+    /// A public route: no authorizer ran.
+    None,
+    Authenticated,
+    Refused(String),
+}
+
+impl Authentication {
+    fn from_context(fields: &HashMap<String, serde_json::Value>) -> Self {
+        match fields.get("authenticated").and_then(|v| v.as_str()) {
+            None => Self::None,
+            Some("true") => Self::Authenticated,
+            Some(_) => Self::Refused(
+                fields
+                    .get("reason")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("refused")
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
 /// A request as a handler sees it.
 #[derive(Debug)]
 pub struct ApiRequest {
@@ -63,6 +109,9 @@ pub struct ApiRequest {
     pub source_ip: Option<String>,
     /// Whose data this request may touch: the tenant from the authorizer, or `public`.
     pub scope: String,
+    /// Who is calling, as the authorizer established it; `None` on public routes.
+    pub principal: Option<Principal>,
+    authentication: Authentication,
     body_limit: usize,
 }
 
@@ -70,6 +119,11 @@ impl ApiRequest {
     /// The JSON body as `T` (see [`crate::body::parse_json`]).
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
         crate::body::parse_json(&self.headers, &self.body, self.body_limit)
+    }
+
+    /// The authenticated caller; a protected route without one is a deployment error, answered 401.
+    pub fn principal(&self) -> Result<&Principal, ApiError> {
+        self.principal.as_ref().ok_or(ApiError::Unauthorized)
     }
 
     pub fn path_param(&self, name: &str) -> Result<&str, ApiError> {
@@ -179,6 +233,10 @@ impl<A: Api> HttpFunction<A> {
     }
 
     async fn dispatch(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        if let Authentication::Refused(reason) = &request.authentication {
+            tracing::info!(%reason, "unauthenticated request refused");
+            return Err(ApiError::Unauthorized);
+        }
         if request.body.len() > self.body_limit {
             return Err(ApiError::PayloadTooLarge {
                 limit: self.body_limit,
@@ -252,7 +310,7 @@ impl<A: Api> HttpFunction<A> {
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let (route, request_id, source_ip, scope) = match request.request_context_ref() {
+        let (route, request_id, source_ip, authorizer) = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => (
                 context.route_key.clone().unwrap_or_default(),
                 context.request_id.clone().unwrap_or_default(),
@@ -260,12 +318,19 @@ impl<A: Api> HttpFunction<A> {
                 context
                     .authorizer
                     .as_ref()
-                    .and_then(|a| a.fields.get("tenant_id"))
-                    .and_then(|t| t.as_str())
-                    .map(|tenant| format!("T#{tenant}"))
-                    .unwrap_or_else(|| "public".to_owned()),
+                    .map(|a| a.fields.clone())
+                    .unwrap_or_default(),
             ),
-            _ => (String::new(), String::new(), None, "public".to_owned()),
+            _ => (String::new(), String::new(), None, HashMap::new()),
+        };
+        let scope = match authorizer.get("tenant_id").and_then(|t| t.as_str()) {
+            Some(tenant) => format!("T#{tenant}"),
+            None => "public".to_owned(),
+        };
+        let authentication = Authentication::from_context(&authorizer);
+        let principal = match authentication {
+            Authentication::Authenticated => Principal::from_context(&authorizer),
+            _ => None,
         };
         let request_id = if request_id.is_empty() {
             lambda_request_id
@@ -292,6 +357,8 @@ impl<A: Api> HttpFunction<A> {
             correlation_id,
             source_ip,
             scope,
+            principal,
+            authentication,
             body_limit: self.body_limit,
         }
     }

@@ -63,6 +63,14 @@ pub enum ApiError {
     Conflict(String),
     #[error("authentication required")]
     Unauthorized,
+    #[error("the email or password is not right")]
+    InvalidCredentials,
+    #[error("{detail}")]
+    Forbidden {
+        detail: String,
+        permission: Option<String>,
+        feature: Option<String>,
+    },
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error("temporarily unavailable")]
@@ -124,6 +132,12 @@ impl ApiError {
             ),
             Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
             Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
+            Self::InvalidCredentials => (
+                "invalid-credentials",
+                S::UNAUTHORIZED,
+                "Invalid credentials",
+            ),
+            Self::Forbidden { .. } => ("forbidden", S::FORBIDDEN, "Forbidden"),
             Self::TooManyRequests { .. } => (
                 "too-many-requests",
                 S::TOO_MANY_REQUESTS,
@@ -179,6 +193,14 @@ impl ApiError {
                 Self::Validation(fields) => fields.clone(),
                 _ => Vec::new(),
             },
+            missing_permission: match self {
+                Self::Forbidden { permission, .. } => permission.clone(),
+                _ => None,
+            },
+            missing_feature: match self {
+                Self::Forbidden { feature, .. } => feature.clone(),
+                _ => None,
+            },
         }
     }
 
@@ -201,6 +223,9 @@ impl ApiError {
             }
             Self::IdempotencyInProgress => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}
         }
@@ -234,6 +259,12 @@ pub struct Problem {
     pub request_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The permission a denied action needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_permission: Option<String>,
+    /// The licence feature a denied action needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_feature: Option<String>,
 }
 
 impl Problem {
@@ -326,6 +357,12 @@ mod tests {
             ApiError::IdempotencyInProgress,
             ApiError::Conflict("x".into()),
             ApiError::Unauthorized,
+            ApiError::InvalidCredentials,
+            ApiError::Forbidden {
+                detail: "x".into(),
+                permission: None,
+                feature: None,
+            },
             ApiError::TooManyRequests {
                 retry_after: Duration::ZERO,
             },

@@ -51,3 +51,12 @@ impl StoreError {
         matches!(self, Self::Unavailable(_))
     }
 }
+
+/// Whether a request failed only because its condition expression did not hold.
+pub(crate) fn is_condition_failure<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(error, aws_sdk_dynamodb::error::SdkError::ServiceError(service)
+        if service.err().code() == Some("ConditionalCheckFailedException"))
+}

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, corrupt, get_i64, get_s, n, s};
+use crate::error::is_condition_failure;
 use crate::{StoreError, Table};
 
 const SORT_KEY: &str = "IDEMPOTENCY";
@@ -247,12 +248,6 @@ impl IdempotencyStore {
 /// The primary key of an idempotency record.
 fn item_key(pk: &str) -> Item {
     Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(SORT_KEY))])
-}
-
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    error: &SdkError<E, R>,
-) -> bool {
-    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 fn parse(pk: &str, item: &Item) -> Result<Existing, StoreError> {

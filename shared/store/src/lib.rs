@@ -2,14 +2,16 @@
 //! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
 
 mod attributes;
+pub mod audit;
 mod error;
 pub mod idempotency;
+pub mod identity;
 #[cfg(feature = "provision")]
 pub mod provision;
 mod table;
 
 pub use error::StoreError;
-pub use table::{PageKey, Query, Table};
+pub use table::{Index, PageKey, Query, Table};
 
 pub use aws_config::SdkConfig;
 

@@ -68,10 +68,36 @@ impl PageKey {
     }
 }
 
+/// The table's own key or one of its global secondary indexes (template.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Primary,
+    Gsi1,
+    Gsi2,
+}
+
+impl Index {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Primary => None,
+            Self::Gsi1 => Some("gsi1"),
+            Self::Gsi2 => Some("gsi2"),
+        }
+    }
+
+    fn key_names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Primary => ("pk", "sk"),
+            Self::Gsi1 => ("gsi1pk", "gsi1sk"),
+            Self::Gsi2 => ("gsi2pk", "gsi2sk"),
+        }
+    }
+}
+
 /// One partition of the table or of an index, optionally narrowed to a sort-key prefix.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
-    pub index: Option<&'a str>,
+    pub index: Index,
     pub partition: &'a str,
     pub sort_key_prefix: Option<&'a str>,
 }
@@ -79,7 +105,7 @@ pub struct Query<'a> {
 impl<'a> Query<'a> {
     pub fn partition(partition: &'a str) -> Self {
         Self {
-            index: None,
+            index: Index::Primary,
             partition,
             sort_key_prefix: None,
         }
@@ -90,11 +116,9 @@ impl<'a> Query<'a> {
         self
     }
 
-    fn key_names(&self) -> (&'static str, &'static str) {
-        match self.index {
-            Some(_) => ("gsi1pk", "gsi1sk"),
-            None => ("pk", "sk"),
-        }
+    pub fn on(mut self, index: Index) -> Self {
+        self.index = index;
+        self
     }
 }
 
@@ -150,7 +174,7 @@ impl Table {
         limit: u32,
         start: Option<PageKey>,
     ) -> Result<(Vec<T>, Option<PageKey>), StoreError> {
-        let (pk, sk) = query.key_names();
+        let (pk, sk) = query.index.key_names();
         if let Some(start) = &start {
             if start.partition(pk) != Some(query.partition) {
                 return Err(StoreError::Corrupt {
@@ -163,7 +187,7 @@ impl Table {
             .client
             .query()
             .table_name(self.name())
-            .set_index_name(query.index.map(str::to_owned))
+            .set_index_name(query.index.name().map(str::to_owned))
             .expression_attribute_names("#pk", pk)
             .expression_attribute_values(":pk", s(query.partition))
             .limit(limit as i32)

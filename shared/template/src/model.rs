@@ -131,8 +131,8 @@ pub struct Authorizer {
     pub function_arn: Value,
     /// Request headers that carry the identity; a request missing one is refused with 401.
     pub identity_headers: Vec<String>,
-    /// How long a decision is cached per identity (`ReauthorizeEvery`; 0: not cached).
-    pub ttl_seconds: u64,
+    /// How long a decision is cached per identity (`ReauthorizeEvery`, still to resolve; absent: 0).
+    pub ttl_seconds: Option<Value>,
     pub simple_responses: bool,
 }
 
@@ -303,10 +303,7 @@ fn read_api_auth(resources: &BTreeMap<String, Resource>) -> Result<ApiAuth, Temp
                         .collect()
                 })
                 .unwrap_or_default();
-            let ttl_seconds = identity
-                .and_then(|i| i.get("ReauthorizeEvery"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            let ttl_seconds = identity.and_then(|i| i.get("ReauthorizeEvery")).cloned();
             let simple_responses = authorizer
                 .get("EnableSimpleResponses")
                 .and_then(Value::as_bool)

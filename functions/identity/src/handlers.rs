@@ -1,0 +1,538 @@
+//! The routes of the identity function.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use steward_domain::identity::hashing::{self, PasswordHashString};
+use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
+use steward_domain::identity::{Email, Password, PasswordError};
+use steward_kit::ApiError;
+use steward_kit::api::{self, Api, ApiRequest, Principal};
+use steward_kit::config::Flags;
+use steward_store::audit::{AuditEntry, NewAuditEntry};
+use steward_store::identity::{
+    IdentityStore, Rotation, SessionRecord, SignUpError, TenantRecord, UserRecord,
+};
+
+use crate::keys::Keys;
+use crate::throttle::{Limits, Throttle};
+
+/// How long a session (a refresh-token family) lives without signing in again.
+const SESSION_DAYS: i64 = 30;
+/// How long audit entries are kept (SPEC §B).
+const AUDIT_RETENTION_DAYS: i64 = 400;
+
+pub struct Identity {
+    pub(crate) store: IdentityStore,
+    pub(crate) tokens: AccessTokens,
+    pub(crate) keys: Keys,
+    pub(crate) limits: Limits,
+    #[allow(dead_code)]
+    // AUTO_PROVISION_ENABLED gives a trial licence with the licensing capability
+    pub(crate) flags: Flags,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignUp {
+    tenant_name: String,
+    name: String,
+    email: Email,
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: Email,
+    password: Password,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refresh {
+    refresh_token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: Password,
+    new_password: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Tokens {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    refresh_token: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Me<'a> {
+    user_id: &'a str,
+    tenant_id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    roles: &'a [String],
+    status: &'a str,
+    session_id: &'a str,
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A display name or a tenant name: trimmed, 1 to 100 characters.
+fn name(field: &str, text: &str) -> Result<String, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 100 {
+        return Err(ApiError::validation(field, "must be 1 to 100 characters"));
+    }
+    Ok(text.to_owned())
+}
+
+fn new_password(field: &str, text: &str, personal: &[&str]) -> Result<Password, ApiError> {
+    Password::new(text, personal)
+        .map_err(|error: PasswordError| ApiError::validation(field, error.to_string()))
+}
+
+impl Identity {
+    fn audit(
+        &self,
+        request: &ApiRequest,
+        tenant_id: &str,
+        actor: &str,
+        action: &str,
+        target: &str,
+        after: Value,
+    ) -> AuditEntry {
+        let now = Timestamp::now();
+        let entry_id = new_id("aud");
+        NewAuditEntry {
+            tenant_id,
+            entry_id: &entry_id,
+            at: &now.to_string(),
+            actor,
+            action,
+            target,
+            before: Value::Null,
+            after,
+            request_id: &request.request_id,
+            source_ip_hash: &self
+                .keys
+                .source_ip_hash(request.source_ip.as_deref().unwrap_or("")),
+            expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
+        }
+        .into()
+    }
+
+    /// A new session for `user` and its first tokens.
+    async fn open_session(
+        &self,
+        request: &ApiRequest,
+        user: &UserRecord,
+    ) -> Result<Tokens, ApiError> {
+        let now = Timestamp::now();
+        let session_id = new_id("ses");
+        let refresh = RefreshToken::new(
+            &user.tenant_id,
+            &user.user_id,
+            &session_id,
+            &random_secret(),
+        );
+        let (pk, sk) = SessionRecord::key(&user.tenant_id, &user.user_id, &session_id);
+        let user_agent: String = request
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        let session = SessionRecord {
+            pk,
+            sk,
+            session_id: session_id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.user_id.clone(),
+            created_at: now.to_string(),
+            refreshed_at: now.to_string(),
+            status: "active".into(),
+            refresh_hash: refresh.hash(),
+            rotated: Vec::new(),
+            user_agent,
+            expires_at: now.as_second() + SESSION_DAYS * 86_400,
+        };
+        let audit = self.audit(
+            request,
+            &user.tenant_id,
+            &user.user_id,
+            "session.create",
+            &format!("session:{session_id}"),
+            json!({ "session_id": session_id }),
+        );
+        self.store.create_session(&session, &audit).await?;
+        Ok(self.tokens_for(user, &session_id, refresh, now))
+    }
+
+    fn tokens_for(
+        &self,
+        user: &UserRecord,
+        session_id: &str,
+        refresh: RefreshToken,
+        now: Timestamp,
+    ) -> Tokens {
+        Tokens {
+            access_token: self.tokens.issue(
+                &user.user_id,
+                &user.tenant_id,
+                session_id,
+                now.as_second(),
+                &new_id("jti"),
+            ),
+            token_type: "Bearer",
+            expires_in: ACCESS_TTL_SECONDS,
+            refresh_token: refresh.expose(),
+        }
+    }
+
+    async fn sign_up(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let body: SignUp = request.json()?;
+        let tenant_name = name("tenant_name", &body.tenant_name)?;
+        let display_name = name("name", &body.name)?;
+        let password = new_password(
+            "password",
+            &body.password,
+            &[body.email.as_str(), &display_name],
+        )?;
+        let now = Timestamp::now().to_string();
+        let tenant_id = new_id("tnt");
+        let user_id = new_id("usr");
+        let tenant = TenantRecord::new(&tenant_id, &tenant_name, &now);
+        let (pk, sk) = UserRecord::key(&tenant_id, &user_id);
+        let owner = UserRecord {
+            pk,
+            sk,
+            user_id: user_id.clone(),
+            tenant_id: tenant_id.clone(),
+            email: body.email.to_string(),
+            name: display_name,
+            password_hash: hashing::hash(&password).as_str().to_owned(),
+            status: "active".into(),
+            roles: vec!["owner".into()],
+            created_at: now.clone(),
+            password_changed_at: now,
+        };
+        let audit = self.audit(
+            request,
+            &tenant_id,
+            &user_id,
+            "tenant.create",
+            &format!("tenant:{tenant_id}"),
+            json!({ "name": tenant_name, "owner": user_id }),
+        );
+        match self.store.sign_up(&tenant, &owner, &audit).await {
+            Ok(()) => {}
+            Err(SignUpError::EmailTaken) => {
+                return Err(ApiError::Conflict(
+                    "that email is already registered; sign in instead".into(),
+                ));
+            }
+            Err(SignUpError::Store(error)) => return Err(error.into()),
+        }
+        let tokens = self.open_session(request, &owner).await?;
+        api::json(
+            StatusCode::CREATED,
+            &json!({
+                "tenant": { "id": tenant_id, "name": tenant.name },
+                "user": { "id": user_id, "email": owner.email, "name": owner.name, "roles": owner.roles },
+                "tokens": tokens,
+            }),
+        )
+    }
+
+    async fn login(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let body: Login = request.json()?;
+        let throttle = Throttle {
+            store: &self.store,
+            limits: self.limits,
+            account_key: self.keys.throttle_key("ACCOUNT", body.email.as_str()),
+            source_key: self
+                .keys
+                .throttle_key("SOURCE", request.source_ip.as_deref().unwrap_or("")),
+            now: Timestamp::now().as_second(),
+        };
+        throttle.check().await?;
+        let user = self.store.user_by_email(body.email.as_str()).await?;
+        // The same work and the same answer whether the account exists or the password is wrong.
+        let verified = match &user {
+            Some(user) => hashing::verify(
+                &body.password,
+                &PasswordHashString::from_stored(user.password_hash.clone()),
+            ),
+            None => {
+                hashing::verify_nothing(&body.password);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| verified) else {
+            throttle.fail().await?;
+            return Err(ApiError::InvalidCredentials);
+        };
+        if user.status != "active" {
+            return Err(ApiError::Forbidden {
+                detail: "this account is suspended".into(),
+                permission: None,
+                feature: None,
+            });
+        }
+        throttle.succeed().await?;
+        let tokens = self.open_session(request, &user).await?;
+        api::json(StatusCode::OK, &tokens)
+    }
+
+    async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let body: Refresh = request.json()?;
+        let presented = RefreshToken::parse(&body.refresh_token).ok_or(ApiError::Unauthorized)?;
+        let now = Timestamp::now();
+        let next = RefreshToken::new(
+            presented.tenant_id(),
+            presented.user_id(),
+            presented.session_id(),
+            &random_secret(),
+        );
+        let reuse_audit = self.audit(
+            request,
+            presented.tenant_id(),
+            "system",
+            "session.revoke_family",
+            &format!("session:{}", presented.session_id()),
+            json!({ "reason": "a rotated refresh token was presented again" }),
+        );
+        let rotation = self
+            .store
+            .rotate(
+                presented.tenant_id(),
+                presented.user_id(),
+                presented.session_id(),
+                &presented.hash(),
+                &next.hash(),
+                now.as_second(),
+                &now.to_string(),
+                &reuse_audit,
+            )
+            .await?;
+        match rotation {
+            Rotation::Rotated(session) => {
+                let user = self
+                    .store
+                    .user(&session.tenant_id, &session.user_id)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                if user.status != "active" {
+                    return Err(ApiError::Unauthorized);
+                }
+                api::json(
+                    StatusCode::OK,
+                    &self.tokens_for(&user, &session.session_id, next, now),
+                )
+            }
+            Rotation::ReuseDetected => {
+                tracing::warn!(
+                    session = presented.session_id(),
+                    "refresh token reused: session family revoked"
+                );
+                Err(ApiError::Unauthorized)
+            }
+            Rotation::Refused => Err(ApiError::Unauthorized),
+        }
+    }
+
+    async fn revoke(
+        &self,
+        request: &ApiRequest,
+        principal: &Principal,
+        session_id: &str,
+    ) -> Result<bool, ApiError> {
+        let audit = self.audit(
+            request,
+            &principal.tenant_id,
+            &principal.user_id,
+            "session.revoke",
+            &format!("session:{session_id}"),
+            json!({ "status": "revoked" }),
+        );
+        Ok(self
+            .store
+            .revoke_session(&principal.tenant_id, &principal.user_id, session_id, &audit)
+            .await?)
+    }
+
+    async fn logout(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        self.revoke(request, principal, &principal.session_id)
+            .await?;
+        no_content()
+    }
+
+    /// Revokes every active session of the caller, `except` one if given.
+    async fn revoke_all(
+        &self,
+        request: &ApiRequest,
+        principal: &Principal,
+        except: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let now = Timestamp::now().as_second();
+        for session in self
+            .store
+            .sessions(&principal.tenant_id, &principal.user_id)
+            .await?
+        {
+            if session.is_alive(now) && Some(session.session_id.as_str()) != except {
+                self.revoke(request, principal, &session.session_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn logout_all(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        self.revoke_all(request, principal, None).await?;
+        no_content()
+    }
+
+    async fn me(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        let user = self
+            .store
+            .user(&principal.tenant_id, &principal.user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        api::json(
+            StatusCode::OK,
+            &Me {
+                user_id: &user.user_id,
+                tenant_id: &user.tenant_id,
+                email: &user.email,
+                name: &user.name,
+                roles: &user.roles,
+                status: &user.status,
+                session_id: &principal.session_id,
+            },
+        )
+    }
+
+    async fn change_password(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        let body: ChangePassword = request.json()?;
+        let user = self
+            .store
+            .user(&principal.tenant_id, &principal.user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if !hashing::verify(
+            &body.current_password,
+            &PasswordHashString::from_stored(user.password_hash.clone()),
+        ) {
+            return Err(ApiError::validation(
+                "current_password",
+                "is not the current password",
+            ));
+        }
+        let password = new_password(
+            "new_password",
+            &body.new_password,
+            &[&user.email, &user.name],
+        )?;
+        let hash = hashing::hash(&password);
+        let audit = self.audit(
+            request,
+            &user.tenant_id,
+            &user.user_id,
+            "user.password_change",
+            &format!("user:{}", user.user_id),
+            json!({ "other_sessions": "revoked" }),
+        );
+        self.store
+            .set_password(
+                &user.tenant_id,
+                &user.user_id,
+                hash.as_str(),
+                &Timestamp::now().to_string(),
+                &audit,
+            )
+            .await?;
+        self.revoke_all(request, principal, Some(&principal.session_id))
+            .await?;
+        no_content()
+    }
+
+    async fn sessions(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        let now = Timestamp::now().as_second();
+        let mut sessions: Vec<Value> = self
+            .store
+            .sessions(&principal.tenant_id, &principal.user_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_alive(now))
+            .map(|s| {
+                json!({
+                    "session_id": s.session_id,
+                    "created_at": s.created_at,
+                    "refreshed_at": s.refreshed_at,
+                    "user_agent": s.user_agent,
+                    "current": s.session_id == principal.session_id,
+                })
+            })
+            .collect();
+        sessions.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
+        api::json(StatusCode::OK, &json!({ "items": sessions }))
+    }
+
+    async fn revoke_one(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let principal = request.principal()?;
+        let session_id = request.path_param("sessionId")?;
+        if !self.revoke(request, principal, session_id).await? {
+            return Err(ApiError::NotFound(format!("session {session_id}")));
+        }
+        no_content()
+    }
+}
+
+fn no_content() -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .map_err(ApiError::internal)
+}
+
+impl Api for Identity {
+    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        match request.route.as_str() {
+            "POST /v1/signup" => self.sign_up(request).await,
+            "POST /v1/auth/login" => self.login(request).await,
+            "POST /v1/auth/refresh" => self.refresh(request).await,
+            "POST /v1/auth/logout" => self.logout(request).await,
+            "POST /v1/auth/logout-all" => self.logout_all(request).await,
+            "GET /v1/me" => self.me(request).await,
+            "POST /v1/me/password" => self.change_password(request).await,
+            "GET /v1/me/sessions" => self.sessions(request).await,
+            "DELETE /v1/me/sessions/{sessionId}" => self.revoke_one(request).await,
+            other => Err(ApiError::NotFound(format!("route {other}"))),
+        }
+    }
+}

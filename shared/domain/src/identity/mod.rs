@@ -1,0 +1,9 @@
+//! People and their credentials.
+
+mod email;
+pub mod hashing;
+mod password;
+pub mod tokens;
+
+pub use email::{Email, EmailError};
+pub use password::{Password, PasswordError};

@@ -1,0 +1,537 @@
+//! Tenants, users, sessions and sign-in throttling.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | tenant | `T#<tenant>` | `TENANT` |
+//! | user (profile, roles, password hash) | `T#<tenant>` | `USER#<user>` |
+//! | email → user (sign-in has no tenant yet) | `EMAIL#<email>` | `EMAIL` |
+//! | session (refresh-token family) | `T#<tenant>#USER#<user>` | `SESSION#<session>` |
+//! | sign-in failures in a window | `THROTTLE#<kind>#<keyed hash>` | `WINDOW#<start>` |
+//!
+//! The email and throttle items are the only ones not led by a tenant: sign-in and sign-up happen
+//! before there is one. Their keys hold no personal data in clear (emails are hashed with a key
+//! in throttle items).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{Item, n, s};
+use crate::audit::AuditEntry;
+use crate::error::is_condition_failure;
+use crate::{StoreError, Table};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    pub pk: String,
+    pub sk: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: String,
+    /// Role changes need a second admin's approval (SPEC §B; on by default).
+    pub dual_approval: bool,
+}
+
+impl TenantRecord {
+    pub fn new(tenant_id: &str, name: &str, created_at: &str) -> Self {
+        Self {
+            pk: format!("T#{tenant_id}"),
+            sk: "TENANT".into(),
+            tenant_id: tenant_id.into(),
+            name: name.into(),
+            created_at: created_at.into(),
+            dual_approval: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub roles: Vec<String>,
+    pub created_at: String,
+    pub password_changed_at: String,
+}
+
+impl UserRecord {
+    pub fn key(tenant_id: &str, user_id: &str) -> (String, String) {
+        (format!("T#{tenant_id}"), format!("USER#{user_id}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct EmailRecord {
+    pk: String,
+    sk: String,
+    tenant_id: String,
+    user_id: String,
+}
+
+fn email_key(email: &str) -> (String, String) {
+    (format!("EMAIL#{email}"), "EMAIL".into())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub pk: String,
+    pub sk: String,
+    pub session_id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub created_at: String,
+    pub refreshed_at: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// SHA-256 of the current refresh token.
+    pub refresh_hash: String,
+    /// Hashes of the refresh tokens this session has rotated away: presenting one again is reuse.
+    #[serde(default)]
+    pub rotated: Vec<String>,
+    pub user_agent: String,
+    /// Unix seconds: the refresh token's absolute end, and the item's TTL.
+    pub expires_at: i64,
+}
+
+impl SessionRecord {
+    pub fn key(tenant_id: &str, user_id: &str, session_id: &str) -> (String, String) {
+        (
+            format!("T#{tenant_id}#USER#{user_id}"),
+            format!("SESSION#{session_id}"),
+        )
+    }
+
+    pub fn is_alive(&self, now: i64) -> bool {
+        self.status == "active" && self.expires_at > now
+    }
+}
+
+/// Why a sign-up did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("the email is already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated(Box<SessionRecord>),
+    /// The token was already rotated away: the whole session (its family) is now revoked.
+    ReuseDetected,
+    /// Unknown, revoked or expired.
+    Refused,
+}
+
+fn put<T: Serialize>(
+    item: &T,
+    table: &str,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
+    let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn key(pk: String, sk: String) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn cancelled_by_condition(
+    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    index: usize,
+) -> bool {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                .cancellation_reasons()
+                .get(index)
+                .and_then(|reason| reason.code())
+                .is_some_and(|code| code == "ConditionalCheckFailed"),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityStore {
+    table: Table,
+}
+
+impl IdentityStore {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
+        let label = format!("{pk}/{sk}");
+        let output = self
+            .table
+            .client()
+            .get_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: label,
+                    problem: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// A new tenant with its owner, the owner's email claimed, and the audit entry: all or nothing.
+    pub async fn sign_up(
+        &self,
+        tenant: &TenantRecord,
+        owner: &UserRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), SignUpError> {
+        let (email_pk, email_sk) = email_key(&owner.email);
+        let email = EmailRecord {
+            pk: email_pk,
+            sk: email_sk,
+            tenant_id: owner.tenant_id.clone(),
+            user_id: owner.user_id.clone(),
+        };
+        let table = self.table.name();
+        let items = vec![
+            put(&email, table, Some("attribute_not_exists(pk)"))?,
+            put(tenant, table, Some("attribute_not_exists(pk)"))?,
+            put(owner, table, Some("attribute_not_exists(pk)"))?,
+            put(audit, table, None)?,
+        ];
+        let result = self
+            .table
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if cancelled_by_condition(&error, 0) => Err(SignUpError::EmailTaken),
+            Err(error) => Err(StoreError::from_sdk(error).into()),
+        }
+    }
+
+    /// The user an email signs in as.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let (pk, sk) = email_key(email);
+        let Some(found) = self.get::<EmailRecord>(pk, sk, true).await? else {
+            return Ok(None);
+        };
+        let (pk, sk) = UserRecord::key(&found.tenant_id, &found.user_id);
+        self.get(pk, sk, true).await
+    }
+
+    pub async fn user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let (pk, sk) = UserRecord::key(tenant_id, user_id);
+        self.get(pk, sk, true).await
+    }
+
+    pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        self.get(format!("T#{tenant_id}"), "TENANT".into(), false)
+            .await
+    }
+
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>>
+    {
+        self.table
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    /// A new session and its audit entry.
+    pub async fn create_session(
+        &self,
+        session: &SessionRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let table = self.table.name();
+        let items = vec![
+            put(session, table, Some("attribute_not_exists(pk)"))?,
+            put(audit, table, None)?,
+        ];
+        self.transact(items).await.map_err(StoreError::from_sdk)
+    }
+
+    /// A new password hash and its audit entry.
+    pub async fn set_password(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        hash: &str,
+        changed_at: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = UserRecord::key(tenant_id, user_id);
+        let update = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET password_hash = :hash, password_changed_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":hash", s(hash))
+            .expression_attribute_values(":at", s(changed_at))
+            .build()
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put(audit, self.table.name(), None)?,
+        ];
+        self.transact(items).await.map_err(StoreError::from_sdk)
+    }
+
+    pub async fn session(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
+        self.get(pk, sk, true).await
+    }
+
+    /// Every session of a user, newest first is the caller's concern.
+    pub async fn sessions(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let partition = SessionRecord::key(tenant_id, user_id, "").0;
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let query = crate::Query::partition(&partition).with_prefix("SESSION#");
+            let (page, next) = self
+                .table
+                .query_page::<SessionRecord>(query, 200, start)
+                .await?;
+            sessions.extend(page);
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok(sessions),
+            }
+        }
+    }
+
+    /// Swaps the session's refresh hash from `presented` to `next`, if `presented` is current.
+    /// A `presented` hash the session already rotated away revokes the session: that token was
+    /// stolen or replayed, and from now on no token of its family works.
+    /// `reuse_audit` is written if the presentation turns out to be a reuse.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+        presented: &str,
+        next: &str,
+        now: i64,
+        now_text: &str,
+        reuse_audit: &AuditEntry,
+    ) -> Result<Rotation, StoreError> {
+        let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
+        let result = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk.clone(), sk.clone())))
+            .update_expression("SET refresh_hash = :next, refreshed_at = :now_text, rotated = list_append(if_not_exists(rotated, :empty), :old)")
+            .condition_expression("#status = :active AND refresh_hash = :presented AND expires_at > :now")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":next", s(next))
+            .expression_attribute_values(":now_text", s(now_text))
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":old", AttributeValue::L(vec![s(presented)]))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":presented", s(presented))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                let session = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: format!("{pk}/{sk}"),
+                    problem: e.to_string(),
+                })?;
+                Ok(Rotation::Rotated(Box::new(session)))
+            }
+            Err(error) if is_condition_failure(&error) => {
+                let Some(session) = self.session(tenant_id, user_id, session_id).await? else {
+                    return Ok(Rotation::Refused);
+                };
+                if session.rotated.iter().any(|hash| hash == presented) {
+                    self.revoke_session(tenant_id, user_id, session_id, reuse_audit)
+                        .await?;
+                    return Ok(Rotation::ReuseDetected);
+                }
+                Ok(Rotation::Refused)
+            }
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// Marks a session revoked (kept until its TTL, so a reused token is still recognised), with
+    /// its audit entry. `false` when it was not active: nothing is written then.
+    pub async fn revoke_session(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
+        let update = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #status = :revoked")
+            .condition_expression("attribute_exists(pk) AND #status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":revoked", s("revoked"))
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put(audit, self.table.name(), None)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// Counts one failed sign-in against `key` in the window starting at `window_start`;
+    /// answers the count so far. The item expires with its window.
+    pub async fn count_failure(
+        &self,
+        key_text: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> Result<u32, StoreError> {
+        let output = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(
+                format!("THROTTLE#{key_text}"),
+                format!("WINDOW#{window_start}"),
+            )))
+            .update_expression("ADD failures :one SET expires_at = :expires")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(expires_at))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(read_failures(output.attributes.as_ref()))
+    }
+
+    /// Failed sign-ins counted against `key` in the window.
+    pub async fn failures(
+        &self,
+        key_text: &str,
+        window_start: i64,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let output = self
+            .table
+            .client()
+            .get_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(
+                format!("THROTTLE#{key_text}"),
+                format!("WINDOW#{window_start}"),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let item = output.item;
+        // TTL deletion is lazy: an expired window counts nothing.
+        let expired = item
+            .as_ref()
+            .and_then(|i| i.get("expires_at"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|at| at <= now);
+        Ok(if expired {
+            0
+        } else {
+            read_failures(item.as_ref())
+        })
+    }
+
+    /// Forgets the failures of `key` in the window (after a successful sign-in).
+    pub async fn clear_failures(
+        &self,
+        key_text: &str,
+        window_start: i64,
+    ) -> Result<(), StoreError> {
+        self.table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(
+                format!("THROTTLE#{key_text}"),
+                format!("WINDOW#{window_start}"),
+            )))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+fn read_failures(item: Option<&HashMap<String, AttributeValue>>) -> u32 {
+    item.and_then(|i| i.get("failures"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
