@@ -1,0 +1,256 @@
+//! Sign-up, sign-in, tokens and sessions over HTTP through the gateway and the authorizer.
+
+use serde_json::{Value, json};
+use steward_e2e::{TestStack, send};
+
+const PASSWORD: &str = "maple tractor velvet orbit";
+
+/// A stack whose authorizer answers are not cached, so revocations show at once.
+async fn stack() -> TestStack {
+    TestStack::start_with(|options| {
+        options
+            .parameter_overrides
+            .insert("AuthorizerCacheSeconds".into(), "0".into());
+    })
+    .await
+}
+
+async fn sign_up(stack: &TestStack, email: &str) -> Value {
+    let (status, _, body) = send(stack.post("/v1/signup").json(&json!({
+        "tenant_name": "Acme Rooms", "name": "Jane Doe", "email": email, "password": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn login(
+    stack: &TestStack,
+    email: &str,
+    password: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": email, "password": password })),
+    )
+    .await
+}
+
+fn bearer(token: &Value) -> String {
+    format!("Bearer {}", token.as_str().unwrap())
+}
+
+#[tokio::test]
+async fn sign_up_then_sign_in_then_me() {
+    let stack = stack().await;
+    let signed_up = sign_up(&stack, "jane@acme.test").await;
+    assert_eq!(signed_up["user"]["roles"], json!(["owner"]));
+    let (status, _, tokens) = login(&stack, "JANE@acme.test", PASSWORD).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    let (status, _, me) = send(
+        stack
+            .get("/v1/me")
+            .header("authorization", bearer(&tokens["access_token"])),
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "jane@acme.test");
+    assert_eq!(me["tenant_id"], signed_up["tenant"]["id"]);
+
+    // The same email again is refused, and a weak password never gets that far.
+    let (status, _, _) = send(stack.post("/v1/signup").json(&json!({
+        "tenant_name": "Other", "name": "X", "email": "jane@acme.test", "password": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 409);
+    let (status, _, body) = send(stack.post("/v1/signup").json(&json!({
+        "tenant_name": "Other", "name": "X", "email": "weak@acme.test", "password": "password1234",
+    })))
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "password");
+}
+
+#[tokio::test]
+async fn token_attacks_are_401_and_change_nothing() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    let (_, _, tokens) = login(&stack, "jane@acme.test", PASSWORD).await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    let none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"; // {"alg":"none","typ":"JWT"}
+    let attacks = [
+        ("alg none", format!("{none_header}.{}.", parts[1])),
+        (
+            "tampered claims",
+            format!("{}.{}x.{}", parts[0], parts[1], parts[2]),
+        ),
+        (
+            "wrong signature",
+            format!("{}.{}.{}", parts[0], parts[1], "AAAA".repeat(10)),
+        ),
+        ("garbage", "not-a-token".to_owned()),
+    ];
+    for (name, forged) in attacks {
+        let (status, headers, body) = send(
+            stack
+                .get("/v1/me")
+                .header("authorization", format!("Bearer {forged}")),
+        )
+        .await;
+        assert_eq!(status, 401, "{name}: {body}");
+        assert_eq!(body["type"], "urn:steward:problem:unauthorized", "{name}");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+    }
+    let (status, _, _) = send(stack.get("/v1/me")).await;
+    assert_eq!(status, 401, "no token at all");
+    // A revoked session's token.
+    let auth = bearer(&tokens["access_token"]);
+    assert_eq!(
+        send(stack.post("/v1/auth/logout").header("authorization", &auth))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send(stack.get("/v1/me").header("authorization", &auth))
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_used_twice_revokes_its_family() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    let (_, _, first) = login(&stack, "jane@acme.test", PASSWORD).await;
+    let refresh = |token: &Value| {
+        stack
+            .post("/v1/auth/refresh")
+            .json(&json!({ "refresh_token": token }))
+    };
+    let (status, _, second) = send(refresh(&first["refresh_token"])).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
+    assert_eq!(
+        send(
+            stack
+                .get("/v1/me")
+                .header("authorization", bearer(&second["access_token"]))
+        )
+        .await
+        .0,
+        200
+    );
+
+    // The first refresh token again: reuse. The family is revoked, every token of it refused.
+    assert_eq!(send(refresh(&first["refresh_token"])).await.0, 401);
+    assert_eq!(send(refresh(&second["refresh_token"])).await.0, 401);
+    assert_eq!(
+        send(
+            stack
+                .get("/v1/me")
+                .header("authorization", bearer(&second["access_token"]))
+        )
+        .await
+        .0,
+        401
+    );
+    // Another session of the same user is untouched.
+    let (_, _, other) = login(&stack, "jane@acme.test", PASSWORD).await;
+    assert_eq!(
+        send(
+            stack
+                .get("/v1/me")
+                .header("authorization", bearer(&other["access_token"]))
+        )
+        .await
+        .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer_and_lock_out() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    let (unknown_status, _, unknown) = login(&stack, "nobody@acme.test", PASSWORD).await;
+    let (wrong_status, _, wrong) = login(&stack, "jane@acme.test", "wrong password here").await;
+    assert_eq!((unknown_status, wrong_status), (401, 401));
+    let strip = |mut body: Value| {
+        body["request_id"] = Value::Null;
+        body
+    };
+    assert_eq!(strip(unknown), strip(wrong), "identical answers");
+
+    // Five failures per account (one already counted), then 429 even with the right password.
+    for _ in 0..4 {
+        assert_eq!(
+            login(&stack, "jane@acme.test", "wrong password here")
+                .await
+                .0,
+            401
+        );
+    }
+    let (status, headers, body) = login(&stack, "jane@acme.test", PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    let (_, _, laptop) = login(&stack, "jane@acme.test", PASSWORD).await;
+    let (_, _, phone) = login(&stack, "jane@acme.test", PASSWORD).await;
+    let (status, _, sessions) = send(
+        stack
+            .get("/v1/me/sessions")
+            .header("authorization", bearer(&laptop["access_token"])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(sessions["items"].as_array().unwrap().len() >= 2);
+
+    let change =
+        json!({ "current_password": PASSWORD, "new_password": "quartz harbour lantern ferry" });
+    let (status, _, body) = send(
+        stack
+            .post("/v1/me/password")
+            .header("authorization", bearer(&laptop["access_token"]))
+            .json(&change),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(
+        send(
+            stack
+                .get("/v1/me")
+                .header("authorization", bearer(&phone["access_token"]))
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        send(
+            stack
+                .get("/v1/me")
+                .header("authorization", bearer(&laptop["access_token"]))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(login(&stack, "jane@acme.test", PASSWORD).await.0, 401);
+    assert_eq!(
+        login(&stack, "jane@acme.test", "quartz harbour lantern ferry")
+            .await
+            .0,
+        200
+    );
+}
