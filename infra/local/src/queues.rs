@@ -97,16 +97,15 @@ async fn settle(
                 .ok()
         })
         .collect();
-    if !done.is_empty() {
-        if let Err(error) = sqs
+    if !done.is_empty()
+        && let Err(error) = sqs
             .delete_message_batch()
             .queue_url(queue_url)
             .set_entries(Some(done))
             .send()
             .await
-        {
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not delete processed messages");
-        }
+    {
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not delete processed messages");
     }
     let Some(delay) = retry_delay else { return };
     for message in messages

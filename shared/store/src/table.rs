@@ -175,13 +175,13 @@ impl Table {
         start: Option<PageKey>,
     ) -> Result<(Vec<T>, Option<PageKey>), StoreError> {
         let (pk, sk) = query.index.key_names();
-        if let Some(start) = &start {
-            if start.partition(pk) != Some(query.partition) {
-                return Err(StoreError::Corrupt {
-                    key: query.partition.to_owned(),
-                    problem: "page key of another partition".into(),
-                });
-            }
+        if let Some(start) = &start
+            && start.partition(pk) != Some(query.partition)
+        {
+            return Err(StoreError::Corrupt {
+                key: query.partition.to_owned(),
+                problem: "page key of another partition".into(),
+            });
         }
         let mut request = self
             .client

@@ -47,12 +47,12 @@ pub fn resolve_list(value: &Value, resolver: &dyn Resolver) -> Result<Vec<String
     if let Value::Sequence(items) = value {
         return items.iter().map(|item| resolve(item, resolver)).collect();
     }
-    if let Some((function, argument)) = intrinsic(value) {
-        if function == "Split" {
-            let (delimiter, source) = two(argument, "Split")?;
-            let text = resolve(source, resolver)?;
-            return Ok(text.split(delimiter.as_str()).map(str::to_owned).collect());
-        }
+    if let Some((function, argument)) = intrinsic(value)
+        && function == "Split"
+    {
+        let (delimiter, source) = two(argument, "Split")?;
+        let text = resolve(source, resolver)?;
+        return Ok(text.split(delimiter.as_str()).map(str::to_owned).collect());
     }
     Ok(vec![resolve(value, resolver)?])
 }

@@ -178,15 +178,15 @@ impl Template {
             api_auth,
         };
         for (route, function, auth) in template.routes()? {
-            if let HttpAuth::Named(name) = &auth {
-                if !template.api_auth.authorizers.contains_key(name) {
-                    return Err(TemplateError::Function {
-                        function: function.logical_id.clone(),
-                        problem: format!(
-                            "route {route} names authorizer {name}, which the HttpApi does not declare"
-                        ),
-                    });
-                }
+            if let HttpAuth::Named(name) = &auth
+                && !template.api_auth.authorizers.contains_key(name)
+            {
+                return Err(TemplateError::Function {
+                    function: function.logical_id.clone(),
+                    problem: format!(
+                        "route {route} names authorizer {name}, which the HttpApi does not declare"
+                    ),
+                });
             }
         }
         Ok(template)
@@ -323,12 +323,12 @@ fn read_api_auth(resources: &BTreeMap<String, Resource>) -> Result<ApiAuth, Temp
                 },
             );
         }
-        if let Some(default) = &auth.default_authorizer {
-            if !auth.authorizers.contains_key(default) {
-                return Err(problem(format!(
-                    "DefaultAuthorizer {default} is not declared"
-                )));
-            }
+        if let Some(default) = &auth.default_authorizer
+            && !auth.authorizers.contains_key(default)
+        {
+            return Err(problem(format!(
+                "DefaultAuthorizer {default} is not declared"
+            )));
         }
     }
     Ok(auth)
