@@ -41,6 +41,17 @@ fn bearer(token: &Value) -> String {
     format!("Bearer {}", token.as_str().unwrap())
 }
 
+/// The status of `GET /v1/me` with an access token.
+async fn me_status(stack: &TestStack, access_token: &Value) -> u16 {
+    send(
+        stack
+            .get("/v1/me")
+            .header("authorization", bearer(access_token)),
+    )
+    .await
+    .0
+}
+
 #[tokio::test]
 async fn sign_up_then_sign_in_then_me() {
     let stack = stack().await;
@@ -135,42 +146,15 @@ async fn a_refresh_token_used_twice_revokes_its_family() {
     let (status, _, second) = send(refresh(&first["refresh_token"])).await;
     assert_eq!(status, 200, "{second}");
     assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
-    assert_eq!(
-        send(
-            stack
-                .get("/v1/me")
-                .header("authorization", bearer(&second["access_token"]))
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(me_status(&stack, &second["access_token"]).await, 200);
 
     // The first refresh token again: reuse. The family is revoked, every token of it refused.
     assert_eq!(send(refresh(&first["refresh_token"])).await.0, 401);
     assert_eq!(send(refresh(&second["refresh_token"])).await.0, 401);
-    assert_eq!(
-        send(
-            stack
-                .get("/v1/me")
-                .header("authorization", bearer(&second["access_token"]))
-        )
-        .await
-        .0,
-        401
-    );
+    assert_eq!(me_status(&stack, &second["access_token"]).await, 401);
     // Another session of the same user is untouched.
     let (_, _, other) = login(&stack, "jane@acme.test", PASSWORD).await;
-    assert_eq!(
-        send(
-            stack
-                .get("/v1/me")
-                .header("authorization", bearer(&other["access_token"]))
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(me_status(&stack, &other["access_token"]).await, 200);
 }
 
 #[tokio::test]
@@ -226,26 +210,8 @@ async fn changing_the_password_ends_the_other_sessions() {
     )
     .await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(
-        send(
-            stack
-                .get("/v1/me")
-                .header("authorization", bearer(&phone["access_token"]))
-        )
-        .await
-        .0,
-        401
-    );
-    assert_eq!(
-        send(
-            stack
-                .get("/v1/me")
-                .header("authorization", bearer(&laptop["access_token"]))
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(me_status(&stack, &phone["access_token"]).await, 401);
+    assert_eq!(me_status(&stack, &laptop["access_token"]).await, 200);
     assert_eq!(login(&stack, "jane@acme.test", PASSWORD).await.0, 401);
     assert_eq!(
         login(&stack, "jane@acme.test", "quartz harbour lantern ferry")
