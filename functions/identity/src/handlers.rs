@@ -13,7 +13,6 @@ use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, Refresh
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, Principal};
-use steward_kit::config::Flags;
 use steward_store::audit::{AuditEntry, NewAuditEntry};
 use steward_store::identity::{
     IdentityStore, Rotation, SessionRecord, SignUpError, TenantRecord, UserRecord,
@@ -32,9 +31,6 @@ pub struct Identity {
     pub(crate) tokens: AccessTokens,
     pub(crate) keys: Keys,
     pub(crate) limits: Limits,
-    #[allow(dead_code)]
-    // AUTO_PROVISION_ENABLED gives a trial licence with the licensing capability
-    pub(crate) flags: Flags,
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,9 +45,12 @@ mod defaults {
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
     let common: Common = env.parse()?;
-    let flags: Flags = env.parse()?;
+    // Parsed to fail the init on a bad flag; AUTO_PROVISION_ENABLED acts with the licensing issue.
+    let _: Flags = env.parse()?;
     let limits: LimitsConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
+    // At cold start, so the first sign-in with an unknown email costs no more than any other.
+    steward_domain::identity::hashing::prepare();
     let keys = Keys::derive(&common.signing_secret);
     let identity = Identity {
         store: IdentityStore::new(table.clone()),
@@ -58,7 +61,6 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
             per_source: limits.login_max_failures_per_source,
             window_seconds: limits.login_failure_window_seconds,
         },
-        flags,
     };
     let idempotency = Idempotency::new(IdempotencyStore::new(table), Duration::from_secs(10));
     Ok(

@@ -459,10 +459,7 @@ impl IdentityStore {
             .client()
             .update_item()
             .table_name(self.table.name())
-            .set_key(Some(key(
-                format!("THROTTLE#{key_text}"),
-                format!("WINDOW#{window_start}"),
-            )))
+            .set_key(Some(throttle_key(key_text, window_start)))
             .update_expression("ADD failures :one SET expires_at = :expires")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires", n(expires_at))
@@ -485,10 +482,7 @@ impl IdentityStore {
             .client()
             .get_item()
             .table_name(self.table.name())
-            .set_key(Some(key(
-                format!("THROTTLE#{key_text}"),
-                format!("WINDOW#{window_start}"),
-            )))
+            .set_key(Some(throttle_key(key_text, window_start)))
             .consistent_read(true)
             .send()
             .await
@@ -518,15 +512,20 @@ impl IdentityStore {
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .set_key(Some(key(
-                format!("THROTTLE#{key_text}"),
-                format!("WINDOW#{window_start}"),
-            )))
+            .set_key(Some(throttle_key(key_text, window_start)))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(())
     }
+}
+
+/// The item counting `key_text`'s failures in the window starting at `window_start`.
+fn throttle_key(key_text: &str, window_start: i64) -> Item {
+    key(
+        format!("THROTTLE#{key_text}"),
+        format!("WINDOW#{window_start}"),
+    )
 }
 
 fn read_failures(item: Option<&HashMap<String, AttributeValue>>) -> u32 {

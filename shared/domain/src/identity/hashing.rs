@@ -45,14 +45,23 @@ pub fn verify(password: &Password, stored: &PasswordHashString) -> bool {
     }
 }
 
+static DUMMY: std::sync::OnceLock<PasswordHashString> = std::sync::OnceLock::new();
+
+fn dummy() -> &'static PasswordHashString {
+    DUMMY.get_or_init(|| {
+        hash(&Password::existing("dummy password never issued").expect("valid length"))
+    })
+}
+
+/// Builds the hash that [`verify_nothing`] checks against; call it at init.
+pub fn prepare() {
+    dummy();
+}
+
 /// Spends the time of one verification on a hash nobody has: called when the email is unknown,
 /// so that an unknown account and a wrong password take the same time (no enumeration by timing).
 pub fn verify_nothing(password: &Password) {
-    static DUMMY: std::sync::OnceLock<PasswordHashString> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| {
-        hash(&Password::existing("dummy password never issued").expect("valid length"))
-    });
-    let _ = verify(password, dummy);
+    let _ = verify(password, dummy());
 }
 
 #[cfg(test)]
