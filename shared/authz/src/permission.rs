@@ -30,6 +30,7 @@ string_enum! {
         PolicyRead => "policy:read",
         AuditRead => "audit:read",
         LicenceRead => "licence:read",
+        SettingsUpdate => "settings:update",
     }
 }
 
@@ -72,7 +73,8 @@ impl Permission {
             | Self::ChangeRequestsDecide
             | Self::PolicyRead
             | Self::AuditRead
-            | Self::LicenceRead => None,
+            | Self::LicenceRead
+            | Self::SettingsUpdate => None,
         }
     }
 

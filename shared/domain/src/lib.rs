@@ -1,4 +1,5 @@
 //! Steward's domain: the types that parse input into values that are valid by construction, and
 //! the rules over them. Nothing here knows about AWS, HTTP or storage.
 
+pub mod access;
 pub mod identity;
