@@ -8,14 +8,20 @@ use lambda_http::{Body, Response};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use steward_access::{Auditor, Guard, Record, new_id};
+use steward_authz::Permission;
+use steward_domain::access::{
+    Change, InvitationToken, Member, MemberStatus, PolicySnapshot, PolicyState, RoleRef,
+};
 use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, Principal};
-use steward_store::audit::{AuditEntry, NewAuditEntry};
+use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
+use steward_store::audit::AuditEntry;
 use steward_store::identity::{
-    IdentityStore, Rotation, SessionRecord, SignUpError, TenantRecord, UserRecord,
+    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, TenantRecord, UserRecord,
 };
 
 use crate::keys::Keys;
@@ -23,14 +29,27 @@ use crate::throttle::{Limits, Throttle};
 
 /// How long a session (a refresh-token family) lives without signing in again.
 const SESSION_DAYS: i64 = 30;
-/// How long audit entries are kept (SPEC §B).
-const AUDIT_RETENTION_DAYS: i64 = 400;
+/// How long the trial licence of a self-service sign-up lasts (AUTO_PROVISION_ENABLED).
+pub(crate) const TRIAL_DAYS: i64 = 30;
 
 pub struct Identity {
     pub(crate) store: IdentityStore,
+    pub(crate) access: AccessStore,
+    pub(crate) guard: Guard,
+    pub(crate) auditor: Auditor,
     pub(crate) tokens: AccessTokens,
     pub(crate) keys: Keys,
     pub(crate) limits: Limits,
+    /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
+    pub(crate) auto_provision: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptInvitation {
+    token: String,
+    name: String,
+    password: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,10 +100,6 @@ struct Me<'a> {
     session_id: &'a str,
 }
 
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
-
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -115,33 +130,26 @@ impl Identity {
         target: &str,
         after: Value,
     ) -> AuditEntry {
-        let now = Timestamp::now();
-        let entry_id = new_id("aud");
-        NewAuditEntry {
-            tenant_id,
-            entry_id: &entry_id,
-            at: &now.to_string(),
-            actor,
-            action,
-            target,
-            before: Value::Null,
-            after,
-            request_id: &request.request_id,
-            source_ip_hash: &self
-                .keys
-                .source_ip_hash(request.source_ip.as_deref().unwrap_or("")),
-            expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
-        }
-        .into()
+        self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor,
+                action,
+                target,
+                before: Value::Null,
+                after,
+            },
+        )
     }
 
-    /// A new session for `user` and its first tokens.
-    async fn open_session(
+    /// A session for `user`, not yet stored, and its refresh token.
+    fn prepare_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
-    ) -> Result<Tokens, ApiError> {
-        let now = Timestamp::now();
+        now: Timestamp,
+    ) -> (SessionRecord, RefreshToken) {
         let session_id = new_id("ses");
         let refresh = RefreshToken::new(
             &user.tenant_id,
@@ -161,7 +169,7 @@ impl Identity {
         let session = SessionRecord {
             pk,
             sk,
-            session_id: session_id.clone(),
+            session_id,
             tenant_id: user.tenant_id.clone(),
             user_id: user.user_id.clone(),
             created_at: now.to_string(),
@@ -172,16 +180,27 @@ impl Identity {
             user_agent,
             expires_at: now.as_second() + SESSION_DAYS * 86_400,
         };
+        (session, refresh)
+    }
+
+    /// A new session for `user` (a sign-in, audited as one) and its first tokens.
+    async fn open_session(
+        &self,
+        request: &ApiRequest,
+        user: &UserRecord,
+    ) -> Result<Tokens, ApiError> {
+        let now = Timestamp::now();
+        let (session, refresh) = self.prepare_session(request, user, now);
         let audit = self.audit(
             request,
             &user.tenant_id,
             &user.user_id,
             "session.create",
-            &format!("session:{session_id}"),
-            json!({ "session_id": session_id }),
+            &format!("session:{}", session.session_id),
+            json!({ "session_id": session.session_id }),
         );
-        self.store.create_session(&session, &audit).await?;
-        Ok(self.tokens_for(user, &session_id, refresh, now))
+        self.store.create_session(&session, Some(&audit)).await?;
+        Ok(self.tokens_for(user, &session.session_id, refresh, now))
     }
 
     fn tokens_for(
@@ -214,10 +233,14 @@ impl Identity {
             &body.password,
             &[body.email.as_str(), &display_name],
         )?;
-        let now = Timestamp::now().to_string();
+        let now = Timestamp::now();
+        let now_text = now.to_string();
         let tenant_id = new_id("tnt");
         let user_id = new_id("usr");
-        let tenant = TenantRecord::new(&tenant_id, &tenant_name, &now);
+        let mut tenant = TenantRecord::new(&tenant_id, &tenant_name, &now_text);
+        if self.auto_provision {
+            tenant.licence = LicenceRecord::trial(now.as_second(), TRIAL_DAYS);
+        }
         let (pk, sk) = UserRecord::key(&tenant_id, &user_id);
         let owner = UserRecord {
             pk,
@@ -228,19 +251,40 @@ impl Identity {
             name: display_name,
             password_hash: hashing::hash(&password).as_str().to_owned(),
             status: "active".into(),
-            roles: vec!["owner".into()],
-            created_at: now.clone(),
-            password_changed_at: now,
+            roles: vec![RoleRef::OWNER.to_string()],
+            created_at: now_text.clone(),
+            password_changed_at: now_text.clone(),
         };
+        let policy = PolicyState {
+            version: tenant.policy_version,
+            dual_approval: tenant.dual_approval,
+            custom_roles: tenant.custom_roles.clone(),
+            members: [(
+                user_id.clone(),
+                Member {
+                    roles: [RoleRef::OWNER].into(),
+                    status: MemberStatus::Active,
+                },
+            )]
+            .into(),
+        };
+        let snapshot = SnapshotRecord::new(&tenant_id, PolicySnapshot::from(&policy), &now_text);
+        let (session, refresh) = self.prepare_session(request, &owner, now);
+        // One entry for the whole sign-up: the tenant, its owner, and the first session.
         let audit = self.audit(
             request,
             &tenant_id,
             &user_id,
             "tenant.create",
             &format!("tenant:{tenant_id}"),
-            json!({ "name": tenant_name, "owner": user_id }),
+            json!({
+                "name": tenant_name,
+                "owner": user_id,
+                "licence": tenant.licence.status,
+                "session_id": session.session_id,
+            }),
         );
-        match self.store.sign_up(&tenant, &owner, &audit).await {
+        match self.store.sign_up(&tenant, &owner, &snapshot, &audit).await {
             Ok(()) => {}
             Err(SignUpError::EmailTaken) => {
                 return Err(ApiError::Conflict(
@@ -249,12 +293,127 @@ impl Identity {
             }
             Err(SignUpError::Store(error)) => return Err(error.into()),
         }
-        let tokens = self.open_session(request, &owner).await?;
+        self.store.create_session(&session, None).await?;
+        let tokens = self.tokens_for(&owner, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,
             &json!({
-                "tenant": { "id": tenant_id, "name": tenant.name },
+                "tenant": { "id": tenant_id, "name": tenant.name, "licence": tenant.licence },
                 "user": { "id": user_id, "email": owner.email, "name": owner.name, "roles": owner.roles },
+                "tokens": tokens,
+            }),
+        )
+    }
+
+    /// Joins a tenant by invitation: the new member, the invitation spent, the policy's next
+    /// version, and a first session; the token works once and only before it expires.
+    async fn accept_invitation(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let body: AcceptInvitation = request.json()?;
+        let unknown = || ApiError::NotFound("invitation".into());
+        let token = InvitationToken::parse(&body.token).ok_or_else(unknown)?;
+        let tenant_id = token.tenant_id();
+        let invitation = self
+            .access
+            .invitation(tenant_id, token.invitation_id())
+            .await?
+            .filter(|invitation| invitation.token_hash == token.hash())
+            .ok_or_else(unknown)?;
+        let now = Timestamp::now();
+        let status = invitation.status_at(now.as_second());
+        if status != "pending" {
+            return Err(ApiError::Conflict(format!("the invitation is {status}")));
+        }
+        let display_name = name("name", &body.name)?;
+        let password = new_password(
+            "password",
+            &body.password,
+            &[&invitation.email, &display_name],
+        )?;
+        let now_text = now.to_string();
+        let user_id = new_id("usr");
+        let (pk, sk) = UserRecord::key(tenant_id, &user_id);
+        let user = UserRecord {
+            pk,
+            sk,
+            user_id: user_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            email: invitation.email.clone(),
+            name: display_name,
+            password_hash: hashing::hash(&password).as_str().to_owned(),
+            status: "active".into(),
+            roles: invitation.roles.iter().map(ToString::to_string).collect(),
+            created_at: now_text.clone(),
+            password_changed_at: now_text.clone(),
+        };
+        let change = Change::AddMember {
+            user_id: user_id.clone(),
+            roles: invitation.roles.clone(),
+        };
+        let (session, refresh) = self.prepare_session(request, &user, now);
+        let mut committed = false;
+        for _ in 0..5 {
+            let (_, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
+            let mut next = state.clone();
+            change
+                .apply(&mut next)
+                .map_err(|error| ApiError::Conflict(error.to_string()))?;
+            next.version = state.version + 1;
+            let audit = self.audit(
+                request,
+                tenant_id,
+                &user_id,
+                "invitation.accept",
+                &format!("invitation:{}", invitation.invitation_id),
+                json!({
+                    "user_id": user_id,
+                    "roles": invitation.roles,
+                    "policy_version": next.version,
+                    "session_id": session.session_id,
+                }),
+            );
+            let commit = PolicyCommit {
+                tenant_id,
+                state: &next,
+                change: &change,
+                audit: &audit,
+                at: &now_text,
+                also: Also::Accept {
+                    invitation_id: &invitation.invitation_id,
+                    user: &user,
+                    now: now.as_second(),
+                },
+            };
+            match self.access.commit(commit).await {
+                Ok(()) => {
+                    committed = true;
+                    break;
+                }
+                Err(CommitError::Moved) => continue,
+                Err(CommitError::InvitationSpent) => {
+                    return Err(ApiError::Conflict("the invitation was used or revoked".into()));
+                }
+                Err(CommitError::EmailTaken) => {
+                    return Err(ApiError::Conflict(
+                        "that email is already registered; sign in instead".into(),
+                    ));
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(other) => return Err(ApiError::Conflict(other.to_string())),
+            }
+        }
+        if !committed {
+            return Err(ApiError::Unavailable {
+                retry_after: std::time::Duration::from_secs(1),
+                source: None,
+            });
+        }
+        self.store.create_session(&session, None).await?;
+        let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
+        api::json(
+            StatusCode::CREATED,
+            &json!({
+                "tenant": { "id": tenant_id },
+                "user": { "id": user_id, "email": user.email, "name": user.name, "roles": user.roles },
                 "tokens": tokens,
             }),
         )
@@ -378,45 +537,51 @@ impl Identity {
     }
 
     async fn logout(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
+        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let principal = &caller.principal;
         self.revoke(request, principal, &principal.session_id)
             .await?;
         no_content()
     }
 
-    /// Revokes every active session of the caller, `except` one if given.
-    async fn revoke_all(
+    /// The caller's live sessions but `except`.
+    async fn live_sessions(
         &self,
-        request: &ApiRequest,
         principal: &Principal,
         except: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<String>, ApiError> {
         let now = Timestamp::now().as_second();
-        for session in self
+        Ok(self
             .store
             .sessions(&principal.tenant_id, &principal.user_id)
             .await?
-        {
-            if session.is_alive(now) && Some(session.session_id.as_str()) != except {
-                self.revoke(request, principal, &session.session_id).await?;
-            }
-        }
-        Ok(())
+            .into_iter()
+            .filter(|s| s.is_alive(now) && Some(s.session_id.as_str()) != except)
+            .map(|s| s.session_id)
+            .collect())
     }
 
     async fn logout_all(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
-        self.revoke_all(request, principal, None).await?;
+        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let principal = &caller.principal;
+        let sessions = self.live_sessions(principal, None).await?;
+        let audit = self.audit(
+            request,
+            &principal.tenant_id,
+            &principal.user_id,
+            "session.revoke_all",
+            &format!("user:{}", principal.user_id),
+            json!({ "revoked": sessions }),
+        );
+        self.store
+            .revoke_sessions(&principal.tenant_id, &principal.user_id, &sessions, Some(&audit))
+            .await?;
         no_content()
     }
 
     async fn me(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
-        let user = self
-            .store
-            .user(&principal.tenant_id, &principal.user_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let caller = self.guard.allow(request, Permission::MeRead).await?;
+        let (principal, user) = (&caller.principal, &caller.user);
         api::json(
             StatusCode::OK,
             &Me {
@@ -432,13 +597,9 @@ impl Identity {
     }
 
     async fn change_password(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
+        let caller = self.guard.allow(request, Permission::MeUpdate).await?;
+        let (principal, user) = (&caller.principal, &caller.user);
         let body: ChangePassword = request.json()?;
-        let user = self
-            .store
-            .user(&principal.tenant_id, &principal.user_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
         if !hashing::verify(
             &body.current_password,
             &PasswordHashString::from_stored(user.password_hash.clone()),
@@ -454,13 +615,16 @@ impl Identity {
             &[&user.email, &user.name],
         )?;
         let hash = hashing::hash(&password);
+        let others = self
+            .live_sessions(principal, Some(&principal.session_id))
+            .await?;
         let audit = self.audit(
             request,
             &user.tenant_id,
             &user.user_id,
             "user.password_change",
             &format!("user:{}", user.user_id),
-            json!({ "other_sessions": "revoked" }),
+            json!({ "sessions_revoked": others }),
         );
         self.store
             .set_password(
@@ -468,16 +632,16 @@ impl Identity {
                 &user.user_id,
                 hash.as_str(),
                 &Timestamp::now().to_string(),
+                &others,
                 &audit,
             )
-            .await?;
-        self.revoke_all(request, principal, Some(&principal.session_id))
             .await?;
         no_content()
     }
 
     async fn sessions(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
+        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let principal = &caller.principal;
         let now = Timestamp::now().as_second();
         let mut sessions: Vec<Value> = self
             .store
@@ -500,7 +664,8 @@ impl Identity {
     }
 
     async fn revoke_one(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let principal = request.principal()?;
+        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let principal = &caller.principal;
         let session_id = request.path_param("sessionId")?;
         if !self.revoke(request, principal, session_id).await? {
             return Err(ApiError::NotFound(format!("session {session_id}")));
@@ -520,6 +685,7 @@ impl Api for Identity {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         match request.route.as_str() {
             "POST /v1/signup" => self.sign_up(request).await,
+            "POST /v1/invitations/accept" => self.accept_invitation(request).await,
             "POST /v1/auth/login" => self.login(request).await,
             "POST /v1/auth/refresh" => self.refresh(request).await,
             "POST /v1/auth/logout" => self.logout(request).await,

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use steward_domain::identity::tokens::AccessTokens;
+use steward_access::{Auditor, Guard};
 use steward_kit::api::HttpFunction;
 use steward_kit::config::{Common, ConfigError, Env, Flags};
 use steward_kit::idempotency::Idempotency;
+use steward_store::access::AccessStore;
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
 use steward_store::{SdkConfig, Table};
@@ -45,17 +47,23 @@ mod defaults {
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
     let common: Common = env.parse()?;
-    // Parsed to fail the init on a bad flag; AUTO_PROVISION_ENABLED acts with the licensing issue.
-    let _: Flags = env.parse()?;
+    let flags: Flags = env.parse()?;
     let limits: LimitsConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
     // At cold start, so the first sign-in with an unknown email costs no more than any other.
     steward_domain::identity::hashing::prepare();
     let keys = Keys::derive(&common.signing_secret);
+    let store = IdentityStore::new(table.clone());
+    let guard = Guard::new(store.clone(), flags.licensing_enforcement_enabled)
+        .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
     let identity = Identity {
-        store: IdentityStore::new(table.clone()),
+        store,
+        access: AccessStore::new(table.clone()),
+        guard,
+        auditor: Auditor::new(&common.signing_secret),
         tokens: AccessTokens::new(&keys.access_token),
         keys,
+        auto_provision: flags.auto_provision_enabled,
         limits: Limits {
             per_account: limits.login_max_failures_per_account,
             per_source: limits.login_max_failures_per_source,

@@ -25,6 +25,9 @@ impl Registry {
         registry.insert("identity", |env, aws| {
             Ok(erase(steward_identity::init(env, aws)?))
         });
+        registry.insert("access", |env, aws| {
+            Ok(erase(steward_access_management::init(env, aws)?))
+        });
         registry.insert("authorizer", |env, aws| {
             Ok(erase(steward_authorizer::init(env, aws)?))
         });

@@ -12,6 +12,7 @@ string_enum! {
     /// `"<area>:<verb>"` (`"members:list"`); it is also the id of the Cedar `Permission` entity.
     pub enum Permission ("permission") {
         MeRead => "me:read",
+        MeUpdate => "me:update",
         SessionsManageOwn => "sessions:manage_own",
         InvitationsCreate => "invitations:create",
         InvitationsList => "invitations:list",
@@ -56,6 +57,7 @@ impl Permission {
     pub const fn required_feature(self) -> Option<Feature> {
         match self {
             Self::MeRead
+            | Self::MeUpdate
             | Self::SessionsManageOwn
             | Self::InvitationsCreate
             | Self::InvitationsList

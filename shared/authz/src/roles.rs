@@ -34,6 +34,7 @@ impl BuiltInRole {
             Self::Owner | Self::Admin => Permission::ALL,
             Self::Manager => &[
                 P::MeRead,
+                P::MeUpdate,
                 P::SessionsManageOwn,
                 P::MembersList,
                 P::InvitationsCreate,
@@ -41,9 +42,10 @@ impl BuiltInRole {
                 P::RolesList,
                 P::LicenceRead,
             ],
-            Self::Member | Self::Provider => &[P::MeRead, P::SessionsManageOwn],
+            Self::Member | Self::Provider => &[P::MeRead, P::MeUpdate, P::SessionsManageOwn],
             Self::Auditor => &[
                 P::MeRead,
+                P::MeUpdate,
                 P::SessionsManageOwn,
                 P::MembersList,
                 P::RolesList,

@@ -84,6 +84,7 @@ fn built_in_roles_grant_what_the_spec_lists() {
         BuiltInRole::Manager.permissions(),
         set(&[
             P::MeRead,
+            P::MeUpdate,
             P::SessionsManageOwn,
             P::MembersList,
             P::InvitationsCreate,
@@ -93,12 +94,13 @@ fn built_in_roles_grant_what_the_spec_lists() {
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
-        assert_eq!(role.permissions(), set(&[P::MeRead, P::SessionsManageOwn]));
+        assert_eq!(role.permissions(), set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn]));
     }
     assert_eq!(
         BuiltInRole::Auditor.permissions(),
         set(&[
             P::MeRead,
+            P::MeUpdate,
             P::SessionsManageOwn,
             P::MembersList,
             P::RolesList,

@@ -14,6 +14,13 @@ use crate::secret::Secret;
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
+impl ConfigError {
+    /// A configuration problem found after parsing (a policy file that does not load…).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 /// The environment a function runs with: the process's in AWS, the template's resolved
 /// variables in the local gateway.
 #[derive(Clone, Default)]

@@ -34,6 +34,18 @@ impl Secret {
     }
 }
 
+/// HMAC-SHA256 of `text` under a derived `key`, as hex: a value that can be matched but not
+/// read back (emails in throttle keys, source addresses in audit entries).
+pub fn keyed_hash(key: &[u8; 32], text: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(text.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(redacted)")

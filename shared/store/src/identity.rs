@@ -12,16 +12,17 @@
 //! before there is one. Their keys hold no personal data in clear (emails are hashed with a key
 //! in throttle items).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
+use steward_authz::{Feature, LicenceStatus, RoleName};
+use steward_domain::access::CustomRole;
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
 use crate::error::is_condition_failure;
+use crate::write::{cancelled_by_condition, key, put};
 use crate::{StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,48 @@ pub struct TenantRecord {
     pub created_at: String,
     /// Role changes need a second admin's approval (SPEC §B; on by default).
     pub dual_approval: bool,
+    /// The version of the tenant's access policy: bumped by every change to roles or members,
+    /// each version's snapshot stored beside it (`crate::access`).
+    #[serde(default)]
+    pub policy_version: u64,
+    #[serde(default)]
+    pub custom_roles: BTreeMap<RoleName, CustomRole>,
+    #[serde(default)]
+    pub licence: LicenceRecord,
+}
+
+/// The tenant's licence as a plain record: what the authorizer reads (SPEC §F fills it in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceRecord {
+    pub status: LicenceStatus,
+    pub plan: String,
+    pub features: BTreeSet<Feature>,
+    /// Unix seconds; `None` for a licence without an end.
+    pub expires_at: Option<i64>,
+}
+
+impl Default for LicenceRecord {
+    fn default() -> Self {
+        Self {
+            status: LicenceStatus::None,
+            plan: String::new(),
+            features: BTreeSet::new(),
+            expires_at: None,
+        }
+    }
+}
+
+impl LicenceRecord {
+    /// The trial a self-service sign-up gets with AUTO_PROVISION_ENABLED: every feature for
+    /// `days` days.
+    pub fn trial(now: i64, days: i64) -> Self {
+        Self {
+            status: LicenceStatus::Trial,
+            plan: "trial".into(),
+            features: Feature::ALL.iter().copied().collect(),
+            expires_at: Some(now + days * 86_400),
+        }
+    }
 }
 
 impl TenantRecord {
@@ -44,6 +87,9 @@ impl TenantRecord {
             name: name.into(),
             created_at: created_at.into(),
             dual_approval: true,
+            policy_version: 1,
+            custom_roles: BTreeMap::new(),
+            licence: LicenceRecord::default(),
         }
     }
 }
@@ -71,14 +117,26 @@ impl UserRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct EmailRecord {
+pub(crate) struct EmailRecord {
     pk: String,
     sk: String,
     tenant_id: String,
     user_id: String,
 }
 
-fn email_key(email: &str) -> (String, String) {
+impl EmailRecord {
+    pub(crate) fn new(user: &UserRecord) -> Self {
+        let (pk, sk) = email_key(&user.email);
+        Self {
+            pk,
+            sk,
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.user_id.clone(),
+        }
+    }
+}
+
+pub(crate) fn email_key(email: &str) -> (String, String) {
     (format!("EMAIL#{email}"), "EMAIL".into())
 }
 
@@ -135,41 +193,9 @@ pub enum Rotation {
     Refused,
 }
 
-fn put<T: Serialize>(
-    item: &T,
-    table: &str,
-    condition: Option<&str>,
-) -> Result<TransactWriteItem, StoreError> {
-    let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_owned))
-        .build()
-        .map_err(|e| StoreError::Failed(Box::new(e)))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn key(pk: String, sk: String) -> Item {
-    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-fn cancelled_by_condition(
-    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-    index: usize,
-) -> bool {
-    match error {
-        SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
-                .cancellation_reasons()
-                .get(index)
-                .and_then(|reason| reason.code())
-                .is_some_and(|code| code == "ConditionalCheckFailed"),
-            _ => false,
-        },
-        _ => false,
-    }
-}
+/// Session revocations per transaction, leaving room for the password update and the audit
+/// entry within DynamoDB's 100 items.
+const SESSIONS_PER_TRANSACTION: usize = 98;
 
 #[derive(Clone, Debug)]
 pub struct IdentityStore {
@@ -181,64 +207,25 @@ impl IdentityStore {
         Self { table }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        pk: String,
-        sk: String,
-        consistent: bool,
-    ) -> Result<Option<T>, StoreError> {
-        let label = format!("{pk}/{sk}");
-        let output = self
-            .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(consistent)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                    key: label,
-                    problem: e.to_string(),
-                })
-            })
-            .transpose()
-    }
-
-    /// A new tenant with its owner, the owner's email claimed, and the audit entry: all or nothing.
+    /// A new tenant with its owner, the owner's email claimed, the tenant's first policy
+    /// snapshot and the audit entry: all or nothing.
     pub async fn sign_up(
         &self,
         tenant: &TenantRecord,
         owner: &UserRecord,
+        snapshot: &crate::access::SnapshotRecord,
         audit: &AuditEntry,
     ) -> Result<(), SignUpError> {
-        let (email_pk, email_sk) = email_key(&owner.email);
-        let email = EmailRecord {
-            pk: email_pk,
-            sk: email_sk,
-            tenant_id: owner.tenant_id.clone(),
-            user_id: owner.user_id.clone(),
-        };
         let table = self.table.name();
         let items = vec![
-            put(&email, table, Some("attribute_not_exists(pk)"))?,
+            put(&EmailRecord::new(owner), table, Some("attribute_not_exists(pk)"))?,
             put(tenant, table, Some("attribute_not_exists(pk)"))?,
             put(owner, table, Some("attribute_not_exists(pk)"))?,
+            put(snapshot, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,
         ];
-        let result = self
-            .table
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
+        match self.table.transact(items).await {
+            Ok(()) => Ok(()),
             Err(error) if cancelled_by_condition(&error, 0) => Err(SignUpError::EmailTaken),
             Err(error) => Err(StoreError::from_sdk(error).into()),
         }
@@ -247,11 +234,11 @@ impl IdentityStore {
     /// The user an email signs in as.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let (pk, sk) = email_key(email);
-        let Some(found) = self.get::<EmailRecord>(pk, sk, true).await? else {
+        let Some(found) = self.table.get::<EmailRecord>(pk, sk, true).await? else {
             return Ok(None);
         };
         let (pk, sk) = UserRecord::key(&found.tenant_id, &found.user_id);
-        self.get(pk, sk, true).await
+        self.table.get(pk, sk, true).await
     }
 
     pub async fn user(
@@ -260,49 +247,39 @@ impl IdentityStore {
         user_id: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
         let (pk, sk) = UserRecord::key(tenant_id, user_id);
-        self.get(pk, sk, true).await
+        self.table.get(pk, sk, true).await
     }
 
     pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        self.get(format!("T#{tenant_id}"), "TENANT".into(), false)
+        self.table.get(format!("T#{tenant_id}"), "TENANT".into(), true)
             .await
     }
 
-    async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<(), SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>>
-    {
-        self.table
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
-    }
-
-    /// A new session and its audit entry.
+    /// A new session with its audit entry; without one when the session is part of a
+    /// mutation audited already (a sign-up, an accepted invitation).
     pub async fn create_session(
         &self,
         session: &SessionRecord,
-        audit: &AuditEntry,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let table = self.table.name();
-        let items = vec![
-            put(session, table, Some("attribute_not_exists(pk)"))?,
-            put(audit, table, None)?,
-        ];
-        self.transact(items).await.map_err(StoreError::from_sdk)
+        let mut items = vec![put(session, table, Some("attribute_not_exists(pk)"))?];
+        if let Some(audit) = audit {
+            items.push(put(audit, table, None)?);
+        }
+        self.table.transact(items).await.map_err(StoreError::from_sdk)
     }
 
-    /// A new password hash and its audit entry.
+    /// A new password hash, the user's `revoke` sessions ended, and the audit entry: one
+    /// transaction while the sessions fit in it (DynamoDB takes 100 items), the rest after.
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_password(
         &self,
         tenant_id: &str,
         user_id: &str,
         hash: &str,
         changed_at: &str,
+        revoke: &[String],
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let (pk, sk) = UserRecord::key(tenant_id, user_id);
@@ -315,11 +292,58 @@ impl IdentityStore {
             .expression_attribute_values(":at", s(changed_at))
             .build()
             .map_err(|e| StoreError::Failed(Box::new(e)))?;
-        let items = vec![
+        let (now, later) = revoke.split_at(revoke.len().min(SESSIONS_PER_TRANSACTION));
+        let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
             put(audit, self.table.name(), None)?,
         ];
-        self.transact(items).await.map_err(StoreError::from_sdk)
+        items.extend(self.revocations(tenant_id, user_id, now)?);
+        self.table.transact(items).await.map_err(StoreError::from_sdk)?;
+        self.revoke_sessions(tenant_id, user_id, later, None).await
+    }
+
+    /// Ends the user's sessions `ids`, with `audit` (written with the first of them).
+    pub async fn revoke_sessions(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        ids: &[String],
+        mut audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(SESSIONS_PER_TRANSACTION) {
+            let mut items = self.revocations(tenant_id, user_id, chunk)?;
+            if let Some(entry) = audit.take() {
+                items.push(put(entry, self.table.name(), None)?);
+            }
+            self.table.transact(items).await.map_err(StoreError::from_sdk)?;
+        }
+        if let Some(entry) = audit {
+            self.table.put(entry).await?;
+        }
+        Ok(())
+    }
+
+    fn revocations(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        ids.iter()
+            .map(|id| {
+                let (pk, sk) = SessionRecord::key(tenant_id, user_id, id);
+                let update = Update::builder()
+                    .table_name(self.table.name())
+                    .set_key(Some(key(pk, sk)))
+                    .update_expression("SET #status = :revoked")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":revoked", s("revoked"))
+                    .build()
+                    .map_err(|e| StoreError::Failed(Box::new(e)))?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
     }
 
     pub async fn session(
@@ -329,7 +353,7 @@ impl IdentityStore {
         session_id: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
-        self.get(pk, sk, true).await
+        self.table.get(pk, sk, true).await
     }
 
     /// Every session of a user, newest first is the caller's concern.
@@ -439,7 +463,7 @@ impl IdentityStore {
             TransactWriteItem::builder().update(update).build(),
             put(audit, self.table.name(), None)?,
         ];
-        match self.transact(items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(true),
             Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
             Err(error) => Err(StoreError::from_sdk(error)),

@@ -1,6 +1,7 @@
 //! Storage adapters: every `aws_sdk_*` call of Steward lives in this crate, so the domain and the
 //! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
 
+pub mod access;
 mod attributes;
 pub mod audit;
 mod error;
@@ -9,6 +10,7 @@ pub mod identity;
 #[cfg(feature = "provision")]
 pub mod provision;
 mod table;
+mod write;
 
 pub use error::StoreError;
 pub use table::{Index, PageKey, Query, Table};

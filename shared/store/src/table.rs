@@ -100,6 +100,10 @@ pub struct Query<'a> {
     pub index: Index,
     pub partition: &'a str,
     pub sort_key_prefix: Option<&'a str>,
+    /// Sort keys from the first to the second, both included (instead of a prefix).
+    pub sort_key_between: Option<(&'a str, &'a str)>,
+    /// Newest (highest sort key) first.
+    pub descending: bool,
 }
 
 impl<'a> Query<'a> {
@@ -108,7 +112,19 @@ impl<'a> Query<'a> {
             index: Index::Primary,
             partition,
             sort_key_prefix: None,
+            sort_key_between: None,
+            descending: false,
         }
+    }
+
+    pub fn between(mut self, first: &'a str, last: &'a str) -> Self {
+        self.sort_key_between = Some((first, last));
+        self
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
     }
 
     pub fn with_prefix(mut self, prefix: &'a str) -> Self {
@@ -165,6 +181,47 @@ impl Table {
         Ok(())
     }
 
+    /// One item as serde shapes it, if it exists.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
+        let label = format!("{pk}/{sk}");
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(crate::write::key(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: label,
+                    problem: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// All of `items` or none of them.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<(), crate::write::TransactError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+    }
+
     /// One page of a partition in sort-key order, and where the next page starts.
     ///
     /// A `start` taken from another partition is refused rather than followed.
@@ -191,13 +248,19 @@ impl Table {
             .expression_attribute_names("#pk", pk)
             .expression_attribute_values(":pk", s(query.partition))
             .limit(limit as i32)
+            .scan_index_forward(!query.descending)
             .set_exclusive_start_key(start.map(PageKey::into_item));
-        request = match query.sort_key_prefix {
-            Some(prefix) => request
+        request = match (query.sort_key_prefix, query.sort_key_between) {
+            (_, Some((first, last))) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":first", s(first))
+                .expression_attribute_values(":last", s(last)),
+            (Some(prefix), None) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", sk)
                 .expression_attribute_values(":prefix", s(prefix)),
-            None => request.key_condition_expression("#pk = :pk"),
+            (None, None) => request.key_condition_expression("#pk = :pk"),
         };
         let output = request.send().await.map_err(StoreError::from_sdk)?;
         let items = output.items.unwrap_or_default();

@@ -4,11 +4,13 @@
 //! result and its snapshot in one transaction.
 
 mod change;
+mod invitation;
 mod role;
 mod snapshot;
 mod state;
 
 pub use change::{Change, ChangeError};
+pub use invitation::InvitationToken;
 pub use role::{RoleRef, RoleRefError};
 pub use snapshot::{PolicyDiff, PolicySnapshot, RoleDiff, SnapshotRole};
 pub use state::{CustomRole, Member, MemberStatus, PolicyState};

@@ -1,0 +1,209 @@
+//! Change requests (SPEC §B): a change waiting for a second admin, approved (applied atomically)
+//! or rejected, expiring after 72 hours.
+
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::Record;
+use steward_authz::Permission;
+use steward_kit::ApiError;
+use steward_kit::api::{self, ApiRequest};
+use steward_store::access::{Also, ChangeRequestRecord, CommitError, PolicyCommit};
+
+use crate::Access;
+use crate::mutate::{affected, change_problem};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rejection {
+    #[serde(default)]
+    reason: String,
+}
+
+/// A change request as the API shows it, its status as of `now`.
+pub(crate) fn view(record: &ChangeRequestRecord, now: i64) -> Value {
+    json!({
+        "id": record.change_request_id,
+        "change": record.change,
+        "requested_by": record.requested_by,
+        "created_at": record.created_at,
+        "expires_at": Timestamp::from_second(record.expires_at).map(|t| t.to_string()).ok(),
+        "status": record.status_at(now),
+        "decided_by": record.decided_by,
+        "decided_at": record.decided_at,
+        "reason": record.reason,
+    })
+}
+
+impl Access {
+    async fn find_change_request(
+        &self,
+        tenant_id: &str,
+        request: &ApiRequest,
+    ) -> Result<ChangeRequestRecord, ApiError> {
+        let id = request.path_param("changeRequestId")?;
+        self.store
+            .change_request(tenant_id, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("change request {id}")))
+    }
+
+    pub(crate) async fn list_change_requests(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::ChangeRequestsList)
+            .await?;
+        let scope = format!("{}#change-requests", request.scope);
+        let page = self.cursors.page_request(&scope, &request.query)?;
+        let (records, next) = self
+            .store
+            .page::<ChangeRequestRecord>(caller.tenant_id(), "CHANGE#", page.limit, page.start)
+            .await?;
+        let now = Timestamp::now().as_second();
+        let items: Vec<Value> = records.iter().map(|r| view(r, now)).collect();
+        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+    }
+
+    pub(crate) async fn change_request(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::ChangeRequestsList)
+            .await?;
+        let record = self.find_change_request(caller.tenant_id(), request).await?;
+        api::json(StatusCode::OK, &view(&record, Timestamp::now().as_second()))
+    }
+
+    pub(crate) async fn approve(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::ChangeRequestsDecide)
+            .await?;
+        let tenant_id = caller.tenant_id();
+        let record = self.find_change_request(tenant_id, request).await?;
+        if record.requested_by == caller.user_id() {
+            return Err(ApiError::Forbidden {
+                detail: "a change request is approved by someone other than its requester".into(),
+                permission: None,
+                feature: None,
+            });
+        }
+        let id = &record.change_request_id;
+        let change = &record.change;
+        for _ in 0..5 {
+            let now = Timestamp::now();
+            let status = record.status_at(now.as_second());
+            if status != "pending" {
+                return Err(ApiError::Conflict(format!("the change request is {status}")));
+            }
+            let (_, state) = self.load(tenant_id).await?;
+            change
+                .authorised_for(caller.user_id(), &state)
+                .map_err(change_problem)?;
+            let mut next = state.clone();
+            change.apply(&mut next).map_err(change_problem)?;
+            next.version = state.version + 1;
+            let audit = self.auditor.entry(
+                request,
+                Record {
+                    tenant_id,
+                    actor: caller.user_id(),
+                    action: "change_request.approve",
+                    target: &format!("change_request:{id}"),
+                    before: affected(&state, change),
+                    after: json!({
+                        "change": change,
+                        "state": affected(&next, change),
+                        "policy_version": next.version,
+                    }),
+                },
+            );
+            let at = now.to_string();
+            let commit = PolicyCommit {
+                tenant_id,
+                state: &next,
+                change,
+                audit: &audit,
+                at: &at,
+                also: Also::Approve {
+                    change_request_id: id,
+                    approver: caller.user_id(),
+                    at: &at,
+                    now: now.as_second(),
+                },
+            };
+            match self.store.commit(commit).await {
+                Ok(()) => {
+                    return api::json(
+                        StatusCode::OK,
+                        &json!({ "status": "approved", "policy_version": next.version, "change": change }),
+                    );
+                }
+                Err(CommitError::Moved) => continue,
+                Err(CommitError::NotApprovable) => {
+                    let current = self.find_change_request(tenant_id, request).await?;
+                    let status = current.status_at(Timestamp::now().as_second()).to_owned();
+                    return Err(ApiError::Conflict(format!("the change request is {status}")));
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(other) => return Err(ApiError::Conflict(other.to_string())),
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
+    }
+
+    pub(crate) async fn reject(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::ChangeRequestsDecide)
+            .await?;
+        let body: Rejection = request.json()?;
+        if body.reason.chars().count() > 500 {
+            return Err(ApiError::validation("reason", "at most 500 characters"));
+        }
+        let tenant_id = caller.tenant_id();
+        let record = self.find_change_request(tenant_id, request).await?;
+        let id = &record.change_request_id;
+        let now = Timestamp::now();
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "change_request.reject",
+                target: &format!("change_request:{id}"),
+                before: json!({ "status": "pending" }),
+                after: json!({ "status": "rejected", "reason": body.reason }),
+            },
+        );
+        let closed = self
+            .store
+            .close(
+                ChangeRequestRecord::key(tenant_id, id),
+                "rejected",
+                caller.user_id(),
+                &now.to_string(),
+                Some(&body.reason),
+                now.as_second(),
+                &audit,
+            )
+            .await?;
+        if !closed {
+            let current = self.find_change_request(tenant_id, request).await?;
+            let status = current.status_at(now.as_second()).to_owned();
+            return Err(ApiError::Conflict(format!("the change request is {status}")));
+        }
+        let current = self.find_change_request(tenant_id, request).await?;
+        api::json(StatusCode::OK, &view(&current, now.as_second()))
+    }
+}

@@ -1,0 +1,169 @@
+//! Invitations: create (the token shown once), list, revoke. Accepting one is the identity
+//! function's, since it signs the new member in.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::{Record, new_id};
+use steward_authz::Permission;
+use steward_domain::access::{Change, InvitationToken};
+use steward_domain::identity::Email;
+use steward_kit::ApiError;
+use steward_kit::api::{self, ApiRequest};
+use steward_store::access::InvitationRecord;
+
+use crate::Access;
+use crate::mutate::{change_problem, role};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewInvitation {
+    email: Email,
+    roles: Vec<String>,
+}
+
+fn view(record: &InvitationRecord, now: i64) -> Value {
+    json!({
+        "id": record.invitation_id,
+        "email": record.email,
+        "roles": record.roles,
+        "invited_by": record.invited_by,
+        "created_at": record.created_at,
+        "expires_at": Timestamp::from_second(record.expires_at).map(|t| t.to_string()).ok(),
+        "status": record.status_at(now),
+        "accepted_by": record.accepted_by,
+    })
+}
+
+impl Access {
+    pub(crate) async fn invite(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::InvitationsCreate).await?;
+        let body: NewInvitation = request.json()?;
+        if body.roles.is_empty() {
+            return Err(ApiError::validation("roles", "name at least one role"));
+        }
+        let roles = body
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, text)| role(&format!("roles/{i}"), text))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let tenant_id = caller.tenant_id();
+        let (_, state) = self.load(tenant_id).await?;
+        // What the new member will hold is checked now, against the inviter's authority.
+        let joining = Change::AddMember {
+            user_id: String::new(),
+            roles: roles.clone(),
+        };
+        joining
+            .authorised_for(caller.user_id(), &state)
+            .map_err(change_problem)?;
+        joining.apply(&mut state.clone()).map_err(change_problem)?;
+        if self.identity.user_by_email(body.email.as_str()).await?.is_some() {
+            return Err(ApiError::Conflict(
+                "that email already belongs to a Steward account".into(),
+            ));
+        }
+
+        let now = Timestamp::now();
+        let id = new_id("inv");
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let token = InvitationToken::new(tenant_id, &id, &URL_SAFE_NO_PAD.encode(secret));
+        let (pk, sk) = InvitationRecord::key(tenant_id, &id);
+        let record = InvitationRecord {
+            pk,
+            sk,
+            invitation_id: id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            email: body.email.to_string(),
+            roles,
+            invited_by: caller.user_id().to_owned(),
+            created_at: now.to_string(),
+            expires_at: now.as_second() + self.lifetimes.invitation_ttl_seconds,
+            status: "pending".into(),
+            token_hash: token.hash(),
+            accepted_by: None,
+        };
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "invitation.create",
+                target: &format!("invitation:{id}"),
+                before: Value::Null,
+                after: json!({ "email": record.email, "roles": record.roles }),
+            },
+        );
+        self.store.create(&record, &audit).await?;
+        let mut answer = view(&record, now.as_second());
+        // Shown this once: only its hash is kept.
+        answer["token"] = json!(token.expose());
+        api::json(StatusCode::CREATED, &answer)
+    }
+
+    pub(crate) async fn list_invitations(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::InvitationsList).await?;
+        let scope = format!("{}#invitations", request.scope);
+        let page = self.cursors.page_request(&scope, &request.query)?;
+        let (records, next) = self
+            .store
+            .page::<InvitationRecord>(caller.tenant_id(), "INVITE#", page.limit, page.start)
+            .await?;
+        let now = Timestamp::now().as_second();
+        let items: Vec<Value> = records.iter().map(|r| view(r, now)).collect();
+        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+    }
+
+    pub(crate) async fn revoke_invitation(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::InvitationsRevoke).await?;
+        let tenant_id = caller.tenant_id();
+        let id = request.path_param("invitationId")?;
+        let Some(record) = self.store.invitation(tenant_id, id).await? else {
+            return Err(ApiError::NotFound(format!("invitation {id}")));
+        };
+        let now = Timestamp::now();
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "invitation.revoke",
+                target: &format!("invitation:{id}"),
+                before: json!({ "status": "pending" }),
+                after: json!({ "status": "revoked" }),
+            },
+        );
+        let closed = self
+            .store
+            .close(
+                InvitationRecord::key(tenant_id, id),
+                "revoked",
+                caller.user_id(),
+                &now.to_string(),
+                None,
+                now.as_second(),
+                &audit,
+            )
+            .await?;
+        if !closed {
+            let status = record.status_at(now.as_second()).to_owned();
+            return Err(ApiError::Conflict(format!("the invitation is {status}")));
+        }
+        crate::no_content()
+    }
+}

@@ -1,0 +1,183 @@
+//! Making a change to a tenant's access: checked against the actor's authority and the
+//! invariants, recorded for a second admin when dual approval asks for one, otherwise committed
+//! with its snapshot and audit entry, retried when another change committed first.
+
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use steward_access::{Caller, Record, new_id};
+use steward_domain::access::{Change, ChangeError, PolicyState, RoleRef};
+use steward_kit::ApiError;
+use steward_kit::api::{self, ApiRequest};
+use steward_store::access::{Also, ChangeRequestRecord, CommitError, PolicyCommit};
+use steward_store::identity::TenantRecord;
+
+use crate::Access;
+
+/// Commits lost to a concurrent change before giving up with 503: each retry re-reads the
+/// state, so only a tenant under a storm of changes gets there.
+const MAX_ATTEMPTS: usize = 5;
+
+/// The problem a refused change is answered with.
+pub(crate) fn change_problem(error: ChangeError) -> ApiError {
+    match error {
+        ChangeError::UnknownMember(_) | ChangeError::UnknownRole(_) => {
+            ApiError::NotFound(error.to_string())
+        }
+        ChangeError::Escalation(permission) => ApiError::Forbidden {
+            detail: error.to_string(),
+            permission: Some(permission.to_string()),
+            feature: None,
+        },
+        ChangeError::OwnerOnly | ChangeError::OwnSelf => ApiError::Forbidden {
+            detail: error.to_string(),
+            permission: None,
+            feature: None,
+        },
+        ChangeError::NoPermissions => ApiError::validation("permissions", error.to_string()),
+        _ => ApiError::Conflict(error.to_string()),
+    }
+}
+
+/// What a change touches, as the audit entry's before or after.
+pub(crate) fn affected(state: &PolicyState, change: &Change) -> Value {
+    match change {
+        Change::CreateRole { name, .. }
+        | Change::UpdateRole { name, .. }
+        | Change::DeleteRole { name } => json!(state.custom_roles.get(name)),
+        Change::SetDualApproval { .. } => json!({ "dual_approval": state.dual_approval }),
+        _ => json!(change.member().and_then(|id| state.members.get(id))),
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::Unavailable {
+        retry_after: std::time::Duration::from_secs(1),
+        source: None,
+    }
+}
+
+impl Access {
+    pub(crate) async fn load(&self, tenant_id: &str) -> Result<(TenantRecord, PolicyState), ApiError> {
+        self.store
+            .load(tenant_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    /// Makes `change` as `caller`: 200 with the new policy version, or 202 with the change
+    /// request when it waits for a second admin.
+    pub(crate) async fn make(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        change: Change,
+    ) -> Result<Response<Body>, ApiError> {
+        let tenant_id = caller.tenant_id();
+        // A removed member's email is released in the same transaction.
+        let released_email = match &change {
+            Change::RemoveMember { user_id } => self
+                .identity
+                .user(tenant_id, user_id)
+                .await?
+                .map(|user| user.email),
+            _ => None,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let (_, state) = self.load(tenant_id).await?;
+            change
+                .authorised_for(caller.user_id(), &state)
+                .map_err(change_problem)?;
+            let mut next = state.clone();
+            change.apply(&mut next).map_err(change_problem)?;
+            if change.needs_approval(&state) {
+                return self.request_approval(request, caller, change).await;
+            }
+            next.version = state.version + 1;
+            let audit = self.auditor.entry(
+                request,
+                Record {
+                    tenant_id,
+                    actor: caller.user_id(),
+                    action: change.action(),
+                    target: &change.target(),
+                    before: affected(&state, &change),
+                    after: affected(&next, &change),
+                },
+            );
+            let now = Timestamp::now().to_string();
+            let commit = PolicyCommit {
+                tenant_id,
+                state: &next,
+                change: &change,
+                audit: &audit,
+                at: &now,
+                also: match &released_email {
+                    Some(email) => Also::ReleaseEmail { email },
+                    None => Also::Nothing,
+                },
+            };
+            match self.store.commit(commit).await {
+                Ok(()) => {
+                    return api::json(
+                        StatusCode::OK,
+                        &json!({ "status": "applied", "policy_version": next.version, "change": change }),
+                    );
+                }
+                Err(CommitError::Moved) => continue,
+                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(other) => return Err(ApiError::Conflict(other.to_string())),
+            }
+        }
+        Err(busy())
+    }
+
+    async fn request_approval(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        change: Change,
+    ) -> Result<Response<Body>, ApiError> {
+        let now = Timestamp::now();
+        let id = new_id("chg");
+        let (pk, sk) = ChangeRequestRecord::key(caller.tenant_id(), &id);
+        let record = ChangeRequestRecord {
+            pk,
+            sk,
+            change_request_id: id.clone(),
+            change,
+            requested_by: caller.user_id().to_owned(),
+            created_at: now.to_string(),
+            expires_at: now.as_second() + self.lifetimes.change_request_ttl_seconds,
+            status: "pending".into(),
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        };
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action: "change_request.create",
+                target: &format!("change_request:{id}"),
+                before: Value::Null,
+                after: json!({ "change": record.change }),
+            },
+        );
+        self.store.create(&record, &audit).await?;
+        api::json(
+            StatusCode::ACCEPTED,
+            &json!({
+                "status": "pending_approval",
+                "change_request": crate::change_requests::view(&record, now.as_second()),
+            }),
+        )
+    }
+}
+
+/// A role named in a path or body.
+pub(crate) fn role(field: &str, text: &str) -> Result<RoleRef, ApiError> {
+    RoleRef::parse(text).map_err(|e| ApiError::validation(field, e.to_string()))
+}

@@ -1,0 +1,61 @@
+//! Audit entries (SPEC §B): actor, action, target, before and after, request id, time, and the
+//! source address keyed-hashed.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use steward_kit::api::ApiRequest;
+use steward_kit::secret::{Secret, keyed_hash};
+use steward_store::audit::{AuditEntry, NewAuditEntry};
+
+/// How long audit entries are kept (SPEC §B): their TTL.
+pub const AUDIT_RETENTION_DAYS: i64 = 400;
+
+/// What one mutation did.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub tenant_id: &'a str,
+    /// A user id, or `system` for what Steward does on its own.
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// Builds audit entries; one per function, from the signing secret.
+#[derive(Clone)]
+pub struct Auditor {
+    source_ip_key: [u8; 32],
+}
+
+impl Auditor {
+    pub fn new(secret: &Secret) -> Self {
+        Self {
+            source_ip_key: secret.derive("source-ip"),
+        }
+    }
+
+    /// The entry for `record`, made by `request`, now.
+    pub fn entry(&self, request: &ApiRequest, record: Record<'_>) -> AuditEntry {
+        let now = Timestamp::now();
+        let entry_id = crate::new_id("aud");
+        NewAuditEntry {
+            tenant_id: record.tenant_id,
+            entry_id: &entry_id,
+            at: &now.to_string(),
+            actor: record.actor,
+            action: record.action,
+            target: record.target,
+            before: record.before,
+            after: record.after,
+            request_id: &request.request_id,
+            source_ip_hash: &self.source_ip_hash(request.source_ip.as_deref().unwrap_or("")),
+            expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
+        }
+        .into()
+    }
+
+    pub fn source_ip_hash(&self, ip: &str) -> String {
+        keyed_hash(&self.source_ip_key, ip)
+    }
+}

@@ -1,0 +1,81 @@
+//! The pieces of a write every entity shares: items as serde shapes them, keys, transactions
+//! and reading back which of their conditions failed.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use serde::Serialize;
+
+use crate::StoreError;
+use crate::attributes::{Item, s};
+
+pub(crate) type TransactError =
+    SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
+
+pub(crate) fn put<T: Serialize>(
+    item: &T,
+    table: &str,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
+    let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub(crate) fn key(pk: String, sk: String) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+pub(crate) fn cancelled_by_condition(
+    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    index: usize,
+) -> bool {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                .cancellation_reasons()
+                .get(index)
+                .and_then(|reason| reason.code())
+                .is_some_and(|code| code == "ConditionalCheckFailed"),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+
+/// A transaction's update of one item.
+pub(crate) fn update(update: Result<Update, aws_sdk_dynamodb::error::BuildError>) -> Result<TransactWriteItem, StoreError> {
+    let update = update.map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A transaction's delete of one item, if `condition` holds.
+pub(crate) fn delete(table: &str, pk: String, sk: String, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key(pk, sk)))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// The index of the first transaction item whose condition failed.
+pub(crate) fn failed_condition(error: &TransactError) -> Option<usize> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
