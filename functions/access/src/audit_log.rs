@@ -57,14 +57,12 @@ impl Access {
             (None, Some(target)) => (audit::target_partition(tenant_id, target), Index::Gsi2),
             (None, None) => (audit::partition(tenant_id), Index::Primary),
         };
-        // Sort keys are `<RFC 3339 instant>#<id>`: "~" sorts after every id.
-        let first = from.map(|t| t.to_string()).unwrap_or_default();
+        // Sort keys are `<RFC 3339 instant>#<id>`: "0" sorts before every instant, "~" after
+        // every id (DynamoDB refuses an empty key value).
+        let first = from.map_or_else(|| "0".to_owned(), |t| t.to_string());
         let last = to.map_or_else(|| "~".to_owned(), |t| format!("{t}~"));
         // The cursor is bound to the filters too: it cannot move a query to other ones.
-        let scope = format!(
-            "{}#audit#{partition}#{first}#{last}",
-            request.scope
-        );
+        let scope = format!("{}#audit#{partition}#{first}#{last}", request.scope);
         let page = self.cursors.page_request(&scope, query)?;
         let (entries, next) = self
             .store

@@ -77,7 +77,9 @@ impl Access {
             .guard
             .allow(request, Permission::ChangeRequestsList)
             .await?;
-        let record = self.find_change_request(caller.tenant_id(), request).await?;
+        let record = self
+            .find_change_request(caller.tenant_id(), request)
+            .await?;
         api::json(StatusCode::OK, &view(&record, Timestamp::now().as_second()))
     }
 
@@ -101,7 +103,9 @@ impl Access {
             let now = Timestamp::now();
             let status = record.status_at(now.as_second());
             if status != "pending" {
-                return Err(ApiError::Conflict(format!("the change request is {status}")));
+                return Err(ApiError::Conflict(format!(
+                    "the change request is {status}"
+                )));
             }
             let (_, state) = self.load(tenant_id).await?;
             change
@@ -150,7 +154,9 @@ impl Access {
                 Err(CommitError::NotApprovable) => {
                     let current = self.find_change_request(tenant_id, request).await?;
                     let status = current.status_at(Timestamp::now().as_second()).to_owned();
-                    return Err(ApiError::Conflict(format!("the change request is {status}")));
+                    return Err(ApiError::Conflict(format!(
+                        "the change request is {status}"
+                    )));
                 }
                 Err(CommitError::Store(error)) => return Err(error.into()),
                 Err(other) => return Err(ApiError::Conflict(other.to_string())),
@@ -201,7 +207,9 @@ impl Access {
         if !closed {
             let current = self.find_change_request(tenant_id, request).await?;
             let status = current.status_at(now.as_second()).to_owned();
-            return Err(ApiError::Conflict(format!("the change request is {status}")));
+            return Err(ApiError::Conflict(format!(
+                "the change request is {status}"
+            )));
         }
         let current = self.find_change_request(tenant_id, request).await?;
         api::json(StatusCode::OK, &view(&current, now.as_second()))

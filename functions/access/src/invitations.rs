@@ -44,7 +44,10 @@ fn view(record: &InvitationRecord, now: i64) -> Value {
 
 impl Access {
     pub(crate) async fn invite(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::InvitationsCreate).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::InvitationsCreate)
+            .await?;
         let body: NewInvitation = request.json()?;
         if body.roles.is_empty() {
             return Err(ApiError::validation("roles", "name at least one role"));
@@ -66,7 +69,12 @@ impl Access {
             .authorised_for(caller.user_id(), &state)
             .map_err(change_problem)?;
         joining.apply(&mut state.clone()).map_err(change_problem)?;
-        if self.identity.user_by_email(body.email.as_str()).await?.is_some() {
+        if self
+            .identity
+            .user_by_email(body.email.as_str())
+            .await?
+            .is_some()
+        {
             return Err(ApiError::Conflict(
                 "that email already belongs to a Steward account".into(),
             ));
@@ -114,7 +122,10 @@ impl Access {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::InvitationsList).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::InvitationsList)
+            .await?;
         let scope = format!("{}#invitations", request.scope);
         let page = self.cursors.page_request(&scope, &request.query)?;
         let (records, next) = self
@@ -130,7 +141,10 @@ impl Access {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::InvitationsRevoke).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::InvitationsRevoke)
+            .await?;
         let tenant_id = caller.tenant_id();
         let id = request.path_param("invitationId")?;
         let Some(record) = self.store.invitation(tenant_id, id).await? else {

@@ -42,7 +42,10 @@ struct Grant {
 }
 
 impl Access {
-    pub(crate) async fn list_members(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn list_members(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MembersList).await?;
         let scope = format!("{}#members", request.scope);
         let page = self.cursors.page_request(&scope, &request.query)?;
@@ -66,21 +69,30 @@ impl Access {
     }
 
     pub(crate) async fn suspend(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::MembersSuspend).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::MembersSuspend)
+            .await?;
         let user_id = request.path_param("userId")?.to_owned();
-        self.make(request, &caller, Change::SuspendMember { user_id }).await
+        self.make(request, &caller, Change::SuspendMember { user_id })
+            .await
     }
 
     pub(crate) async fn reinstate(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::MembersSuspend).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::MembersSuspend)
+            .await?;
         let user_id = request.path_param("userId")?.to_owned();
-        self.make(request, &caller, Change::ReinstateMember { user_id }).await
+        self.make(request, &caller, Change::ReinstateMember { user_id })
+            .await
     }
 
     pub(crate) async fn remove(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MembersRemove).await?;
         let user_id = request.path_param("userId")?.to_owned();
-        self.make(request, &caller, Change::RemoveMember { user_id }).await
+        self.make(request, &caller, Change::RemoveMember { user_id })
+            .await
     }
 
     pub(crate) async fn grant(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -88,13 +100,15 @@ impl Access {
         let user_id = request.path_param("userId")?.to_owned();
         let body: Grant = request.json()?;
         let role = role("role", &body.role)?;
-        self.make(request, &caller, Change::GrantRole { user_id, role }).await
+        self.make(request, &caller, Change::GrantRole { user_id, role })
+            .await
     }
 
     pub(crate) async fn revoke(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::GrantsRevoke).await?;
         let user_id = request.path_param("userId")?.to_owned();
         let role = role("role", request.path_param("role")?)?;
-        self.make(request, &caller, Change::RevokeRole { user_id, role }).await
+        self.make(request, &caller, Change::RevokeRole { user_id, role })
+            .await
     }
 }

@@ -59,7 +59,10 @@ fn busy() -> ApiError {
 }
 
 impl Access {
-    pub(crate) async fn load(&self, tenant_id: &str) -> Result<(TenantRecord, PolicyState), ApiError> {
+    pub(crate) async fn load(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(TenantRecord, PolicyState), ApiError> {
         self.store
             .load(tenant_id)
             .await?

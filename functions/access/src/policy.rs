@@ -63,10 +63,16 @@ impl Access {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::PolicyRead).await?;
         let version = version("version", Some(request.path_param("version")?))?;
-        api::json(StatusCode::OK, &self.snapshot(caller.tenant_id(), version).await?)
+        api::json(
+            StatusCode::OK,
+            &self.snapshot(caller.tenant_id(), version).await?,
+        )
     }
 
-    pub(crate) async fn policy_diff(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn policy_diff(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::PolicyRead).await?;
         let from = version("from", request.query.get("from").map(String::as_str))?;
         let to = match request.query.get("to") {

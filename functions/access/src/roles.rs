@@ -38,7 +38,10 @@ struct Settings {
 
 fn description(text: String) -> Result<String, ApiError> {
     if text.chars().count() > 200 {
-        return Err(ApiError::validation("description", "at most 200 characters"));
+        return Err(ApiError::validation(
+            "description",
+            "at most 200 characters",
+        ));
     }
     Ok(text)
 }
@@ -49,7 +52,10 @@ fn role_name(text: &str) -> Result<RoleName, ApiError> {
 }
 
 impl Access {
-    pub(crate) async fn list_roles(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn list_roles(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RolesList).await?;
         let (_, state) = self.load(caller.tenant_id()).await?;
         let snapshot = PolicySnapshot::from(&state);
@@ -69,7 +75,10 @@ impl Access {
         api::json(StatusCode::OK, &json!({ "items": items }))
     }
 
-    pub(crate) async fn create_role(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn create_role(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RolesCreate).await?;
         let body: NewRole = request.json()?;
         let change = Change::CreateRole {
@@ -80,7 +89,10 @@ impl Access {
         self.make(request, &caller, change).await
     }
 
-    pub(crate) async fn update_role(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn update_role(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RolesUpdate).await?;
         let name = role_name(request.path_param("role")?)?;
         let body: RoleEdit = request.json()?;
@@ -92,17 +104,24 @@ impl Access {
         self.make(request, &caller, change).await
     }
 
-    pub(crate) async fn delete_role(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn delete_role(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RolesDelete).await?;
         let name = role_name(request.path_param("role")?)?;
-        self.make(request, &caller, Change::DeleteRole { name }).await
+        self.make(request, &caller, Change::DeleteRole { name })
+            .await
     }
 
     pub(crate) async fn update_settings(
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::SettingsUpdate).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::SettingsUpdate)
+            .await?;
         let body: Settings = request.json()?;
         let change = Change::SetDualApproval {
             enabled: body.dual_approval,

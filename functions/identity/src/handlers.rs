@@ -390,7 +390,9 @@ impl Identity {
                 }
                 Err(CommitError::Moved) => continue,
                 Err(CommitError::InvitationSpent) => {
-                    return Err(ApiError::Conflict("the invitation was used or revoked".into()));
+                    return Err(ApiError::Conflict(
+                        "the invitation was used or revoked".into(),
+                    ));
                 }
                 Err(CommitError::EmailTaken) => {
                     return Err(ApiError::Conflict(
@@ -487,14 +489,22 @@ impl Identity {
                 &next.hash(),
                 now.as_second(),
                 &now.to_string(),
+                &self.audit(
+                    request,
+                    presented.tenant_id(),
+                    presented.user_id(),
+                    "session.refresh",
+                    &format!("session:{}", presented.session_id()),
+                    json!({ "rotated": true }),
+                ),
                 &reuse_audit,
             )
             .await?;
         match rotation {
-            Rotation::Rotated(session) => {
+            Rotation::Rotated => {
                 let user = self
                     .store
-                    .user(&session.tenant_id, &session.user_id)
+                    .user(presented.tenant_id(), presented.user_id())
                     .await?
                     .ok_or(ApiError::Unauthorized)?;
                 if user.status != "active" {
@@ -502,7 +512,7 @@ impl Identity {
                 }
                 api::json(
                     StatusCode::OK,
-                    &self.tokens_for(&user, &session.session_id, next, now),
+                    &self.tokens_for(&user, presented.session_id(), next, now),
                 )
             }
             Rotation::ReuseDetected => {
@@ -537,7 +547,10 @@ impl Identity {
     }
 
     async fn logout(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::SessionsManageOwn)
+            .await?;
         let principal = &caller.principal;
         self.revoke(request, principal, &principal.session_id)
             .await?;
@@ -562,7 +575,10 @@ impl Identity {
     }
 
     async fn logout_all(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::SessionsManageOwn)
+            .await?;
         let principal = &caller.principal;
         let sessions = self.live_sessions(principal, None).await?;
         let audit = self.audit(
@@ -574,7 +590,12 @@ impl Identity {
             json!({ "revoked": sessions }),
         );
         self.store
-            .revoke_sessions(&principal.tenant_id, &principal.user_id, &sessions, Some(&audit))
+            .revoke_sessions(
+                &principal.tenant_id,
+                &principal.user_id,
+                &sessions,
+                Some(&audit),
+            )
             .await?;
         no_content()
     }
@@ -640,7 +661,10 @@ impl Identity {
     }
 
     async fn sessions(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::SessionsManageOwn)
+            .await?;
         let principal = &caller.principal;
         let now = Timestamp::now().as_second();
         let mut sessions: Vec<Value> = self
@@ -664,7 +688,10 @@ impl Identity {
     }
 
     async fn revoke_one(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let caller = self.guard.allow(request, Permission::SessionsManageOwn).await?;
+        let caller = self
+            .guard
+            .allow(request, Permission::SessionsManageOwn)
+            .await?;
         let principal = &caller.principal;
         let session_id = request.path_param("sessionId")?;
         if !self.revoke(request, principal, session_id).await? {

@@ -8,8 +8,8 @@ mod throttle;
 use std::time::Duration;
 
 use serde::Deserialize;
-use steward_domain::identity::tokens::AccessTokens;
 use steward_access::{Auditor, Guard};
+use steward_domain::identity::tokens::AccessTokens;
 use steward_kit::api::HttpFunction;
 use steward_kit::config::{Common, ConfigError, Env, Flags};
 use steward_kit::idempotency::Idempotency;

@@ -110,13 +110,12 @@ impl Guard {
 /// The problem a deny is answered with: it names the missing permission or feature, and says
 /// nothing of another tenant's data (that is answered as "not found").
 pub fn deny_to_problem(reason: &DenyReason) -> ApiError {
-    let forbidden = |detail: String, permission: Option<String>, feature: Option<String>| {
-        ApiError::Forbidden {
+    let forbidden =
+        |detail: String, permission: Option<String>, feature: Option<String>| ApiError::Forbidden {
             detail,
             permission,
             feature,
-        }
-    };
+        };
     match reason {
         DenyReason::MissingPermission(permission) => forbidden(
             format!("none of your roles grants the permission {permission}"),

@@ -94,7 +94,10 @@ fn built_in_roles_grant_what_the_spec_lists() {
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
-        assert_eq!(role.permissions(), set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn]));
+        assert_eq!(
+            role.permissions(),
+            set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn])
+        );
     }
     assert_eq!(
         BuiltInRole::Auditor.permissions(),

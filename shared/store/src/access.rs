@@ -29,7 +29,9 @@ fn tenant_pk(tenant_id: &str) -> String {
     format!("T#{tenant_id}")
 }
 
-fn attribute<T: Serialize>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
+fn attribute<T: Serialize>(
+    value: &T,
+) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Failed(Box::new(e)))
 }
 
@@ -142,7 +144,9 @@ pub enum Also<'a> {
         now: i64,
     },
     /// The removed member's email, released for another sign-up.
-    ReleaseEmail { email: &'a str },
+    ReleaseEmail {
+        email: &'a str,
+    },
 }
 
 /// A policy change ready to commit: `state` is the state after `change`, at the next version.
@@ -201,7 +205,10 @@ impl AccessStore {
         let mut start = None;
         loop {
             let query = Query::partition(&partition).with_prefix("USER#");
-            let (page, next) = self.table.query_page::<UserRecord>(query, 500, start).await?;
+            let (page, next) = self
+                .table
+                .query_page::<UserRecord>(query, 500, start)
+                .await?;
             for user in page {
                 let member = member_of(&user)?;
                 members.insert(user.user_id, member);
@@ -369,13 +376,20 @@ impl AccessStore {
     }
 
     /// Writes a new item (a change request, an invitation) with its audit entry.
-    pub async fn create<T: Serialize>(&self, item: &T, audit: &AuditEntry) -> Result<(), StoreError> {
+    pub async fn create<T: Serialize>(
+        &self,
+        item: &T,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
         let table = self.table.name();
         let items = vec![
             put(item, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,
         ];
-        self.table.transact(items).await.map_err(StoreError::from_sdk)
+        self.table
+            .transact(items)
+            .await
+            .map_err(StoreError::from_sdk)
     }
 
     /// Moves a pending, unexpired item (`CHANGE#` or `INVITE#`) to `status`, with its audit
@@ -443,7 +457,11 @@ impl AccessStore {
         version: u64,
     ) -> Result<Option<SnapshotRecord>, StoreError> {
         self.table
-            .get(tenant_pk(tenant_id), SnapshotRecord::sort_key(version), false)
+            .get(
+                tenant_pk(tenant_id),
+                SnapshotRecord::sort_key(version),
+                false,
+            )
             .await
     }
 
@@ -458,7 +476,11 @@ impl AccessStore {
     ) -> Result<(Vec<T>, Option<PageKey>), StoreError> {
         let partition = tenant_pk(tenant_id);
         self.table
-            .query_page(Query::partition(&partition).with_prefix(prefix), limit, start)
+            .query_page(
+                Query::partition(&partition).with_prefix(prefix),
+                limit,
+                start,
+            )
             .await
     }
 }

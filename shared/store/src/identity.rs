@@ -21,7 +21,6 @@ use steward_domain::access::CustomRole;
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
-use crate::error::is_condition_failure;
 use crate::write::{cancelled_by_condition, key, put};
 use crate::{StoreError, Table};
 
@@ -186,7 +185,7 @@ pub enum SignUpError {
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    Rotated(Box<SessionRecord>),
+    Rotated,
     /// The token was already rotated away: the whole session (its family) is now revoked.
     ReuseDetected,
     /// Unknown, revoked or expired.
@@ -218,7 +217,11 @@ impl IdentityStore {
     ) -> Result<(), SignUpError> {
         let table = self.table.name();
         let items = vec![
-            put(&EmailRecord::new(owner), table, Some("attribute_not_exists(pk)"))?,
+            put(
+                &EmailRecord::new(owner),
+                table,
+                Some("attribute_not_exists(pk)"),
+            )?,
             put(tenant, table, Some("attribute_not_exists(pk)"))?,
             put(owner, table, Some("attribute_not_exists(pk)"))?,
             put(snapshot, table, Some("attribute_not_exists(pk)"))?,
@@ -251,7 +254,8 @@ impl IdentityStore {
     }
 
     pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        self.table.get(format!("T#{tenant_id}"), "TENANT".into(), true)
+        self.table
+            .get(format!("T#{tenant_id}"), "TENANT".into(), true)
             .await
     }
 
@@ -267,7 +271,10 @@ impl IdentityStore {
         if let Some(audit) = audit {
             items.push(put(audit, table, None)?);
         }
-        self.table.transact(items).await.map_err(StoreError::from_sdk)
+        self.table
+            .transact(items)
+            .await
+            .map_err(StoreError::from_sdk)
     }
 
     /// A new password hash, the user's `revoke` sessions ended, and the audit entry: one
@@ -298,7 +305,10 @@ impl IdentityStore {
             put(audit, self.table.name(), None)?,
         ];
         items.extend(self.revocations(tenant_id, user_id, now)?);
-        self.table.transact(items).await.map_err(StoreError::from_sdk)?;
+        self.table
+            .transact(items)
+            .await
+            .map_err(StoreError::from_sdk)?;
         self.revoke_sessions(tenant_id, user_id, later, None).await
     }
 
@@ -315,7 +325,10 @@ impl IdentityStore {
             if let Some(entry) = audit.take() {
                 items.push(put(entry, self.table.name(), None)?);
             }
-            self.table.transact(items).await.map_err(StoreError::from_sdk)?;
+            self.table
+                .transact(items)
+                .await
+                .map_err(StoreError::from_sdk)?;
         }
         if let Some(entry) = audit {
             self.table.put(entry).await?;
@@ -379,10 +392,10 @@ impl IdentityStore {
         }
     }
 
-    /// Swaps the session's refresh hash from `presented` to `next`, if `presented` is current.
-    /// A `presented` hash the session already rotated away revokes the session: that token was
-    /// stolen or replayed, and from now on no token of its family works.
-    /// `reuse_audit` is written if the presentation turns out to be a reuse.
+    /// Swaps the session's refresh hash from `presented` to `next`, if `presented` is current,
+    /// writing `audit` with it. A `presented` hash the session already rotated away revokes
+    /// the session: that token was stolen or replayed, and from now on no token of its family
+    /// works. `reuse_audit` is written if the presentation turns out to be a reuse.
     #[allow(clippy::too_many_arguments)]
     pub async fn rotate(
         &self,
@@ -393,15 +406,13 @@ impl IdentityStore {
         next: &str,
         now: i64,
         now_text: &str,
+        audit: &AuditEntry,
         reuse_audit: &AuditEntry,
     ) -> Result<Rotation, StoreError> {
         let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
-        let result = self
-            .table
-            .client()
-            .update_item()
+        let update = Update::builder()
             .table_name(self.table.name())
-            .set_key(Some(key(pk.clone(), sk.clone())))
+            .set_key(Some(key(pk, sk)))
             .update_expression("SET refresh_hash = :next, refreshed_at = :now_text, rotated = list_append(if_not_exists(rotated, :empty), :old)")
             .condition_expression("#status = :active AND refresh_hash = :presented AND expires_at > :now")
             .expression_attribute_names("#status", "status")
@@ -412,19 +423,15 @@ impl IdentityStore {
             .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":presented", s(presented))
             .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                let item = output.attributes.unwrap_or_default();
-                let session = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                    key: format!("{pk}/{sk}"),
-                    problem: e.to_string(),
-                })?;
-                Ok(Rotation::Rotated(Box::new(session)))
-            }
-            Err(error) if is_condition_failure(&error) => {
+            .build()
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put(audit, self.table.name(), None)?,
+        ];
+        match self.table.transact(items).await {
+            Ok(()) => Ok(Rotation::Rotated),
+            Err(error) if cancelled_by_condition(&error, 0) => {
                 let Some(session) = self.session(tenant_id, user_id, session_id).await? else {
                     return Ok(Rotation::Refused);
                 };

@@ -48,15 +48,21 @@ pub(crate) fn cancelled_by_condition(
     }
 }
 
-
 /// A transaction's update of one item.
-pub(crate) fn update(update: Result<Update, aws_sdk_dynamodb::error::BuildError>) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn update(
+    update: Result<Update, aws_sdk_dynamodb::error::BuildError>,
+) -> Result<TransactWriteItem, StoreError> {
     let update = update.map_err(|e| StoreError::Failed(Box::new(e)))?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// A transaction's delete of one item, if `condition` holds.
-pub(crate) fn delete(table: &str, pk: String, sk: String, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn delete(
+    table: &str,
+    pk: String,
+    sk: String,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key(pk, sk)))

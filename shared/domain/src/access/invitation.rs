@@ -30,7 +30,9 @@ impl InvitationToken {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         match text.split('.').collect::<Vec<_>>().as_slice() {
-            [tenant, invitation, secret] if [tenant, invitation, secret].iter().all(|p| plain(p)) => {
+            [tenant, invitation, secret]
+                if [tenant, invitation, secret].iter().all(|p| plain(p)) =>
+            {
                 Some(Self::new(tenant, invitation, secret))
             }
             _ => None,
@@ -60,7 +62,11 @@ impl InvitationToken {
 
 impl fmt::Debug for InvitationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "InvitationToken({}.{}.redacted)", self.tenant_id, self.invitation_id)
+        write!(
+            f,
+            "InvitationToken({}.{}.redacted)",
+            self.tenant_id, self.invitation_id
+        )
     }
 }
 
@@ -74,7 +80,10 @@ mod tests {
         let parsed = InvitationToken::parse(&token.expose()).unwrap();
         assert_eq!(parsed, token);
         assert_eq!(parsed.hash(), token.hash());
-        assert_ne!(InvitationToken::new("tnt_1", "inv_2", "other").hash(), token.hash());
+        assert_ne!(
+            InvitationToken::new("tnt_1", "inv_2", "other").hash(),
+            token.hash()
+        );
         for bad in ["", "a.b", "a.b.c.d", "a..c", "a.b.c d", "a/b.c.d"] {
             assert!(InvitationToken::parse(bad).is_none(), "{bad}");
         }

@@ -1,0 +1,100 @@
+//! Signed-in people for the tests: an owner by sign-up, others by invitation, and requests
+//! made as them.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{TestStack, send};
+
+/// A password that passes the deny list.
+pub const PASSWORD: &str = "maple tractor velvet orbit";
+
+/// Someone signed in to a tenant.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl Person {
+    fn from_answer(answer: &Value, email: &str) -> Self {
+        let text = |v: &Value| v.as_str().expect("a string").to_owned();
+        Self {
+            tenant_id: text(&answer["tenant"]["id"]),
+            user_id: text(&answer["user"]["id"]),
+            email: email.to_owned(),
+            access_token: text(&answer["tokens"]["access_token"]),
+            refresh_token: text(&answer["tokens"]["refresh_token"]),
+        }
+    }
+}
+
+impl TestStack {
+    /// A request as `person`.
+    pub fn as_person(
+        &self,
+        person: &Person,
+        method: Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&person.access_token)
+    }
+
+    /// Signs up a new tenant and its owner.
+    pub async fn sign_up(&self, tenant_name: &str, email: &str) -> Person {
+        let (status, _, body) = send(self.post("/v1/signup").json(&json!({
+            "tenant_name": tenant_name, "name": "Owner", "email": email, "password": PASSWORD,
+        })))
+        .await;
+        assert_eq!(status, 201, "sign-up: {body}");
+        Person::from_answer(&body, email)
+    }
+
+    /// `inviter` invites `email` with `roles`; answers the invitation as created (with its token).
+    pub async fn invite(&self, inviter: &Person, email: &str, roles: &[&str]) -> Value {
+        let (status, _, body) = send(
+            self.as_person(inviter, Method::POST, "/v1/invitations")
+                .json(&json!({ "email": email, "roles": roles })),
+        )
+        .await;
+        assert_eq!(status, 201, "invitation: {body}");
+        body
+    }
+
+    /// Accepts an invitation token as a new member.
+    pub async fn accept(&self, token: &str) -> (u16, Value) {
+        let (status, _, body) = send(self.post("/v1/invitations/accept").json(&json!({
+            "token": token, "name": "New Member", "password": PASSWORD,
+        })))
+        .await;
+        (status, body)
+    }
+
+    /// `inviter` brings `email` into its tenant with `roles`.
+    pub async fn join(&self, inviter: &Person, email: &str, roles: &[&str]) -> Person {
+        let invitation = self.invite(inviter, email, roles).await;
+        let (status, body) = self.accept(invitation["token"].as_str().unwrap()).await;
+        assert_eq!(status, 201, "accept: {body}");
+        Person::from_answer(&body, email)
+    }
+
+    /// Every audit entry of `person`'s tenant, newest first, read through the API.
+    pub async fn audit_entries(&self, reader: &Person) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut path = "/v1/audit?limit=200".to_owned();
+        loop {
+            let (status, _, body) = send(self.as_person(reader, Method::GET, &path)).await;
+            assert_eq!(status, 200, "audit: {body}");
+            entries.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/v1/audit?limit=200&cursor={cursor}"),
+                None => return entries,
+            }
+        }
+    }
+}
