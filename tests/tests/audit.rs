@@ -1,0 +1,462 @@
+//! Every mutation leaves exactly one audit entry, and a refused one leaves none: each
+//! mutating route of template.yaml is called through the gateway, successfully and where it can
+//! be, unsuccessfully, and the tenant's audit log is counted around each call. A mutating route
+//! this script does not call fails the test.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use steward_e2e::{PASSWORD, Person, TestStack, repository_root, send};
+use steward_template::Template;
+
+struct Script<'a> {
+    stack: &'a TestStack,
+    /// Reads the log: an auditor, whose reads are not mutations.
+    reader: Person,
+    covered: BTreeSet<String>,
+}
+
+impl Script<'_> {
+    /// Sends `request` for `route`, expects `status`, and checks the log grew by one entry on
+    /// success and by none on failure. Answers the body.
+    async fn step(&mut self, route: &str, request: reqwest::RequestBuilder, status: u16) -> Value {
+        let before = self.stack.audit_entries(&self.reader).await.len();
+        let (got, _, body) = send(request).await;
+        assert_eq!(got, status, "{route}: {body}");
+        let after = self.stack.audit_entries(&self.reader).await.len();
+        let expected = if (200..300).contains(&got) { 1 } else { 0 };
+        assert_eq!(
+            after - before,
+            expected,
+            "{route} ({got}) left {} audit entries",
+            after - before
+        );
+        self.covered.insert(route.to_owned());
+        body
+    }
+}
+
+fn person(answer: &Value, email: &str) -> Person {
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    Person {
+        tenant_id: text(&answer["tenant"]["id"]),
+        user_id: text(&answer["user"]["id"]),
+        email: email.to_owned(),
+        access_token: text(&answer["tokens"]["access_token"]),
+        refresh_token: text(&answer["tokens"]["refresh_token"]),
+    }
+}
+
+fn tokens(person: &mut Person, answer: &Value) {
+    person.access_token = answer["access_token"].as_str().unwrap().to_owned();
+    person.refresh_token = answer["refresh_token"].as_str().unwrap().to_owned();
+}
+
+#[tokio::test]
+async fn every_mutation_leaves_exactly_one_audit_entry() {
+    let stack = TestStack::start_with(|options| {
+        options
+            .parameter_overrides
+            .insert("AuthorizerCacheSeconds".into(), "0".into());
+    })
+    .await;
+
+    // Sign-up: the new tenant's log holds exactly its one entry.
+    let (status, _, answer) = send(stack.post("/v1/signup").json(&json!({
+        "tenant_name": "Acme Rooms", "name": "Owner", "email": "owner@acme.test", "password": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 201);
+    let owner = person(&answer, "owner@acme.test");
+    assert_eq!(stack.audit_entries(&owner).await.len(), 1);
+    let reader = stack.join(&owner, "reader@acme.test", &["auditor"]).await;
+    let mut script = Script {
+        stack: &stack,
+        reader,
+        covered: BTreeSet::from(["POST /v1/signup".to_owned()]),
+    };
+    let as_ = |who: &Person, method: Method, path: &str| stack.as_person(who, method, path);
+
+    // Invitations and joining.
+    let invitation = script
+        .step(
+            "POST /v1/invitations",
+            as_(&owner, Method::POST, "/v1/invitations")
+                .json(&json!({ "email": "admin@acme.test", "roles": ["admin"] })),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/invitations",
+            as_(&owner, Method::POST, "/v1/invitations")
+                .json(&json!({ "email": "x@acme.test", "roles": [] })),
+            422,
+        )
+        .await;
+    let joined = script
+        .step(
+            "POST /v1/invitations/accept",
+            stack.post("/v1/invitations/accept").json(
+                &json!({ "token": invitation["token"], "name": "Admin", "password": PASSWORD }),
+            ),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/invitations/accept",
+            stack.post("/v1/invitations/accept").json(
+                &json!({ "token": invitation["token"], "name": "Admin", "password": PASSWORD }),
+            ),
+            409,
+        )
+        .await;
+    let mut admin = person(&joined, "admin@acme.test");
+    let spare = stack.invite(&owner, "spare@acme.test", &["member"]).await;
+    script.covered.insert("POST /v1/invitations".into());
+    let revoke_invitation = format!("/v1/invitations/{}", spare["id"].as_str().unwrap());
+    script
+        .step(
+            "DELETE /v1/invitations/{invitationId}",
+            as_(&owner, Method::DELETE, &revoke_invitation),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/invitations/{invitationId}",
+            as_(&owner, Method::DELETE, &revoke_invitation),
+            409,
+        )
+        .await;
+    let member = stack.join(&owner, "member@acme.test", &["member"]).await;
+
+    // Sign-in and tokens.
+    let login = json!({ "email": "admin@acme.test", "password": PASSWORD });
+    let answer = script
+        .step(
+            "POST /v1/auth/login",
+            stack.post("/v1/auth/login").json(&login),
+            200,
+        )
+        .await;
+    tokens(&mut admin, &answer);
+    script
+        .step(
+            "POST /v1/auth/login",
+            stack.post("/v1/auth/login").json(
+                &json!({ "email": "admin@acme.test", "password": "not the password at all" }),
+            ),
+            401,
+        )
+        .await;
+    let answer = script
+        .step(
+            "POST /v1/auth/refresh",
+            stack
+                .post("/v1/auth/refresh")
+                .json(&json!({ "refresh_token": admin.refresh_token })),
+            200,
+        )
+        .await;
+    tokens(&mut admin, &answer);
+    script
+        .step(
+            "POST /v1/auth/refresh",
+            stack
+                .post("/v1/auth/refresh")
+                .json(&json!({ "refresh_token": "a.b.c.d" })),
+            401,
+        )
+        .await;
+
+    // Grants through dual approval: the request, then its approval or rejection.
+    let grant = format!("/v1/members/{}/roles", member.user_id);
+    let requested = script
+        .step(
+            "POST /v1/members/{userId}/roles",
+            as_(&owner, Method::POST, &grant).json(&json!({ "role": "auditor" })),
+            202,
+        )
+        .await;
+    let approve = format!(
+        "/v1/change-requests/{}/approve",
+        requested["change_request"]["id"].as_str().unwrap()
+    );
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/approve",
+            as_(&owner, Method::POST, &approve),
+            403,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/approve",
+            as_(&admin, Method::POST, &approve),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/approve",
+            as_(&admin, Method::POST, &approve),
+            409,
+        )
+        .await;
+    let revoke = format!("/v1/members/{}/roles/auditor", member.user_id);
+    let requested = script
+        .step(
+            "DELETE /v1/members/{userId}/roles/{role}",
+            as_(&owner, Method::DELETE, &revoke),
+            202,
+        )
+        .await;
+    let reject = format!(
+        "/v1/change-requests/{}/reject",
+        requested["change_request"]["id"].as_str().unwrap()
+    );
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/reject",
+            as_(&admin, Method::POST, &reject).json(&json!({ "reason": "keep it" })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/reject",
+            as_(&admin, Method::POST, &reject).json(&json!({})),
+            409,
+        )
+        .await;
+    let requested = script
+        .step(
+            "PUT /v1/settings",
+            as_(&owner, Method::PUT, "/v1/settings").json(&json!({ "dual_approval": false })),
+            202,
+        )
+        .await;
+    let approve = format!(
+        "/v1/change-requests/{}/approve",
+        requested["change_request"]["id"].as_str().unwrap()
+    );
+    script
+        .step(
+            "POST /v1/change-requests/{changeRequestId}/approve",
+            as_(&admin, Method::POST, &approve),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/settings",
+            as_(&owner, Method::PUT, "/v1/settings").json(&json!({ "dual_approval": false })),
+            409,
+        )
+        .await;
+
+    // Roles, now applied directly.
+    script
+        .step(
+            "POST /v1/roles",
+            as_(&owner, Method::POST, "/v1/roles")
+                .json(&json!({ "name": "desk", "permissions": ["me:read"] })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/roles",
+            as_(&owner, Method::POST, "/v1/roles")
+                .json(&json!({ "name": "desk", "permissions": ["me:read"] })),
+            409,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/roles/{role}",
+            as_(&owner, Method::PUT, "/v1/roles/desk")
+                .json(&json!({ "permissions": ["me:read", "roles:list"] })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/roles/{role}",
+            as_(&owner, Method::PUT, "/v1/roles/desk").json(&json!({ "permissions": [] })),
+            422,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/members/{userId}/roles",
+            as_(&owner, Method::POST, &grant).json(&json!({ "role": "desk" })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/roles/{role}",
+            as_(&owner, Method::DELETE, "/v1/roles/desk"),
+            409,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/members/{userId}/roles/{role}",
+            as_(
+                &owner,
+                Method::DELETE,
+                &format!("/v1/members/{}/roles/desk", member.user_id),
+            ),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/roles/{role}",
+            as_(&owner, Method::DELETE, "/v1/roles/desk"),
+            200,
+        )
+        .await;
+
+    // Members.
+    let suspend = format!("/v1/members/{}/suspend", member.user_id);
+    script
+        .step(
+            "POST /v1/members/{userId}/suspend",
+            as_(&owner, Method::POST, &suspend),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/members/{userId}/suspend",
+            as_(&owner, Method::POST, &suspend),
+            409,
+        )
+        .await;
+    let reinstate = format!("/v1/members/{}/reinstate", member.user_id);
+    script
+        .step(
+            "POST /v1/members/{userId}/reinstate",
+            as_(&owner, Method::POST, &reinstate),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/members/{userId}/reinstate",
+            as_(&owner, Method::POST, &reinstate),
+            409,
+        )
+        .await;
+    let remove = format!("/v1/members/{}", member.user_id);
+    script
+        .step(
+            "DELETE /v1/members/{userId}",
+            as_(&owner, Method::DELETE, &remove),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/members/{userId}",
+            as_(&owner, Method::DELETE, &remove),
+            404,
+        )
+        .await;
+
+    // The caller's own password and sessions.
+    let password =
+        json!({ "current_password": PASSWORD, "new_password": "a different long passphrase" });
+    script
+        .step(
+            "POST /v1/me/password",
+            as_(&admin, Method::POST, "/v1/me/password").json(&password),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/me/password",
+            as_(&admin, Method::POST, "/v1/me/password").json(&password),
+            422,
+        )
+        .await;
+    let (_, _, other) = send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": "owner@acme.test", "password": PASSWORD })),
+    )
+    .await;
+    let other = person(
+        &json!({ "tenant": { "id": owner.tenant_id }, "user": { "id": owner.user_id }, "tokens": other }),
+        "owner@acme.test",
+    );
+    let (_, _, me) = send(as_(&other, Method::GET, "/v1/me")).await;
+    let session = format!("/v1/me/sessions/{}", me["session_id"].as_str().unwrap());
+    script
+        .step(
+            "DELETE /v1/me/sessions/{sessionId}",
+            as_(&owner, Method::DELETE, &session),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/me/sessions/{sessionId}",
+            as_(&owner, Method::DELETE, &session),
+            404,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/auth/logout",
+            as_(&admin, Method::POST, "/v1/auth/logout"),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/auth/logout",
+            as_(&admin, Method::POST, "/v1/auth/logout"),
+            401,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/auth/logout-all",
+            as_(&owner, Method::POST, "/v1/auth/logout-all"),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/auth/logout-all",
+            as_(&owner, Method::POST, "/v1/auth/logout-all"),
+            401,
+        )
+        .await;
+
+    let template = Template::load(repository_root().join("template.yaml")).unwrap();
+    let mutations: BTreeSet<String> = template
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|(key, _, _)| key.to_string())
+        .filter(|key| {
+            ["POST ", "PUT ", "PATCH ", "DELETE "]
+                .iter()
+                .any(|m| key.starts_with(m))
+        })
+        .collect();
+    let missing: Vec<&String> = mutations.difference(&script.covered).collect();
+    assert!(
+        missing.is_empty(),
+        "mutating routes this script does not call: {missing:?}"
+    );
+}

@@ -1,0 +1,196 @@
+//! Tenant isolation over every protected route of the API, generated from template.yaml's
+//! route list: a principal of tenant B using tenant A's ids gets 404 and none of A's data, and
+//! A is unchanged afterwards. A route whose path names a parameter this test has no value for
+//! fails the test, so a new route cannot slip past it.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use steward_e2e::{Person, TestStack, repository_root, send};
+use steward_template::{HttpAuth, Template};
+
+/// Tenant A's data, and everything of it B must never see.
+struct TenantA {
+    owner: Person,
+    path_values: BTreeMap<&'static str, String>,
+    secrets: Vec<String>,
+}
+
+async fn tenant_a(stack: &TestStack) -> TenantA {
+    let owner = stack.sign_up("Alpha Rooms", "owner@alpha.test").await;
+    let admin = stack.join(&owner, "admin@alpha.test", &["admin"]).await;
+    let member = stack.join(&owner, "member@alpha.test", &["member"]).await;
+    let ask = |who: &Person, method: Method, path: &str, body: Value| {
+        let request = stack.as_person(who, method, path).json(&body);
+        async move { send(request).await.2 }
+    };
+    // A custom role (approved by the second admin), a pending change request, an invitation.
+    let created = ask(
+        &owner,
+        Method::POST,
+        "/v1/roles",
+        json!({ "name": "desk", "permissions": ["me:read"] }),
+    )
+    .await;
+    let approve = format!(
+        "/v1/change-requests/{}/approve",
+        created["change_request"]["id"].as_str().unwrap()
+    );
+    ask(&admin, Method::POST, &approve, json!(null)).await;
+    let pending = ask(
+        &owner,
+        Method::POST,
+        &format!("/v1/members/{}/roles", member.user_id),
+        json!({ "role": "desk" }),
+    )
+    .await;
+    let change_request = pending["change_request"]["id"].as_str().unwrap().to_owned();
+    let invitation = stack
+        .invite(&owner, "invitee@alpha.test", &["member"])
+        .await;
+    let me = ask(&owner, Method::GET, "/v1/me", json!(null)).await;
+    let policy = ask(&owner, Method::GET, "/v1/policy", json!(null)).await;
+
+    let path_values = BTreeMap::from([
+        ("userId", member.user_id.clone()),
+        ("role", "desk".to_owned()),
+        ("changeRequestId", change_request.clone()),
+        (
+            "invitationId",
+            invitation["id"].as_str().unwrap().to_owned(),
+        ),
+        ("sessionId", me["session_id"].as_str().unwrap().to_owned()),
+        ("version", policy["version"].to_string()),
+    ]);
+    let secrets = vec![
+        owner.tenant_id.clone(),
+        owner.user_id.clone(),
+        admin.user_id.clone(),
+        member.user_id.clone(),
+        change_request,
+        invitation["id"].as_str().unwrap().to_owned(),
+        me["session_id"].as_str().unwrap().to_owned(),
+        "alpha.test".to_owned(),
+        "Alpha Rooms".to_owned(),
+    ];
+    TenantA {
+        owner,
+        path_values,
+        secrets,
+    }
+}
+
+/// A valid body for each route that takes one, so a refusal is about the tenant, not the body.
+fn body_for(route: &str, a: &TenantA) -> Value {
+    match route {
+        "POST /v1/members/{userId}/roles" => json!({ "role": "member" }),
+        "POST /v1/roles" => json!({ "name": "desk", "permissions": ["me:read"] }),
+        "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
+        "PUT /v1/settings" => json!({ "dual_approval": false }),
+        "POST /v1/change-requests/{changeRequestId}/reject" => json!({ "reason": "no" }),
+        "POST /v1/invitations" => json!({ "email": "someone@beta.test", "roles": ["member"] }),
+        "POST /v1/me/password" => {
+            json!({ "current_password": "wrong password here", "new_password": "another long passphrase" })
+        }
+        _ => {
+            let _ = a;
+            json!({})
+        }
+    }
+}
+
+/// Query strings that point a list at A's data where a list takes filters.
+fn query_for(route: &str, a: &TenantA) -> String {
+    match route {
+        "GET /v1/audit" => format!("?actor={}", a.owner.user_id),
+        "GET /v1/policy/diff" => format!("?from=1&to={}", a.path_values["version"]),
+        _ => String::new(),
+    }
+}
+
+/// A's state as A's owner sees it: the policy, the members, the audit log.
+async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
+    let mut state = Vec::new();
+    for path in [
+        "/v1/policy",
+        "/v1/members",
+        "/v1/invitations",
+        "/v1/change-requests",
+    ] {
+        state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
+    }
+    state.push(json!(stack.audit_entries(&a.owner).await.len()));
+    state
+}
+
+#[tokio::test]
+async fn tenant_b_never_reads_or_changes_tenant_a() {
+    let stack = TestStack::start_with(|options| {
+        options
+            .parameter_overrides
+            .insert("AuthorizerCacheSeconds".into(), "0".into());
+    })
+    .await;
+    let a = tenant_a(&stack).await;
+    let b = stack.sign_up("Beta Rooms", "owner@beta.test").await;
+    let before = state_of(&stack, &a).await;
+
+    let template = Template::load(repository_root().join("template.yaml")).unwrap();
+    let mut routes: Vec<(String, String, String)> = template
+        .routes()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, _, auth)| !matches!(auth, HttpAuth::None))
+        .filter_map(|(key, _, _)| {
+            let text = key.to_string();
+            let (method, path) = text.split_once(' ')?;
+            Some((text.clone(), method.to_owned(), path.to_owned()))
+        })
+        .collect();
+    // B's own sign-outs last: they end the session the others are made with.
+    routes.sort_by_key(|(key, _, _)| key.contains("/v1/auth/logout"));
+    assert!(
+        routes.len() >= 30,
+        "the route list is read from the template: {}",
+        routes.len()
+    );
+
+    let mut checked = 0;
+    for (key, method, template_path) in &routes {
+        let mut path = template_path.clone();
+        let mut names_a = false;
+        while let Some(start) = path.find('{') {
+            let end = path[start..].find('}').unwrap() + start;
+            let name = &path[start + 1..end];
+            let value = a.path_values.get(name).unwrap_or_else(|| {
+                panic!("{key}: no value of tenant A for the path parameter {{{name}}}; add one")
+            });
+            path.replace_range(start..=end, value);
+            names_a = true;
+        }
+        path.push_str(&query_for(key, &a));
+        let method: Method = method.parse().unwrap();
+        let body = body_for(key, &a);
+        let sent = format!("{path} {body}");
+        let (status, _, answer) =
+            send(stack.as_person(&b, method.clone(), &path).json(&body)).await;
+        let answer_text = answer.to_string();
+        for secret in &a.secrets {
+            assert!(
+                sent.contains(secret.as_str()) || !answer_text.contains(secret.as_str()),
+                "{key}: B's answer holds A's {secret}: {answer_text}"
+            );
+        }
+        if names_a {
+            assert_eq!(
+                status, 404,
+                "{key} with A's ids answers 404 to B: {answer_text}"
+            );
+        }
+        assert!(status < 500, "{key}: {status} {answer_text}");
+        checked += 1;
+    }
+    assert_eq!(checked, routes.len());
+    assert_eq!(state_of(&stack, &a).await, before, "tenant A is unchanged");
+}
