@@ -59,27 +59,7 @@ impl Guard {
         let (Some(user), Some(tenant)) = (user, tenant) else {
             return Err(ApiError::Unauthorized);
         };
-        let state = PolicyState {
-            custom_roles: tenant.custom_roles.clone(),
-            ..PolicyState::default()
-        };
-        let roles: Vec<RoleRef> = user
-            .roles
-            .iter()
-            .filter_map(|role| RoleRef::parse(role).ok())
-            .collect();
-        let principal_data = PrincipalData {
-            user_id: user.user_id.clone(),
-            tenant_id: user.tenant_id.clone(),
-            suspended: user.status != "active",
-            roles: state.definitions(&roles),
-        };
-        let tenant_data = TenantData {
-            tenant_id: tenant.tenant_id.clone(),
-            licence_status: tenant.licence.status,
-            licence_enforced: self.licence_enforced,
-            features: tenant.licence.features.clone(),
-        };
+        let (principal_data, tenant_data) = subject(&user, &tenant, self.licence_enforced);
         let decision = self.authorizer.decide(&Request {
             principal: &principal_data,
             action: Action::new(permission),
@@ -105,6 +85,37 @@ impl Guard {
             }
         }
     }
+}
+
+/// The principal and tenant as the authorizer sees them: the user's roles resolved against the
+/// tenant's custom roles (a role the tenant no longer has grants nothing), and the licence.
+pub fn subject(
+    user: &UserRecord,
+    tenant: &TenantRecord,
+    licence_enforced: bool,
+) -> (PrincipalData, TenantData) {
+    let state = PolicyState {
+        custom_roles: tenant.custom_roles.clone(),
+        ..PolicyState::default()
+    };
+    let roles: Vec<RoleRef> = user
+        .roles
+        .iter()
+        .filter_map(|role| RoleRef::parse(role).ok())
+        .collect();
+    let principal = PrincipalData {
+        user_id: user.user_id.clone(),
+        tenant_id: user.tenant_id.clone(),
+        suspended: user.status != "active",
+        roles: state.definitions(&roles),
+    };
+    let tenant = TenantData {
+        tenant_id: tenant.tenant_id.clone(),
+        licence_status: tenant.licence.status,
+        licence_enforced,
+        features: tenant.licence.features.clone(),
+    };
+    (principal, tenant)
 }
 
 /// The problem a deny is answered with: it names the missing permission or feature, and says

@@ -10,7 +10,7 @@ mod audit;
 mod guard;
 
 pub use audit::{AUDIT_RETENTION_DAYS, Auditor, Record};
-pub use guard::{Caller, Guard, deny_to_problem};
+pub use guard::{Caller, Guard, deny_to_problem, subject};
 
 /// A new identifier: `<prefix>_<UUIDv7>`, so ids sort by creation time.
 pub fn new_id(prefix: &str) -> String {
