@@ -1,5 +1,10 @@
 //! The demo data loader: sends infra/demo/seed.json's requests through the gateway, as a client
 //! would, so demo data always passes the real API's checks.
+//!
+//! A step can `save` values of its answer (JSON pointers) under names, and later steps use them
+//! as `{{name}}` in their path and body, or as their bearer token (`as`).
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,7 +21,20 @@ struct Step {
     path: String,
     #[serde(default)]
     body: Option<Value>,
+    /// The saved name of the access token to send.
+    #[serde(default, rename = "as")]
+    bearer: Option<String>,
+    /// Name → JSON pointer into the answer.
+    #[serde(default)]
+    save: BTreeMap<String, String>,
     expect: u16,
+}
+
+/// `text` with every `{{name}}` replaced by its saved value.
+fn substitute(text: &str, saved: &BTreeMap<String, String>) -> String {
+    saved.iter().fold(text.to_owned(), |text, (name, value)| {
+        text.replace(&format!("{{{{{name}}}}}"), value)
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +56,7 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
         problem: e.to_string(),
     })?;
     let client = reqwest::Client::new();
+    let mut saved = BTreeMap::new();
     for step in &seed.steps {
         let fail = |problem: String| DemoError::Step {
             step: step.name.clone(),
@@ -45,9 +64,18 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
         };
         let method =
             reqwest::Method::from_bytes(step.method.as_bytes()).map_err(|e| fail(e.to_string()))?;
-        let mut request = client.request(method, format!("{base_url}{}", step.path));
+        let path = substitute(&step.path, &saved);
+        let mut request = client.request(method, format!("{base_url}{path}"));
         if let Some(body) = &step.body {
-            request = request.json(body);
+            let body: Value = serde_json::from_str(&substitute(&body.to_string(), &saved))
+                .map_err(|e| fail(e.to_string()))?;
+            request = request.json(&body);
+        }
+        if let Some(name) = &step.bearer {
+            let token = saved
+                .get(name)
+                .ok_or_else(|| fail(format!("nothing saved as {name:?}")))?;
+            request = request.bearer_auth(token);
         }
         let response = request.send().await.map_err(|e| fail(e.to_string()))?;
         let status = response.status().as_u16();
@@ -57,6 +85,17 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
                 "answered {status}, expected {}: {body}",
                 step.expect
             )));
+        }
+        if !step.save.is_empty() {
+            let answer: Value = response.json().await.map_err(|e| fail(e.to_string()))?;
+            for (name, pointer) in &step.save {
+                let value = match answer.pointer(pointer) {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(other) => other.to_string(),
+                    None => return Err(fail(format!("the answer has no {pointer}"))),
+                };
+                saved.insert(name.clone(), value);
+            }
         }
     }
     Ok(seed.steps.len())

@@ -1,0 +1,37 @@
+//! The demo data `make run` loads goes through the real API: every step answers what it expects.
+
+use reqwest::Method;
+use serde_json::json;
+use steward_e2e::{TestStack, repository_root, send};
+
+#[tokio::test]
+async fn the_demo_seed_loads_through_the_api() {
+    let stack = TestStack::start().await;
+    let steps =
+        steward_local::demo::load(&stack.url, &repository_root().join("infra/demo/seed.json"))
+            .await
+            .expect("every step of the seed answers as expected");
+    assert!(steps >= 9, "{steps}");
+
+    // The demo owner can sign in and sees the pending grant waiting for approval.
+    let (status, _, tokens) = send(stack.post("/v1/auth/login").json(&json!({
+        "email": "owner@demo.steward.test", "password": "demo owner passphrase 2026",
+    })))
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, pending) = send(
+        stack
+            .http
+            .request(Method::GET, stack.url("/v1/change-requests"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let statuses: Vec<&str> = pending["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["approved", "pending"]);
+}
