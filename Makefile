@@ -37,10 +37,11 @@ run: venv ## Start emulator, gateway and demo data; print where to point a clien
 test: venv ## Every test: unit, emulator and end to end (each test binary starts its own emulator)
 	cargo test --workspace --all-targets --no-fail-fast
 
-lint: venv ## rustfmt, clippy -D warnings, and the template: SAM translation, then cfn-lint
+lint: venv ## rustfmt, clippy -D warnings, the template (SAM translation, then cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) infra/checks/template.py template.yaml
+	$(PYTHON) infra/checks/openapi.py
 
 build: venv-build ## Release zips of every function for arm64 into build/
 	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \

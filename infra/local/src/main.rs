@@ -122,6 +122,11 @@ async fn run(
          \n  curl -s {url}/v1/nope            (a 404 problem)\
          \n  curl -s -X DELETE {url}/v1/health (a 405 problem)\
          \n  curl -s {url}/_local/routes       (what the gateway serves)\
+         \n\nDemo tenant \"Demo Rooms\" (infra/demo/seed.json), sign in as its owner:\
+         \n  curl -s {url}/v1/auth/login -H 'content-type: application/json' \\\
+         \n    -d '{{\"email\":\"owner@demo.steward.test\",\"password\":\"demo owner passphrase 2026\"}}'\
+         \n  then: curl -s {url}/v1/change-requests -H \"authorization: Bearer <access_token>\"\
+         \n  (admin@demo.steward.test / demo admin passphrase 2026 can approve the pending one)\
          \n\nEmulator: DynamoDB {} · SQS/S3/SES {}\nTable {} · Ctrl-C stops everything.\n",
         endpoints.dynamodb,
         endpoints.services,
