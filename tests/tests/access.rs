@@ -667,3 +667,38 @@ async fn the_audit_log_is_queried_by_time_actor_and_target_in_pages() {
     .await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
+    // No trial at sign-up: the licence record stays `none` until an operator assigns one.
+    let stack = stack_with(&[
+        ("LicensingEnforcementEnabled", "true"),
+        ("AutoProvisionEnabled", "false"),
+    ])
+    .await;
+    let owner = stack.sign_up("Unlicensed", "owner@nolicence.test").await;
+    let (status, body) = call(&stack, &owner, Method::GET, "/v1/me", None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("licence is none"),
+        "{body}"
+    );
+
+    // With the default (auto-provisioned trial) the same enforcement lets the tenant act.
+    let stack = stack_with(&[("LicensingEnforcementEnabled", "true")]).await;
+    let (status, _, answer) = send(stack.post("/v1/signup").json(&json!({
+        "tenant_name": "Trial", "name": "Owner", "email": "owner@trial.test", "password": steward_e2e::PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(answer["tenant"]["licence"]["status"], "trial");
+    assert_eq!(
+        answer["tenant"]["licence"]["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    let token = answer["tokens"]["access_token"].as_str().unwrap();
+    assert_eq!(send(stack.get("/v1/me").bearer_auth(token)).await.0, 200);
+}

@@ -84,6 +84,57 @@ async fn sign_up_then_sign_in_then_me() {
     assert_eq!(body["errors"][0]["field"], "password");
 }
 
+/// Tokens signed with the stack's real key: expired, or for another audience, are refused; a
+/// fresh one for the same session is accepted (so the key is right and the refusals mean it).
+#[tokio::test]
+async fn expired_and_wrong_audience_tokens_signed_with_the_real_key_are_401() {
+    use steward_domain::identity::tokens::{self, AccessClaims, AccessTokens};
+    let stack = stack().await;
+    let signed_up = sign_up(&stack, "jane@acme.test").await;
+    let (_, _, me) = send(stack.get("/v1/me").header(
+        "authorization",
+        bearer(&signed_up["tokens"]["access_token"]),
+    ))
+    .await;
+    let secret = stack
+        .stack
+        .secret("SigningSecret")
+        .expect("the stack generated the secret");
+    let key = steward_kit::secret::Secret::new(secret)
+        .unwrap()
+        .derive(tokens::KEY_PURPOSE);
+    let issuer = AccessTokens::new(&key);
+    let (user, tenant, session) = (
+        me["user_id"].as_str().unwrap(),
+        me["tenant_id"].as_str().unwrap(),
+        me["session_id"].as_str().unwrap(),
+    );
+    let now = jiff::Timestamp::now().as_second();
+    let fresh = issuer.issue(user, tenant, session, now, "jti-fresh");
+    let expired = issuer.issue(user, tenant, session, now - 3600, "jti-old");
+    let mut claims: AccessClaims = issuer.verify(&fresh, now).unwrap();
+    claims.aud = "another-api".into();
+    let wrong_audience = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&key),
+    )
+    .unwrap();
+    let status = |token: String| {
+        let request = stack
+            .get("/v1/me")
+            .header("authorization", format!("Bearer {token}"));
+        async move { send(request).await.0 }
+    };
+    assert_eq!(
+        status(fresh).await,
+        200,
+        "a token signed with the derived key is valid"
+    );
+    assert_eq!(status(expired).await, 401, "expired");
+    assert_eq!(status(wrong_audience).await, 401, "wrong audience");
+}
+
 #[tokio::test]
 async fn token_attacks_are_401_and_change_nothing() {
     let stack = stack().await;

@@ -36,7 +36,9 @@ fn the_openapi_document_lists_exactly_the_template_routes() {
                 public_operations.insert(key.clone());
             } else {
                 assert!(
-                    operation["x-steward-permission"].as_str().is_some_and(|p| p.contains(':')),
+                    operation["x-steward-permission"]
+                        .as_str()
+                        .is_some_and(|p| p.contains(':')),
                     "{key}: a protected operation names its permission"
                 );
             }
@@ -45,7 +47,16 @@ fn the_openapi_document_lists_exactly_the_template_routes() {
     }
     let undocumented: Vec<_> = routes.difference(&operations).collect();
     let unrouted: Vec<_> = operations.difference(&routes).collect();
-    assert!(undocumented.is_empty(), "routes missing from docs/openapi.yaml: {undocumented:?}");
-    assert!(unrouted.is_empty(), "operations with no route in template.yaml: {unrouted:?}");
-    assert_eq!(public_operations, public_routes, "public operations are the routes without the authorizer");
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from docs/openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "operations with no route in template.yaml: {unrouted:?}"
+    );
+    assert_eq!(
+        public_operations, public_routes,
+        "public operations are the routes without the authorizer"
+    );
 }

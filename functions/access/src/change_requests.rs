@@ -8,12 +8,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::Record;
 use steward_authz::Permission;
+use steward_domain::access::PolicyState;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_store::access::{Also, ChangeRequestRecord, CommitError, PolicyCommit};
+use steward_store::access::{Also, ChangeRequestRecord};
 
 use crate::Access;
-use crate::mutate::{affected, change_problem};
+use crate::mutate::{Committed, affected};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,15 +59,15 @@ impl Access {
             .guard
             .allow(request, Permission::ChangeRequestsList)
             .await?;
-        let scope = format!("{}#change-requests", request.scope);
-        let page = self.cursors.page_request(&scope, &request.query)?;
-        let (records, next) = self
-            .store
-            .page::<ChangeRequestRecord>(caller.tenant_id(), "CHANGE#", page.limit, page.start)
-            .await?;
         let now = Timestamp::now().as_second();
-        let items: Vec<Value> = records.iter().map(|r| view(r, now)).collect();
-        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+        self.list(
+            request,
+            caller.tenant_id(),
+            "change-requests",
+            "CHANGE#",
+            |r| view(r, now),
+        )
+        .await
     }
 
     pub(crate) async fn change_request(
@@ -99,73 +100,57 @@ impl Access {
         }
         let id = &record.change_request_id;
         let change = &record.change;
-        for _ in 0..5 {
-            let now = Timestamp::now();
-            let status = record.status_at(now.as_second());
-            if status != "pending" {
-                return Err(ApiError::Conflict(format!(
-                    "the change request is {status}"
-                )));
-            }
-            let (_, state) = self.load(tenant_id).await?;
-            change
-                .authorised_for(caller.user_id(), &state)
-                .map_err(change_problem)?;
-            let mut next = state.clone();
-            change.apply(&mut next).map_err(change_problem)?;
-            next.version = state.version + 1;
-            let audit = self.auditor.entry(
+        let now = Timestamp::now();
+        let status = record.status_at(now.as_second());
+        if status != "pending" {
+            return Err(ApiError::Conflict(format!(
+                "the change request is {status}"
+            )));
+        }
+        let at = now.to_string();
+        let also = Also::Approve {
+            change_request_id: id,
+            approver: caller.user_id(),
+            at: &at,
+            now: now.as_second(),
+        };
+        let audit = |before: &PolicyState, after: &PolicyState| {
+            self.auditor.entry(
                 request,
                 Record {
                     tenant_id,
                     actor: caller.user_id(),
                     action: "change_request.approve",
                     target: &format!("change_request:{id}"),
-                    before: affected(&state, change),
+                    before: affected(before, change),
                     after: json!({
                         "change": change,
-                        "state": affected(&next, change),
-                        "policy_version": next.version,
+                        "state": affected(after, change),
+                        "policy_version": after.version,
                     }),
                 },
-            );
-            let at = now.to_string();
-            let commit = PolicyCommit {
-                tenant_id,
-                state: &next,
-                change,
-                audit: &audit,
-                at: &at,
-                also: Also::Approve {
-                    change_request_id: id,
-                    approver: caller.user_id(),
-                    at: &at,
-                    now: now.as_second(),
-                },
-            };
-            match self.store.commit(commit).await {
-                Ok(()) => {
-                    return api::json(
-                        StatusCode::OK,
-                        &json!({ "status": "approved", "policy_version": next.version, "change": change }),
-                    );
-                }
-                Err(CommitError::Moved) => continue,
-                Err(CommitError::NotApprovable) => {
-                    let current = self.find_change_request(tenant_id, request).await?;
-                    let status = current.status_at(Timestamp::now().as_second()).to_owned();
-                    return Err(ApiError::Conflict(format!(
-                        "the change request is {status}"
-                    )));
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
-                Err(other) => return Err(ApiError::Conflict(other.to_string())),
+            )
+        };
+        match self
+            .commit_change(tenant_id, caller.user_id(), change, true, also, audit)
+            .await?
+        {
+            Ok(Committed::Version(version)) => api::json(
+                StatusCode::OK,
+                &json!({ "status": "approved", "policy_version": version, "change": change }),
+            ),
+            Ok(Committed::AwaitsApproval) => Err(ApiError::internal(
+                "an approved change cannot await approval",
+            )),
+            // Decided meanwhile (a concurrent approval won) or expired.
+            Err(_) => {
+                let current = self.find_change_request(tenant_id, request).await?;
+                let status = current.status_at(Timestamp::now().as_second()).to_owned();
+                Err(ApiError::Conflict(format!(
+                    "the change request is {status}"
+                )))
             }
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
     }
 
     pub(crate) async fn reject(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {

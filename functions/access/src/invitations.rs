@@ -126,15 +126,10 @@ impl Access {
             .guard
             .allow(request, Permission::InvitationsList)
             .await?;
-        let scope = format!("{}#invitations", request.scope);
-        let page = self.cursors.page_request(&scope, &request.query)?;
-        let (records, next) = self
-            .store
-            .page::<InvitationRecord>(caller.tenant_id(), "INVITE#", page.limit, page.start)
-            .await?;
         let now = Timestamp::now().as_second();
-        let items: Vec<Value> = records.iter().map(|r| view(r, now)).collect();
-        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+        let view = |r: &InvitationRecord| view(r, now);
+        self.list(request, caller.tenant_id(), "invitations", "INVITE#", view)
+            .await
     }
 
     pub(crate) async fn revoke_invitation(

@@ -19,7 +19,7 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use steward_access::{Auditor, Guard};
 use steward_kit::ApiError;
-use steward_kit::api::{Api, ApiRequest, HttpFunction};
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::config::{Common, ConfigError, Env, Flags};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
@@ -77,6 +77,28 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigEr
         HttpFunction::new(common.function_name, access, common.cors_allowed_origins)
             .with_idempotency(idempotency),
     )
+}
+
+impl Access {
+    /// One page of the tenant's items of a kind (`prefix`), each shown by `view`; the cursor is
+    /// sealed to this tenant and this `list`.
+    pub(crate) async fn list<T: serde::de::DeserializeOwned, V: serde::Serialize>(
+        &self,
+        request: &ApiRequest,
+        tenant_id: &str,
+        list: &str,
+        prefix: &str,
+        view: impl Fn(&T) -> V,
+    ) -> Result<Response<Body>, ApiError> {
+        let scope = format!("{}#{list}", request.scope);
+        let page = self.cursors.page_request(&scope, &request.query)?;
+        let (records, next) = self
+            .store
+            .page::<T>(tenant_id, prefix, page.limit, page.start)
+            .await?;
+        let items: Vec<V> = records.iter().map(view).collect();
+        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+    }
 }
 
 pub(crate) fn no_content() -> Result<Response<Body>, ApiError> {

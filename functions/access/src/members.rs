@@ -47,14 +47,14 @@ impl Access {
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MembersList).await?;
-        let scope = format!("{}#members", request.scope);
-        let page = self.cursors.page_request(&scope, &request.query)?;
-        let (users, next) = self
-            .store
-            .page::<UserRecord>(caller.tenant_id(), "USER#", page.limit, page.start)
-            .await?;
-        let items: Vec<MemberView> = users.iter().map(MemberView::from).collect();
-        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+        self.list(
+            request,
+            caller.tenant_id(),
+            "members",
+            "USER#",
+            |user: &UserRecord| serde_json::json!(MemberView::from(user)),
+        )
+        .await
     }
 
     pub(crate) async fn member(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {

@@ -11,6 +11,7 @@ use steward_domain::access::{Change, ChangeError, PolicyState, RoleRef};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::access::{Also, ChangeRequestRecord, CommitError, PolicyCommit};
+use steward_store::audit::AuditEntry;
 use steward_store::identity::TenantRecord;
 
 use crate::Access;
@@ -18,6 +19,12 @@ use crate::Access;
 /// Commits lost to a concurrent change before giving up with 503: each retry re-reads the
 /// state, so only a tenant under a storm of changes gets there.
 const MAX_ATTEMPTS: usize = 5;
+
+/// How [`Access::commit_change`] ended.
+pub(crate) enum Committed {
+    Version(u64),
+    AwaitsApproval,
+}
 
 /// The problem a refused change is answered with.
 pub(crate) fn change_problem(error: ChangeError) -> ApiError {
@@ -51,13 +58,6 @@ pub(crate) fn affected(state: &PolicyState, change: &Change) -> Value {
     }
 }
 
-fn busy() -> ApiError {
-    ApiError::Unavailable {
-        retry_after: std::time::Duration::from_secs(1),
-        source: None,
-    }
-}
-
 impl Access {
     pub(crate) async fn load(
         &self,
@@ -67,6 +67,54 @@ impl Access {
             .load(tenant_id)
             .await?
             .ok_or(ApiError::Unauthorized)
+    }
+
+    /// Loads the state, checks `actor`'s authority and the invariants, and commits `change`
+    /// with the next snapshot, the audit entry `audit` builds from the states before and after,
+    /// and `also`; reloads and retries when another change committed first. Unless `approved`,
+    /// a change that needs a second admin is not committed but answered `AwaitsApproval`.
+    /// The inner error is a commit refused by one of `also`'s conditions.
+    pub(crate) async fn commit_change(
+        &self,
+        tenant_id: &str,
+        actor: &str,
+        change: &Change,
+        approved: bool,
+        also: Also<'_>,
+        audit: impl Fn(&PolicyState, &PolicyState) -> AuditEntry,
+    ) -> Result<Result<Committed, CommitError>, ApiError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (_, state) = self.load(tenant_id).await?;
+            change
+                .authorised_for(actor, &state)
+                .map_err(change_problem)?;
+            let mut next = state.clone();
+            change.apply(&mut next).map_err(change_problem)?;
+            if !approved && change.needs_approval(&state) {
+                return Ok(Ok(Committed::AwaitsApproval));
+            }
+            next.version = state.version + 1;
+            let audit = audit(&state, &next);
+            let at = Timestamp::now().to_string();
+            let commit = PolicyCommit {
+                tenant_id,
+                state: &next,
+                change,
+                audit: &audit,
+                at: &at,
+                also,
+            };
+            match self.store.commit(commit).await {
+                Ok(()) => return Ok(Ok(Committed::Version(next.version))),
+                Err(CommitError::Moved) => continue,
+                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(refused) => return Ok(Err(refused)),
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
     }
 
     /// Makes `change` as `caller`: 200 with the new policy version, or 202 with the change
@@ -87,53 +135,34 @@ impl Access {
                 .map(|user| user.email),
             _ => None,
         };
-        for _ in 0..MAX_ATTEMPTS {
-            let (_, state) = self.load(tenant_id).await?;
-            change
-                .authorised_for(caller.user_id(), &state)
-                .map_err(change_problem)?;
-            let mut next = state.clone();
-            change.apply(&mut next).map_err(change_problem)?;
-            if change.needs_approval(&state) {
-                return self.request_approval(request, caller, change).await;
-            }
-            next.version = state.version + 1;
-            let audit = self.auditor.entry(
+        let also = match &released_email {
+            Some(email) => Also::ReleaseEmail { email },
+            None => Also::Nothing,
+        };
+        let audit = |before: &PolicyState, after: &PolicyState| {
+            self.auditor.entry(
                 request,
                 Record {
                     tenant_id,
                     actor: caller.user_id(),
                     action: change.action(),
                     target: &change.target(),
-                    before: affected(&state, &change),
-                    after: affected(&next, &change),
+                    before: affected(before, &change),
+                    after: affected(after, &change),
                 },
-            );
-            let now = Timestamp::now().to_string();
-            let commit = PolicyCommit {
-                tenant_id,
-                state: &next,
-                change: &change,
-                audit: &audit,
-                at: &now,
-                also: match &released_email {
-                    Some(email) => Also::ReleaseEmail { email },
-                    None => Also::Nothing,
-                },
-            };
-            match self.store.commit(commit).await {
-                Ok(()) => {
-                    return api::json(
-                        StatusCode::OK,
-                        &json!({ "status": "applied", "policy_version": next.version, "change": change }),
-                    );
-                }
-                Err(CommitError::Moved) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-                Err(other) => return Err(ApiError::Conflict(other.to_string())),
-            }
+            )
+        };
+        let committed = self
+            .commit_change(tenant_id, caller.user_id(), &change, false, also, audit)
+            .await?
+            .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+        match committed {
+            Committed::Version(version) => api::json(
+                StatusCode::OK,
+                &json!({ "status": "applied", "policy_version": version, "change": change }),
+            ),
+            Committed::AwaitsApproval => self.request_approval(request, caller, change).await,
         }
-        Err(busy())
     }
 
     async fn request_approval(

@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 use lambda_http::{Body, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use steward_authz::Permission;
 use steward_domain::access::PolicySnapshot;
 use steward_kit::ApiError;
@@ -44,17 +44,15 @@ impl Access {
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::PolicyRead).await?;
-        let scope = format!("{}#policy-versions", request.scope);
-        let page = self.cursors.page_request(&scope, &request.query)?;
-        let (records, next) = self
-            .store
-            .page::<SnapshotRecord>(caller.tenant_id(), "POLICY#", page.limit, page.start)
-            .await?;
-        let items: Vec<Value> = records
-            .iter()
-            .map(|r| json!({ "version": r.version, "at": r.at }))
-            .collect();
-        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+        let view = |r: &SnapshotRecord| json!({ "version": r.version, "at": r.at });
+        self.list(
+            request,
+            caller.tenant_id(),
+            "policy-versions",
+            "POLICY#",
+            view,
+        )
+        .await
     }
 
     pub(crate) async fn policy_version(

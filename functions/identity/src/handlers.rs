@@ -464,6 +464,14 @@ impl Identity {
     async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let body: Refresh = request.json()?;
         let presented = RefreshToken::parse(&body.refresh_token).ok_or(ApiError::Unauthorized)?;
+        // A removed or suspended member's session rotates no more: checked first, so that a
+        // refused refresh changes nothing.
+        let user = self
+            .store
+            .user(presented.tenant_id(), presented.user_id())
+            .await?
+            .filter(|user| user.status == "active")
+            .ok_or(ApiError::Unauthorized)?;
         let now = Timestamp::now();
         let next = RefreshToken::new(
             presented.tenant_id(),
@@ -501,20 +509,10 @@ impl Identity {
             )
             .await?;
         match rotation {
-            Rotation::Rotated => {
-                let user = self
-                    .store
-                    .user(presented.tenant_id(), presented.user_id())
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
-                if user.status != "active" {
-                    return Err(ApiError::Unauthorized);
-                }
-                api::json(
-                    StatusCode::OK,
-                    &self.tokens_for(&user, presented.session_id(), next, now),
-                )
-            }
+            Rotation::Rotated => api::json(
+                StatusCode::OK,
+                &self.tokens_for(&user, presented.session_id(), next, now),
+            ),
             Rotation::ReuseDetected => {
                 tracing::warn!(
                     session = presented.session_id(),

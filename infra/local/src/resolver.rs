@@ -44,6 +44,11 @@ impl LocalResolver {
         }
     }
 
+    /// The value generated for a secret resource in this run.
+    pub fn secret(&self, logical_id: &str) -> Option<&str> {
+        self.secrets.get(logical_id).map(String::as_str)
+    }
+
     pub fn set_ref(&mut self, logical_id: &str, value: String) {
         self.refs.insert(logical_id.to_owned(), value);
     }

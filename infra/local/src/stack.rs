@@ -290,6 +290,11 @@ impl Stack {
         self.resolver.physical_name(logical_id)
     }
 
+    /// The value this run generated for a secret of the template (tests forge tokens with it).
+    pub fn secret(&self, logical_id: &str) -> Option<&str> {
+        self.resolver.secret(logical_id)
+    }
+
     /// A queue's URL in the emulator.
     pub fn queue_url(&self, logical_id: &str) -> Option<String> {
         self.resolver.queue_url(logical_id)

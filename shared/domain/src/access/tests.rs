@@ -276,7 +276,9 @@ fn the_snapshot_lists_active_members_and_the_diff_shows_each_change() {
         ["night"]
     );
     assert!(diff.roles_removed.is_empty());
-    let changed: Vec<(&str, Vec<Permission>, Vec<&str>, Vec<&str>)> = diff
+    /// A role's id, the permissions it gained, the members it gained and lost.
+    type Changed<'a> = (&'a str, Vec<Permission>, Vec<&'a str>, Vec<&'a str>);
+    let changed: Vec<Changed> = diff
         .roles_changed
         .iter()
         .map(|r| {
