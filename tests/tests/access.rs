@@ -702,3 +702,90 @@ async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
     let token = answer["tokens"]["access_token"].as_str().unwrap();
     assert_eq!(send(stack.get("/v1/me").bearer_auth(token)).await.0, 200);
 }
+
+#[tokio::test]
+async fn thirty_concurrent_invitations_for_the_last_seat_admit_exactly_one() {
+    let stack = stack_with(&[("LicensingEnforcementEnabled", "true")]).await;
+    let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+    let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
+    assert_eq!(licence["offering"], "trial");
+    let seats = licence["limits"]["seats"].as_u64().unwrap();
+    assert_eq!(licence["usage"]["seats"], 1, "the owner holds a seat");
+    // Fill every seat but one; pending invitations hold seats.
+    for i in 2..seats {
+        stack
+            .invite(&owner, &format!("early{i}@acme.test"), &["member"])
+            .await;
+    }
+    let attempts = (0..30).map(|i| {
+        call(
+            &stack,
+            &owner,
+            Method::POST,
+            "/v1/invitations",
+            Some(json!({ "email": format!("rush{i}@acme.test"), "roles": ["member"] })),
+        )
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(
+        created,
+        1,
+        "{:?}",
+        answers.iter().map(|(s, _)| s).collect::<Vec<_>>()
+    );
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!(*status, 402, "{body}");
+        assert_eq!(body["type"], "urn:steward:problem:licence-limit-reached");
+        assert_eq!(body["limit"], json!({ "name": "seats", "allowed": seats }));
+    }
+    let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
+    assert_eq!(licence["usage"]["seats"], seats);
+    let (_, listed) = call(
+        &stack,
+        &owner,
+        Method::GET,
+        "/v1/invitations?limit=200",
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len() as u64,
+        seats - 1,
+        "refused ones left nothing"
+    );
+
+    // Revoking an invitation frees its seat; accepting one keeps it.
+    let (_, listed) = call(&stack, &owner, Method::GET, "/v1/invitations", None).await;
+    let first = listed["items"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &stack,
+            &owner,
+            Method::DELETE,
+            &format!("/v1/invitations/{first}"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let member = stack.join(&owner, "late@acme.test", &["member"]).await;
+    let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
+    assert_eq!(licence["usage"]["seats"], seats);
+    // Removing a member frees theirs.
+    assert_eq!(
+        call(
+            &stack,
+            &owner,
+            Method::DELETE,
+            &format!("/v1/members/{}", member.user_id),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
+    assert_eq!(licence["usage"]["seats"], seats - 1);
+}

@@ -187,6 +187,7 @@ impl Access {
                 Some(&body.reason),
                 now.as_second(),
                 &audit,
+                None,
             )
             .await?;
         if !closed {

@@ -17,7 +17,7 @@ use steward_domain::access::{Change, InvitationToken};
 use steward_domain::identity::Email;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_store::access::InvitationRecord;
+use steward_store::access::{InvitationRecord, InviteError};
 
 use crate::Access;
 use crate::mutate::{change_problem, role};
@@ -59,7 +59,7 @@ impl Access {
             .map(|(i, text)| role(&format!("roles/{i}"), text))
             .collect::<Result<BTreeSet<_>, _>>()?;
         let tenant_id = caller.tenant_id();
-        let (_, state) = self.load(tenant_id).await?;
+        let (tenant, state) = self.load(tenant_id).await?;
         // What the new member will hold is checked now, against the inviter's authority.
         let joining = Change::AddMember {
             user_id: String::new(),
@@ -111,7 +111,20 @@ impl Access {
                 after: json!({ "email": record.email, "roles": record.roles }),
             },
         );
-        self.store.create(&record, &audit).await?;
+        match self
+            .store
+            .create_invitation(&record, &audit, self.guard.licence_enforced())
+            .await
+        {
+            Ok(()) => {}
+            Err(InviteError::NoSeatLeft) => {
+                return Err(ApiError::LicenceLimit {
+                    limit: "seats".into(),
+                    allowed: tenant.licence.limits.seats,
+                });
+            }
+            Err(InviteError::Store(error)) => return Err(error.into()),
+        }
         let mut answer = view(&record, now.as_second());
         // Shown this once: only its hash is kept.
         answer["token"] = json!(token.expose());
@@ -167,6 +180,7 @@ impl Access {
                 None,
                 now.as_second(),
                 &audit,
+                Some(tenant_id),
             )
             .await?;
         if !closed {

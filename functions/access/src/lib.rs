@@ -7,6 +7,7 @@
 mod audit_log;
 mod change_requests;
 mod invitations;
+mod licence;
 mod members;
 mod mutate;
 mod policy;
@@ -135,6 +136,7 @@ impl Api for Access {
             "GET /v1/policy/versions/{version}" => self.policy_version(request).await,
             "GET /v1/policy/diff" => self.policy_diff(request).await,
             "GET /v1/audit" => self.audit_log(request).await,
+            "GET /v1/licence" => self.licence(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

@@ -29,9 +29,6 @@ use crate::throttle::{Limits, Throttle};
 
 /// How long a session (a refresh-token family) lives without signing in again.
 const SESSION_DAYS: i64 = 30;
-/// How long the trial licence of a self-service sign-up lasts (AUTO_PROVISION_ENABLED).
-pub(crate) const TRIAL_DAYS: i64 = 30;
-
 pub struct Identity {
     pub(crate) store: IdentityStore,
     pub(crate) access: AccessStore,
@@ -239,7 +236,10 @@ impl Identity {
         let user_id = new_id("usr");
         let mut tenant = TenantRecord::new(&tenant_id, &tenant_name, &now_text);
         if self.auto_provision {
-            tenant.licence = LicenceRecord::trial(now.as_second(), TRIAL_DAYS);
+            tenant.licence = LicenceRecord {
+                seats_used: tenant.licence.seats_used,
+                ..LicenceRecord::trial(now.as_second())
+            };
         }
         let (pk, sk) = UserRecord::key(&tenant_id, &user_id);
         let owner = UserRecord {

@@ -28,7 +28,7 @@ fn records() -> (UserRecord, TenantRecord) {
     let tenant_id = "tnt_0190f4c26a0070008000000000000001";
     let user_id = "usr_0190f4c27b1e7c3a9d523f1e8a6b2c10";
     let mut tenant = TenantRecord::new(tenant_id, "Acme Rooms", "2026-11-23T00:00:00Z");
-    tenant.licence = LicenceRecord::trial(NOW, 30);
+    tenant.licence = LicenceRecord::trial(NOW);
     tenant.custom_roles = BTreeMap::from([(
         RoleName::parse("front-desk").unwrap(),
         CustomRole {

@@ -44,6 +44,11 @@ impl Guard {
         })
     }
 
+    /// Whether the licence is enforced (its forbids and its limits).
+    pub fn licence_enforced(&self) -> bool {
+        self.licence_enforced
+    }
+
     /// The caller, if it may perform `permission`'s action in its own tenant.
     pub async fn allow(
         &self,

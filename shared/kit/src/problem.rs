@@ -71,6 +71,10 @@ pub enum ApiError {
         permission: Option<String>,
         feature: Option<String>,
     },
+    /// A licence limit would be passed (SPEC §F): `limit` names it (`seats`, `rooms`,
+    /// `terminals`) and `allowed` is its value.
+    #[error("the licence allows {allowed} {limit}; all are in use")]
+    LicenceLimit { limit: String, allowed: u32 },
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error("temporarily unavailable")]
@@ -131,6 +135,11 @@ impl ApiError {
                 "Request still in progress",
             ),
             Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
+            Self::LicenceLimit { .. } => (
+                "licence-limit-reached",
+                S::PAYMENT_REQUIRED,
+                "Licence limit reached",
+            ),
             Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
             Self::InvalidCredentials => (
                 "invalid-credentials",
@@ -201,6 +210,13 @@ impl ApiError {
                 Self::Forbidden { feature, .. } => feature.clone(),
                 _ => None,
             },
+            limit: match self {
+                Self::LicenceLimit { limit, allowed } => Some(LimitReached {
+                    name: limit.clone(),
+                    allowed: *allowed,
+                }),
+                _ => None,
+            },
         }
     }
 
@@ -265,6 +281,16 @@ pub struct Problem {
     /// The licence feature a denied action needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_feature: Option<String>,
+    /// The licence limit a refused action would pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitReached>,
+}
+
+/// The `limit` member of a 402 problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitReached {
+    pub name: String,
+    pub allowed: u32,
 }
 
 impl Problem {
@@ -362,6 +388,10 @@ mod tests {
                 detail: "x".into(),
                 permission: None,
                 feature: None,
+            },
+            ApiError::LicenceLimit {
+                limit: "seats".into(),
+                allowed: 1,
             },
             ApiError::TooManyRequests {
                 retry_after: Duration::ZERO,

@@ -178,6 +178,42 @@ pub enum CommitError {
     Store(#[from] StoreError),
 }
 
+/// Why an invitation was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    /// Every seat of the licence is taken (members and pending invitations).
+    #[error("no seat is left")]
+    NoSeatLeft,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The tenant item's seat count moved by `delta` (+1 takes a seat, -1 releases one); taking one
+/// is conditioned on a free seat when `enforce_limit`.
+fn seat_update(
+    table: &str,
+    tenant_id: &str,
+    delta: i64,
+    enforce_limit: bool,
+) -> Result<TransactWriteItem, StoreError> {
+    let builder = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant_pk(tenant_id), "TENANT".into())))
+        .update_expression("SET #licence.#used = #licence.#used + :delta")
+        .expression_attribute_names("#licence", "licence")
+        .expression_attribute_names("#used", "seats_used")
+        .expression_attribute_values(":delta", n(delta));
+    let builder = if delta > 0 && enforce_limit {
+        builder
+            .condition_expression("#licence.#used < #licence.#limits.#seats")
+            .expression_attribute_names("#limits", "limits")
+            .expression_attribute_names("#seats", "seats")
+    } else {
+        builder.condition_expression("attribute_exists(pk)")
+    };
+    update(builder.build())
+}
+
 #[derive(Clone, Debug)]
 pub struct AccessStore {
     table: Table,
@@ -233,24 +269,34 @@ impl AccessStore {
         let state = commit.state;
         let tenant_id = commit.tenant_id;
         let previous = state.version - 1;
+        // A removed member's seat is released in the same update (a transaction touches the
+        // tenant item once).
+        let releases_seat = matches!(commit.change, Change::RemoveMember { .. });
+        let mut tenant = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(tenant_pk(tenant_id), "TENANT".into())))
+            .update_expression(if releases_seat {
+                "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual, \
+                 #licence.#used = #licence.#used - :one"
+            } else {
+                "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual"
+            })
+            .condition_expression("policy_version = :previous")
+            .expression_attribute_values(":next", n(state.version))
+            .expression_attribute_values(":previous", n(previous))
+            .expression_attribute_values(":roles", attribute(&state.custom_roles)?)
+            .expression_attribute_values(
+                ":dual",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(state.dual_approval),
+            );
+        if releases_seat {
+            tenant = tenant
+                .expression_attribute_names("#licence", "licence")
+                .expression_attribute_names("#used", "seats_used")
+                .expression_attribute_values(":one", n(1));
+        }
         let mut items = vec![
-            update(
-                Update::builder()
-                    .table_name(table)
-                    .set_key(Some(key(tenant_pk(tenant_id), "TENANT".into())))
-                    .update_expression(
-                        "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual",
-                    )
-                    .condition_expression("policy_version = :previous")
-                    .expression_attribute_values(":next", n(state.version))
-                    .expression_attribute_values(":previous", n(previous))
-                    .expression_attribute_values(":roles", attribute(&state.custom_roles)?)
-                    .expression_attribute_values(
-                        ":dual",
-                        aws_sdk_dynamodb::types::AttributeValue::Bool(state.dual_approval),
-                    )
-                    .build(),
-            )?,
+            update(tenant.build())?,
             put(
                 &SnapshotRecord::new(tenant_id, PolicySnapshot::from(state), commit.at),
                 table,
@@ -375,7 +421,28 @@ impl AccessStore {
         })
     }
 
-    /// Writes a new item (a change request, an invitation) with its audit entry.
+    /// A new invitation with its audit entry, holding a seat of the licence until it is
+    /// accepted (the seat becomes the member's) or revoked.
+    pub async fn create_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        audit: &AuditEntry,
+        enforce_limit: bool,
+    ) -> Result<(), InviteError> {
+        let table = self.table.name();
+        let items = vec![
+            seat_update(table, &invitation.tenant_id, 1, enforce_limit)?,
+            put(invitation, table, Some("attribute_not_exists(pk)"))?,
+            put(audit, table, None)?,
+        ];
+        match self.table.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(error) if failed_condition(&error) == Some(0) => Err(InviteError::NoSeatLeft),
+            Err(error) => Err(StoreError::from_sdk(error).into()),
+        }
+    }
+
+    /// Writes a new item (a change request) with its audit entry.
     pub async fn create<T: Serialize>(
         &self,
         item: &T,
@@ -393,7 +460,8 @@ impl AccessStore {
     }
 
     /// Moves a pending, unexpired item (`CHANGE#` or `INVITE#`) to `status`, with its audit
-    /// entry and `reason`; `false` when it was not pending any more (nothing written).
+    /// entry and `reason`, releasing the seat a revoked invitation held in `release_seat_of`'s
+    /// licence; `false` when it was not pending any more (nothing written).
     #[allow(clippy::too_many_arguments)]
     pub async fn close(
         &self,
@@ -404,9 +472,10 @@ impl AccessStore {
         reason: Option<&str>,
         now: i64,
         audit: &AuditEntry,
+        release_seat_of: Option<&str>,
     ) -> Result<bool, StoreError> {
         let table = self.table.name();
-        let items = vec![
+        let mut items = vec![
             update(
                 Update::builder()
                     .table_name(table)
@@ -426,6 +495,9 @@ impl AccessStore {
             )?,
             put(audit, table, None)?,
         ];
+        if let Some(tenant_id) = release_seat_of {
+            items.push(seat_update(table, tenant_id, -1, false)?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(true),
             Err(error) if failed_condition(&error) == Some(0) => Ok(false),

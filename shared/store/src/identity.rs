@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 use steward_authz::{Feature, LicenceStatus, RoleName};
 use steward_domain::access::CustomRole;
+use steward_domain::licensing::{Limits, Offering};
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
@@ -43,41 +44,61 @@ pub struct TenantRecord {
     pub licence: LicenceRecord,
 }
 
-/// The tenant's licence as a plain record: what the authorizer reads (SPEC §F fills it in).
+/// The tenant's licence: what the authorizer reads, and the seats counted against its limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenceRecord {
     pub status: LicenceStatus,
-    pub plan: String,
+    /// `None` until a licence is assigned.
+    #[serde(default)]
+    pub offering: Option<Offering>,
     pub features: BTreeSet<Feature>,
+    #[serde(default = "no_limits")]
+    pub limits: Limits,
+    /// Members plus pending invitations, kept by conditional updates (never counted by a read).
+    #[serde(default)]
+    pub seats_used: u32,
     /// Unix seconds; `None` for a licence without an end.
     pub expires_at: Option<i64>,
+}
+
+fn no_limits() -> Limits {
+    Limits {
+        seats: 0,
+        rooms: 0,
+        terminals: 0,
+    }
 }
 
 impl Default for LicenceRecord {
     fn default() -> Self {
         Self {
             status: LicenceStatus::None,
-            plan: String::new(),
+            offering: None,
             features: BTreeSet::new(),
+            limits: no_limits(),
+            seats_used: 0,
             expires_at: None,
         }
     }
 }
 
 impl LicenceRecord {
-    /// The trial a self-service sign-up gets with AUTO_PROVISION_ENABLED: every feature for
-    /// `days` days.
-    pub fn trial(now: i64, days: i64) -> Self {
+    /// The trial a self-service sign-up gets with AUTO_PROVISION_ENABLED.
+    pub fn trial(now: i64) -> Self {
+        let terms = Offering::Trial.terms();
         Self {
             status: LicenceStatus::Trial,
-            plan: "trial".into(),
-            features: Feature::ALL.iter().copied().collect(),
-            expires_at: Some(now + days * 86_400),
+            offering: Some(Offering::Trial),
+            features: terms.features,
+            limits: terms.limits,
+            seats_used: 0,
+            expires_at: Some(now + Offering::TRIAL_DAYS * 86_400),
         }
     }
 }
 
 impl TenantRecord {
+    /// A new tenant: its owner holds the first seat, and its policy starts at version 1.
     pub fn new(tenant_id: &str, name: &str, created_at: &str) -> Self {
         Self {
             pk: format!("T#{tenant_id}"),
@@ -88,7 +109,10 @@ impl TenantRecord {
             dual_approval: true,
             policy_version: 1,
             custom_roles: BTreeMap::new(),
-            licence: LicenceRecord::default(),
+            licence: LicenceRecord {
+                seats_used: 1,
+                ..LicenceRecord::default()
+            },
         }
     }
 }
