@@ -673,6 +673,7 @@ async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
     // No trial at sign-up: the licence record stays `none` until an operator assigns one.
     let stack = stack_with(&[
         ("LicensingEnforcementEnabled", "true"),
+        ("LicensingRolloutStage", "general_availability"),
         ("AutoProvisionEnabled", "false"),
     ])
     .await;
@@ -685,7 +686,11 @@ async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
     );
 
     // With the default (auto-provisioned trial) the same enforcement lets the tenant act.
-    let stack = stack_with(&[("LicensingEnforcementEnabled", "true")]).await;
+    let stack = stack_with(&[
+        ("LicensingEnforcementEnabled", "true"),
+        ("LicensingRolloutStage", "general_availability"),
+    ])
+    .await;
     let (status, _, answer) = send(stack.post("/v1/signup").json(&json!({
         "tenant_name": "Trial", "name": "Owner", "email": "owner@trial.test", "password": steward_e2e::PASSWORD,
     })))
@@ -705,7 +710,11 @@ async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
 
 #[tokio::test]
 async fn thirty_concurrent_invitations_for_the_last_seat_admit_exactly_one() {
-    let stack = stack_with(&[("LicensingEnforcementEnabled", "true")]).await;
+    let stack = stack_with(&[
+        ("LicensingEnforcementEnabled", "true"),
+        ("LicensingRolloutStage", "general_availability"),
+    ])
+    .await;
     let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
     let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
     assert_eq!(licence["offering"], "trial");
@@ -788,4 +797,49 @@ async fn thirty_concurrent_invitations_for_the_last_seat_admit_exactly_one() {
     );
     let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
     assert_eq!(licence["usage"]["seats"], seats - 1);
+}
+
+/// The operators' licensing switches (the `CONFIG`/`LICENSING` item) override the template's
+/// flags without a deploy, within the cache's lifetime (1 s here, 30 s by default).
+#[tokio::test]
+async fn a_stage_change_and_the_kill_switch_act_within_the_cache_lifetime() {
+    use steward_domain::licensing::{Rollout, RolloutStage};
+    use steward_store::platform::LicensingConfigRecord;
+    let stack = stack_with(&[
+        ("AutoProvisionEnabled", "false"),
+        ("LicensingConfigCacheSeconds", "1"),
+    ])
+    .await;
+    let unlicensed = stack.sign_up("Unlicensed", "owner@nolicence.test").await;
+    let me = || call(&stack, &unlicensed, Method::GET, "/v1/me", None);
+    assert_eq!(me().await.0, 200, "the template's default: enforcement off");
+
+    let set = |stage, enforcement_enabled| {
+        let record = LicensingConfigRecord::new(
+            Rollout {
+                stage,
+                enforcement_enabled,
+                early_adopter_percent: 25,
+            },
+            "2026-11-23T00:00:00Z",
+            "test",
+        );
+        let table = stack.table.clone();
+        async move { table.put(&record).await.unwrap() }
+    };
+    set(RolloutStage::GeneralAvailability, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (status, body) = me().await;
+    assert_eq!(status, 403, "enforced everywhere now: {body}");
+    // A stage that leaves this (non-pilot) tenant out.
+    set(RolloutStage::Pilot, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(me().await.0, 200);
+    // The kill switch, at general availability.
+    set(RolloutStage::GeneralAvailability, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(me().await.0, 403);
+    set(RolloutStage::GeneralAvailability, false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(me().await.0, 200);
 }

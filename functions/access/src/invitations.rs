@@ -113,7 +113,7 @@ impl Access {
         );
         match self
             .store
-            .create_invitation(&record, &audit, self.guard.licence_enforced())
+            .create_invitation(&record, &audit, caller.licence_enforced)
             .await
         {
             Ok(()) => {}

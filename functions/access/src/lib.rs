@@ -18,6 +18,7 @@ use std::time::Duration;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
+use steward_access::LicensingCache;
 use steward_access::{Auditor, Guard};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
@@ -27,6 +28,7 @@ use steward_kit::pagination::Cursors;
 use steward_store::access::AccessStore;
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
+use steward_store::platform::PlatformStore;
 use steward_store::{SdkConfig, Table};
 
 /// Lifetimes, from the environment.
@@ -60,11 +62,17 @@ pub struct Access {
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigError> {
     let common: Common = env.parse()?;
     let flags: Flags = env.parse()?;
+    let licensing: LicensingCache = env.parse()?;
     let lifetimes: Lifetimes = env.parse()?;
     let table = Table::new(aws, &common.table);
     let identity = IdentityStore::new(table.clone());
-    let guard = Guard::new(identity.clone(), flags.licensing_enforcement_enabled)
-        .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
+    let guard = Guard::new(
+        identity.clone(),
+        PlatformStore::new(table.clone()),
+        flags.rollout(),
+        Duration::from_secs(licensing.licensing_config_cache_seconds),
+    )
+    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
     let access = Access {
         guard,
         store: AccessStore::new(table.clone()),

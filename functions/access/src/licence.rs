@@ -26,7 +26,7 @@ impl Access {
                     .map(|at| at.to_string()),
                 "limits": licence.limits,
                 "usage": { "seats": licence.seats_used },
-                "enforced": self.guard.licence_enforced(),
+                "enforced": caller.licence_enforced,
             }),
         )
     }

@@ -8,6 +8,7 @@ mod throttle;
 use std::time::Duration;
 
 use serde::Deserialize;
+use steward_access::LicensingCache;
 use steward_access::{Auditor, Guard};
 use steward_domain::identity::tokens::AccessTokens;
 use steward_kit::api::HttpFunction;
@@ -16,6 +17,7 @@ use steward_kit::idempotency::Idempotency;
 use steward_store::access::AccessStore;
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
+use steward_store::platform::PlatformStore;
 use steward_store::{SdkConfig, Table};
 
 pub use handlers::Identity;
@@ -48,14 +50,20 @@ mod defaults {
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
     let common: Common = env.parse()?;
     let flags: Flags = env.parse()?;
+    let licensing: LicensingCache = env.parse()?;
     let limits: LimitsConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
     // At cold start, so the first sign-in with an unknown email costs no more than any other.
     steward_domain::identity::hashing::prepare();
     let keys = Keys::derive(&common.signing_secret);
     let store = IdentityStore::new(table.clone());
-    let guard = Guard::new(store.clone(), flags.licensing_enforcement_enabled)
-        .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
+    let guard = Guard::new(
+        store.clone(),
+        PlatformStore::new(table.clone()),
+        flags.rollout(),
+        Duration::from_secs(licensing.licensing_config_cache_seconds),
+    )
+    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
     let identity = Identity {
         store,
         access: AccessStore::new(table.clone()),

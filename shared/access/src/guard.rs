@@ -1,12 +1,18 @@
 //! The permission check every protected route makes first.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use steward_authz::{
     Action, Authorizer, AuthzError, DenyReason, Permission, PrincipalData, Request, TenantData,
 };
+
 use steward_domain::access::{PolicyState, RoleRef};
+use steward_domain::licensing::Rollout;
 use steward_kit::ApiError;
 use steward_kit::api::{ApiRequest, Principal};
+use steward_store::StoreError;
 use steward_store::identity::{IdentityStore, TenantRecord, UserRecord};
+use steward_store::platform::PlatformStore;
 
 /// Who is calling, as the guard resolved them for an allowed request.
 #[derive(Debug, Clone)]
@@ -14,6 +20,8 @@ pub struct Caller {
     pub principal: Principal,
     pub user: UserRecord,
     pub tenant: TenantRecord,
+    /// Whether the tenant's licence is enforced (its forbids held, and its limits hold).
+    pub licence_enforced: bool,
 }
 
 impl Caller {
@@ -31,22 +39,51 @@ impl Caller {
 pub struct Guard {
     authorizer: Authorizer,
     store: IdentityStore,
-    /// LICENSING_ENFORCEMENT_ENABLED: whether the licence forbids apply (SPEC §F).
-    licence_enforced: bool,
+    rollout: RolloutSource,
+}
+
+/// The licensing switches: the operators' configuration item, read through a short cache, or
+/// the template's flags when there is none. The cache's lifetime bounds how late a stage change
+/// or the kill switch takes effect (SPEC §F: within a minute).
+struct RolloutSource {
+    defaults: Rollout,
+    platform: PlatformStore,
+    ttl: Duration,
+    cached: Mutex<Option<(Instant, Rollout)>>,
+}
+
+impl RolloutSource {
+    async fn current(&self) -> Result<Rollout, StoreError> {
+        if let Some((read_at, rollout)) = *self.cached.lock().expect("not poisoned")
+            && read_at.elapsed() < self.ttl
+        {
+            return Ok(rollout);
+        }
+        let rollout = self.platform.licensing().await?.unwrap_or(self.defaults);
+        *self.cached.lock().expect("not poisoned") = Some((Instant::now(), rollout));
+        Ok(rollout)
+    }
 }
 
 impl Guard {
-    pub fn new(store: IdentityStore, licence_enforced: bool) -> Result<Self, AuthzError> {
+    /// `defaults` are the template's flags; the configuration item in `platform` overrides
+    /// them, read at most once per `ttl`.
+    pub fn new(
+        store: IdentityStore,
+        platform: PlatformStore,
+        defaults: Rollout,
+        ttl: Duration,
+    ) -> Result<Self, AuthzError> {
         Ok(Self {
             authorizer: Authorizer::new()?,
             store,
-            licence_enforced,
+            rollout: RolloutSource {
+                defaults,
+                platform,
+                ttl,
+                cached: Mutex::new(None),
+            },
         })
-    }
-
-    /// Whether the licence is enforced (its forbids and its limits).
-    pub fn licence_enforced(&self) -> bool {
-        self.licence_enforced
     }
 
     /// The caller, if it may perform `permission`'s action in its own tenant.
@@ -56,15 +93,17 @@ impl Guard {
         permission: Permission,
     ) -> Result<Caller, ApiError> {
         let principal = request.principal()?;
-        let (user, tenant) = tokio::try_join!(
+        let (user, tenant, rollout) = tokio::try_join!(
             self.store.user(&principal.tenant_id, &principal.user_id),
             self.store.tenant(&principal.tenant_id),
+            self.rollout.current(),
         )?;
         // A token outliving its user (removed) or tenant is no longer anyone's.
         let (Some(user), Some(tenant)) = (user, tenant) else {
             return Err(ApiError::Unauthorized);
         };
-        let (principal_data, tenant_data) = subject(&user, &tenant, self.licence_enforced);
+        let licence_enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
+        let (principal_data, tenant_data) = subject(&user, &tenant, licence_enforced);
         let decision = self.authorizer.decide(&Request {
             principal: &principal_data,
             action: Action::new(permission),
@@ -77,6 +116,7 @@ impl Guard {
                 principal: principal.clone(),
                 user,
                 tenant,
+                licence_enforced,
             }),
             Err(reason) => {
                 tracing::warn!(

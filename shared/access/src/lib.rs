@@ -12,6 +12,18 @@ mod guard;
 pub use audit::{AUDIT_RETENTION_DAYS, Auditor, Record};
 pub use guard::{Caller, Guard, deny_to_problem, subject};
 
+/// How long the guard keeps the operators' licensing switches (LICENSING_CONFIG_CACHE_SECONDS,
+/// default 30): the bound on how late a stage change or the kill switch takes effect.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LicensingCache {
+    #[serde(default = "default_licensing_cache_seconds")]
+    pub licensing_config_cache_seconds: u64,
+}
+
+fn default_licensing_cache_seconds() -> u64 {
+    30
+}
+
 /// A new identifier: `<prefix>_<UUIDv7>`, so ids sort by creation time.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

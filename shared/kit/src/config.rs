@@ -85,16 +85,7 @@ fn unnamed_function() -> String {
     "unnamed".to_owned()
 }
 
-/// Licensing rollout stages of SPEC §F.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolloutStage {
-    Disabled,
-    InternalTesting,
-    Pilot,
-    EarlyAdopters,
-    GeneralAvailability,
-}
+pub use steward_domain::licensing::RolloutStage;
 
 /// The flags of SPEC §F, each a template parameter passed through under its own name.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -109,6 +100,19 @@ pub struct Flags {
     pub monitoring_alerts_enabled: bool,
     pub license_validation_enabled: bool,
     pub self_healing_enabled: bool,
+}
+
+impl Flags {
+    /// The licensing switches the template sets; an operator's configuration item overrides
+    /// them at run time (steward-access's guard).
+    pub fn rollout(&self) -> steward_domain::licensing::Rollout {
+        steward_domain::licensing::Rollout {
+            stage: self.licensing_rollout_stage,
+            enforcement_enabled: self.licensing_enforcement_enabled,
+            early_adopter_percent:
+                steward_domain::licensing::Rollout::DEFAULT_EARLY_ADOPTER_PERCENT,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 use steward_authz::{Feature, LicenceStatus, RoleName};
 use steward_domain::access::CustomRole;
-use steward_domain::licensing::{Limits, Offering};
+use steward_domain::licensing::{Cohort, Limits, Offering};
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
@@ -42,6 +42,9 @@ pub struct TenantRecord {
     pub custom_roles: BTreeMap<RoleName, CustomRole>,
     #[serde(default)]
     pub licence: LicenceRecord,
+    /// The tenant's place in the licensing rollout (internal, pilot), set by operators.
+    #[serde(default)]
+    pub cohort: Option<Cohort>,
 }
 
 /// The tenant's licence: what the authorizer reads, and the seats counted against its limit.
@@ -113,6 +116,7 @@ impl TenantRecord {
                 seats_used: 1,
                 ..LicenceRecord::default()
             },
+            cohort: None,
         }
     }
 }

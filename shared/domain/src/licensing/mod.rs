@@ -1,4 +1,9 @@
-//! Offerings (SPEC §F): what each tier includes, and the limits a licence counts against.
+//! Licensing (SPEC §F): what each offering includes and the limits a licence counts against,
+//! and which tenants enforcement applies to ([`rollout`]).
+
+pub mod rollout;
+
+pub use rollout::{Cohort, Rollout, RolloutStage};
 
 use std::collections::BTreeSet;
 

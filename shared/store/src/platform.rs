@@ -1,0 +1,56 @@
+//! Platform-wide configuration items, changed by operators without a deploy.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | licensing switches (rollout stage, kill switch) | `CONFIG` | `LICENSING` |
+
+use serde::{Deserialize, Serialize};
+use steward_domain::licensing::Rollout;
+
+use crate::{StoreError, Table};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicensingConfigRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub rollout: Rollout,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+impl LicensingConfigRecord {
+    pub fn new(rollout: Rollout, updated_at: &str, updated_by: &str) -> Self {
+        Self {
+            pk: "CONFIG".into(),
+            sk: "LICENSING".into(),
+            rollout,
+            updated_at: updated_at.into(),
+            updated_by: updated_by.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PlatformStore {
+    table: Table,
+}
+
+impl PlatformStore {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// The licensing switches operators set, if any (the template's flags apply otherwise).
+    pub async fn licensing(&self) -> Result<Option<Rollout>, StoreError> {
+        let record: Option<LicensingConfigRecord> = self
+            .table
+            .get("CONFIG".into(), "LICENSING".into(), true)
+            .await?;
+        Ok(record.map(|r| r.rollout))
+    }
+
+    pub async fn set_licensing(&self, record: &LicensingConfigRecord) -> Result<(), StoreError> {
+        self.table.put(record).await
+    }
+}
