@@ -2,5 +2,6 @@
 //! the rules over them. Nothing here knows about AWS, HTTP or storage.
 
 pub mod access;
+mod digest;
 pub mod identity;
 pub mod licensing;

@@ -371,20 +371,34 @@ impl IdentityStore {
         ids: &[String],
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         ids.iter()
-            .map(|id| {
-                let (pk, sk) = SessionRecord::key(tenant_id, user_id, id);
-                let update = Update::builder()
-                    .table_name(self.table.name())
-                    .set_key(Some(key(pk, sk)))
-                    .update_expression("SET #status = :revoked")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":revoked", s("revoked"))
-                    .build()
-                    .map_err(|e| StoreError::Failed(Box::new(e)))?;
-                Ok(TransactWriteItem::builder().update(update).build())
-            })
+            .map(|id| self.revocation(tenant_id, user_id, id, false))
             .collect()
+    }
+
+    /// A transaction's update marking one session revoked; with `only_if_active`, its
+    /// condition fails for a session that is not active (so nothing is audited for it).
+    fn revocation(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+        only_if_active: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
+        let builder = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #status = :revoked")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":revoked", s("revoked"));
+        let builder = if only_if_active {
+            builder
+                .condition_expression("attribute_exists(pk) AND #status = :active")
+                .expression_attribute_values(":active", s("active"))
+        } else {
+            builder.condition_expression("attribute_exists(pk)")
+        };
+        crate::write::update(builder.build())
     }
 
     pub async fn session(
@@ -483,19 +497,8 @@ impl IdentityStore {
         session_id: &str,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = SessionRecord::key(tenant_id, user_id, session_id);
-        let update = Update::builder()
-            .table_name(self.table.name())
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #status = :revoked")
-            .condition_expression("attribute_exists(pk) AND #status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":revoked", s("revoked"))
-            .expression_attribute_values(":active", s("active"))
-            .build()
-            .map_err(|e| StoreError::Failed(Box::new(e)))?;
         let items = vec![
-            TransactWriteItem::builder().update(update).build(),
+            self.revocation(tenant_id, user_id, session_id, true)?,
             put(audit, self.table.name(), None)?,
         ];
         match self.table.transact(items).await {

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 #[derive(Clone, PartialEq, Eq)]
 pub struct InvitationToken {
     tenant_id: String,
@@ -49,10 +47,7 @@ impl InvitationToken {
 
     /// What is stored: SHA-256 of the whole token.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.expose())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::digest::sha256_hex(&self.expose())
     }
 
     pub fn expose(&self) -> String {

@@ -8,7 +8,6 @@ use std::fmt;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub const ISSUER: &str = "steward";
 pub const AUDIENCE: &str = "steward-api";
@@ -144,10 +143,7 @@ impl RefreshToken {
 
     /// What is stored: SHA-256 of the whole token (a fast hash suffices for 256 random bits).
     pub fn hash(&self) -> String {
-        Sha256::digest(self.expose())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::digest::sha256_hex(&self.expose())
     }
 
     pub fn expose(&self) -> String {
