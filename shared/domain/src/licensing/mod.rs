@@ -2,6 +2,7 @@
 //! and which tenants enforcement applies to ([`rollout`]).
 
 pub mod rollout;
+pub mod sweep;
 
 pub use rollout::{Cohort, Rollout, RolloutStage};
 
