@@ -83,6 +83,37 @@ impl TestStack {
         Person::from_answer(&body, email)
     }
 
+    /// The platform's operator, created once per stack as `make run` does, then signed in.
+    pub async fn operator(&self) -> Person {
+        let email = "operator@steward.test";
+        let store = steward_store::identity::IdentityStore::new(self.table.clone());
+        let password = steward_domain::identity::Password::new(PASSWORD, &[]).unwrap();
+        let address: steward_domain::identity::Email =
+            serde_json::from_value(json!(email)).unwrap();
+        // Already there when a test asks twice.
+        let _ =
+            steward_access::operators::bootstrap_operator(&store, &address, "Operator", &password)
+                .await;
+        let (status, _, tokens) = send(
+            self.post("/v1/auth/login")
+                .json(&json!({ "email": email, "password": PASSWORD })),
+        )
+        .await;
+        assert_eq!(status, 200, "operator sign-in: {tokens}");
+        let (_, _, me) = send(
+            self.get("/v1/me")
+                .bearer_auth(tokens["access_token"].as_str().unwrap()),
+        )
+        .await;
+        Person {
+            tenant_id: me["tenant_id"].as_str().unwrap().to_owned(),
+            user_id: me["user_id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            access_token: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
     /// Every audit entry of `person`'s tenant, newest first, read through the API.
     pub async fn audit_entries(&self, reader: &Person) -> Vec<Value> {
         let mut entries = Vec::new();

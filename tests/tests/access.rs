@@ -843,3 +843,150 @@ async fn a_stage_change_and_the_kill_switch_act_within_the_cache_lifetime() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(me().await.0, 200);
 }
+
+#[tokio::test]
+async fn operators_assign_licences_and_cohorts_and_tenants_cannot() {
+    let stack = stack_with(&[("LicensingConfigCacheSeconds", "0")]).await;
+    let operator = stack.operator().await;
+    assert_eq!(operator.tenant_id, "platform");
+    let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+    let licence_path = format!("/v1/admin/tenants/{}/licence", owner.tenant_id);
+
+    // A tenant's owner holds every tenant permission, and none of the platform's.
+    let (status, body) = call(
+        &stack,
+        &owner,
+        Method::PUT,
+        &licence_path,
+        Some(json!({ "offering": "enterprise" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["missing_permission"].as_str()),
+        (403, Some("platform:manage_licences"))
+    );
+    let (status, body) = call(
+        &stack,
+        &owner,
+        Method::GET,
+        "/v1/admin/config/licensing",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["missing_permission"].as_str()),
+        (403, Some("platform:configure"))
+    );
+    // Nor can an owner hand the operator role out.
+    let (status, body) = call(
+        &stack,
+        &owner,
+        Method::POST,
+        "/v1/invitations",
+        Some(json!({ "email": "x@acme.test", "roles": ["operator"] })),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, assigned) = call(
+        &stack,
+        &operator,
+        Method::PUT,
+        &licence_path,
+        Some(json!({ "offering": "essential", "expires_at": "2027-11-23T00:00:00Z" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{assigned}");
+    let (_, licence) = call(&stack, &owner, Method::GET, "/v1/licence", None).await;
+    assert_eq!(licence["offering"], "essential");
+    assert_eq!(licence["status"], "active");
+    assert_eq!(licence["limits"]["seats"], 25);
+    assert_eq!(licence["features"], json!(["ical_feeds"]));
+    assert_eq!(licence["usage"]["seats"], 1, "the count is kept");
+    let entries = stack.audit_entries(&owner).await;
+    assert_eq!(entries[0]["action"], "licence.assign");
+    assert_eq!(entries[0]["actor"], operator.user_id.as_str());
+
+    let (status, _) = call(
+        &stack,
+        &operator,
+        Method::PUT,
+        "/v1/admin/tenants/tnt_nobody/licence",
+        Some(json!({ "offering": "trial" })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        &stack,
+        &operator,
+        Method::PUT,
+        &licence_path,
+        Some(json!({ "offering": "platinum" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // Pilot cohort plus a pilot stage: this tenant is enforced, and its suspended licence bites.
+    let cohort_path = format!("/v1/admin/tenants/{}/cohort", owner.tenant_id);
+    assert_eq!(
+        call(
+            &stack,
+            &operator,
+            Method::PUT,
+            &cohort_path,
+            Some(json!({ "cohort": "pilot" }))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &stack,
+            &operator,
+            Method::PUT,
+            &licence_path,
+            Some(json!({ "offering": "essential", "status": "suspended" }))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(&stack, &owner, Method::GET, "/v1/me", None).await.0,
+        200,
+        "not enforced yet"
+    );
+    let (status, switches) = call(
+        &stack,
+        &operator,
+        Method::PUT,
+        "/v1/admin/config/licensing",
+        Some(json!({ "stage": "pilot", "enforcement_enabled": true })),
+    )
+    .await;
+    assert_eq!(
+        (status, switches["source"].as_str()),
+        (200, Some("configuration item"))
+    );
+    let (status, body) = call(&stack, &owner, Method::GET, "/v1/me", None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("suspended"));
+    // Out of the pilot cohort, out of enforcement.
+    assert_eq!(
+        call(
+            &stack,
+            &operator,
+            Method::PUT,
+            &cohort_path,
+            Some(json!({ "cohort": null }))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(&stack, &owner, Method::GET, "/v1/me", None).await.0,
+        200
+    );
+}

@@ -21,10 +21,22 @@ impl Script<'_> {
     /// Sends `request` for `route`, expects `status`, and checks the log grew by one entry on
     /// success and by none on failure. Answers the body.
     async fn step(&mut self, route: &str, request: reqwest::RequestBuilder, status: u16) -> Value {
-        let before = self.stack.audit_entries(&self.reader).await.len();
+        let reader = self.reader.clone();
+        self.step_in_log_of(&reader, route, request, status).await
+    }
+
+    /// The same, counting the log `reader` reads (the platform's, for operators' switches).
+    async fn step_in_log_of(
+        &mut self,
+        reader: &Person,
+        route: &str,
+        request: reqwest::RequestBuilder,
+        status: u16,
+    ) -> Value {
+        let before = self.stack.audit_entries(reader).await.len();
         let (got, _, body) = send(request).await;
         assert_eq!(got, status, "{route}: {body}");
-        let after = self.stack.audit_entries(&self.reader).await.len();
+        let after = self.stack.audit_entries(reader).await.len();
         let expected = if (200..300).contains(&got) { 1 } else { 0 };
         assert_eq!(
             after - before,
@@ -367,6 +379,63 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             "DELETE /v1/members/{userId}",
             as_(&owner, Method::DELETE, &remove),
             404,
+        )
+        .await;
+
+    // Operators: a tenant's licence and cohort (in the tenant's log), the switches (the
+    // platform's).
+    let operator = stack.operator().await;
+    let licence = format!("/v1/admin/tenants/{}/licence", owner.tenant_id);
+    script
+        .step(
+            "PUT /v1/admin/tenants/{tenantId}/licence",
+            as_(&operator, Method::PUT, &licence).json(&json!({ "offering": "professional" })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/admin/tenants/{tenantId}/licence",
+            as_(&owner, Method::PUT, &licence).json(&json!({ "offering": "enterprise" })),
+            403,
+        )
+        .await;
+    let cohort = format!("/v1/admin/tenants/{}/cohort", owner.tenant_id);
+    script
+        .step(
+            "PUT /v1/admin/tenants/{tenantId}/cohort",
+            as_(&operator, Method::PUT, &cohort).json(&json!({ "cohort": "pilot" })),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/admin/tenants/{tenantId}/cohort",
+            as_(
+                &operator,
+                Method::PUT,
+                "/v1/admin/tenants/tnt_nobody/cohort",
+            )
+            .json(&json!({ "cohort": "pilot" })),
+            404,
+        )
+        .await;
+    let switches = json!({ "stage": "disabled", "enforcement_enabled": false });
+    script
+        .step_in_log_of(
+            &operator,
+            "PUT /v1/admin/config/licensing",
+            as_(&operator, Method::PUT, "/v1/admin/config/licensing").json(&switches),
+            200,
+        )
+        .await;
+    script
+        .step_in_log_of(
+            &operator,
+            "PUT /v1/admin/config/licensing",
+            as_(&operator, Method::PUT, "/v1/admin/config/licensing")
+                .json(&json!({ "stage": "everyone" })),
+            422,
         )
         .await;
 

@@ -107,6 +107,10 @@ async fn run(
         }
     };
     let url = stack.url().to_owned();
+    if let Err(error) = bootstrap_operator(&stack).await {
+        eprintln!("error creating the platform operator: {error}");
+        return ExitCode::FAILURE;
+    }
     if !no_demo {
         match steward_local::demo::load(&url, &seed).await {
             Ok(steps) => eprintln!("demo data loaded ({steps} steps from {})", seed.display()),
@@ -127,6 +131,7 @@ async fn run(
          \n    -d '{{\"email\":\"owner@demo.steward.test\",\"password\":\"demo owner passphrase 2026\"}}'\
          \n  then: curl -s {url}/v1/change-requests -H \"authorization: Bearer <access_token>\"\
          \n  (admin@demo.steward.test / demo admin passphrase 2026 can approve the pending one)\
+         \n  Platform operator: {OPERATOR_EMAIL} / {OPERATOR_PASSWORD} (/v1/admin/...)\
          \n\nEmulator: DynamoDB {} · SQS/S3/SES {}\nTable {} · Ctrl-C stops everything.\n",
         endpoints.dynamodb,
         endpoints.services,
@@ -163,4 +168,21 @@ async fn fire(schedule: &str, url: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The local platform operator, created at every start (the emulator starts empty).
+const OPERATOR_EMAIL: &str = "operator@demo.steward.test";
+const OPERATOR_PASSWORD: &str = "demo operator passphrase 2026";
+
+async fn bootstrap_operator(stack: &Stack) -> Result<(), String> {
+    let table = steward_store::Table::new(stack.aws(), stack.physical_name("Table"));
+    let store = steward_store::identity::IdentityStore::new(table);
+    let email: steward_domain::identity::Email =
+        serde_json::from_value(serde_json::json!(OPERATOR_EMAIL)).map_err(|e| e.to_string())?;
+    let password = steward_domain::identity::Password::new(OPERATOR_PASSWORD, &[])
+        .map_err(|e| e.to_string())?;
+    steward_access::operators::bootstrap_operator(&store, &email, "Platform operator", &password)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

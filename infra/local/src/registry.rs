@@ -28,6 +28,9 @@ impl Registry {
         registry.insert("access", |env, aws| {
             Ok(erase(steward_access_management::init(env, aws)?))
         });
+        registry.insert("licensing", |env, aws| {
+            Ok(erase(steward_licensing::init(env, aws)?))
+        });
         registry.insert("authorizer", |env, aws| {
             Ok(erase(steward_authorizer::init(env, aws)?))
         });

@@ -8,6 +8,7 @@
 
 mod audit;
 mod guard;
+pub mod operators;
 
 pub use audit::{AUDIT_RETENTION_DAYS, Auditor, Record};
 pub use guard::{Caller, Guard, deny_to_problem, subject};

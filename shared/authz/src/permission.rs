@@ -32,6 +32,8 @@ string_enum! {
         AuditRead => "audit:read",
         LicenceRead => "licence:read",
         SettingsUpdate => "settings:update",
+        PlatformManageLicences => "platform:manage_licences",
+        PlatformConfigure => "platform:configure",
     }
 }
 
@@ -76,8 +78,20 @@ impl Permission {
             | Self::PolicyRead
             | Self::AuditRead
             | Self::LicenceRead
-            | Self::SettingsUpdate => None,
+            | Self::SettingsUpdate
+            | Self::PlatformManageLicences
+            | Self::PlatformConfigure => None,
         }
+    }
+
+    /// Whether this is a platform operator's permission, which no tenant role grants.
+    pub const fn is_platform(self) -> bool {
+        matches!(self, Self::PlatformManageLicences | Self::PlatformConfigure)
+    }
+
+    /// Every permission a tenant role can grant.
+    pub fn tenant_permissions() -> impl Iterator<Item = Permission> {
+        Self::ALL.iter().copied().filter(|p| !p.is_platform())
     }
 
     /// This permission's bit in a `u64` set.

@@ -22,16 +22,26 @@ string_enum! {
         Member => "member",
         Provider => "provider",
         Auditor => "auditor",
+        Operator => "operator",
     }
 }
 
 impl BuiltInRole {
-    /// The permissions this role grants. Owner and admin grant every permission (what only an
-    /// owner may do, such as leaving the tenant without one, is checked by the domain, not here).
+    /// The permissions this role grants. Owner and admin grant every tenant permission (what
+    /// only an owner may do, such as leaving the tenant without one, is checked by the domain,
+    /// not here). Only `operator`, a member of the platform tenant, grants the platform ones.
     pub fn permissions(self) -> BTreeSet<Permission> {
         use Permission as P;
         let granted: &[Permission] = match self {
-            Self::Owner | Self::Admin => Permission::ALL,
+            Self::Owner | Self::Admin => return Permission::tenant_permissions().collect(),
+            Self::Operator => &[
+                P::MeRead,
+                P::MeUpdate,
+                P::SessionsManageOwn,
+                P::AuditRead,
+                P::PlatformManageLicences,
+                P::PlatformConfigure,
+            ],
             Self::Manager => &[
                 P::MeRead,
                 P::MeUpdate,
@@ -66,10 +76,18 @@ impl BuiltInRole {
     }
 }
 
-/// Every built-in role's definition.
+impl BuiltInRole {
+    /// The roles of a tenant; `operator` belongs to the platform tenant only.
+    pub fn is_tenant_role(self) -> bool {
+        self != Self::Operator
+    }
+}
+
+/// Every built-in tenant role's definition.
 pub fn built_in_roles() -> Vec<RoleDefinition> {
     BuiltInRole::ALL
         .iter()
+        .filter(|role| role.is_tenant_role())
         .map(|role| role.definition())
         .collect()
 }
@@ -218,7 +236,7 @@ mod tests {
     #[test]
     fn built_in_definitions_are_marked_and_named() {
         let roles = built_in_roles();
-        assert_eq!(roles.len(), BuiltInRole::ALL.len());
+        assert_eq!(roles.len(), BuiltInRole::ALL.len() - 1, "all but operator");
         for (role, &built_in) in roles.iter().zip(BuiltInRole::ALL) {
             assert!(role.built_in);
             assert_eq!(role.id, built_in.as_str());
@@ -226,7 +244,14 @@ mod tests {
         }
         assert_eq!(
             BuiltInRole::Owner.permissions().len(),
-            Permission::ALL.len()
+            Permission::tenant_permissions().count()
+        );
+        assert!(
+            BuiltInRole::ALL
+                .iter()
+                .filter(|r| r.is_tenant_role())
+                .all(|r| r.permissions().iter().all(|p| !p.is_platform())),
+            "no tenant role grants a platform permission"
         );
     }
 }

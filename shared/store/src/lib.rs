@@ -7,6 +7,7 @@ pub mod audit;
 mod error;
 pub mod idempotency;
 pub mod identity;
+pub mod licensing;
 pub mod platform;
 #[cfg(feature = "provision")]
 pub mod provision;

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use steward_domain::licensing::Rollout;
 
+use crate::audit::AuditEntry;
+use crate::write::put;
 use crate::{StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +52,17 @@ impl PlatformStore {
         Ok(record.map(|r| r.rollout))
     }
 
-    pub async fn set_licensing(&self, record: &LicensingConfigRecord) -> Result<(), StoreError> {
-        self.table.put(record).await
+    /// Writes the switches with their audit entry.
+    pub async fn set_licensing(
+        &self,
+        record: &LicensingConfigRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let table = self.table.name();
+        let items = vec![put(record, table, None)?, put(audit, table, None)?];
+        self.table
+            .transact(items)
+            .await
+            .map_err(StoreError::from_sdk)
     }
 }
