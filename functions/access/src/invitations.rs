@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Record, new_id};
 use steward_authz::Permission;
-use steward_domain::access::{Change, InvitationToken};
+use steward_domain::access::{Change, InvitationToken, PolicyState};
 use steward_domain::identity::Email;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
@@ -59,16 +59,23 @@ impl Access {
             .map(|(i, text)| role(&format!("roles/{i}"), text))
             .collect::<Result<BTreeSet<_>, _>>()?;
         let tenant_id = caller.tenant_id();
-        let (tenant, state) = self.load(tenant_id).await?;
-        // What the new member will hold is checked now, against the inviter's authority.
-        let joining = Change::AddMember {
+        // What the new member will hold is checked now, against the inviter's authority (which
+        // also refuses a role the tenant does not have). The guard has read the inviter and
+        // the tenant already: the whole membership is not needed for it.
+        let mut inviter = PolicyState {
+            custom_roles: caller.tenant.custom_roles.clone(),
+            ..PolicyState::default()
+        };
+        inviter
+            .members
+            .insert(caller.user_id().to_owned(), caller.user.member()?);
+        Change::AddMember {
             user_id: String::new(),
             roles: roles.clone(),
-        };
-        joining
-            .authorised_for(caller.user_id(), &state)
-            .map_err(change_problem)?;
-        joining.apply(&mut state.clone()).map_err(change_problem)?;
+        }
+        .authorised_for(caller.user_id(), &inviter)
+        .map_err(change_problem)?;
+        let tenant = &caller.tenant;
         if self
             .identity
             .user_by_email(body.email.as_str())

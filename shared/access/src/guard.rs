@@ -6,7 +6,7 @@ use steward_authz::{
     Action, Authorizer, AuthzError, DenyReason, Permission, PrincipalData, Request, TenantData,
 };
 
-use steward_domain::access::{PolicyState, RoleRef};
+use steward_domain::access::{RoleRef, definition};
 use steward_domain::licensing::Rollout;
 use steward_kit::ApiError;
 use steward_kit::api::{ApiRequest, Principal};
@@ -139,20 +139,17 @@ pub fn subject(
     tenant: &TenantRecord,
     licence_enforced: bool,
 ) -> (PrincipalData, TenantData) {
-    let state = PolicyState {
-        custom_roles: tenant.custom_roles.clone(),
-        ..PolicyState::default()
-    };
-    let roles: Vec<RoleRef> = user
+    let roles = user
         .roles
         .iter()
         .filter_map(|role| RoleRef::parse(role).ok())
+        .filter_map(|role| definition(&tenant.custom_roles, &role))
         .collect();
     let principal = PrincipalData {
         user_id: user.user_id.clone(),
         tenant_id: user.tenant_id.clone(),
         suspended: user.status != "active",
-        roles: state.definitions(&roles),
+        roles,
     };
     let tenant = TenantData {
         tenant_id: tenant.tenant_id.clone(),

@@ -1,4 +1,5 @@
-//! The SHA-256 that stored secret tokens are kept as.
+//! What opaque secret tokens share: the SHA-256 they are stored as, and the shape of their
+//! dot-separated parts.
 
 use sha2::{Digest, Sha256};
 
@@ -9,4 +10,13 @@ pub(crate) fn sha256_hex(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// One dot-separated part of a token: 1 to 128 of `A-Z a-z 0-9 - _` (ids and URL-safe base64).
+pub(crate) fn is_token_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= 128
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -246,7 +246,7 @@ impl AccessStore {
                 .query_page::<UserRecord>(query, 500, start)
                 .await?;
             for user in page {
-                let member = member_of(&user)?;
+                let member = user.member()?;
                 members.insert(user.user_id, member);
             }
             match next {
@@ -569,20 +569,23 @@ impl AccessStore {
     }
 }
 
-fn member_of(user: &UserRecord) -> Result<Member, StoreError> {
-    let corrupt = |problem: String| StoreError::Corrupt {
-        key: format!("{}/{}", user.pk, user.sk),
-        problem,
-    };
-    let roles = user
-        .roles
-        .iter()
-        .map(|role| RoleRef::parse(role).map_err(|e| corrupt(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let status = match user.status.as_str() {
-        "active" => MemberStatus::Active,
-        "suspended" => MemberStatus::Suspended,
-        other => return Err(corrupt(format!("unknown status {other:?}"))),
-    };
-    Ok(Member { roles, status })
+impl UserRecord {
+    /// The user as access control sees them: their roles parsed, their status.
+    pub fn member(&self) -> Result<Member, StoreError> {
+        let corrupt = |problem: String| StoreError::Corrupt {
+            key: format!("{}/{}", self.pk, self.sk),
+            problem,
+        };
+        let roles = self
+            .roles
+            .iter()
+            .map(|role| RoleRef::parse(role).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let status = match self.status.as_str() {
+            "active" => MemberStatus::Active,
+            "suspended" => MemberStatus::Suspended,
+            other => return Err(corrupt(format!("unknown status {other:?}"))),
+        };
+        Ok(Member { roles, status })
+    }
 }

@@ -21,12 +21,7 @@ impl InvitationToken {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        let plain = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
+        let plain = crate::digest::is_token_part;
         match text.split('.').collect::<Vec<_>>().as_slice() {
             [tenant, invitation, secret]
                 if [tenant, invitation, secret].iter().all(|p| plain(p)) =>

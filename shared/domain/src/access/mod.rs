@@ -13,7 +13,7 @@ pub use change::{Change, ChangeError};
 pub use invitation::InvitationToken;
 pub use role::{RoleRef, RoleRefError};
 pub use snapshot::{PolicyDiff, PolicySnapshot, RoleDiff, SnapshotRole};
-pub use state::{CustomRole, Member, MemberStatus, PolicyState};
+pub use state::{CustomRole, Member, MemberStatus, PolicyState, definition};
 
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,20 @@ pub struct PolicyState {
     pub members: BTreeMap<String, Member>,
 }
 
+/// What `role` grants given a tenant's `custom_roles`, or `None` for a custom role it does not
+/// have: the one lookup the state and the per-request guard share.
+pub fn definition(
+    custom_roles: &BTreeMap<RoleName, CustomRole>,
+    role: &RoleRef,
+) -> Option<RoleDefinition> {
+    match role {
+        RoleRef::BuiltIn(built_in) => Some(built_in.definition()),
+        RoleRef::Custom(name) => custom_roles
+            .get(name)
+            .map(|custom| RoleDefinition::custom(name.clone(), custom.permissions.clone())),
+    }
+}
+
 impl PolicyState {
     /// Custom roles a tenant may define: the roles live on the tenant's item, which must stay
     /// well under DynamoDB's 400 KB.
@@ -55,13 +69,7 @@ impl PolicyState {
 
     /// What `role` grants, or `None` for a custom role this tenant does not have.
     pub fn definition(&self, role: &RoleRef) -> Option<RoleDefinition> {
-        match role {
-            RoleRef::BuiltIn(built_in) => Some(built_in.definition()),
-            RoleRef::Custom(name) => self
-                .custom_roles
-                .get(name)
-                .map(|custom| RoleDefinition::custom(name.clone(), custom.permissions.clone())),
-        }
+        definition(&self.custom_roles, role)
     }
 
     /// The definitions of the roles a member holds (a deleted custom role grants nothing).

@@ -114,12 +114,7 @@ impl RefreshToken {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        let plain = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
+        let plain = crate::digest::is_token_part;
         let parts: Vec<&str> = text.split('.').collect();
         match parts.as_slice() {
             [tenant, user, session, secret] if parts.iter().all(|p| plain(p)) => {
