@@ -16,6 +16,42 @@ import sys
 import threading
 
 
+SENT_MAIL_PATH = "/_emulator/sent-mail"
+
+
+def with_sent_mail(app):
+    """Adds GET /_emulator/sent-mail: every email SES accepted, as JSON, for tests to assert on
+    (moto keeps them in memory but serves them only to in-process Python)."""
+
+    def sent_mail():
+        from moto.ses import ses_backends
+
+        sent = []
+        for account in ses_backends.values():
+            for backend in account.values():
+                for message in backend.sent_messages:
+                    sent.append(
+                        {
+                            "id": message.id,
+                            "source": message.source,
+                            "destinations": getattr(message, "destinations", None),
+                            "subject": getattr(message, "subject", None),
+                            "body": getattr(message, "body", None),
+                            "raw": getattr(message, "raw_data", None),
+                        }
+                    )
+        return sent
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO") == SENT_MAIL_PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = json.dumps(sent_mail()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return application
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--single-threaded", action="store_true")
@@ -35,7 +71,7 @@ def main():
     from moto.server import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = with_sent_mail(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         "127.0.0.1",
         port,

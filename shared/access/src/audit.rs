@@ -55,6 +55,27 @@ impl Auditor {
         .into()
     }
 
+    /// The entry for what Steward did on its own (a sweep's fix, a status transition), with
+    /// `cause` (a run or message id) where a request id would be.
+    pub fn system_entry(&self, cause: &str, record: Record<'_>) -> AuditEntry {
+        let now = Timestamp::now();
+        let entry_id = crate::new_id("aud");
+        NewAuditEntry {
+            tenant_id: record.tenant_id,
+            entry_id: &entry_id,
+            at: &now.to_string(),
+            actor: record.actor,
+            action: record.action,
+            target: record.target,
+            before: record.before,
+            after: record.after,
+            request_id: cause,
+            source_ip_hash: "",
+            expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
+        }
+        .into()
+    }
+
     pub fn source_ip_hash(&self, ip: &str) -> String {
         keyed_hash(&self.source_ip_key, ip)
     }

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 use steward_authz::{Feature, LicenceStatus, RoleName};
 use steward_domain::access::CustomRole;
+use steward_domain::licensing::sweep::shard_of;
 use steward_domain::licensing::{Cohort, Limits, Offering};
 
 use crate::attributes::{Item, n, s};
@@ -45,6 +46,11 @@ pub struct TenantRecord {
     /// The tenant's place in the licensing rollout (internal, pilot), set by operators.
     #[serde(default)]
     pub cohort: Option<Cohort>,
+    /// The tenant index the licence sweep pages: `TENANTS#<shard>` / tenant id on `gsi1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
 }
 
 /// The tenant's licence: what the authorizer reads, and the seats counted against its limit.
@@ -117,8 +123,15 @@ impl TenantRecord {
                 ..LicenceRecord::default()
             },
             cohort: None,
+            gsi1pk: Some(tenant_index_partition(shard_of(tenant_id))),
+            gsi1sk: Some(tenant_id.into()),
         }
     }
+}
+
+/// The tenant index's partition for one shard (`gsi1`).
+pub fn tenant_index_partition(shard: u8) -> String {
+    format!("TENANTS#{shard:02}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,16 @@ mod error;
 pub mod idempotency;
 pub mod identity;
 pub mod licensing;
+#[cfg(feature = "ses")]
+pub mod mail;
+#[cfg(feature = "s3")]
+pub mod objects;
 pub mod platform;
 #[cfg(feature = "provision")]
 pub mod provision;
+#[cfg(feature = "sqs")]
+pub mod queue;
+pub mod sweep;
 mod table;
 mod write;
 

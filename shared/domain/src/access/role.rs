@@ -36,6 +36,7 @@ impl RoleRef {
     }
 
     pub const OWNER: Self = Self::BuiltIn(BuiltInRole::Owner);
+    pub const MEMBER: Self = Self::BuiltIn(BuiltInRole::Member);
 }
 
 impl FromStr for RoleRef {

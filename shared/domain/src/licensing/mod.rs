@@ -47,6 +47,16 @@ impl Offering {
         Self::Enterprise,
     ];
 
+    /// The wire name (`trial`, `essential`...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Trial => "trial",
+            Self::Essential => "essential",
+            Self::Professional => "professional",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
     /// The days a trial lasts.
     pub const TRIAL_DAYS: i64 = 30;
 

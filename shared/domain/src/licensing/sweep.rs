@@ -2,14 +2,28 @@
 //! tenant's facts and the time: its issues, its health score, the status transition due, the
 //! expiry notices due (each sent once), and the safe fixes self-healing may apply.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use steward_authz::LicenceStatus;
 
-use super::Limits;
+use super::{Limits, Offering};
 
 const DAY: i64 = 86_400;
+
+/// How many partitions the tenant index is spread over: the coordinator pages them in
+/// parallel, and a sweep's progress counters are kept per shard, so no single DynamoDB item or
+/// partition takes every tenant's write (docs/architecture.md, the 1M-tenant estimate).
+pub const TENANT_SHARDS: u8 = 16;
+
+/// The tenant's shard, stable across deploys (a different slice of the digest from the
+/// rollout bucket, so the two do not correlate).
+pub fn shard_of(tenant_id: &str) -> u8 {
+    let digest = Sha256::digest(tenant_id.as_bytes());
+    let slice = u64::from_be_bytes(digest[8..16].try_into().expect("a SHA-256 has 32 bytes"));
+    (slice % u64::from(TENANT_SHARDS)) as u8
+}
 
 /// Days before expiry at which a notice goes out.
 pub const NOTICE_DAYS: [u32; 3] = [30, 7, 1];
@@ -78,6 +92,20 @@ pub enum Issue {
 }
 
 impl Issue {
+    /// The issue's kind as reports count it (`seats_over_allocated`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LicenceLapsed { .. } => "licence_lapsed",
+            Self::SeatsOverAllocated { .. } => "seats_over_allocated",
+            Self::RoomsOverAllocated { .. } => "rooms_over_allocated",
+            Self::TerminalsOverAllocated { .. } => "terminals_over_allocated",
+            Self::SeatCountDrift { .. } => "seat_count_drift",
+            Self::NoAdmin => "no_admin",
+            Self::OrphanGrants { .. } => "orphan_grants",
+            Self::RolesBeyondLicence { .. } => "roles_beyond_licence",
+        }
+    }
+
     /// How much the issue takes off the health score.
     fn weight(&self) -> u8 {
         match self {
@@ -119,6 +147,16 @@ pub struct Assessment {
     /// Notices due now (days before expiry), not sent before.
     pub notices: Vec<u32>,
     pub fixes: Vec<Fix>,
+}
+
+impl Fix {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ExpireInvitations { .. } => "expire_invitations",
+            Self::RecountSeats { .. } => "recount_seats",
+            Self::RevokeOrphanGrants { .. } => "revoke_orphan_grants",
+        }
+    }
 }
 
 impl Assessment {
@@ -228,6 +266,114 @@ pub fn assess(facts: &TenantFacts, now: i64) -> Assessment {
         transition,
         notices,
         fixes,
+    }
+}
+
+/// What the sweep did with one tenant, as its result records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Assessed {
+        offering: Option<Offering>,
+        /// The status after the sweep's transition.
+        status: LicenceStatus,
+        seats_used: u32,
+        seats_allowed: u32,
+        assessment: Assessment,
+        /// Whether the fixes were applied (self-healing on) or only reported.
+        fixes_applied: bool,
+    },
+    /// Processing kept failing until the message reached the dead-letter queue.
+    Failed { error: String },
+}
+
+/// A run's totals, summed from its tenants' outcomes (the report's summary).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub tenants: u64,
+    pub healthy: u64,
+    pub unhealthy: u64,
+    pub failed: u64,
+    pub fixes_applied: u64,
+    pub fixes_proposed: u64,
+    pub notices_sent: u64,
+    pub transitions: BTreeMap<String, u64>,
+    pub issues: BTreeMap<String, u64>,
+    pub fixes: BTreeMap<String, u64>,
+    /// Licence utilisation per offering: seats used over seats allowed.
+    pub utilisation: BTreeMap<String, Utilisation>,
+}
+
+/// Seat utilisation of the tenants on one offering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Utilisation {
+    pub tenants: u64,
+    pub seats_used: u64,
+    pub seats_allowed: u64,
+    /// Tenants using 60–90 % of their seats: the healthy band of the rollout plan.
+    pub in_healthy_band: u64,
+}
+
+impl Utilisation {
+    pub const HEALTHY_BAND: std::ops::RangeInclusive<f64> = 0.6..=0.9;
+
+    /// Seats used over seats allowed, 0 when nothing is allowed.
+    pub fn ratio(&self) -> f64 {
+        if self.seats_allowed == 0 {
+            0.0
+        } else {
+            self.seats_used as f64 / self.seats_allowed as f64
+        }
+    }
+}
+
+impl Tally {
+    pub fn add(&mut self, outcome: &Outcome) {
+        self.tenants += 1;
+        let Outcome::Assessed {
+            offering,
+            status,
+            seats_used,
+            seats_allowed,
+            assessment,
+            fixes_applied,
+        } = outcome
+        else {
+            self.failed += 1;
+            return;
+        };
+        if assessment.is_healthy() {
+            self.healthy += 1;
+        } else {
+            self.unhealthy += 1;
+        }
+        let fixes = assessment.fixes.len() as u64;
+        if *fixes_applied {
+            self.fixes_applied += fixes;
+        } else {
+            self.fixes_proposed += fixes;
+        }
+        self.notices_sent += assessment.notices.len() as u64;
+        if assessment.transition.is_some() {
+            *self.transitions.entry(status.to_string()).or_default() += 1;
+        }
+        for issue in &assessment.issues {
+            *self.issues.entry(issue.kind().to_owned()).or_default() += 1;
+        }
+        for fix in &assessment.fixes {
+            *self.fixes.entry(fix.kind().to_owned()).or_default() += 1;
+        }
+        let tier = offering.map_or("none", Offering::as_str).to_owned();
+        let utilisation = self.utilisation.entry(tier).or_default();
+        utilisation.tenants += 1;
+        utilisation.seats_used += u64::from(*seats_used);
+        utilisation.seats_allowed += u64::from(*seats_allowed);
+        if *seats_allowed > 0
+            && Utilisation::HEALTHY_BAND
+                .contains(&(f64::from(*seats_used) / f64::from(*seats_allowed)))
+        {
+            utilisation.in_healthy_band += 1;
+        }
     }
 }
 
@@ -370,5 +516,62 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(shard_of("ten_a"), shard_of("ten_a"));
+        let mut seen = BTreeSet::new();
+        for i in 0..400 {
+            let shard = shard_of(&format!("ten_{i}"));
+            assert!(shard < TENANT_SHARDS);
+            seen.insert(shard);
+        }
+        assert_eq!(
+            seen.len(),
+            usize::from(TENANT_SHARDS),
+            "400 tenants reach every shard"
+        );
+    }
+
+    #[test]
+    fn a_tally_counts_outcomes_issues_fixes_and_utilisation() {
+        let mut broken = healthy();
+        broken.admins = 0;
+        broken.seats_used = 9;
+        broken.members = 8;
+        broken.pending_invitations = 0;
+        let assessed = |facts: &TenantFacts, applied: bool| Outcome::Assessed {
+            offering: Some(Offering::Essential),
+            status: facts.status,
+            seats_used: facts.members + facts.pending_invitations,
+            seats_allowed: facts.limits.seats,
+            assessment: assess(facts, NOW),
+            fixes_applied: applied,
+        };
+        let mut tally = Tally::default();
+        tally.add(&assessed(&healthy(), false));
+        tally.add(&assessed(&broken, true));
+        tally.add(&Outcome::Failed {
+            error: "unreadable tenant".into(),
+        });
+        assert_eq!(
+            (tally.tenants, tally.healthy, tally.unhealthy, tally.failed),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(tally.issues["no_admin"], 1);
+        assert_eq!(tally.issues["seat_count_drift"], 1);
+        assert_eq!((tally.fixes_applied, tally.fixes_proposed), (1, 0));
+        let essential = &tally.utilisation["essential"];
+        assert_eq!(
+            (
+                essential.tenants,
+                essential.seats_used,
+                essential.seats_allowed
+            ),
+            (2, 12, 20)
+        );
+        // 4 of 10 seats is below the band, 8 of 10 inside it.
+        assert_eq!(essential.in_healthy_band, 1);
     }
 }

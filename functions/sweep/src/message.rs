@@ -1,0 +1,40 @@
+//! What travels on the sweep queue: a page of the tenant index to fan out, a tenant to
+//! validate, and a run to finish. Each is safe to receive twice.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SweepMessage {
+    /// Enqueue the tenants of one shard after `after` (from the start when `None`).
+    Page {
+        run_id: String,
+        shard: u8,
+        after: Option<String>,
+    },
+    /// Validate one tenant. The run's instant and self-healing switch travel with it, so a
+    /// worker needs no read of the run.
+    Tenant {
+        run_id: String,
+        shard: u8,
+        tenant_id: String,
+        as_of: i64,
+        self_healing: bool,
+    },
+    /// Every tenant of the run is counted: write the report.
+    Finish { run_id: String },
+}
+
+impl SweepMessage {
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).expect("a sweep message serialises")
+    }
+
+    pub fn run_id(&self) -> &str {
+        match self {
+            Self::Page { run_id, .. } | Self::Tenant { run_id, .. } | Self::Finish { run_id } => {
+                run_id
+            }
+        }
+    }
+}

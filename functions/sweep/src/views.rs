@@ -1,0 +1,123 @@
+//! The aggregates operators watch (SPEC §F KPIs), recomputed nightly with
+//! `MATERIALIZED_VIEW_REFRESH_ENABLED` and on demand by `POST /v1/admin/refresh-views`, and
+//! served by `GET /v1/admin/monitoring/license-health` without scanning tenants per request.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use steward_access::operators::PLATFORM_TENANT;
+use steward_domain::licensing::sweep::{TENANT_SHARDS, Tally, Utilisation};
+use steward_store::StoreError;
+use steward_store::sweep::RunStatus;
+
+use crate::Context;
+
+pub const LICENCE_HEALTH: &str = "LICENCE_HEALTH";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenceHealth {
+    pub computed_at: String,
+    pub tenants: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_offering: BTreeMap<String, u64>,
+    /// Seat utilisation per offering, with the tenants inside the 60–90 % band.
+    pub utilisation: BTreeMap<String, TierUtilisation>,
+    /// The last completed sweep: health across tenants (healthy means a score above 90).
+    pub last_sweep: Option<LastSweep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierUtilisation {
+    #[serde(flatten)]
+    pub counts: Utilisation,
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastSweep {
+    pub run_id: String,
+    pub finished_at: Option<String>,
+    pub healthy_rate: f64,
+    pub summary: Tally,
+}
+
+/// Recomputes the licence-health view from every tenant and the last completed run.
+#[tracing::instrument(skip(context))]
+pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
+    let mut view = LicenceHealth {
+        computed_at: Timestamp::now().to_string(),
+        tenants: 0,
+        by_status: BTreeMap::new(),
+        by_offering: BTreeMap::new(),
+        utilisation: BTreeMap::new(),
+        last_sweep: None,
+    };
+    let mut tiers: BTreeMap<String, Utilisation> = BTreeMap::new();
+    for shard in 0..TENANT_SHARDS {
+        let mut start = None;
+        loop {
+            let (tenants, next) = context.sweep.tenants(shard, start).await?;
+            for tenant in tenants.iter().filter(|t| t.tenant_id != PLATFORM_TENANT) {
+                let licence = &tenant.licence;
+                view.tenants += 1;
+                *view
+                    .by_status
+                    .entry(licence.status.to_string())
+                    .or_default() += 1;
+                let tier = licence.offering.map_or("none", |o| o.as_str()).to_owned();
+                *view.by_offering.entry(tier.clone()).or_default() += 1;
+                let utilisation = tiers.entry(tier).or_default();
+                utilisation.tenants += 1;
+                utilisation.seats_used += u64::from(licence.seats_used);
+                utilisation.seats_allowed += u64::from(licence.limits.seats);
+                if licence.limits.seats > 0
+                    && Utilisation::HEALTHY_BAND.contains(
+                        &(f64::from(licence.seats_used) / f64::from(licence.limits.seats)),
+                    )
+                {
+                    utilisation.in_healthy_band += 1;
+                }
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => break,
+            }
+        }
+    }
+    view.utilisation = tiers
+        .into_iter()
+        .map(|(tier, counts)| {
+            let ratio = counts.ratio();
+            (tier, TierUtilisation { counts, ratio })
+        })
+        .collect();
+    let (runs, _) = context.sweep.runs(20, None).await?;
+    view.last_sweep = runs
+        .into_iter()
+        .find(|run| run.status == RunStatus::Complete)
+        .and_then(|run| {
+            let summary = run.summary?;
+            let assessed = summary.healthy + summary.unhealthy;
+            Some(LastSweep {
+                run_id: run.run_id,
+                finished_at: run.finished_at,
+                healthy_rate: if assessed == 0 {
+                    0.0
+                } else {
+                    summary.healthy as f64 / assessed as f64
+                },
+                summary,
+            })
+        });
+    context.sweep.save_view(LICENCE_HEALTH, &view).await?;
+    Ok(view)
+}
+
+/// The stored view, computed first if there is none yet.
+pub async fn licence_health(context: &Context) -> Result<LicenceHealth, StoreError> {
+    match context.sweep.view(LICENCE_HEALTH).await? {
+        Some(view) => Ok(view),
+        None => refresh(context).await,
+    }
+}
