@@ -90,6 +90,16 @@ impl TestStack {
         let mut registry = Registry::steward();
         probe::register(&mut registry);
         options.registry = registry;
+        // Every request reads through unless a test turns the tenant cache on: most tests
+        // change a licence or a role and act on it at once. Latencies are written each second.
+        for (name, value) in [
+            ("CacheEnabled", "false"),
+            ("PerformanceMetricsFlushSeconds", "1"),
+        ] {
+            options
+                .parameter_overrides
+                .insert(name.to_owned(), value.to_owned());
+        }
         customize(&mut options);
         let stack = Stack::start(options).await.expect("the stack starts");
         let table = Table::new(stack.aws(), stack.physical_name("Table"));

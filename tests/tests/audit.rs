@@ -511,6 +511,27 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
 
+    // Operators' sweep and views: audited in the platform's log; a tenant is refused.
+    for (route, path, status) in [
+        (
+            "POST /v1/admin/validate-licenses",
+            "/v1/admin/validate-licenses",
+            202,
+        ),
+        (
+            "POST /v1/admin/refresh-views",
+            "/v1/admin/refresh-views",
+            200,
+        ),
+    ] {
+        script
+            .step_in_log_of(&operator, route, as_(&operator, Method::POST, path), status)
+            .await;
+        script
+            .step_in_log_of(&operator, route, as_(&owner, Method::POST, path), 403)
+            .await;
+    }
+
     let template = Template::load(repository_root().join("template.yaml")).unwrap();
     let mutations: BTreeSet<String> = template
         .routes()

@@ -63,6 +63,7 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("sessionId", me["session_id"].as_str().unwrap().to_owned()),
         ("version", policy["version"].to_string()),
         ("tenantId", owner.tenant_id.clone()),
+        ("runId", "20261123T020000Z-nightly".to_owned()),
     ]);
     let secrets = vec![
         owner.tenant_id.clone(),

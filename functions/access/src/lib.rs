@@ -18,17 +18,15 @@ use std::time::Duration;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
-use steward_access::LicensingCache;
 use steward_access::{Auditor, Guard};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
-use steward_kit::config::{Common, ConfigError, Env, Flags};
+use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
 use steward_store::access::AccessStore;
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
-use steward_store::platform::PlatformStore;
 use steward_store::{SdkConfig, Table};
 
 /// Lifetimes, from the environment.
@@ -61,18 +59,10 @@ pub struct Access {
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigError> {
     let common: Common = env.parse()?;
-    let flags: Flags = env.parse()?;
-    let licensing: LicensingCache = env.parse()?;
     let lifetimes: Lifetimes = env.parse()?;
     let table = Table::new(aws, &common.table);
     let identity = IdentityStore::new(table.clone());
-    let guard = Guard::new(
-        identity.clone(),
-        PlatformStore::new(table.clone()),
-        flags.rollout(),
-        Duration::from_secs(licensing.licensing_config_cache_seconds),
-    )
-    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
+    let guard = Guard::from_env(env, &table)?;
     let access = Access {
         guard,
         store: AccessStore::new(table.clone()),
@@ -81,11 +71,13 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigEr
         cursors: Cursors::new(&common.signing_secret),
         lifetimes,
     };
-    let idempotency = Idempotency::new(IdempotencyStore::new(table), Duration::from_secs(10));
-    Ok(
-        HttpFunction::new(common.function_name, access, common.cors_allowed_origins)
-            .with_idempotency(idempotency),
-    )
+    let idempotency = Idempotency::new(
+        IdempotencyStore::new(table.clone()),
+        Duration::from_secs(10),
+    );
+    HttpFunction::new(common.function_name, access, common.cors_allowed_origins)
+        .with_idempotency(idempotency)
+        .with_recorded_latencies(&table, env)
 }
 
 impl Access {

@@ -8,7 +8,6 @@ mod throttle;
 use std::time::Duration;
 
 use serde::Deserialize;
-use steward_access::LicensingCache;
 use steward_access::{Auditor, Guard};
 use steward_domain::identity::tokens::AccessTokens;
 use steward_kit::api::HttpFunction;
@@ -17,7 +16,6 @@ use steward_kit::idempotency::Idempotency;
 use steward_store::access::AccessStore;
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
-use steward_store::platform::PlatformStore;
 use steward_store::{SdkConfig, Table};
 
 pub use handlers::Identity;
@@ -50,20 +48,13 @@ mod defaults {
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
     let common: Common = env.parse()?;
     let flags: Flags = env.parse()?;
-    let licensing: LicensingCache = env.parse()?;
     let limits: LimitsConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
     // At cold start, so the first sign-in with an unknown email costs no more than any other.
     steward_domain::identity::hashing::prepare();
     let keys = Keys::derive(&common.signing_secret);
     let store = IdentityStore::new(table.clone());
-    let guard = Guard::new(
-        store.clone(),
-        PlatformStore::new(table.clone()),
-        flags.rollout(),
-        Duration::from_secs(licensing.licensing_config_cache_seconds),
-    )
-    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
+    let guard = Guard::from_env(env, &table)?;
     let identity = Identity {
         store,
         access: AccessStore::new(table.clone()),
@@ -78,9 +69,11 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
             window_seconds: limits.login_failure_window_seconds,
         },
     };
-    let idempotency = Idempotency::new(IdempotencyStore::new(table), Duration::from_secs(10));
-    Ok(
-        HttpFunction::new(common.function_name, identity, common.cors_allowed_origins)
-            .with_idempotency(idempotency),
-    )
+    let idempotency = Idempotency::new(
+        IdempotencyStore::new(table.clone()),
+        Duration::from_secs(10),
+    );
+    HttpFunction::new(common.function_name, identity, common.cors_allowed_origins)
+        .with_idempotency(idempotency)
+        .with_recorded_latencies(&table, env)
 }

@@ -2,7 +2,6 @@
 //! status and expiry, put tenants in rollout cohorts, and set the licensing switches that
 //! override the template's flags without a deploy. (The nightly sweep joins it.)
 
-use std::time::Duration;
 
 use http::StatusCode;
 use jiff::Timestamp;
@@ -10,7 +9,7 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::operators::PLATFORM_TENANT;
-use steward_access::{Auditor, Guard, LicensingCache, Record};
+use steward_access::{Auditor, Guard, Record};
 use steward_authz::{LicenceStatus, Permission};
 use steward_domain::licensing::{Cohort, Offering, Rollout, RolloutStage};
 use steward_kit::ApiError;
@@ -33,30 +32,20 @@ pub struct Licensing {
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Licensing>, ConfigError> {
     let common: Common = env.parse()?;
     let flags: Flags = env.parse()?;
-    let cache: LicensingCache = env.parse()?;
     let table = Table::new(aws, &common.table);
     let identity = IdentityStore::new(table.clone());
     let platform = PlatformStore::new(table.clone());
-    let guard = Guard::new(
-        identity.clone(),
-        platform.clone(),
-        flags.rollout(),
-        Duration::from_secs(cache.licensing_config_cache_seconds),
-    )
-    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
+    let guard = Guard::from_env(env, &table)?;
     let licensing = Licensing {
         guard,
         identity,
-        licensing: LicensingStore::new(table),
+        licensing: LicensingStore::new(table.clone()),
         platform,
         auditor: Auditor::new(&common.signing_secret),
         defaults: flags.rollout(),
     };
-    Ok(HttpFunction::new(
-        common.function_name,
-        licensing,
-        common.cors_allowed_origins,
-    ))
+    HttpFunction::new(common.function_name, licensing, common.cors_allowed_origins)
+        .with_recorded_latencies(&table, env)
 }
 
 #[derive(Debug, Deserialize)]

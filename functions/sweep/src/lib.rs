@@ -76,8 +76,10 @@ impl Context {
     }
 }
 
-/// Tenants validated at once by one worker instance: each makes a handful of DynamoDB calls.
-const WORKER_CONCURRENCY: usize = 10;
+/// Tenants validated at once by one worker instance (each makes about eight DynamoDB calls,
+/// most of them waiting on the network): AWS scales out by instances, so one instance's share
+/// stays small.
+const WORKER_CONCURRENCY: usize = 4;
 
 pub fn init_worker(env: &Env, aws: &SdkConfig) -> Result<SqsFunction<worker::Worker>, ConfigError> {
     let (context, _) = Context::new(env, aws)?;

@@ -14,8 +14,10 @@ use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
+use steward_kit::latency::{Histogram, Snapshot};
 use steward_kit::pagination::Cursors;
 use steward_store::idempotency::IdempotencyStore;
+use steward_store::metrics::MetricsStore;
 use steward_store::platform::PlatformStore;
 use steward_store::sweep::RunRecord;
 use steward_store::{SdkConfig, Table};
@@ -27,6 +29,9 @@ pub struct Operations {
     context: Context,
     guard: Guard,
     cursors: Cursors,
+    platform: PlatformStore,
+    metrics: MetricsStore,
+    licensing_cache_seconds: u64,
 }
 
 pub(crate) fn init(
@@ -37,25 +42,22 @@ pub(crate) fn init(
 ) -> Result<HttpFunction<Operations>, ConfigError> {
     let cache: LicensingCache = env.parse()?;
     let table = Table::new(aws, &common.table);
-    let guard = Guard::new(
-        context.identity.clone(),
-        PlatformStore::new(table.clone()),
-        context.flags.rollout(),
-        Duration::from_secs(cache.licensing_config_cache_seconds),
-    )
-    .map_err(|e| ConfigError::new(format!("authorization policies: {e}")))?;
-    let idempotency = Idempotency::new(IdempotencyStore::new(table), Duration::from_secs(10));
+    let guard = Guard::from_env(env, &table)?;
+    let idempotency = Idempotency::new(
+        IdempotencyStore::new(table.clone()),
+        Duration::from_secs(10),
+    );
     let operations = Operations {
         context,
         guard,
         cursors: Cursors::new(&common.signing_secret),
+        platform: PlatformStore::new(table.clone()),
+        metrics: MetricsStore::new(table.clone()),
+        licensing_cache_seconds: cache.licensing_config_cache_seconds,
     };
-    Ok(HttpFunction::new(
-        common.function_name,
-        operations,
-        common.cors_allowed_origins,
-    )
-    .with_idempotency(idempotency))
+    HttpFunction::new(common.function_name, operations, common.cors_allowed_origins)
+        .with_idempotency(idempotency)
+        .with_recorded_latencies(&table, env)
 }
 
 fn run_view(run: &RunRecord) -> serde_json::Value {
@@ -168,6 +170,112 @@ impl Operations {
     }
 }
 
+/// Query parameter `minutes` of the performance endpoint: 1 to a day, 60 by default.
+fn window_minutes(request: &ApiRequest) -> Result<i64, ApiError> {
+    match request.query.get("minutes") {
+        None => Ok(60),
+        Some(text) => match text.parse::<i64>() {
+            Ok(minutes @ 1..=1440) => Ok(minutes),
+            _ => Err(ApiError::validation(
+                "minutes",
+                "must be an integer from 1 to 1440",
+            )),
+        },
+    }
+}
+
+fn latency_view(histogram: &Histogram) -> serde_json::Value {
+    json!({
+        "count": histogram.count(),
+        "p50_ms": histogram.quantile_ms(0.50),
+        "p95_ms": histogram.quantile_ms(0.95),
+        "p99_ms": histogram.quantile_ms(0.99),
+    })
+}
+
+impl Operations {
+    /// The latencies every instance recorded over the last `minutes`, merged: permission
+    /// checks, each route, and the tenant cache's hit rate (SPEC §F KPIs).
+    async fn performance(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        self.guard
+            .allow(request, Permission::PlatformConfigure)
+            .await?;
+        let minutes = window_minutes(request)?;
+        let now = Timestamp::now().as_second();
+        let records = self
+            .metrics
+            .since::<Snapshot>(now - minutes * 60, now)
+            .await?;
+        let mut merged = Snapshot::default();
+        for record in &records {
+            merged.merge(&record.snapshot);
+        }
+        let routes: serde_json::Map<String, serde_json::Value> = merged
+            .latencies
+            .iter()
+            .filter_map(|(name, h)| {
+                Some((name.strip_prefix("route:")?.to_owned(), latency_view(h)))
+            })
+            .collect();
+        let hits = merged
+            .counters
+            .get("cache.tenant.hit")
+            .copied()
+            .unwrap_or(0);
+        let misses = merged
+            .counters
+            .get("cache.tenant.miss")
+            .copied()
+            .unwrap_or(0);
+        let lookups = hits + misses;
+        api::json(
+            StatusCode::OK,
+            &json!({
+                "enabled": self.context.flags.performance_metrics_enabled,
+                "window_minutes": minutes,
+                "intervals": records.len(),
+                "permission_check": merged.latencies.get("permission_check").map(latency_view),
+                "routes": routes,
+                "cache": {
+                    "enabled": self.context.flags.cache_enabled,
+                    "hits": hits,
+                    "misses": misses,
+                    "hit_rate": (lookups > 0).then(|| hits as f64 / lookups as f64),
+                },
+            }),
+        )
+    }
+
+    /// Empties the in-process caches: this instance's now, every other instance's when it next
+    /// reads the licensing switches (within LICENSING_CONFIG_CACHE_SECONDS).
+    async fn clear_caches(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::PlatformConfigure)
+            .await?;
+        let audit = self.context.auditor.entry(
+            request,
+            Record {
+                tenant_id: PLATFORM_TENANT,
+                actor: caller.user_id(),
+                action: "cache.clear",
+                target: "cache:all",
+                before: json!(null),
+                after: json!(null),
+            },
+        );
+        let epoch = self.platform.bump_cache_epoch(&audit).await?;
+        self.guard.clear_caches(epoch);
+        api::json(
+            StatusCode::OK,
+            &json!({
+                "epoch": epoch,
+                "cleared_within_seconds": self.licensing_cache_seconds,
+            }),
+        )
+    }
+}
+
 impl Api for Operations {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         match request.route.as_str() {
@@ -176,6 +284,8 @@ impl Api for Operations {
             "GET /v1/admin/sweeps" => self.runs(request).await,
             "GET /v1/admin/sweeps/{runId}" => self.run(request).await,
             "POST /v1/admin/refresh-views" => self.refresh_views(request).await,
+            "GET /v1/admin/metrics/performance" => self.performance(request).await,
+            "POST /v1/admin/cache/clear" => self.clear_caches(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

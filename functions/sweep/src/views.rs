@@ -19,6 +19,8 @@ pub const LICENCE_HEALTH: &str = "LICENCE_HEALTH";
 pub struct LicenceHealth {
     pub computed_at: String,
     pub tenants: u64,
+    /// Tenant items that did not read as tenants (the sweep reports each as failed).
+    pub unreadable: u64,
     pub by_status: BTreeMap<String, u64>,
     pub by_offering: BTreeMap<String, u64>,
     /// Seat utilisation per offering, with the tenants inside the 60–90 % band.
@@ -48,6 +50,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
     let mut view = LicenceHealth {
         computed_at: Timestamp::now().to_string(),
         tenants: 0,
+        unreadable: 0,
         by_status: BTreeMap::new(),
         by_offering: BTreeMap::new(),
         utilisation: BTreeMap::new(),
@@ -58,7 +61,14 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         let mut start = None;
         loop {
             let (tenants, next) = context.sweep.tenants(shard, start).await?;
-            for tenant in tenants.iter().filter(|t| t.tenant_id != PLATFORM_TENANT) {
+            for tenant in tenants {
+                let Ok(tenant) = tenant else {
+                    view.unreadable += 1;
+                    continue;
+                };
+                if tenant.tenant_id == PLATFORM_TENANT {
+                    continue;
+                }
                 let licence = &tenant.licence;
                 view.tenants += 1;
                 *view

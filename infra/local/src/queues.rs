@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use serde_json::{Value, json};
 use steward_emulator::REGION;
 use steward_template::QueueTrigger;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::gateway::{Failure, invoke};
 use crate::stack::Deployed;
@@ -20,6 +20,9 @@ use crate::stack::Deployed;
 /// Short long-polls keep shutdown prompt; the threaded emulator serves them without blocking.
 const WAIT_SECONDS: i32 = 1;
 
+/// One receiver per queue, running up to `ScalingConfig.MaximumConcurrency` batches at once
+/// (locally at most 4). Receives are never concurrent: the emulator's SQS loses messages to
+/// concurrent receives of one queue (they stay in flight, unseen, for the visibility timeout).
 pub(crate) async fn poll(
     sqs: Client,
     function: Arc<Deployed>,
@@ -29,7 +32,17 @@ pub(crate) async fn poll(
     mut stopped: watch::Receiver<bool>,
 ) {
     let queue_arn = queue_arn(&queue_url);
+    let slots = Arc::new(Semaphore::new(
+        trigger.maximum_concurrency.unwrap_or(1).clamp(1, 4) as usize,
+    ));
     loop {
+        let slot = tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+        };
         let received = tokio::select! {
             _ = stopped.wait_for(|stop| *stop) => return,
             received = sqs
@@ -53,8 +66,36 @@ pub(crate) async fn poll(
             continue;
         }
         let event = json!({ "Records": messages.iter().map(|m| record(m, &queue_arn)).collect::<Vec<_>>() });
-        let failed: HashSet<String> = match invoke(&function, event).await {
-            Ok(output) if trigger.report_batch_item_failures => {
+        let (sqs, function, queue_url) = (sqs.clone(), Arc::clone(&function), queue_url.clone());
+        let report_failures = trigger.report_batch_item_failures;
+        tokio::spawn(async move {
+            run_batch(
+                &sqs,
+                &function,
+                report_failures,
+                &queue_url,
+                &messages,
+                event,
+                retry_delay,
+            )
+            .await;
+            drop(slot);
+        });
+    }
+}
+
+async fn run_batch(
+    sqs: &Client,
+    function: &Deployed,
+    report_failures: bool,
+    queue_url: &str,
+    messages: &[Message],
+    event: Value,
+    retry_delay: Option<Duration>,
+) {
+    {
+        let failed: HashSet<String> = match invoke(function, event).await {
+            Ok(output) if report_failures => {
                 match serde_json::from_value::<SqsBatchResponse>(output) {
                     Ok(response) => response
                         .batch_item_failures
@@ -74,7 +115,7 @@ pub(crate) async fn poll(
                 .filter_map(|m| m.message_id.clone())
                 .collect(),
         };
-        settle(&sqs, &queue_url, &messages, &failed, retry_delay).await;
+        settle(sqs, queue_url, messages, &failed, retry_delay).await;
     }
 }
 

@@ -31,6 +31,15 @@ impl Registry {
         registry.insert("licensing", |env, aws| {
             Ok(erase(steward_licensing::init(env, aws)?))
         });
+        registry.insert("sweep-schedule", |env, aws| {
+            Ok(erase(steward_sweep::init_schedule(env, aws)?))
+        });
+        registry.insert("sweep-worker", |env, aws| {
+            Ok(erase(steward_sweep::init_worker(env, aws)?))
+        });
+        registry.insert("operations", |env, aws| {
+            Ok(erase(steward_sweep::init_operations(env, aws)?))
+        });
         registry.insert("authorizer", |env, aws| {
             Ok(erase(steward_authorizer::init(env, aws)?))
         });

@@ -54,12 +54,26 @@ fn parse(expression: &str) -> Result<Expression, String> {
 }
 
 /// The event EventBridge Scheduler delivers: the schedule's Input, or a Scheduled Event.
-fn event(shared: &Shared, function: &str, event_name: &str, schedule: &Schedule) -> Value {
-    if let Some(input) = schedule
-        .input
-        .as_deref()
-        .and_then(|i| serde_json::from_str(i).ok())
-    {
+fn event(
+    shared: &Shared,
+    function: &str,
+    event_name: &str,
+    schedule: &Schedule,
+    at: Option<&str>,
+) -> Value {
+    // EventBridge Scheduler fills these context attributes into a schedule's Input.
+    let now = at
+        .map(str::to_owned)
+        .unwrap_or_else(|| Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    if let Some(input) = schedule.input.as_deref().and_then(|input| {
+        let input = input
+            .replace("<aws.scheduler.scheduled-time>", &now)
+            .replace(
+                "<aws.scheduler.execution-id>",
+                &uuid::Uuid::new_v4().to_string(),
+            );
+        serde_json::from_str(&input).ok()
+    }) {
         return input;
     }
     json!({
@@ -68,7 +82,7 @@ fn event(shared: &Shared, function: &str, event_name: &str, schedule: &Schedule)
         "detail-type": "Scheduled Event",
         "source": "aws.scheduler",
         "account": ACCOUNT,
-        "time": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "time": now,
         "region": REGION,
         "resources": [format!("arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{}-{function}-{event_name}", shared.stack_name)],
         "detail": {},
@@ -80,12 +94,13 @@ pub(crate) async fn fire(
     shared: &Shared,
     function: &str,
     event_name: &str,
+    at: Option<&str>,
 ) -> Option<Result<Value, String>> {
     let schedule = shared
         .schedules
         .get(&(function.to_owned(), event_name.to_owned()))?;
     let deployed = shared.functions.get(function)?;
-    let payload = event(shared, function, event_name, schedule);
+    let payload = event(shared, function, event_name, schedule, at);
     Some(
         invoke(deployed, payload)
             .await
@@ -123,7 +138,7 @@ pub(crate) async fn run(
             _ = stopped.wait_for(|stop| *stop) => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        if let Some(Err(error)) = fire(&shared, &function, &event_name).await {
+        if let Some(Err(error)) = fire(&shared, &function, &event_name, None).await {
             tracing::error!(%function, event = %event_name, %error, "scheduled invocation failed");
         }
     }

@@ -1,6 +1,8 @@
 //! The permission check every protected route makes first.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use steward_authz::{
     Action, Authorizer, AuthzError, DenyReason, Permission, PrincipalData, Request, TenantData,
@@ -40,6 +42,53 @@ pub struct Guard {
     authorizer: Authorizer,
     store: IdentityStore,
     rollout: RolloutSource,
+    tenants: TenantCache,
+}
+
+/// Tenants as last read, for `ttl` (CACHE_ENABLED); emptied when the operators' cache epoch
+/// moves (`POST /v1/admin/cache/clear`), which instances notice with the licensing switches.
+struct TenantCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, TenantRecord)>>,
+    epoch: AtomicU64,
+}
+
+impl TenantCache {
+    fn get(&self, tenant_id: &str) -> Option<TenantRecord> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = entries
+            .get(tenant_id)
+            .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
+            .map(|(_, tenant)| tenant.clone());
+        steward_kit::latency::count(
+            if hit.is_some() {
+                "cache.tenant.hit"
+            } else {
+                "cache.tenant.miss"
+            },
+            1,
+        );
+        hit
+    }
+
+    fn put(&self, tenant: &TenantRecord) {
+        if !self.ttl.is_zero() {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries.insert(tenant.tenant_id.clone(), (Instant::now(), tenant.clone()));
+        }
+    }
+
+    /// Empties the cache, here at once; `epoch` is the operators' (others follow on reading it).
+    fn clear(&self, epoch: u64) {
+        self.epoch.store(epoch, Ordering::Relaxed);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 }
 
 /// The licensing switches: the operators' configuration item, read through a short cache, or
@@ -53,15 +102,18 @@ struct RolloutSource {
 }
 
 impl RolloutSource {
-    async fn current(&self) -> Result<Rollout, StoreError> {
+    /// The switches, and the cache epoch when it was read afresh.
+    async fn current(&self) -> Result<(Rollout, Option<u64>), StoreError> {
         if let Some((read_at, rollout)) = *self.cached.lock().expect("not poisoned")
             && read_at.elapsed() < self.ttl
         {
-            return Ok(rollout);
+            return Ok((rollout, None));
         }
-        let rollout = self.platform.licensing().await?.unwrap_or(self.defaults);
+        let (rollout, epoch) =
+            tokio::try_join!(self.platform.licensing(), self.platform.cache_epoch())?;
+        let rollout = rollout.unwrap_or(self.defaults);
         *self.cached.lock().expect("not poisoned") = Some((Instant::now(), rollout));
-        Ok(rollout)
+        Ok((rollout, Some(epoch)))
     }
 }
 
@@ -83,7 +135,55 @@ impl Guard {
                 ttl,
                 cached: Mutex::new(None),
             },
+            tenants: TenantCache {
+                ttl: Duration::ZERO,
+                entries: Mutex::new(HashMap::new()),
+                epoch: AtomicU64::new(0),
+            },
         })
+    }
+
+    /// The guard a function's init builds: the template's flags as the licensing defaults,
+    /// LICENSING_CONFIG_CACHE_SECONDS for the operators' switches, CACHE_ENABLED and
+    /// CACHE_TTL_SECONDS for tenants.
+    pub fn from_env(
+        env: &steward_kit::config::Env,
+        table: &steward_store::Table,
+    ) -> Result<Self, steward_kit::config::ConfigError> {
+        let flags: steward_kit::config::Flags = env.parse()?;
+        let licensing: crate::LicensingCache = env.parse()?;
+        let tenants: crate::TenantCacheConfig = env.parse()?;
+        Ok(Self::new(
+            IdentityStore::new(table.clone()),
+            PlatformStore::new(table.clone()),
+            flags.rollout(),
+            Duration::from_secs(licensing.licensing_config_cache_seconds),
+        )
+        .map_err(|e| steward_kit::config::ConfigError::new(format!("authorization policies: {e}")))?
+        .with_tenant_cache(tenants.ttl()))
+    }
+
+    /// Keeps tenants for `ttl` (zero: every request reads through).
+    pub fn with_tenant_cache(mut self, ttl: Duration) -> Self {
+        self.tenants.ttl = ttl;
+        self
+    }
+
+    /// Empties this instance's caches now (the caller has moved the operators' epoch on).
+    pub fn clear_caches(&self, epoch: u64) {
+        self.tenants.clear(epoch);
+        *self.rollout.cached.lock().expect("not poisoned") = None;
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        if let Some(tenant) = self.tenants.get(tenant_id) {
+            return Ok(Some(tenant));
+        }
+        let tenant = self.store.tenant(tenant_id).await?;
+        if let Some(tenant) = &tenant {
+            self.tenants.put(tenant);
+        }
+        Ok(tenant)
     }
 
     /// The caller, if it may perform `permission`'s action in its own tenant.
@@ -92,12 +192,18 @@ impl Guard {
         request: &ApiRequest,
         permission: Permission,
     ) -> Result<Caller, ApiError> {
+        let started = Instant::now();
         let principal = request.principal()?;
-        let (user, tenant, rollout) = tokio::try_join!(
+        let (user, tenant, (rollout, epoch)) = tokio::try_join!(
             self.store.user(&principal.tenant_id, &principal.user_id),
-            self.store.tenant(&principal.tenant_id),
+            self.tenant(&principal.tenant_id),
             self.rollout.current(),
         )?;
+        if let Some(epoch) = epoch
+            && epoch != self.tenants.epoch.load(Ordering::Relaxed)
+        {
+            self.tenants.clear(epoch);
+        }
         // A token outliving its user (removed) or tenant is no longer anyone's.
         let (Some(user), Some(tenant)) = (user, tenant) else {
             return Err(ApiError::Unauthorized);
@@ -111,6 +217,7 @@ impl Guard {
             resource_tenant: &principal.tenant_id,
             tenant: &tenant_data,
         });
+        steward_kit::latency::record("permission_check", started.elapsed());
         match decision.into_result() {
             Ok(()) => Ok(Caller {
                 principal: principal.clone(),

@@ -25,6 +25,31 @@ fn default_licensing_cache_seconds() -> u64 {
     30
 }
 
+/// The guard's in-process cache of tenants (licence, custom roles): CACHE_ENABLED turns it on,
+/// CACHE_TTL_SECONDS (default 5) bounds how late a licence or custom-role change is seen by
+/// an instance that cached the tenant. Grants and suspensions live on the user, never cached.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TenantCacheConfig {
+    pub cache_enabled: bool,
+    #[serde(default = "default_tenant_cache_seconds")]
+    pub cache_ttl_seconds: u64,
+}
+
+impl TenantCacheConfig {
+    /// The cache's lifetime; zero when it is off.
+    pub fn ttl(&self) -> std::time::Duration {
+        if self.cache_enabled {
+            std::time::Duration::from_secs(self.cache_ttl_seconds)
+        } else {
+            std::time::Duration::ZERO
+        }
+    }
+}
+
+fn default_tenant_cache_seconds() -> u64 {
+    5
+}
+
 /// A new identifier: `<prefix>_<UUIDv7>`, so ids sort by creation time.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

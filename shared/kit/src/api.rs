@@ -159,6 +159,25 @@ pub struct HttpFunction<A> {
     cors: CorsOrigins,
     idempotency: Option<Idempotency>,
     body_limit: usize,
+    recorded: Option<RecordedLatencies>,
+}
+
+/// Where and how often this instance's latencies go (PERFORMANCE_METRICS_ENABLED).
+struct RecordedLatencies {
+    store: steward_store::metrics::MetricsStore,
+    every: std::time::Duration,
+    instance: String,
+}
+
+/// PERFORMANCE_METRICS_FLUSH_SECONDS: how often an instance writes what it recorded.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct FlushInterval {
+    #[serde(default = "a_minute")]
+    performance_metrics_flush_seconds: u64,
+}
+
+fn a_minute() -> u64 {
+    60
 }
 
 impl<A: Api> HttpFunction<A> {
@@ -169,6 +188,47 @@ impl<A: Api> HttpFunction<A> {
             cors,
             idempotency: None,
             body_limit: crate::body::DEFAULT_LIMIT,
+            recorded: None,
+        }
+    }
+
+    /// With PERFORMANCE_METRICS_ENABLED, records every route's latency (and what else the
+    /// process records, such as permission checks) and writes it to `table` once per
+    /// PERFORMANCE_METRICS_FLUSH_SECONDS, for `GET /v1/admin/metrics/performance`.
+    pub fn with_recorded_latencies(
+        mut self,
+        table: &steward_store::Table,
+        env: &crate::config::Env,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let flags: crate::config::Flags = env.parse()?;
+        crate::latency::enable(flags.performance_metrics_enabled);
+        if flags.performance_metrics_enabled {
+            let interval: FlushInterval = env.parse()?;
+            self.recorded = Some(RecordedLatencies {
+                store: steward_store::metrics::MetricsStore::new(table.clone()),
+                every: std::time::Duration::from_secs(interval.performance_metrics_flush_seconds),
+                instance: uuid::Uuid::new_v4().simple().to_string(),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Writes what this instance recorded once its interval has passed. A failure costs the
+    /// interval's numbers, never the answer.
+    async fn flush_latencies(&self) {
+        let Some(recorded) = &self.recorded else {
+            return;
+        };
+        let Some(snapshot) = crate::latency::take_if_due(recorded.every) else {
+            return;
+        };
+        let at = jiff::Timestamp::now().as_second();
+        if let Err(error) = recorded
+            .store
+            .save(&self.name, &recorded.instance, at, &snapshot)
+            .await
+        {
+            tracing::warn!(%error, "recorded latencies not saved");
         }
     }
 
@@ -226,6 +286,8 @@ impl<A: Api> HttpFunction<A> {
                 )
                 .property("request_id", request.request_id.as_str())
                 .emit();
+            crate::latency::record(&format!("route:{}", request.route), started.elapsed());
+            self.flush_latencies().await;
             response
         }
         .instrument(span)

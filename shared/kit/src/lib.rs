@@ -9,6 +9,7 @@ pub mod body;
 pub mod config;
 pub mod cors;
 pub mod idempotency;
+pub mod latency;
 pub mod mask;
 pub mod metrics;
 pub mod pagination;

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod licensing;
 #[cfg(feature = "ses")]
 pub mod mail;
+pub mod metrics;
 #[cfg(feature = "s3")]
 pub mod objects;
 pub mod platform;

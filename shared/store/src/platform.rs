@@ -3,6 +3,7 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | licensing switches (rollout stage, kill switch) | `CONFIG` | `LICENSING` |
+//! | cache epoch (bumped by `POST /v1/admin/cache/clear`) | `CONFIG` | `CACHE` |
 
 use serde::{Deserialize, Serialize};
 use steward_domain::licensing::Rollout;
@@ -64,5 +65,34 @@ impl PlatformStore {
             .transact(items)
             .await
             .map_err(StoreError::from_sdk)
+    }
+
+    /// The cache epoch: instances drop their caches when it moves.
+    pub async fn cache_epoch(&self) -> Result<u64, StoreError> {
+        #[derive(Deserialize)]
+        struct Epoch {
+            epoch: u64,
+        }
+        let epoch: Option<Epoch> = self
+            .table
+            .get("CONFIG".into(), "CACHE".into(), true)
+            .await?;
+        Ok(epoch.map_or(0, |e| e.epoch))
+    }
+
+    /// Moves the cache epoch on, with the audit entry; answers the new epoch.
+    pub async fn bump_cache_epoch(&self, audit: &AuditEntry) -> Result<u64, StoreError> {
+        let table = self.table.name();
+        let bump = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(table)
+            .set_key(Some(crate::write::key("CONFIG".into(), "CACHE".into())))
+            .update_expression("ADD epoch :one")
+            .expression_attribute_values(":one", crate::attributes::n(1))
+            .build();
+        self.table
+            .transact(vec![crate::write::update(bump)?, put(audit, table, None)?])
+            .await
+            .map_err(StoreError::from_sdk)?;
+        self.cache_epoch().await
     }
 }

@@ -159,10 +159,13 @@ pub async fn queue(
             .get("deadLetterTargetArn")
             .ok_or_else(|| invalid(name, "RedrivePolicy without target"))?;
         let target = resolve(target, resolver).map_err(|e| invalid(name, e.to_string()))?;
-        let receives = policy
-            .get("maxReceiveCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(10);
+        let receives = match policy.get("maxReceiveCount") {
+            Some(count) => resolve(count, resolver)
+                .map_err(|e| invalid(name, e.to_string()))?
+                .parse::<u64>()
+                .map_err(|_| invalid(name, "maxReceiveCount is not a whole number"))?,
+            None => 10,
+        };
         let policy =
             serde_json::json!({ "deadLetterTargetArn": target, "maxReceiveCount": receives });
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());

@@ -514,20 +514,34 @@ impl SweepStore {
         Ok(())
     }
 
-    /// One page of a shard of the tenant index, whole tenant records (the aggregates).
+    /// One page of a shard of the tenant index, whole tenant records (the aggregates); an
+    /// item that does not read as a tenant is answered as its problem, not as a failed page.
+    #[allow(clippy::type_complexity)]
     pub async fn tenants(
         &self,
         shard: u8,
         start: Option<PageKey>,
-    ) -> Result<(Vec<crate::identity::TenantRecord>, Option<PageKey>), StoreError> {
+    ) -> Result<
+        (
+            Vec<Result<crate::identity::TenantRecord, String>>,
+            Option<PageKey>,
+        ),
+        StoreError,
+    > {
         let partition = tenant_index_partition(shard);
-        self.table
-            .query_page(
+        let (items, next) = self
+            .table
+            .query_page::<serde_json::Value>(
                 Query::partition(&partition).on(crate::Index::Gsi1),
                 500,
                 start,
             )
-            .await
+            .await?;
+        let tenants = items
+            .into_iter()
+            .map(|item| serde_json::from_value(item).map_err(|e| e.to_string()))
+            .collect();
+        Ok((tenants, next))
     }
 
     /// Stores a computed view (`VIEW` / `<name>`), replacing the last one.

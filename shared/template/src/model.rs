@@ -94,6 +94,8 @@ pub struct QueueTrigger {
     pub batch_size: u32,
     pub maximum_batching_window_seconds: u32,
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: how many batches may run at once.
+    pub maximum_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -451,6 +453,11 @@ fn read_event(event: &Value) -> Result<FunctionEvent, String> {
                         .iter()
                         .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
                 }),
+            maximum_concurrency: properties
+                .get("ScalingConfig")
+                .and_then(|c| c.get("MaximumConcurrency"))
+                .and_then(Value::as_u64)
+                .map(|c| c as u32),
         })),
         "Schedule" | "ScheduleV2" => {
             let key = if kind == "Schedule" {

@@ -1,0 +1,536 @@
+//! The nightly licence sweep through its real entry points (SPEC §F): an operator's
+//! validate-licenses (or the schedule) starts a run, the sweep queue's workers validate every
+//! tenant, and the run's report lands in S3 and the operators' inbox.
+//!
+//! Tenants are planted straight into the table (the API would take minutes to make 500 of them),
+//! each with at most one kind of problem, so the report's counts can be checked against the plan.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use http::Method;
+use serde_json::{Value, json};
+use steward_domain::licensing::Offering;
+use steward_e2e::Person;
+use steward_e2e::{TestStack, send};
+use steward_emulator::Emulator;
+use steward_store::identity::{TenantRecord, UserRecord};
+
+const DAY: i64 = 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Plant {
+    Healthy,
+    /// Active, ended yesterday: moves to grace.
+    Lapsed,
+    /// In grace since 40 days: suspended.
+    GraceOver,
+    /// A trial that ended an hour ago: suspended.
+    TrialEnded,
+    Notice30,
+    Notice7,
+    Notice1,
+    SeatsOver,
+    RoomsOver,
+    TerminalsOver,
+    SeatDrift,
+    NoAdmin,
+    OrphanGrant,
+    ExpiredInvitation,
+    /// An unreadable tenant item: every delivery fails.
+    Poison,
+}
+
+const PROBLEMS: [Plant; 14] = [
+    Plant::Lapsed,
+    Plant::GraceOver,
+    Plant::TrialEnded,
+    Plant::Notice30,
+    Plant::Notice7,
+    Plant::Notice1,
+    Plant::SeatsOver,
+    Plant::RoomsOver,
+    Plant::TerminalsOver,
+    Plant::SeatDrift,
+    Plant::NoAdmin,
+    Plant::OrphanGrant,
+    Plant::ExpiredInvitation,
+    Plant::Poison,
+];
+
+fn user(tenant_id: &str, n: usize, roles: &[&str]) -> UserRecord {
+    let user_id = format!("usr_{tenant_id}_{n}");
+    let (pk, sk) = UserRecord::key(tenant_id, &user_id);
+    UserRecord {
+        pk,
+        sk,
+        email: format!("{user_id}@sweep.test"),
+        user_id,
+        tenant_id: tenant_id.into(),
+        name: "Planted".into(),
+        password_hash: "not-a-hash".into(),
+        status: "active".into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        password_changed_at: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+/// The items of one planted tenant.
+fn plant(tenant_id: &str, kind: Plant, now: i64) -> Vec<Value> {
+    let mut tenant = TenantRecord::new(
+        tenant_id,
+        &format!("Planted {kind:?}"),
+        "2026-01-01T00:00:00Z",
+    );
+    let terms = Offering::Professional.terms();
+    tenant.licence.status = steward_authz::LicenceStatus::Active;
+    tenant.licence.offering = Some(Offering::Professional);
+    tenant.licence.features = terms.features.clone();
+    tenant.licence.limits = terms.limits;
+    tenant.licence.expires_at = Some(now + 200 * DAY);
+    tenant.licence.seats_used = 1;
+    let mut users = vec![user(tenant_id, 0, &["owner"])];
+    let mut extra: Vec<Value> = Vec::new();
+    let licence = &mut tenant.licence;
+    match kind {
+        Plant::Healthy | Plant::Poison => {}
+        Plant::Lapsed => licence.expires_at = Some(now - DAY),
+        Plant::GraceOver => {
+            licence.status = steward_authz::LicenceStatus::Grace;
+            licence.expires_at = Some(now - 40 * DAY);
+        }
+        Plant::TrialEnded => {
+            let trial = Offering::Trial.terms();
+            licence.status = steward_authz::LicenceStatus::Trial;
+            licence.offering = Some(Offering::Trial);
+            licence.features = trial.features;
+            licence.limits = trial.limits;
+            licence.expires_at = Some(now - 3600);
+        }
+        Plant::Notice30 => licence.expires_at = Some(now + 20 * DAY),
+        Plant::Notice7 => licence.expires_at = Some(now + 5 * DAY),
+        Plant::Notice1 => licence.expires_at = Some(now + DAY / 2),
+        Plant::SeatsOver => {
+            licence.limits.seats = 1;
+            licence.seats_used = 2;
+            users.push(user(tenant_id, 1, &["member"]));
+        }
+        Plant::RoomsOver => {
+            licence.limits.rooms = 1;
+            for room in 0..2 {
+                extra.push(
+                    json!({ "pk": format!("T#{tenant_id}"), "sk": format!("ROOM#rm_{room}") }),
+                );
+            }
+        }
+        Plant::TerminalsOver => {
+            licence.limits.terminals = 0;
+            extra.push(json!({ "pk": format!("T#{tenant_id}"), "sk": "TERMINAL#trm_0" }));
+        }
+        Plant::SeatDrift => licence.seats_used = 5,
+        Plant::NoAdmin => users[0].roles = vec!["member".into()],
+        Plant::OrphanGrant => {
+            users.push(user(tenant_id, 1, &["ghost-role"]));
+            licence.seats_used = 2;
+        }
+        Plant::ExpiredInvitation => {
+            licence.seats_used = 2;
+            extra.push(json!({
+                "pk": format!("T#{tenant_id}"), "sk": "INVITE#inv_old",
+                "invitation_id": "inv_old", "tenant_id": tenant_id,
+                "email": format!("late@{tenant_id}.test"), "roles": ["member"],
+                "invited_by": format!("usr_{tenant_id}_0"), "created_at": "2026-01-01T00:00:00Z",
+                "expires_at": now - DAY, "status": "pending", "token_hash": "00", "accepted_by": null,
+            }));
+        }
+    }
+    let mut tenant = serde_json::to_value(&tenant).unwrap();
+    if kind == Plant::Poison {
+        tenant["licence"]["status"] = json!("bogus");
+    }
+    let mut items = vec![tenant];
+    items.extend(users.iter().map(|u| serde_json::to_value(u).unwrap()));
+    items.extend(extra);
+    items
+}
+
+/// Plants `per_problem` tenants of every problem and healthy ones up to `total`.
+/// Tenant ids start with `tag`, so each test finds its own tenants' mail in the shared emulator.
+async fn plant_tenants(
+    stack: &TestStack,
+    tag: &str,
+    total: usize,
+    per_problem: usize,
+) -> BTreeMap<Plant, Vec<String>> {
+    let now = jiff::Timestamp::now().as_second();
+    let mut plan: BTreeMap<Plant, Vec<String>> = BTreeMap::new();
+    for (i, kind) in PROBLEMS
+        .iter()
+        .flat_map(|k| std::iter::repeat_n(*k, per_problem))
+        .enumerate()
+    {
+        plan.entry(kind).or_default().push(format!("{tag}p{i:04}"));
+    }
+    let planted: usize = plan.values().map(Vec::len).sum();
+    for i in 0..total.saturating_sub(planted) {
+        plan.entry(Plant::Healthy)
+            .or_default()
+            .push(format!("{tag}h{i:04}"));
+    }
+    let items: Vec<Value> = plan
+        .iter()
+        .flat_map(|(kind, ids)| ids.iter().flat_map(move |id| plant(id, *kind, now)))
+        .collect();
+    stream::iter(items)
+        .for_each_concurrent(8, |item| async move {
+            stack.table.put(&item).await.expect("plant an item");
+        })
+        .await;
+    plan
+}
+
+async fn wait_for_run(stack: &TestStack, operator: &Person, run_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(420);
+    loop {
+        let (status, _, run) =
+            send(stack.as_person(operator, Method::GET, &format!("/v1/admin/sweeps/{run_id}")))
+                .await;
+        assert_eq!(status, 200, "{run}");
+        if run["status"] == "complete" {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn start_run(stack: &TestStack, operator: &Person) -> String {
+    let (status, headers, run) =
+        send(stack.as_person(operator, Method::POST, "/v1/admin/validate-licenses")).await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        headers["location"],
+        format!("/v1/admin/sweeps/{run_id}").as_str()
+    );
+    assert_eq!(run["status"], "running");
+    run_id
+}
+
+/// Every email the emulator's SES accepted whose recipients include `address_part`.
+async fn sent_mail(matching: &str) -> Vec<Value> {
+    let url = format!(
+        "{}/_emulator/sent-mail",
+        Emulator::shared().endpoints().services
+    );
+    let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
+    all.into_iter()
+        .filter(|m| m["destinations"].to_string().contains(matching))
+        .collect()
+}
+
+async fn tenant_item(stack: &TestStack, tenant_id: &str) -> Value {
+    let (items, _) = stack
+        .table
+        .query_page::<Value>(
+            steward_store::Query::partition(&format!("T#{tenant_id}")),
+            100,
+            None,
+        )
+        .await
+        .unwrap();
+    json!(items)
+}
+
+async fn dead_letters(stack: &TestStack) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(stack.aws());
+    let url = stack.stack.queue_url("SweepDeadLetterQueue").unwrap();
+    let mut found = Vec::new();
+    for _ in 0..5 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        found.extend(
+            messages
+                .iter()
+                .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap()),
+        );
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_once() {
+    let stack = TestStack::start_with(|options| {
+        options.retry_delay = Some(Duration::from_secs(1));
+        for (name, value) in [
+            ("SelfHealingEnabled", "true"),
+            ("SweepMaxReceiveCount", "2"),
+        ] {
+            options
+                .parameter_overrides
+                .insert(name.into(), value.into());
+        }
+    })
+    .await;
+    let operator = stack.operator().await;
+    let per_problem = 5;
+    let tag = "big";
+    let plan = plant_tenants(&stack, tag, 520, per_problem).await;
+    let count = |kind| plan.get(&kind).map_or(0, Vec::len) as u64;
+
+    let run_id = start_run(&stack, &operator).await;
+    let run = wait_for_run(&stack, &operator, &run_id).await;
+    let summary = &run["summary"];
+    let seconds = run["duration_ms"].as_f64().unwrap() / 1000.0;
+    println!(
+        "sweep throughput: {} tenants in {seconds:.1} s = {:.1} tenants/s (local stack, debug build)",
+        summary["tenants"],
+        summary["tenants"].as_f64().unwrap() / seconds
+    );
+
+    // The counts equal the plan.
+    let poison = count(Plant::Poison);
+    assert_eq!(summary["tenants"], 520);
+    assert_eq!(summary["failed"], poison);
+    let expected_issues = json!({
+        "licence_lapsed": count(Plant::Lapsed) + count(Plant::GraceOver) + count(Plant::TrialEnded),
+        "seats_over_allocated": count(Plant::SeatsOver),
+        "rooms_over_allocated": count(Plant::RoomsOver),
+        "terminals_over_allocated": count(Plant::TerminalsOver),
+        "seat_count_drift": count(Plant::SeatDrift) + count(Plant::ExpiredInvitation),
+        "no_admin": count(Plant::NoAdmin),
+        "orphan_grants": count(Plant::OrphanGrant),
+    });
+    assert_eq!(summary["issues"], expected_issues);
+    assert_eq!(
+        summary["transitions"],
+        json!({ "grace": count(Plant::Lapsed), "suspended": count(Plant::GraceOver) + count(Plant::TrialEnded) })
+    );
+    let notices = count(Plant::Notice30) + 2 * count(Plant::Notice7) + 3 * count(Plant::Notice1);
+    assert_eq!(summary["notices_sent"], notices);
+    // Every problem tenant but the notice-only ones is unhealthy.
+    let unhealthy: u64 = PROBLEMS
+        .iter()
+        .filter(|k| {
+            !matches!(
+                k,
+                Plant::Notice30 | Plant::Notice7 | Plant::Notice1 | Plant::Poison
+            )
+        })
+        .map(|k| count(*k))
+        .sum();
+    assert_eq!(summary["unhealthy"], unhealthy);
+    assert_eq!(summary["healthy"], 520 - unhealthy - poison);
+    assert_eq!(
+        summary["fixes"],
+        json!({
+            "recount_seats": count(Plant::SeatDrift) + count(Plant::ExpiredInvitation),
+            "revoke_orphan_grants": count(Plant::OrphanGrant),
+            "expire_invitations": count(Plant::ExpiredInvitation),
+        })
+    );
+    assert_eq!(
+        summary["fixes_applied"],
+        count(Plant::SeatDrift) + count(Plant::OrphanGrant) + 2 * count(Plant::ExpiredInvitation)
+    );
+    assert_eq!(summary["fixes_proposed"], 0);
+
+    // Healed where safe, and audited as the sweep's; the rest left for people.
+    let drifted = &plan[&Plant::SeatDrift][0];
+    let items = tenant_item(&stack, drifted).await;
+    let tenant = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == "TENANT")
+        .unwrap();
+    assert_eq!(tenant["licence"]["seats_used"], 1);
+    let orphaned = &plan[&Plant::OrphanGrant][0];
+    let items = tenant_item(&stack, orphaned).await;
+    let member = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == format!("USER#usr_{orphaned}_1"))
+        .unwrap();
+    assert_eq!(
+        member["roles"],
+        json!(["member"]),
+        "the orphan grant is gone; the member keeps a role"
+    );
+    let invited = &plan[&Plant::ExpiredInvitation][0];
+    let items = tenant_item(&stack, invited).await;
+    let items = items.as_array().unwrap();
+    assert_eq!(
+        items.iter().find(|i| i["sk"] == "INVITE#inv_old").unwrap()["status"],
+        "expired"
+    );
+    assert_eq!(
+        items.iter().find(|i| i["sk"] == "TENANT").unwrap()["licence"]["seats_used"],
+        1
+    );
+    let (audit, _) = stack
+        .table
+        .query_page::<Value>(
+            steward_store::Query::partition(&format!("T#{invited}#AUDIT")),
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"invitation.expire") && actions.contains(&"licence.recount_seats"),
+        "{actions:?}"
+    );
+    assert!(audit.iter().all(|e| e["actor"] == "system:licence-sweep"));
+    let lapsed = &plan[&Plant::Lapsed][0];
+    let items = tenant_item(&stack, lapsed).await;
+    assert_eq!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["sk"] == "TENANT")
+            .unwrap()["licence"]["status"],
+        "grace"
+    );
+    let unfixable = &plan[&Plant::NoAdmin][0];
+    let items = tenant_item(&stack, unfixable).await;
+    let owner = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == format!("USER#usr_{unfixable}_0"))
+        .unwrap();
+    assert_eq!(
+        owner["roles"],
+        json!(["member"]),
+        "nobody is made an admin by the sweep"
+    );
+
+    // The notices reached the tenants' admins; the report reached the operator.
+    let notice_mail = sent_mail(&format!("usr_{tag}")).await;
+    assert_eq!(notice_mail.len() as u64, notices, "one email per notice");
+    let notice7 = &plan[&Plant::Notice7][0];
+    let to_notice7: Vec<&Value> = notice_mail
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(notice7.as_str()))
+        .collect();
+    assert_eq!(to_notice7.len(), 2, "30 and 7 days");
+    let reports = sent_mail(&operator.email).await;
+    let report_mail: Vec<&Value> = reports
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap().contains(&run_id))
+        .collect();
+    assert!(
+        report_mail.iter().any(|m| m["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Licence sweep {run_id}: 520 tenants"))),
+        "{report_mail:?}"
+    );
+    assert!(
+        report_mail
+            .iter()
+            .any(|m| m["subject"].as_str().unwrap().contains("tenants failed")),
+        "failures alert"
+    );
+    assert!(
+        report_mail
+            .iter()
+            .any(|m| m["subject"].as_str().unwrap().contains("unhealthy tenants")),
+        "unhealthy alert"
+    );
+
+    // The report in S3: JSON with the same summary, CSV with a row per tenant.
+    let bucket =
+        steward_store::objects::Bucket::new(stack.aws(), run["report"]["bucket"].as_str().unwrap());
+    let report: Value = serde_json::from_slice(
+        &bucket
+            .get(run["report"]["json_key"].as_str().unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&report["summary"], summary);
+    assert_eq!(report["tenants"].as_array().unwrap().len(), 520);
+    let csv = String::from_utf8(
+        bucket
+            .get(run["report"]["csv_key"].as_str().unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(csv.lines().count(), 521, "a header and a row per tenant");
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",failed,")).count() as u64,
+        poison
+    );
+
+    // The poison tenants' messages are in the dead-letter queue.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut dead = Vec::new();
+    while dead.len() < poison as usize && Instant::now() < deadline {
+        dead.extend(dead_letters(&stack).await);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut dead_tenants: Vec<&str> = dead
+        .iter()
+        .map(|m| m["tenant_id"].as_str().unwrap())
+        .collect();
+    dead_tenants.sort();
+    let poison_ids: Vec<&str> = plan[&Plant::Poison].iter().map(String::as_str).collect();
+    assert_eq!(dead_tenants, poison_ids);
+
+    // A rerun changes nothing twice: no notice, no transition, nothing left to fix.
+    let rerun_id = start_run(&stack, &operator).await;
+    assert_ne!(rerun_id, run_id);
+    let rerun = wait_for_run(&stack, &operator, &rerun_id).await;
+    assert_eq!(rerun["summary"]["notices_sent"], 0);
+    assert_eq!(rerun["summary"]["transitions"], json!({}));
+    assert_eq!(rerun["summary"]["fixes_applied"], 0);
+    assert_eq!(
+        sent_mail(&format!("usr_{tag}")).await.len() as u64,
+        notices,
+        "no second notice"
+    );
+
+    // Runs are listed newest first.
+    let (status, _, runs) =
+        send(stack.as_person(&operator, Method::GET, "/v1/admin/sweeps?limit=5")).await;
+    assert_eq!(status, 200);
+    assert_eq!(runs["items"][0]["run_id"], rerun_id.as_str());
+    assert_eq!(runs["items"][1]["run_id"], run_id.as_str());
+
+    // The aggregates count the tenants by status and tier, and the last sweep's health.
+    let (status, _, view) =
+        send(stack.as_person(&operator, Method::POST, "/v1/admin/refresh-views")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["tenants"], 520 - poison);
+    assert_eq!(view["unreadable"], poison);
+    assert_eq!(view["last_sweep"]["run_id"], rerun_id.as_str());
+    assert_eq!(view["by_status"]["grace"], count(Plant::Lapsed));
+    let (_, _, served) = send(stack.as_person(
+        &operator,
+        Method::GET,
+        "/v1/admin/monitoring/license-health",
+    ))
+    .await;
+    assert_eq!(served, view, "served from the stored view");
+}
