@@ -534,3 +534,112 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     .await;
     assert_eq!(served, view, "served from the stored view");
 }
+
+#[tokio::test]
+async fn without_self_healing_a_scheduled_run_reports_fixes_changes_nothing_and_runs_once_a_night()
+{
+    let stack = TestStack::start_with(|options| {
+        options.retry_delay = Some(Duration::from_secs(1));
+    })
+    .await;
+    let operator = stack.operator().await;
+    let tag = "calm";
+    let mut plan = BTreeMap::new();
+    let now = jiff::Timestamp::now().as_second();
+    for (i, kind) in [
+        Plant::SeatDrift,
+        Plant::OrphanGrant,
+        Plant::ExpiredInvitation,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("{tag}{i}");
+        for item in plant(&id, kind, now) {
+            stack.table.put(&item).await.unwrap();
+        }
+        plan.insert(kind, id);
+    }
+
+    // EventBridge may deliver one night's firing twice: one run.
+    let fire = "/_local/schedules/SweepScheduleFunction/NightlySweep?at=2026-11-23T02:00:00Z";
+    let (status, _, first) = send(stack.post(fire)).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, _, second) = send(stack.post(fire)).await;
+    let run_id = first["output"]["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(run_id, "20261123T020000Z-nightly");
+    assert_eq!(second["output"]["run_id"], run_id.as_str());
+    let run = wait_for_run(&stack, &operator, &run_id).await;
+    assert_eq!(run["trigger"], "schedule");
+    let (_, _, runs) = send(stack.as_person(&operator, Method::GET, "/v1/admin/sweeps")).await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "{runs}");
+
+    // Found and proposed, not applied.
+    let summary = &run["summary"];
+    assert_eq!(summary["tenants"], 3);
+    assert_eq!(summary["fixes_applied"], 0);
+    assert_eq!(summary["fixes_proposed"], 4);
+    let drifted = tenant_item(&stack, &plan[&Plant::SeatDrift]).await;
+    let tenant = drifted
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == "TENANT")
+        .unwrap();
+    assert_eq!(tenant["licence"]["seats_used"], 5, "self-healing is off");
+    let invited = tenant_item(&stack, &plan[&Plant::ExpiredInvitation]).await;
+    let invitation = invited
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == "INVITE#inv_old")
+        .unwrap();
+    assert_eq!(invitation["status"], "pending");
+    let orphaned = &plan[&Plant::OrphanGrant];
+    let items = tenant_item(&stack, orphaned).await;
+    let member = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == format!("USER#usr_{orphaned}_1"))
+        .unwrap();
+    assert_eq!(member["roles"], json!(["ghost-role"]));
+}
+
+#[tokio::test]
+async fn with_validation_off_a_run_is_recorded_as_skipped_and_nothing_else_happens() {
+    let stack = TestStack::start_with(|options| {
+        options
+            .parameter_overrides
+            .insert("LicenseValidationEnabled".into(), "false".into());
+    })
+    .await;
+    let operator = stack.operator().await;
+    let now = jiff::Timestamp::now().as_second();
+    for item in plant("quietp0", Plant::Notice7, now) {
+        stack.table.put(&item).await.unwrap();
+    }
+    let (status, _, run) =
+        send(stack.as_person(&operator, Method::POST, "/v1/admin/validate-licenses")).await;
+    assert_eq!(status, 202, "{run}");
+    assert_eq!(run["status"], "skipped");
+    let (_, _, again) = send(stack.as_person(
+        &operator,
+        Method::GET,
+        &format!("/v1/admin/sweeps/{}", run["run_id"].as_str().unwrap()),
+    ))
+    .await;
+    assert_eq!(again["status"], "skipped");
+    assert!(again["summary"].is_null());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        sent_mail("usr_quietp0").await.is_empty(),
+        "no notice: nothing ran"
+    );
+    // A tenant cannot start or read runs.
+    let owner = stack.sign_up("Quiet Rooms", "owner@quiet.test").await;
+    let (status, _, refused) =
+        send(stack.as_person(&owner, Method::POST, "/v1/admin/validate-licenses")).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["missing_permission"], "platform:manage_licences");
+}

@@ -2,7 +2,6 @@
 //! status and expiry, put tenants in rollout cohorts, and set the licensing switches that
 //! override the template's flags without a deploy. (The nightly sweep joins it.)
 
-
 use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};

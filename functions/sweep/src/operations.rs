@@ -55,9 +55,13 @@ pub(crate) fn init(
         metrics: MetricsStore::new(table.clone()),
         licensing_cache_seconds: cache.licensing_config_cache_seconds,
     };
-    HttpFunction::new(common.function_name, operations, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_recorded_latencies(&table, env)
+    HttpFunction::new(
+        common.function_name,
+        operations,
+        common.cors_allowed_origins,
+    )
+    .with_idempotency(idempotency)
+    .with_recorded_latencies(&table, env)
 }
 
 fn run_view(run: &RunRecord) -> serde_json::Value {
@@ -201,10 +205,10 @@ impl Operations {
             .allow(request, Permission::PlatformConfigure)
             .await?;
         let minutes = window_minutes(request)?;
-        let now = Timestamp::now().as_second();
+        let now = Timestamp::now().as_millisecond();
         let records = self
             .metrics
-            .since::<Snapshot>(now - minutes * 60, now)
+            .since::<Snapshot>(now - minutes * 60_000, now)
             .await?;
         let mut merged = Snapshot::default();
         for record in &records {

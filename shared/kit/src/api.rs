@@ -164,6 +164,7 @@ pub struct HttpFunction<A> {
 
 /// Where and how often this instance's latencies go (PERFORMANCE_METRICS_ENABLED).
 struct RecordedLatencies {
+    recorder: std::sync::Arc<crate::latency::Recorder>,
     store: steward_store::metrics::MetricsStore,
     every: std::time::Duration,
     instance: String,
@@ -201,10 +202,10 @@ impl<A: Api> HttpFunction<A> {
         env: &crate::config::Env,
     ) -> Result<Self, crate::config::ConfigError> {
         let flags: crate::config::Flags = env.parse()?;
-        crate::latency::enable(flags.performance_metrics_enabled);
         if flags.performance_metrics_enabled {
             let interval: FlushInterval = env.parse()?;
             self.recorded = Some(RecordedLatencies {
+                recorder: crate::latency::Recorder::new(),
                 store: steward_store::metrics::MetricsStore::new(table.clone()),
                 every: std::time::Duration::from_secs(interval.performance_metrics_flush_seconds),
                 instance: uuid::Uuid::new_v4().simple().to_string(),
@@ -219,10 +220,10 @@ impl<A: Api> HttpFunction<A> {
         let Some(recorded) = &self.recorded else {
             return;
         };
-        let Some(snapshot) = crate::latency::take_if_due(recorded.every) else {
+        let Some(snapshot) = recorded.recorder.take_if_due(recorded.every) else {
             return;
         };
-        let at = jiff::Timestamp::now().as_second();
+        let at = jiff::Timestamp::now().as_millisecond();
         if let Err(error) = recorded
             .store
             .save(&self.name, &recorded.instance, at, &snapshot)
@@ -256,7 +257,7 @@ impl<A: Api> HttpFunction<A> {
             source = %request.source_ip.as_deref().map(|ip| crate::mask::Ip(ip).to_string()).unwrap_or_default(),
             cold_start = telemetry::take_cold_start(),
         );
-        async {
+        let work = async {
             let mut response = match cors::preflight(&self.cors, &request.method, &request.headers)
             {
                 Some(preflight) => preflight,
@@ -290,8 +291,14 @@ impl<A: Api> HttpFunction<A> {
             self.flush_latencies().await;
             response
         }
-        .instrument(span)
-        .await
+        .instrument(span);
+        // Boxed: a request's future is deep, and debug builds overflow a thread's stack when
+        // it is nested in the recorder's scope as well.
+        let work = Box::pin(work);
+        match &self.recorded {
+            Some(recorded) => recorded.recorder.scope(work).await,
+            None => work.await,
+        }
     }
 
     async fn dispatch(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -311,14 +318,16 @@ impl<A: Api> HttpFunction<A> {
             _ => None,
         };
         let Some((idempotency, key)) = keyed else {
-            return self.api.handle(request).await;
+            // Boxed: handlers' futures are deep; on the stack they overflow debug builds.
+            return Box::pin(self.api.handle(request)).await;
         };
         let fingerprint = idempotency::fingerprint(&request.method, &request.path, &request.body);
         let ticket = match idempotency.begin(&request.scope, key, &fingerprint).await? {
             Begin::Replay(response) => return Ok(response),
             Begin::Run(ticket) => ticket,
         };
-        let response = match AssertUnwindSafe(self.api.handle(request))
+        // Boxed, as above: a handler's future is deep and lives on the heap.
+        let response = match AssertUnwindSafe(Box::pin(self.api.handle(request)))
             .catch_unwind()
             .await
         {

@@ -6,8 +6,7 @@
 //! is exact to within one bucket and a histogram of any traffic stays a few dozen numbers.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -80,64 +79,67 @@ impl Snapshot {
     }
 }
 
-struct Window {
-    started: Instant,
-    snapshot: Snapshot,
+/// One function instance's recording: the route handler wraps each request in
+/// [`Recorder::scope`], and what runs inside (the guard's permission check, caches) records
+/// into it through [`record`] and [`count`]. Outside a scope, or with metrics off, nothing is
+/// recorded. Per instance rather than per process: the local stack runs many functions, and
+/// many stacks, in one process.
+#[derive(Debug)]
+pub struct Recorder {
+    window: Mutex<(Instant, Snapshot)>,
 }
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-static WINDOW: Mutex<Option<Window>> = Mutex::new(None);
-
-/// Turns recording on or off for this process (from PERFORMANCE_METRICS_ENABLED at init).
-pub fn enable(enabled: bool) {
-    ENABLED.store(enabled, Ordering::Relaxed);
+tokio::task_local! {
+    static CURRENT: Arc<Recorder>;
 }
 
-pub fn is_enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-fn with_window(change: impl FnOnce(&mut Snapshot)) {
-    if !is_enabled() {
-        return;
+impl Recorder {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            window: Mutex::new((Instant::now(), Snapshot::default())),
+        })
     }
-    let mut window = WINDOW
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let window = window.get_or_insert_with(|| Window {
-        started: Instant::now(),
-        snapshot: Snapshot::default(),
-    });
-    change(&mut window.snapshot);
-}
 
-/// Records one latency under `name` (`permission_check`, `route:GET /v1/members`).
-pub fn record(name: &str, latency: Duration) {
-    with_window(|snapshot| {
-        snapshot
-            .latencies
-            .entry(name.to_owned())
-            .or_default()
-            .record(latency)
-    });
-}
+    /// Runs `work` with this recorder as the current one.
+    pub async fn scope<F: std::future::Future>(self: &Arc<Self>, work: F) -> F::Output {
+        CURRENT.scope(Arc::clone(self), work).await
+    }
 
-/// Adds to a counter (`cache.tenant.hit`).
-pub fn count(name: &str, by: u64) {
-    with_window(|snapshot| *snapshot.counters.entry(name.to_owned()).or_default() += by);
-}
+    fn change(&self, change: impl FnOnce(&mut Snapshot)) {
+        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut window.1);
+    }
 
-/// The interval's snapshot once `every` has passed since it began (the next one begins now).
-pub fn take_if_due(every: Duration) -> Option<Snapshot> {
-    let mut window = WINDOW
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match window.as_ref() {
-        Some(current) if current.started.elapsed() >= every => {
-            window.take().map(|w| w.snapshot).filter(|s| !s.is_empty())
+    /// The interval's snapshot once `every` has passed since it began (the next begins now).
+    pub fn take_if_due(&self, every: Duration) -> Option<Snapshot> {
+        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if window.0.elapsed() < every {
+            return None;
         }
-        _ => None,
+        let (_, snapshot) = std::mem::replace(&mut *window, (Instant::now(), Snapshot::default()));
+        (!snapshot.is_empty()).then_some(snapshot)
     }
+}
+
+/// Records one latency under `name` (`permission_check`, `route:GET /v1/members`) in the
+/// current recorder, if any.
+pub fn record(name: &str, latency: Duration) {
+    let _ = CURRENT.try_with(|recorder| {
+        recorder.change(|snapshot| {
+            snapshot
+                .latencies
+                .entry(name.to_owned())
+                .or_default()
+                .record(latency)
+        })
+    });
+}
+
+/// Adds to a counter (`cache.tenant.hit`) of the current recorder, if any.
+pub fn count(name: &str, by: u64) {
+    let _ = CURRENT.try_with(|recorder| {
+        recorder.change(|snapshot| *snapshot.counters.entry(name.to_owned()).or_default() += by)
+    });
 }
 
 #[cfg(test)]
@@ -172,5 +174,22 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.latencies["x"].count(), 2);
         assert_eq!((a.counters["hit"], a.counters["miss"]), (4, 1));
+    }
+
+    #[tokio::test]
+    async fn only_work_inside_a_scope_is_recorded_and_a_snapshot_is_taken_once() {
+        let recorder = Recorder::new();
+        record("outside", Duration::from_millis(1));
+        recorder
+            .scope(async {
+                record("inside", Duration::from_millis(2));
+                count("hit", 1);
+            })
+            .await;
+        let snapshot = recorder.take_if_due(Duration::ZERO).unwrap();
+        assert_eq!(snapshot.latencies.keys().collect::<Vec<_>>(), ["inside"]);
+        assert_eq!(snapshot.counters["hit"], 1);
+        assert!(recorder.take_if_due(Duration::ZERO).is_none(), "emptied");
+        assert!(recorder.take_if_due(Duration::from_secs(60)).is_none());
     }
 }

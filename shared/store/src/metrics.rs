@@ -1,5 +1,5 @@
 //! Recorded latencies, one item per instance and interval: `METRICS#<UTC hour>` /
-//! `<unix minute>#<instance>`, kept 7 days. The performance endpoint reads the hours it needs
+//! `<unix milliseconds>#<instance>`, kept 7 days. The performance endpoint reads the hours it needs
 //! and merges them.
 
 use serde::{Deserialize, Serialize};
@@ -14,14 +14,16 @@ pub struct MetricsRecord<S> {
     pub sk: String,
     pub function: String,
     pub instance: String,
-    /// Unix seconds at the end of the interval.
-    pub at: i64,
+    /// Unix milliseconds at the end of the interval.
+    pub at_ms: i64,
     pub snapshot: S,
     pub expires_at: i64,
 }
 
-fn hour_partition(at: i64) -> String {
-    format!("METRICS#{}", at.div_euclid(3600))
+const HOUR_MS: i64 = 3_600_000;
+
+fn hour_partition(at_ms: i64) -> String {
+    format!("METRICS#{}", at_ms.div_euclid(HOUR_MS))
 }
 
 #[derive(Clone, Debug)]
@@ -38,32 +40,32 @@ impl MetricsStore {
         &self,
         function: &str,
         instance: &str,
-        at: i64,
+        at_ms: i64,
         snapshot: &S,
     ) -> Result<(), StoreError> {
         self.table
             .put(&MetricsRecord {
-                pk: hour_partition(at),
-                sk: format!("{at:012}#{instance}"),
+                pk: hour_partition(at_ms),
+                sk: format!("{at_ms:015}#{instance}"),
                 function: function.into(),
                 instance: instance.into(),
-                at,
+                at_ms,
                 snapshot,
-                expires_at: at + KEEP_DAYS * 86_400,
+                expires_at: at_ms / 1000 + KEEP_DAYS * 86_400,
             })
             .await
     }
 
-    /// Every record from `since` to `until` (Unix seconds).
+    /// Every record from `since_ms` to `until_ms` (Unix milliseconds).
     pub async fn since<S: serde::de::DeserializeOwned>(
         &self,
-        since: i64,
-        until: i64,
+        since_ms: i64,
+        until_ms: i64,
     ) -> Result<Vec<MetricsRecord<S>>, StoreError> {
         let mut records = Vec::new();
-        let first = format!("{since:012}");
-        let last = format!("{until:012}~");
-        for hour in since.div_euclid(3600)..=until.div_euclid(3600) {
+        let first = format!("{since_ms:015}");
+        let last = format!("{until_ms:015}~");
+        for hour in since_ms.div_euclid(HOUR_MS)..=until_ms.div_euclid(HOUR_MS) {
             let partition = format!("METRICS#{hour}");
             let mut start = None;
             loop {
