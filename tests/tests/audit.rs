@@ -439,6 +439,54 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
 
+    // Operators' sweep and views: audited in the platform's log; a tenant is refused.
+    for (route, path, status) in [
+        (
+            "POST /v1/admin/validate-licenses",
+            "/v1/admin/validate-licenses",
+            202,
+        ),
+        (
+            "POST /v1/admin/refresh-views",
+            "/v1/admin/refresh-views",
+            200,
+        ),
+    ] {
+        script
+            .step_in_log_of(&operator, route, as_(&operator, Method::POST, path), status)
+            .await;
+        script
+            .step_in_log_of(&operator, route, as_(&owner, Method::POST, path), 403)
+            .await;
+    }
+
+    // The onboarding checklist: an admin marks a step; bad marks and unknown steps change nothing.
+    for (path, body, status) in [
+        (
+            "/v1/onboarding/steps/review_roles",
+            json!({ "status": "done" }),
+            200,
+        ),
+        (
+            "/v1/onboarding/steps/review_roles",
+            json!({ "status": "maybe" }),
+            422,
+        ),
+        (
+            "/v1/onboarding/steps/teleport",
+            json!({ "status": "done" }),
+            404,
+        ),
+    ] {
+        script
+            .step(
+                "POST /v1/onboarding/steps/{step}",
+                as_(&owner, Method::POST, path).json(&body),
+                status,
+            )
+            .await;
+    }
+
     // The caller's own password and sessions.
     let password =
         json!({ "current_password": PASSWORD, "new_password": "a different long passphrase" });
@@ -510,27 +558,6 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             401,
         )
         .await;
-
-    // Operators' sweep and views: audited in the platform's log; a tenant is refused.
-    for (route, path, status) in [
-        (
-            "POST /v1/admin/validate-licenses",
-            "/v1/admin/validate-licenses",
-            202,
-        ),
-        (
-            "POST /v1/admin/refresh-views",
-            "/v1/admin/refresh-views",
-            200,
-        ),
-    ] {
-        script
-            .step_in_log_of(&operator, route, as_(&operator, Method::POST, path), status)
-            .await;
-        script
-            .step_in_log_of(&operator, route, as_(&owner, Method::POST, path), 403)
-            .await;
-    }
 
     let template = Template::load(repository_root().join("template.yaml")).unwrap();
     let mutations: BTreeSet<String> = template

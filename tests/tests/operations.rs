@@ -111,3 +111,106 @@ async fn with_metrics_off_nothing_is_recorded() {
     assert_eq!(served["intervals"], 0);
     assert!(served["permission_check"].is_null());
 }
+
+fn statuses(checklist: &Value) -> Vec<(String, String)> {
+    checklist["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_onboarding_checklist_follows_the_data_and_the_admins_marks() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Onboard Rooms", "owner@onboard.test").await;
+    let (status, _, fresh) = send(stack.as_person(&owner, Method::GET, "/v1/onboarding")).await;
+    assert_eq!(status, 200, "{fresh}");
+    assert_eq!(
+        (fresh["completed"].as_u64(), fresh["percent"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // Inviting someone is the data showing the first step.
+    let member = stack.join(&owner, "member@onboard.test", &["member"]).await;
+    let (status, _, after) = send(
+        stack
+            .as_person(&owner, Method::POST, "/v1/onboarding/steps/review_roles")
+            .json(&serde_json::json!({ "status": "done" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    let (_, _, after) = send(
+        stack
+            .as_person(&owner, Method::POST, "/v1/onboarding/steps/pair_terminal")
+            .json(&serde_json::json!({ "status": "skipped" })),
+    )
+    .await;
+    let expected: Vec<(String, String)> = [
+        ("invite_members", "done"),
+        ("create_rooms", "pending"),
+        ("pair_terminal", "skipped"),
+        ("first_booking", "pending"),
+        ("review_roles", "marked_done"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses(&after), expected);
+    assert_eq!(after["percent"], 60);
+    assert_eq!(after["steps"][4]["marked"]["by"], owner.user_id.as_str());
+
+    // A member neither reads nor advances it (it needs licence:read and settings:update);
+    // bad input changes nothing.
+    let (status, _, refused) = send(stack.as_person(&member, Method::GET, "/v1/onboarding")).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, _, refused) = send(
+        stack
+            .as_person(&member, Method::POST, "/v1/onboarding/steps/create_rooms")
+            .json(&serde_json::json!({ "status": "done" })),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, _, _) = send(
+        stack
+            .as_person(&owner, Method::POST, "/v1/onboarding/steps/create_rooms")
+            .json(&serde_json::json!({ "status": "later" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (_, _, unchanged) = send(stack.as_person(&owner, Method::GET, "/v1/onboarding")).await;
+    assert_eq!(unchanged["percent"], 60);
+
+    // The operators' aggregates count it.
+    let operator = stack.operator().await;
+    let (status, _, view) =
+        send(stack.as_person(&operator, Method::POST, "/v1/admin/refresh-views")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["onboarding"]["tenants"], 1);
+    assert_eq!(view["onboarding"]["average_percent"], 60.0);
+}
+
+#[tokio::test]
+async fn with_the_wizard_off_there_is_no_checklist() {
+    let stack = TestStack::start_with(|options| {
+        options
+            .parameter_overrides
+            .insert("OnboardingWizardEnabled".into(), "false".into());
+    })
+    .await;
+    let owner = stack.sign_up("No Wizard", "owner@nowizard.test").await;
+    let (status, _, problem) = send(stack.as_person(&owner, Method::GET, "/v1/onboarding")).await;
+    assert_eq!(status, 404, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ONBOARDING_WIZARD_ENABLED")
+    );
+}

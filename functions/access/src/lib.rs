@@ -10,6 +10,7 @@ mod invitations;
 mod licence;
 mod members;
 mod mutate;
+mod onboarding;
 mod policy;
 mod roles;
 
@@ -55,6 +56,13 @@ pub struct Access {
     auditor: Auditor,
     cursors: Cursors,
     lifetimes: Lifetimes,
+    onboarding: Onboarding,
+}
+
+/// The onboarding checklist's store, and whether ONBOARDING_WIZARD_ENABLED is on.
+struct Onboarding {
+    enabled: bool,
+    store: steward_store::onboarding::OnboardingStore,
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigError> {
@@ -70,6 +78,12 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigEr
         auditor: Auditor::new(&common.signing_secret),
         cursors: Cursors::new(&common.signing_secret),
         lifetimes,
+        onboarding: Onboarding {
+            enabled: env
+                .parse::<steward_kit::config::Flags>()?
+                .onboarding_wizard_enabled,
+            store: steward_store::onboarding::OnboardingStore::new(table.clone()),
+        },
     };
     let idempotency = Idempotency::new(
         IdempotencyStore::new(table.clone()),
@@ -137,6 +151,8 @@ impl Api for Access {
             "GET /v1/policy/diff" => self.policy_diff(request).await,
             "GET /v1/audit" => self.audit_log(request).await,
             "GET /v1/licence" => self.licence(request).await,
+            "GET /v1/onboarding" => self.onboarding(request).await,
+            "POST /v1/onboarding/steps/{step}" => self.advance_onboarding(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

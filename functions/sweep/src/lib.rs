@@ -47,6 +47,7 @@ pub struct Context {
     pub(crate) identity: IdentityStore,
     pub(crate) access: AccessStore,
     pub(crate) sweep: SweepStore,
+    pub(crate) onboarding: steward_store::onboarding::OnboardingStore,
     pub(crate) queue: Queue,
     pub(crate) bucket: Bucket,
     pub(crate) mailer: Mailer,
@@ -64,6 +65,7 @@ impl Context {
         let context = Self {
             identity: IdentityStore::new(table.clone()),
             access: AccessStore::new(table.clone()),
+            onboarding: steward_store::onboarding::OnboardingStore::new(table.clone()),
             sweep: SweepStore::new(table),
             queue: Queue::new(aws, config.sweep_queue_url),
             bucket: Bucket::new(aws, config.report_bucket),

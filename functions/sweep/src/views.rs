@@ -27,6 +27,17 @@ pub struct LicenceHealth {
     pub utilisation: BTreeMap<String, TierUtilisation>,
     /// The last completed sweep: health across tenants (healthy means a score above 90).
     pub last_sweep: Option<LastSweep>,
+    /// Onboarding checklists across tenants, with ONBOARDING_WIZARD_ENABLED.
+    pub onboarding: Option<OnboardingRate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnboardingRate {
+    pub tenants: u64,
+    /// Tenants whose every step is done or skipped.
+    pub complete: u64,
+    pub completion_rate: f64,
+    pub average_percent: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,7 +66,9 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         by_offering: BTreeMap::new(),
         utilisation: BTreeMap::new(),
         last_sweep: None,
+        onboarding: None,
     };
+    let mut tenant_ids = Vec::new();
     let mut tiers: BTreeMap<String, Utilisation> = BTreeMap::new();
     for shard in 0..TENANT_SHARDS {
         let mut start = None;
@@ -69,6 +82,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 if tenant.tenant_id == PLATFORM_TENANT {
                     continue;
                 }
+                tenant_ids.push(tenant.tenant_id.clone());
                 let licence = &tenant.licence;
                 view.tenants += 1;
                 *view
@@ -102,6 +116,9 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
             (tier, TierUtilisation { counts, ratio })
         })
         .collect();
+    if context.flags.onboarding_wizard_enabled {
+        view.onboarding = Some(onboarding_rate(context, &tenant_ids).await?);
+    }
     let (runs, _) = context.sweep.runs(20, None).await?;
     view.last_sweep = runs
         .into_iter()
@@ -122,6 +139,47 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         });
     context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     Ok(view)
+}
+
+/// Every tenant's checklist, summed; read a few tenants at a time.
+async fn onboarding_rate(
+    context: &Context,
+    tenant_ids: &[String],
+) -> Result<OnboardingRate, StoreError> {
+    use futures::{StreamExt, TryStreamExt, stream};
+    use steward_domain::onboarding::checklist;
+    let percents: Vec<(u8, bool)> = stream::iter(tenant_ids.to_vec())
+        .map(|tenant_id| async move {
+            let (evidence, marks) = tokio::try_join!(
+                context.onboarding.evidence(&tenant_id),
+                context.onboarding.marks(&tenant_id),
+            )?;
+            let marks = marks
+                .into_iter()
+                .map(|(step, mark)| (step, mark.status))
+                .collect();
+            let list = checklist(evidence, &marks);
+            Ok::<_, StoreError>((list.percent, list.is_complete()))
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
+    let tenants = percents.len() as u64;
+    let complete = percents.iter().filter(|(_, done)| *done).count() as u64;
+    let sum: f64 = percents.iter().map(|(p, _)| f64::from(*p)).sum();
+    let share = |n: f64| {
+        if tenants == 0 {
+            0.0
+        } else {
+            n / tenants as f64
+        }
+    };
+    Ok(OnboardingRate {
+        tenants,
+        complete,
+        completion_rate: share(complete as f64),
+        average_percent: share(sum),
+    })
 }
 
 /// The stored view, computed first if there is none yet.

@@ -5,3 +5,4 @@ pub mod access;
 mod digest;
 pub mod identity;
 pub mod licensing;
+pub mod onboarding;

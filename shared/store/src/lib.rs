@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 #[cfg(feature = "s3")]
 pub mod objects;
+pub mod onboarding;
 pub mod platform;
 #[cfg(feature = "provision")]
 pub mod provision;

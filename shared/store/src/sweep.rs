@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use steward_authz::LicenceStatus;
 use steward_domain::licensing::sweep::{Outcome, TENANT_SHARDS, Tally};
@@ -745,28 +745,7 @@ impl SweepStore {
 
     /// How many items of a tenant's partition begin with `prefix` (rooms, terminals).
     pub async fn count(&self, tenant_id: &str, prefix: &str) -> Result<u32, StoreError> {
-        let mut total = 0u32;
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            total += output.count.max(0) as u32;
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(total),
-            }
-        }
+        self.table.count(&tenant_pk(tenant_id), prefix).await
     }
 
     /// Runs a transaction whose first item's condition makes it happen once: `false` when
