@@ -11,7 +11,7 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # One deployed function per folder of functions/, its cargo binary named like the folder.
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
-.PHONY: help venv venv-build run test lint build deploy fire clean
+.PHONY: help venv venv-build run test lint build deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS c
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)
+
+operator: ## Create a platform operator in a deployed stack: STEWARD_OPERATOR_PASSWORD=... make operator TABLE=<TableName output> EMAIL=<address>
+	cargo run --quiet -p steward-local -- operator --table "$(TABLE)" --email "$(EMAIL)"
 
 clean: ## Remove build outputs and local state (not .venv)
 	rm -rf build .local

@@ -1,5 +1,7 @@
 //! `steward-local run`: the whole stack on this machine (`make run`).
 //! `steward-local fire Function/Event`: fires a schedule of a running stack now (`make fire`).
+//! `steward-local operator --table T --email E`: creates a platform operator in a deployed table
+//! (`make operator`), the password read from `STEWARD_OPERATOR_PASSWORD`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,11 +36,23 @@ enum Command {
         #[arg(long)]
         no_demo: bool,
     },
-    /// Fire a schedule of the running stack now, such as `LicenceSweepFunction/Nightly`.
+    /// Fire a schedule of the running stack now, such as `SweepScheduleFunction/NightlySweep`.
     Fire {
         schedule: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+    },
+    /// Create a platform operator in a deployed stack's table, with the AWS credentials and
+    /// region of the environment. The password comes from STEWARD_OPERATOR_PASSWORD, never
+    /// from the command line (it would land in the shell's history).
+    Operator {
+        /// The table's name: the stack's `TableName` output.
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform operator")]
+        name: String,
     },
 }
 
@@ -70,6 +84,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Fire { schedule, url } => fire(&schedule, &url).await,
+        Command::Operator { table, email, name } => operator(&table, &email, &name).await,
     }
 }
 
@@ -176,12 +191,47 @@ const OPERATOR_PASSWORD: &str = "demo operator passphrase 2026";
 
 async fn bootstrap_operator(stack: &Stack) -> Result<(), String> {
     let table = steward_store::Table::new(stack.aws(), stack.physical_name("Table"));
+    create_operator(
+        table,
+        OPERATOR_EMAIL,
+        "Platform operator",
+        OPERATOR_PASSWORD,
+    )
+    .await
+}
+
+/// The same as `make run` does, against the table of a deployed stack.
+async fn operator(table: &str, email: &str, name: &str) -> ExitCode {
+    let Ok(password) = std::env::var("STEWARD_OPERATOR_PASSWORD") else {
+        eprintln!("error: set STEWARD_OPERATOR_PASSWORD to the new operator's password");
+        return ExitCode::FAILURE;
+    };
+    let aws = steward_store::load_aws_config().await;
+    let table = steward_store::Table::new(&aws, table);
+    match create_operator(table, email, name, &password).await {
+        Ok(()) => {
+            eprintln!("operator {email} created in the platform tenant");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_operator(
+    table: steward_store::Table,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<(), String> {
     let store = steward_store::identity::IdentityStore::new(table);
     let email: steward_domain::identity::Email =
-        serde_json::from_value(serde_json::json!(OPERATOR_EMAIL)).map_err(|e| e.to_string())?;
-    let password = steward_domain::identity::Password::new(OPERATOR_PASSWORD, &[])
-        .map_err(|e| e.to_string())?;
-    steward_access::operators::bootstrap_operator(&store, &email, "Platform operator", &password)
+        serde_json::from_value(serde_json::json!(email)).map_err(|e| e.to_string())?;
+    let password =
+        steward_domain::identity::Password::new(password, &[]).map_err(|e| e.to_string())?;
+    steward_access::operators::bootstrap_operator(&store, &email, name, &password)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -209,13 +209,18 @@ impl Authorizer {
         if request.tenant.tenant_id != request.principal.tenant_id {
             return Decision::Deny(DenyReason::OtherTenant);
         }
-        let Some((cedar_request, entities)) = self.cedar_input(request, edges, None) else {
-            return fail_closed(request.action);
-        };
-        let response = self
-            .engine
-            .is_authorized(&cedar_request, &self.policies, &entities);
-        interpret(&response, request)
+        // Cedar refuses to work with under 100 KiB of stack left ("recursion limit reached"),
+        // which fails a forbid closed and denies. Deep async call chains (debug builds above
+        // all) can leave less: give the decision a fresh segment of stack when they do.
+        stacker::maybe_grow(512 * 1024, 2 * 1024 * 1024, || {
+            let Some((cedar_request, entities)) = self.cedar_input(request, edges, None) else {
+                return fail_closed(request.action);
+            };
+            let response = self
+                .engine
+                .is_authorized(&cedar_request, &self.policies, &entities);
+            interpret(&response, request)
+        })
     }
 
     /// The Cedar request and entities for `request`: the user (parents: its roles), its roles

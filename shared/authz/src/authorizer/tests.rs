@@ -312,3 +312,29 @@ fn the_authorizer_can_be_shared_across_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<Authorizer>();
 }
+
+/// Cedar refuses to evaluate with under 100 KiB of stack left, which would fail the licence
+/// forbid closed and deny an owner: the decision grows the stack instead (found when a deep
+/// async call chain in a debug build denied every approval).
+#[test]
+fn a_decision_deep_in_a_small_stack_still_allows() {
+    let authorizer = Authorizer::new().unwrap();
+    let owner = principal(&[BuiltInRole::Owner]);
+    let licence = tenant(true, Feature::ALL);
+    let decision = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(96 * 1024)
+            .spawn_scoped(scope, || {
+                authorizer.decide(&Request {
+                    principal: &owner,
+                    action: Action::new(Permission::MembersList),
+                    resource_tenant: "tenant-a",
+                    tenant: &licence,
+                })
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    });
+    assert_eq!(decision, Decision::Allow);
+}
