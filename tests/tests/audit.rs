@@ -451,6 +451,7 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             "/v1/admin/refresh-views",
             200,
         ),
+        ("POST /v1/admin/cache/clear", "/v1/admin/cache/clear", 200),
     ] {
         script
             .step_in_log_of(&operator, route, as_(&operator, Method::POST, path), status)

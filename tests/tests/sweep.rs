@@ -607,13 +607,20 @@ async fn without_self_healing_a_scheduled_run_reports_fixes_changes_nothing_and_
 }
 
 #[tokio::test]
-async fn with_validation_off_a_run_is_recorded_as_skipped_and_nothing_else_happens() {
+async fn with_validation_and_view_refresh_off_the_schedules_do_nothing_but_say_so() {
     let stack = TestStack::start_with(|options| {
-        options
-            .parameter_overrides
-            .insert("LicenseValidationEnabled".into(), "false".into());
+        for name in ["LicenseValidationEnabled", "MaterializedViewRefreshEnabled"] {
+            options
+                .parameter_overrides
+                .insert(name.into(), "false".into());
+        }
     })
     .await;
+    // The nightly refresh leaves the aggregates to the endpoint.
+    let (status, _, fired) =
+        send(stack.post("/_local/schedules/SweepScheduleFunction/RefreshViews")).await;
+    assert_eq!(status, 200, "{fired}");
+    assert_eq!(fired["output"]["refreshed"], false);
     let operator = stack.operator().await;
     let now = jiff::Timestamp::now().as_second();
     for item in plant("quietp0", Plant::Notice7, now) {
@@ -636,6 +643,11 @@ async fn with_validation_off_a_run_is_recorded_as_skipped_and_nothing_else_happe
         sent_mail("usr_quietp0").await.is_empty(),
         "no notice: nothing ran"
     );
+    // On demand, the aggregates still refresh.
+    let (status, _, view) =
+        send(stack.as_person(&operator, Method::POST, "/v1/admin/refresh-views")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["tenants"], 1);
     // A tenant cannot start or read runs.
     let owner = stack.sign_up("Quiet Rooms", "owner@quiet.test").await;
     let (status, _, refused) =

@@ -91,17 +91,10 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                     .or_default() += 1;
                 let tier = licence.offering.map_or("none", |o| o.as_str()).to_owned();
                 *view.by_offering.entry(tier.clone()).or_default() += 1;
-                let utilisation = tiers.entry(tier).or_default();
-                utilisation.tenants += 1;
-                utilisation.seats_used += u64::from(licence.seats_used);
-                utilisation.seats_allowed += u64::from(licence.limits.seats);
-                if licence.limits.seats > 0
-                    && Utilisation::HEALTHY_BAND.contains(
-                        &(f64::from(licence.seats_used) / f64::from(licence.limits.seats)),
-                    )
-                {
-                    utilisation.in_healthy_band += 1;
-                }
+                tiers
+                    .entry(tier)
+                    .or_default()
+                    .add(licence.seats_used, licence.limits.seats);
             }
             match next {
                 Some(next) => start = Some(next),

@@ -37,27 +37,17 @@ impl Auditor {
 
     /// The entry for `record`, made by `request`, now.
     pub fn entry(&self, request: &ApiRequest, record: Record<'_>) -> AuditEntry {
-        let now = Timestamp::now();
-        let entry_id = crate::new_id("aud");
-        NewAuditEntry {
-            tenant_id: record.tenant_id,
-            entry_id: &entry_id,
-            at: &now.to_string(),
-            actor: record.actor,
-            action: record.action,
-            target: record.target,
-            before: record.before,
-            after: record.after,
-            request_id: &request.request_id,
-            source_ip_hash: &self.source_ip_hash(request.source_ip.as_deref().unwrap_or("")),
-            expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
-        }
-        .into()
+        let source = self.source_ip_hash(request.source_ip.as_deref().unwrap_or(""));
+        Self::build(record, &request.request_id, &source)
     }
 
     /// The entry for what Steward did on its own (a sweep's fix, a status transition), with
-    /// `cause` (a run or message id) where a request id would be.
+    /// `cause` (a run or message id) where a request id would be, and no source address.
     pub fn system_entry(&self, cause: &str, record: Record<'_>) -> AuditEntry {
+        Self::build(record, cause, "")
+    }
+
+    fn build(record: Record<'_>, request_id: &str, source_ip_hash: &str) -> AuditEntry {
         let now = Timestamp::now();
         let entry_id = crate::new_id("aud");
         NewAuditEntry {
@@ -69,8 +59,8 @@ impl Auditor {
             target: record.target,
             before: record.before,
             after: record.after,
-            request_id: cause,
-            source_ip_hash: "",
+            request_id,
+            source_ip_hash,
             expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
         }
         .into()

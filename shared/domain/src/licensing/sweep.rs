@@ -317,6 +317,18 @@ pub struct Utilisation {
 impl Utilisation {
     pub const HEALTHY_BAND: std::ops::RangeInclusive<f64> = 0.6..=0.9;
 
+    /// Counts one tenant using `seats_used` of `seats_allowed`.
+    pub fn add(&mut self, seats_used: u32, seats_allowed: u32) {
+        self.tenants += 1;
+        self.seats_used += u64::from(seats_used);
+        self.seats_allowed += u64::from(seats_allowed);
+        if seats_allowed > 0
+            && Self::HEALTHY_BAND.contains(&(f64::from(seats_used) / f64::from(seats_allowed)))
+        {
+            self.in_healthy_band += 1;
+        }
+    }
+
     /// Seats used over seats allowed, 0 when nothing is allowed.
     pub fn ratio(&self) -> f64 {
         if self.seats_allowed == 0 {
@@ -364,16 +376,10 @@ impl Tally {
             *self.fixes.entry(fix.kind().to_owned()).or_default() += 1;
         }
         let tier = offering.map_or("none", Offering::as_str).to_owned();
-        let utilisation = self.utilisation.entry(tier).or_default();
-        utilisation.tenants += 1;
-        utilisation.seats_used += u64::from(*seats_used);
-        utilisation.seats_allowed += u64::from(*seats_allowed);
-        if *seats_allowed > 0
-            && Utilisation::HEALTHY_BAND
-                .contains(&(f64::from(*seats_used) / f64::from(*seats_allowed)))
-        {
-            utilisation.in_healthy_band += 1;
-        }
+        self.utilisation
+            .entry(tier)
+            .or_default()
+            .add(*seats_used, *seats_allowed);
     }
 }
 
