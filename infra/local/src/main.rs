@@ -208,6 +208,24 @@ async fn operator(table: &str, email: &str, name: &str) -> ExitCode {
     };
     let aws = steward_store::load_aws_config().await;
     let table = steward_store::Table::new(&aws, table);
+    let store = steward_store::identity::IdentityStore::new(table.clone());
+    match store
+        .tenant(steward_access::operators::PLATFORM_TENANT)
+        .await
+    {
+        Ok(Some(_)) => {
+            eprintln!(
+                "error: this table already has the platform tenant and its first operator; \
+                 adding more operators is not supported yet"
+            );
+            return ExitCode::FAILURE;
+        }
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("error: cannot read the table: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     match create_operator(table, email, name, &password).await {
         Ok(()) => {
             eprintln!("operator {email} created in the platform tenant");
