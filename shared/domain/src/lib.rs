@@ -2,6 +2,7 @@
 //! the rules over them. Nothing here knows about AWS, HTTP or storage.
 
 pub mod access;
+pub mod booking;
 mod digest;
 pub mod identity;
 pub mod licensing;
