@@ -1,5 +1,7 @@
 //! Rooms and bookings (SPEC §C), the parts that need no storage: wall-clock times in a room's
-//! zone ([`local_time`]) and recurring series ([`recurrence`]).
+//! zone ([`local_time`]), recurring series ([`recurrence`]), and what a slot must satisfy
+//! ([`rules`]: duration, horizon, notice, closures, conflicts with buffers on both sides).
 
 pub mod local_time;
 pub mod recurrence;
+pub mod rules;

@@ -1,0 +1,385 @@
+//! A room's booking rules and what a slot must satisfy (SPEC §C): duration bounds, the booking
+//! horizon, the minimum notice, closures, and no overlap with another booking once both sides'
+//! buffers are counted. Every refusal names its rule or the booking or closure it meets, so the
+//! API can say why.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The rules of one room; durations in minutes, as operators write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRules {
+    pub min_duration_minutes: u32,
+    pub max_duration_minutes: u32,
+    /// How far ahead a booking may start.
+    pub horizon_days: u32,
+    /// How long before its start a booking must be made.
+    pub min_notice_minutes: u32,
+    /// Set-up time kept free before each booking.
+    pub buffer_before_minutes: u32,
+    /// Clean-up time kept free after each booking.
+    pub buffer_after_minutes: u32,
+    pub approval_required: bool,
+    pub check_in_required: bool,
+    /// Minutes after the start a booking needing check-in is released without one.
+    pub release_minutes: u32,
+}
+
+impl Default for RoomRules {
+    fn default() -> Self {
+        Self {
+            min_duration_minutes: 15,
+            max_duration_minutes: 8 * 60,
+            horizon_days: 180,
+            min_notice_minutes: 0,
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+            approval_required: false,
+            check_in_required: false,
+            release_minutes: 15,
+        }
+    }
+}
+
+/// A half-open interval of time, `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a booking ends after it starts")]
+pub struct EmptySlot;
+
+impl Slot {
+    pub fn new(start: Timestamp, end: Timestamp) -> Result<Self, EmptySlot> {
+        if end > start {
+            Ok(Self { start, end })
+        } else {
+            Err(EmptySlot)
+        }
+    }
+
+    pub fn duration(&self) -> SignedDuration {
+        self.end.duration_since(self.start)
+    }
+
+    pub fn overlaps(&self, other: &Slot) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
+    /// The slot with the room's buffers around it: what it keeps others out of.
+    pub fn blocked(&self, rules: &RoomRules) -> Slot {
+        let minutes = |m: u32| SignedDuration::from_mins(i64::from(m));
+        Slot {
+            start: self
+                .start
+                .checked_sub(minutes(rules.buffer_before_minutes))
+                .unwrap_or(self.start),
+            end: self
+                .end
+                .checked_add(minutes(rules.buffer_after_minutes))
+                .unwrap_or(self.end),
+        }
+    }
+}
+
+/// A rule a slot breaks, with what the rule says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum RuleBreach {
+    InThePast,
+    TooShort { min_minutes: u32 },
+    TooLong { max_minutes: u32 },
+    BeyondHorizon { horizon_days: u32 },
+    TooLittleNotice { min_notice_minutes: u32 },
+}
+
+/// The rules `slot` breaks if booked at `now`; managers may override these (never conflicts).
+pub fn breaches(rules: &RoomRules, slot: &Slot, now: Timestamp) -> Vec<RuleBreach> {
+    let mut breaches = Vec::new();
+    let minutes = slot.duration().as_secs() / 60;
+    if slot.start < now {
+        breaches.push(RuleBreach::InThePast);
+    }
+    if minutes < i64::from(rules.min_duration_minutes) {
+        breaches.push(RuleBreach::TooShort {
+            min_minutes: rules.min_duration_minutes,
+        });
+    }
+    if minutes > i64::from(rules.max_duration_minutes) {
+        breaches.push(RuleBreach::TooLong {
+            max_minutes: rules.max_duration_minutes,
+        });
+    }
+    let ahead = slot.start.duration_since(now);
+    if ahead > SignedDuration::from_hours(24 * i64::from(rules.horizon_days)) {
+        breaches.push(RuleBreach::BeyondHorizon {
+            horizon_days: rules.horizon_days,
+        });
+    }
+    if slot.start >= now && ahead < SignedDuration::from_mins(i64::from(rules.min_notice_minutes)) {
+        breaches.push(RuleBreach::TooLittleNotice {
+            min_notice_minutes: rules.min_notice_minutes,
+        });
+    }
+    breaches
+}
+
+/// Something already on the room's calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    Booking {
+        booking_id: String,
+        slot: Slot,
+    },
+    Closure {
+        closure_id: String,
+        slot: Slot,
+        reason: String,
+    },
+}
+
+/// Why a slot cannot be had: the booking it meets (buffers counted on both sides) or the
+/// closure it falls in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Conflict {
+    Booking {
+        booking_id: String,
+        start: Timestamp,
+        end: Timestamp,
+        /// Whether only the buffers overlap, not the bookings themselves.
+        buffer_only: bool,
+    },
+    Closure {
+        closure_id: String,
+        start: Timestamp,
+        end: Timestamp,
+        reason: String,
+    },
+}
+
+/// What `slot` meets on a calendar of `taken`, skipping `ignoring` (the booking being moved).
+pub fn conflicts(
+    rules: &RoomRules,
+    slot: &Slot,
+    taken: &[Taken],
+    ignoring: Option<&str>,
+) -> Vec<Conflict> {
+    let blocked = slot.blocked(rules);
+    taken
+        .iter()
+        .filter_map(|taken| match taken {
+            Taken::Booking { booking_id, .. } if Some(booking_id.as_str()) == ignoring => None,
+            Taken::Booking {
+                booking_id,
+                slot: other,
+            } => {
+                // Each side keeps its own buffers: the gap between two bookings is at least the
+                // first one's clean-up plus the second one's set-up.
+                blocked
+                    .overlaps(&other.blocked(rules))
+                    .then(|| Conflict::Booking {
+                        booking_id: booking_id.clone(),
+                        start: other.start,
+                        end: other.end,
+                        buffer_only: !slot.overlaps(other),
+                    })
+            }
+            Taken::Closure {
+                closure_id,
+                slot: closed,
+                reason,
+            } => slot.overlaps(closed).then(|| Conflict::Closure {
+                closure_id: closure_id.clone(),
+                start: closed.start,
+                end: closed.end,
+                reason: reason.clone(),
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn slot(start: &str, end: &str) -> Slot {
+        Slot::new(at(start), at(end)).unwrap()
+    }
+
+    const NOW: &str = "2026-06-01T08:00:00Z";
+
+    #[test]
+    fn each_rule_names_itself() {
+        let rules = RoomRules {
+            min_duration_minutes: 30,
+            max_duration_minutes: 120,
+            horizon_days: 30,
+            min_notice_minutes: 60,
+            ..RoomRules::default()
+        };
+        let now = at(NOW);
+        assert!(
+            breaches(
+                &rules,
+                &slot("2026-06-01T10:00:00Z", "2026-06-01T11:00:00Z"),
+                now
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            breaches(
+                &rules,
+                &slot("2026-06-01T10:00:00Z", "2026-06-01T10:15:00Z"),
+                now
+            ),
+            [RuleBreach::TooShort { min_minutes: 30 }]
+        );
+        assert_eq!(
+            breaches(
+                &rules,
+                &slot("2026-06-01T10:00:00Z", "2026-06-01T13:00:00Z"),
+                now
+            ),
+            [RuleBreach::TooLong { max_minutes: 120 }]
+        );
+        assert_eq!(
+            breaches(
+                &rules,
+                &slot("2026-07-15T10:00:00Z", "2026-07-15T11:00:00Z"),
+                now
+            ),
+            [RuleBreach::BeyondHorizon { horizon_days: 30 }]
+        );
+        assert_eq!(
+            breaches(
+                &rules,
+                &slot("2026-06-01T08:30:00Z", "2026-06-01T09:30:00Z"),
+                now
+            ),
+            [RuleBreach::TooLittleNotice {
+                min_notice_minutes: 60
+            }]
+        );
+        assert_eq!(
+            breaches(
+                &rules,
+                &slot("2026-06-01T07:00:00Z", "2026-06-01T07:45:00Z"),
+                now
+            ),
+            [RuleBreach::InThePast]
+        );
+        assert_eq!(Slot::new(at(NOW), at(NOW)), Err(EmptySlot));
+    }
+
+    #[test]
+    fn buffers_count_on_both_sides_and_back_to_back_is_fine_without_them() {
+        let existing = [Taken::Booking {
+            booking_id: "bkg_a".into(),
+            slot: slot("2026-06-01T10:00:00Z", "2026-06-01T11:00:00Z"),
+        }];
+        let plain = RoomRules::default();
+        let after = slot("2026-06-01T11:00:00Z", "2026-06-01T12:00:00Z");
+        assert!(
+            conflicts(&plain, &after, &existing, None).is_empty(),
+            "back to back"
+        );
+
+        // 10 minutes of clean-up after, 5 of set-up before: the next may start at 11:15.
+        let buffered = RoomRules {
+            buffer_before_minutes: 5,
+            buffer_after_minutes: 10,
+            ..plain
+        };
+        let met = conflicts(
+            &buffered,
+            &slot("2026-06-01T11:10:00Z", "2026-06-01T12:00:00Z"),
+            &existing,
+            None,
+        );
+        assert_eq!(
+            met,
+            [Conflict::Booking {
+                booking_id: "bkg_a".into(),
+                start: at("2026-06-01T10:00:00Z"),
+                end: at("2026-06-01T11:00:00Z"),
+                buffer_only: true,
+            }]
+        );
+        assert!(
+            conflicts(
+                &buffered,
+                &slot("2026-06-01T11:15:00Z", "2026-06-01T12:00:00Z"),
+                &existing,
+                None
+            )
+            .is_empty()
+        );
+        // Before it: the new one's clean-up plus the existing one's set-up.
+        assert_eq!(
+            conflicts(
+                &buffered,
+                &slot("2026-06-01T09:00:00Z", "2026-06-01T09:50:00Z"),
+                &existing,
+                None
+            )
+            .len(),
+            1
+        );
+        assert!(
+            conflicts(
+                &buffered,
+                &slot("2026-06-01T09:00:00Z", "2026-06-01T09:45:00Z"),
+                &existing,
+                None
+            )
+            .is_empty()
+        );
+        // A true overlap is not buffer-only; moving the booking itself meets nothing.
+        let overlap = slot("2026-06-01T10:30:00Z", "2026-06-01T11:30:00Z");
+        assert!(matches!(
+            &conflicts(&buffered, &overlap, &existing, None)[0],
+            Conflict::Booking {
+                buffer_only: false,
+                ..
+            }
+        ));
+        assert!(conflicts(&buffered, &overlap, &existing, Some("bkg_a")).is_empty());
+    }
+
+    #[test]
+    fn closures_refuse_with_their_reason_and_ignore_buffers() {
+        let closed = [Taken::Closure {
+            closure_id: "cls_1".into(),
+            slot: slot("2026-06-01T12:00:00Z", "2026-06-01T13:00:00Z"),
+            reason: "cleaning".into(),
+        }];
+        let buffered = RoomRules {
+            buffer_after_minutes: 30,
+            ..RoomRules::default()
+        };
+        let met = conflicts(
+            &buffered,
+            &slot("2026-06-01T12:30:00Z", "2026-06-01T14:00:00Z"),
+            &closed,
+            None,
+        );
+        assert_eq!(serde_json::to_value(&met).unwrap()[0]["reason"], "cleaning");
+        assert!(
+            conflicts(
+                &buffered,
+                &slot("2026-06-01T11:00:00Z", "2026-06-01T12:00:00Z"),
+                &closed,
+                None
+            )
+            .is_empty()
+        );
+    }
+}
