@@ -244,6 +244,18 @@ async fn tenant_item(stack: &TestStack, tenant_id: &str) -> Value {
     json!(items)
 }
 
+/// One item of a tenant's partition, by sort key.
+async fn item(stack: &TestStack, tenant_id: &str, sk: &str) -> Value {
+    let items = tenant_item(stack, tenant_id).await;
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sk"] == sk)
+        .unwrap_or_else(|| panic!("{tenant_id} has no {sk}"))
+        .clone()
+}
+
 async fn dead_letters(stack: &TestStack) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(stack.aws());
     let url = stack.stack.queue_url("SweepDeadLetterQueue").unwrap();
@@ -349,36 +361,22 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
 
     // Healed where safe, and audited as the sweep's; the rest left for people.
     let drifted = &plan[&Plant::SeatDrift][0];
-    let items = tenant_item(&stack, drifted).await;
-    let tenant = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == "TENANT")
-        .unwrap();
+    let tenant = item(&stack, drifted, "TENANT").await;
     assert_eq!(tenant["licence"]["seats_used"], 1);
     let orphaned = &plan[&Plant::OrphanGrant][0];
-    let items = tenant_item(&stack, orphaned).await;
-    let member = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == format!("USER#usr_{orphaned}_1"))
-        .unwrap();
+    let member = item(&stack, orphaned, &format!("USER#usr_{orphaned}_1")).await;
     assert_eq!(
         member["roles"],
         json!(["member"]),
         "the orphan grant is gone; the member keeps a role"
     );
     let invited = &plan[&Plant::ExpiredInvitation][0];
-    let items = tenant_item(&stack, invited).await;
-    let items = items.as_array().unwrap();
     assert_eq!(
-        items.iter().find(|i| i["sk"] == "INVITE#inv_old").unwrap()["status"],
+        item(&stack, invited, "INVITE#inv_old").await["status"],
         "expired"
     );
     assert_eq!(
-        items.iter().find(|i| i["sk"] == "TENANT").unwrap()["licence"]["seats_used"],
+        item(&stack, invited, "TENANT").await["licence"]["seats_used"],
         1
     );
     let (audit, _) = stack
@@ -400,24 +398,12 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     );
     assert!(audit.iter().all(|e| e["actor"] == "system:licence-sweep"));
     let lapsed = &plan[&Plant::Lapsed][0];
-    let items = tenant_item(&stack, lapsed).await;
     assert_eq!(
-        items
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["sk"] == "TENANT")
-            .unwrap()["licence"]["status"],
+        item(&stack, lapsed, "TENANT").await["licence"]["status"],
         "grace"
     );
     let unfixable = &plan[&Plant::NoAdmin][0];
-    let items = tenant_item(&stack, unfixable).await;
-    let owner = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == format!("USER#usr_{unfixable}_0"))
-        .unwrap();
+    let owner = item(&stack, unfixable, &format!("USER#usr_{unfixable}_0")).await;
     assert_eq!(
         owner["roles"],
         json!(["member"]),
@@ -579,30 +565,12 @@ async fn without_self_healing_a_scheduled_run_reports_fixes_changes_nothing_and_
     assert_eq!(summary["tenants"], 3);
     assert_eq!(summary["fixes_applied"], 0);
     assert_eq!(summary["fixes_proposed"], 4);
-    let drifted = tenant_item(&stack, &plan[&Plant::SeatDrift]).await;
-    let tenant = drifted
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == "TENANT")
-        .unwrap();
+    let tenant = item(&stack, &plan[&Plant::SeatDrift], "TENANT").await;
     assert_eq!(tenant["licence"]["seats_used"], 5, "self-healing is off");
-    let invited = tenant_item(&stack, &plan[&Plant::ExpiredInvitation]).await;
-    let invitation = invited
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == "INVITE#inv_old")
-        .unwrap();
+    let invitation = item(&stack, &plan[&Plant::ExpiredInvitation], "INVITE#inv_old").await;
     assert_eq!(invitation["status"], "pending");
     let orphaned = &plan[&Plant::OrphanGrant];
-    let items = tenant_item(&stack, orphaned).await;
-    let member = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["sk"] == format!("USER#usr_{orphaned}_1"))
-        .unwrap();
+    let member = item(&stack, orphaned, &format!("USER#usr_{orphaned}_1")).await;
     assert_eq!(member["roles"], json!(["ghost-role"]));
 }
 

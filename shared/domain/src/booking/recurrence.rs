@@ -437,6 +437,13 @@ mod tests {
         .unwrap()
     }
 
+    fn dates_of(occurrences: &[Occurrence]) -> Vec<String> {
+        occurrences
+            .iter()
+            .map(|o| o.local_start.date().to_string())
+            .collect()
+    }
+
     /// Each occurrence's local wall-clock start, read back from its instant.
     fn local_times(zone: &str, occurrences: &[Occurrence]) -> Vec<String> {
         let zone = RoomZone::parse(zone).unwrap();
@@ -525,10 +532,7 @@ mod tests {
             date(2026, 6, 1).at(10, 0, 0, 0),
             "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=4",
         );
-        let dates: Vec<String> = mon_wed
-            .iter()
-            .map(|o| o.local_start.date().to_string())
-            .collect();
+        let dates = dates_of(&mon_wed);
         assert_eq!(
             dates,
             ["2026-06-01", "2026-06-03", "2026-06-15", "2026-06-17"]
@@ -539,10 +543,7 @@ mod tests {
             date(2026, 1, 13).at(14, 0, 0, 0),
             "FREQ=MONTHLY;BYDAY=2TU;UNTIL=20260430T235959Z",
         );
-        let dates: Vec<String> = second_tuesdays
-            .iter()
-            .map(|o| o.local_start.date().to_string())
-            .collect();
+        let dates = dates_of(&second_tuesdays);
         assert_eq!(
             dates,
             ["2026-01-13", "2026-02-10", "2026-03-10", "2026-04-14"]
@@ -553,10 +554,7 @@ mod tests {
             date(2026, 1, 30).at(16, 0, 0, 0),
             "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3",
         );
-        let dates: Vec<String> = last_fridays
-            .iter()
-            .map(|o| o.local_start.date().to_string())
-            .collect();
+        let dates = dates_of(&last_fridays);
         assert_eq!(dates, ["2026-01-30", "2026-02-27", "2026-03-27"]);
 
         // The 31st: months without one are skipped.
@@ -565,10 +563,7 @@ mod tests {
             date(2026, 1, 31).at(9, 0, 0, 0),
             "FREQ=MONTHLY;COUNT=3",
         );
-        let dates: Vec<String> = thirty_firsts
-            .iter()
-            .map(|o| o.local_start.date().to_string())
-            .collect();
+        let dates = dates_of(&thirty_firsts);
         assert_eq!(dates, ["2026-01-31", "2026-03-31", "2026-05-31"]);
 
         let weekdays = starts(
@@ -576,10 +571,7 @@ mod tests {
             date(2026, 6, 5).at(8, 0, 0, 0),
             "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=3",
         );
-        let dates: Vec<String> = weekdays
-            .iter()
-            .map(|o| o.local_start.date().to_string())
-            .collect();
+        let dates = dates_of(&weekdays);
         assert_eq!(
             dates,
             ["2026-06-05", "2026-06-08", "2026-06-09"],
