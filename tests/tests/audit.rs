@@ -461,6 +461,56 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // Rooms: created, changed with If-Match, archived; refusals change nothing.
+    let hall = json!({ "name": "Hall", "time_zone": "Europe/London", "capacity": 20 });
+    let room = script
+        .step(
+            "POST /v1/rooms",
+            as_(&owner, Method::POST, "/v1/rooms").json(&hall),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/rooms",
+            as_(&owner, Method::POST, "/v1/rooms").json(&json!({ "name": "" })),
+            422,
+        )
+        .await;
+    let room_path = format!("/v1/rooms/{}", room["id"].as_str().unwrap());
+    script
+        .step(
+            "PUT /v1/rooms/{roomId}",
+            as_(&owner, Method::PUT, &room_path)
+                .header("if-match", "\"1\"")
+                .json(&hall),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /v1/rooms/{roomId}",
+            as_(&owner, Method::PUT, &room_path)
+                .header("if-match", "\"1\"")
+                .json(&hall),
+            412,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/rooms/{roomId}",
+            as_(&owner, Method::DELETE, &room_path),
+            428,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /v1/rooms/{roomId}",
+            as_(&owner, Method::DELETE, &room_path).header("if-match", "\"2\""),
+            204,
+        )
+        .await;
+
     // The onboarding checklist: an admin marks a step; bad marks and unknown steps change nothing.
     for (path, body, status) in [
         (

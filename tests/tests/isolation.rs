@@ -51,6 +51,13 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         .await;
     let me = ask(&owner, Method::GET, "/v1/me", json!(null)).await;
     let policy = ask(&owner, Method::GET, "/v1/policy", json!(null)).await;
+    let room = ask(
+        &owner,
+        Method::POST,
+        "/v1/rooms",
+        json!({ "name": "Alpha Hall", "time_zone": "Europe/London", "capacity": 40 }),
+    )
+    .await;
 
     let path_values = BTreeMap::from([
         ("userId", member.user_id.clone()),
@@ -65,6 +72,7 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("tenantId", owner.tenant_id.clone()),
         ("runId", "20261123T020000Z-nightly".to_owned()),
         ("step", "review_roles".to_owned()),
+        ("roomId", room["id"].as_str().unwrap().to_owned()),
     ]);
     let secrets = vec![
         owner.tenant_id.clone(),
@@ -91,6 +99,9 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "POST /v1/roles" => json!({ "name": "desk", "permissions": ["me:read"] }),
         "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
         "PUT /v1/settings" => json!({ "dual_approval": false }),
+        "POST /v1/rooms" | "PUT /v1/rooms/{roomId}" => {
+            json!({ "name": "Beta Hall", "time_zone": "UTC", "capacity": 2 })
+        }
         "POST /v1/change-requests/{changeRequestId}/reject" => json!({ "reason": "no" }),
         "POST /v1/invitations" => json!({ "email": "someone@beta.test", "roles": ["member"] }),
         "POST /v1/me/password" => {
@@ -120,6 +131,7 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         "/v1/members",
         "/v1/invitations",
         "/v1/change-requests",
+        "/v1/rooms",
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }

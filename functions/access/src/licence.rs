@@ -25,7 +25,11 @@ impl Access {
                     .and_then(|at| Timestamp::from_second(at).ok())
                     .map(|at| at.to_string()),
                 "limits": licence.limits,
-                "usage": { "seats": licence.seats_used },
+                "usage": {
+                    "seats": licence.seats_used,
+                    "rooms": licence.rooms_used,
+                    "terminals": licence.terminals_used,
+                },
                 "enforced": caller.licence_enforced,
             }),
         )

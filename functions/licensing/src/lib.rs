@@ -105,6 +105,8 @@ impl Licensing {
             features: terms.features,
             limits: terms.limits,
             seats_used: tenant.licence.seats_used,
+            rooms_used: tenant.licence.rooms_used,
+            terminals_used: tenant.licence.terminals_used,
             expires_at: body.expires_at.map(|at| at.as_second()),
         };
         let audit = self.auditor.entry(

@@ -31,6 +31,9 @@ impl Registry {
         registry.insert("licensing", |env, aws| {
             Ok(erase(steward_licensing::init(env, aws)?))
         });
+        registry.insert("rooms", |env, aws| {
+            Ok(erase(steward_rooms::init(env, aws)?))
+        });
         registry.insert("sweep-schedule", |env, aws| {
             Ok(erase(steward_sweep::init_schedule(env, aws)?))
         });

@@ -32,6 +32,8 @@ string_enum! {
         AuditRead => "audit:read",
         LicenceRead => "licence:read",
         SettingsUpdate => "settings:update",
+        RoomsRead => "rooms:read",
+        RoomsManage => "rooms:manage",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -79,6 +81,8 @@ impl Permission {
             | Self::AuditRead
             | Self::LicenceRead
             | Self::SettingsUpdate
+            | Self::RoomsRead
+            | Self::RoomsManage
             | Self::PlatformManageLicences
             | Self::PlatformConfigure => None,
         }

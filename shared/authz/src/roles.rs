@@ -51,8 +51,12 @@ impl BuiltInRole {
                 P::InvitationsList,
                 P::RolesList,
                 P::LicenceRead,
+                P::RoomsRead,
+                P::RoomsManage,
             ],
-            Self::Member | Self::Provider => &[P::MeRead, P::MeUpdate, P::SessionsManageOwn],
+            Self::Member | Self::Provider => {
+                &[P::MeRead, P::MeUpdate, P::SessionsManageOwn, P::RoomsRead]
+            }
             Self::Auditor => &[
                 P::MeRead,
                 P::MeUpdate,
@@ -62,6 +66,7 @@ impl BuiltInRole {
                 P::PolicyRead,
                 P::AuditRead,
                 P::LicenceRead,
+                P::RoomsRead,
             ],
         };
         granted.iter().copied().collect()

@@ -61,6 +61,12 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A change to a versioned resource came without `If-Match`.
+    #[error("send If-Match with the ETag of the {0} you are changing")]
+    PreconditionRequired(String),
+    /// `If-Match` names a version that is no longer current.
+    #[error("the {0} changed since you read it; read it again")]
+    PreconditionFailed(String),
     #[error("authentication required")]
     Unauthorized,
     #[error("the email or password is not right")]
@@ -135,6 +141,16 @@ impl ApiError {
                 "Request still in progress",
             ),
             Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
+            Self::PreconditionRequired(_) => (
+                "precondition-required",
+                S::PRECONDITION_REQUIRED,
+                "If-Match required",
+            ),
+            Self::PreconditionFailed(_) => (
+                "precondition-failed",
+                S::PRECONDITION_FAILED,
+                "Changed since read",
+            ),
             Self::LicenceLimit { .. } => (
                 "licence-limit-reached",
                 S::PAYMENT_REQUIRED,

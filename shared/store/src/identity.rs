@@ -66,6 +66,12 @@ pub struct LicenceRecord {
     /// Members plus pending invitations, kept by conditional updates (never counted by a read).
     #[serde(default)]
     pub seats_used: u32,
+    /// Active rooms, kept by conditional updates like the seats.
+    #[serde(default)]
+    pub rooms_used: u32,
+    /// Paired terminals, kept by conditional updates like the seats.
+    #[serde(default)]
+    pub terminals_used: u32,
     /// Unix seconds; `None` for a licence without an end.
     pub expires_at: Option<i64>,
 }
@@ -86,6 +92,8 @@ impl Default for LicenceRecord {
             features: BTreeSet::new(),
             limits: no_limits(),
             seats_used: 0,
+            rooms_used: 0,
+            terminals_used: 0,
             expires_at: None,
         }
     }
@@ -101,6 +109,8 @@ impl LicenceRecord {
             features: terms.features,
             limits: terms.limits,
             seats_used: 0,
+            rooms_used: 0,
+            terminals_used: 0,
             expires_at: Some(now + Offering::TRIAL_DAYS * 86_400),
         }
     }

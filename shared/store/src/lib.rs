@@ -19,6 +19,7 @@ pub mod platform;
 pub mod provision;
 #[cfg(feature = "sqs")]
 pub mod queue;
+pub mod rooms;
 pub mod sweep;
 mod table;
 mod write;

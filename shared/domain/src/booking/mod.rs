@@ -4,4 +4,5 @@
 
 pub mod local_time;
 pub mod recurrence;
+pub mod room;
 pub mod rules;

@@ -6,8 +6,10 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// The rules of one room; durations in minutes, as operators write them.
+/// The rules of one room; durations in minutes, as operators write them. Rules left out of a
+/// request take their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RoomRules {
     pub min_duration_minutes: u32,
     pub max_duration_minutes: u32,

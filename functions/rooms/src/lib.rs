@@ -1,0 +1,240 @@
+//! The rooms function (SPEC §C): the room catalogue. Creating a room counts it against the
+//! licence's room limit in the same transaction (402 past it when the licence is enforced);
+//! changes carry the room's version as ETag and need it back in `If-Match`; archiving keeps
+//! the room for its bookings' history and gives its place back.
+
+use std::time::Duration;
+
+use http::{HeaderValue, StatusCode, header};
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use steward_access::{Auditor, Caller, Guard, Record, new_id};
+use steward_authz::Permission;
+use steward_domain::booking::room::RoomInput;
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::config::{Common, ConfigError, Env};
+use steward_kit::idempotency::Idempotency;
+use steward_kit::pagination::Cursors;
+use steward_kit::{ApiError, FieldError};
+use steward_store::idempotency::IdempotencyStore;
+use steward_store::rooms::{RoomRecord, RoomStore, RoomWriteError};
+use steward_store::{SdkConfig, Table};
+
+pub struct Rooms {
+    guard: Guard,
+    store: RoomStore,
+    auditor: Auditor,
+    cursors: Cursors,
+}
+
+pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigError> {
+    let common: Common = env.parse()?;
+    let table = Table::new(aws, &common.table);
+    let rooms = Rooms {
+        guard: Guard::from_env(env, &table)?,
+        store: RoomStore::new(table.clone()),
+        auditor: Auditor::new(&common.signing_secret),
+        cursors: Cursors::new(&common.signing_secret),
+    };
+    let idempotency = Idempotency::new(
+        IdempotencyStore::new(table.clone()),
+        Duration::from_secs(10),
+    );
+    HttpFunction::new(common.function_name, rooms, common.cors_allowed_origins)
+        .with_idempotency(idempotency)
+        .with_recorded_latencies(&table, env)
+}
+
+fn view(record: &RoomRecord) -> Value {
+    let mut room = json!(record.room);
+    room["id"] = json!(record.room_id);
+    room["version"] = json!(record.version);
+    room["created_at"] = json!(record.created_at);
+    room["updated_at"] = json!(record.updated_at);
+    room
+}
+
+fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a number is a header value")
+}
+
+/// The version a client names in `If-Match: "<version>"`.
+fn if_match(request: &ApiRequest) -> Result<u64, ApiError> {
+    let value = request
+        .headers
+        .get(header::IF_MATCH)
+        .ok_or_else(|| ApiError::PreconditionRequired("room".into()))?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::validation("If-Match", "the room's ETag, such as \"3\""))
+}
+
+fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
+    response.headers_mut().insert(header::ETAG, etag(version));
+    response
+}
+
+fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Room, ApiError> {
+    request.json::<RoomInput>()?.parse().map_err(|problems| {
+        ApiError::Validation(
+            problems
+                .into_iter()
+                .map(|(field, message)| FieldError::new(field, message))
+                .collect(),
+        )
+    })
+}
+
+fn write_problem(error: RoomWriteError, caller: &Caller) -> ApiError {
+    match error {
+        RoomWriteError::LimitReached => ApiError::LicenceLimit {
+            limit: "rooms".into(),
+            allowed: caller.tenant.licence.limits.rooms,
+        },
+        RoomWriteError::NotFound => ApiError::NotFound("room".into()),
+        RoomWriteError::VersionMismatch(_) => ApiError::PreconditionFailed("room".into()),
+        RoomWriteError::Store(error) => error.into(),
+    }
+}
+
+impl Rooms {
+    async fn create(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let room = parse_room(request)?;
+        let tenant_id = caller.tenant_id();
+        let now = Timestamp::now().to_string();
+        let record = RoomRecord::new(tenant_id, &new_id("rm"), room, &now);
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "room.create",
+                target: &format!("room:{}", record.room_id),
+                before: json!(null),
+                after: view(&record),
+            },
+        );
+        let limit = caller
+            .licence_enforced
+            .then_some(caller.tenant.licence.limits.rooms);
+        self.store
+            .create(&record, limit, &audit)
+            .await
+            .map_err(|e| write_problem(e, &caller))?;
+        let mut response = api::json(StatusCode::CREATED, &view(&record))?;
+        if let Ok(location) = HeaderValue::from_str(&format!("/v1/rooms/{}", record.room_id)) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Ok(with_etag(response, record.version))
+    }
+
+    async fn list(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsRead).await?;
+        let scope = format!("{}#rooms", request.scope);
+        let page = self.cursors.page_request(&scope, &request.query)?;
+        let (records, next) = self
+            .store
+            .page(caller.tenant_id(), page.limit, page.start)
+            .await?;
+        let items: Vec<Value> = records.iter().map(view).collect();
+        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+    }
+
+    async fn found(&self, caller: &Caller, request: &ApiRequest) -> Result<RoomRecord, ApiError> {
+        let room_id = request.path_param("roomId")?;
+        self.store
+            .get(caller.tenant_id(), room_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))
+    }
+
+    async fn read(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsRead).await?;
+        let record = self.found(&caller, request).await?;
+        Ok(with_etag(
+            api::json(StatusCode::OK, &view(&record))?,
+            record.version,
+        ))
+    }
+
+    async fn update(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let current = self.found(&caller, request).await?;
+        let version = if_match(request)?;
+        let room = parse_room(request)?;
+        if version != current.version {
+            return Err(ApiError::PreconditionFailed("room".into()));
+        }
+        let mut next = current.clone();
+        next.room = room;
+        next.version = current.version + 1;
+        next.updated_at = Timestamp::now().to_string();
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action: "room.update",
+                target: &format!("room:{}", current.room_id),
+                before: view(&current),
+                after: view(&next),
+            },
+        );
+        self.store
+            .update(&next, version, &audit)
+            .await
+            .map_err(|e| write_problem(e, &caller))?;
+        Ok(with_etag(
+            api::json(StatusCode::OK, &view(&next))?,
+            next.version,
+        ))
+    }
+
+    async fn archive(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let current = self.found(&caller, request).await?;
+        let version = if_match(request)?;
+        if version != current.version {
+            return Err(ApiError::PreconditionFailed("room".into()));
+        }
+        let mut archived = current.clone();
+        archived.archived_at = Some(Timestamp::now().to_string());
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action: "room.archive",
+                target: &format!("room:{}", current.room_id),
+                before: view(&current),
+                after: json!({ "archived_at": archived.archived_at }),
+            },
+        );
+        self.store
+            .archive(&archived, version, &audit)
+            .await
+            .map_err(|e| write_problem(e, &caller))?;
+        Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::Empty)
+            .map_err(ApiError::internal)
+    }
+}
+
+impl Api for Rooms {
+    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        match request.route.as_str() {
+            "POST /v1/rooms" => self.create(request).await,
+            "GET /v1/rooms" => self.list(request).await,
+            "GET /v1/rooms/{roomId}" => self.read(request).await,
+            "PUT /v1/rooms/{roomId}" => self.update(request).await,
+            "DELETE /v1/rooms/{roomId}" => self.archive(request).await,
+            other => Err(ApiError::NotFound(format!("route {other}"))),
+        }
+    }
+}
