@@ -90,13 +90,15 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::InvitationsCreate,
             P::InvitationsList,
             P::RolesList,
-            P::LicenceRead
+            P::LicenceRead,
+            P::RoomsRead,
+            P::RoomsManage
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
         assert_eq!(
             role.permissions(),
-            set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn])
+            set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn, P::RoomsRead])
         );
     }
     assert_eq!(
@@ -109,7 +111,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::RolesList,
             P::PolicyRead,
             P::AuditRead,
-            P::LicenceRead
+            P::LicenceRead,
+            P::RoomsRead
         ])
     );
 }
