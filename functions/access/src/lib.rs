@@ -21,6 +21,7 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use steward_access::{Auditor, Guard};
 use steward_kit::ApiError;
+pub(crate) use steward_kit::api::no_content;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
@@ -114,13 +115,6 @@ impl Access {
         let items: Vec<V> = records.iter().map(view).collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
-}
-
-pub(crate) fn no_content() -> Result<Response<Body>, ApiError> {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .body(Body::Empty)
-        .map_err(ApiError::internal)
 }
 
 impl Api for Access {

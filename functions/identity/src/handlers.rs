@@ -26,6 +26,7 @@ use steward_store::identity::{
 
 use crate::keys::Keys;
 use crate::throttle::{Limits, Throttle};
+use steward_kit::api::no_content;
 
 /// How long a session (a refresh-token family) lives without signing in again.
 const SESSION_DAYS: i64 = 30;
@@ -697,13 +698,6 @@ impl Identity {
         }
         no_content()
     }
-}
-
-fn no_content() -> Result<Response<Body>, ApiError> {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .body(Body::Empty)
-        .map_err(ApiError::internal)
 }
 
 impl Api for Identity {

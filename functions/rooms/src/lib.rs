@@ -219,10 +219,7 @@ impl Rooms {
             .archive(&archived, version, &audit)
             .await
             .map_err(|e| write_problem(e, &caller))?;
-        Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .body(Body::Empty)
-            .map_err(ApiError::internal)
+        api::no_content()
     }
 }
 

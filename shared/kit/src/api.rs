@@ -142,6 +142,14 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
 }
 
+/// An empty 204 answer.
+pub fn no_content() -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .map_err(ApiError::internal)
+}
+
 /// A JSON answer.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;
