@@ -496,6 +496,25 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             412,
         )
         .await;
+    // A booking in that room; a refused one (past the room's rules) leaves nothing.
+    let booking =
+        json!({ "room_id": room["id"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00" });
+    script
+        .step(
+            "POST /v1/bookings",
+            as_(&owner, Method::POST, "/v1/bookings").json(&booking),
+            201,
+        )
+        .await;
+    let too_long =
+        json!({ "room_id": room["id"], "start": "2027-02-02T08:00", "end": "2027-02-02T20:00" });
+    script
+        .step(
+            "POST /v1/bookings",
+            as_(&owner, Method::POST, "/v1/bookings").json(&too_long),
+            422,
+        )
+        .await;
     script
         .step(
             "DELETE /v1/rooms/{roomId}",

@@ -58,6 +58,13 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         json!({ "name": "Alpha Hall", "time_zone": "Europe/London", "capacity": 40 }),
     )
     .await;
+    let booking = ask(
+        &owner,
+        Method::POST,
+        "/v1/bookings",
+        json!({ "room_id": room["id"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00" }),
+    )
+    .await;
 
     let path_values = BTreeMap::from([
         ("userId", member.user_id.clone()),
@@ -73,8 +80,11 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("runId", "20261123T020000Z-nightly".to_owned()),
         ("step", "review_roles".to_owned()),
         ("roomId", room["id"].as_str().unwrap().to_owned()),
+        ("bookingId", booking["id"].as_str().unwrap().to_owned()),
     ]);
     let secrets = vec![
+        room["id"].as_str().unwrap().to_owned(),
+        booking["id"].as_str().unwrap().to_owned(),
         owner.tenant_id.clone(),
         owner.user_id.clone(),
         admin.user_id.clone(),
@@ -99,6 +109,9 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "POST /v1/roles" => json!({ "name": "desk", "permissions": ["me:read"] }),
         "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
         "PUT /v1/settings" => json!({ "dual_approval": false }),
+        "POST /v1/bookings" => json!({
+            "room_id": a.path_values["roomId"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00",
+        }),
         "POST /v1/rooms" | "PUT /v1/rooms/{roomId}" => {
             json!({ "name": "Beta Hall", "time_zone": "UTC", "capacity": 2 })
         }
@@ -132,6 +145,7 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         "/v1/invitations",
         "/v1/change-requests",
         "/v1/rooms",
+        &format!("/v1/bookings/{}", a.path_values["bookingId"]),
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }

@@ -3,6 +3,8 @@
 //! changes carry the room's version as ETag and need it back in `If-Match`; archiving keeps
 //! the room for its bookings' history and gives its place back.
 
+mod bookings;
+
 use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
@@ -24,6 +26,7 @@ use steward_store::{SdkConfig, Table};
 pub struct Rooms {
     guard: Guard,
     store: RoomStore,
+    bookings: steward_store::bookings::BookingStore,
     auditor: Auditor,
     cursors: Cursors,
 }
@@ -34,6 +37,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
     let rooms = Rooms {
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
+        bookings: steward_store::bookings::BookingStore::new(table.clone()),
         auditor: Auditor::new(&common.signing_secret),
         cursors: Cursors::new(&common.signing_secret),
     };
@@ -73,7 +77,7 @@ fn if_match(request: &ApiRequest) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::validation("If-Match", "the room's ETag, such as \"3\""))
 }
 
-fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
+pub(crate) fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
     response.headers_mut().insert(header::ETAG, etag(version));
     response
 }
@@ -231,6 +235,8 @@ impl Api for Rooms {
             "GET /v1/rooms/{roomId}" => self.read(request).await,
             "PUT /v1/rooms/{roomId}" => self.update(request).await,
             "DELETE /v1/rooms/{roomId}" => self.archive(request).await,
+            "POST /v1/bookings" => self.create_booking(request).await,
+            "GET /v1/bookings/{bookingId}" => self.booking(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

@@ -34,6 +34,8 @@ string_enum! {
         SettingsUpdate => "settings:update",
         RoomsRead => "rooms:read",
         RoomsManage => "rooms:manage",
+        BookingsCreate => "bookings:create",
+        BookingsRead => "bookings:read",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -83,6 +85,8 @@ impl Permission {
             | Self::SettingsUpdate
             | Self::RoomsRead
             | Self::RoomsManage
+            | Self::BookingsCreate
+            | Self::BookingsRead
             | Self::PlatformManageLicences
             | Self::PlatformConfigure => None,
         }

@@ -53,10 +53,17 @@ impl BuiltInRole {
                 P::LicenceRead,
                 P::RoomsRead,
                 P::RoomsManage,
+                P::BookingsCreate,
+                P::BookingsRead,
             ],
-            Self::Member | Self::Provider => {
-                &[P::MeRead, P::MeUpdate, P::SessionsManageOwn, P::RoomsRead]
-            }
+            Self::Member | Self::Provider => &[
+                P::MeRead,
+                P::MeUpdate,
+                P::SessionsManageOwn,
+                P::RoomsRead,
+                P::BookingsCreate,
+                P::BookingsRead,
+            ],
             Self::Auditor => &[
                 P::MeRead,
                 P::MeUpdate,
@@ -67,6 +74,7 @@ impl BuiltInRole {
                 P::AuditRead,
                 P::LicenceRead,
                 P::RoomsRead,
+                P::BookingsRead,
             ],
         };
         granted.iter().copied().collect()

@@ -92,13 +92,22 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::RolesList,
             P::LicenceRead,
             P::RoomsRead,
-            P::RoomsManage
+            P::RoomsManage,
+            P::BookingsCreate,
+            P::BookingsRead
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
         assert_eq!(
             role.permissions(),
-            set(&[P::MeRead, P::MeUpdate, P::SessionsManageOwn, P::RoomsRead])
+            set(&[
+                P::MeRead,
+                P::MeUpdate,
+                P::SessionsManageOwn,
+                P::RoomsRead,
+                P::BookingsCreate,
+                P::BookingsRead
+            ])
         );
     }
     assert_eq!(
@@ -112,7 +121,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::PolicyRead,
             P::AuditRead,
             P::LicenceRead,
-            P::RoomsRead
+            P::RoomsRead,
+            P::BookingsRead
         ])
     );
 }

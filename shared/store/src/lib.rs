@@ -4,6 +4,7 @@
 pub mod access;
 mod attributes;
 pub mod audit;
+pub mod bookings;
 mod error;
 pub mod idempotency;
 pub mod identity;

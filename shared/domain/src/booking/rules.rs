@@ -98,6 +98,33 @@ pub enum RuleBreach {
     TooLittleNotice { min_notice_minutes: u32 },
 }
 
+impl std::fmt::Display for RuleBreach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InThePast => write!(f, "the booking starts in the past"),
+            Self::TooShort { min_minutes } => {
+                write!(
+                    f,
+                    "shorter than the room's minimum of {min_minutes} minutes"
+                )
+            }
+            Self::TooLong { max_minutes } => {
+                write!(f, "longer than the room's maximum of {max_minutes} minutes")
+            }
+            Self::BeyondHorizon { horizon_days } => {
+                write!(
+                    f,
+                    "further ahead than the room's {horizon_days}-day horizon"
+                )
+            }
+            Self::TooLittleNotice { min_notice_minutes } => write!(
+                f,
+                "less notice than the room's {min_notice_minutes} minutes"
+            ),
+        }
+    }
+}
+
 /// The rules `slot` breaks if booked at `now`; managers may override these (never conflicts).
 pub fn breaches(rules: &RoomRules, slot: &Slot, now: Timestamp) -> Vec<RuleBreach> {
     let mut breaches = Vec::new();
