@@ -178,3 +178,44 @@ pub async fn read(response: reqwest::Response) -> (u16, reqwest::header::HeaderM
     };
     (status, headers, body)
 }
+
+/// The UTC date `days` from today: tests book in the future (within rooms' horizons) on
+/// whatever day they run.
+pub fn days_ahead(days: i64) -> jiff::civil::Date {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .expect("a date within range")
+}
+
+/// The next local date, at least a week ahead, on which `zone`'s clocks go forward.
+pub fn next_spring_forward(zone: &str) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(zone).expect("an IANA zone");
+    let after = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 7);
+    let mut before = tz.to_offset(after);
+    for transition in tz.following(after) {
+        let offset = transition.offset();
+        if offset > before {
+            return transition.timestamp().to_zoned(tz.clone()).date();
+        }
+        before = offset;
+    }
+    panic!("{zone} has no clock change ahead")
+}
+
+/// The next local date, at least a week ahead, on which `zone`'s clocks go back.
+pub fn next_fall_back(zone: &str) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(zone).expect("an IANA zone");
+    let after = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 7);
+    let mut before = tz.to_offset(after);
+    for transition in tz.following(after) {
+        let offset = transition.offset();
+        if offset < before {
+            return transition.timestamp().to_zoned(tz.clone()).date();
+        }
+        before = offset;
+    }
+    panic!("{zone} has no clock change ahead")
+}

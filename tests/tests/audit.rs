@@ -497,17 +497,146 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
     // A booking in that room; a refused one (past the room's rules) leaves nothing.
-    let booking =
-        json!({ "room_id": room["id"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00" });
-    script
+    // Dates a month ahead, whatever day the test runs.
+    let [d1, d2, d3, d4] = [30, 31, 32, 33].map(steward_e2e::days_ahead);
+    let booking = json!({ "room_id": room["id"], "start": format!("{d1}T10:00"), "end": format!("{d1}T11:00") });
+    let booked = script
         .step(
             "POST /v1/bookings",
             as_(&owner, Method::POST, "/v1/bookings").json(&booking),
             201,
         )
         .await;
-    let too_long =
-        json!({ "room_id": room["id"], "start": "2027-02-02T08:00", "end": "2027-02-02T20:00" });
+    let booked_path = format!("/v1/bookings/{}", booked["id"].as_str().unwrap());
+    let later = json!({ "start": format!("{d1}T12:00"), "end": format!("{d1}T13:30") });
+    script
+        .step(
+            "PATCH /v1/bookings/{bookingId}",
+            as_(&owner, Method::PATCH, &booked_path)
+                .header("if-match", "\"1\"")
+                .json(&later),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PATCH /v1/bookings/{bookingId}",
+            as_(&owner, Method::PATCH, &booked_path)
+                .header("if-match", "\"1\"")
+                .json(&later),
+            412,
+        )
+        .await;
+    let cancel = format!("{booked_path}/cancel");
+    script
+        .step(
+            "POST /v1/bookings/{bookingId}/cancel",
+            as_(&owner, Method::POST, &cancel).header("if-match", "\"2\""),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/bookings/{bookingId}/cancel",
+            as_(&owner, Method::POST, &cancel).header("if-match", "\"3\""),
+            409,
+        )
+        .await;
+    // Ending a booking under way (booked in the past by a manager, with a reason).
+    let now = jiff::Timestamp::now();
+    let under_way = json!({
+        "room_id": room["id"],
+        "start": (now - jiff::SignedDuration::from_mins(10)).to_string(),
+        "end": (now + jiff::SignedDuration::from_mins(50)).to_string(),
+        "override_reason": "walked in",
+    });
+    let running = script
+        .step(
+            "POST /v1/bookings",
+            as_(&owner, Method::POST, "/v1/bookings").json(&under_way),
+            201,
+        )
+        .await;
+    let end = format!("/v1/bookings/{}/end", running["id"].as_str().unwrap());
+    for (version, status) in [("\"1\"", 200), ("\"2\"", 409)] {
+        script
+            .step(
+                "POST /v1/bookings/{bookingId}/end",
+                as_(&owner, Method::POST, &end).header("if-match", version),
+                status,
+            )
+            .await;
+    }
+    // Approvals, in a room that needs them.
+    let board = script
+        .step(
+            "POST /v1/rooms",
+            as_(&owner, Method::POST, "/v1/rooms").json(&json!({
+                "name": "Board", "time_zone": "UTC", "capacity": 12,
+                "rules": { "approval_required": true },
+            })),
+            201,
+        )
+        .await;
+    for (route, verb, hour) in [
+        ("POST /v1/bookings/{bookingId}/approve", "approve", 9),
+        ("POST /v1/bookings/{bookingId}/reject", "reject", 11),
+    ] {
+        let pending = script
+            .step(
+                "POST /v1/bookings",
+                as_(&owner, Method::POST, "/v1/bookings").json(&json!({
+                    "room_id": board["id"],
+                    "start": format!("{d3}T{hour:02}:00"),
+                    "end": format!("{d3}T{:02}:00", hour + 1),
+                })),
+                201,
+            )
+            .await;
+        assert_eq!(pending["status"], "pending");
+        let path = format!("/v1/bookings/{}/{verb}", pending["id"].as_str().unwrap());
+        for (version, status) in [("\"1\"", 200), ("\"2\"", 409)] {
+            script
+                .step(
+                    route,
+                    as_(&owner, Method::POST, &path)
+                        .header("if-match", version)
+                        .json(&json!({ "reason": "board decision" })),
+                    status,
+                )
+                .await;
+        }
+    }
+    // Closures.
+    let closures = format!("/v1/rooms/{}/closures", board["id"].as_str().unwrap());
+    let closure = script
+        .step(
+            "POST /v1/rooms/{roomId}/closures",
+            as_(&owner, Method::POST, &closures).json(&json!({
+                "start": format!("{d4}T00:00"), "end": format!("{d4}T23:00"), "reason": "Painting",
+            })),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/rooms/{roomId}/closures",
+            as_(&owner, Method::POST, &closures)
+                .json(&json!({ "start": "soon", "end": "later", "reason": "" })),
+            422,
+        )
+        .await;
+    let reopen = format!("{closures}/{}", closure["closure"]["id"].as_str().unwrap());
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/rooms/{roomId}/closures/{closureId}",
+                as_(&owner, Method::DELETE, &reopen),
+                status,
+            )
+            .await;
+    }
+    let too_long = json!({ "room_id": room["id"], "start": format!("{d2}T08:00"), "end": format!("{d2}T20:00") });
     script
         .step(
             "POST /v1/bookings",

@@ -62,7 +62,19 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         &owner,
         Method::POST,
         "/v1/bookings",
-        json!({ "room_id": room["id"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00" }),
+        json!({
+            "room_id": room["id"],
+            "start": format!("{}T10:00", steward_e2e::days_ahead(30)),
+            "end": format!("{}T11:00", steward_e2e::days_ahead(30)),
+        }),
+    )
+    .await;
+
+    let closure = ask(
+        &owner,
+        Method::POST,
+        &format!("/v1/rooms/{}/closures", room["id"].as_str().unwrap()),
+        json!({ "start": "2027-03-01T00:00", "end": "2027-03-02T00:00", "reason": "Alpha works" }),
     )
     .await;
 
@@ -81,10 +93,16 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("step", "review_roles".to_owned()),
         ("roomId", room["id"].as_str().unwrap().to_owned()),
         ("bookingId", booking["id"].as_str().unwrap().to_owned()),
+        (
+            "closureId",
+            closure["closure"]["id"].as_str().unwrap().to_owned(),
+        ),
     ]);
     let secrets = vec![
         room["id"].as_str().unwrap().to_owned(),
         booking["id"].as_str().unwrap().to_owned(),
+        closure["closure"]["id"].as_str().unwrap().to_owned(),
+        "Alpha works".to_owned(),
         owner.tenant_id.clone(),
         owner.user_id.clone(),
         admin.user_id.clone(),
@@ -110,8 +128,14 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
         "PUT /v1/settings" => json!({ "dual_approval": false }),
         "POST /v1/bookings" => json!({
-            "room_id": a.path_values["roomId"], "start": "2027-02-01T10:00", "end": "2027-02-01T11:00",
+            "room_id": a.path_values["roomId"],
+            "start": format!("{}T10:00", steward_e2e::days_ahead(30)),
+            "end": format!("{}T11:00", steward_e2e::days_ahead(30)),
         }),
+        "PATCH /v1/bookings/{bookingId}" => json!({ "title": "Beta was here" }),
+        "POST /v1/rooms/{roomId}/closures" => {
+            json!({ "start": "2027-03-05T00:00", "end": "2027-03-06T00:00", "reason": "Beta" })
+        }
         "POST /v1/rooms" | "PUT /v1/rooms/{roomId}" => {
             json!({ "name": "Beta Hall", "time_zone": "UTC", "capacity": 2 })
         }
@@ -132,6 +156,12 @@ fn query_for(route: &str, a: &TenantA) -> String {
     match route {
         "GET /v1/audit" => format!("?actor={}", a.owner.user_id),
         "GET /v1/policy/diff" => format!("?from=1&to={}", a.path_values["version"]),
+        "GET /v1/bookings" => format!(
+            "?room_id={}&from={}T00:00:00Z&to={}T00:00:00Z",
+            a.path_values["roomId"],
+            steward_e2e::days_ahead(20),
+            steward_e2e::days_ahead(40)
+        ),
         _ => String::new(),
     }
 }
@@ -146,6 +176,7 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         "/v1/change-requests",
         "/v1/rooms",
         &format!("/v1/bookings/{}", a.path_values["bookingId"]),
+        &format!("/v1/rooms/{}/closures", a.path_values["roomId"]),
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }

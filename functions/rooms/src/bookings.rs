@@ -1,4 +1,5 @@
-//! Bookings (SPEC §C): created on a room's calendar so that no two ever overlap, buffers
+//! Bookings (SPEC §C): created, moved, resized, extended, ended early, cancelled, approved and
+//! rejected on a room's calendar ([`crate::calendar`]) so that no two ever overlap, buffers
 //! counted on both sides, whatever the concurrency; times in the room's zone unless an offset
 //! is given; every refusal says which rule, booking or closure.
 
@@ -8,18 +9,20 @@ use jiff::civil::DateTime;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use steward_access::{Record, new_id};
+use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
-use steward_domain::booking::rules::{Conflict, Slot, Taken, breaches, conflicts};
+use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
-use steward_store::bookings::{BookingRecord, BookingWriteError, DayEntry, dates_between};
+use steward_store::bookings::{BookingRecord, Listing};
+use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
+use crate::calendar::{Placement, Plan, slot_of};
 
-/// Concurrent writers on one room's day: the loser rereads; a second round sees the winner.
-const ATTEMPTS: usize = 5;
+/// States in which a booking holds its room.
+const HOLDING: [&str; 3] = ["pending", "confirmed", "checked_in"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,28 @@ struct BookingInput {
     /// Managers book past the room's rules (never past another booking) with a reason.
     #[serde(default)]
     override_reason: Option<String>,
+}
+
+/// A move, resize or extension: what is left out stays.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeInput {
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    override_reason: Option<String>,
+}
+
+/// Why, for cancelling, ending early, approving or rejecting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonInput {
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// An instant from RFC 3339, or from a local time on the room's wall clock.
@@ -50,7 +75,7 @@ fn instant(zone: &RoomZone, text: &str, field: &str) -> Result<Timestamp, ApiErr
         .map_err(|error| ApiError::validation(field, error.to_string()))
 }
 
-fn view(record: &BookingRecord) -> Value {
+pub(crate) fn view(record: &BookingRecord) -> Value {
     json!({
         "id": record.booking_id,
         "room_id": record.room_id,
@@ -59,41 +84,154 @@ fn view(record: &BookingRecord) -> Value {
         "start": record.start,
         "end": record.end,
         "status": record.status,
+        "status_reason": record.status_reason,
+        "decided_by": record.decided_by,
         "version": record.version,
         "override_reason": record.override_reason,
         "created_at": record.created_at,
+        "updated_at": record.updated_at,
     })
 }
 
-fn conflict_problem(met: &[Conflict]) -> ApiError {
-    let named: Vec<String> = met
-        .iter()
-        .map(|conflict| match conflict {
-            Conflict::Booking {
-                booking_id,
-                start,
-                end,
-                buffer_only,
-            } => format!(
-                "booking {booking_id} ({start} to {end}){}",
-                if *buffer_only {
-                    ", counting the room's buffers"
-                } else {
-                    ""
-                }
-            ),
-            Conflict::Closure {
-                closure_id,
-                start,
-                end,
-                reason,
-            } => format!("closure {closure_id} ({start} to {end}): {reason}"),
-        })
-        .collect();
-    ApiError::Conflict(format!("the room is taken: {}", named.join("; ")))
+fn breach_problem(broken: &[RuleBreach]) -> ApiError {
+    ApiError::Validation(
+        broken
+            .iter()
+            .map(|breach| {
+                let rule = serde_json::to_value(breach).unwrap_or_default();
+                FieldError::new(
+                    format!("rules.{}", rule["rule"].as_str().unwrap_or("rule")),
+                    breach.to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
+    let input: ReasonInput = if request.body.is_empty() {
+        ReasonInput::default()
+    } else {
+        request.json()?
+    };
+    Ok(input
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty()))
+}
+
+fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomRecord, ApiError> {
+    let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
+    if !room.room.bookable {
+        return Err(ApiError::Conflict(format!(
+            "room {} is not bookable",
+            room.room_id
+        )));
+    }
+    Ok(room.clone())
+}
+
+fn created(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
+    let mut response = api::json(StatusCode::CREATED, &view(record))?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/bookings/{}", record.booking_id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(crate::with_etag(response, record.version))
+}
+
+fn answered(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
+    Ok(crate::with_etag(
+        api::json(StatusCode::OK, &view(record))?,
+        record.version,
+    ))
+}
+
+/// The one placement a single-booking write commits.
+fn only(plan: Plan) -> Result<BookingRecord, ApiError> {
+    plan.placements
+        .into_iter()
+        .next()
+        .map(|placement| placement.record)
+        .ok_or_else(|| ApiError::internal("a booking write placed nothing"))
 }
 
 impl Rooms {
+    /// The rule breaches of `slot`, waived with a manager's reason; `started` leaves out the
+    /// rules about the start (a booking under way is extended, not booked).
+    fn overridden(
+        &self,
+        caller: &Caller,
+        rules: &RoomRules,
+        slot: &Slot,
+        started: bool,
+        reason: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        let mut broken = breaches(rules, slot, Timestamp::now());
+        if started {
+            broken.retain(|b| {
+                !matches!(
+                    b,
+                    RuleBreach::InThePast | RuleBreach::TooLittleNotice { .. }
+                )
+            });
+        }
+        match (broken.is_empty(), reason.map(str::trim)) {
+            (true, _) => Ok(None),
+            (false, Some(reason)) if !reason.is_empty() => {
+                // Only those who manage rooms may book past their rules.
+                self.guard.also(caller, Permission::RoomsManage)?;
+                Ok(Some(reason.to_owned()))
+            }
+            (false, _) => Err(breach_problem(&broken)),
+        }
+    }
+
+    /// The booking `bookingId`, if the caller may change it: its organiser, or someone who
+    /// manages rooms; and the version `If-Match` names, which must be the current one.
+    async fn changeable(
+        &self,
+        caller: &Caller,
+        request: &ApiRequest,
+    ) -> Result<BookingRecord, ApiError> {
+        let id = request.path_param("bookingId")?;
+        let current = self
+            .bookings
+            .get(caller.tenant_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("booking {id}")))?;
+        if current.organiser != caller.user_id() {
+            self.guard.also(caller, Permission::RoomsManage)?;
+        }
+        // After the lookup: another tenant's id is a 404 whatever the headers.
+        let version = crate::if_match(request, "booking")?;
+        if current.version != version {
+            return Err(ApiError::PreconditionFailed("booking".into()));
+        }
+        Ok(current)
+    }
+
+    fn audit(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        action: &str,
+        before: Option<&BookingRecord>,
+        after: &BookingRecord,
+    ) -> steward_store::audit::AuditEntry {
+        self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action,
+                target: &format!("booking:{}", after.booking_id),
+                before: before.map(view).unwrap_or(Value::Null),
+                after: view(after),
+            },
+        )
+    }
+
+    /// `POST /v1/bookings`.
     pub(crate) async fn create_booking(
         &self,
         request: &ApiRequest,
@@ -104,129 +242,63 @@ impl Rooms {
             .await?;
         let input: BookingInput = request.json()?;
         let tenant_id = caller.tenant_id();
-        let room = self
-            .store
-            .get(tenant_id, &input.room_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("room {}", input.room_id)))?;
-        if !room.room.bookable {
-            return Err(ApiError::Conflict(format!(
-                "room {} is not bookable",
-                room.room_id
-            )));
-        }
-        let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-        let start = instant(&zone, &input.start, "start")?;
-        let end = instant(&zone, &input.end, "end")?;
-        let slot = Slot::new(start, end).map_err(|e| ApiError::validation("end", e.to_string()))?;
-        let rules = room.room.rules;
-        let now = Timestamp::now();
-        let broken = breaches(&rules, &slot, now);
-        let override_reason = match (broken.is_empty(), input.override_reason) {
-            (true, _) => None,
-            (false, Some(reason)) if !reason.trim().is_empty() => {
-                // Only those who manage rooms may book past their rules.
-                self.guard.allow(request, Permission::RoomsManage).await?;
-                Some(reason.trim().to_owned())
-            }
-            (false, _) => {
-                return Err(ApiError::Validation(
-                    broken
-                        .iter()
-                        .map(|breach| {
-                            let rule = serde_json::to_value(breach).unwrap_or_default();
-                            FieldError::new(
-                                format!("rules.{}", rule["rule"].as_str().unwrap_or("rule")),
-                                breach.to_string(),
-                            )
-                        })
-                        .collect(),
-                ));
-            }
-        };
         let booking_id = new_id("bkg");
-        let now_text = now.to_string();
-        let record = BookingRecord {
-            pk: BookingRecord::key(tenant_id, &booking_id).0,
-            sk: BookingRecord::key(tenant_id, &booking_id).1,
-            booking_id: booking_id.clone(),
-            tenant_id: tenant_id.to_owned(),
-            room_id: room.room_id.clone(),
-            organiser: caller.user_id().to_owned(),
-            title: input.title.trim().to_owned(),
-            start: slot.start.to_string(),
-            end: slot.end.to_string(),
-            status: if rules.approval_required {
-                "pending"
-            } else {
-                "confirmed"
-            }
-            .into(),
-            version: 1,
-            created_at: now_text.clone(),
-            updated_at: now_text,
-            override_reason,
-        };
-        let blocked = slot.blocked(&rules);
-        let dates = dates_between(blocked.start, blocked.end);
-        for _ in 0..ATTEMPTS {
-            let mut days = self.bookings.days(tenant_id, &room.room_id, &dates).await?;
-            let mut taken: Vec<Taken> = Vec::new();
-            for entry in days.iter().flat_map(|d| &d.entries) {
-                if taken.iter().any(|t| matches!(t, Taken::Booking { booking_id, .. } if *booking_id == entry.booking_id)) {
-                    continue;
-                }
-                if let (Ok(start), Ok(end)) = (entry.start.parse(), entry.end.parse())
-                    && let Ok(slot) = Slot::new(start, end)
-                {
-                    taken.push(Taken::Booking {
-                        booking_id: entry.booking_id.clone(),
-                        slot,
-                    });
-                }
-            }
-            let met = conflicts(&rules, &slot, &taken, None);
-            if !met.is_empty() {
-                return Err(conflict_problem(&met));
-            }
-            for day in &mut days {
-                day.entries.push(DayEntry {
+        let plan = self
+            .on_calendar(tenant_id, &input.room_id, |room| {
+                let room = bookable(room, &input.room_id)?;
+                let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                let start = instant(&zone, &input.start, "start")?;
+                let end = instant(&zone, &input.end, "end")?;
+                let slot = Slot::new(start, end)
+                    .map_err(|e| ApiError::validation("end", e.to_string()))?;
+                let rules = room.room.rules;
+                let override_reason = self.overridden(
+                    &caller,
+                    &rules,
+                    &slot,
+                    false,
+                    input.override_reason.as_deref(),
+                )?;
+                let now = Timestamp::now().to_string();
+                let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
+                let record = BookingRecord {
+                    pk,
+                    sk,
                     booking_id: booking_id.clone(),
-                    start: record.start.clone(),
-                    end: record.end.clone(),
-                });
-            }
-            let audit = self.auditor.entry(
-                request,
-                Record {
-                    tenant_id,
-                    actor: caller.user_id(),
-                    action: "booking.create",
-                    target: &format!("booking:{booking_id}"),
-                    before: json!(null),
-                    after: view(&record),
-                },
-            );
-            match self.bookings.create(&record, &days, &audit).await {
-                Ok(()) => {
-                    let mut response = api::json(StatusCode::CREATED, &view(&record))?;
-                    if let Ok(location) =
-                        HeaderValue::from_str(&format!("/v1/bookings/{booking_id}"))
-                    {
-                        response.headers_mut().insert(header::LOCATION, location);
+                    tenant_id: tenant_id.to_owned(),
+                    room_id: room.room_id.clone(),
+                    organiser: caller.user_id().to_owned(),
+                    title: input.title.trim().to_owned(),
+                    start: slot.start.to_string(),
+                    end: slot.end.to_string(),
+                    status: if rules.approval_required {
+                        "pending"
+                    } else {
+                        "confirmed"
                     }
-                    return Ok(crate::with_etag(response, record.version));
-                }
-                Err(BookingWriteError::Moved) => continue,
-                Err(BookingWriteError::Store(error)) => return Err(error.into()),
-            }
-        }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+                    .into(),
+                    version: 1,
+                    created_at: now.clone(),
+                    updated_at: now,
+                    override_reason,
+                    status_reason: None,
+                    decided_by: None,
+                };
+                Ok(Plan {
+                    audit: vec![self.audit(request, &caller, "booking.create", None, &record)],
+                    placements: vec![Placement {
+                        record,
+                        expected: None,
+                        from: None,
+                        to: Some(slot),
+                    }],
+                })
+            })
+            .await?;
+        created(&only(plan)?)
     }
 
+    /// `GET /v1/bookings/{bookingId}`.
     pub(crate) async fn booking(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::BookingsRead).await?;
         let id = request.path_param("bookingId")?;
@@ -235,9 +307,285 @@ impl Rooms {
             .get(caller.tenant_id(), id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("booking {id}")))?;
-        Ok(crate::with_etag(
-            api::json(StatusCode::OK, &view(&record))?,
-            record.version,
-        ))
+        answered(&record)
+    }
+
+    /// `PATCH /v1/bookings/{bookingId}`: moves, resizes, extends or renames a booking at the
+    /// version `If-Match` names. A booking under way keeps its start; only its end moves.
+    pub(crate) async fn change_booking(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsCreate)
+            .await?;
+        let input: ChangeInput = request.json()?;
+        let current = self.changeable(&caller, request).await?;
+        if !HOLDING.contains(&current.status.as_str()) {
+            return Err(ApiError::Conflict(format!(
+                "booking {} is {} and cannot change",
+                current.booking_id, current.status
+            )));
+        }
+        let from = slot_of(&current)?;
+        let plan = self
+            .on_calendar(caller.tenant_id(), &current.room_id, |room| {
+                let room = bookable(room, &current.room_id)?;
+                let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                let start = match &input.start {
+                    Some(text) => instant(&zone, text, "start")?,
+                    None => from.start,
+                };
+                let end = match &input.end {
+                    Some(text) => instant(&zone, text, "end")?,
+                    None => from.end,
+                };
+                let started = from.start <= Timestamp::now();
+                if started && start != from.start {
+                    return Err(ApiError::Conflict(format!(
+                        "booking {} has started; only its end can move",
+                        current.booking_id
+                    )));
+                }
+                let to = Slot::new(start, end)
+                    .map_err(|e| ApiError::validation("end", e.to_string()))?;
+                let rules = room.room.rules;
+                let override_reason = if to == from {
+                    current.override_reason.clone()
+                } else {
+                    self.overridden(
+                        &caller,
+                        &rules,
+                        &to,
+                        started,
+                        input.override_reason.as_deref(),
+                    )?
+                };
+                let mut next = current.clone();
+                next.start = to.start.to_string();
+                next.end = to.end.to_string();
+                if let Some(title) = &input.title {
+                    next.title = title.trim().to_owned();
+                }
+                next.override_reason = override_reason;
+                // A new time in a room needing approval is approved again, unless a manager
+                // (who could approve it) moved it.
+                if rules.approval_required
+                    && to != from
+                    && next.status == "confirmed"
+                    && self
+                        .guard
+                        .also(&caller, Permission::BookingsApprove)
+                        .is_err()
+                {
+                    next.status = "pending".into();
+                    next.decided_by = None;
+                }
+                next.version = current.version + 1;
+                next.updated_at = Timestamp::now().to_string();
+                Ok(Plan {
+                    audit: vec![self.audit(
+                        request,
+                        &caller,
+                        "booking.update",
+                        Some(&current),
+                        &next,
+                    )],
+                    placements: vec![Placement {
+                        record: next,
+                        expected: Some(current.version),
+                        from: Some(from),
+                        to: Some(to),
+                    }],
+                })
+            })
+            .await?;
+        answered(&only(plan)?)
+    }
+
+    /// A change of status that lets go of the room (`to: None`) or keeps the slot held.
+    async fn settle(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        current: BookingRecord,
+        action: &str,
+        change: impl Fn(&mut BookingRecord) -> Option<Slot>,
+    ) -> Result<Response<Body>, ApiError> {
+        let from = slot_of(&current)?;
+        let held = HOLDING.contains(&current.status.as_str()).then_some(from);
+        let mut next = current.clone();
+        let to = change(&mut next);
+        next.version = current.version + 1;
+        next.updated_at = Timestamp::now().to_string();
+        let audit = self.audit(request, caller, action, Some(&current), &next);
+        let plan = self
+            .on_calendar(caller.tenant_id(), &current.room_id, |_| {
+                Ok(Plan {
+                    placements: vec![Placement {
+                        record: next.clone(),
+                        expected: Some(current.version),
+                        from: held,
+                        to,
+                    }],
+                    audit: vec![audit.clone()],
+                })
+            })
+            .await?;
+        answered(&only(plan)?)
+    }
+
+    /// `POST /v1/bookings/{bookingId}/cancel`: kept, as history; its slot freed.
+    pub(crate) async fn cancel_booking(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsCreate)
+            .await?;
+        let reason = reason_of(request)?;
+        let current = self.changeable(&caller, request).await?;
+        if !["pending", "confirmed"].contains(&current.status.as_str()) {
+            return Err(ApiError::Conflict(format!(
+                "booking {} is {} and cannot be cancelled",
+                current.booking_id, current.status
+            )));
+        }
+        self.settle(request, &caller, current, "booking.cancel", |next| {
+            next.status = "cancelled".into();
+            next.status_reason = reason.clone();
+            None
+        })
+        .await
+    }
+
+    /// `POST /v1/bookings/{bookingId}/end`: ends a booking under way now, freeing the rest.
+    pub(crate) async fn end_booking(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsCreate)
+            .await?;
+        let reason = reason_of(request)?;
+        let current = self.changeable(&caller, request).await?;
+        let slot = slot_of(&current)?;
+        let now = Timestamp::now();
+        let under_way = ["confirmed", "checked_in"].contains(&current.status.as_str())
+            && slot.start <= now
+            && now < slot.end;
+        if !under_way {
+            return Err(ApiError::Conflict(format!(
+                "booking {} is not under way ({}, {} to {}); cancel it instead",
+                current.booking_id, current.status, current.start, current.end
+            )));
+        }
+        // Whole seconds: the end is shown and compared as RFC 3339.
+        let end = Timestamp::from_second(now.as_second())
+            .unwrap_or(now)
+            .max(slot.start);
+        let ended = Slot::new(slot.start, end).ok();
+        self.settle(request, &caller, current, "booking.end", |next| {
+            next.end = end.to_string();
+            next.status = "completed".into();
+            next.status_reason = reason.clone();
+            // A booking that ends the second it started holds nothing.
+            ended
+        })
+        .await
+    }
+
+    /// `POST /v1/bookings/{bookingId}/approve` and `/reject`: an approver decides a pending
+    /// booking; it held its slot while pending, so approval keeps it and rejection frees it.
+    pub(crate) async fn decide_booking(
+        &self,
+        request: &ApiRequest,
+        approve: bool,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsApprove)
+            .await?;
+        let reason = reason_of(request)?;
+        let current = self.changeable(&caller, request).await?;
+        if current.status != "pending" {
+            return Err(ApiError::Conflict(format!(
+                "booking {} is {}, not pending",
+                current.booking_id, current.status
+            )));
+        }
+        let slot = slot_of(&current)?;
+        let decider = caller.user_id().to_owned();
+        let action = if approve {
+            "booking.approve"
+        } else {
+            "booking.reject"
+        };
+        self.settle(request, &caller, current, action, |next| {
+            next.status = if approve { "confirmed" } else { "rejected" }.into();
+            next.status_reason = reason.clone();
+            next.decided_by = Some(decider.clone());
+            approve.then_some(slot)
+        })
+        .await
+    }
+
+    /// `GET /v1/bookings`: bookings starting in `[from, to)`, by start time: the caller's
+    /// (`mine=true`), a room's (`room_id`), or the tenant's (a day view; at most 31 days).
+    pub(crate) async fn list_bookings(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::BookingsRead).await?;
+        let query = &request.query;
+        let at = |field: &str| -> Result<Timestamp, ApiError> {
+            let text = query
+                .get(field)
+                .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?;
+            text.parse()
+                .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
+        };
+        let (from, to) = (at("from")?, at("to")?);
+        if to <= from || to.duration_since(from) > jiff::SignedDuration::from_hours(31 * 24) {
+            return Err(ApiError::validation(
+                "to",
+                "after from, and at most 31 days after it",
+            ));
+        }
+        let mine = match query.get("mine").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(ApiError::validation("mine", "true or false")),
+        };
+        let listing = match (mine, query.get("room_id")) {
+            (true, Some(_)) => {
+                return Err(ApiError::validation(
+                    "mine",
+                    "either mine=true or room_id, not both",
+                ));
+            }
+            (true, None) => Listing::Organiser(caller.user_id()),
+            (false, Some(room_id)) => Listing::Room(room_id),
+            (false, None) => Listing::Tenant,
+        };
+        let (from, to) = (from.to_string(), to.to_string());
+        // The cursor is sealed to this very query: it cannot be replayed against another.
+        let scope = format!("{}#bookings#{listing:?}#{from}#{to}", request.scope);
+        let page = self.cursors.page_request(&scope, query)?;
+        let (records, next) = self
+            .bookings
+            .page(
+                caller.tenant_id(),
+                listing,
+                (&from, &to),
+                page.limit,
+                page.start,
+            )
+            .await?;
+        let items: Vec<Value> = records.iter().map(view).collect();
+        api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
 }

@@ -4,6 +4,8 @@
 //! the room for its bookings' history and gives its place back.
 
 mod bookings;
+mod calendar;
+mod closures;
 
 use std::time::Duration;
 
@@ -63,18 +65,20 @@ fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("a number is a header value")
 }
 
-/// The version a client names in `If-Match: "<version>"`.
-fn if_match(request: &ApiRequest) -> Result<u64, ApiError> {
+/// The version a client names in `If-Match: "<version>"` for a `what` (room, booking).
+pub(crate) fn if_match(request: &ApiRequest, what: &str) -> Result<u64, ApiError> {
     let value = request
         .headers
         .get(header::IF_MATCH)
-        .ok_or_else(|| ApiError::PreconditionRequired("room".into()))?;
+        .ok_or_else(|| ApiError::PreconditionRequired(what.into()))?;
     value
         .to_str()
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::validation("If-Match", "the room's ETag, such as \"3\""))
+        .ok_or_else(|| {
+            ApiError::validation("If-Match", format!("the {what}'s ETag, such as \"3\""))
+        })
 }
 
 pub(crate) fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
@@ -169,7 +173,7 @@ impl Rooms {
     async fn update(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsManage).await?;
         let current = self.found(&caller, request).await?;
-        let version = if_match(request)?;
+        let version = if_match(request, "room")?;
         let room = parse_room(request)?;
         if version != current.version {
             return Err(ApiError::PreconditionFailed("room".into()));
@@ -202,7 +206,7 @@ impl Rooms {
     async fn archive(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsManage).await?;
         let current = self.found(&caller, request).await?;
-        let version = if_match(request)?;
+        let version = if_match(request, "room")?;
         if version != current.version {
             return Err(ApiError::PreconditionFailed("room".into()));
         }
@@ -237,6 +241,15 @@ impl Api for Rooms {
             "DELETE /v1/rooms/{roomId}" => self.archive(request).await,
             "POST /v1/bookings" => self.create_booking(request).await,
             "GET /v1/bookings/{bookingId}" => self.booking(request).await,
+            "GET /v1/bookings" => self.list_bookings(request).await,
+            "PATCH /v1/bookings/{bookingId}" => self.change_booking(request).await,
+            "POST /v1/bookings/{bookingId}/cancel" => self.cancel_booking(request).await,
+            "POST /v1/bookings/{bookingId}/end" => self.end_booking(request).await,
+            "POST /v1/bookings/{bookingId}/approve" => self.decide_booking(request, true).await,
+            "POST /v1/bookings/{bookingId}/reject" => self.decide_booking(request, false).await,
+            "GET /v1/rooms/{roomId}/closures" => self.closures(request).await,
+            "POST /v1/rooms/{roomId}/closures" => self.close(request).await,
+            "DELETE /v1/rooms/{roomId}/closures/{closureId}" => self.reopen(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

@@ -209,33 +209,40 @@ impl Guard {
             return Err(ApiError::Unauthorized);
         };
         let licence_enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
-        let (principal_data, tenant_data) = subject(&user, &tenant, licence_enforced);
+        let caller = Caller {
+            principal: principal.clone(),
+            user,
+            tenant,
+            licence_enforced,
+        };
+        let decided = self.also(&caller, permission);
+        steward_kit::latency::record("permission_check", started.elapsed());
+        decided.map(|()| caller)
+    }
+
+    /// Whether a caller already allowed one action may also perform `permission` (managers
+    /// overriding a rule, editing someone else's booking): decided on what the first check
+    /// read, so it costs no request.
+    pub fn also(&self, caller: &Caller, permission: Permission) -> Result<(), ApiError> {
+        let (principal_data, tenant_data) =
+            subject(&caller.user, &caller.tenant, caller.licence_enforced);
         let decision = self.authorizer.decide(&Request {
             principal: &principal_data,
             action: Action::new(permission),
             // Every key a handler reads is built from the principal's tenant.
-            resource_tenant: &principal.tenant_id,
+            resource_tenant: caller.tenant_id(),
             tenant: &tenant_data,
         });
-        steward_kit::latency::record("permission_check", started.elapsed());
-        match decision.into_result() {
-            Ok(()) => Ok(Caller {
-                principal: principal.clone(),
-                user,
-                tenant,
-                licence_enforced,
-            }),
-            Err(reason) => {
-                tracing::warn!(
-                    policy = reason.policy_id(),
-                    %permission,
-                    %reason,
-                    user = %principal.user_id,
-                    "request denied"
-                );
-                Err(deny_to_problem(&reason))
-            }
-        }
+        decision.into_result().map_err(|reason| {
+            tracing::warn!(
+                policy = reason.policy_id(),
+                %permission,
+                %reason,
+                user = %caller.user_id(),
+                "request denied"
+            );
+            deny_to_problem(&reason)
+        })
     }
 }
 

@@ -36,6 +36,7 @@ string_enum! {
         RoomsManage => "rooms:manage",
         BookingsCreate => "bookings:create",
         BookingsRead => "bookings:read",
+        BookingsApprove => "bookings:approve",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -87,6 +88,7 @@ impl Permission {
             | Self::RoomsManage
             | Self::BookingsCreate
             | Self::BookingsRead
+            | Self::BookingsApprove
             | Self::PlatformManageLicences
             | Self::PlatformConfigure => None,
         }

@@ -55,6 +55,7 @@ impl BuiltInRole {
                 P::RoomsManage,
                 P::BookingsCreate,
                 P::BookingsRead,
+                P::BookingsApprove,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,

@@ -94,7 +94,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::RoomsRead,
             P::RoomsManage,
             P::BookingsCreate,
-            P::BookingsRead
+            P::BookingsRead,
+            P::BookingsApprove
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {

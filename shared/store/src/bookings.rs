@@ -6,18 +6,25 @@
 //! | booking | `T#<tenant>` | `BOOKING#<id>` |
 //! | a room's day | `T#<tenant>#ROOM#<room>` | `DAY#<UTC date>` |
 //!
+//! A booking is indexed by start time three ways: per room (`gsi1`), per organiser (`gsi2`)
+//! and per tenant (`gsi3`).
+//!
 //! A day item lists what blocks the room that day (each booking with its buffered interval) and
-//! has a version. A write reads the days its buffered interval touches, checks them in the
-//! domain, and commits with each day conditioned on the version it read: of concurrent writers
-//! on a day exactly one commits, the others reload and see it.
+//! has a version. A write reads the room and the days its intervals touch, checks them in the
+//! domain, and commits with each day conditioned on the version it read and the room on its
+//! version (its rules and closures are those checked): of concurrent writers on a day exactly
+//! one commits, the others reload and see it.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
-use crate::write::{TransactError, failed_condition, put};
+use crate::table::{Index, PageKey, Query};
+use crate::write::{TransactError, cancellation_codes, key, put};
 use crate::{StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,12 +46,68 @@ pub struct BookingRecord {
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
+    /// Why it was cancelled, rejected or ended early, when someone said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// Who approved or rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }
 
 impl BookingRecord {
     pub fn key(tenant_id: &str, booking_id: &str) -> (String, String) {
         (format!("T#{tenant_id}"), format!("BOOKING#{booking_id}"))
     }
+}
+
+/// A booking as stored: the record and the index keys derived from it, so the record never
+/// carries keys that disagree with its fields.
+#[derive(Serialize)]
+struct Stored<'a> {
+    #[serde(flatten)]
+    record: &'a BookingRecord,
+    gsi1pk: String,
+    gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    gsi3pk: String,
+    gsi3sk: String,
+}
+
+impl<'a> Stored<'a> {
+    fn new(record: &'a BookingRecord) -> Self {
+        let t = &record.tenant_id;
+        let by_start = format!("{}#{}", record.start, record.booking_id);
+        Self {
+            record,
+            gsi1pk: room_bookings(t, &record.room_id),
+            gsi1sk: by_start.clone(),
+            gsi2pk: organiser_bookings(t, &record.organiser),
+            gsi2sk: by_start.clone(),
+            gsi3pk: tenant_bookings(t),
+            gsi3sk: by_start,
+        }
+    }
+}
+
+fn room_bookings(tenant_id: &str, room_id: &str) -> String {
+    format!("T#{tenant_id}#ROOM#{room_id}#BOOKINGS")
+}
+
+fn organiser_bookings(tenant_id: &str, user_id: &str) -> String {
+    format!("T#{tenant_id}#USER#{user_id}#BOOKINGS")
+}
+
+fn tenant_bookings(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#BOOKINGS")
+}
+
+/// Whose bookings a listing reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing<'a> {
+    Room(&'a str),
+    Organiser(&'a str),
+    Tenant,
 }
 
 /// One booking as a day of its room sees it.
@@ -83,12 +146,40 @@ fn day_sk(date: Date) -> String {
 /// Why a booking write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum BookingWriteError {
-    /// A day changed since it was read: read again and retry.
+    /// A day or the room changed since it was read (or another transaction held one): read
+    /// again and retry.
     #[error("the room's calendar moved on")]
     Moved,
+    /// A booking itself changed since it was read (its ETag is stale).
+    #[error("the booking changed")]
+    Stale,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// One booking a calendar write puts, and the version it must still be at (`None`: it is new).
+#[derive(Debug, Clone, Copy)]
+pub struct BookingPut<'a> {
+    pub record: &'a BookingRecord,
+    pub expected: Option<u64>,
+}
+
+/// Everything one calendar write commits, all or nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct CalendarWrite<'a> {
+    pub tenant_id: &'a str,
+    pub room_id: &'a str,
+    /// The room's version its rules and closures were read at (`None`: the room is archived
+    /// and the write frees its calendar only).
+    pub room_version: Option<u64>,
+    pub bookings: &'a [BookingPut<'a>],
+    /// Only the days whose entries changed.
+    pub days: &'a [Day],
+    pub audit: &'a [AuditEntry],
+}
+
+/// BatchGetItem takes at most this many keys a call.
+const BATCH_GET: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct BookingStore {
@@ -107,11 +198,40 @@ impl BookingStore {
         room_id: &str,
         dates: &[Date],
     ) -> Result<Vec<Day>, StoreError> {
-        let pk = day_pk(tenant_id, room_id);
-        let mut days = Vec::with_capacity(dates.len());
-        for &date in dates {
-            let record: Option<DayRecord> = self.table.get(pk.clone(), day_sk(date), true).await?;
-            days.push(match record {
+        let rooms = [room_id];
+        let mut read = self.days_of_rooms(tenant_id, &rooms, dates).await?;
+        Ok(read.remove(room_id).unwrap_or_default())
+    }
+
+    /// The days of many rooms, consistent reads, batched: what availability across rooms reads.
+    pub async fn days_of_rooms(
+        &self,
+        tenant_id: &str,
+        room_ids: &[&str],
+        dates: &[Date],
+    ) -> Result<HashMap<String, Vec<Day>>, StoreError> {
+        let wanted: Vec<(&str, Date)> = room_ids
+            .iter()
+            .flat_map(|room| dates.iter().map(move |date| (*room, *date)))
+            .collect();
+        let mut found: HashMap<(String, String), DayRecord> = HashMap::new();
+        for chunk in wanted.chunks(BATCH_GET) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|(room, date)| key(day_pk(tenant_id, room), day_sk(*date)))
+                .collect();
+            for item in self.table.batch_get(keys).await? {
+                let record: DayRecord =
+                    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                        key: format!("days of {tenant_id}"),
+                        problem: e.to_string(),
+                    })?;
+                found.insert((record.pk.clone(), record.sk.clone()), record);
+            }
+        }
+        let mut days: HashMap<String, Vec<Day>> = HashMap::new();
+        for (room, date) in wanted {
+            let day = match found.remove(&(day_pk(tenant_id, room), day_sk(date))) {
                 Some(record) => Day {
                     date,
                     version: record.version,
@@ -122,29 +242,58 @@ impl BookingStore {
                     version: 0,
                     entries: Vec::new(),
                 },
-            });
+            };
+            days.entry(room.to_owned()).or_default().push(day);
         }
         Ok(days)
     }
 
-    /// Writes a new booking and the days it now appears in, each day conditioned on the
-    /// version it was read at.
-    pub async fn create(
-        &self,
-        booking: &BookingRecord,
-        days: &[Day],
-        audit: &AuditEntry,
-    ) -> Result<(), BookingWriteError> {
+    /// Commits one calendar write: each booking over the version it must still be at, each
+    /// day over the version it was read at, the room over the version its rules were read at.
+    pub async fn write(&self, write: CalendarWrite<'_>) -> Result<(), BookingWriteError> {
         let table = self.table.name();
-        let mut items = vec![put(booking, table, Some("attribute_not_exists(pk)"))?];
-        for day in days {
-            items.push(self.day_write(&booking.tenant_id, &booking.room_id, day)?);
+        let mut items = Vec::new();
+        for booking in write.bookings {
+            let stored = Stored::new(booking.record);
+            items.push(match booking.expected {
+                None => put(&stored, table, Some("attribute_not_exists(pk)"))?,
+                Some(version) => {
+                    let item: Item = serde_dynamo::to_item(&stored)
+                        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+                    let put = Put::builder()
+                        .table_name(table)
+                        .set_item(Some(item))
+                        .condition_expression("version = :version")
+                        .expression_attribute_values(":version", n(version))
+                        .build()
+                        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+                    TransactWriteItem::builder().put(put).build()
+                }
+            });
         }
-        items.push(put(audit, table, None)?);
+        for day in write.days {
+            items.push(self.day_write(write.tenant_id, write.room_id, day)?);
+        }
+        if let Some(version) = write.room_version {
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key(
+                    format!("T#{}", write.tenant_id),
+                    format!("ROOM#{}", write.room_id),
+                )))
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", n(version))
+                .build()
+                .map_err(|e| StoreError::Failed(Box::new(e)))?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        for audit in write.audit {
+            items.push(put(audit, table, None)?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
-            Err(error) if moved(&error) => Err(BookingWriteError::Moved),
-            Err(error) => Err(StoreError::from_sdk(error).into()),
+            Err(error) => Err(classify(&error, write.bookings)
+                .unwrap_or_else(|| BookingWriteError::Store(StoreError::from_sdk(error)))),
         }
     }
 
@@ -155,6 +304,33 @@ impl BookingStore {
     ) -> Result<Option<BookingRecord>, StoreError> {
         let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
         self.table.get(pk, sk, true).await
+    }
+
+    /// One page of bookings starting in `[from, to)` (RFC 3339 UTC), by start time.
+    pub async fn page(
+        &self,
+        tenant_id: &str,
+        listing: Listing<'_>,
+        (from, to): (&str, &str),
+        limit: u32,
+        start: Option<PageKey>,
+    ) -> Result<(Vec<BookingRecord>, Option<PageKey>), StoreError> {
+        let (index, partition) = match listing {
+            Listing::Room(room_id) => (Index::Gsi1, room_bookings(tenant_id, room_id)),
+            Listing::Organiser(user_id) => (Index::Gsi2, organiser_bookings(tenant_id, user_id)),
+            Listing::Tenant => (Index::Gsi3, tenant_bookings(tenant_id)),
+        };
+        // `start#id` sort keys: every key of a start before `to` sorts below `to` itself.
+        let query = Query::partition(&partition).on(index).between(from, to);
+        let (records, next): (Vec<BookingRecord>, _) =
+            self.table.query_page(query, limit, start).await?;
+        Ok((
+            records
+                .into_iter()
+                .filter(|record| record.start.as_str() < to)
+                .collect(),
+            next,
+        ))
     }
 
     /// A day's new state, written only over the version it was read at.
@@ -187,9 +363,23 @@ impl BookingStore {
     }
 }
 
-/// Whether a transaction failed on a day's version (any condition but the booking's own).
-fn moved(error: &TransactError) -> bool {
-    failed_condition(error).is_some()
+/// What a cancelled calendar write means: a booking that was not at its expected version is
+/// stale; any other failed condition, or another transaction holding an item, is a calendar
+/// that moved on. `None`: not a cancellation.
+fn classify(error: &TransactError, bookings: &[BookingPut<'_>]) -> Option<BookingWriteError> {
+    let codes = cancellation_codes(error)?;
+    let failed = |code: &Option<String>| code.as_deref() == Some("ConditionalCheckFailed");
+    let stale = codes
+        .iter()
+        .zip(bookings)
+        .any(|(code, booking)| booking.expected.is_some() && failed(code));
+    if stale {
+        return Some(BookingWriteError::Stale);
+    }
+    codes
+        .iter()
+        .any(|code| failed(code) || code.as_deref() == Some("TransactionConflict"))
+        .then_some(BookingWriteError::Moved)
 }
 
 /// The UTC dates an interval touches.

@@ -5,6 +5,7 @@
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
+use steward_domain::booking::closure::Closure;
 use steward_domain::booking::room::Room;
 
 use crate::attributes::n;
@@ -20,6 +21,10 @@ pub struct RoomRecord {
     pub tenant_id: String,
     #[serde(flatten)]
     pub room: Room,
+    /// When the room cannot be booked; part of the room so that a booking's check and a
+    /// closure's creation are ordered by the room's version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
     /// Bumped by every change: the room's ETag.
     pub version: u64,
     pub created_at: String,
@@ -36,6 +41,7 @@ impl RoomRecord {
             room_id: room_id.into(),
             tenant_id: tenant_id.into(),
             room,
+            closures: Vec::new(),
             version: 1,
             created_at: at.into(),
             updated_at: at.into(),

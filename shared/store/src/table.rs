@@ -74,6 +74,7 @@ pub enum Index {
     Primary,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -82,6 +83,7 @@ impl Index {
             Self::Primary => None,
             Self::Gsi1 => Some("gsi1"),
             Self::Gsi2 => Some("gsi2"),
+            Self::Gsi3 => Some("gsi3"),
         }
     }
 
@@ -90,6 +92,7 @@ impl Index {
             Self::Primary => ("pk", "sk"),
             Self::Gsi1 => ("gsi1pk", "gsi1sk"),
             Self::Gsi2 => ("gsi2pk", "gsi2sk"),
+            Self::Gsi3 => ("gsi3pk", "gsi3sk"),
         }
     }
 }
@@ -207,6 +210,44 @@ impl Table {
                 })
             })
             .transpose()
+    }
+
+    /// The items of `keys` that exist (at most 100 keys), consistent reads; keys the service
+    /// leaves unprocessed are asked again.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut pending = Some(
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Failed(Box::new(e)))?,
+        );
+        for attempt in 0u32.. {
+            let Some(request) = pending.take() else { break };
+            if request.keys().is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                // Unprocessed keys mean throttling: back off before asking again.
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+            }
+            let mut output = self
+                .client
+                .batch_get_item()
+                .request_items(self.name(), request)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            if let Some(mut responses) = output.responses.take() {
+                found.extend(responses.remove(self.name()).unwrap_or_default());
+            }
+            pending = output
+                .unprocessed_keys
+                .take()
+                .and_then(|mut unprocessed| unprocessed.remove(self.name()));
+        }
+        Ok(found)
     }
 
     /// All of `items` or none of them.

@@ -74,12 +74,24 @@ pub(crate) fn delete(
 
 /// The index of the first transaction item whose condition failed.
 pub(crate) fn failed_condition(error: &TransactError) -> Option<usize> {
+    cancellation_codes(error)?
+        .iter()
+        .position(|code| code.as_deref() == Some("ConditionalCheckFailed"))
+}
+
+/// Why each item of a cancelled transaction was cancelled (`None` for an item that was not
+/// the cause, `"ConditionalCheckFailed"`, `"TransactionConflict"`, ...); `None` when the
+/// transaction was not cancelled.
+pub(crate) fn cancellation_codes(error: &TransactError) -> Option<Vec<Option<String>>> {
     match error {
         SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
-                .cancellation_reasons()
-                .iter()
-                .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().filter(|c| *c != "None").map(str::to_owned))
+                    .collect(),
+            ),
             _ => None,
         },
         _ => None,

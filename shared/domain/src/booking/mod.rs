@@ -2,6 +2,7 @@
 //! zone ([`local_time`]), recurring series ([`recurrence`]), and what a slot must satisfy
 //! ([`rules`]: duration, horizon, notice, closures, conflicts with buffers on both sides).
 
+pub mod closure;
 pub mod local_time;
 pub mod recurrence;
 pub mod room;

@@ -1,0 +1,239 @@
+//! The one path every booking write takes (SPEC §C: no double booking, ever, on every path):
+//! read the room and the days a change touches, check each new slot against everything else on
+//! them (buffers on both sides, closures), and commit with every day and the room conditioned
+//! on the versions read. A writer that lost a race reads again and sees the winner.
+
+use std::collections::{BTreeSet, HashSet};
+
+use jiff::Timestamp;
+use steward_domain::booking::rules::{Conflict, RoomRules, Slot, Taken, conflicts};
+use steward_kit::ApiError;
+use steward_store::audit::AuditEntry;
+use steward_store::bookings::{
+    BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry, dates_between,
+};
+use steward_store::rooms::RoomRecord;
+
+use crate::Rooms;
+
+/// Concurrent writers on one room's day: the loser rereads; a second round sees the winner.
+const ATTEMPTS: usize = 5;
+
+/// A booking's buffers stretch its days by at most this much (the rules cap buffers at 240
+/// minutes): where a booking's entries are looked for, whatever the rules were when it was
+/// placed.
+const DAY_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(4);
+
+/// One booking's new state and its move on the room's calendar.
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    pub record: BookingRecord,
+    /// The version the booking must still be at (`None`: it is new).
+    pub expected: Option<u64>,
+    /// Where it holds the room now (`None`: nowhere: new, or no longer holding it).
+    pub from: Option<Slot>,
+    /// Where it will hold the room (`None`: it lets go: cancelled, rejected).
+    pub to: Option<Slot>,
+}
+
+impl Placement {
+    fn moves(&self) -> bool {
+        self.from != self.to
+    }
+}
+
+/// What one write commits: its placements and their audit entries.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub placements: Vec<Placement>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// The slot a stored booking holds.
+pub(crate) fn slot_of(record: &BookingRecord) -> Result<Slot, ApiError> {
+    let start: Timestamp = record.start.parse().map_err(ApiError::internal)?;
+    let end: Timestamp = record.end.parse().map_err(ApiError::internal)?;
+    Slot::new(start, end).map_err(ApiError::internal)
+}
+
+/// What a room's days hold besides the bookings in `moving`.
+pub(crate) fn taken_on(days: &[Day], moving: &HashSet<&str>) -> Vec<Taken> {
+    let mut seen = HashSet::new();
+    days.iter()
+        .flat_map(|day| &day.entries)
+        .filter(|entry| !moving.contains(entry.booking_id.as_str()))
+        // A booking over midnight is listed on each of its days.
+        .filter(|entry| seen.insert(entry.booking_id.as_str()))
+        .filter_map(|entry| {
+            let slot = Slot::new(entry.start.parse().ok()?, entry.end.parse().ok()?).ok()?;
+            Some(Taken::Booking {
+                booking_id: entry.booking_id.clone(),
+                slot,
+            })
+        })
+        .collect()
+}
+
+/// The problem naming everything a slot meets.
+pub(crate) fn conflict_problem(met: &[Conflict]) -> ApiError {
+    let named: Vec<String> = met
+        .iter()
+        .map(|conflict| match conflict {
+            Conflict::Booking {
+                booking_id,
+                start,
+                end,
+                buffer_only,
+            } => format!(
+                "booking {booking_id} ({start} to {end}){}",
+                if *buffer_only {
+                    ", counting the room's buffers"
+                } else {
+                    ""
+                }
+            ),
+            Conflict::Closure {
+                closure_id,
+                start,
+                end,
+                reason,
+            } => format!("closure {closure_id} ({start} to {end}): {reason}"),
+        })
+        .collect();
+    ApiError::Conflict(format!("the room is taken: {}", named.join("; ")))
+}
+
+impl Rooms {
+    /// Commits what `plan` makes of the room as it is now, on its calendar: each placement's
+    /// new slot checked against the rest, the days it leaves and joins rewritten. `plan` is
+    /// asked again, with the room reread, whenever a concurrent writer got there first.
+    /// `room` is `None` for an archived room: only placements letting go of it can commit.
+    pub(crate) async fn on_calendar<F>(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        mut plan: F,
+    ) -> Result<Plan, ApiError>
+    where
+        F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
+    {
+        for _ in 0..ATTEMPTS {
+            let room = self.store.get(tenant_id, room_id).await?;
+            let planned = plan(room.as_ref())?;
+            let rules = room
+                .as_ref()
+                .map(|room| room.room.rules)
+                .unwrap_or_default();
+            if room.is_none() && planned.placements.iter().any(|p| p.to.is_some()) {
+                return Err(ApiError::NotFound(format!("room {room_id}")));
+            }
+            let mut days = self
+                .days_touched(tenant_id, room_id, &planned, &rules)
+                .await?;
+            let moving: HashSet<&str> = planned
+                .placements
+                .iter()
+                .filter(|p| p.moves())
+                .map(|p| p.record.booking_id.as_str())
+                .collect();
+            let mut taken = taken_on(&days, &moving);
+            if let Some(room) = &room {
+                taken.extend(crate::closures::taken_by_closures(room, &planned));
+            }
+            for placement in planned.placements.iter().filter(|p| p.moves()) {
+                let Some(to) = placement.to else { continue };
+                let met = conflicts(&rules, &to, &taken, None);
+                if !met.is_empty() {
+                    return Err(conflict_problem(&met));
+                }
+                taken.push(Taken::Booking {
+                    booking_id: placement.record.booking_id.clone(),
+                    slot: to,
+                });
+            }
+            rewrite_days(&mut days, &planned, &moving, &rules);
+            let bookings: Vec<BookingPut<'_>> = planned
+                .placements
+                .iter()
+                .map(|p| BookingPut {
+                    record: &p.record,
+                    expected: p.expected,
+                })
+                .collect();
+            let written = self
+                .bookings
+                .write(CalendarWrite {
+                    tenant_id,
+                    room_id,
+                    room_version: room.as_ref().map(|room| room.version),
+                    bookings: &bookings,
+                    days: &days,
+                    audit: &planned.audit,
+                })
+                .await;
+            match written {
+                Ok(()) => return Ok(planned),
+                Err(BookingWriteError::Moved) => continue,
+                Err(BookingWriteError::Stale) => {
+                    return Err(ApiError::PreconditionFailed("booking".into()));
+                }
+                Err(BookingWriteError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
+    }
+
+    /// The days a plan's moves leave (with a margin: the rules may have changed since) and
+    /// join (with the buffers).
+    async fn days_touched(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        plan: &Plan,
+        rules: &RoomRules,
+    ) -> Result<Vec<Day>, ApiError> {
+        let mut dates = BTreeSet::new();
+        for placement in plan.placements.iter().filter(|p| p.moves()) {
+            if let Some(from) = placement.from {
+                dates.extend(dates_between(
+                    from.start - DAY_MARGIN,
+                    from.end + DAY_MARGIN,
+                ));
+            }
+            if let Some(to) = placement.to {
+                let blocked = to.blocked(rules);
+                dates.extend(dates_between(blocked.start, blocked.end));
+            }
+        }
+        if dates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dates: Vec<_> = dates.into_iter().collect();
+        Ok(self.bookings.days(tenant_id, room_id, &dates).await?)
+    }
+}
+
+/// Takes the moving bookings off the days and puts each back on the days its new slot
+/// (buffers counted) touches; keeps only the days that changed.
+fn rewrite_days(days: &mut Vec<Day>, plan: &Plan, moving: &HashSet<&str>, rules: &RoomRules) {
+    days.retain_mut(|day| {
+        let before = day.entries.clone();
+        day.entries
+            .retain(|entry| !moving.contains(entry.booking_id.as_str()));
+        for placement in plan.placements.iter().filter(|p| p.moves()) {
+            let Some(to) = placement.to else { continue };
+            let blocked = to.blocked(rules);
+            if dates_between(blocked.start, blocked.end).contains(&day.date) {
+                day.entries.push(DayEntry {
+                    booking_id: placement.record.booking_id.clone(),
+                    start: to.start.to_string(),
+                    end: to.end.to_string(),
+                });
+            }
+        }
+        day.entries != before
+    });
+}

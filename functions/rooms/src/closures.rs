@@ -1,0 +1,229 @@
+//! Closures (SPEC §C): times a room cannot be booked, kept on the room so that a closure's
+//! creation and a booking's check are ordered by the room's version. A new closure does not
+//! cancel the bookings it meets: it names them, for whoever closes the room to settle.
+
+use http::{HeaderValue, StatusCode, header};
+use jiff::{SignedDuration, Timestamp};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use steward_access::{Record, new_id};
+use steward_authz::Permission;
+use steward_domain::booking::closure::{Closure, ClosureInput, MAX_CLOSURES};
+use steward_domain::booking::local_time::RoomZone;
+use steward_domain::booking::rules::{Slot, Taken};
+use steward_kit::api::{self, ApiRequest};
+use steward_kit::{ApiError, FieldError};
+use steward_store::bookings::dates_between;
+use steward_store::rooms::{RoomRecord, RoomWriteError};
+
+use crate::Rooms;
+use crate::calendar::{Plan, taken_on};
+
+/// What the closures of `room` hold of the slots `plan` moves bookings to.
+pub(crate) fn taken_by_closures(room: &RoomRecord, plan: &Plan) -> Vec<Taken> {
+    let Ok(zone) = RoomZone::parse(&room.room.time_zone) else {
+        return Vec::new();
+    };
+    let mut taken = Vec::new();
+    for to in plan.placements.iter().filter_map(|p| p.to) {
+        taken.extend(closed_within(room, &zone, &to));
+    }
+    taken.dedup();
+    taken
+}
+
+/// The closures' occurrences overlapping `window`.
+pub(crate) fn closed_within(room: &RoomRecord, zone: &RoomZone, window: &Slot) -> Vec<Taken> {
+    room.closures
+        .iter()
+        .flat_map(|closure| {
+            closure
+                .within(zone, window)
+                .into_iter()
+                .map(|slot| Taken::Closure {
+                    closure_id: closure.id.clone(),
+                    slot,
+                    reason: closure.reason.clone(),
+                })
+        })
+        .collect()
+}
+
+fn view(closure: &Closure) -> Value {
+    json!(closure)
+}
+
+impl Rooms {
+    /// `POST /v1/rooms/{roomId}/closures`: adds a closure, answering with the bookings within
+    /// the room's horizon that it meets.
+    pub(crate) async fn close(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let input: ClosureInput = request.json()?;
+        let tenant_id = caller.tenant_id();
+        let room_id = request.path_param("roomId")?;
+        for _ in 0..3 {
+            let current = self
+                .store
+                .get(tenant_id, room_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
+            let zone = RoomZone::parse(&current.room.time_zone).map_err(ApiError::internal)?;
+            let closure = input
+                .clone()
+                .parse(new_id("cl"), &zone)
+                .map_err(|problems| {
+                    ApiError::Validation(
+                        problems
+                            .into_iter()
+                            .map(|(field, message)| FieldError::new(field, message))
+                            .collect(),
+                    )
+                })?;
+            if current.closures.len() >= MAX_CLOSURES {
+                return Err(ApiError::Conflict(format!(
+                    "room {room_id} has {MAX_CLOSURES} closures, the most a room keeps"
+                )));
+            }
+            let mut next = current.clone();
+            next.closures.push(closure.clone());
+            next.version = current.version + 1;
+            next.updated_at = Timestamp::now().to_string();
+            let audit = self.auditor.entry(
+                request,
+                Record {
+                    tenant_id,
+                    actor: caller.user_id(),
+                    action: "room.closure.create",
+                    target: &format!("room:{room_id}"),
+                    before: json!(null),
+                    after: view(&closure),
+                },
+            );
+            match self.store.update(&next, current.version, &audit).await {
+                Ok(()) => {
+                    let met = self.bookings_met(&next, &zone, &closure).await?;
+                    let mut response = api::json(
+                        StatusCode::CREATED,
+                        &json!({ "closure": view(&closure), "bookings_affected": met }),
+                    )?;
+                    if let Ok(location) = HeaderValue::from_str(&format!(
+                        "/v1/rooms/{room_id}/closures/{}",
+                        closure.id
+                    )) {
+                        response.headers_mut().insert(header::LOCATION, location);
+                    }
+                    return Ok(crate::with_etag(response, next.version));
+                }
+                // Someone else changed the room: add to what they left.
+                Err(RoomWriteError::VersionMismatch(_)) => continue,
+                Err(RoomWriteError::NotFound) => {
+                    return Err(ApiError::NotFound(format!("room {room_id}")));
+                }
+                Err(error) => return Err(ApiError::internal(error)),
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
+    }
+
+    /// `DELETE /v1/rooms/{roomId}/closures/{closureId}`.
+    pub(crate) async fn reopen(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let tenant_id = caller.tenant_id();
+        let room_id = request.path_param("roomId")?;
+        let closure_id = request.path_param("closureId")?;
+        for _ in 0..3 {
+            let current = self
+                .store
+                .get(tenant_id, room_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
+            let closure = current
+                .closures
+                .iter()
+                .find(|c| c.id == closure_id)
+                .cloned()
+                .ok_or_else(|| ApiError::NotFound(format!("closure {closure_id}")))?;
+            let mut next = current.clone();
+            next.closures.retain(|c| c.id != closure_id);
+            next.version = current.version + 1;
+            next.updated_at = Timestamp::now().to_string();
+            let audit = self.auditor.entry(
+                request,
+                Record {
+                    tenant_id,
+                    actor: caller.user_id(),
+                    action: "room.closure.delete",
+                    target: &format!("room:{room_id}"),
+                    before: view(&closure),
+                    after: json!(null),
+                },
+            );
+            match self.store.update(&next, current.version, &audit).await {
+                Ok(()) => return api::no_content(),
+                Err(RoomWriteError::VersionMismatch(_)) => continue,
+                Err(RoomWriteError::NotFound) => {
+                    return Err(ApiError::NotFound(format!("room {room_id}")));
+                }
+                Err(error) => return Err(ApiError::internal(error)),
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
+    }
+
+    /// `GET /v1/rooms/{roomId}/closures`.
+    pub(crate) async fn closures(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsRead).await?;
+        let room = self.found(&caller, request).await?;
+        let items: Vec<Value> = room.closures.iter().map(view).collect();
+        Ok(crate::with_etag(
+            api::json(StatusCode::OK, &json!({ "items": items }))?,
+            room.version,
+        ))
+    }
+
+    /// The room's bookings from now to its horizon that a closure meets.
+    async fn bookings_met(
+        &self,
+        room: &RoomRecord,
+        zone: &RoomZone,
+        closure: &Closure,
+    ) -> Result<Vec<Value>, ApiError> {
+        let now = Timestamp::now();
+        let horizon =
+            now + SignedDuration::from_hours(24 * i64::from(room.room.rules.horizon_days.max(1)));
+        let Ok(window) = Slot::new(now, horizon) else {
+            return Ok(Vec::new());
+        };
+        let closed = closure.within(zone, &window);
+        let mut dates: Vec<_> = closed
+            .iter()
+            .flat_map(|slot| dates_between(slot.start, slot.end))
+            .collect();
+        dates.dedup();
+        if dates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let days = self
+            .bookings
+            .days(&room.tenant_id, &room.room_id, &dates)
+            .await?;
+        let mut met: Vec<Value> = taken_on(&days, &Default::default())
+            .into_iter()
+            .filter_map(|taken| match taken {
+                Taken::Booking { booking_id, slot } => closed
+                    .iter()
+                    .any(|c| c.overlaps(&slot))
+                    .then(|| json!({ "id": booking_id, "start": slot.start, "end": slot.end })),
+                Taken::Closure { .. } => None,
+            })
+            .collect();
+        met.sort_by(|a, b| a["start"].as_str().cmp(&b["start"].as_str()));
+        Ok(met)
+    }
+}
