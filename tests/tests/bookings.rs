@@ -961,3 +961,157 @@ async fn bookings_are_listed_by_organiser_room_and_day_with_sealed_cursors() {
         assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn availability_names_free_rooms_and_why_the_others_are_not() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Free Rooms", "owner@free.test").await;
+    let small = room(
+        &stack,
+        &owner,
+        json!({ "name": "Small", "time_zone": "UTC", "capacity": 4, "equipment": ["screen"] }),
+    )
+    .await;
+    let large = room(
+        &stack,
+        &owner,
+        json!({
+            "name": "Large", "time_zone": "UTC", "capacity": 12, "equipment": ["screen", "video"],
+            "rules": { "buffer_after_minutes": 15 },
+        }),
+    )
+    .await;
+    let closed = room(
+        &stack,
+        &owner,
+        json!({ "name": "Closed", "time_zone": "UTC", "capacity": 20 }),
+    )
+    .await;
+    let d = days_ahead(45);
+    let booked = create(
+        &stack,
+        &owner,
+        &booking(&large, &format!("{d}T10:00:00Z"), &format!("{d}T11:00:00Z")),
+    )
+    .await;
+    let (status, _, _) = send(
+        stack
+            .as_person(&owner, Method::POST, &format!("/v1/rooms/{closed}/closures"))
+            .json(&json!({ "start": format!("{d}T00:00"), "end": format!("{d}T18:00"), "reason": "Carpets" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ask = |query: String| {
+        let request = stack.as_person(&owner, Method::GET, &format!("/v1/availability?{query}"));
+        async move { send(request).await }
+    };
+    let interval = format!("start={d}T11:05:00Z&end={d}T12:00:00Z");
+    let (status, _, answer) = ask(interval.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let free: Vec<&str> = answer["free"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(free, [small.as_str()]);
+    let why = |room: &str| -> Value {
+        answer["unavailable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["room"]["id"] == room)
+            .map(|u| u["reasons"].clone())
+            .unwrap_or_else(|| panic!("{room} is listed unavailable: {answer}"))
+    };
+    let large_why = why(&large);
+    assert_eq!(
+        (
+            large_why[0]["kind"].as_str(),
+            large_why[0]["booking_id"].as_str()
+        ),
+        (Some("buffer"), Some(id(&booked))),
+        "only Large's clean-up time meets the interval"
+    );
+    let closed_why = why(&closed);
+    assert_eq!(
+        (
+            closed_why[0]["kind"].as_str(),
+            closed_why[0]["reason"].as_str()
+        ),
+        (Some("closure"), Some("Carpets"))
+    );
+    // Filters: capacity and equipment leave only Large and Closed, then only Large.
+    let (_, _, big) = ask(format!("{interval}&capacity=10")).await;
+    assert!(big["free"].as_array().unwrap().is_empty());
+    assert_eq!(big["unavailable"].as_array().unwrap().len(), 2);
+    let (_, _, video) = ask(format!("{interval}&equipment=Video")).await;
+    assert_eq!(video["unavailable"].as_array().unwrap().len(), 1);
+    assert_eq!(video["unavailable"][0]["room"]["id"], large.as_str());
+    // A rule is a reason too.
+    let past = days_ahead(-1);
+    let (_, _, yesterday) = ask(format!("start={past}T10:00:00Z&end={past}T11:00:00Z")).await;
+    let small_why = &yesterday["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["room"]["id"] == small.as_str())
+        .unwrap()["reasons"][0];
+    assert_eq!(
+        (small_why["kind"].as_str(), small_why["rule"].as_str()),
+        (Some("rule"), Some("in_the_past"))
+    );
+    // Free/busy of a room over its day: the booking and its clean-up; the closure with its reason.
+    let (status, _, busy) = send(stack.as_person(
+        &owner,
+        Method::GET,
+        &format!("/v1/rooms/{large}/free-busy?from={d}T00:00:00Z&to={d}T23:59:00Z"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{busy}");
+    let kinds: Vec<(&str, &str, &str)> = busy["busy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().unwrap(),
+                b["start"].as_str().unwrap(),
+                b["end"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (ten, eleven, quarter) = (
+        format!("{d}T10:00:00Z"),
+        format!("{d}T11:00:00Z"),
+        format!("{d}T11:15:00Z"),
+    );
+    assert_eq!(
+        kinds,
+        [
+            ("booking", ten.as_str(), eleven.as_str()),
+            ("buffer", eleven.as_str(), quarter.as_str())
+        ]
+    );
+    let (_, _, shut) = send(stack.as_person(
+        &owner,
+        Method::GET,
+        &format!("/v1/rooms/{closed}/free-busy?from={d}T00:00:00Z&to={d}T23:59:00Z"),
+    ))
+    .await;
+    assert_eq!(shut["busy"][0]["reason"], "Carpets");
+    // Bad windows are named.
+    for (query, field) in [
+        (format!("end={d}T12:00:00Z"), "start"),
+        (format!("start={d}T12:00:00Z&end={d}T11:00:00Z"), "end"),
+        (
+            format!("start={d}T12:00:00Z&end={}T12:00:00Z", days_ahead(90)),
+            "end",
+        ),
+        (format!("{interval}&capacity=many"), "capacity"),
+    ] {
+        let (status, _, problem) = ask(query.clone()).await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{query}");
+    }
+}

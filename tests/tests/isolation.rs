@@ -156,6 +156,16 @@ fn query_for(route: &str, a: &TenantA) -> String {
     match route {
         "GET /v1/audit" => format!("?actor={}", a.owner.user_id),
         "GET /v1/policy/diff" => format!("?from=1&to={}", a.path_values["version"]),
+        "GET /v1/rooms/{roomId}/free-busy" => format!(
+            "?from={}T00:00:00Z&to={}T00:00:00Z",
+            steward_e2e::days_ahead(29),
+            steward_e2e::days_ahead(31)
+        ),
+        "GET /v1/availability" => format!(
+            "?start={}T00:00:00Z&end={}T23:00:00Z",
+            steward_e2e::days_ahead(30),
+            steward_e2e::days_ahead(30)
+        ),
         "GET /v1/bookings" => format!(
             "?room_id={}&from={}T00:00:00Z&to={}T00:00:00Z",
             a.path_values["roomId"],

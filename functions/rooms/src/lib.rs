@@ -3,6 +3,7 @@
 //! changes carry the room's version as ETag and need it back in `If-Match`; archiving keeps
 //! the room for its bookings' history and gives its place back.
 
+mod availability;
 mod bookings;
 mod calendar;
 mod closures;
@@ -248,6 +249,8 @@ impl Api for Rooms {
             "POST /v1/bookings/{bookingId}/approve" => self.decide_booking(request, true).await,
             "POST /v1/bookings/{bookingId}/reject" => self.decide_booking(request, false).await,
             "GET /v1/rooms/{roomId}/closures" => self.closures(request).await,
+            "GET /v1/rooms/{roomId}/free-busy" => self.free_busy(request).await,
+            "GET /v1/availability" => self.availability(request).await,
             "POST /v1/rooms/{roomId}/closures" => self.close(request).await,
             "DELETE /v1/rooms/{roomId}/closures/{closureId}" => self.reopen(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
