@@ -607,6 +607,50 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
                 .await;
         }
     }
+    // A series: created, refused when its rule is bad, changed and cancelled from an occurrence on.
+    let series = script
+        .step(
+            "POST /v1/series",
+            as_(&owner, Method::POST, "/v1/series").json(&json!({
+                "room_id": board["id"], "start": format!("{d4}T15:00"), "end": format!("{d4}T16:00"),
+                "recurrence": "FREQ=DAILY;COUNT=3",
+            })),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/series",
+            as_(&owner, Method::POST, "/v1/series").json(&json!({
+                "room_id": board["id"], "start": format!("{d4}T15:00"), "end": format!("{d4}T16:00"),
+                "recurrence": "FREQ=YEARLY",
+            })),
+            422,
+        )
+        .await;
+    let series_path = format!("/v1/series/{}", series["id"].as_str().unwrap());
+    for (version, status) in [("\"1\"", 200), ("\"1\"", 412)] {
+        script
+            .step(
+                "PATCH /v1/series/{seriesId}",
+                as_(&owner, Method::PATCH, &series_path)
+                    .header("if-match", version)
+                    .json(&json!({ "from_index": 1, "title": "Renamed" })),
+                status,
+            )
+            .await;
+    }
+    for (version, status) in [("\"2\"", 200), ("\"2\"", 412)] {
+        script
+            .step(
+                "POST /v1/series/{seriesId}/cancel",
+                as_(&owner, Method::POST, &format!("{series_path}/cancel"))
+                    .header("if-match", version)
+                    .json(&json!({ "from_index": 0 })),
+                status,
+            )
+            .await;
+    }
     // Closures.
     let closures = format!("/v1/rooms/{}/closures", board["id"].as_str().unwrap());
     let closure = script

@@ -78,6 +78,19 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
     )
     .await;
 
+    let series = ask(
+        &owner,
+        Method::POST,
+        "/v1/series",
+        json!({
+            "room_id": room["id"],
+            "start": format!("{}T14:00", steward_e2e::days_ahead(30)),
+            "end": format!("{}T15:00", steward_e2e::days_ahead(30)),
+            "recurrence": "FREQ=DAILY;COUNT=2",
+        }),
+    )
+    .await;
+
     let path_values = BTreeMap::from([
         ("userId", member.user_id.clone()),
         ("role", "desk".to_owned()),
@@ -93,6 +106,7 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("step", "review_roles".to_owned()),
         ("roomId", room["id"].as_str().unwrap().to_owned()),
         ("bookingId", booking["id"].as_str().unwrap().to_owned()),
+        ("seriesId", series["id"].as_str().unwrap().to_owned()),
         (
             "closureId",
             closure["closure"]["id"].as_str().unwrap().to_owned(),
@@ -103,6 +117,7 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         booking["id"].as_str().unwrap().to_owned(),
         closure["closure"]["id"].as_str().unwrap().to_owned(),
         "Alpha works".to_owned(),
+        series["id"].as_str().unwrap().to_owned(),
         owner.tenant_id.clone(),
         owner.user_id.clone(),
         admin.user_id.clone(),
@@ -132,7 +147,15 @@ fn body_for(route: &str, a: &TenantA) -> Value {
             "start": format!("{}T10:00", steward_e2e::days_ahead(30)),
             "end": format!("{}T11:00", steward_e2e::days_ahead(30)),
         }),
-        "PATCH /v1/bookings/{bookingId}" => json!({ "title": "Beta was here" }),
+        "PATCH /v1/bookings/{bookingId}" | "PATCH /v1/series/{seriesId}" => {
+            json!({ "title": "Beta was here" })
+        }
+        "POST /v1/series" => json!({
+            "room_id": a.path_values["roomId"],
+            "start": format!("{}T16:00", steward_e2e::days_ahead(30)),
+            "end": format!("{}T17:00", steward_e2e::days_ahead(30)),
+            "recurrence": "FREQ=DAILY;COUNT=2",
+        }),
         "POST /v1/rooms/{roomId}/closures" => {
             json!({ "start": "2027-03-05T00:00", "end": "2027-03-06T00:00", "reason": "Beta" })
         }
@@ -187,6 +210,7 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         "/v1/rooms",
         &format!("/v1/bookings/{}", a.path_values["bookingId"]),
         &format!("/v1/rooms/{}/closures", a.path_values["roomId"]),
+        &format!("/v1/series/{}", a.path_values["seriesId"]),
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }

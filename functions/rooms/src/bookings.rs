@@ -120,7 +120,7 @@ fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
         .filter(|r| !r.is_empty()))
 }
 
-fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomRecord, ApiError> {
+pub(crate) fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomRecord, ApiError> {
     let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
     if !room.room.bookable {
         return Err(ApiError::Conflict(format!(
@@ -283,16 +283,19 @@ impl Rooms {
                     override_reason,
                     status_reason: None,
                     decided_by: None,
+                    series_id: None,
+                    occurrence: None,
                 };
-                Ok(Plan {
-                    audit: vec![self.audit(request, &caller, "booking.create", None, &record)],
-                    placements: vec![Placement {
+                let audit = self.audit(request, &caller, "booking.create", None, &record);
+                Ok(Plan::single(
+                    Placement {
                         record,
                         expected: None,
                         from: None,
                         to: Some(slot),
-                    }],
-                })
+                    },
+                    audit,
+                ))
             })
             .await?;
         created(&only(plan)?)
@@ -384,21 +387,16 @@ impl Rooms {
                 }
                 next.version = current.version + 1;
                 next.updated_at = Timestamp::now().to_string();
-                Ok(Plan {
-                    audit: vec![self.audit(
-                        request,
-                        &caller,
-                        "booking.update",
-                        Some(&current),
-                        &next,
-                    )],
-                    placements: vec![Placement {
+                let audit = self.audit(request, &caller, "booking.update", Some(&current), &next);
+                Ok(Plan::single(
+                    Placement {
                         record: next,
                         expected: Some(current.version),
                         from: Some(from),
                         to: Some(to),
-                    }],
-                })
+                    },
+                    audit,
+                ))
             })
             .await?;
         answered(&only(plan)?)
@@ -422,15 +420,15 @@ impl Rooms {
         let audit = self.audit(request, caller, action, Some(&current), &next);
         let plan = self
             .on_calendar(caller.tenant_id(), &current.room_id, |_| {
-                Ok(Plan {
-                    placements: vec![Placement {
+                Ok(Plan::single(
+                    Placement {
                         record: next.clone(),
                         expected: Some(current.version),
                         from: held,
                         to,
-                    }],
-                    audit: vec![audit.clone()],
-                })
+                    },
+                    audit.clone(),
+                ))
             })
             .await?;
         answered(&only(plan)?)

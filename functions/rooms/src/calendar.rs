@@ -10,7 +10,8 @@ use steward_domain::booking::rules::{Conflict, RoomRules, Slot, Taken, conflicts
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::{
-    BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry, dates_between,
+    BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry,
+    MAX_TRANSACTION_ITEMS, SeriesPut, SeriesRecord, dates_between,
 };
 use steward_store::rooms::RoomRecord;
 
@@ -42,11 +43,42 @@ impl Placement {
     }
 }
 
-/// What one write commits: its placements and their audit entries.
+/// What a write does with a placement whose new slot is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnConflict {
+    /// Nothing is written: the answer names every conflict.
+    Refuse,
+    /// The placement is left out, and the rest written.
+    Skip,
+}
+
+/// A placement left out under [`OnConflict::Skip`], with what it met.
+#[derive(Debug, Clone)]
+pub(crate) struct Skipped {
+    pub booking_id: String,
+    pub met: Vec<Conflict>,
+}
+
+/// What one write commits: its placements, the series they belong to, and audit entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub placements: Vec<Placement>,
+    /// A series written with the placements, and the version it must still be at.
+    pub series: Option<(SeriesRecord, Option<u64>)>,
     pub audit: Vec<AuditEntry>,
+    pub on_conflict: OnConflict,
+}
+
+impl Plan {
+    /// A plan of single-booking writes: refused on any conflict, no series.
+    pub(crate) fn single(placement: Placement, audit: AuditEntry) -> Self {
+        Self {
+            placements: vec![placement],
+            series: None,
+            audit: vec![audit],
+            on_conflict: OnConflict::Refuse,
+        }
+    }
 }
 
 /// The slot a stored booking holds.
@@ -57,7 +89,7 @@ pub(crate) fn slot_of(record: &BookingRecord) -> Result<Slot, ApiError> {
 }
 
 /// What a room's days hold besides the bookings in `moving`.
-pub(crate) fn taken_on(days: &[Day], moving: &HashSet<&str>) -> Vec<Taken> {
+pub(crate) fn taken_on(days: &[Day], moving: &HashSet<String>) -> Vec<Taken> {
     let mut seen = HashSet::new();
     days.iter()
         .flat_map(|day| &day.entries)
@@ -103,6 +135,30 @@ pub(crate) fn conflict_problem(met: &[Conflict]) -> ApiError {
     ApiError::Conflict(format!("the room is taken: {}", named.join("; ")))
 }
 
+/// The problem naming every placement's conflicts, each by the slot it wanted.
+fn conflicts_problem(all: &[(Slot, Vec<Conflict>)], single: bool) -> ApiError {
+    if let ([(_, met)], true) = (all, single) {
+        return conflict_problem(met);
+    }
+    let named: Vec<String> = all
+        .iter()
+        .map(|(slot, met)| match conflict_problem(met) {
+            ApiError::Conflict(detail) => format!(
+                "{} to {}: {}",
+                slot.start,
+                slot.end,
+                detail.trim_start_matches("the room is taken: ")
+            ),
+            _ => String::new(),
+        })
+        .collect();
+    ApiError::Conflict(format!(
+        "the room is taken for {} of them: {}",
+        all.len(),
+        named.join(" | ")
+    ))
+}
+
 impl Rooms {
     /// Commits what `plan` makes of the room as it is now, on its calendar: each placement's
     /// new slot checked against the rest, the days it leaves and joins rewritten. `plan` is
@@ -112,14 +168,31 @@ impl Rooms {
         &self,
         tenant_id: &str,
         room_id: &str,
-        mut plan: F,
+        plan: F,
     ) -> Result<Plan, ApiError>
     where
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
     {
+        self.on_calendar_settling(tenant_id, room_id, plan, |_, _| Ok(()))
+            .await
+    }
+
+    /// [`Self::on_calendar`], with `settle` told which placements were skipped (under
+    /// [`OnConflict::Skip`]) before the plan commits, to record their outcome.
+    pub(crate) async fn on_calendar_settling<F, S>(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        mut plan: F,
+        mut settle: S,
+    ) -> Result<Plan, ApiError>
+    where
+        F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
+        S: FnMut(&mut Plan, &[Skipped]) -> Result<(), ApiError>,
+    {
         for _ in 0..ATTEMPTS {
             let room = self.store.get(tenant_id, room_id).await?;
-            let planned = plan(room.as_ref())?;
+            let mut planned = plan(room.as_ref())?;
             let rules = room
                 .as_ref()
                 .map(|room| room.room.rules)
@@ -130,27 +203,45 @@ impl Rooms {
             let mut days = self
                 .days_touched(tenant_id, room_id, &planned, &rules)
                 .await?;
-            let moving: HashSet<&str> = planned
+            let moving: HashSet<String> = planned
                 .placements
                 .iter()
                 .filter(|p| p.moves())
-                .map(|p| p.record.booking_id.as_str())
+                .map(|p| p.record.booking_id.clone())
                 .collect();
             let mut taken = taken_on(&days, &moving);
             if let Some(room) = &room {
                 taken.extend(crate::closures::taken_by_closures(room, &planned));
             }
+            let mut refused = Vec::new();
+            let mut skipped = Vec::new();
             for placement in planned.placements.iter().filter(|p| p.moves()) {
                 let Some(to) = placement.to else { continue };
                 let met = conflicts(&rules, &to, &taken, None);
                 if !met.is_empty() {
-                    return Err(conflict_problem(&met));
+                    match planned.on_conflict {
+                        OnConflict::Refuse => refused.push((to, met)),
+                        OnConflict::Skip => skipped.push(Skipped {
+                            booking_id: placement.record.booking_id.clone(),
+                            met,
+                        }),
+                    }
+                    continue;
                 }
                 taken.push(Taken::Booking {
                     booking_id: placement.record.booking_id.clone(),
                     slot: to,
                 });
             }
+            if !refused.is_empty() {
+                return Err(conflicts_problem(&refused, moving.len() == 1));
+            }
+            if !skipped.is_empty() {
+                planned
+                    .placements
+                    .retain(|p| !skipped.iter().any(|s| s.booking_id == p.record.booking_id));
+            }
+            settle(&mut planned, &skipped)?;
             rewrite_days(&mut days, &planned, &moving, &rules);
             let bookings: Vec<BookingPut<'_>> = planned
                 .placements
@@ -160,17 +251,30 @@ impl Rooms {
                     expected: p.expected,
                 })
                 .collect();
-            let written = self
-                .bookings
-                .write(CalendarWrite {
-                    tenant_id,
-                    room_id,
-                    room_version: room.as_ref().map(|room| room.version),
-                    bookings: &bookings,
-                    days: &days,
-                    audit: &planned.audit,
-                })
-                .await;
+            let write = CalendarWrite {
+                tenant_id,
+                room_id,
+                room_version: room.as_ref().map(|room| room.version),
+                bookings: &bookings,
+                series: planned.series.as_ref().map(|(record, expected)| SeriesPut {
+                    record,
+                    expected: *expected,
+                }),
+                days: &days,
+                audit: &planned.audit,
+            };
+            if write.items() > MAX_TRANSACTION_ITEMS {
+                return Err(ApiError::validation(
+                    "recurrence",
+                    format!(
+                        "{} bookings over {} days of the room are more than one all-or-nothing \
+                         write holds ({MAX_TRANSACTION_ITEMS} items): split the series",
+                        bookings.len(),
+                        days.len()
+                    ),
+                ));
+            }
+            let written = self.bookings.write(write).await;
             match written {
                 Ok(()) => return Ok(planned),
                 Err(BookingWriteError::Moved) => continue,
@@ -218,7 +322,7 @@ impl Rooms {
 
 /// Takes the moving bookings off the days and puts each back on the days its new slot
 /// (buffers counted) touches; keeps only the days that changed.
-fn rewrite_days(days: &mut Vec<Day>, plan: &Plan, moving: &HashSet<&str>, rules: &RoomRules) {
+fn rewrite_days(days: &mut Vec<Day>, plan: &Plan, moving: &HashSet<String>, rules: &RoomRules) {
     days.retain_mut(|day| {
         let before = day.entries.clone();
         day.entries

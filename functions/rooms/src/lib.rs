@@ -7,6 +7,7 @@ mod availability;
 mod bookings;
 mod calendar;
 mod closures;
+mod series;
 
 use std::time::Duration;
 
@@ -251,6 +252,10 @@ impl Api for Rooms {
             "GET /v1/rooms/{roomId}/closures" => self.closures(request).await,
             "GET /v1/rooms/{roomId}/free-busy" => self.free_busy(request).await,
             "GET /v1/availability" => self.availability(request).await,
+            "POST /v1/series" => self.create_series(request).await,
+            "GET /v1/series/{seriesId}" => self.series(request).await,
+            "PATCH /v1/series/{seriesId}" => self.change_series(request).await,
+            "POST /v1/series/{seriesId}/cancel" => self.cancel_series(request).await,
             "POST /v1/rooms/{roomId}/closures" => self.close(request).await,
             "DELETE /v1/rooms/{roomId}/closures/{closureId}" => self.reopen(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),

@@ -37,6 +37,7 @@ string_enum! {
         BookingsCreate => "bookings:create",
         BookingsRead => "bookings:read",
         BookingsApprove => "bookings:approve",
+        SeriesCreate => "series:create",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -91,6 +92,7 @@ impl Permission {
             | Self::BookingsApprove
             | Self::PlatformManageLicences
             | Self::PlatformConfigure => None,
+            Self::SeriesCreate => Some(Feature::RecurringBookings),
         }
     }
 

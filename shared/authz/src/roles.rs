@@ -56,6 +56,7 @@ impl BuiltInRole {
                 P::BookingsCreate,
                 P::BookingsRead,
                 P::BookingsApprove,
+                P::SeriesCreate,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,
@@ -64,6 +65,7 @@ impl BuiltInRole {
                 P::RoomsRead,
                 P::BookingsCreate,
                 P::BookingsRead,
+                P::SeriesCreate,
             ],
             Self::Auditor => &[
                 P::MeRead,

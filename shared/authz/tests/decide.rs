@@ -95,7 +95,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::RoomsManage,
             P::BookingsCreate,
             P::BookingsRead,
-            P::BookingsApprove
+            P::BookingsApprove,
+            P::SeriesCreate
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
@@ -107,7 +108,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
                 P::SessionsManageOwn,
                 P::RoomsRead,
                 P::BookingsCreate,
-                P::BookingsRead
+                P::BookingsRead,
+                P::SeriesCreate
             ])
         );
     }
@@ -214,17 +216,33 @@ fn an_inactive_licence_denies_only_when_enforced() {
 }
 
 #[test]
-fn a_licence_without_features_does_not_gate_ungated_actions() {
+fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
     let admin = user(TENANT, vec![BuiltInRole::Admin.definition()]);
     let mut bare = licence(TENANT, LicenceStatus::Active, true);
     bare.features.clear();
+    let mut gated = Vec::new();
     for permission in Permission::tenant_permissions() {
-        assert_eq!(permission.required_feature(), None);
+        let expected = match permission.required_feature() {
+            None => Decision::Allow,
+            Some(feature) => {
+                gated.push(permission);
+                Decision::Deny(DenyReason::FeatureNotLicensed(feature))
+            }
+        };
         assert_eq!(
             decide_with(&admin, permission, TENANT, &bare),
-            Decision::Allow
+            expected,
+            "{permission}"
         );
     }
+    assert_eq!(gated, [Permission::SeriesCreate]);
+    // Not enforced, nothing is gated.
+    let mut lenient = licence(TENANT, LicenceStatus::Active, false);
+    lenient.features.clear();
+    assert_eq!(
+        decide_with(&admin, Permission::SeriesCreate, TENANT, &lenient),
+        Decision::Allow
+    );
 }
 
 #[test]

@@ -52,6 +52,11 @@ pub struct BookingRecord {
     /// Who approved or rejected it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// The series this booking is an occurrence of, and which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u32>,
 }
 
 impl BookingRecord {
@@ -110,6 +115,56 @@ pub enum Listing<'a> {
     Tenant,
 }
 
+/// A recurring series (SPEC §C): its rule and each occurrence's outcome. Each booked
+/// occurrence is a booking of its own (`series_id`, `occurrence`), so everything a booking does
+/// an occurrence does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesRecord {
+    pub pk: String,
+    pub sk: String,
+    pub series_id: String,
+    pub tenant_id: String,
+    pub room_id: String,
+    pub organiser: String,
+    pub title: String,
+    /// The RRULE, as given.
+    pub recurrence: String,
+    /// The first occurrence, on the room's wall clock.
+    pub local_start: String,
+    pub local_end: String,
+    pub time_zone: String,
+    /// `all_or_nothing` or `skip`.
+    pub on_conflict: String,
+    pub occurrences: Vec<OccurrenceRecord>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl SeriesRecord {
+    pub fn key(tenant_id: &str, series_id: &str) -> (String, String) {
+        (format!("T#{tenant_id}"), format!("SERIES#{series_id}"))
+    }
+}
+
+/// One occurrence of a series and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccurrenceRecord {
+    pub index: u32,
+    pub local_start: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// `booked` or `skipped`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    /// Why it was skipped: the booking, closure or rule it met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// One booking as a day of its room sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayEntry {
@@ -164,6 +219,16 @@ pub struct BookingPut<'a> {
     pub expected: Option<u64>,
 }
 
+/// A series a calendar write puts, and the version it must still be at (`None`: it is new).
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesPut<'a> {
+    pub record: &'a SeriesRecord,
+    pub expected: Option<u64>,
+}
+
+/// A DynamoDB transaction holds at most this many items.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
 /// Everything one calendar write commits, all or nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct CalendarWrite<'a> {
@@ -173,6 +238,7 @@ pub struct CalendarWrite<'a> {
     /// and the write frees its calendar only).
     pub room_version: Option<u64>,
     pub bookings: &'a [BookingPut<'a>],
+    pub series: Option<SeriesPut<'a>>,
     /// Only the days whose entries changed.
     pub days: &'a [Day],
     pub audit: &'a [AuditEntry],
@@ -184,6 +250,40 @@ const BATCH_GET: usize = 100;
 #[derive(Clone, Debug)]
 pub struct BookingStore {
     table: Table,
+}
+
+impl CalendarWrite<'_> {
+    /// The transaction items this write takes.
+    pub fn items(&self) -> usize {
+        self.bookings.len()
+            + usize::from(self.series.is_some())
+            + self.days.len()
+            + usize::from(self.room_version.is_some())
+            + self.audit.len()
+    }
+}
+
+/// A put conditioned on the version the item must still be at, or on its absence.
+fn versioned_put<T: Serialize>(
+    item: &T,
+    table: &str,
+    expected: Option<u64>,
+) -> Result<TransactWriteItem, StoreError> {
+    match expected {
+        None => put(item, table, Some("attribute_not_exists(pk)")),
+        Some(version) => {
+            let item: Item =
+                serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", n(version))
+                .build()
+                .map_err(|e| StoreError::Failed(Box::new(e)))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        }
+    }
 }
 
 impl BookingStore {
@@ -254,22 +354,14 @@ impl BookingStore {
         let table = self.table.name();
         let mut items = Vec::new();
         for booking in write.bookings {
-            let stored = Stored::new(booking.record);
-            items.push(match booking.expected {
-                None => put(&stored, table, Some("attribute_not_exists(pk)"))?,
-                Some(version) => {
-                    let item: Item = serde_dynamo::to_item(&stored)
-                        .map_err(|e| StoreError::Failed(Box::new(e)))?;
-                    let put = Put::builder()
-                        .table_name(table)
-                        .set_item(Some(item))
-                        .condition_expression("version = :version")
-                        .expression_attribute_values(":version", n(version))
-                        .build()
-                        .map_err(|e| StoreError::Failed(Box::new(e)))?;
-                    TransactWriteItem::builder().put(put).build()
-                }
-            });
+            items.push(versioned_put(
+                &Stored::new(booking.record),
+                table,
+                booking.expected,
+            )?);
+        }
+        if let Some(series) = write.series {
+            items.push(versioned_put(series.record, table, series.expected)?);
         }
         for day in write.days {
             items.push(self.day_write(write.tenant_id, write.room_id, day)?);
@@ -292,7 +384,7 @@ impl BookingStore {
         }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
-            Err(error) => Err(classify(&error, write.bookings)
+            Err(error) => Err(classify(&error, &write)
                 .unwrap_or_else(|| BookingWriteError::Store(StoreError::from_sdk(error)))),
         }
     }
@@ -304,6 +396,42 @@ impl BookingStore {
     ) -> Result<Option<BookingRecord>, StoreError> {
         let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
         self.table.get(pk, sk, true).await
+    }
+
+    pub async fn series(
+        &self,
+        tenant_id: &str,
+        series_id: &str,
+    ) -> Result<Option<SeriesRecord>, StoreError> {
+        let (pk, sk) = SeriesRecord::key(tenant_id, series_id);
+        self.table.get(pk, sk, true).await
+    }
+
+    /// Bookings by id, consistent reads (at most 100 a call, batched).
+    pub async fn many(
+        &self,
+        tenant_id: &str,
+        booking_ids: &[&str],
+    ) -> Result<Vec<BookingRecord>, StoreError> {
+        let mut found = Vec::with_capacity(booking_ids.len());
+        for chunk in booking_ids.chunks(BATCH_GET) {
+            let keys = chunk
+                .iter()
+                .map(|id| {
+                    let (pk, sk) = BookingRecord::key(tenant_id, id);
+                    key(pk, sk)
+                })
+                .collect();
+            for item in self.table.batch_get(keys).await? {
+                found.push(
+                    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                        key: format!("bookings of {tenant_id}"),
+                        problem: e.to_string(),
+                    })?,
+                );
+            }
+        }
+        Ok(found)
     }
 
     /// One page of bookings starting in `[from, to)` (RFC 3339 UTC), by start time.
@@ -366,13 +494,19 @@ impl BookingStore {
 /// What a cancelled calendar write means: a booking that was not at its expected version is
 /// stale; any other failed condition, or another transaction holding an item, is a calendar
 /// that moved on. `None`: not a cancellation.
-fn classify(error: &TransactError, bookings: &[BookingPut<'_>]) -> Option<BookingWriteError> {
+fn classify(error: &TransactError, write: &CalendarWrite<'_>) -> Option<BookingWriteError> {
     let codes = cancellation_codes(error)?;
     let failed = |code: &Option<String>| code.as_deref() == Some("ConditionalCheckFailed");
+    // The bookings come first in the transaction, then the series.
+    let expected = write
+        .bookings
+        .iter()
+        .map(|booking| booking.expected)
+        .chain(write.series.map(|series| series.expected));
     let stale = codes
         .iter()
-        .zip(bookings)
-        .any(|(code, booking)| booking.expected.is_some() && failed(code));
+        .zip(expected)
+        .any(|(code, expected)| expected.is_some() && failed(code));
     if stale {
         return Some(BookingWriteError::Stale);
     }

@@ -1,0 +1,642 @@
+//! Recurring series (SPEC §C): an RRULE expanded on the room's wall clock (a weekly 09:00
+//! stays at 09:00 local across clock changes), each occurrence a booking of its own, written
+//! with the series in one all-or-nothing transaction through the calendar; under the `skip`
+//! policy, occurrences that meet something are left out and say why. A series is edited or
+//! cancelled from one occurrence on ("this and following") or whole; one occurrence alone is
+//! edited or cancelled as the booking it is.
+
+use std::collections::HashMap;
+
+use http::{HeaderValue, StatusCode, header};
+use jiff::Timestamp;
+use jiff::civil::{DateTime, Time};
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::{Caller, Record, new_id};
+use steward_authz::Permission;
+use steward_domain::booking::local_time::RoomZone;
+use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
+use steward_domain::booking::rules::{Conflict, Slot, breaches};
+use steward_kit::api::{self, ApiRequest};
+use steward_kit::{ApiError, FieldError};
+use steward_store::audit::AuditEntry;
+use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
+
+use crate::Rooms;
+use crate::calendar::{OnConflict, Placement, Plan, Skipped, conflict_problem, slot_of};
+
+/// The most occurrences one series holds: each is a booking and a day of the room, and the
+/// series is written in one transaction of at most 100 items.
+pub(crate) const MAX_OCCURRENCES: u32 = 48;
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Policy {
+    #[default]
+    AllOrNothing,
+    Skip,
+}
+
+impl Policy {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AllOrNothing => "all_or_nothing",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesInput {
+    room_id: String,
+    /// The first occurrence, as local times on the room's wall clock (`2027-03-01T09:00`).
+    start: String,
+    end: String,
+    #[serde(default)]
+    title: String,
+    /// RRULE: FREQ (DAILY, WEEKLY, MONTHLY), INTERVAL, BYDAY, COUNT or UNTIL.
+    recurrence: String,
+    #[serde(default)]
+    on_conflict: Policy,
+    #[serde(default)]
+    override_reason: Option<String>,
+}
+
+/// A change from one occurrence on: new wall-clock times and/or title.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesChange {
+    #[serde(default)]
+    from_index: u32,
+    /// `HH:MM` on the room's wall clock.
+    #[serde(default)]
+    start_time: Option<String>,
+    #[serde(default)]
+    end_time: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesCancel {
+    #[serde(default)]
+    from_index: u32,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::validation(
+            field,
+            "a local time on the room's wall clock, such as 2027-03-01T09:00",
+        )
+    })
+}
+
+fn describe(met: &[Conflict]) -> String {
+    match conflict_problem(met) {
+        ApiError::Conflict(detail) => detail,
+        other => other.to_string(),
+    }
+}
+
+fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
+    let occurrences: Vec<Value> = series
+        .occurrences
+        .iter()
+        .map(|o| {
+            let booking = o.booking_id.as_ref().and_then(|id| bookings.get(id));
+            json!({
+                "index": o.index,
+                "local_start": o.local_start,
+                "start": booking.map(|b| b.start.clone()).or_else(|| o.start.clone()),
+                "end": booking.map(|b| b.end.clone()).or_else(|| o.end.clone()),
+                "outcome": o.outcome,
+                "booking_id": o.booking_id,
+                "status": booking.map(|b| b.status.clone()),
+                "reason": o.reason,
+            })
+        })
+        .collect();
+    json!({
+        "id": series.series_id,
+        "room_id": series.room_id,
+        "organiser": series.organiser,
+        "title": series.title,
+        "recurrence": series.recurrence,
+        "time_zone": series.time_zone,
+        "local_start": series.local_start,
+        "local_end": series.local_end,
+        "on_conflict": series.on_conflict,
+        "version": series.version,
+        "booked": series.occurrences.iter().filter(|o| o.outcome == "booked").count(),
+        "skipped": series.occurrences.iter().filter(|o| o.outcome == "skipped").count(),
+        "occurrences": occurrences,
+        "created_at": series.created_at,
+    })
+}
+
+/// The series as its placements leave it: each placed booking by id.
+fn placed(plan: &Plan) -> HashMap<String, BookingRecord> {
+    plan.placements
+        .iter()
+        .map(|p| (p.record.booking_id.clone(), p.record.clone()))
+        .collect()
+}
+
+impl Rooms {
+    fn series_audit(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        action: &str,
+        before: Value,
+        after: Value,
+        series_id: &str,
+    ) -> AuditEntry {
+        self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action,
+                target: &format!("series:{series_id}"),
+                before,
+                after,
+            },
+        )
+    }
+
+    /// `POST /v1/series`.
+    pub(crate) async fn create_series(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::SeriesCreate).await?;
+        let input: SeriesInput = request.json()?;
+        let tenant_id = caller.tenant_id();
+        let series_id = new_id("ser");
+        let rule: RecurrenceRule = input.recurrence.parse().map_err(
+            |e: steward_domain::booking::recurrence::RecurrenceError| {
+                ApiError::validation("recurrence", e.to_string())
+            },
+        )?;
+        let (first, last) = (local(&input.start, "start")?, local(&input.end, "end")?);
+        if last <= first {
+            return Err(ApiError::validation("end", "after start"));
+        }
+        let duration = last.duration_since(first);
+        let plan = self
+            .on_calendar_settling(
+                tenant_id,
+                &input.room_id,
+                |room| {
+                    let room = crate::bookings::bookable(room, &input.room_id)?;
+                    let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                    let rules = room.room.rules;
+                    let caps = Caps {
+                        max_occurrences: MAX_OCCURRENCES,
+                        horizon_days: rules.horizon_days,
+                    };
+                    let occurrences = expand(&rule, &zone, first, duration, caps)
+                        .map_err(|e| ApiError::validation("recurrence", e.to_string()))?;
+                    let now = Timestamp::now();
+                    let override_reason = input
+                        .override_reason
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty());
+                    let mut placements = Vec::new();
+                    let mut records = Vec::new();
+                    let mut problems = Vec::new();
+                    let mut overridden = false;
+                    for occurrence in &occurrences {
+                        let index = occurrence.index;
+                        let booking_id =
+                            format!("{}_{index:02}", series_id.replacen("ser", "bkg", 1));
+                        let skip = |reason: String, records: &mut Vec<OccurrenceRecord>| {
+                            records.push(OccurrenceRecord {
+                                index,
+                                local_start: occurrence.local_start.to_string(),
+                                start: None,
+                                end: None,
+                                outcome: "skipped".into(),
+                                booking_id: None,
+                                reason: Some(reason),
+                            });
+                        };
+                        let slot = match &occurrence.slot {
+                            Ok((start, end)) => {
+                                Slot::new(*start, *end).map_err(ApiError::internal)?
+                            }
+                            Err(gap) => {
+                                match input.on_conflict {
+                                    Policy::AllOrNothing => problems.push(FieldError::new(
+                                        format!("occurrences[{index}]"),
+                                        gap.to_string(),
+                                    )),
+                                    Policy::Skip => skip(gap.to_string(), &mut records),
+                                }
+                                continue;
+                            }
+                        };
+                        let broken = breaches(&rules, &slot, now);
+                        if !broken.is_empty() {
+                            if override_reason.is_some() {
+                                overridden = true;
+                            } else {
+                                let why: Vec<String> =
+                                    broken.iter().map(ToString::to_string).collect();
+                                match input.on_conflict {
+                                    Policy::AllOrNothing => problems.push(FieldError::new(
+                                        format!("occurrences[{index}]"),
+                                        why.join("; "),
+                                    )),
+                                    Policy::Skip => skip(why.join("; "), &mut records),
+                                }
+                                continue;
+                            }
+                        }
+                        let at = now.to_string();
+                        let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
+                        let record = BookingRecord {
+                            pk,
+                            sk,
+                            booking_id: booking_id.clone(),
+                            tenant_id: tenant_id.to_owned(),
+                            room_id: room.room_id.clone(),
+                            organiser: caller.user_id().to_owned(),
+                            title: input.title.trim().to_owned(),
+                            start: slot.start.to_string(),
+                            end: slot.end.to_string(),
+                            status: if rules.approval_required {
+                                "pending"
+                            } else {
+                                "confirmed"
+                            }
+                            .into(),
+                            version: 1,
+                            created_at: at.clone(),
+                            updated_at: at,
+                            override_reason: None,
+                            status_reason: None,
+                            decided_by: None,
+                            series_id: Some(series_id.clone()),
+                            occurrence: Some(index),
+                        };
+                        records.push(OccurrenceRecord {
+                            index,
+                            local_start: occurrence.local_start.to_string(),
+                            start: Some(record.start.clone()),
+                            end: Some(record.end.clone()),
+                            outcome: "booked".into(),
+                            booking_id: Some(booking_id),
+                            reason: None,
+                        });
+                        placements.push(Placement {
+                            record,
+                            expected: None,
+                            from: None,
+                            to: Some(slot),
+                        });
+                    }
+                    if !problems.is_empty() {
+                        return Err(ApiError::Validation(problems));
+                    }
+                    if overridden {
+                        // Only those who manage rooms may book past their rules.
+                        self.guard.also(&caller, Permission::RoomsManage)?;
+                        for placement in &mut placements {
+                            placement.record.override_reason = override_reason.map(str::to_owned);
+                        }
+                    }
+                    let now = now.to_string();
+                    let (pk, sk) = SeriesRecord::key(tenant_id, &series_id);
+                    let series = SeriesRecord {
+                        pk,
+                        sk,
+                        series_id: series_id.clone(),
+                        tenant_id: tenant_id.to_owned(),
+                        room_id: room.room_id.clone(),
+                        organiser: caller.user_id().to_owned(),
+                        title: input.title.trim().to_owned(),
+                        recurrence: rule.to_string(),
+                        local_start: first.to_string(),
+                        local_end: last.to_string(),
+                        time_zone: zone.name().to_owned(),
+                        on_conflict: input.on_conflict.as_str().into(),
+                        occurrences: records,
+                        version: 1,
+                        created_at: now.clone(),
+                        updated_at: now,
+                    };
+                    Ok(Plan {
+                        placements,
+                        series: Some((series, None)),
+                        audit: Vec::new(),
+                        on_conflict: match input.on_conflict {
+                            Policy::AllOrNothing => OnConflict::Refuse,
+                            Policy::Skip => OnConflict::Skip,
+                        },
+                    })
+                },
+                |plan, skipped: &[Skipped]| {
+                    if plan.placements.is_empty() {
+                        return Err(ApiError::Conflict(
+                            "no occurrence of the series can be booked".into(),
+                        ));
+                    }
+                    let bookings = placed(plan);
+                    let Some((series, _)) = plan.series.as_mut() else {
+                        return Ok(());
+                    };
+                    for left_out in skipped {
+                        if let Some(occurrence) = series
+                            .occurrences
+                            .iter_mut()
+                            .find(|o| o.booking_id.as_deref() == Some(left_out.booking_id.as_str()))
+                        {
+                            occurrence.outcome = "skipped".into();
+                            occurrence.booking_id = None;
+                            occurrence.reason = Some(describe(&left_out.met));
+                        }
+                    }
+                    series.occurrences.sort_by_key(|o| o.index);
+                    let after = view(series, &bookings);
+                    plan.audit = vec![self.series_audit(
+                        request,
+                        &caller,
+                        "series.create",
+                        Value::Null,
+                        after,
+                        &series_id,
+                    )];
+                    Ok(())
+                },
+            )
+            .await?;
+        let bookings = placed(&plan);
+        let (series, _) = plan
+            .series
+            .ok_or_else(|| ApiError::internal("a series write without its series"))?;
+        let mut response = api::json(StatusCode::CREATED, &view(&series, &bookings))?;
+        if let Ok(location) = HeaderValue::from_str(&format!("/v1/series/{series_id}")) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Ok(crate::with_etag(response, series.version))
+    }
+
+    /// The series `seriesId` and its occurrences' bookings as they are now.
+    async fn series_now(
+        &self,
+        caller: &Caller,
+        request: &ApiRequest,
+    ) -> Result<(SeriesRecord, HashMap<String, BookingRecord>), ApiError> {
+        let id = request.path_param("seriesId")?;
+        let series = self
+            .bookings
+            .series(caller.tenant_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("series {id}")))?;
+        let ids: Vec<&str> = series
+            .occurrences
+            .iter()
+            .filter_map(|o| o.booking_id.as_deref())
+            .collect();
+        let bookings = self
+            .bookings
+            .many(caller.tenant_id(), &ids)
+            .await?
+            .into_iter()
+            .map(|b| (b.booking_id.clone(), b))
+            .collect();
+        Ok((series, bookings))
+    }
+
+    /// `GET /v1/series/{seriesId}`.
+    pub(crate) async fn series(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::BookingsRead).await?;
+        let (series, bookings) = self.series_now(&caller, request).await?;
+        Ok(crate::with_etag(
+            api::json(StatusCode::OK, &view(&series, &bookings))?,
+            series.version,
+        ))
+    }
+
+    /// The series if the caller may change it (its organiser, or a manager) at the version
+    /// `If-Match` names.
+    async fn changeable_series(
+        &self,
+        caller: &Caller,
+        request: &ApiRequest,
+    ) -> Result<(SeriesRecord, HashMap<String, BookingRecord>), ApiError> {
+        let (series, bookings) = self.series_now(caller, request).await?;
+        if series.organiser != caller.user_id() {
+            self.guard.also(caller, Permission::RoomsManage)?;
+        }
+        let version = crate::if_match(request, "series")?;
+        if version != series.version {
+            return Err(ApiError::PreconditionFailed("series".into()));
+        }
+        Ok((series, bookings))
+    }
+
+    /// `POST /v1/series/{seriesId}/cancel`: cancels the occurrences from `from_index` on (all of
+    /// them by default) that are still pending or confirmed; kept as history.
+    pub(crate) async fn cancel_series(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsCreate)
+            .await?;
+        let input: SeriesCancel = if request.body.is_empty() {
+            SeriesCancel::default()
+        } else {
+            request.json()?
+        };
+        let (series, bookings) = self.changeable_series(&caller, request).await?;
+        let reason = input
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        let mut placements = Vec::new();
+        for occurrence in series
+            .occurrences
+            .iter()
+            .filter(|o| o.index >= input.from_index)
+        {
+            let Some(current) = occurrence
+                .booking_id
+                .as_ref()
+                .and_then(|id| bookings.get(id))
+            else {
+                continue;
+            };
+            if !["pending", "confirmed"].contains(&current.status.as_str()) {
+                continue;
+            }
+            let mut next = current.clone();
+            next.status = "cancelled".into();
+            next.status_reason = reason.clone();
+            next.version = current.version + 1;
+            next.updated_at = Timestamp::now().to_string();
+            placements.push(Placement {
+                record: next,
+                expected: Some(current.version),
+                from: Some(slot_of(current)?),
+                to: None,
+            });
+        }
+        self.rewrite_series(
+            request,
+            &caller,
+            series,
+            bookings,
+            placements,
+            "series.cancel",
+        )
+        .await
+    }
+
+    /// `PATCH /v1/series/{seriesId}`: moves the occurrences from `from_index` on (all by
+    /// default) that are still pending or confirmed to new wall-clock times on their own dates,
+    /// and/or renames them; all of them or none.
+    pub(crate) async fn change_series(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsCreate)
+            .await?;
+        let input: SeriesChange = request.json()?;
+        let time = |text: &Option<String>, field: &str| -> Result<Option<Time>, ApiError> {
+            text.as_deref()
+                .map(|t| {
+                    t.parse::<Time>()
+                        .map_err(|_| ApiError::validation(field, "a wall-clock time such as 09:30"))
+                })
+                .transpose()
+        };
+        let (start_time, end_time) = (
+            time(&input.start_time, "start_time")?,
+            time(&input.end_time, "end_time")?,
+        );
+        let (series, bookings) = self.changeable_series(&caller, request).await?;
+        let zone = RoomZone::parse(&series.time_zone).map_err(ApiError::internal)?;
+        let now = Timestamp::now();
+        let mut placements = Vec::new();
+        let mut problems = Vec::new();
+        for occurrence in series
+            .occurrences
+            .iter()
+            .filter(|o| o.index >= input.from_index)
+        {
+            let Some(current) = occurrence
+                .booking_id
+                .as_ref()
+                .and_then(|id| bookings.get(id))
+            else {
+                continue;
+            };
+            if !["pending", "confirmed"].contains(&current.status.as_str()) {
+                continue;
+            }
+            let from = slot_of(current)?;
+            // The occurrence keeps its own local date; its times change.
+            let date = zone.local(from.start).date();
+            let start_local = date.to_datetime(start_time.unwrap_or(zone.local(from.start).time()));
+            let end_local = date.to_datetime(end_time.unwrap_or(zone.local(from.end).time()));
+            let resolved = zone
+                .resolve(start_local)
+                .and_then(|start| zone.resolve(end_local).map(|end| (start, end)));
+            let to = match resolved {
+                Ok((start, end)) => match Slot::new(start, end) {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        problems.push(FieldError::new("end_time", e.to_string()));
+                        break;
+                    }
+                },
+                Err(gap) => {
+                    problems.push(FieldError::new(
+                        format!("occurrences[{}]", occurrence.index),
+                        gap.to_string(),
+                    ));
+                    continue;
+                }
+            };
+            if to != from && to.start < now {
+                continue;
+            }
+            let mut next = current.clone();
+            next.start = to.start.to_string();
+            next.end = to.end.to_string();
+            if let Some(title) = &input.title {
+                next.title = title.trim().to_owned();
+            }
+            next.version = current.version + 1;
+            next.updated_at = now.to_string();
+            placements.push(Placement {
+                record: next,
+                expected: Some(current.version),
+                from: Some(from),
+                to: Some(to),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Validation(problems));
+        }
+        self.rewrite_series(
+            request,
+            &caller,
+            series,
+            bookings,
+            placements,
+            "series.update",
+        )
+        .await
+    }
+
+    /// Commits `placements` of a series' bookings with the series at its next version.
+    async fn rewrite_series(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        series: SeriesRecord,
+        mut bookings: HashMap<String, BookingRecord>,
+        placements: Vec<Placement>,
+        action: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let before = view(&series, &bookings);
+        let mut next = series.clone();
+        next.version = series.version + 1;
+        next.updated_at = Timestamp::now().to_string();
+        for placement in &placements {
+            bookings.insert(
+                placement.record.booking_id.clone(),
+                placement.record.clone(),
+            );
+        }
+        let after = view(&next, &bookings);
+        let audit = self.series_audit(request, caller, action, before, after, &series.series_id);
+        let plan = Plan {
+            placements,
+            series: Some((next.clone(), Some(series.version))),
+            audit: vec![audit],
+            on_conflict: OnConflict::Refuse,
+        };
+        self.on_calendar(caller.tenant_id(), &series.room_id, |_| Ok(plan.clone()))
+            .await?;
+        Ok(crate::with_etag(
+            api::json(StatusCode::OK, &view(&next, &bookings))?,
+            next.version,
+        ))
+    }
+}
