@@ -92,6 +92,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigEr
     );
     HttpFunction::new(common.function_name, access, common.cors_allowed_origins)
         .with_idempotency(idempotency)
+        .with_request_counts(env)?
         .with_recorded_latencies(&table, env)
 }
 

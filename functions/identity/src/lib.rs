@@ -75,5 +75,6 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     );
     HttpFunction::new(common.function_name, identity, common.cors_allowed_origins)
         .with_idempotency(idempotency)
+        .with_request_counts(env)?
         .with_recorded_latencies(&table, env)
 }

@@ -44,6 +44,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Licensing>, Confi
         defaults: flags.rollout(),
     };
     HttpFunction::new(common.function_name, licensing, common.cors_allowed_origins)
+        .with_request_counts(env)?
         .with_recorded_latencies(&table, env)
 }
 

@@ -19,7 +19,7 @@ use steward_store::bookings::{BookingRecord, Listing};
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
-use crate::calendar::{Placement, Plan, slot_of};
+use crate::calendar::{Placement, Plan, days_of, likely_days, slot_of};
 
 /// States in which a booking holds its room.
 const HOLDING: [&str; 3] = ["pending", "confirmed", "checked_in"];
@@ -244,59 +244,64 @@ impl Rooms {
         let tenant_id = caller.tenant_id();
         let booking_id = new_id("bkg");
         let plan = self
-            .on_calendar(tenant_id, &input.room_id, |room| {
-                let room = bookable(room, &input.room_id)?;
-                let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-                let start = instant(&zone, &input.start, "start")?;
-                let end = instant(&zone, &input.end, "end")?;
-                let slot = Slot::new(start, end)
-                    .map_err(|e| ApiError::validation("end", e.to_string()))?;
-                let rules = room.room.rules;
-                let override_reason = self.overridden(
-                    &caller,
-                    &rules,
-                    &slot,
-                    false,
-                    input.override_reason.as_deref(),
-                )?;
-                let now = Timestamp::now().to_string();
-                let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
-                let record = BookingRecord {
-                    pk,
-                    sk,
-                    booking_id: booking_id.clone(),
-                    tenant_id: tenant_id.to_owned(),
-                    room_id: room.room_id.clone(),
-                    organiser: caller.user_id().to_owned(),
-                    title: input.title.trim().to_owned(),
-                    start: slot.start.to_string(),
-                    end: slot.end.to_string(),
-                    status: if rules.approval_required {
-                        "pending"
-                    } else {
-                        "confirmed"
-                    }
-                    .into(),
-                    version: 1,
-                    created_at: now.clone(),
-                    updated_at: now,
-                    override_reason,
-                    status_reason: None,
-                    decided_by: None,
-                    series_id: None,
-                    occurrence: None,
-                };
-                let audit = self.audit(request, &caller, "booking.create", None, &record);
-                Ok(Plan::single(
-                    Placement {
-                        record,
-                        expected: None,
-                        from: None,
-                        to: Some(slot),
-                    },
-                    audit,
-                ))
-            })
+            .on_calendar(
+                tenant_id,
+                &input.room_id,
+                &likely_days(&input.start, &input.end),
+                |room| {
+                    let room = bookable(room, &input.room_id)?;
+                    let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                    let start = instant(&zone, &input.start, "start")?;
+                    let end = instant(&zone, &input.end, "end")?;
+                    let slot = Slot::new(start, end)
+                        .map_err(|e| ApiError::validation("end", e.to_string()))?;
+                    let rules = room.room.rules;
+                    let override_reason = self.overridden(
+                        &caller,
+                        &rules,
+                        &slot,
+                        false,
+                        input.override_reason.as_deref(),
+                    )?;
+                    let now = Timestamp::now().to_string();
+                    let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
+                    let record = BookingRecord {
+                        pk,
+                        sk,
+                        booking_id: booking_id.clone(),
+                        tenant_id: tenant_id.to_owned(),
+                        room_id: room.room_id.clone(),
+                        organiser: caller.user_id().to_owned(),
+                        title: input.title.trim().to_owned(),
+                        start: slot.start.to_string(),
+                        end: slot.end.to_string(),
+                        status: if rules.approval_required {
+                            "pending"
+                        } else {
+                            "confirmed"
+                        }
+                        .into(),
+                        version: 1,
+                        created_at: now.clone(),
+                        updated_at: now,
+                        override_reason,
+                        status_reason: None,
+                        decided_by: None,
+                        series_id: None,
+                        occurrence: None,
+                    };
+                    let audit = self.audit(request, &caller, "booking.create", None, &record);
+                    Ok(Plan::single(
+                        Placement {
+                            record,
+                            expected: None,
+                            from: None,
+                            to: Some(slot),
+                        },
+                        audit,
+                    ))
+                },
+            )
             .await?;
         created(&only(plan)?)
     }
@@ -332,8 +337,14 @@ impl Rooms {
             )));
         }
         let from = slot_of(&current)?;
+        let mut likely = days_of(&from);
+        if let (Some(start), Some(end)) = (&input.start, &input.end) {
+            likely.extend(likely_days(start, end));
+            likely.sort();
+            likely.dedup();
+        }
         let plan = self
-            .on_calendar(caller.tenant_id(), &current.room_id, |room| {
+            .on_calendar(caller.tenant_id(), &current.room_id, &likely, |room| {
                 let room = bookable(room, &current.room_id)?;
                 let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
                 let start = match &input.start {
@@ -419,17 +430,22 @@ impl Rooms {
         next.updated_at = Timestamp::now().to_string();
         let audit = self.audit(request, caller, action, Some(&current), &next);
         let plan = self
-            .on_calendar(caller.tenant_id(), &current.room_id, |_| {
-                Ok(Plan::single(
-                    Placement {
-                        record: next.clone(),
-                        expected: Some(current.version),
-                        from: held,
-                        to,
-                    },
-                    audit.clone(),
-                ))
-            })
+            .on_calendar(
+                caller.tenant_id(),
+                &current.room_id,
+                &days_of(&from),
+                |_| {
+                    Ok(Plan::single(
+                        Placement {
+                            record: next.clone(),
+                            expected: Some(current.version),
+                            from: held,
+                            to,
+                        },
+                        audit.clone(),
+                    ))
+                },
+            )
             .await?;
         answered(&only(plan)?)
     }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use steward_domain::booking::rules::{Conflict, RoomRules, Slot, Taken, conflicts};
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
@@ -79,6 +80,45 @@ impl Plan {
             on_conflict: OnConflict::Refuse,
         }
     }
+}
+
+/// The UTC days a slot given in `start`/`end` text probably touches, before the room (and so
+/// its zone and buffers) is known: an RFC 3339 time is exact, a local time is within 14 hours of
+/// the same wall time in UTC; buffers reach 4 hours further.
+pub(crate) fn likely_days(start: &str, end: &str) -> Vec<Date> {
+    let read = |text: &str, slack: i64| -> Option<(Timestamp, Timestamp)> {
+        let at = match text.parse::<Timestamp>() {
+            Ok(at) => at,
+            Err(_) => text
+                .parse::<jiff::civil::DateTime>()
+                .ok()?
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .ok()?
+                .timestamp(),
+        };
+        let slack = jiff::SignedDuration::from_hours(slack) + DAY_MARGIN;
+        Some((at.checked_sub(slack).ok()?, at.checked_add(slack).ok()?))
+    };
+    let slack = |text: &str| {
+        if text.parse::<Timestamp>().is_ok() {
+            0
+        } else {
+            14
+        }
+    };
+    match (read(start, slack(start)), read(end, slack(end))) {
+        (Some((first, _)), Some((_, last))) if first < last => {
+            let dates = dates_between(first, last);
+            // A long booking's days are read once it is known to be valid.
+            if dates.len() <= 4 { dates } else { Vec::new() }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The days a booking's stored slot touches, with the margin its buffers may reach.
+pub(crate) fn days_of(slot: &Slot) -> Vec<Date> {
+    dates_between(slot.start - DAY_MARGIN, slot.end + DAY_MARGIN)
 }
 
 /// The slot a stored booking holds.
@@ -168,21 +208,26 @@ impl Rooms {
         &self,
         tenant_id: &str,
         room_id: &str,
+        likely: &[Date],
         plan: F,
     ) -> Result<Plan, ApiError>
     where
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
     {
-        self.on_calendar_settling(tenant_id, room_id, plan, |_, _| Ok(()))
+        self.on_calendar_settling(tenant_id, room_id, likely, plan, |_, _| Ok(()))
             .await
     }
 
     /// [`Self::on_calendar`], with `settle` told which placements were skipped (under
     /// [`OnConflict::Skip`]) before the plan commits, to record their outcome.
+    ///
+    /// `likely` are the days the write probably touches: read with the room in one request; the
+    /// days the plan turns out to need beyond them cost a second.
     pub(crate) async fn on_calendar_settling<F, S>(
         &self,
         tenant_id: &str,
         room_id: &str,
+        likely: &[Date],
         mut plan: F,
         mut settle: S,
     ) -> Result<Plan, ApiError>
@@ -191,7 +236,10 @@ impl Rooms {
         S: FnMut(&mut Plan, &[Skipped]) -> Result<(), ApiError>,
     {
         for _ in 0..ATTEMPTS {
-            let room = self.store.get(tenant_id, room_id).await?;
+            let (room, prefetched) = self
+                .bookings
+                .room_and_days(tenant_id, room_id, likely)
+                .await?;
             let mut planned = plan(room.as_ref())?;
             let rules = room
                 .as_ref()
@@ -201,7 +249,7 @@ impl Rooms {
                 return Err(ApiError::NotFound(format!("room {room_id}")));
             }
             let mut days = self
-                .days_touched(tenant_id, room_id, &planned, &rules)
+                .days_touched(tenant_id, room_id, &planned, &rules, prefetched)
                 .await?;
             let moving: HashSet<String> = planned
                 .placements
@@ -291,15 +339,21 @@ impl Rooms {
     }
 
     /// The days a plan's moves leave (with a margin: the rules may have changed since) and
-    /// join (with the buffers).
+    /// join (with the buffers), reading only those not `prefetched`. Prefetched days the plan
+    /// does not need stay in: they only add bookings to check against, and are not rewritten.
     async fn days_touched(
         &self,
         tenant_id: &str,
         room_id: &str,
         plan: &Plan,
         rules: &RoomRules,
+        prefetched: Vec<Day>,
     ) -> Result<Vec<Day>, ApiError> {
         let mut dates = BTreeSet::new();
+        // A plan that moves nothing (an approval) reads no day.
+        if !plan.placements.iter().any(Placement::moves) {
+            return Ok(Vec::new());
+        }
         for placement in plan.placements.iter().filter(|p| p.moves()) {
             if let Some(from) = placement.from {
                 dates.extend(dates_between(
@@ -312,11 +366,15 @@ impl Rooms {
                 dates.extend(dates_between(blocked.start, blocked.end));
             }
         }
-        if dates.is_empty() {
-            return Ok(Vec::new());
+        for day in &prefetched {
+            dates.remove(&day.date);
         }
-        let dates: Vec<_> = dates.into_iter().collect();
-        Ok(self.bookings.days(tenant_id, room_id, &dates).await?)
+        let mut days = prefetched;
+        if !dates.is_empty() {
+            let dates: Vec<_> = dates.into_iter().collect();
+            days.extend(self.bookings.days(tenant_id, room_id, &dates).await?);
+        }
+        Ok(days)
     }
 }
 

@@ -51,6 +51,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
     );
     HttpFunction::new(common.function_name, rooms, common.cors_allowed_origins)
         .with_idempotency(idempotency)
+        .with_request_counts(env)?
         .with_recorded_latencies(&table, env)
 }
 

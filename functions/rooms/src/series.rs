@@ -194,6 +194,7 @@ impl Rooms {
             .on_calendar_settling(
                 tenant_id,
                 &input.room_id,
+                &[],
                 |room| {
                     let room = crate::bookings::bookable(room, &input.room_id)?;
                     let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
@@ -632,8 +633,10 @@ impl Rooms {
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
         };
-        self.on_calendar(caller.tenant_id(), &series.room_id, |_| Ok(plan.clone()))
-            .await?;
+        self.on_calendar(caller.tenant_id(), &series.room_id, &[], |_| {
+            Ok(plan.clone())
+        })
+        .await?;
         Ok(crate::with_etag(
             api::json(StatusCode::OK, &view(&next, &bookings))?,
             next.version,

@@ -61,6 +61,7 @@ pub(crate) fn init(
         common.cors_allowed_origins,
     )
     .with_idempotency(idempotency)
+    .with_request_counts(env)?
     .with_recorded_latencies(&table, env)
 }
 

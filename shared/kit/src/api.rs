@@ -168,6 +168,17 @@ pub struct HttpFunction<A> {
     idempotency: Option<Idempotency>,
     body_limit: usize,
     recorded: Option<RecordedLatencies>,
+    /// EXPOSE_REQUEST_COUNTS: answer each request's DynamoDB requests in a header.
+    expose_request_counts: bool,
+}
+
+/// The header that carries a request's DynamoDB requests by operation, when exposed.
+pub const REQUEST_COUNTS_HEADER: &str = "x-steward-dynamodb-requests";
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct RequestCountsConfig {
+    #[serde(default)]
+    expose_request_counts: bool,
 }
 
 /// Where and how often this instance's latencies go (PERFORMANCE_METRICS_ENABLED).
@@ -198,7 +209,20 @@ impl<A: Api> HttpFunction<A> {
             idempotency: None,
             body_limit: crate::body::DEFAULT_LIMIT,
             recorded: None,
+            expose_request_counts: false,
         }
+    }
+
+    /// With EXPOSE_REQUEST_COUNTS, every answer carries its DynamoDB requests by operation
+    /// (`x-steward-dynamodb-requests: GetItem=2,TransactWriteItems=1`): what the request-count
+    /// tests and benchmarks read. Every answer's log line carries the total either way.
+    pub fn with_request_counts(
+        mut self,
+        env: &crate::config::Env,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let config: RequestCountsConfig = env.parse()?;
+        self.expose_request_counts = config.expose_request_counts;
+        Ok(self)
     }
 
     /// With PERFORMANCE_METRICS_ENABLED, records every route's latency (and what else the
@@ -266,21 +290,40 @@ impl<A: Api> HttpFunction<A> {
             cold_start = telemetry::take_cold_start(),
         );
         let work = async {
+            let mut counts = steward_store::requests::Counts::new();
             let mut response = match cors::preflight(&self.cors, &request.method, &request.headers)
             {
                 Some(preflight) => preflight,
-                None => match AssertUnwindSafe(self.dispatch(&request))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(error)) => self.refuse(error, &request),
-                    Err(_) => self.refuse(ApiError::internal("the handler panicked"), &request),
-                },
+                None => {
+                    // Boxed: a handler's future is deep; inline it overflows debug stacks.
+                    let (outcome, sent) = steward_store::requests::counted(Box::pin(
+                        AssertUnwindSafe(self.dispatch(&request)).catch_unwind(),
+                    ))
+                    .await;
+                    counts = sent;
+                    match outcome {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(error)) => self.refuse(error, &request),
+                        Err(_) => self.refuse(ApiError::internal("the handler panicked"), &request),
+                    }
+                }
             };
+            if self.expose_request_counts {
+                let listed: Vec<String> =
+                    counts.iter().map(|(op, n)| format!("{op}={n}")).collect();
+                if let Ok(value) = http::HeaderValue::from_str(&listed.join(",")) {
+                    response.headers_mut().insert(REQUEST_COUNTS_HEADER, value);
+                }
+            }
             self.finish_headers(&request, response.headers_mut());
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            tracing::info!(status = response.status().as_u16(), latency_ms, "answered");
+            let dynamodb_requests = steward_store::requests::total(&counts);
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_ms,
+                dynamodb_requests,
+                "answered"
+            );
             Metrics::new()
                 .dimension("Function", &self.name)
                 .dimension("Route", &request.route)

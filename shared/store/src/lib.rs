@@ -20,6 +20,7 @@ pub mod platform;
 pub mod provision;
 #[cfg(feature = "sqs")]
 pub mod queue;
+pub mod requests;
 pub mod rooms;
 pub mod sweep;
 mod table;

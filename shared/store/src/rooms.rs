@@ -34,6 +34,10 @@ pub struct RoomRecord {
 }
 
 impl RoomRecord {
+    pub fn key(tenant_id: &str, room_id: &str) -> (String, String) {
+        (tenant_pk(tenant_id), format!("ROOM#{room_id}"))
+    }
+
     pub fn new(tenant_id: &str, room_id: &str, room: Room, at: &str) -> Self {
         Self {
             pk: tenant_pk(tenant_id),

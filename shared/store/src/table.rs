@@ -144,7 +144,11 @@ impl<'a> Query<'a> {
 impl Table {
     pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
         Self {
-            client: Client::new(config),
+            client: Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
+                    .interceptor(crate::requests::RequestCounter)
+                    .build(),
+            ),
             name: Arc::from(name.into()),
         }
     }
