@@ -15,7 +15,7 @@ use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
-use steward_store::bookings::{BookingRecord, Listing};
+use steward_store::bookings::{BookingRecord, Listing, NewBooking};
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
@@ -263,33 +263,17 @@ impl Rooms {
                         false,
                         input.override_reason.as_deref(),
                     )?;
-                    let now = Timestamp::now().to_string();
-                    let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
-                    let record = BookingRecord {
-                        pk,
-                        sk,
-                        booking_id: booking_id.clone(),
-                        tenant_id: tenant_id.to_owned(),
-                        room_id: room.room_id.clone(),
-                        organiser: caller.user_id().to_owned(),
-                        title: input.title.trim().to_owned(),
-                        start: slot.start.to_string(),
-                        end: slot.end.to_string(),
-                        status: if rules.approval_required {
-                            "pending"
-                        } else {
-                            "confirmed"
-                        }
-                        .into(),
-                        version: 1,
-                        created_at: now.clone(),
-                        updated_at: now,
-                        override_reason,
-                        status_reason: None,
-                        decided_by: None,
-                        series_id: None,
-                        occurrence: None,
-                    };
+                    let mut record = BookingRecord::new(NewBooking {
+                        tenant_id,
+                        booking_id: &booking_id,
+                        room_id: &room.room_id,
+                        organiser: caller.user_id(),
+                        title: &input.title,
+                        slot: (slot.start, slot.end),
+                        approval_required: rules.approval_required,
+                        at: Timestamp::now(),
+                    });
+                    record.override_reason = override_reason;
                     let audit = self.audit(request, &caller, "booking.create", None, &record);
                     Ok(Plan::single(
                         Placement {

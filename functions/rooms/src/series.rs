@@ -21,7 +21,7 @@ use steward_domain::booking::rules::{Conflict, Slot, breaches};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
+use steward_store::bookings::{BookingRecord, NewBooking, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
 use crate::calendar::{OnConflict, Placement, Plan, Skipped, conflict_problem, slot_of};
@@ -138,6 +138,21 @@ fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Val
         "occurrences": occurrences,
         "created_at": series.created_at,
     })
+}
+
+/// The occurrences from `from_index` on whose bookings are still pending or confirmed: what a
+/// change or cancellation "from this one on" touches.
+fn open_from<'a>(
+    series: &'a SeriesRecord,
+    bookings: &'a HashMap<String, BookingRecord>,
+    from_index: u32,
+) -> impl Iterator<Item = (&'a OccurrenceRecord, &'a BookingRecord)> {
+    series
+        .occurrences
+        .iter()
+        .filter(move |o| o.index >= from_index)
+        .filter_map(|o| Some((o, bookings.get(o.booking_id.as_deref()?)?)))
+        .filter(|(_, booking)| ["pending", "confirmed"].contains(&booking.status.as_str()))
 }
 
 /// The series as its placements leave it: each placed booking by id.
@@ -262,33 +277,18 @@ impl Rooms {
                                 continue;
                             }
                         }
-                        let at = now.to_string();
-                        let (pk, sk) = BookingRecord::key(tenant_id, &booking_id);
-                        let record = BookingRecord {
-                            pk,
-                            sk,
-                            booking_id: booking_id.clone(),
-                            tenant_id: tenant_id.to_owned(),
-                            room_id: room.room_id.clone(),
-                            organiser: caller.user_id().to_owned(),
-                            title: input.title.trim().to_owned(),
-                            start: slot.start.to_string(),
-                            end: slot.end.to_string(),
-                            status: if rules.approval_required {
-                                "pending"
-                            } else {
-                                "confirmed"
-                            }
-                            .into(),
-                            version: 1,
-                            created_at: at.clone(),
-                            updated_at: at,
-                            override_reason: None,
-                            status_reason: None,
-                            decided_by: None,
-                            series_id: Some(series_id.clone()),
-                            occurrence: Some(index),
-                        };
+                        let mut record = BookingRecord::new(NewBooking {
+                            tenant_id,
+                            booking_id: &booking_id,
+                            room_id: &room.room_id,
+                            organiser: caller.user_id(),
+                            title: &input.title,
+                            slot: (slot.start, slot.end),
+                            approval_required: rules.approval_required,
+                            at: now,
+                        });
+                        record.series_id = Some(series_id.clone());
+                        record.occurrence = Some(index);
                         records.push(OccurrenceRecord {
                             index,
                             local_start: occurrence.local_start.to_string(),
@@ -467,21 +467,7 @@ impl Rooms {
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
         let mut placements = Vec::new();
-        for occurrence in series
-            .occurrences
-            .iter()
-            .filter(|o| o.index >= input.from_index)
-        {
-            let Some(current) = occurrence
-                .booking_id
-                .as_ref()
-                .and_then(|id| bookings.get(id))
-            else {
-                continue;
-            };
-            if !["pending", "confirmed"].contains(&current.status.as_str()) {
-                continue;
-            }
+        for (_, current) in open_from(&series, &bookings, input.from_index) {
             let mut next = current.clone();
             next.status = "cancelled".into();
             next.status_reason = reason.clone();
@@ -534,21 +520,7 @@ impl Rooms {
         let now = Timestamp::now();
         let mut placements = Vec::new();
         let mut problems = Vec::new();
-        for occurrence in series
-            .occurrences
-            .iter()
-            .filter(|o| o.index >= input.from_index)
-        {
-            let Some(current) = occurrence
-                .booking_id
-                .as_ref()
-                .and_then(|id| bookings.get(id))
-            else {
-                continue;
-            };
-            if !["pending", "confirmed"].contains(&current.status.as_str()) {
-                continue;
-            }
+        for (occurrence, current) in open_from(&series, &bookings, input.from_index) {
             let from = slot_of(current)?;
             // The occurrence keeps its own local date; its times change.
             let date = zone.local(from.start).date();

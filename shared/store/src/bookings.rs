@@ -59,9 +59,54 @@ pub struct BookingRecord {
     pub occurrence: Option<u32>,
 }
 
+/// What a new booking is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct NewBooking<'a> {
+    pub tenant_id: &'a str,
+    pub booking_id: &'a str,
+    pub room_id: &'a str,
+    pub organiser: &'a str,
+    pub title: &'a str,
+    pub slot: (jiff::Timestamp, jiff::Timestamp),
+    /// Whether the room needs approval: the booking is pending until an approver decides.
+    pub approval_required: bool,
+    pub at: jiff::Timestamp,
+}
+
 impl BookingRecord {
     pub fn key(tenant_id: &str, booking_id: &str) -> (String, String) {
         (format!("T#{tenant_id}"), format!("BOOKING#{booking_id}"))
+    }
+
+    /// A booking at version 1: pending when its room needs approval, else confirmed.
+    pub fn new(new: NewBooking<'_>) -> Self {
+        let (pk, sk) = Self::key(new.tenant_id, new.booking_id);
+        let at = new.at.to_string();
+        Self {
+            pk,
+            sk,
+            booking_id: new.booking_id.to_owned(),
+            tenant_id: new.tenant_id.to_owned(),
+            room_id: new.room_id.to_owned(),
+            organiser: new.organiser.to_owned(),
+            title: new.title.trim().to_owned(),
+            start: new.slot.0.to_string(),
+            end: new.slot.1.to_string(),
+            status: if new.approval_required {
+                "pending"
+            } else {
+                "confirmed"
+            }
+            .into(),
+            version: 1,
+            created_at: at.clone(),
+            updated_at: at,
+            override_reason: None,
+            status_reason: None,
+            decided_by: None,
+            series_id: None,
+            occurrence: None,
+        }
     }
 }
 
