@@ -11,7 +11,7 @@ async fn the_demo_seed_loads_through_the_api() {
         steward_local::demo::load(&stack.url, &repository_root().join("infra/demo/seed.json"))
             .await
             .expect("every step of the seed answers as expected");
-    assert!(steps >= 9, "{steps}");
+    assert!(steps >= 15, "{steps}");
 
     // The demo owner can sign in and sees the pending grant waiting for approval.
     let (status, _, tokens) = send(stack.post("/v1/auth/login").json(&json!({
@@ -34,4 +34,38 @@ async fn the_demo_seed_loads_through_the_api() {
         .map(|c| c["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["approved", "pending"]);
+
+    // Rooms, a closure, bookings and a series are there, in the future whatever the day.
+    let (_, _, rooms) = send(
+        stack
+            .http
+            .request(Method::GET, stack.url("/v1/rooms"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(rooms["items"].as_array().unwrap().len(), 2);
+    let (from, to) = (steward_e2e::days_ahead(0), steward_e2e::days_ahead(31));
+    let (_, _, bookings) = send(
+        stack
+            .http
+            .request(
+                Method::GET,
+                stack.url(&format!(
+                    "/v1/bookings?from={from}T00:00:00Z&to={to}T00:00:00Z"
+                )),
+            )
+            .bearer_auth(tokens["access_token"].as_str().unwrap()),
+    )
+    .await;
+    let statuses: Vec<&str> = bookings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"pending"), "{statuses:?}");
+    assert!(
+        statuses.len() >= 5,
+        "two bookings and a series: {statuses:?}"
+    );
 }

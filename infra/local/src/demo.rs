@@ -2,7 +2,8 @@
 //! would, so demo data always passes the real API's checks.
 //!
 //! A step can `save` values of its answer (JSON pointers) under names, and later steps use them
-//! as `{{name}}` in their path and body, or as their bearer token (`as`).
+//! as `{{name}}` in their path and body, or as their bearer token (`as`). `{{day+N}}` (N from 0
+//! to 60) is the UTC date N days from the load, so demo bookings are always in the future.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,19 @@ fn substitute(text: &str, saved: &BTreeMap<String, String>) -> String {
     })
 }
 
+/// `day+0` to `day+60`: the UTC dates from `now` on.
+fn dates_ahead(now: jiff::Timestamp) -> BTreeMap<String, String> {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    (0..=60)
+        .filter_map(|n| {
+            let date = today
+                .checked_add(jiff::SignedDuration::from_hours(24 * n))
+                .ok()?;
+            Some((format!("day+{n}"), date.to_string()))
+        })
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("cannot read the seed {path}: {problem}")]
@@ -56,7 +70,7 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
         problem: e.to_string(),
     })?;
     let client = reqwest::Client::new();
-    let mut saved = BTreeMap::new();
+    let mut saved = dates_ahead(jiff::Timestamp::now());
     for step in &seed.steps {
         let fail = |problem: String| DemoError::Step {
             step: step.name.clone(),
