@@ -10,7 +10,7 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
-use steward_domain::booking::rules::{Conflict, Slot, Taken, breaches, conflicts};
+use steward_domain::booking::rules::{Conflict, MAX_BUFFER, Slot, Taken, breaches, conflicts};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::bookings::dates_between;
@@ -136,9 +136,8 @@ impl Rooms {
                 None => break,
             }
         }
-        // Buffers reach at most 240 minutes beyond a slot: the days that could hold a meeting.
-        let reach = SignedDuration::from_hours(4);
-        let dates = dates_between(slot.start - reach, slot.end + reach);
+        // Buffers reach at most MAX_BUFFER beyond a slot: the days that could hold a meeting.
+        let dates = dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER);
         let ids: Vec<&str> = rooms.iter().map(|room| room.room_id.as_str()).collect();
         let days = self.bookings.days_of_rooms(tenant_id, &ids, &dates).await?;
         let now = Timestamp::now();
@@ -181,8 +180,7 @@ impl Rooms {
         let room = self.found(&caller, request).await?;
         let slot = window(request, "from", "to")?;
         let rules = room.room.rules;
-        let reach = SignedDuration::from_hours(4);
-        let dates = dates_between(slot.start - reach, slot.end + reach);
+        let dates = dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER);
         let days = self
             .bookings
             .days(caller.tenant_id(), &room.room_id, &dates)

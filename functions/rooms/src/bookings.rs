@@ -13,6 +13,7 @@ use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
+use steward_domain::booking::status::BookingStatus;
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::bookings::{BookingRecord, Listing, NewBooking};
@@ -20,9 +21,6 @@ use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
 use crate::calendar::{Placement, Plan, days_of, likely_days, slot_of};
-
-/// States in which a booking holds its room.
-const HOLDING: [&str; 3] = ["pending", "confirmed", "checked_in"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +84,8 @@ pub(crate) fn view(record: &BookingRecord) -> Value {
         "status": record.status,
         "status_reason": record.status_reason,
         "decided_by": record.decided_by,
+        "series_id": record.series_id,
+        "occurrence": record.occurrence,
         "version": record.version,
         "override_reason": record.override_reason,
         "created_at": record.created_at,
@@ -108,16 +108,15 @@ fn breach_problem(broken: &[RuleBreach]) -> ApiError {
     )
 }
 
-fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
-    let input: ReasonInput = if request.body.is_empty() {
-        ReasonInput::default()
-    } else {
-        request.json()?
-    };
-    Ok(input
-        .reason
+/// A reason as given: trimmed, and none when blank.
+pub(crate) fn given(reason: Option<String>) -> Option<String> {
+    reason
         .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty()))
+        .filter(|r| !r.is_empty())
+}
+
+fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
+    Ok(given(request.json_or_default::<ReasonInput>()?.reason))
 }
 
 pub(crate) fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomRecord, ApiError> {
@@ -314,7 +313,7 @@ impl Rooms {
             .await?;
         let input: ChangeInput = request.json()?;
         let current = self.changeable(&caller, request).await?;
-        if !HOLDING.contains(&current.status.as_str()) {
+        if !current.status.holds_room() {
             return Err(ApiError::Conflict(format!(
                 "booking {} is {} and cannot change",
                 current.booking_id, current.status
@@ -360,7 +359,7 @@ impl Rooms {
                         input.override_reason.as_deref(),
                     )?
                 };
-                let mut next = current.clone();
+                let mut next = current.revised();
                 next.start = to.start.to_string();
                 next.end = to.end.to_string();
                 if let Some(title) = &input.title {
@@ -371,17 +370,15 @@ impl Rooms {
                 // (who could approve it) moved it.
                 if rules.approval_required
                     && to != from
-                    && next.status == "confirmed"
+                    && next.status == BookingStatus::Confirmed
                     && self
                         .guard
                         .also(&caller, Permission::BookingsApprove)
                         .is_err()
                 {
-                    next.status = "pending".into();
+                    next.status = BookingStatus::Pending;
                     next.decided_by = None;
                 }
-                next.version = current.version + 1;
-                next.updated_at = Timestamp::now().to_string();
                 let audit = self.audit(request, &caller, "booking.update", Some(&current), &next);
                 Ok(Plan::single(
                     Placement {
@@ -407,11 +404,9 @@ impl Rooms {
         change: impl Fn(&mut BookingRecord) -> Option<Slot>,
     ) -> Result<Response<Body>, ApiError> {
         let from = slot_of(&current)?;
-        let held = HOLDING.contains(&current.status.as_str()).then_some(from);
-        let mut next = current.clone();
+        let held = current.status.holds_room().then_some(from);
+        let mut next = current.revised();
         let to = change(&mut next);
-        next.version = current.version + 1;
-        next.updated_at = Timestamp::now().to_string();
         let audit = self.audit(request, caller, action, Some(&current), &next);
         let plan = self
             .on_calendar(
@@ -445,14 +440,14 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        if !["pending", "confirmed"].contains(&current.status.as_str()) {
+        if !current.status.is_upcoming() {
             return Err(ApiError::Conflict(format!(
                 "booking {} is {} and cannot be cancelled",
                 current.booking_id, current.status
             )));
         }
         self.settle(request, &caller, current, "booking.cancel", |next| {
-            next.status = "cancelled".into();
+            next.status = BookingStatus::Cancelled;
             next.status_reason = reason.clone();
             None
         })
@@ -472,9 +467,7 @@ impl Rooms {
         let current = self.changeable(&caller, request).await?;
         let slot = slot_of(&current)?;
         let now = Timestamp::now();
-        let under_way = ["confirmed", "checked_in"].contains(&current.status.as_str())
-            && slot.start <= now
-            && now < slot.end;
+        let under_way = current.status.may_be_under_way() && slot.start <= now && now < slot.end;
         if !under_way {
             return Err(ApiError::Conflict(format!(
                 "booking {} is not under way ({}, {} to {}); cancel it instead",
@@ -488,7 +481,7 @@ impl Rooms {
         let ended = Slot::new(slot.start, end).ok();
         self.settle(request, &caller, current, "booking.end", |next| {
             next.end = end.to_string();
-            next.status = "completed".into();
+            next.status = BookingStatus::Completed;
             next.status_reason = reason.clone();
             // A booking that ends the second it started holds nothing.
             ended
@@ -509,7 +502,7 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        if current.status != "pending" {
+        if current.status != BookingStatus::Pending {
             return Err(ApiError::Conflict(format!(
                 "booking {} is {}, not pending",
                 current.booking_id, current.status
@@ -523,7 +516,11 @@ impl Rooms {
             "booking.reject"
         };
         self.settle(request, &caller, current, action, |next| {
-            next.status = if approve { "confirmed" } else { "rejected" }.into();
+            next.status = if approve {
+                BookingStatus::Confirmed
+            } else {
+                BookingStatus::Rejected
+            };
             next.status_reason = reason.clone();
             next.decided_by = Some(decider.clone());
             approve.then_some(slot)

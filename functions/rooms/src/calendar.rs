@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use steward_domain::booking::rules::{Conflict, RoomRules, Slot, Taken, conflicts};
+use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Taken, conflicts};
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::{
@@ -20,11 +20,6 @@ use crate::Rooms;
 
 /// Concurrent writers on one room's day: the loser rereads; a second round sees the winner.
 const ATTEMPTS: usize = 5;
-
-/// A booking's buffers stretch its days by at most this much (the rules cap buffers at 240
-/// minutes): where a booking's entries are looked for, whatever the rules were when it was
-/// placed.
-const DAY_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(4);
 
 /// One booking's new state and its move on the room's calendar.
 #[derive(Debug, Clone)]
@@ -84,29 +79,23 @@ impl Plan {
 
 /// The UTC days a slot given in `start`/`end` text probably touches, before the room (and so
 /// its zone and buffers) is known: an RFC 3339 time is exact, a local time is within 14 hours of
-/// the same wall time in UTC; buffers reach 4 hours further.
+/// the same wall time in UTC; buffers reach [`MAX_BUFFER`] further.
 pub(crate) fn likely_days(start: &str, end: &str) -> Vec<Date> {
-    let read = |text: &str, slack: i64| -> Option<(Timestamp, Timestamp)> {
-        let at = match text.parse::<Timestamp>() {
-            Ok(at) => at,
-            Err(_) => text
-                .parse::<jiff::civil::DateTime>()
-                .ok()?
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .ok()?
-                .timestamp(),
+    let around = |text: &str| -> Option<(Timestamp, Timestamp)> {
+        let (at, slack) = match text.parse::<Timestamp>() {
+            Ok(at) => (at, MAX_BUFFER),
+            Err(_) => (
+                text.parse::<jiff::civil::DateTime>()
+                    .ok()?
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .ok()?
+                    .timestamp(),
+                jiff::SignedDuration::from_hours(14) + MAX_BUFFER,
+            ),
         };
-        let slack = jiff::SignedDuration::from_hours(slack) + DAY_MARGIN;
         Some((at.checked_sub(slack).ok()?, at.checked_add(slack).ok()?))
     };
-    let slack = |text: &str| {
-        if text.parse::<Timestamp>().is_ok() {
-            0
-        } else {
-            14
-        }
-    };
-    match (read(start, slack(start)), read(end, slack(end))) {
+    match (around(start), around(end)) {
         (Some((first, _)), Some((_, last))) if first < last => {
             let dates = dates_between(first, last);
             // A long booking's days are read once it is known to be valid.
@@ -118,7 +107,7 @@ pub(crate) fn likely_days(start: &str, end: &str) -> Vec<Date> {
 
 /// The days a booking's stored slot touches, with the margin its buffers may reach.
 pub(crate) fn days_of(slot: &Slot) -> Vec<Date> {
-    dates_between(slot.start - DAY_MARGIN, slot.end + DAY_MARGIN)
+    dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER)
 }
 
 /// The slot a stored booking holds.
@@ -146,8 +135,9 @@ pub(crate) fn taken_on(days: &[Day], moving: &HashSet<String>) -> Vec<Taken> {
         .collect()
 }
 
-/// The problem naming everything a slot meets.
-pub(crate) fn conflict_problem(met: &[Conflict]) -> ApiError {
+/// Everything a slot meets, named: each booking (and whether only the buffers meet it) or
+/// closure (with its reason).
+fn named(met: &[Conflict]) -> String {
     let named: Vec<String> = met
         .iter()
         .map(|conflict| match conflict {
@@ -172,30 +162,28 @@ pub(crate) fn conflict_problem(met: &[Conflict]) -> ApiError {
             } => format!("closure {closure_id} ({start} to {end}): {reason}"),
         })
         .collect();
-    ApiError::Conflict(format!("the room is taken: {}", named.join("; ")))
+    named.join("; ")
 }
 
-/// The problem naming every placement's conflicts, each by the slot it wanted.
+/// Why a slot cannot be had, as a skipped occurrence records it and a refusal says it.
+pub(crate) fn taken_detail(met: &[Conflict]) -> String {
+    format!("the room is taken: {}", named(met))
+}
+
+/// The problem naming every placement's conflicts; with several placements, each by the slot
+/// it wanted.
 fn conflicts_problem(all: &[(Slot, Vec<Conflict>)], single: bool) -> ApiError {
     if let ([(_, met)], true) = (all, single) {
-        return conflict_problem(met);
+        return ApiError::Conflict(taken_detail(met));
     }
-    let named: Vec<String> = all
+    let each: Vec<String> = all
         .iter()
-        .map(|(slot, met)| match conflict_problem(met) {
-            ApiError::Conflict(detail) => format!(
-                "{} to {}: {}",
-                slot.start,
-                slot.end,
-                detail.trim_start_matches("the room is taken: ")
-            ),
-            _ => String::new(),
-        })
+        .map(|(slot, met)| format!("{} to {}: {}", slot.start, slot.end, named(met)))
         .collect();
     ApiError::Conflict(format!(
         "the room is taken for {} of them: {}",
         all.len(),
-        named.join(" | ")
+        each.join(" | ")
     ))
 }
 
@@ -355,11 +343,8 @@ impl Rooms {
             return Ok(Vec::new());
         }
         for placement in plan.placements.iter().filter(|p| p.moves()) {
-            if let Some(from) = placement.from {
-                dates.extend(dates_between(
-                    from.start - DAY_MARGIN,
-                    from.end + DAY_MARGIN,
-                ));
+            if let Some(from) = &placement.from {
+                dates.extend(days_of(from));
             }
             if let Some(to) = placement.to {
                 let blocked = to.blocked(rules);

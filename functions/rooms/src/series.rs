@@ -17,14 +17,15 @@ use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
-use steward_domain::booking::rules::{Conflict, Slot, breaches};
+use steward_domain::booking::rules::{Slot, breaches};
+use steward_domain::booking::status::BookingStatus;
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, NewBooking, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
-use crate::calendar::{OnConflict, Placement, Plan, Skipped, conflict_problem, slot_of};
+use crate::calendar::{OnConflict, Placement, Plan, Skipped, slot_of, taken_detail};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -97,13 +98,6 @@ fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
     })
 }
 
-fn describe(met: &[Conflict]) -> String {
-    match conflict_problem(met) {
-        ApiError::Conflict(detail) => detail,
-        other => other.to_string(),
-    }
-}
-
 fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
     let occurrences: Vec<Value> = series
         .occurrences
@@ -117,7 +111,7 @@ fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Val
                 "end": booking.map(|b| b.end.clone()).or_else(|| o.end.clone()),
                 "outcome": o.outcome,
                 "booking_id": o.booking_id,
-                "status": booking.map(|b| b.status.clone()),
+                "status": booking.map(|b| b.status),
                 "reason": o.reason,
             })
         })
@@ -152,7 +146,7 @@ fn open_from<'a>(
         .iter()
         .filter(move |o| o.index >= from_index)
         .filter_map(|o| Some((o, bookings.get(o.booking_id.as_deref()?)?)))
-        .filter(|(_, booking)| ["pending", "confirmed"].contains(&booking.status.as_str()))
+        .filter(|(_, booking)| booking.status.is_upcoming())
 }
 
 /// The series as its placements leave it: each placed booking by id.
@@ -363,7 +357,7 @@ impl Rooms {
                         {
                             occurrence.outcome = "skipped".into();
                             occurrence.booking_id = None;
-                            occurrence.reason = Some(describe(&left_out.met));
+                            occurrence.reason = Some(taken_detail(&left_out.met));
                         }
                     }
                     series.occurrences.sort_by_key(|o| o.index);
@@ -456,23 +450,14 @@ impl Rooms {
             .guard
             .allow(request, Permission::BookingsCreate)
             .await?;
-        let input: SeriesCancel = if request.body.is_empty() {
-            SeriesCancel::default()
-        } else {
-            request.json()?
-        };
+        let input: SeriesCancel = request.json_or_default()?;
         let (series, bookings) = self.changeable_series(&caller, request).await?;
-        let reason = input
-            .reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
+        let reason = crate::bookings::given(input.reason);
         let mut placements = Vec::new();
         for (_, current) in open_from(&series, &bookings, input.from_index) {
-            let mut next = current.clone();
-            next.status = "cancelled".into();
+            let mut next = current.revised();
+            next.status = BookingStatus::Cancelled;
             next.status_reason = reason.clone();
-            next.version = current.version + 1;
-            next.updated_at = Timestamp::now().to_string();
             placements.push(Placement {
                 record: next,
                 expected: Some(current.version),
@@ -548,14 +533,12 @@ impl Rooms {
             if to != from && to.start < now {
                 continue;
             }
-            let mut next = current.clone();
+            let mut next = current.revised();
             next.start = to.start.to_string();
             next.end = to.end.to_string();
             if let Some(title) = &input.title {
                 next.title = title.trim().to_owned();
             }
-            next.version = current.version + 1;
-            next.updated_at = now.to_string();
             placements.push(Placement {
                 record: next,
                 expected: Some(current.version),

@@ -121,6 +121,16 @@ impl ApiRequest {
         crate::body::parse_json(&self.headers, &self.body, self.body_limit)
     }
 
+    /// The JSON body as `T`, or `T::default()` when there is no body (optional bodies, such as
+    /// a reason given or not).
+    pub fn json_or_default<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+
     /// The authenticated caller; a protected route without one is a deployment error, answered 401.
     pub fn principal(&self) -> Result<&Principal, ApiError> {
         self.principal.as_ref().ok_or(ApiError::Unauthorized)

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use steward_domain::booking::status::BookingStatus;
 
 use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
@@ -39,8 +40,7 @@ pub struct BookingRecord {
     /// RFC 3339, UTC.
     pub start: String,
     pub end: String,
-    /// `pending`, `confirmed`, `checked_in`, `completed`, `cancelled`, `released`, `rejected`.
-    pub status: String,
+    pub status: BookingStatus,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
@@ -78,6 +78,14 @@ impl BookingRecord {
         (format!("T#{tenant_id}"), format!("BOOKING#{booking_id}"))
     }
 
+    /// Its next version, as a change starts from: version + 1, updated now.
+    pub fn revised(&self) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next.updated_at = jiff::Timestamp::now().to_string();
+        next
+    }
+
     /// A booking at version 1: pending when its room needs approval, else confirmed.
     pub fn new(new: NewBooking<'_>) -> Self {
         let (pk, sk) = Self::key(new.tenant_id, new.booking_id);
@@ -92,12 +100,7 @@ impl BookingRecord {
             title: new.title.trim().to_owned(),
             start: new.slot.0.to_string(),
             end: new.slot.1.to_string(),
-            status: if new.approval_required {
-                "pending"
-            } else {
-                "confirmed"
-            }
-            .into(),
+            status: BookingStatus::initial(new.approval_required),
             version: 1,
             created_at: at.clone(),
             updated_at: at,
@@ -235,6 +238,24 @@ pub struct Day {
     pub entries: Vec<DayEntry>,
 }
 
+impl Day {
+    /// The day as stored, or empty at version 0 when no item exists yet.
+    fn read(date: Date, record: Option<DayRecord>) -> Self {
+        match record {
+            Some(record) => Self {
+                date,
+                version: record.version,
+                entries: record.entries,
+            },
+            None => Self {
+                date,
+                version: 0,
+                entries: Vec::new(),
+            },
+        }
+    }
+}
+
 fn day_pk(tenant_id: &str, room_id: &str) -> String {
     format!("T#{tenant_id}#ROOM#{room_id}")
 }
@@ -289,8 +310,13 @@ pub struct CalendarWrite<'a> {
     pub audit: &'a [AuditEntry],
 }
 
-/// BatchGetItem takes at most this many keys a call.
-const BATCH_GET: usize = 100;
+/// An item read in a batch, as serde shapes it.
+fn parse<T: serde::de::DeserializeOwned>(item: Item, tenant_id: &str) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+        key: format!("a booking item of {tenant_id}"),
+        problem: e.to_string(),
+    })
+}
 
 #[derive(Clone, Debug)]
 pub struct BookingStore {
@@ -357,46 +383,29 @@ impl BookingStore {
         dates: &[Date],
     ) -> Result<(Option<crate::rooms::RoomRecord>, Vec<Day>), StoreError> {
         let (room_pk, room_sk) = crate::rooms::RoomRecord::key(tenant_id, room_id);
-        let mut room = None;
-        let mut found: HashMap<String, DayRecord> = HashMap::new();
         let mut keys = vec![key(room_pk, room_sk.clone())];
         keys.extend(
             dates
                 .iter()
                 .map(|date| key(day_pk(tenant_id, room_id), day_sk(*date))),
         );
-        for chunk in keys.chunks(BATCH_GET) {
-            for item in self.table.batch_get(chunk.to_vec()).await? {
-                let corrupt = |e: serde_dynamo::Error| StoreError::Corrupt {
-                    key: format!("room {room_id} of {tenant_id}"),
-                    problem: e.to_string(),
-                };
-                let is_room = item
-                    .get("sk")
-                    .and_then(|sk| sk.as_s().ok())
-                    .is_some_and(|sk| *sk == room_sk);
-                if is_room {
-                    room = Some(serde_dynamo::from_item(item).map_err(corrupt)?);
-                } else {
-                    let record: DayRecord = serde_dynamo::from_item(item).map_err(corrupt)?;
-                    found.insert(record.sk.clone(), record);
-                }
+        let mut room = None;
+        let mut found: HashMap<String, DayRecord> = HashMap::new();
+        for item in self.table.batch_get(keys).await? {
+            let is_room = item
+                .get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .is_some_and(|sk| *sk == room_sk);
+            if is_room {
+                room = Some(parse(item, tenant_id)?);
+            } else {
+                let record: DayRecord = parse(item, tenant_id)?;
+                found.insert(record.sk.clone(), record);
             }
         }
         let days = dates
             .iter()
-            .map(|&date| match found.remove(&day_sk(date)) {
-                Some(record) => Day {
-                    date,
-                    version: record.version,
-                    entries: record.entries,
-                },
-                None => Day {
-                    date,
-                    version: 0,
-                    entries: Vec::new(),
-                },
-            })
+            .map(|&date| Day::read(date, found.remove(&day_sk(date))))
             .collect();
         Ok((room, days))
     }
@@ -412,36 +421,21 @@ impl BookingStore {
             .iter()
             .flat_map(|room| dates.iter().map(move |date| (*room, *date)))
             .collect();
+        let keys = wanted
+            .iter()
+            .map(|(room, date)| key(day_pk(tenant_id, room), day_sk(*date)))
+            .collect();
         let mut found: HashMap<(String, String), DayRecord> = HashMap::new();
-        for chunk in wanted.chunks(BATCH_GET) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|(room, date)| key(day_pk(tenant_id, room), day_sk(*date)))
-                .collect();
-            for item in self.table.batch_get(keys).await? {
-                let record: DayRecord =
-                    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                        key: format!("days of {tenant_id}"),
-                        problem: e.to_string(),
-                    })?;
-                found.insert((record.pk.clone(), record.sk.clone()), record);
-            }
+        for item in self.table.batch_get(keys).await? {
+            let record: DayRecord = parse(item, tenant_id)?;
+            found.insert((record.pk.clone(), record.sk.clone()), record);
         }
         let mut days: HashMap<String, Vec<Day>> = HashMap::new();
         for (room, date) in wanted {
-            let day = match found.remove(&(day_pk(tenant_id, room), day_sk(date))) {
-                Some(record) => Day {
-                    date,
-                    version: record.version,
-                    entries: record.entries,
-                },
-                None => Day {
-                    date,
-                    version: 0,
-                    entries: Vec::new(),
-                },
-            };
-            days.entry(room.to_owned()).or_default().push(day);
+            let record = found.remove(&(day_pk(tenant_id, room), day_sk(date)));
+            days.entry(room.to_owned())
+                .or_default()
+                .push(Day::read(date, record));
         }
         Ok(days)
     }
@@ -511,25 +505,19 @@ impl BookingStore {
         tenant_id: &str,
         booking_ids: &[&str],
     ) -> Result<Vec<BookingRecord>, StoreError> {
-        let mut found = Vec::with_capacity(booking_ids.len());
-        for chunk in booking_ids.chunks(BATCH_GET) {
-            let keys = chunk
-                .iter()
-                .map(|id| {
-                    let (pk, sk) = BookingRecord::key(tenant_id, id);
-                    key(pk, sk)
-                })
-                .collect();
-            for item in self.table.batch_get(keys).await? {
-                found.push(
-                    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                        key: format!("bookings of {tenant_id}"),
-                        problem: e.to_string(),
-                    })?,
-                );
-            }
-        }
-        Ok(found)
+        let keys = booking_ids
+            .iter()
+            .map(|id| {
+                let (pk, sk) = BookingRecord::key(tenant_id, id);
+                key(pk, sk)
+            })
+            .collect();
+        self.table
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| parse(item, tenant_id))
+            .collect()
     }
 
     /// One page of bookings starting in `[from, to)` (RFC 3339 UTC), by start time.

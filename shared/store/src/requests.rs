@@ -1,7 +1,6 @@
 //! DynamoDB requests counted as they are sent (SPEC §C asks how many each operation costs):
 //! an SDK interceptor on every client [`crate::Table`] builds counts each attempt by operation,
-//! into the request being answered (a task-local scope the kit opens per request) and into
-//! process totals (what a benchmark reads).
+//! into the request being answered (a task-local scope the kit opens per request).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,8 +18,6 @@ tokio::task_local! {
     static CURRENT: Arc<Mutex<Counts>>;
 }
 
-static TOTALS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-
 /// Runs `work`, answering what it returns and the DynamoDB requests it sent.
 pub async fn counted<F: Future>(work: F) -> (F::Output, Counts) {
     let counts = Arc::new(Mutex::new(Counts::new()));
@@ -29,15 +26,7 @@ pub async fn counted<F: Future>(work: F) -> (F::Output, Counts) {
     (output, counts)
 }
 
-/// Every request this process has sent, by operation.
-pub fn totals() -> BTreeMap<String, u64> {
-    TOTALS.lock().map(|t| t.clone()).unwrap_or_default()
-}
-
 fn record(operation: &str) {
-    if let Ok(mut totals) = TOTALS.lock() {
-        *totals.entry(operation.to_owned()).or_default() += 1;
-    }
     let _ = CURRENT.try_with(|counts| {
         if let Ok(mut counts) = counts.lock() {
             *counts.entry(operation.to_owned()).or_default() += 1;

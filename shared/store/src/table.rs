@@ -216,40 +216,43 @@ impl Table {
             .transpose()
     }
 
-    /// The items of `keys` that exist (at most 100 keys), consistent reads; keys the service
-    /// leaves unprocessed are asked again.
+    /// The items of `keys` that exist, consistent reads, 100 keys a call (BatchGetItem's most);
+    /// keys the service leaves unprocessed are asked again after a backoff.
     pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
-        let mut pending = Some(
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Failed(Box::new(e)))?,
-        );
-        for attempt in 0u32.. {
-            let Some(request) = pending.take() else { break };
-            if request.keys().is_empty() {
-                break;
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0u32.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    // Unprocessed keys mean throttling: back off before asking again.
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6)))
+                        .await;
+                }
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Failed(Box::new(e)))?;
+                let mut output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.name(), request)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                if let Some(mut responses) = output.responses.take() {
+                    found.extend(responses.remove(self.name()).unwrap_or_default());
+                }
+                pending = output
+                    .unprocessed_keys
+                    .take()
+                    .and_then(|mut unprocessed| unprocessed.remove(self.name()))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
             }
-            if attempt > 0 {
-                // Unprocessed keys mean throttling: back off before asking again.
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
-            }
-            let mut output = self
-                .client
-                .batch_get_item()
-                .request_items(self.name(), request)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            if let Some(mut responses) = output.responses.take() {
-                found.extend(responses.remove(self.name()).unwrap_or_default());
-            }
-            pending = output
-                .unprocessed_keys
-                .take()
-                .and_then(|mut unprocessed| unprocessed.remove(self.name()));
         }
         Ok(found)
     }

@@ -7,3 +7,4 @@ pub mod local_time;
 pub mod recurrence;
 pub mod room;
 pub mod rules;
+pub mod status;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::local_time::RoomZone;
-use super::rules::RoomRules;
+use super::rules::{MAX_BUFFER_MINUTES, RoomRules};
 
 /// A room's description as a client sends it.
 #[derive(Debug, Clone, Deserialize)]
@@ -125,8 +125,8 @@ impl RoomInput {
             ("rules.buffer_before_minutes", rules.buffer_before_minutes),
             ("rules.buffer_after_minutes", rules.buffer_after_minutes),
         ] {
-            if minutes > 240 {
-                problem(field, "at most 240".into());
+            if minutes > MAX_BUFFER_MINUTES {
+                problem(field, format!("at most {MAX_BUFFER_MINUTES}"));
             }
         }
         if !(1..=240).contains(&rules.release_minutes) {

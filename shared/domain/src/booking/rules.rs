@@ -6,6 +6,13 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+/// The longest buffer a room may keep before or after a booking.
+pub const MAX_BUFFER_MINUTES: u32 = 240;
+
+/// How far a booking's buffers can reach beyond it, whatever its room's rules say now: where
+/// the days that could hold something meeting it are.
+pub const MAX_BUFFER: SignedDuration = SignedDuration::from_mins(MAX_BUFFER_MINUTES as i64);
+
 /// The rules of one room; durations in minutes, as operators write them. Rules left out of a
 /// request take their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
