@@ -703,6 +703,32 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
 
+    // Calendar feeds: made and revoked; an unknown room or a second revocation changes nothing.
+    let feed = script
+        .step(
+            "POST /v1/feeds",
+            as_(&owner, Method::POST, "/v1/feeds").json(&json!({})),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/feeds",
+            as_(&owner, Method::POST, "/v1/feeds").json(&json!({ "room_id": "rm_none" })),
+            404,
+        )
+        .await;
+    let feed_path = format!("/v1/feeds/{}", feed["id"].as_str().unwrap());
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/feeds/{feedId}",
+                as_(&owner, Method::DELETE, &feed_path),
+                status,
+            )
+            .await;
+    }
+
     // The onboarding checklist: an admin marks a step; bad marks and unknown steps change nothing.
     for (path, body, status) in [
         (

@@ -91,6 +91,14 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
     )
     .await;
 
+    let feed = ask(
+        &owner,
+        Method::POST,
+        "/v1/feeds",
+        json!({ "room_id": room["id"] }),
+    )
+    .await;
+
     let path_values = BTreeMap::from([
         ("userId", member.user_id.clone()),
         ("role", "desk".to_owned()),
@@ -107,6 +115,7 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ("roomId", room["id"].as_str().unwrap().to_owned()),
         ("bookingId", booking["id"].as_str().unwrap().to_owned()),
         ("seriesId", series["id"].as_str().unwrap().to_owned()),
+        ("feedId", feed["id"].as_str().unwrap().to_owned()),
         (
             "closureId",
             closure["closure"]["id"].as_str().unwrap().to_owned(),
@@ -118,6 +127,8 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         closure["closure"]["id"].as_str().unwrap().to_owned(),
         "Alpha works".to_owned(),
         series["id"].as_str().unwrap().to_owned(),
+        feed["id"].as_str().unwrap().to_owned(),
+        feed["token"].as_str().unwrap().to_owned(),
         owner.tenant_id.clone(),
         owner.user_id.clone(),
         admin.user_id.clone(),
@@ -211,6 +222,7 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         &format!("/v1/bookings/{}", a.path_values["bookingId"]),
         &format!("/v1/rooms/{}/closures", a.path_values["roomId"]),
         &format!("/v1/series/{}", a.path_values["seriesId"]),
+        "/v1/feeds",
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }

@@ -3,12 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
-use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Record, new_id};
@@ -89,9 +86,7 @@ impl Access {
 
         let now = Timestamp::now();
         let id = new_id("inv");
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let token = InvitationToken::new(tenant_id, &id, &URL_SAFE_NO_PAD.encode(secret));
+        let token = InvitationToken::new(tenant_id, &id, &steward_access::new_secret());
         let (pk, sk) = InvitationRecord::key(tenant_id, &id);
         let record = InvitationRecord {
             pk,

@@ -1,11 +1,8 @@
 //! The routes of the identity function.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record, new_id};
@@ -98,12 +95,6 @@ struct Me<'a> {
     session_id: &'a str,
 }
 
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// A display name or a tenant name: trimmed, 1 to 100 characters.
 fn name(field: &str, text: &str) -> Result<String, ApiError> {
     let text = text.trim();
@@ -153,7 +144,7 @@ impl Identity {
             &user.tenant_id,
             &user.user_id,
             &session_id,
-            &random_secret(),
+            &steward_access::new_secret(),
         );
         let (pk, sk) = SessionRecord::key(&user.tenant_id, &user.user_id, &session_id);
         let user_agent: String = request
@@ -315,7 +306,7 @@ impl Identity {
         let tenant_id = token.tenant_id();
         let invitation = self
             .access
-            .invitation(tenant_id, token.invitation_id())
+            .invitation(tenant_id, token.id())
             .await?
             .filter(|invitation| invitation.token_hash == token.hash())
             .ok_or_else(unknown)?;
@@ -478,7 +469,7 @@ impl Identity {
             presented.tenant_id(),
             presented.user_id(),
             presented.session_id(),
-            &random_secret(),
+            &steward_access::new_secret(),
         );
         let reuse_audit = self.audit(
             request,

@@ -7,6 +7,8 @@ mod availability;
 mod bookings;
 mod calendar;
 mod closures;
+mod feeds;
+mod ical;
 mod series;
 
 use std::time::Duration;
@@ -31,6 +33,7 @@ pub struct Rooms {
     guard: Guard,
     store: RoomStore,
     bookings: steward_store::bookings::BookingStore,
+    feeds: steward_store::feeds::FeedStore,
     auditor: Auditor,
     cursors: Cursors,
 }
@@ -42,6 +45,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
+        feeds: steward_store::feeds::FeedStore::new(table.clone()),
         auditor: Auditor::new(&common.signing_secret),
         cursors: Cursors::new(&common.signing_secret),
     };
@@ -259,6 +263,10 @@ impl Api for Rooms {
             "POST /v1/series/{seriesId}/cancel" => self.cancel_series(request).await,
             "POST /v1/rooms/{roomId}/closures" => self.close(request).await,
             "DELETE /v1/rooms/{roomId}/closures/{closureId}" => self.reopen(request).await,
+            "POST /v1/feeds" => self.create_feed(request).await,
+            "GET /v1/feeds" => self.feeds(request).await,
+            "DELETE /v1/feeds/{feedId}" => self.revoke_feed(request).await,
+            "GET /v1/ical/{token}" => self.ical(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }

@@ -192,8 +192,18 @@ impl Guard {
         request: &ApiRequest,
         permission: Permission,
     ) -> Result<Caller, ApiError> {
+        self.allow_principal(request.principal()?, permission).await
+    }
+
+    /// `principal`, if it may perform `permission`'s action: what a secret that acts for a
+    /// member (a calendar feed's token) is checked as, so that removing the member, taking the
+    /// permission away or losing the licence feature closes it too.
+    pub async fn allow_principal(
+        &self,
+        principal: &Principal,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
         let started = Instant::now();
-        let principal = request.principal()?;
         let (user, tenant, (rollout, epoch)) = tokio::try_join!(
             self.store.user(&principal.tenant_id, &principal.user_id),
             self.tenant(&principal.tenant_id),

@@ -50,6 +50,15 @@ fn default_tenant_cache_seconds() -> u64 {
     5
 }
 
+/// A new secret: 32 random bytes, URL-safe base64 (the secret part of a token).
+pub fn new_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A new identifier: `<prefix>_<UUIDv7>`, so ids sort by creation time.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

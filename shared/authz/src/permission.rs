@@ -38,6 +38,10 @@ string_enum! {
         BookingsRead => "bookings:read",
         BookingsApprove => "bookings:approve",
         SeriesCreate => "series:create",
+        FeedsManage => "feeds:manage",
+        RoomsImport => "rooms:import",
+        BookingsImport => "bookings:import",
+        BookingsExport => "bookings:export",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -90,9 +94,12 @@ impl Permission {
             | Self::BookingsCreate
             | Self::BookingsRead
             | Self::BookingsApprove
+            | Self::BookingsExport
             | Self::PlatformManageLicences
             | Self::PlatformConfigure => None,
             Self::SeriesCreate => Some(Feature::RecurringBookings),
+            Self::FeedsManage => Some(Feature::IcalFeeds),
+            Self::RoomsImport | Self::BookingsImport => Some(Feature::CsvImport),
         }
     }
 

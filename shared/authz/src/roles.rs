@@ -56,7 +56,11 @@ impl BuiltInRole {
                 P::BookingsCreate,
                 P::BookingsRead,
                 P::BookingsApprove,
+                P::BookingsExport,
+                P::BookingsImport,
+                P::RoomsImport,
                 P::SeriesCreate,
+                P::FeedsManage,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,
@@ -66,6 +70,7 @@ impl BuiltInRole {
                 P::BookingsCreate,
                 P::BookingsRead,
                 P::SeriesCreate,
+                P::FeedsManage,
             ],
             Self::Auditor => &[
                 P::MeRead,
@@ -78,6 +83,7 @@ impl BuiltInRole {
                 P::LicenceRead,
                 P::RoomsRead,
                 P::BookingsRead,
+                P::BookingsExport,
             ],
         };
         granted.iter().copied().collect()

@@ -96,7 +96,11 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::BookingsCreate,
             P::BookingsRead,
             P::BookingsApprove,
-            P::SeriesCreate
+            P::BookingsExport,
+            P::BookingsImport,
+            P::RoomsImport,
+            P::SeriesCreate,
+            P::FeedsManage
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
@@ -109,7 +113,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
                 P::RoomsRead,
                 P::BookingsCreate,
                 P::BookingsRead,
-                P::SeriesCreate
+                P::SeriesCreate,
+                P::FeedsManage
             ])
         );
     }
@@ -125,7 +130,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::AuditRead,
             P::LicenceRead,
             P::RoomsRead,
-            P::BookingsRead
+            P::BookingsRead,
+            P::BookingsExport
         ])
     );
 }
@@ -235,7 +241,15 @@ fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
             "{permission}"
         );
     }
-    assert_eq!(gated, [Permission::SeriesCreate]);
+    assert_eq!(
+        gated,
+        [
+            Permission::SeriesCreate,
+            Permission::FeedsManage,
+            Permission::RoomsImport,
+            Permission::BookingsImport
+        ]
+    );
     // Not enforced, nothing is gated.
     let mut lenient = licence(TENANT, LicenceStatus::Active, false);
     lenient.features.clear();

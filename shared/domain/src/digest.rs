@@ -1,5 +1,8 @@
-//! What opaque secret tokens share: the SHA-256 they are stored as, and the shape of their
-//! dot-separated parts.
+//! What opaque secret tokens share: the SHA-256 they are stored as, the shape of their
+//! dot-separated parts, and the tenant-scoped token (`<tenant>.<id>.<secret>`) that
+//! invitations and calendar feeds hand out.
+
+use std::fmt;
 
 use sha2::{Digest, Sha256};
 
@@ -19,4 +22,57 @@ pub(crate) fn is_token_part(part: &str) -> bool {
         && part
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A secret that names what it opens: `<tenant>.<id>.<secret>`, shown once and stored only as
+/// its hash, so the item it opens is read by key and the hash compared.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TenantToken {
+    tenant_id: String,
+    id: String,
+    secret: String,
+}
+
+impl TenantToken {
+    /// A new token, `secret` being 32 random bytes encoded by the caller.
+    pub fn new(tenant_id: &str, id: &str, secret: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.split('.').collect::<Vec<_>>().as_slice() {
+            [tenant, id, secret] if [tenant, id, secret].iter().all(|p| is_token_part(p)) => {
+                Some(Self::new(tenant, id, secret))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// The id of what the token opens (an invitation, a feed).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What is stored: SHA-256 of the whole token.
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.expose())
+    }
+
+    pub fn expose(&self) -> String {
+        format!("{}.{}.{}", self.tenant_id, self.id, self.secret)
+    }
+}
+
+impl fmt::Debug for TenantToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantToken({}.{}.redacted)", self.tenant_id, self.id)
+    }
 }

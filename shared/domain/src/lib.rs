@@ -3,7 +3,7 @@
 
 pub mod access;
 pub mod booking;
-mod digest;
+pub mod digest;
 pub mod identity;
 pub mod licensing;
 pub mod onboarding;

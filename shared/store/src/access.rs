@@ -22,12 +22,9 @@ use steward_domain::access::{Change, Member, MemberStatus, PolicySnapshot, Polic
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
 use crate::identity::{TenantRecord, UserRecord};
+use crate::write::tenant_pk;
 use crate::write::{delete, failed_condition, key, put, update};
 use crate::{PageKey, Query, StoreError, Table};
-
-fn tenant_pk(tenant_id: &str) -> String {
-    format!("T#{tenant_id}")
-}
 
 fn attribute<T: Serialize>(
     value: &T,

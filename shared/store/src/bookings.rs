@@ -547,6 +547,31 @@ impl BookingStore {
         ))
     }
 
+    /// Every booking of `listing` starting in `window`, in start order, at most `cap`; and
+    /// whether more were left (feeds and exports, which read whole windows).
+    pub async fn all(
+        &self,
+        tenant_id: &str,
+        listing: Listing<'_>,
+        window: (&str, &str),
+        cap: usize,
+    ) -> Result<(Vec<BookingRecord>, bool), StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self.page(tenant_id, listing, window, 100, start).await?;
+            records.extend(page);
+            if records.len() > cap {
+                records.truncate(cap);
+                return Ok((records, true));
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok((records, false)),
+            }
+        }
+    }
+
     /// A day's new state, written only over the version it was read at.
     fn day_write(
         &self,

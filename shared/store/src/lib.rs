@@ -6,6 +6,7 @@ mod attributes;
 pub mod audit;
 pub mod bookings;
 mod error;
+pub mod feeds;
 pub mod idempotency;
 pub mod identity;
 pub mod licensing;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use steward_domain::onboarding::{Evidence, Mark, Step};
 
 use crate::audit::AuditEntry;
+use crate::write::tenant_pk;
 use crate::write::{key, put, update};
 use crate::{StoreError, Table};
 
@@ -21,10 +22,6 @@ pub struct MarkRecord {
 #[derive(Clone, Debug)]
 pub struct OnboardingStore {
     table: Table,
-}
-
-fn tenant_pk(tenant_id: &str) -> String {
-    format!("T#{tenant_id}")
 }
 
 impl OnboardingStore {

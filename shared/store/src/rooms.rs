@@ -10,6 +10,7 @@ use steward_domain::booking::room::Room;
 
 use crate::attributes::n;
 use crate::audit::AuditEntry;
+use crate::write::tenant_pk;
 use crate::write::{failed_condition, key, put, update};
 use crate::{PageKey, Query, StoreError, Table};
 
@@ -52,10 +53,6 @@ impl RoomRecord {
             archived_at: None,
         }
     }
-}
-
-fn tenant_pk(tenant_id: &str) -> String {
-    format!("T#{tenant_id}")
 }
 
 /// Why a room was not written.
@@ -124,6 +121,33 @@ impl RoomStore {
         self.table
             .get(tenant_pk(tenant_id), format!("ROOM#{room_id}"), true)
             .await
+    }
+
+    /// The rooms of `room_ids` that exist (archived ones are not among them), consistent
+    /// reads, batched.
+    pub async fn many(
+        &self,
+        tenant_id: &str,
+        room_ids: &[&str],
+    ) -> Result<Vec<RoomRecord>, StoreError> {
+        let keys = room_ids
+            .iter()
+            .map(|id| {
+                let (pk, sk) = RoomRecord::key(tenant_id, id);
+                key(pk, sk)
+            })
+            .collect();
+        self.table
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: format!("a room of {tenant_id}"),
+                    problem: e.to_string(),
+                })
+            })
+            .collect()
     }
 
     pub async fn page(

@@ -16,6 +16,7 @@ use steward_domain::licensing::sweep::{Outcome, TENANT_SHARDS, Tally};
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
 use crate::identity::tenant_index_partition;
+use crate::write::tenant_pk;
 use crate::write::{TransactError, failed_condition, key, put, update};
 use crate::{PageKey, Query, StoreError, Table};
 
@@ -199,10 +200,6 @@ fn result_partition(run_id: &str, shard: u8) -> String {
 
 fn notice_prefix(licence_expires_at: i64) -> String {
     format!("NOTICE#{licence_expires_at}#")
-}
-
-fn tenant_pk(tenant_id: &str) -> String {
-    format!("T#{tenant_id}")
 }
 
 fn value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {

@@ -27,6 +27,11 @@ pub(crate) fn put<T: Serialize>(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// The partition of a tenant's own items: `T#<tenant>`.
+pub(crate) fn tenant_pk(tenant_id: &str) -> String {
+    format!("T#{tenant_id}")
+}
+
 pub(crate) fn key(pk: String, sk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }

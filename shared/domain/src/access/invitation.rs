@@ -1,64 +1,7 @@
 //! The token that accepts an invitation: `<tenant>.<invitation>.<secret>`, shown once to the
 //! inviter and stored only as its hash.
 
-use std::fmt;
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct InvitationToken {
-    tenant_id: String,
-    invitation_id: String,
-    secret: String,
-}
-
-impl InvitationToken {
-    /// A new token, `secret` being 32 random bytes encoded by the caller.
-    pub fn new(tenant_id: &str, invitation_id: &str, secret: &str) -> Self {
-        Self {
-            tenant_id: tenant_id.to_owned(),
-            invitation_id: invitation_id.to_owned(),
-            secret: secret.to_owned(),
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        let plain = crate::digest::is_token_part;
-        match text.split('.').collect::<Vec<_>>().as_slice() {
-            [tenant, invitation, secret]
-                if [tenant, invitation, secret].iter().all(|p| plain(p)) =>
-            {
-                Some(Self::new(tenant, invitation, secret))
-            }
-            _ => None,
-        }
-    }
-
-    pub fn tenant_id(&self) -> &str {
-        &self.tenant_id
-    }
-
-    pub fn invitation_id(&self) -> &str {
-        &self.invitation_id
-    }
-
-    /// What is stored: SHA-256 of the whole token.
-    pub fn hash(&self) -> String {
-        crate::digest::sha256_hex(&self.expose())
-    }
-
-    pub fn expose(&self) -> String {
-        format!("{}.{}.{}", self.tenant_id, self.invitation_id, self.secret)
-    }
-}
-
-impl fmt::Debug for InvitationToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "InvitationToken({}.{}.redacted)",
-            self.tenant_id, self.invitation_id
-        )
-    }
-}
+pub use crate::digest::TenantToken as InvitationToken;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,237 @@
+//! Bookings as an iCalendar feed (RFC 5545): each booking one `VEVENT` whose UID is its id (so a
+//! calendar client updates it in place), whose `SEQUENCE` grows with every change and whose
+//! `STATUS` is `CANCELLED` once it no longer holds the room; times on the room's wall clock with
+//! a `VTIMEZONE` per zone, built from the time zone database for the span the events cover.
+//!
+//! The `ics` crate writes the content lines (escaping, folding at 75 octets); the time zones are
+//! ours, since no crate builds a `VTIMEZONE` from `jiff`'s database.
+
+use std::collections::BTreeMap;
+
+use ics::parameters::TzIDParam;
+use ics::properties::{
+    Created, Description, DtEnd, DtStart, LastModified, Location, Method, Name, Sequence, Status,
+    Summary, TzName,
+};
+use ics::{Daylight, Event, ICalendar, Standard, TimeZone as VTimeZone, escape_text};
+use jiff::tz::{Offset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+use steward_domain::booking::status::BookingStatus;
+use steward_store::bookings::BookingRecord;
+use steward_store::rooms::RoomRecord;
+
+/// One booking and the room it is in (its name and time zone).
+pub(crate) struct FeedEvent<'a> {
+    pub booking: &'a BookingRecord,
+    pub room: &'a RoomRecord,
+}
+
+/// The feed called `name` holding `events`.
+pub(crate) fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
+    let mut calendar = ICalendar::new("2.0", "-//Steward//Bookings//EN");
+    calendar.push(Method::new("PUBLISH"));
+    calendar.push(Name::new(escape_text(name.to_owned())));
+    // What most clients read for the calendar's name (NAME is RFC 7986's, newer).
+    calendar.push(ics::components::Property::new(
+        "X-WR-CALNAME",
+        escape_text(name.to_owned()),
+    ));
+    calendar.push(ics::properties::RefreshInterval::new("PT15M"));
+    // The span each zone must describe: from its earliest start to its latest end.
+    let mut spans: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
+    let mut written = Vec::with_capacity(events.len());
+    for event in events {
+        let Some((zone, start, end)) = times(event) else {
+            tracing::warn!(booking = %event.booking.booking_id, "booking left out of a feed: unreadable times");
+            continue;
+        };
+        let span = spans
+            .entry(event.room.room.time_zone.as_str())
+            .or_insert((start, end));
+        *span = (span.0.min(start), span.1.max(end));
+        written.push(vevent(event, &zone, start, end));
+    }
+    for (name, span) in spans {
+        if let Ok(zone) = TimeZone::get(name) {
+            calendar.add_timezone(vtimezone(name, &zone, span));
+        }
+    }
+    for event in written {
+        calendar.add_event(event);
+    }
+    calendar.to_string()
+}
+
+fn times(event: &FeedEvent<'_>) -> Option<(TimeZone, Timestamp, Timestamp)> {
+    let zone = TimeZone::get(&event.room.room.time_zone).ok()?;
+    let start = event.booking.start.parse().ok()?;
+    let end = event.booking.end.parse().ok()?;
+    Some((zone, start, end))
+}
+
+fn vevent(
+    event: &FeedEvent<'_>,
+    zone: &TimeZone,
+    start: Timestamp,
+    end: Timestamp,
+) -> Event<'static> {
+    let booking = event.booking;
+    let room = &event.room.room;
+    let tzid = room.time_zone.clone();
+    let stamp = utc(&booking.updated_at);
+    let mut vevent = Event::new(format!("{}@steward", booking.booking_id), stamp.clone());
+    let mut dtstart = DtStart::new(local(zone, start));
+    dtstart.add(TzIDParam::new(tzid.clone()));
+    vevent.push(dtstart);
+    let mut dtend = DtEnd::new(local(zone, end));
+    dtend.add(TzIDParam::new(tzid));
+    vevent.push(dtend);
+    vevent.push(Summary::new(escape_text(booking.title.clone())));
+    let place = [&room.name, &room.building, &room.floor, &room.site]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    vevent.push(Location::new(escape_text(place)));
+    vevent.push(Description::new(escape_text(format!(
+        "Steward booking {} ({})",
+        booking.booking_id, booking.status
+    ))));
+    // Version 1 is the booking as first written: SEQUENCE 0, then one more per change.
+    vevent.push(Sequence::new(booking.version.saturating_sub(1).to_string()));
+    vevent.push(match booking.status {
+        BookingStatus::Pending => Status::tentative(),
+        BookingStatus::Confirmed | BookingStatus::CheckedIn | BookingStatus::Completed => {
+            Status::confirmed()
+        }
+        BookingStatus::Cancelled | BookingStatus::Released | BookingStatus::Rejected => {
+            Status::cancelled()
+        }
+    });
+    vevent.push(Created::new(utc(&booking.created_at)));
+    vevent.push(LastModified::new(stamp));
+    vevent
+}
+
+/// The zone's observances over `(from, to)`: the one in force at `from`, then each transition
+/// up to `to`, as one-off `STANDARD`/`DAYLIGHT` onsets (no RRULE to get wrong: the database
+/// knows each change).
+fn vtimezone(
+    name: &str,
+    zone: &TimeZone,
+    (from, to): (Timestamp, Timestamp),
+) -> VTimeZone<'static> {
+    let mut onsets = zone
+        .preceding(from)
+        .take(1)
+        .chain(zone.following(from).take_while(|t| t.timestamp() <= to))
+        .map(|transition| {
+            let at = transition.timestamp();
+            let before = zone.to_offset(at - SignedDuration::from_secs(1));
+            let after = transition.offset();
+            let start = before.to_datetime(at).strftime("%Y%m%dT%H%M%S").to_string();
+            let (from, to) = (offset(before), offset(after));
+            let name = TzName::new(transition.abbreviation().to_owned());
+            if transition.dst().is_dst() {
+                let mut daylight = Daylight::new(start, from, to);
+                daylight.push(name);
+                Onset::Daylight(daylight)
+            } else {
+                let mut standard = Standard::new(start, from, to);
+                standard.push(name);
+                Onset::Standard(standard)
+            }
+        })
+        .collect::<Vec<_>>()
+        .into_iter();
+    // A zone that has never changed: one standard observance, from the epoch.
+    let first = onsets.next().unwrap_or_else(|| {
+        let info = zone.to_offset_info(from);
+        let fixed = offset(info.offset());
+        let mut standard = Standard::new("19700101T000000", fixed.clone(), fixed);
+        standard.push(TzName::new(info.abbreviation().to_owned()));
+        Onset::Standard(standard)
+    });
+    let mut vtimezone = match first {
+        Onset::Standard(standard) => VTimeZone::standard(name.to_owned(), standard),
+        Onset::Daylight(daylight) => VTimeZone::daylight(name.to_owned(), daylight),
+    };
+    for onset in onsets {
+        match onset {
+            Onset::Standard(standard) => vtimezone.add_standard(standard),
+            Onset::Daylight(daylight) => vtimezone.add_daylight(daylight),
+        }
+    }
+    vtimezone
+}
+
+enum Onset {
+    Standard(Standard<'static>),
+    Daylight(Daylight<'static>),
+}
+
+/// `±HHMM` (RFC 5545 3.3.14), seconds dropped (no zone in use has them).
+fn offset(offset: Offset) -> String {
+    let seconds = offset.seconds();
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    format!("{sign}{:02}{:02}", minutes / 60, minutes % 60)
+}
+
+/// A wall-clock time in `zone`, the form `DTSTART;TZID=…:` takes.
+fn local(zone: &TimeZone, at: Timestamp) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y%m%dT%H%M%S")
+        .to_string()
+}
+
+/// An RFC 3339 instant as an iCalendar UTC date-time (`20261123T090000Z`).
+fn utc(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<Timestamp>()
+        .map(|at| at.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_written_as_rfc_5545_wants() {
+        assert_eq!(offset(Offset::from_seconds(-5 * 3600).unwrap()), "-0500");
+        assert_eq!(
+            offset(Offset::from_seconds(5 * 3600 + 1800).unwrap()),
+            "+0530"
+        );
+        assert_eq!(offset(Offset::UTC), "+0000");
+    }
+
+    #[test]
+    fn a_zone_describes_each_change_within_the_span() {
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let from: Timestamp = "2027-01-10T12:00:00Z".parse().unwrap();
+        let to: Timestamp = "2027-12-10T12:00:00Z".parse().unwrap();
+        let text = vtimezone("America/New_York", &zone, (from, to)).to_string();
+        // In force at `from` (the November 2026 fall-back), then March and November 2027.
+        assert!(text.contains("DTSTART:20261101T020000"), "{text}");
+        assert!(text.contains("DTSTART:20270314T020000"), "{text}");
+        assert!(text.contains("DTSTART:20271107T020000"), "{text}");
+        assert_eq!(text.matches("BEGIN:DAYLIGHT").count(), 1, "{text}");
+        assert_eq!(text.matches("BEGIN:STANDARD").count(), 2, "{text}");
+        assert!(
+            text.contains("TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_zone_without_changes_has_one_observance() {
+        let zone = TimeZone::get("Asia/Kolkata").unwrap();
+        let from: Timestamp = "2027-01-10T12:00:00Z".parse().unwrap();
+        let text = vtimezone("Asia/Kolkata", &zone, (from, from)).to_string();
+        assert_eq!(text.matches("BEGIN:STANDARD").count(), 1, "{text}");
+        assert!(text.contains("TZOFFSETTO:+0530"), "{text}");
+    }
+}
