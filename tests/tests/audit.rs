@@ -496,6 +496,39 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             412,
         )
         .await;
+    // CSV imports: one entry a room made, one a room's bookings written; bad sheets leave none.
+    let csv = |path: &str, body: String| {
+        as_(&owner, Method::POST, path)
+            .header("content-type", "text/csv")
+            .body(body)
+    };
+    for (sheet, status) in [
+        ("name,time_zone,capacity\nAnnex,UTC,4\n", 200),
+        ("name,time_zone,capacity\nAnnex,UTC,many\n", 422),
+    ] {
+        script
+            .step(
+                "POST /v1/imports/rooms",
+                csv("/v1/imports/rooms", sheet.to_owned()),
+                status,
+            )
+            .await;
+    }
+    let day = steward_e2e::days_ahead(45);
+    for (time, status) in [("07:00", 200), ("not a time", 422)] {
+        let sheet = format!(
+            "room_id,start,end\n{},{day}T{time},{day}T08:00\n",
+            room["id"].as_str().unwrap()
+        );
+        script
+            .step(
+                "POST /v1/imports/bookings",
+                csv("/v1/imports/bookings", sheet),
+                status,
+            )
+            .await;
+    }
+
     // A booking in that room; a refused one (past the room's rules) leaves nothing.
     // Dates a month ahead, whatever day the test runs.
     let [d1, d2, d3, d4] = [30, 31, 32, 33].map(steward_e2e::days_ahead);

@@ -59,7 +59,7 @@ struct ReasonInput {
 }
 
 /// An instant from RFC 3339, or from a local time on the room's wall clock.
-fn instant(zone: &RoomZone, text: &str, field: &str) -> Result<Timestamp, ApiError> {
+pub(crate) fn instant(zone: &RoomZone, text: &str, field: &str) -> Result<Timestamp, ApiError> {
     if let Ok(at) = text.parse::<Timestamp>() {
         return Ok(at);
     }
@@ -157,7 +157,7 @@ fn only(plan: Plan) -> Result<BookingRecord, ApiError> {
 impl Rooms {
     /// The rule breaches of `slot`, waived with a manager's reason; `started` leaves out the
     /// rules about the start (a booking under way is extended, not booked).
-    fn overridden(
+    pub(crate) fn overridden(
         &self,
         caller: &Caller,
         rules: &RoomRules,

@@ -7,10 +7,14 @@ mod availability;
 mod bookings;
 mod calendar;
 mod closures;
+mod exports;
 mod feeds;
 mod ical;
+mod imports;
 mod series;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
@@ -238,36 +242,55 @@ impl Rooms {
     }
 }
 
+/// A route's answer, still to come.
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send + 'a>>;
+
+impl Rooms {
+    /// The handler of `request`'s route, boxed: one plain function picks it, so that polling
+    /// it does not carry every route's future in one stack frame (over a megabyte in a debug
+    /// build, which overflowed a test thread's stack).
+    fn route<'a>(&'a self, request: &'a ApiRequest) -> Answer<'a> {
+        match request.route.as_str() {
+            "POST /v1/rooms" => Box::pin(self.create(request)),
+            "GET /v1/rooms" => Box::pin(self.list(request)),
+            "GET /v1/rooms/{roomId}" => Box::pin(self.read(request)),
+            "PUT /v1/rooms/{roomId}" => Box::pin(self.update(request)),
+            "DELETE /v1/rooms/{roomId}" => Box::pin(self.archive(request)),
+            "POST /v1/bookings" => Box::pin(self.create_booking(request)),
+            "GET /v1/bookings/{bookingId}" => Box::pin(self.booking(request)),
+            "GET /v1/bookings" => Box::pin(self.list_bookings(request)),
+            "PATCH /v1/bookings/{bookingId}" => Box::pin(self.change_booking(request)),
+            "POST /v1/bookings/{bookingId}/cancel" => Box::pin(self.cancel_booking(request)),
+            "POST /v1/bookings/{bookingId}/end" => Box::pin(self.end_booking(request)),
+            "POST /v1/bookings/{bookingId}/approve" => Box::pin(self.decide_booking(request, true)),
+            "POST /v1/bookings/{bookingId}/reject" => Box::pin(self.decide_booking(request, false)),
+            "GET /v1/rooms/{roomId}/closures" => Box::pin(self.closures(request)),
+            "GET /v1/rooms/{roomId}/free-busy" => Box::pin(self.free_busy(request)),
+            "GET /v1/availability" => Box::pin(self.availability(request)),
+            "POST /v1/series" => Box::pin(self.create_series(request)),
+            "GET /v1/series/{seriesId}" => Box::pin(self.series(request)),
+            "PATCH /v1/series/{seriesId}" => Box::pin(self.change_series(request)),
+            "POST /v1/series/{seriesId}/cancel" => Box::pin(self.cancel_series(request)),
+            "POST /v1/rooms/{roomId}/closures" => Box::pin(self.close(request)),
+            "DELETE /v1/rooms/{roomId}/closures/{closureId}" => Box::pin(self.reopen(request)),
+            "POST /v1/feeds" => Box::pin(self.create_feed(request)),
+            "GET /v1/feeds" => Box::pin(self.feeds(request)),
+            "DELETE /v1/feeds/{feedId}" => Box::pin(self.revoke_feed(request)),
+            "GET /v1/ical/{token}" => Box::pin(self.ical(request)),
+            "GET /v1/exports/rooms" => Box::pin(self.export_rooms(request)),
+            "GET /v1/exports/bookings" => Box::pin(self.export_bookings(request)),
+            "POST /v1/imports/rooms" => Box::pin(self.import_rooms(request)),
+            "POST /v1/imports/bookings" => Box::pin(self.import_bookings(request)),
+            other => {
+                let other = other.to_owned();
+                Box::pin(async move { Err(ApiError::NotFound(format!("route {other}"))) })
+            }
+        }
+    }
+}
+
 impl Api for Rooms {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "POST /v1/rooms" => self.create(request).await,
-            "GET /v1/rooms" => self.list(request).await,
-            "GET /v1/rooms/{roomId}" => self.read(request).await,
-            "PUT /v1/rooms/{roomId}" => self.update(request).await,
-            "DELETE /v1/rooms/{roomId}" => self.archive(request).await,
-            "POST /v1/bookings" => self.create_booking(request).await,
-            "GET /v1/bookings/{bookingId}" => self.booking(request).await,
-            "GET /v1/bookings" => self.list_bookings(request).await,
-            "PATCH /v1/bookings/{bookingId}" => self.change_booking(request).await,
-            "POST /v1/bookings/{bookingId}/cancel" => self.cancel_booking(request).await,
-            "POST /v1/bookings/{bookingId}/end" => self.end_booking(request).await,
-            "POST /v1/bookings/{bookingId}/approve" => self.decide_booking(request, true).await,
-            "POST /v1/bookings/{bookingId}/reject" => self.decide_booking(request, false).await,
-            "GET /v1/rooms/{roomId}/closures" => self.closures(request).await,
-            "GET /v1/rooms/{roomId}/free-busy" => self.free_busy(request).await,
-            "GET /v1/availability" => self.availability(request).await,
-            "POST /v1/series" => self.create_series(request).await,
-            "GET /v1/series/{seriesId}" => self.series(request).await,
-            "PATCH /v1/series/{seriesId}" => self.change_series(request).await,
-            "POST /v1/series/{seriesId}/cancel" => self.cancel_series(request).await,
-            "POST /v1/rooms/{roomId}/closures" => self.close(request).await,
-            "DELETE /v1/rooms/{roomId}/closures/{closureId}" => self.reopen(request).await,
-            "POST /v1/feeds" => self.create_feed(request).await,
-            "GET /v1/feeds" => self.feeds(request).await,
-            "DELETE /v1/feeds/{feedId}" => self.revoke_feed(request).await,
-            "GET /v1/ical/{token}" => self.ical(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+        self.route(request).await
     }
 }

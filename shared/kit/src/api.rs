@@ -131,6 +131,11 @@ impl ApiRequest {
         }
     }
 
+    /// The body as text of media type `expected` (`text/csv`).
+    pub fn text(&self, expected: &'static str) -> Result<&str, ApiError> {
+        crate::body::parse_text(&self.headers, &self.body, self.body_limit, expected)
+    }
+
     /// The authenticated caller; a protected route without one is a deployment error, answered 401.
     pub fn principal(&self) -> Result<&Principal, ApiError> {
         self.principal.as_ref().ok_or(ApiError::Unauthorized)

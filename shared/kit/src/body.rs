@@ -64,6 +64,30 @@ pub fn parse_json<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// A UTF-8 text body of media type `expected` (`text/csv`), within `limit` bytes.
+pub fn parse_text<'a>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+    limit: usize,
+    expected: &'static str,
+) -> Result<&'a str, ApiError> {
+    if body.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(expected) {
+        return Err(ApiError::UnsupportedMediaType {
+            found: content_type.to_owned(),
+            expected,
+        });
+    }
+    std::str::from_utf8(body).map_err(|e| ApiError::validation("body", format!("not UTF-8: {e}")))
+}
+
 /// serde's message without its " at line L column C" suffix (given separately).
 fn describe(error: &serde_json::Error) -> String {
     let text = error.to_string();

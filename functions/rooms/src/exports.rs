@@ -1,0 +1,370 @@
+//! CSV exports (SPEC §C): the room catalogue and the bookings of a window, one row each, in
+//! the columns the imports read back (a room export is a room import's template).
+
+use http::{HeaderValue, StatusCode, header};
+use jiff::{SignedDuration, Timestamp};
+use lambda_http::{Body, Response};
+use serde::{Deserialize, Serialize};
+use steward_authz::Permission;
+use steward_domain::booking::room::{Room, RoomInput};
+use steward_domain::booking::rules::RoomRules;
+use steward_kit::ApiError;
+use steward_kit::api::ApiRequest;
+use steward_store::bookings::Listing;
+use steward_store::rooms::RoomRecord;
+
+use crate::Rooms;
+
+/// The most rows one bookings export holds: narrower windows for more.
+const MAX_EXPORT_ROWS: usize = 10_000;
+/// The longest window one bookings export covers.
+const MAX_EXPORT_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
+
+/// A room as one CSV row: its description flattened, the rules' defaults where a cell is blank.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct RoomRow {
+    /// Exported; ignored on import (an imported room is a new room).
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub site: String,
+    #[serde(default)]
+    pub building: String,
+    #[serde(default)]
+    pub floor: String,
+    pub time_zone: String,
+    pub capacity: u32,
+    /// Items separated by `;`.
+    #[serde(default)]
+    pub equipment: String,
+    #[serde(default)]
+    pub bookable: Option<bool>,
+    #[serde(default)]
+    pub min_duration_minutes: Option<u32>,
+    #[serde(default)]
+    pub max_duration_minutes: Option<u32>,
+    #[serde(default)]
+    pub horizon_days: Option<u32>,
+    #[serde(default)]
+    pub min_notice_minutes: Option<u32>,
+    #[serde(default)]
+    pub buffer_before_minutes: Option<u32>,
+    #[serde(default)]
+    pub buffer_after_minutes: Option<u32>,
+    #[serde(default)]
+    pub approval_required: Option<bool>,
+    #[serde(default)]
+    pub check_in_required: Option<bool>,
+    #[serde(default)]
+    pub release_minutes: Option<u32>,
+}
+
+impl RoomRow {
+    fn of(record: &RoomRecord) -> Self {
+        let room = &record.room;
+        let rules = room.rules;
+        Self {
+            id: Some(record.room_id.clone()),
+            name: room.name.clone(),
+            site: room.site.clone(),
+            building: room.building.clone(),
+            floor: room.floor.clone(),
+            time_zone: room.time_zone.clone(),
+            capacity: room.capacity,
+            equipment: room.equipment.iter().cloned().collect::<Vec<_>>().join(";"),
+            bookable: Some(room.bookable),
+            min_duration_minutes: Some(rules.min_duration_minutes),
+            max_duration_minutes: Some(rules.max_duration_minutes),
+            horizon_days: Some(rules.horizon_days),
+            min_notice_minutes: Some(rules.min_notice_minutes),
+            buffer_before_minutes: Some(rules.buffer_before_minutes),
+            buffer_after_minutes: Some(rules.buffer_after_minutes),
+            approval_required: Some(rules.approval_required),
+            check_in_required: Some(rules.check_in_required),
+            release_minutes: Some(rules.release_minutes),
+        }
+    }
+
+    /// The room the row describes, validated as a `POST /v1/rooms` body is.
+    pub(crate) fn parse(self) -> Result<Room, Vec<(String, String)>> {
+        let defaults = RoomRules::default();
+        let rules = RoomRules {
+            min_duration_minutes: self
+                .min_duration_minutes
+                .unwrap_or(defaults.min_duration_minutes),
+            max_duration_minutes: self
+                .max_duration_minutes
+                .unwrap_or(defaults.max_duration_minutes),
+            horizon_days: self.horizon_days.unwrap_or(defaults.horizon_days),
+            min_notice_minutes: self
+                .min_notice_minutes
+                .unwrap_or(defaults.min_notice_minutes),
+            buffer_before_minutes: self
+                .buffer_before_minutes
+                .unwrap_or(defaults.buffer_before_minutes),
+            buffer_after_minutes: self
+                .buffer_after_minutes
+                .unwrap_or(defaults.buffer_after_minutes),
+            approval_required: self.approval_required.unwrap_or(defaults.approval_required),
+            check_in_required: self.check_in_required.unwrap_or(defaults.check_in_required),
+            release_minutes: self.release_minutes.unwrap_or(defaults.release_minutes),
+        };
+        RoomInput {
+            name: self.name,
+            site: self.site,
+            building: self.building,
+            floor: self.floor,
+            time_zone: self.time_zone,
+            capacity: self.capacity,
+            equipment: self
+                .equipment
+                .split(';')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            bookable: self.bookable.unwrap_or(true),
+            rules,
+        }
+        .parse()
+    }
+}
+
+/// A booking as one CSV row; times in UTC and on the room's wall clock.
+#[derive(Debug, Serialize)]
+struct BookingRow<'a> {
+    id: &'a str,
+    room_id: &'a str,
+    room_name: &'a str,
+    organiser: &'a str,
+    title: &'a str,
+    start: &'a str,
+    end: &'a str,
+    local_start: String,
+    local_end: String,
+    time_zone: &'a str,
+    status: &'a str,
+    version: u64,
+    series_id: &'a str,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+/// The columns of [`RoomRow`], in order (checked against serde's in a test).
+pub(crate) const ROOM_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "site",
+    "building",
+    "floor",
+    "time_zone",
+    "capacity",
+    "equipment",
+    "bookable",
+    "min_duration_minutes",
+    "max_duration_minutes",
+    "horizon_days",
+    "min_notice_minutes",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "approval_required",
+    "check_in_required",
+    "release_minutes",
+];
+
+/// The columns of [`BookingRow`], in order.
+const BOOKING_COLUMNS: &[&str] = &[
+    "id",
+    "room_id",
+    "room_name",
+    "organiser",
+    "title",
+    "start",
+    "end",
+    "local_start",
+    "local_end",
+    "time_zone",
+    "status",
+    "version",
+    "series_id",
+    "created_at",
+    "updated_at",
+];
+
+/// `rows` under `columns` as a CSV file named `name`: even an empty export names its columns,
+/// so that it can be filled in and imported.
+fn csv_file<T: Serialize>(
+    name: &str,
+    columns: &[&str],
+    rows: impl IntoIterator<Item = T>,
+) -> Result<Response<Body>, ApiError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    writer.write_record(columns).map_err(ApiError::internal)?;
+    for row in rows {
+        writer.serialize(row).map_err(ApiError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(ApiError::internal)?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(ApiError::internal)?;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(bytes))
+        .map_err(ApiError::internal)
+}
+
+impl Rooms {
+    /// `GET /v1/exports/rooms`: every room of the tenant (archived ones left out).
+    pub(crate) async fn export_rooms(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.guard.allow(request, Permission::RoomsRead).await?;
+        let mut rooms = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self.store.page(caller.tenant_id(), 100, start).await?;
+            rooms.extend(page);
+            match next {
+                Some(next) => start = Some(next),
+                None => break,
+            }
+        }
+        csv_file("rooms.csv", ROOM_COLUMNS, rooms.iter().map(RoomRow::of))
+    }
+
+    /// `GET /v1/exports/bookings?from&to[&room_id]`: the bookings starting in the window (at
+    /// most 366 days, 10,000 rows), every status.
+    pub(crate) async fn export_bookings(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::BookingsExport)
+            .await?;
+        let at = |field: &str| -> Result<Timestamp, ApiError> {
+            request
+                .query
+                .get(field)
+                .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?
+                .parse()
+                .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
+        };
+        let (from, to) = (at("from")?, at("to")?);
+        if to <= from || to.duration_since(from) > MAX_EXPORT_WINDOW {
+            return Err(ApiError::validation(
+                "to",
+                "after from, and at most 366 days after it",
+            ));
+        }
+        let tenant_id = caller.tenant_id();
+        let listing = match request.query.get("room_id") {
+            Some(room_id) => Listing::Room(room_id),
+            None => Listing::Tenant,
+        };
+        let (from, to) = (from.to_string(), to.to_string());
+        let (bookings, more) = self
+            .bookings
+            .all(tenant_id, listing, (&from, &to), MAX_EXPORT_ROWS)
+            .await?;
+        if more {
+            return Err(ApiError::validation(
+                "to",
+                format!(
+                    "more than {MAX_EXPORT_ROWS} bookings start in this window: export a narrower one"
+                ),
+            ));
+        }
+        let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rooms = self.store.many(tenant_id, &ids).await?;
+        let rows = bookings.iter().map(|booking| {
+            let room = rooms.iter().find(|room| room.room_id == booking.room_id);
+            let zone = room
+                .and_then(|room| jiff::tz::TimeZone::get(&room.room.time_zone).ok())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let local = |text: &str| {
+                text.parse::<Timestamp>()
+                    .map(|at| at.to_zoned(zone.clone()).datetime().to_string())
+                    .unwrap_or_default()
+            };
+            BookingRow {
+                id: &booking.booking_id,
+                room_id: &booking.room_id,
+                room_name: room.map(|room| room.room.name.as_str()).unwrap_or(""),
+                organiser: &booking.organiser,
+                title: &booking.title,
+                start: &booking.start,
+                end: &booking.end,
+                local_start: local(&booking.start),
+                local_end: local(&booking.end),
+                time_zone: room
+                    .map(|room| room.room.time_zone.as_str())
+                    .unwrap_or("UTC"),
+                status: booking.status.as_str(),
+                version: booking.version,
+                series_id: booking.series_id.as_deref().unwrap_or(""),
+                created_at: &booking.created_at,
+                updated_at: &booking.updated_at,
+            }
+        });
+        csv_file("bookings.csv", BOOKING_COLUMNS, rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_of<T: Serialize>(row: T) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(row).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        text.lines().next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn the_columns_written_are_the_rows_fields() {
+        assert_eq!(header_of(RoomRow::default()), ROOM_COLUMNS.join(","));
+        let row = BookingRow {
+            id: "",
+            room_id: "",
+            room_name: "",
+            organiser: "",
+            title: "",
+            start: "",
+            end: "",
+            local_start: String::new(),
+            local_end: String::new(),
+            time_zone: "",
+            status: "",
+            version: 1,
+            series_id: "",
+            created_at: "",
+            updated_at: "",
+        };
+        assert_eq!(header_of(row), BOOKING_COLUMNS.join(","));
+    }
+
+    #[test]
+    fn blank_rule_cells_take_the_defaults() {
+        let row = RoomRow {
+            name: "Atlas".into(),
+            time_zone: "Europe/London".into(),
+            capacity: 4,
+            equipment: "screen; ;whiteboard".into(),
+            ..RoomRow::default()
+        };
+        let room = row.parse().unwrap();
+        assert_eq!(room.rules, RoomRules::default());
+        assert!(room.bookable);
+        assert_eq!(room.equipment.len(), 2);
+    }
+}
