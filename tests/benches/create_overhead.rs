@@ -52,17 +52,11 @@ async fn get(client: &Client, table: &str, pk: &str, sk: &str) -> Item {
 async fn main() {
     let benching = std::env::args().any(|arg| arg == "--bench");
     let rounds = if benching { 200 } else { 5 };
-    let stack = TestStack::start_with(|options| {
-        for (name, value) in [
-            ("CacheEnabled", "true"),
-            ("CacheTtlSeconds", "300"),
-            ("LicensingConfigCacheSeconds", "60"),
-        ] {
-            options
-                .parameter_overrides
-                .insert(name.into(), value.into());
-        }
-    })
+    let stack = TestStack::with_parameters(&[
+        ("CacheEnabled", "true"),
+        ("CacheTtlSeconds", "300"),
+        ("LicensingConfigCacheSeconds", "60"),
+    ])
     .await;
     let owner = stack.sign_up("Bench Rooms", "owner@bench.test").await;
     let (_, _, room) = send(

@@ -79,6 +79,18 @@ impl TestStack {
         Self::start_with(|_| {}).await
     }
 
+    /// The stack with template parameters set (`("CacheEnabled", "true")`).
+    pub async fn with_parameters(parameters: &[(&str, &str)]) -> Self {
+        Self::start_with(|options| {
+            for (name, value) in parameters {
+                options
+                    .parameter_overrides
+                    .insert((*name).to_owned(), (*value).to_owned());
+            }
+        })
+        .await
+    }
+
     pub async fn start_with(customize: impl FnOnce(&mut StackOptions)) -> Self {
         steward_kit::telemetry::init_for_tests();
         let stack_name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);

@@ -45,6 +45,38 @@ impl TestStack {
             .bearer_auth(&person.access_token)
     }
 
+    /// `method` on `path` as `who` with a JSON `body`: the status and the answer.
+    pub async fn call(
+        &self,
+        who: &Person,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let (status, _, answer) = send(self.as_person(who, method, path).json(&body)).await;
+        (status, answer)
+    }
+
+    /// The operator sells `tenant` the `offering` and turns licence enforcement on for all (the
+    /// stack wants `LicensingConfigCacheSeconds` and `AuthorizerCacheSeconds` at 0 to see it
+    /// at once).
+    pub async fn enforce_offering(&self, tenant: &Person, offering: &str) {
+        let operator = self.operator().await;
+        for (path, body) in [
+            (
+                format!("/v1/admin/tenants/{}/licence", tenant.tenant_id),
+                json!({ "offering": offering }),
+            ),
+            (
+                "/v1/admin/config/licensing".to_owned(),
+                json!({ "stage": "general_availability", "enforcement_enabled": true }),
+            ),
+        ] {
+            let (status, answer) = self.call(&operator, Method::PUT, &path, body).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+        }
+    }
+
     /// Signs up a new tenant and its owner.
     pub async fn sign_up(&self, tenant_name: &str, email: &str) -> Person {
         let (status, _, body) = send(self.post("/v1/signup").json(&json!({

@@ -4,7 +4,7 @@
 use futures::future::join_all;
 use http::Method;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, next_spring_forward, send};
+use steward_e2e::{Person, TestStack, days_ahead, next_fall_back, next_spring_forward, send};
 
 async fn room(stack: &TestStack, owner: &Person, extra: Value) -> String {
     let mut body = json!({ "name": "Atlas", "time_zone": "America/New_York", "capacity": 6 });
@@ -1114,4 +1114,49 @@ async fn availability_names_free_rooms_and_why_the_others_are_not() {
         assert_eq!(status, 422, "{query}: {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{query}");
     }
+}
+
+#[tokio::test]
+async fn a_local_time_in_the_fall_back_fold_is_the_earlier_instant_as_the_docs_say() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Fold Rooms", "owner@fold.test").await;
+    // The next fall-back may be up to a year away.
+    let room = room(&stack, &owner, json!({ "rules": { "horizon_days": 730 } })).await;
+    let fall = next_fall_back("America/New_York");
+    let create = |start: String, end: String| {
+        send(
+            stack
+                .as_person(&owner, Method::POST, "/v1/bookings")
+                .json(&booking(&room, &start, &end)),
+        )
+    };
+    let instant = |time: &str, offset: &str| -> jiff::Timestamp {
+        format!("{fall}T{time}{offset}").parse().unwrap()
+    };
+    // 01:30 happens twice: EDT (-04:00) first, then EST (-05:00). The earlier is taken.
+    let (status, _, first) = create(format!("{fall}T01:30"), format!("{fall}T01:45")).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["start"], instant("01:30", "-04:00").to_string());
+    assert_eq!(first["end"], instant("01:45", "-04:00").to_string());
+    // The later 01:30 is had by saying its offset, and does not meet the first.
+    let (status, _, later) = create(
+        format!("{fall}T01:30:00-05:00"),
+        format!("{fall}T01:45:00-05:00"),
+    )
+    .await;
+    assert_eq!(status, 201, "{later}");
+    assert_eq!(later["start"], instant("01:30", "-05:00").to_string());
+    assert_eq!(
+        instant("01:30", "-05:00").duration_since(instant("01:30", "-04:00")),
+        jiff::SignedDuration::from_hours(1)
+    );
+    // The earlier one again, given as local time: taken, by the first booking.
+    let (status, _, problem) = create(format!("{fall}T01:35"), format!("{fall}T01:55")).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(first["id"].as_str().unwrap())
+    );
 }

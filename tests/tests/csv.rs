@@ -6,17 +6,6 @@ use http::Method;
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send};
 
-async fn call(
-    stack: &TestStack,
-    who: &Person,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let (status, _, answer) = send(stack.as_person(who, method, path).json(&body)).await;
-    (status, answer)
-}
-
 async fn import(stack: &TestStack, who: &Person, path: &str, csv: &str) -> (u16, Value) {
     let (status, _, answer) = send(
         stack
@@ -55,8 +44,7 @@ async fn export(
 }
 
 async fn room(stack: &TestStack, owner: &Person, name: &str) -> String {
-    let (status, room) = call(
-        stack,
+    let (status, room) = stack.call(
         owner,
         Method::POST,
         "/v1/rooms",
@@ -73,7 +61,7 @@ async fn bookings_of(stack: &TestStack, who: &Person, room: &str) -> Vec<Value> 
         days_ahead(1),
         days_ahead(30)
     );
-    let (status, page) = call(stack, who, Method::GET, &path, json!(null)).await;
+    let (status, page) = stack.call(who, Method::GET, &path, json!(null)).await;
     assert_eq!(status, 200, "{page}");
     page["items"].as_array().unwrap().clone()
 }
@@ -145,14 +133,14 @@ async fn rooms_export_and_import_with_a_report_of_every_row() {
     assert_eq!(birch["id"], report["rows"][0]["id"].as_str().unwrap());
 
     // Not CSV, no rows, an unknown mode: refused, nothing changes.
-    let (status, _) = call(
-        &stack,
-        &owner,
-        Method::POST,
-        "/v1/imports/rooms",
-        json!({ "name": "x" }),
-    )
-    .await;
+    let (status, _) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/imports/rooms",
+            json!({ "name": "x" }),
+        )
+        .await;
     assert_eq!(status, 415);
     assert_eq!(
         import(
@@ -180,14 +168,14 @@ async fn a_bookings_import_reports_each_bad_row_and_imports_none_or_the_good_one
     let owner = stack.sign_up("Import Rooms", "owner@import.test").await;
     let atlas = room(&stack, &owner, "Atlas").await;
     let d = days_ahead(10);
-    let (status, existing) = call(
-        &stack,
-        &owner,
-        Method::POST,
-        "/v1/bookings",
-        json!({ "room_id": atlas, "start": format!("{d}T14:00"), "end": format!("{d}T15:00") }),
-    )
-    .await;
+    let (status, existing) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": atlas, "start": format!("{d}T14:00"), "end": format!("{d}T15:00") }),
+        )
+        .await;
     assert_eq!(status, 201, "{existing}");
     let existing_id = existing["id"].as_str().unwrap();
 
@@ -322,36 +310,15 @@ async fn fifty_concurrent_imports_of_one_slot_make_one_booking() {
 
 #[tokio::test]
 async fn imports_need_the_csv_import_feature_and_exports_do_not() {
-    let stack = TestStack::start_with(|options| {
-        for (name, value) in [
-            ("LicensingConfigCacheSeconds", "0"),
-            ("AuthorizerCacheSeconds", "0"),
-        ] {
-            options
-                .parameter_overrides
-                .insert(name.into(), value.into());
-        }
-    })
+    let stack = TestStack::with_parameters(&[
+        ("LicensingConfigCacheSeconds", "0"),
+        ("AuthorizerCacheSeconds", "0"),
+    ])
     .await;
-    let operator = stack.operator().await;
     let essential = stack
         .sign_up("Essential Sheets", "owner@essential.test")
         .await;
-    for (path, body) in [
-        (
-            format!("/v1/admin/tenants/{}/licence", essential.tenant_id),
-            json!({ "offering": "essential" }),
-        ),
-        (
-            "/v1/admin/config/licensing".to_owned(),
-            json!({ "stage": "general_availability", "enforcement_enabled": true }),
-        ),
-    ] {
-        assert_eq!(
-            call(&stack, &operator, Method::PUT, &path, body).await.0,
-            200
-        );
-    }
+    stack.enforce_offering(&essential, "essential").await;
     for path in ["/v1/imports/rooms", "/v1/imports/bookings"] {
         let (status, refused) = import(
             &stack,
@@ -367,6 +334,8 @@ async fn imports_need_the_csv_import_feature_and_exports_do_not() {
         );
     }
     assert_eq!(export(&stack, &essential, "/v1/exports/rooms").await.0, 200);
-    let (status, _) = call(&stack, &essential, Method::POST, "/v1/feeds", json!({})).await;
+    let (status, _) = stack
+        .call(&essential, Method::POST, "/v1/feeds", json!({}))
+        .await;
     assert_eq!(status, 201, "essential includes iCal feeds");
 }

@@ -16,17 +16,6 @@ use steward_e2e::{Person, TestStack, days_ahead, next_spring_forward, send};
 
 const ZONE: &str = "America/New_York";
 
-async fn call(
-    stack: &TestStack,
-    who: &Person,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let (status, _, answer) = send(stack.as_person(who, method, path).json(&body)).await;
-    (status, answer)
-}
-
 async fn book(
     stack: &TestStack,
     who: &Person,
@@ -35,14 +24,14 @@ async fn book(
     end: String,
     title: &str,
 ) -> Value {
-    let (status, booking) = call(
-        stack,
-        who,
-        Method::POST,
-        "/v1/bookings",
-        json!({ "room_id": room, "start": start, "end": end, "title": title }),
-    )
-    .await;
+    let (status, booking) = stack
+        .call(
+            who,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": room, "start": start, "end": end, "title": title }),
+        )
+        .await;
     assert_eq!(status, 201, "{booking}");
     booking
 }
@@ -195,8 +184,7 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Feed Rooms", "owner@feed.test").await;
     let member = stack.join(&owner, "member@feed.test", &["member"]).await;
-    let (status, room) = call(
-        &stack,
+    let (status, room) = stack.call(
         &owner,
         Method::POST,
         "/v1/rooms",
@@ -250,7 +238,9 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     .await;
 
     // The member's own feed: a token shown once, a URL that needs no sign-in.
-    let (status, feed) = call(&stack, &member, Method::POST, "/v1/feeds", json!({})).await;
+    let (status, feed) = stack
+        .call(&member, Method::POST, "/v1/feeds", json!({}))
+        .await;
     assert_eq!(status, 201, "{feed}");
     assert_eq!(feed["kind"], "member");
     let path = feed["path"].as_str().unwrap().to_owned();
@@ -300,14 +290,14 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     assert_eq!(check(&again, &cancelled), (1, "CANCELLED".to_owned()));
 
     // A room's feed shows everyone's bookings in the room.
-    let (status, room_feed) = call(
-        &stack,
-        &member,
-        Method::POST,
-        "/v1/feeds",
-        json!({ "room_id": room_id }),
-    )
-    .await;
+    let (status, room_feed) = stack
+        .call(
+            &member,
+            Method::POST,
+            "/v1/feeds",
+            json!({ "room_id": room_id }),
+        )
+        .await;
     assert_eq!(status, 201, "{room_feed}");
     let room_calendar = parse(&fetch(&stack, room_feed["path"].as_str().unwrap()).await.2);
     assert_eq!(room_calendar.events.len(), 4);
@@ -319,33 +309,40 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     );
 
     // The feeds listed hold no token; revoking one closes its URL at once.
-    let (status, listed) = call(&stack, &member, Method::GET, "/v1/feeds", json!(null)).await;
+    let (status, listed) = stack
+        .call(&member, Method::GET, "/v1/feeds", json!(null))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
     assert!(!listed.to_string().contains(feed["token"].as_str().unwrap()));
     let revoke = format!("/v1/feeds/{}", feed["id"].as_str().unwrap());
     assert_eq!(
-        call(&stack, &owner, Method::DELETE, &revoke, json!(null))
+        stack
+            .call(&owner, Method::DELETE, &revoke, json!(null))
             .await
             .0,
         404,
         "not the owner's feed"
     );
     assert_eq!(
-        call(&stack, &member, Method::DELETE, &revoke, json!(null))
+        stack
+            .call(&member, Method::DELETE, &revoke, json!(null))
             .await
             .0,
         204
     );
     assert_eq!(fetch(&stack, &path).await.0, 404, "revoked");
     assert_eq!(
-        call(&stack, &member, Method::DELETE, &revoke, json!(null))
+        stack
+            .call(&member, Method::DELETE, &revoke, json!(null))
             .await
             .0,
         404,
         "once"
     );
-    let (_, listed) = call(&stack, &member, Method::GET, "/v1/feeds", json!(null)).await;
+    let (_, listed) = stack
+        .call(&member, Method::GET, "/v1/feeds", json!(null))
+        .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     // A guessed or altered token is the same 404 as an unknown one.
@@ -365,25 +362,27 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     }
 
     // Bad input changes nothing.
-    let (status, problem) = call(
-        &stack,
-        &member,
-        Method::POST,
-        "/v1/feeds",
-        json!({ "room_id": "rm_nope" }),
-    )
-    .await;
+    let (status, problem) = stack
+        .call(
+            &member,
+            Method::POST,
+            "/v1/feeds",
+            json!({ "room_id": "rm_nope" }),
+        )
+        .await;
     assert_eq!(status, 404, "{problem}");
-    let (status, problem) = call(
-        &stack,
-        &member,
-        Method::POST,
-        "/v1/feeds",
-        json!({ "rooms": room_id }),
-    )
-    .await;
+    let (status, problem) = stack
+        .call(
+            &member,
+            Method::POST,
+            "/v1/feeds",
+            json!({ "rooms": room_id }),
+        )
+        .await;
     assert!(status == 400 || status == 422, "{status} {problem}");
-    let (_, listed) = call(&stack, &member, Method::GET, "/v1/feeds", json!(null)).await;
+    let (_, listed) = stack
+        .call(&member, Method::GET, "/v1/feeds", json!(null))
+        .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
     // A retried create with its Idempotency-Key makes one feed.
@@ -396,13 +395,16 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
         retried.push(send(request).await.2);
     }
     assert_eq!(retried[0]["id"], retried[1]["id"], "{retried:?}");
-    let (_, owners_feeds) = call(&stack, &owner, Method::GET, "/v1/feeds", json!(null)).await;
+    let (_, owners_feeds) = stack
+        .call(&owner, Method::GET, "/v1/feeds", json!(null))
+        .await;
     assert_eq!(owners_feeds["items"].as_array().unwrap().len(), 1);
 
     // A suspended member's feeds close with them.
     let suspend = format!("/v1/members/{}/suspend", member.user_id);
     assert_eq!(
-        call(&stack, &owner, Method::POST, &suspend, json!(null))
+        stack
+            .call(&owner, Method::POST, &suspend, json!(null))
             .await
             .0,
         200

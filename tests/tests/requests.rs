@@ -37,19 +37,13 @@ async fn new_room(stack: &TestStack, owner: &Person, name: &str) -> String {
 
 #[tokio::test]
 async fn each_operation_costs_at_most_its_budget_of_dynamodb_requests() {
-    let stack = TestStack::start_with(|options| {
-        for (name, value) in [
-            ("ExposeRequestCounts", "true"),
-            // Warm caches: the tenant and the licensing switches are read once, then kept.
-            ("CacheEnabled", "true"),
-            ("CacheTtlSeconds", "300"),
-            ("LicensingConfigCacheSeconds", "60"),
-        ] {
-            options
-                .parameter_overrides
-                .insert(name.into(), value.into());
-        }
-    })
+    let stack = TestStack::with_parameters(&[
+        ("ExposeRequestCounts", "true"),
+        // Warm caches: the tenant and the licensing switches are read once, then kept.
+        ("CacheEnabled", "true"),
+        ("CacheTtlSeconds", "300"),
+        ("LicensingConfigCacheSeconds", "60"),
+    ])
     .await;
     let owner = stack.sign_up("Counted Rooms", "owner@counted.test").await;
     let room = new_room(&stack, &owner, "Room 0").await;

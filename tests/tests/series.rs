@@ -346,46 +346,16 @@ async fn fifty_concurrent_series_on_one_slot_give_one_and_a_retry_creates_one() 
 
 #[tokio::test]
 async fn series_need_the_recurring_bookings_feature_when_the_licence_is_enforced() {
-    let stack = TestStack::start_with(|options| {
-        for (name, value) in [
-            ("LicensingConfigCacheSeconds", "0"),
-            ("AuthorizerCacheSeconds", "0"),
-        ] {
-            options
-                .parameter_overrides
-                .insert(name.into(), value.into());
-        }
-    })
+    let stack = TestStack::with_parameters(&[
+        ("LicensingConfigCacheSeconds", "0"),
+        ("AuthorizerCacheSeconds", "0"),
+    ])
     .await;
-    let operator = stack.operator().await;
     let essential = stack
         .sign_up("Essential Rooms", "owner@essential.test")
         .await;
     let room_of_essential = room(&stack, &essential, "UTC").await;
-    // The operator sells this tenant the essential offering, then turns enforcement on for all
-    // (the platform tenant itself holds no licence, so the operator acts first).
-    let as_operator = |method: Method, path: &str, body: Value| {
-        let request = stack.as_person(&operator, method, path).json(&body);
-        async move { send(request).await.0 }
-    };
-    assert_eq!(
-        as_operator(
-            Method::PUT,
-            &format!("/v1/admin/tenants/{}/licence", essential.tenant_id),
-            json!({ "offering": "essential" }),
-        )
-        .await,
-        200
-    );
-    assert_eq!(
-        as_operator(
-            Method::PUT,
-            "/v1/admin/config/licensing",
-            json!({ "stage": "general_availability", "enforcement_enabled": true }),
-        )
-        .await,
-        200
-    );
+    stack.enforce_offering(&essential, "essential").await;
     let d = days_ahead(12);
     let series = |room: &str| {
         json!({

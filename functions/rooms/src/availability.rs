@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use http::StatusCode;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use steward_authz::Permission;
@@ -24,27 +24,6 @@ use crate::closures::closed_within;
 const ROOM_PAGE: u32 = 200;
 /// The longest free/busy window.
 const MAX_WINDOW_DAYS: i64 = 31;
-
-fn instant(request: &ApiRequest, field: &str) -> Result<Timestamp, ApiError> {
-    request
-        .query
-        .get(field)
-        .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?
-        .parse()
-        .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
-}
-
-fn window(request: &ApiRequest, from: &str, to: &str) -> Result<Slot, ApiError> {
-    let (start, end) = (instant(request, from)?, instant(request, to)?);
-    let slot = Slot::new(start, end).map_err(|_| ApiError::validation(to, "after the start"))?;
-    if slot.duration() > SignedDuration::from_hours(24 * MAX_WINDOW_DAYS) {
-        return Err(ApiError::validation(
-            to,
-            format!("at most {MAX_WINDOW_DAYS} days after the start"),
-        ));
-    }
-    Ok(slot)
-}
 
 fn reason(conflict: &Conflict) -> Value {
     match conflict {
@@ -99,7 +78,7 @@ impl Rooms {
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsRead).await?;
-        let slot = window(request, "start", "end")?;
+        let slot = crate::query_window(request, ("start", "end"), MAX_WINDOW_DAYS)?;
         let capacity: u32 = match request.query.get("capacity") {
             None => 1,
             Some(text) => text
@@ -178,7 +157,7 @@ impl Rooms {
     pub(crate) async fn free_busy(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsRead).await?;
         let room = self.found(&caller, request).await?;
-        let slot = window(request, "from", "to")?;
+        let slot = crate::query_window(request, ("from", "to"), MAX_WINDOW_DAYS)?;
         let rules = room.room.rules;
         let dates = dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER);
         let days = self

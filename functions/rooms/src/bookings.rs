@@ -536,20 +536,7 @@ impl Rooms {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::BookingsRead).await?;
         let query = &request.query;
-        let at = |field: &str| -> Result<Timestamp, ApiError> {
-            let text = query
-                .get(field)
-                .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?;
-            text.parse()
-                .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
-        };
-        let (from, to) = (at("from")?, at("to")?);
-        if to <= from || to.duration_since(from) > jiff::SignedDuration::from_hours(31 * 24) {
-            return Err(ApiError::validation(
-                "to",
-                "after from, and at most 31 days after it",
-            ));
-        }
+        let window = crate::query_window(request, ("from", "to"), 31)?;
         let mine = match query.get("mine").map(String::as_str) {
             None | Some("false") => false,
             Some("true") => true,
@@ -566,7 +553,7 @@ impl Rooms {
             (false, Some(room_id)) => Listing::Room(room_id),
             (false, None) => Listing::Tenant,
         };
-        let (from, to) = (from.to_string(), to.to_string());
+        let (from, to) = (window.start.to_string(), window.end.to_string());
         // The cursor is sealed to this very query: it cannot be replayed against another.
         let scope = format!("{}#bookings#{listing:?}#{from}#{to}", request.scope);
         let page = self.cursors.page_request(&scope, query)?;

@@ -55,6 +55,14 @@ pub(crate) struct Skipped {
     pub met: Vec<Conflict>,
 }
 
+/// What `settle` makes of a plan about to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    Commit,
+    /// Nothing is written (an import only looking, or one that must be whole and is not).
+    Stop,
+}
+
 /// What one write commits: its placements, the series they belong to, and audit entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -202,12 +210,14 @@ impl Rooms {
     where
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
     {
-        self.on_calendar_settling(tenant_id, room_id, likely, plan, |_, _| Ok(()))
-            .await
+        self.on_calendar_settling(tenant_id, room_id, likely, plan, |_, _| Ok(Settled::Commit))
+            .await?
+            .ok_or_else(|| ApiError::internal("a calendar write stopped that always commits"))
     }
 
     /// [`Self::on_calendar`], with `settle` told which placements were skipped (under
-    /// [`OnConflict::Skip`]) before the plan commits, to record their outcome.
+    /// [`OnConflict::Skip`]) before the plan commits, to record their outcome or stop the write
+    /// ([`Settled::Stop`]: answers `None`, nothing written).
     ///
     /// `likely` are the days the write probably touches: read with the room in one request; the
     /// days the plan turns out to need beyond them cost a second.
@@ -218,10 +228,10 @@ impl Rooms {
         likely: &[Date],
         mut plan: F,
         mut settle: S,
-    ) -> Result<Plan, ApiError>
+    ) -> Result<Option<Plan>, ApiError>
     where
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
-        S: FnMut(&mut Plan, &[Skipped]) -> Result<(), ApiError>,
+        S: FnMut(&mut Plan, &[Skipped]) -> Result<Settled, ApiError>,
     {
         for _ in 0..ATTEMPTS {
             let (room, prefetched) = self
@@ -277,7 +287,9 @@ impl Rooms {
                     .placements
                     .retain(|p| !skipped.iter().any(|s| s.booking_id == p.record.booking_id));
             }
-            settle(&mut planned, &skipped)?;
+            if settle(&mut planned, &skipped)? == Settled::Stop {
+                return Ok(None);
+            }
             rewrite_days(&mut days, &planned, &moving, &rules);
             let bookings: Vec<BookingPut<'_>> = planned
                 .placements
@@ -312,7 +324,7 @@ impl Rooms {
             }
             let written = self.bookings.write(write).await;
             match written {
-                Ok(()) => return Ok(planned),
+                Ok(()) => return Ok(Some(planned)),
                 Err(BookingWriteError::Moved) => continue,
                 Err(BookingWriteError::Stale) => {
                     return Err(ApiError::PreconditionFailed("booking".into()));

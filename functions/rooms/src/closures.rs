@@ -6,30 +6,32 @@ use http::{HeaderValue, StatusCode, header};
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use steward_access::{Record, new_id};
+use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::closure::{Closure, ClosureInput, MAX_CLOSURES};
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{Slot, Taken};
+use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_kit::{ApiError, FieldError};
 use steward_store::bookings::dates_between;
 use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
 use crate::calendar::{Plan, taken_on};
 
-/// What the closures of `room` hold of the slots `plan` moves bookings to.
+/// What the closures of `room` hold over the span of the slots `plan` moves bookings to,
+/// each closure expanded once (a series places up to 48 slots).
 pub(crate) fn taken_by_closures(room: &RoomRecord, plan: &Plan) -> Vec<Taken> {
     let Ok(zone) = RoomZone::parse(&room.room.time_zone) else {
         return Vec::new();
     };
-    let mut taken = Vec::new();
-    for to in plan.placements.iter().filter_map(|p| p.to) {
-        taken.extend(closed_within(room, &zone, &to));
-    }
-    taken.dedup();
-    taken
+    let slots = plan.placements.iter().filter_map(|p| p.to);
+    let span = slots.reduce(|a, b| Slot {
+        start: a.start.min(b.start),
+        end: a.end.max(b.end),
+    });
+    span.map(|span| closed_within(room, &zone, &span))
+        .unwrap_or_default()
 }
 
 /// The closures' occurrences overlapping `window`.
@@ -59,114 +61,94 @@ impl Rooms {
     pub(crate) async fn close(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsManage).await?;
         let input: ClosureInput = request.json()?;
-        let tenant_id = caller.tenant_id();
         let room_id = request.path_param("roomId")?;
-        for _ in 0..3 {
-            let current = self
-                .store
-                .get(tenant_id, room_id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
-            let zone = RoomZone::parse(&current.room.time_zone).map_err(ApiError::internal)?;
-            let closure = input
-                .clone()
-                .parse(new_id("cl"), &zone)
-                .map_err(|problems| {
-                    ApiError::Validation(
-                        problems
-                            .into_iter()
-                            .map(|(field, message)| FieldError::new(field, message))
-                            .collect(),
-                    )
-                })?;
-            if current.closures.len() >= MAX_CLOSURES {
-                return Err(ApiError::Conflict(format!(
-                    "room {room_id} has {MAX_CLOSURES} closures, the most a room keeps"
-                )));
-            }
-            let mut next = current.clone();
-            next.closures.push(closure.clone());
-            next.version = current.version + 1;
-            next.updated_at = Timestamp::now().to_string();
-            let audit = self.auditor.entry(
-                request,
-                Record {
-                    tenant_id,
-                    actor: caller.user_id(),
-                    action: "room.closure.create",
-                    target: &format!("room:{room_id}"),
-                    before: json!(null),
-                    after: view(&closure),
-                },
-            );
-            match self.store.update(&next, current.version, &audit).await {
-                Ok(()) => {
-                    let met = self.bookings_met(&next, &zone, &closure).await?;
-                    let mut response = api::json(
-                        StatusCode::CREATED,
-                        &json!({ "closure": view(&closure), "bookings_affected": met }),
-                    )?;
-                    if let Ok(location) = HeaderValue::from_str(&format!(
-                        "/v1/rooms/{room_id}/closures/{}",
-                        closure.id
-                    )) {
-                        response.headers_mut().insert(header::LOCATION, location);
-                    }
-                    return Ok(crate::with_etag(response, next.version));
+        let (next, closure) = self
+            .change_closures(request, &caller, "room.closure.create", |current| {
+                let zone = RoomZone::parse(&current.room.time_zone).map_err(ApiError::internal)?;
+                let closure = input
+                    .clone()
+                    .parse(new_id("cl"), &zone)
+                    .map_err(ApiError::invalid)?;
+                if current.closures.len() >= MAX_CLOSURES {
+                    return Err(ApiError::Conflict(format!(
+                        "room {room_id} has {MAX_CLOSURES} closures, the most a room keeps"
+                    )));
                 }
-                // Someone else changed the room: add to what they left.
-                Err(RoomWriteError::VersionMismatch(_)) => continue,
-                Err(RoomWriteError::NotFound) => {
-                    return Err(ApiError::NotFound(format!("room {room_id}")));
-                }
-                Err(error) => return Err(ApiError::internal(error)),
-            }
+                let mut closures = current.closures.clone();
+                closures.push(closure.clone());
+                Ok((closures, json!(null), view(&closure), closure))
+            })
+            .await?;
+        let zone = RoomZone::parse(&next.room.time_zone).map_err(ApiError::internal)?;
+        let met = self.bookings_met(&next, &zone, &closure).await?;
+        let mut response = api::json(
+            StatusCode::CREATED,
+            &json!({ "closure": view(&closure), "bookings_affected": met }),
+        )?;
+        if let Ok(location) =
+            HeaderValue::from_str(&format!("/v1/rooms/{room_id}/closures/{}", closure.id))
+        {
+            response.headers_mut().insert(header::LOCATION, location);
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+        Ok(crate::with_etag(response, next.version))
     }
 
     /// `DELETE /v1/rooms/{roomId}/closures/{closureId}`.
     pub(crate) async fn reopen(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsManage).await?;
+        let closure_id = request.path_param("closureId")?;
+        self.change_closures(request, &caller, "room.closure.delete", |current| {
+            let closure = current
+                .closures
+                .iter()
+                .find(|c| c.id == closure_id)
+                .ok_or_else(|| ApiError::NotFound(format!("closure {closure_id}")))?;
+            let mut closures = current.closures.clone();
+            closures.retain(|c| c.id != closure_id);
+            Ok((closures, view(closure), json!(null), ()))
+        })
+        .await?;
+        api::no_content()
+    }
+
+    /// Rewrites the closures of room `roomId` as `change` makes them of the room as it is
+    /// (answering the new closures, the audit's before and after, and a value to keep), over
+    /// the room's version; a room changed meanwhile is read and changed again.
+    async fn change_closures<T>(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        action: &str,
+        mut change: impl FnMut(&RoomRecord) -> Result<(Vec<Closure>, Value, Value, T), ApiError>,
+    ) -> Result<(RoomRecord, T), ApiError> {
         let tenant_id = caller.tenant_id();
         let room_id = request.path_param("roomId")?;
-        let closure_id = request.path_param("closureId")?;
+        let not_found = || ApiError::NotFound(format!("room {room_id}"));
         for _ in 0..3 {
             let current = self
                 .store
                 .get(tenant_id, room_id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
-            let closure = current
-                .closures
-                .iter()
-                .find(|c| c.id == closure_id)
-                .cloned()
-                .ok_or_else(|| ApiError::NotFound(format!("closure {closure_id}")))?;
-            let mut next = current.clone();
-            next.closures.retain(|c| c.id != closure_id);
-            next.version = current.version + 1;
-            next.updated_at = Timestamp::now().to_string();
+                .ok_or_else(not_found)?;
+            let (closures, before, after, kept) = change(&current)?;
+            let mut next = current.revised();
+            next.closures = closures;
             let audit = self.auditor.entry(
                 request,
                 Record {
                     tenant_id,
                     actor: caller.user_id(),
-                    action: "room.closure.delete",
+                    action,
                     target: &format!("room:{room_id}"),
-                    before: view(&closure),
-                    after: json!(null),
+                    before,
+                    after,
                 },
             );
             match self.store.update(&next, current.version, &audit).await {
-                Ok(()) => return api::no_content(),
+                Ok(()) => return Ok((next, kept)),
+                // Someone else changed the room: change what they left.
                 Err(RoomWriteError::VersionMismatch(_)) => continue,
-                Err(RoomWriteError::NotFound) => {
-                    return Err(ApiError::NotFound(format!("room {room_id}")));
-                }
+                Err(RoomWriteError::NotFound) => return Err(not_found()),
                 Err(error) => return Err(ApiError::internal(error)),
             }
         }

@@ -2,7 +2,7 @@
 //! the columns the imports read back (a room export is a room import's template).
 
 use http::{HeaderValue, StatusCode, header};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use steward_authz::Permission;
@@ -18,7 +18,7 @@ use crate::Rooms;
 /// The most rows one bookings export holds: narrower windows for more.
 const MAX_EXPORT_ROWS: usize = 10_000;
 /// The longest window one bookings export covers.
-const MAX_EXPORT_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
+const MAX_EXPORT_DAYS: i64 = 366;
 
 /// A room as one CSV row: its description flattened, the rules' defaults where a cell is blank.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -225,16 +225,7 @@ impl Rooms {
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsRead).await?;
-        let mut rooms = Vec::new();
-        let mut start = None;
-        loop {
-            let (page, next) = self.store.page(caller.tenant_id(), 100, start).await?;
-            rooms.extend(page);
-            match next {
-                Some(next) => start = Some(next),
-                None => break,
-            }
-        }
+        let rooms = self.store.all(caller.tenant_id()).await?;
         csv_file("rooms.csv", ROOM_COLUMNS, rooms.iter().map(RoomRow::of))
     }
 
@@ -248,27 +239,13 @@ impl Rooms {
             .guard
             .allow(request, Permission::BookingsExport)
             .await?;
-        let at = |field: &str| -> Result<Timestamp, ApiError> {
-            request
-                .query
-                .get(field)
-                .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?
-                .parse()
-                .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
-        };
-        let (from, to) = (at("from")?, at("to")?);
-        if to <= from || to.duration_since(from) > MAX_EXPORT_WINDOW {
-            return Err(ApiError::validation(
-                "to",
-                "after from, and at most 366 days after it",
-            ));
-        }
+        let window = crate::query_window(request, ("from", "to"), MAX_EXPORT_DAYS)?;
         let tenant_id = caller.tenant_id();
         let listing = match request.query.get("room_id") {
             Some(room_id) => Listing::Room(room_id),
             None => Listing::Tenant,
         };
-        let (from, to) = (from.to_string(), to.to_string());
+        let (from, to) = (window.start.to_string(), window.end.to_string());
         let (bookings, more) = self
             .bookings
             .all(tenant_id, listing, (&from, &to), MAX_EXPORT_ROWS)
@@ -281,10 +258,7 @@ impl Rooms {
                 ),
             ));
         }
-        let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let rooms = self.store.many(tenant_id, &ids).await?;
+        let rooms = self.rooms_of(tenant_id, &bookings).await?;
         let rows = bookings.iter().map(|booking| {
             let room = rooms.iter().find(|room| room.room_id == booking.room_id);
             let zone = room

@@ -14,9 +14,8 @@ use steward_authz::Permission;
 use steward_domain::digest::TenantToken;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal};
-use steward_store::bookings::{BookingRecord, Listing};
+use steward_store::bookings::Listing;
 use steward_store::feeds::FeedRecord;
-use steward_store::rooms::RoomRecord;
 use subtle::ConstantTimeEq;
 
 use crate::Rooms;
@@ -69,7 +68,7 @@ impl Rooms {
         }
         if self
             .feeds
-            .owned_by(tenant_id, caller.user_id())
+            .owned_by(tenant_id, caller.user_id(), FEEDS_PER_MEMBER)
             .await?
             .len()
             >= FEEDS_PER_MEMBER
@@ -117,7 +116,7 @@ impl Rooms {
         let caller = self.guard.allow(request, Permission::FeedsManage).await?;
         let feeds = self
             .feeds
-            .owned_by(caller.tenant_id(), caller.user_id())
+            .owned_by(caller.tenant_id(), caller.user_id(), FEEDS_PER_MEMBER)
             .await?;
         let items: Vec<Value> = feeds.iter().map(view).collect();
         api::json(StatusCode::OK, &json!({ "items": items }))
@@ -194,12 +193,16 @@ impl Rooms {
             .bookings
             .all(tenant_id, listing, (&from, &to), FEED_EVENTS)
             .await?;
-        let rooms = self
-            .rooms_of(tenant_id, &bookings, feed.room_id.as_deref())
-            .await?;
-        if feed.room_id.is_some() && rooms.is_empty() {
-            return Err(not_found());
-        }
+        let rooms = match &feed.room_id {
+            // The room itself, for its name even while it has no bookings.
+            Some(room_id) => vec![
+                self.store
+                    .get(tenant_id, room_id)
+                    .await?
+                    .ok_or_else(not_found)?,
+            ],
+            None => self.rooms_of(tenant_id, &bookings).await?,
+        };
         let name = match (&feed.room_id, rooms.first()) {
             (Some(_), Some(room)) => format!("{} (Steward)", room.room.name),
             _ => format!("{}'s bookings (Steward)", caller.user.name),
@@ -222,22 +225,6 @@ impl Rooms {
             HeaderValue::from_static("inline; filename=\"steward.ics\""),
         );
         Ok(response)
-    }
-
-    /// The rooms `bookings` are in (for a room's feed, that room alone).
-    async fn rooms_of(
-        &self,
-        tenant_id: &str,
-        bookings: &[BookingRecord],
-        room_id: Option<&str>,
-    ) -> Result<Vec<RoomRecord>, ApiError> {
-        let mut ids: Vec<&str> = match room_id {
-            Some(room_id) => vec![room_id],
-            None => bookings.iter().map(|b| b.room_id.as_str()).collect(),
-        };
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(self.store.many(tenant_id, &ids).await?)
     }
 
     fn feed_audit(

@@ -28,7 +28,7 @@ use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
 use crate::bookings::{bookable, instant, view};
-use crate::calendar::{OnConflict, Placement, Plan, likely_days, taken_detail};
+use crate::calendar::{OnConflict, Placement, Plan, Settled, likely_days, taken_detail};
 use crate::exports::RoomRow;
 
 /// The most rows one import holds.
@@ -229,14 +229,7 @@ impl Rooms {
         let mut reports = Vec::new();
         let mut good = Vec::new();
         for (row, room) in parsed {
-            let room = room.and_then(|room| {
-                room.parse().map_err(|problems| {
-                    problems
-                        .into_iter()
-                        .map(|(field, message)| FieldError::new(field, message))
-                        .collect()
-                })
-            });
+            let room = room.and_then(|room| room.parse().map_err(FieldError::all));
             match room {
                 Ok(room) => good.push((row, room)),
                 Err(errors) => reports.push(RowReport::rejected(row, errors)),
@@ -381,9 +374,9 @@ impl Rooms {
             // Every chunk against its calendar as it stands, writing nothing, so that the
             // refusal names every bad row at once.
             for (room_id, chunk) in &chunks {
-                for (row, met) in
-                    Box::pin(self.write_chunk(request, &caller, room_id, chunk, Writing::Look))
-                        .await?
+                for (row, met) in self
+                    .write_chunk(request, &caller, room_id, chunk, Writing::Look)
+                    .await?
                 {
                     reports.push(RowReport::rejected(
                         row,
@@ -414,8 +407,9 @@ impl Rooms {
                 Mode::AllOrNothing => Writing::Whole,
                 Mode::ValidOnly => Writing::Free,
             };
-            let skipped =
-                Box::pin(self.write_chunk(request, &caller, room_id, chunk, writing)).await?;
+            let skipped = self
+                .write_chunk(request, &caller, room_id, chunk, writing)
+                .await?;
             if mode == Mode::AllOrNothing && !skipped.is_empty() {
                 stopped = true;
             }
@@ -511,77 +505,73 @@ impl Rooms {
             .into_iter()
             .collect();
         let mut taken = Vec::new();
-        // Boxed: the calendar's future is large, and an import holds several.
-        let written = Box::pin(self.on_calendar_settling(
-            caller.tenant_id(),
-            room_id,
-            &likely,
-            |room| {
-                let mut placements = Vec::with_capacity(chunk.len());
-                for (candidate, input) in chunk {
-                    // The room may have changed since the rows were checked.
-                    let fresh = self.candidate(caller, room, input, candidate.row)?;
-                    if fresh.slot != candidate.slot {
-                        return Err(ApiError::Conflict(
-                            "the room changed during the import".into(),
-                        ));
+        let written = self
+            .on_calendar_settling(
+                caller.tenant_id(),
+                room_id,
+                &likely,
+                |room| {
+                    let mut placements = Vec::with_capacity(chunk.len());
+                    for (candidate, input) in chunk {
+                        // The room may have changed since the rows were checked.
+                        let fresh = self.candidate(caller, room, input, candidate.row)?;
+                        if fresh.slot != candidate.slot {
+                            return Err(ApiError::Conflict(
+                                "the room changed during the import".into(),
+                            ));
+                        }
+                        let mut record = candidate.record.clone();
+                        record.override_reason = fresh.record.override_reason;
+                        record.status = fresh.record.status;
+                        placements.push(Placement {
+                            record,
+                            expected: None,
+                            from: None,
+                            to: Some(candidate.slot),
+                        });
                     }
-                    let mut record = candidate.record.clone();
-                    record.override_reason = fresh.record.override_reason;
-                    record.status = fresh.record.status;
-                    placements.push(Placement {
-                        record,
-                        expected: None,
-                        from: None,
-                        to: Some(candidate.slot),
-                    });
-                }
-                let after: Vec<_> = placements.iter().map(|p| view(&p.record)).collect();
-                let audit = self.auditor.entry(
-                    request,
-                    Record {
-                        tenant_id: caller.tenant_id(),
-                        actor: caller.user_id(),
-                        action: "booking.import",
-                        target: &format!("room:{room_id}"),
-                        before: json!(null),
-                        after: json!(after),
-                    },
-                );
-                Ok(Plan {
-                    placements,
-                    series: None,
-                    audit: vec![audit],
-                    on_conflict: OnConflict::Skip,
-                })
-            },
-            |plan, skipped| {
-                taken = skipped
-                    .iter()
-                    .filter_map(|s| {
-                        let row = chunk
-                            .iter()
-                            .find(|(c, _)| c.record.booking_id == s.booking_id)?
-                            .0
-                            .row;
-                        Some((row, s.met.clone()))
+                    let after: Vec<_> = placements.iter().map(|p| view(&p.record)).collect();
+                    let audit = self.auditor.entry(
+                        request,
+                        Record {
+                            tenant_id: caller.tenant_id(),
+                            actor: caller.user_id(),
+                            action: "booking.import",
+                            target: &format!("room:{room_id}"),
+                            before: json!(null),
+                            after: json!(after),
+                        },
+                    );
+                    Ok(Plan {
+                        placements,
+                        series: None,
+                        audit: vec![audit],
+                        on_conflict: OnConflict::Skip,
                     })
-                    .collect();
-                // Nothing to write, only a look, or not the whole chunk: stop before the
-                // commit (an empty message marks the stop as ours).
-                let partial = writing == Writing::Whole && !taken.is_empty();
-                if writing == Writing::Look || partial || plan.placements.is_empty() {
-                    return Err(ApiError::Conflict(String::new()));
-                }
-                Ok(())
-            },
-        ))
-        .await;
-        match written {
-            Ok(_) => Ok(taken),
-            Err(ApiError::Conflict(message)) if message.is_empty() => Ok(taken),
-            Err(error) => Err(error),
-        }
+                },
+                |plan, skipped| {
+                    taken = skipped
+                        .iter()
+                        .filter_map(|s| {
+                            let row = chunk
+                                .iter()
+                                .find(|(c, _)| c.record.booking_id == s.booking_id)?
+                                .0
+                                .row;
+                            Some((row, s.met.clone()))
+                        })
+                        .collect();
+                    // Nothing to write, only a look, or not the whole chunk: stop before the
+                    // commit.
+                    let partial = writing == Writing::Whole && !taken.is_empty();
+                    if writing == Writing::Look || partial || plan.placements.is_empty() {
+                        return Ok(Settled::Stop);
+                    }
+                    Ok(Settled::Commit)
+                },
+            )
+            .await;
+        written.map(|_| taken)
     }
 }
 

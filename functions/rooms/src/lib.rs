@@ -24,11 +24,12 @@ use serde_json::{Value, json};
 use steward_access::{Auditor, Caller, Guard, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::room::RoomInput;
+use steward_domain::booking::rules::Slot;
+use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
-use steward_kit::{ApiError, FieldError};
 use steward_store::idempotency::IdempotencyStore;
 use steward_store::rooms::{RoomRecord, RoomStore, RoomWriteError};
 use steward_store::{SdkConfig, Table};
@@ -97,15 +98,53 @@ pub(crate) fn with_etag(mut response: Response<Body>, version: u64) -> Response<
     response
 }
 
+/// The instant a query parameter names (RFC 3339 with an offset).
+fn query_instant(request: &ApiRequest, field: &str) -> Result<Timestamp, ApiError> {
+    request
+        .query
+        .get(field)
+        .ok_or_else(|| ApiError::validation(field, "required: an RFC 3339 time"))?
+        .parse()
+        .map_err(|_| ApiError::validation(field, "an RFC 3339 time with an offset"))
+}
+
+/// The window the query parameters `from` and `to` name: `to` after `from`, by at most
+/// `max_days`.
+pub(crate) fn query_window(
+    request: &ApiRequest,
+    (from, to): (&str, &str),
+    max_days: i64,
+) -> Result<Slot, ApiError> {
+    let (start, end) = (query_instant(request, from)?, query_instant(request, to)?);
+    let slot = Slot::new(start, end).map_err(|_| ApiError::validation(to, "after the start"))?;
+    if slot.duration() > jiff::SignedDuration::from_hours(24 * max_days) {
+        return Err(ApiError::validation(
+            to,
+            format!("at most {max_days} days after the start"),
+        ));
+    }
+    Ok(slot)
+}
+
 fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Room, ApiError> {
-    request.json::<RoomInput>()?.parse().map_err(|problems| {
-        ApiError::Validation(
-            problems
-                .into_iter()
-                .map(|(field, message)| FieldError::new(field, message))
-                .collect(),
-        )
-    })
+    request
+        .json::<RoomInput>()?
+        .parse()
+        .map_err(ApiError::invalid)
+}
+
+impl Rooms {
+    /// The rooms `bookings` are in, each read once (archived ones are not among them).
+    pub(crate) async fn rooms_of(
+        &self,
+        tenant_id: &str,
+        bookings: &[steward_store::bookings::BookingRecord],
+    ) -> Result<Vec<RoomRecord>, ApiError> {
+        let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(self.store.many(tenant_id, &ids).await?)
+    }
 }
 
 fn write_problem(error: RoomWriteError, caller: &Caller) -> ApiError {
@@ -189,10 +228,8 @@ impl Rooms {
         if version != current.version {
             return Err(ApiError::PreconditionFailed("room".into()));
         }
-        let mut next = current.clone();
+        let mut next = current.revised();
         next.room = room;
-        next.version = current.version + 1;
-        next.updated_at = Timestamp::now().to_string();
         let audit = self.auditor.entry(
             request,
             Record {

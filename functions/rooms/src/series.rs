@@ -25,7 +25,7 @@ use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, NewBooking, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
-use crate::calendar::{OnConflict, Placement, Plan, Skipped, slot_of, taken_detail};
+use crate::calendar::{OnConflict, Placement, Plan, Settled, Skipped, slot_of, taken_detail};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -347,7 +347,7 @@ impl Rooms {
                     }
                     let bookings = placed(plan);
                     let Some((series, _)) = plan.series.as_mut() else {
-                        return Ok(());
+                        return Ok(Settled::Commit);
                     };
                     for left_out in skipped {
                         if let Some(occurrence) = series
@@ -370,10 +370,11 @@ impl Rooms {
                         after,
                         &series_id,
                     )];
-                    Ok(())
+                    Ok(Settled::Commit)
                 },
             )
-            .await?;
+            .await?
+            .ok_or_else(|| ApiError::internal("a series write stopped"))?;
         let bookings = placed(&plan);
         let (series, _) = plan
             .series

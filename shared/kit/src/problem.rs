@@ -28,6 +28,14 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// `(field, message)` pairs, as the domain's validations return them.
+    pub fn all(problems: impl IntoIterator<Item = (String, String)>) -> Vec<Self> {
+        problems
+            .into_iter()
+            .map(|(field, message)| Self::new(field, message))
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +108,11 @@ impl ApiError {
 
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A refusal naming every `(field, message)` pair (the domain's validation problems).
+    pub fn invalid(problems: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self::Validation(FieldError::all(problems))
     }
 
     /// The stable slug of `type`, the status and the title: the whole mapping, in one place.

@@ -163,6 +163,17 @@ pub enum Listing<'a> {
     Tenant,
 }
 
+impl Listing<'_> {
+    /// The index and partition that list these bookings by start.
+    fn index(self, tenant_id: &str) -> (Index, String) {
+        match self {
+            Listing::Room(room_id) => (Index::Gsi1, room_bookings(tenant_id, room_id)),
+            Listing::Organiser(user_id) => (Index::Gsi2, organiser_bookings(tenant_id, user_id)),
+            Listing::Tenant => (Index::Gsi3, tenant_bookings(tenant_id)),
+        }
+    }
+}
+
 /// A recurring series (SPEC §C): its rule and each occurrence's outcome. Each booked
 /// occurrence is a booking of its own (`series_id`, `occurrence`), so everything a booking does
 /// an occurrence does.
@@ -529,22 +540,12 @@ impl BookingStore {
         limit: u32,
         start: Option<PageKey>,
     ) -> Result<(Vec<BookingRecord>, Option<PageKey>), StoreError> {
-        let (index, partition) = match listing {
-            Listing::Room(room_id) => (Index::Gsi1, room_bookings(tenant_id, room_id)),
-            Listing::Organiser(user_id) => (Index::Gsi2, organiser_bookings(tenant_id, user_id)),
-            Listing::Tenant => (Index::Gsi3, tenant_bookings(tenant_id)),
-        };
+        let (index, partition) = listing.index(tenant_id);
         // `start#id` sort keys: every key of a start before `to` sorts below `to` itself.
         let query = Query::partition(&partition).on(index).between(from, to);
         let (records, next): (Vec<BookingRecord>, _) =
             self.table.query_page(query, limit, start).await?;
-        Ok((
-            records
-                .into_iter()
-                .filter(|record| record.start.as_str() < to)
-                .collect(),
-            next,
-        ))
+        Ok((within(records, to), next))
     }
 
     /// Every booking of `listing` starting in `window`, in start order, at most `cap`; and
@@ -553,23 +554,13 @@ impl BookingStore {
         &self,
         tenant_id: &str,
         listing: Listing<'_>,
-        window: (&str, &str),
+        (from, to): (&str, &str),
         cap: usize,
     ) -> Result<(Vec<BookingRecord>, bool), StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let (page, next) = self.page(tenant_id, listing, window, 100, start).await?;
-            records.extend(page);
-            if records.len() > cap {
-                records.truncate(cap);
-                return Ok((records, true));
-            }
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok((records, false)),
-            }
-        }
+        let (index, partition) = listing.index(tenant_id);
+        let query = Query::partition(&partition).on(index).between(from, to);
+        let (records, more): (Vec<BookingRecord>, _) = self.table.query_up_to(query, cap).await?;
+        Ok((within(records, to), more))
     }
 
     /// A day's new state, written only over the version it was read at.
@@ -625,6 +616,15 @@ fn classify(error: &TransactError, write: &CalendarWrite<'_>) -> Option<BookingW
         .iter()
         .any(|code| failed(code) || code.as_deref() == Some("TransactionConflict"))
         .then_some(BookingWriteError::Moved)
+}
+
+/// The records that start before `to`: a sort key `<start>#<id>` of a start with more
+/// fractional digits than `to` can sort below it while starting after it.
+fn within(records: Vec<BookingRecord>, to: &str) -> Vec<BookingRecord> {
+    records
+        .into_iter()
+        .filter(|record| record.start.as_str() < to)
+        .collect()
 }
 
 /// The UTC dates an interval touches.

@@ -79,26 +79,17 @@ impl FeedStore {
         self.table.get(pk, sk, true).await
     }
 
-    /// The owner's feeds, oldest first (a member holds a handful).
+    /// The owner's feeds, oldest first (a member holds at most `cap`).
     pub async fn owned_by(
         &self,
         tenant_id: &str,
         owner: &str,
+        cap: usize,
     ) -> Result<Vec<FeedRecord>, StoreError> {
         let pk = tenant_pk(tenant_id);
         let prefix = format!("MEMBER_FEED#{owner}#");
-        let mut feeds = Vec::new();
-        let mut start = None;
-        loop {
-            let query = Query::partition(&pk).with_prefix(&prefix);
-            let (page, next): (Vec<FeedRecord>, _) =
-                self.table.query_page(query, 100, start).await?;
-            feeds.extend(page);
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok(feeds),
-            }
-        }
+        let query = Query::partition(&pk).with_prefix(&prefix);
+        Ok(self.table.query_up_to(query, cap).await?.0)
     }
 
     /// Deletes the feed and its listing entry with the audit entry; `false` when it was

@@ -39,6 +39,14 @@ impl RoomRecord {
         (tenant_pk(tenant_id), format!("ROOM#{room_id}"))
     }
 
+    /// The next version of the room, to be changed and written over this one's.
+    pub fn revised(&self) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next.updated_at = jiff::Timestamp::now().to_string();
+        next
+    }
+
     pub fn new(tenant_id: &str, room_id: &str, room: Room, at: &str) -> Self {
         Self {
             pk: tenant_pk(tenant_id),
@@ -148,6 +156,13 @@ impl RoomStore {
                 })
             })
             .collect()
+    }
+
+    /// Every room of the tenant (archived ones are not among them).
+    pub async fn all(&self, tenant_id: &str) -> Result<Vec<RoomRecord>, StoreError> {
+        let partition = tenant_pk(tenant_id);
+        let query = Query::partition(&partition).with_prefix("ROOM#");
+        Ok(self.table.query_up_to(query, usize::MAX).await?.0)
     }
 
     pub async fn page(

@@ -296,6 +296,29 @@ impl Table {
         }
     }
 
+    /// The items of `query`, in order, at most `cap` of them; and whether more were left
+    /// (reads whole windows: feeds, exports, a member's listing).
+    pub async fn query_up_to<T: DeserializeOwned>(
+        &self,
+        query: Query<'_>,
+        cap: usize,
+    ) -> Result<(Vec<T>, bool), StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next): (Vec<T>, _) = self.query_page(query, 100, start).await?;
+            items.extend(page);
+            if items.len() > cap {
+                items.truncate(cap);
+                return Ok((items, true));
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok((items, false)),
+            }
+        }
+    }
+
     /// One page of a partition in sort-key order, and where the next page starts.
     ///
     /// A `start` taken from another partition is refused rather than followed.
