@@ -191,6 +191,20 @@ pub async fn read(response: reqwest::Response) -> (u16, reqwest::header::HeaderM
     (status, headers, body)
 }
 
+/// Every email the emulator's SES accepted whose recipients include `matching` (an address
+/// or part of one), oldest first: `destinations`, `subject`, `body`, and `raw` MIME for the
+/// ones sent raw (with attachments).
+pub async fn sent_mail(matching: &str) -> Vec<Value> {
+    let url = format!(
+        "{}/_emulator/sent-mail",
+        Emulator::shared().endpoints().services
+    );
+    let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
+    all.into_iter()
+        .filter(|m| m["destinations"].to_string().contains(matching))
+        .collect()
+}
+
 /// The UTC date `days` from today: tests book in the future (within rooms' horizons) on
 /// whatever day they run.
 pub fn days_ahead(days: i64) -> jiff::civil::Date {

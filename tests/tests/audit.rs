@@ -762,6 +762,17 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // Notifications marked read; a time that is not one changes nothing.
+    for (body, status) in [(json!({}), 200), (json!({ "up_to": "yesterday" }), 422)] {
+        script
+            .step(
+                "POST /v1/me/notifications/read",
+                as_(&owner, Method::POST, "/v1/me/notifications/read").json(&body),
+                status,
+            )
+            .await;
+    }
+
     // The onboarding checklist: an admin marks a step; bad marks and unknown steps change nothing.
     for (path, body, status) in [
         (

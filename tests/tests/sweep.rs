@@ -13,8 +13,7 @@ use http::Method;
 use serde_json::{Value, json};
 use steward_domain::licensing::Offering;
 use steward_e2e::Person;
-use steward_e2e::{TestStack, send};
-use steward_emulator::Emulator;
+use steward_e2e::{TestStack, send, sent_mail};
 use steward_store::identity::{TenantRecord, UserRecord};
 
 const DAY: i64 = 86_400;
@@ -217,18 +216,6 @@ async fn start_run(stack: &TestStack, operator: &Person) -> String {
     );
     assert_eq!(run["status"], "running");
     run_id
-}
-
-/// Every email the emulator's SES accepted whose recipients include `address_part`.
-async fn sent_mail(matching: &str) -> Vec<Value> {
-    let url = format!(
-        "{}/_emulator/sent-mail",
-        Emulator::shared().endpoints().services
-    );
-    let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
-    all.into_iter()
-        .filter(|m| m["destinations"].to_string().contains(matching))
-        .collect()
 }
 
 async fn tenant_item(stack: &TestStack, tenant_id: &str) -> Value {

@@ -274,15 +274,7 @@ impl Rooms {
                     });
                     record.override_reason = override_reason;
                     let audit = self.audit(request, &caller, "booking.create", None, &record);
-                    Ok(Plan::single(
-                        Placement {
-                            record,
-                            expected: None,
-                            from: None,
-                            to: Some(slot),
-                        },
-                        audit,
-                    ))
+                    Ok(Plan::single(Placement::new(record, slot), audit))
                 },
             )
             .await?;
@@ -381,12 +373,7 @@ impl Rooms {
                 }
                 let audit = self.audit(request, &caller, "booking.update", Some(&current), &next);
                 Ok(Plan::single(
-                    Placement {
-                        record: next,
-                        expected: Some(current.version),
-                        from: Some(from),
-                        to: Some(to),
-                    },
+                    Placement::change(&current, next, Some(from), Some(to)),
                     audit,
                 ))
             })
@@ -415,12 +402,7 @@ impl Rooms {
                 &days_of(&from),
                 |_| {
                     Ok(Plan::single(
-                        Placement {
-                            record: next.clone(),
-                            expected: Some(current.version),
-                            from: held,
-                            to,
-                        },
+                        Placement::change(&current, next.clone(), held, to),
                         audit.clone(),
                     ))
                 },

@@ -3,10 +3,13 @@
 //! them (buffers on both sides, closures), and commit with every day and the room conditioned
 //! on the versions read. A writer that lost a race reads again and sees the winner.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use steward_access::new_id;
+use steward_domain::booking::notice::NoticeKind;
+use steward_domain::booking::status::BookingStatus;
 use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Taken, conflicts};
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
@@ -14,6 +17,7 @@ use steward_store::bookings::{
     BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry,
     MAX_TRANSACTION_ITEMS, SeriesPut, SeriesRecord, dates_between,
 };
+use steward_store::notices::Notice;
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
@@ -31,11 +35,44 @@ pub(crate) struct Placement {
     pub from: Option<Slot>,
     /// Where it will hold the room (`None`: it lets go: cancelled, rejected).
     pub to: Option<Slot>,
+    /// Its status before (`None`: it is new): what the change tells its people.
+    pub was: Option<BookingStatus>,
 }
 
 impl Placement {
+    /// A new booking taking `to`.
+    pub(crate) fn new(record: BookingRecord, to: Slot) -> Self {
+        Self {
+            record,
+            expected: None,
+            from: None,
+            to: Some(to),
+            was: None,
+        }
+    }
+
+    /// `current` becoming `next`, moving from the slot it holds (if any) to `to` (if any).
+    pub(crate) fn change(
+        current: &BookingRecord,
+        next: BookingRecord,
+        from: Option<Slot>,
+        to: Option<Slot>,
+    ) -> Self {
+        Self {
+            record: next,
+            expected: Some(current.version),
+            from,
+            to,
+            was: Some(current.status),
+        }
+    }
+
     fn moves(&self) -> bool {
         self.from != self.to
+    }
+
+    fn notice(&self) -> Option<NoticeKind> {
+        NoticeKind::of_change(self.was, self.record.status, self.moves())
     }
 }
 
@@ -71,6 +108,8 @@ pub(crate) struct Plan {
     pub series: Option<(SeriesRecord, Option<u64>)>,
     pub audit: Vec<AuditEntry>,
     pub on_conflict: OnConflict,
+    /// Whether the people concerned are told (not for imports: the importer asked for it).
+    pub announce: bool,
 }
 
 impl Plan {
@@ -81,7 +120,41 @@ impl Plan {
             series: None,
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
+            announce: true,
         }
+    }
+
+    /// The notices the plan makes: one per kind and organiser (a series is told once, with
+    /// all its occurrences), each with the room as it was read.
+    fn notices(&self, tenant_id: &str, room_id: &str, room: Option<&RoomRecord>) -> Vec<Notice> {
+        if !self.announce {
+            return Vec::new();
+        }
+        let actor = self.audit.first().map(|entry| entry.actor.clone());
+        let at = Timestamp::now().to_string();
+        let mut grouped: BTreeMap<(NoticeKind, &str), Vec<BookingRecord>> = BTreeMap::new();
+        for placement in &self.placements {
+            if let Some(kind) = placement.notice() {
+                grouped
+                    .entry((kind, placement.record.organiser.as_str()))
+                    .or_default()
+                    .push(placement.record.clone());
+            }
+        }
+        grouped
+            .into_iter()
+            .map(|((kind, organiser), bookings)| Notice {
+                notice_id: new_id("nt"),
+                tenant_id: tenant_id.to_owned(),
+                kind,
+                organiser: organiser.to_owned(),
+                actor: actor.clone().unwrap_or_else(|| organiser.to_owned()),
+                at: at.clone(),
+                room_id: room_id.to_owned(),
+                room: room.map(|room| room.room.clone()),
+                bookings,
+            })
+            .collect()
     }
 }
 
@@ -299,6 +372,7 @@ impl Rooms {
                     expected: p.expected,
                 })
                 .collect();
+            let notices = planned.notices(tenant_id, room_id, room.as_ref());
             let write = CalendarWrite {
                 tenant_id,
                 room_id,
@@ -310,6 +384,7 @@ impl Rooms {
                 }),
                 days: &days,
                 audit: &planned.audit,
+                notices: &notices,
             };
             if write.items() > MAX_TRANSACTION_ITEMS {
                 return Err(ApiError::validation(
@@ -324,7 +399,10 @@ impl Rooms {
             }
             let written = self.bookings.write(write).await;
             match written {
-                Ok(()) => return Ok(Some(planned)),
+                Ok(()) => {
+                    self.announce(&notices).await;
+                    return Ok(Some(planned));
+                }
                 Err(BookingWriteError::Moved) => continue,
                 Err(BookingWriteError::Stale) => {
                     return Err(ApiError::PreconditionFailed("booking".into()));

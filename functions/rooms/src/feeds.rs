@@ -19,7 +19,7 @@ use steward_store::feeds::FeedRecord;
 use subtle::ConstantTimeEq;
 
 use crate::Rooms;
-use crate::ical::{FeedEvent, calendar};
+use steward_ical::{FeedEvent, calendar};
 
 /// What a feed shows: bookings starting from this long ago ...
 const FEED_PAST: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -211,7 +211,10 @@ impl Rooms {
             .iter()
             .filter_map(|booking| {
                 let room = rooms.iter().find(|room| room.room_id == booking.room_id)?;
-                Some(FeedEvent { booking, room })
+                Some(FeedEvent {
+                    booking,
+                    room: &room.room,
+                })
             })
             .collect();
         let mut response = Response::builder()

@@ -523,12 +523,7 @@ impl Rooms {
                         let mut record = candidate.record.clone();
                         record.override_reason = fresh.record.override_reason;
                         record.status = fresh.record.status;
-                        placements.push(Placement {
-                            record,
-                            expected: None,
-                            from: None,
-                            to: Some(candidate.slot),
-                        });
+                        placements.push(Placement::new(record, candidate.slot));
                     }
                     let after: Vec<_> = placements.iter().map(|p| view(&p.record)).collect();
                     let audit = self.auditor.entry(
@@ -547,6 +542,8 @@ impl Rooms {
                         series: None,
                         audit: vec![audit],
                         on_conflict: OnConflict::Skip,
+                        // Whoever imports asked for the bookings; nobody else is told.
+                        announce: false,
                     })
                 },
                 |plan, skipped| {

@@ -9,7 +9,6 @@ mod calendar;
 mod closures;
 mod exports;
 mod feeds;
-mod ical;
 mod imports;
 mod series;
 
@@ -31,6 +30,7 @@ use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
 use steward_store::idempotency::IdempotencyStore;
+use steward_store::notices::{Notice, NoticeQueue};
 use steward_store::rooms::{RoomRecord, RoomStore, RoomWriteError};
 use steward_store::{SdkConfig, Table};
 
@@ -41,12 +41,21 @@ pub struct Rooms {
     feeds: steward_store::feeds::FeedStore,
     auditor: Auditor,
     cursors: Cursors,
+    notices: NoticeQueue,
+}
+
+/// Where booking notices go (template.yaml).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct NoticeConfig {
+    notifications_queue_url: String,
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigError> {
     let common: Common = env.parse()?;
+    let notices: NoticeConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
     let rooms = Rooms {
+        notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
@@ -144,6 +153,16 @@ impl Rooms {
         ids.sort_unstable();
         ids.dedup();
         Ok(self.store.many(tenant_id, &ids).await?)
+    }
+}
+
+impl Rooms {
+    /// Sends a committed write's notices on. Their outbox entries were written with the
+    /// bookings, so a send that fails here is made again by the schedule, never lost.
+    pub(crate) async fn announce(&self, notices: &[Notice]) {
+        if let Err(error) = self.notices.send(notices).await {
+            tracing::warn!(%error, count = notices.len(), "notices not sent; the outbox keeps them");
+        }
     }
 }
 

@@ -292,12 +292,7 @@ impl Rooms {
                             booking_id: Some(booking_id),
                             reason: None,
                         });
-                        placements.push(Placement {
-                            record,
-                            expected: None,
-                            from: None,
-                            to: Some(slot),
-                        });
+                        placements.push(Placement::new(record, slot));
                     }
                     if !problems.is_empty() {
                         return Err(ApiError::Validation(problems));
@@ -337,6 +332,7 @@ impl Rooms {
                             Policy::AllOrNothing => OnConflict::Refuse,
                             Policy::Skip => OnConflict::Skip,
                         },
+                        announce: true,
                     })
                 },
                 |plan, skipped: &[Skipped]| {
@@ -459,12 +455,12 @@ impl Rooms {
             let mut next = current.revised();
             next.status = BookingStatus::Cancelled;
             next.status_reason = reason.clone();
-            placements.push(Placement {
-                record: next,
-                expected: Some(current.version),
-                from: Some(slot_of(current)?),
-                to: None,
-            });
+            placements.push(Placement::change(
+                current,
+                next,
+                Some(slot_of(current)?),
+                None,
+            ));
         }
         self.rewrite_series(
             request,
@@ -540,12 +536,7 @@ impl Rooms {
             if let Some(title) = &input.title {
                 next.title = title.trim().to_owned();
             }
-            placements.push(Placement {
-                record: next,
-                expected: Some(current.version),
-                from: Some(from),
-                to: Some(to),
-            });
+            placements.push(Placement::change(current, next, Some(from), Some(to)));
         }
         if !problems.is_empty() {
             return Err(ApiError::Validation(problems));
@@ -588,6 +579,7 @@ impl Rooms {
             series: Some((next.clone(), Some(series.version))),
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
+            announce: true,
         };
         self.on_calendar(caller.tenant_id(), &series.room_id, &[], |_| {
             Ok(plan.clone())

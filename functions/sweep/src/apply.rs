@@ -101,6 +101,7 @@ fn notice(gathered: &Gathered, days: u32, expires_at: i64) -> Email {
             tenant.name, tenant.tenant_id
         ),
         html: None,
+        attachments: Vec::new(),
     }
 }
 

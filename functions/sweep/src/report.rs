@@ -86,6 +86,7 @@ pub async fn finish(context: &Context, run_id: &str) -> Result<(), StoreError> {
                 ),
                 text: summary_text(&run, &tally, &location, duration_ms),
                 html: None,
+                attachments: Vec::new(),
             })
             .await?;
     }
@@ -304,6 +305,7 @@ pub async fn alert(context: &Context, subject: &str, text: &str) -> Result<(), S
             subject: subject.to_owned(),
             text: text.to_owned(),
             html: None,
+            attachments: Vec::new(),
         })
         .await
 }

@@ -34,6 +34,15 @@ impl Registry {
         registry.insert("rooms", |env, aws| {
             Ok(erase(steward_rooms::init(env, aws)?))
         });
+        registry.insert("notifier", |env, aws| {
+            Ok(erase(steward_notifier::init_notifier(env, aws)?))
+        });
+        registry.insert("reminders", |env, aws| {
+            Ok(erase(steward_notifier::init_reminders(env, aws)?))
+        });
+        registry.insert("notifications", |env, aws| {
+            Ok(erase(steward_notifier::init_notifications(env, aws)?))
+        });
         registry.insert("sweep-schedule", |env, aws| {
             Ok(erase(steward_sweep::init_schedule(env, aws)?))
         });

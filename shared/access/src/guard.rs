@@ -234,16 +234,7 @@ impl Guard {
     /// overriding a rule, editing someone else's booking): decided on what the first check
     /// read, so it costs no request.
     pub fn also(&self, caller: &Caller, permission: Permission) -> Result<(), ApiError> {
-        let (principal_data, tenant_data) =
-            subject(&caller.user, &caller.tenant, caller.licence_enforced);
-        let decision = self.authorizer.decide(&Request {
-            principal: &principal_data,
-            action: Action::new(permission),
-            // Every key a handler reads is built from the principal's tenant.
-            resource_tenant: caller.tenant_id(),
-            tenant: &tenant_data,
-        });
-        decision.into_result().map_err(|reason| {
+        self.decide(caller, permission).map_err(|reason| {
             tracing::warn!(
                 policy = reason.policy_id(),
                 %permission,
@@ -253,6 +244,54 @@ impl Guard {
             );
             deny_to_problem(&reason)
         })
+    }
+
+    fn decide(&self, caller: &Caller, permission: Permission) -> Result<(), DenyReason> {
+        let (principal_data, tenant_data) =
+            subject(&caller.user, &caller.tenant, caller.licence_enforced);
+        self.authorizer
+            .decide(&Request {
+                principal: &principal_data,
+                action: Action::new(permission),
+                // Every key a handler reads is built from the principal's tenant.
+                resource_tenant: caller.tenant_id(),
+                tenant: &tenant_data,
+            })
+            .into_result()
+    }
+
+    /// Which of `members` (of `tenant_id`) may perform `permission`'s action: who is told of
+    /// what only they can act on (a booking waiting for an approver). Not being one of them is
+    /// no denied request, so nothing is logged.
+    pub async fn who_may(
+        &self,
+        tenant_id: &str,
+        members: Vec<UserRecord>,
+        permission: Permission,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let (tenant, (rollout, _)) =
+            tokio::try_join!(self.tenant(tenant_id), self.rollout.current())?;
+        let Some(tenant) = tenant else {
+            return Ok(Vec::new());
+        };
+        let licence_enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
+        Ok(members
+            .into_iter()
+            .filter(|user| user.tenant_id == tenant_id)
+            .filter(|user| {
+                let caller = Caller {
+                    principal: Principal {
+                        user_id: user.user_id.clone(),
+                        tenant_id: tenant_id.to_owned(),
+                        session_id: String::new(),
+                    },
+                    user: user.clone(),
+                    tenant: tenant.clone(),
+                    licence_enforced,
+                };
+                self.decide(&caller, permission).is_ok()
+            })
+            .collect())
     }
 }
 

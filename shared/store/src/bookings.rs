@@ -319,6 +319,8 @@ pub struct CalendarWrite<'a> {
     /// Only the days whose entries changed.
     pub days: &'a [Day],
     pub audit: &'a [AuditEntry],
+    /// What the change tells people, kept in the outbox until the notifier has it.
+    pub notices: &'a [crate::notices::Notice],
 }
 
 /// An item read in a batch, as serde shapes it.
@@ -342,6 +344,7 @@ impl CalendarWrite<'_> {
             + self.days.len()
             + usize::from(self.room_version.is_some())
             + self.audit.len()
+            + self.notices.len()
     }
 }
 
@@ -484,6 +487,9 @@ impl BookingStore {
         }
         for audit in write.audit {
             items.push(put(audit, table, None)?);
+        }
+        for notice in write.notices {
+            items.push(crate::notices::outbox_put(notice, table)?);
         }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),

@@ -23,8 +23,8 @@ use steward_domain::licensing::{Cohort, Limits, Offering};
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
-use crate::write::{cancelled_by_condition, key, put};
-use crate::{StoreError, Table};
+use crate::write::{cancelled_by_condition, key, put, tenant_pk};
+use crate::{Query, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRecord {
@@ -302,6 +302,13 @@ impl IdentityStore {
     ) -> Result<Option<UserRecord>, StoreError> {
         let (pk, sk) = UserRecord::key(tenant_id, user_id);
         self.table.get(pk, sk, true).await
+    }
+
+    /// Every member of a tenant (at most `cap`).
+    pub async fn members(&self, tenant_id: &str, cap: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let partition = tenant_pk(tenant_id);
+        let query = Query::partition(&partition).with_prefix("USER#");
+        Ok(self.table.query_up_to(query, cap).await?.0)
     }
 
     pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {

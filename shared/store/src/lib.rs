@@ -13,6 +13,7 @@ pub mod licensing;
 #[cfg(feature = "ses")]
 pub mod mail;
 pub mod metrics;
+pub mod notices;
 #[cfg(feature = "s3")]
 pub mod objects;
 pub mod onboarding;

@@ -1,7 +1,9 @@
-//! Sending email with SES (v2), from the template's verified sender identity.
+//! Sending email with SES (v2), from the template's verified sender identity. An email with
+//! attachments goes as raw MIME (built by `mail-builder`); one without, as SES's simple form.
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, RawMessage};
 
 use crate::{SdkConfig, StoreError};
 
@@ -12,6 +14,16 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// `text/calendar; method=PUBLISH`, ...
+    pub content_type: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -29,6 +41,52 @@ impl Mailer {
     }
 
     pub async fn send(&self, email: &Email) -> Result<(), StoreError> {
+        let content = if email.attachments.is_empty() {
+            EmailContent::builder().simple(self.simple(email)?).build()
+        } else {
+            EmailContent::builder().raw(self.raw(email)?).build()
+        };
+        self.client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to.clone()))
+                    .build(),
+            )
+            .content(content)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    fn raw(&self, email: &Email) -> Result<RawMessage, StoreError> {
+        let mut message = mail_builder::MessageBuilder::new()
+            .from(self.from.as_str())
+            .to(email.to.iter().map(String::as_str).collect::<Vec<_>>())
+            .subject(email.subject.as_str())
+            .text_body(email.text.as_str());
+        if let Some(html) = &email.html {
+            message = message.html_body(html.as_str());
+        }
+        for attachment in &email.attachments {
+            message = message.attachment(
+                attachment.content_type.as_str(),
+                attachment.file_name.as_str(),
+                attachment.bytes.as_slice(),
+            );
+        }
+        let bytes = message
+            .write_to_vec()
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        RawMessage::builder()
+            .data(Blob::new(bytes))
+            .build()
+            .map_err(|e| StoreError::Failed(Box::new(e)))
+    }
+
+    fn simple(&self, email: &Email) -> Result<Message, StoreError> {
         let content = |text: &str| {
             Content::builder()
                 .data(text)
@@ -40,22 +98,9 @@ impl Mailer {
         if let Some(html) = &email.html {
             body = body.html(content(html)?);
         }
-        let message = Message::builder()
+        Ok(Message::builder()
             .subject(content(&email.subject)?)
             .body(body.build())
-            .build();
-        self.client
-            .send_email()
-            .from_email_address(&self.from)
-            .destination(
-                Destination::builder()
-                    .set_to_addresses(Some(email.to.clone()))
-                    .build(),
-            )
-            .content(EmailContent::builder().simple(message).build())
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .build())
     }
 }

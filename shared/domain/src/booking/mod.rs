@@ -4,6 +4,7 @@
 
 pub mod closure;
 pub mod local_time;
+pub mod notice;
 pub mod recurrence;
 pub mod room;
 pub mod rules;

@@ -18,16 +18,17 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use steward_domain::booking::status::BookingStatus;
 use steward_store::bookings::BookingRecord;
-use steward_store::rooms::RoomRecord;
+use steward_domain::booking::room::Room;
 
 /// One booking and the room it is in (its name and time zone).
-pub(crate) struct FeedEvent<'a> {
+pub struct FeedEvent<'a> {
     pub booking: &'a BookingRecord,
-    pub room: &'a RoomRecord,
+    pub room: &'a Room,
 }
 
-/// The feed called `name` holding `events`.
-pub(crate) fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
+/// The calendar called `name` holding `events`: a feed, or the .ics of a confirmation
+/// (`PUBLISH` either way: the booking is already made, nobody is asked to accept it).
+pub fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
     let mut calendar = ICalendar::new("2.0", "-//Steward//Bookings//EN");
     calendar.push(Method::new("PUBLISH"));
     calendar.push(Name::new(escape_text(name.to_owned())));
@@ -46,7 +47,7 @@ pub(crate) fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
             continue;
         };
         let span = spans
-            .entry(event.room.room.time_zone.as_str())
+            .entry(event.room.time_zone.as_str())
             .or_insert((start, end));
         *span = (span.0.min(start), span.1.max(end));
         written.push(vevent(event, &zone, start, end));
@@ -63,7 +64,7 @@ pub(crate) fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
 }
 
 fn times(event: &FeedEvent<'_>) -> Option<(TimeZone, Timestamp, Timestamp)> {
-    let zone = TimeZone::get(&event.room.room.time_zone).ok()?;
+    let zone = TimeZone::get(&event.room.time_zone).ok()?;
     let start = event.booking.start.parse().ok()?;
     let end = event.booking.end.parse().ok()?;
     Some((zone, start, end))
@@ -76,7 +77,7 @@ fn vevent(
     end: Timestamp,
 ) -> Event<'static> {
     let booking = event.booking;
-    let room = &event.room.room;
+    let room = event.room;
     let tzid = room.time_zone.clone();
     let stamp = utc(&booking.updated_at);
     let mut vevent = Event::new(format!("{}@steward", booking.booking_id), stamp.clone());

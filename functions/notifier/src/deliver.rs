@@ -1,0 +1,130 @@
+//! The notifications queue's consumer. Each notice is recorded in every reader's in-app list
+//! (once: the item's key is the notice's), then mailed, then marked mailed; a redelivery finds
+//! what was done and does only the rest. SQS may deliver twice and the outbox may send again:
+//! neither makes a second notification, and an email goes twice only if SES accepted it and
+//! the mark after it failed.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use steward_access::Guard;
+use steward_authz::Permission;
+use steward_domain::booking::notice::Audience;
+use steward_kit::sqs::RecordHandler;
+use steward_store::StoreError;
+use steward_store::identity::{IdentityStore, UserRecord};
+use steward_store::mail::{Attachment, Email, Mailer};
+use steward_store::notices::{Notice, NoticeStore, NotificationRecord, Recorded};
+
+use crate::render::render;
+
+/// More approvers than this are not all told (and the tenant's settings deserve a look).
+const MAX_APPROVERS: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("not a notice: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Deliverer {
+    pub(crate) guard: Guard,
+    pub(crate) identity: IdentityStore,
+    pub(crate) notices: NoticeStore,
+    pub(crate) mailer: Mailer,
+}
+
+impl RecordHandler for Deliverer {
+    type Error = NotifyError;
+
+    async fn handle(&self, record: &SqsMessage) -> Result<(), NotifyError> {
+        let notice: Notice = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
+        self.deliver(&notice).await
+    }
+}
+
+impl Deliverer {
+    #[tracing::instrument(skip_all, fields(notice = %notice.notice_id, kind = %notice.kind))]
+    pub async fn deliver(&self, notice: &Notice) -> Result<(), NotifyError> {
+        for reader in self.readers(notice).await? {
+            self.tell(notice, &reader).await?;
+        }
+        self.notices.delivered(notice).await?;
+        Ok(())
+    }
+
+    /// Who reads it: the organiser, or the approvers (not the one who asked); members who are
+    /// suspended or gone are not told.
+    async fn readers(&self, notice: &Notice) -> Result<Vec<UserRecord>, StoreError> {
+        let readers = match notice.kind.audience() {
+            Audience::Organiser => self
+                .identity
+                .user(&notice.tenant_id, &notice.organiser)
+                .await?
+                .into_iter()
+                .collect(),
+            Audience::Approvers => {
+                let members = self
+                    .identity
+                    .members(&notice.tenant_id, 10_000)
+                    .await?
+                    .into_iter()
+                    .filter(|member| member.user_id != notice.actor)
+                    .collect();
+                let mut approvers = self
+                    .guard
+                    .who_may(&notice.tenant_id, members, Permission::BookingsApprove)
+                    .await?;
+                if approvers.len() > MAX_APPROVERS {
+                    tracing::warn!(
+                        approvers = approvers.len(),
+                        "more approvers than are told; the first {MAX_APPROVERS} are"
+                    );
+                    approvers.truncate(MAX_APPROVERS);
+                }
+                approvers
+            }
+        };
+        Ok(readers
+            .into_iter()
+            .filter(|reader| reader.status == "active")
+            .collect())
+    }
+
+    async fn tell(&self, notice: &Notice, reader: &UserRecord) -> Result<(), NotifyError> {
+        let rendered = render(notice, &reader.name);
+        let notification = NotificationRecord::new(
+            &notice.tenant_id,
+            &reader.user_id,
+            notice,
+            rendered.subject.clone(),
+            rendered.summary.clone(),
+        );
+        if self.notices.record(&notification).await? == Recorded::Done {
+            return Ok(());
+        }
+        let attachments = rendered
+            .calendar
+            .map(|ics| Attachment {
+                content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
+                file_name: "booking.ics".into(),
+                bytes: ics.into_bytes(),
+            })
+            .into_iter()
+            .collect();
+        self.mailer
+            .send(&Email {
+                to: vec![reader.email.clone()],
+                subject: rendered.subject,
+                text: rendered.text,
+                html: Some(rendered.html),
+                attachments,
+            })
+            .await?;
+        self.notices
+            .mailed(&notification, &jiff::Timestamp::now().to_string())
+            .await?;
+        tracing::info!(reader = %reader.user_id, "notice delivered");
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! A notice as its reader sees it: the subject, a one-line summary for the in-app list, the
+//! email's text and HTML, and the .ics a confirmation carries. Times are on the room's wall
+//! clock, named by zone, since that is where the meeting happens.
+
+use html_escape::encode_text;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use steward_domain::booking::notice::NoticeKind;
+use steward_ical::{FeedEvent, calendar};
+use steward_store::bookings::BookingRecord;
+use steward_store::notices::Notice;
+
+/// Occurrences listed in one email; a longer series says how many more.
+const LISTED: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub summary: String,
+    pub text: String,
+    pub html: String,
+    /// The bookings as an iCalendar file, for the kinds that carry one.
+    pub calendar: Option<String>,
+}
+
+pub fn render(notice: &Notice, reader: &str) -> Rendered {
+    let bookings = &notice.bookings;
+    let title = bookings
+        .first()
+        .map(|b| b.title.as_str())
+        .unwrap_or("Booking");
+    let room = notice
+        .room
+        .as_ref()
+        .map(|room| room.name.clone())
+        .unwrap_or_else(|| format!("room {}", notice.room_id));
+    let span = match bookings.as_slice() {
+        [one] => when(notice, one),
+        many => format!("{} bookings", many.len()),
+    };
+    let subject = format!(
+        "{}: {title}, {span}, {room}",
+        match notice.kind {
+            NoticeKind::Confirmed => "Confirmed",
+            NoticeKind::Approved => "Approved",
+            NoticeKind::Rejected => "Declined",
+            NoticeKind::Changed => "Changed",
+            NoticeKind::Cancelled => "Cancelled",
+            NoticeKind::ApprovalNeeded => "Approval needed",
+            NoticeKind::Reminder => "Starting soon",
+            NoticeKind::Released => "Released",
+        }
+    );
+    let lead = match notice.kind {
+        NoticeKind::Confirmed => format!("Your booking \"{title}\" in {room} is confirmed."),
+        NoticeKind::Approved => format!("Your booking \"{title}\" in {room} was approved."),
+        NoticeKind::Rejected => format!("Your booking \"{title}\" in {room} was declined."),
+        NoticeKind::Changed => format!("Your booking \"{title}\" in {room} has a new time."),
+        NoticeKind::Cancelled => format!("Your booking \"{title}\" in {room} was cancelled."),
+        NoticeKind::ApprovalNeeded => {
+            format!("\"{title}\" in {room} is waiting for your approval.")
+        }
+        NoticeKind::Reminder => format!("Your booking \"{title}\" in {room} starts soon."),
+        NoticeKind::Released => format!(
+            "Nobody checked in to \"{title}\" in {room}, so the room was given back."
+        ),
+    };
+    let mut lines: Vec<String> = bookings
+        .iter()
+        .take(LISTED)
+        .map(|booking| format!("{} (booking {})", when(notice, booking), booking.booking_id))
+        .collect();
+    if bookings.len() > LISTED {
+        lines.push(format!("and {} more", bookings.len() - LISTED));
+    }
+    let reason = bookings
+        .first()
+        .and_then(|b| b.status_reason.as_deref())
+        .filter(|_| matches!(notice.kind, NoticeKind::Rejected | NoticeKind::Cancelled));
+    let mut text = format!("Hello {reader},\n\n{lead}\n\n");
+    for line in &lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    if let Some(reason) = reason {
+        text.push_str(&format!("\nReason: {reason}\n"));
+    }
+    text.push_str("\nSteward\n");
+    let mut html = format!(
+        "<!doctype html><html><body><p>Hello {},</p><p>{}</p><ul>",
+        encode_text(reader),
+        encode_text(&lead)
+    );
+    for line in &lines {
+        html.push_str(&format!("<li>{}</li>", encode_text(line)));
+    }
+    html.push_str("</ul>");
+    if let Some(reason) = reason {
+        html.push_str(&format!("<p>Reason: {}</p>", encode_text(reason)));
+    }
+    html.push_str("<p>Steward</p></body></html>");
+    let calendar = notice
+        .kind
+        .attaches_calendar()
+        .then_some(notice.room.as_ref())
+        .flatten()
+        .map(|room| {
+            let events: Vec<FeedEvent<'_>> = bookings
+                .iter()
+                .map(|booking| FeedEvent { booking, room })
+                .collect();
+            calendar(title, &events)
+        });
+    Rendered {
+        summary: format!("{lead} {}", lines.first().cloned().unwrap_or_default()),
+        subject,
+        text,
+        html,
+        calendar,
+    }
+}
+
+/// `Tue 24 Nov 2026, 09:00–10:00 GMT`, on the room's clock (UTC if it is not known).
+fn when(notice: &Notice, booking: &BookingRecord) -> String {
+    let zone = notice
+        .room
+        .as_ref()
+        .and_then(|room| TimeZone::get(&room.time_zone).ok())
+        .unwrap_or(TimeZone::UTC);
+    let (Ok(start), Ok(end)) = (
+        booking.start.parse::<Timestamp>(),
+        booking.end.parse::<Timestamp>(),
+    ) else {
+        return format!("{} to {}", booking.start, booking.end);
+    };
+    let (start, end) = (start.to_zoned(zone.clone()), end.to_zoned(zone));
+    let end_format = if start.date() == end.date() {
+        "%H:%M %Z"
+    } else {
+        "%a %-d %b %Y, %H:%M %Z"
+    };
+    format!(
+        "{}–{}",
+        start.strftime("%a %-d %b %Y, %H:%M"),
+        end.strftime(end_format)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steward_domain::booking::room::Room;
+    use steward_domain::booking::status::BookingStatus;
+    use steward_store::bookings::NewBooking;
+
+    fn notice(kind: NoticeKind, count: usize) -> Notice {
+        let room: Room = serde_json::from_value(serde_json::json!({
+            "name": "Thames <A>", "site": "London", "building": "One", "floor": "2",
+            "time_zone": "Europe/London", "capacity": 8, "equipment": [], "bookable": true,
+            "rules": {}
+        }))
+        .unwrap();
+        let bookings = (0..count)
+            .map(|i| {
+                let start: Timestamp = "2026-07-01T08:00:00Z".parse().unwrap();
+                let start = start + jiff::SignedDuration::from_hours(24 * i as i64);
+                let mut booking = BookingRecord::new(NewBooking {
+                    tenant_id: "t1",
+                    booking_id: &format!("bk_{i}"),
+                    room_id: "rm_1",
+                    organiser: "u1",
+                    title: "Design & review",
+                    slot: (start, start + jiff::SignedDuration::from_hours(1)),
+                    approval_required: false,
+                    at: Timestamp::now(),
+                });
+                booking.status = BookingStatus::Cancelled;
+                booking.status_reason = Some("Room <closed>".into());
+                booking
+            })
+            .collect();
+        Notice {
+            notice_id: "nt_1".into(),
+            tenant_id: "t1".into(),
+            kind,
+            organiser: "u1".into(),
+            actor: "u1".into(),
+            at: "2026-06-01T00:00:00Z".into(),
+            room_id: "rm_1".into(),
+            room: Some(room),
+            bookings,
+        }
+    }
+
+    #[test]
+    fn times_are_on_the_rooms_clock_and_html_is_escaped() {
+        let rendered = render(&notice(NoticeKind::Cancelled, 1), "Ann <Lee>");
+        assert_eq!(
+            rendered.subject,
+            "Cancelled: Design & review, Wed 1 Jul 2026, 09:00–10:00 BST, Thames <A>"
+        );
+        assert!(rendered.text.contains("Hello Ann <Lee>,"), "{}", rendered.text);
+        assert!(rendered.text.contains("Reason: Room <closed>"));
+        assert!(rendered.html.contains("Hello Ann &lt;Lee&gt;,"), "{}", rendered.html);
+        assert!(rendered.html.contains("Thames &lt;A&gt;"));
+        assert!(rendered.html.contains("Reason: Room &lt;closed&gt;"));
+        assert!(!rendered.html.contains("<A>"));
+        assert!(rendered.calendar.is_none(), "a cancellation carries no .ics");
+    }
+
+    #[test]
+    fn a_series_is_one_notice_listing_its_occurrences() {
+        let rendered = render(&notice(NoticeKind::Confirmed, 12), "Ann");
+        assert_eq!(
+            rendered.subject,
+            "Confirmed: Design & review, 12 bookings, Thames <A>"
+        );
+        assert_eq!(rendered.text.matches("(booking bk_").count(), LISTED);
+        assert!(rendered.text.contains("and 2 more"));
+        let ics = rendered.calendar.expect("a confirmation carries an .ics");
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), 12);
+        assert!(ics.contains("BEGIN:VTIMEZONE"));
+        // A confirmation says nothing of the reason of an earlier state.
+        assert!(!rendered.text.contains("Reason"));
+    }
+}
