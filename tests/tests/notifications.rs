@@ -153,7 +153,9 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
             .unwrap()
             .contains("owner@told.test")
     );
-    assert_eq!(emails[0]["destinations"], json!(["owner@told.test"]));
+    // moto lists the raw message's To header besides the envelope's recipient.
+    let destinations = emails[0]["destinations"].as_array().unwrap();
+    assert!(destinations.iter().all(|d| d == "owner@told.test"), "{destinations:?}");
     let parts = leaves(&email);
     let kinds: Vec<&str> = parts.iter().map(|(kind, _)| kind.as_str()).collect();
     assert_eq!(kinds, ["text/plain", "text/html", "text/calendar"], "{kinds:?}");
@@ -200,15 +202,14 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     );
 
     // Cancelled, with the reason; no calendar attached.
-    let (status, cancelled) = stack
-        .call(
-            &owner,
-            Method::POST,
-            &format!("/v1/bookings/{id}/cancel"),
-            json!({ "reason": "Board moved online" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{cancelled}");
+    act(
+        &stack,
+        &owner,
+        &format!("/v1/bookings/{id}/cancel"),
+        3,
+        json!({ "reason": "Board moved online" }),
+    )
+    .await;
     wait_for(&stack, &owner, "cancelled", 1).await;
     let cancelled = mail(&owner, "Cancelled: Quarterly review (final)").await;
     assert_eq!(cancelled.len(), 1);
@@ -256,6 +257,19 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     assert_eq!(problem["errors"][0]["field"], "up_to", "{problem}");
 }
 
+/// `POST path` on a booking at `version` (`If-Match`), as `who`.
+async fn act(stack: &TestStack, who: &Person, path: &str, version: u64, body: Value) -> Value {
+    let (status, _, answer) = send(
+        stack
+            .as_person(who, Method::POST, path)
+            .header("if-match", format!("\"{version}\""))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{path}: {answer}");
+    answer
+}
+
 fn parts_of(message: &Value) -> Vec<String> {
     leaves(&parsed(message)).into_iter().map(|(kind, _)| kind).collect()
 }
@@ -285,24 +299,22 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     }
 
     // Approved: the organiser is told, with the .ics; rejected: told, with the reason.
-    let (status, approved) = stack
-        .call(
-            &manager,
-            Method::POST,
-            &format!("/v1/bookings/{}/approve", first["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{approved}");
-    let (status, rejected) = stack
-        .call(
-            &manager,
-            Method::POST,
-            &format!("/v1/bookings/{}/reject", second["id"].as_str().unwrap()),
-            json!({ "reason": "The room is for the board" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{rejected}");
+    act(
+        &stack,
+        &manager,
+        &format!("/v1/bookings/{}/approve", first["id"].as_str().unwrap()),
+        1,
+        json!({}),
+    )
+    .await;
+    act(
+        &stack,
+        &manager,
+        &format!("/v1/bookings/{}/reject", second["id"].as_str().unwrap()),
+        1,
+        json!({ "reason": "The room is for the board" }),
+    )
+    .await;
     wait_for(&stack, &member, "approved", 1).await;
     wait_for(&stack, &member, "rejected", 1).await;
     let approved = mail(&member, "Approved: Quarterly review").await;
@@ -327,15 +339,14 @@ async fn reminders_go_once_per_booking_whatever_the_schedule_does() {
     let room = room(&stack, &owner, json!({})).await;
     let booking = book(&stack, &owner, &room, 9, 10).await;
     let cancelled = book(&stack, &owner, &room, 9, 12).await;
-    let (status, _) = stack
-        .call(
-            &owner,
-            Method::POST,
-            &format!("/v1/bookings/{}/cancel", cancelled["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    act(
+        &stack,
+        &owner,
+        &format!("/v1/bookings/{}/cancel", cancelled["id"].as_str().unwrap()),
+        1,
+        json!({}),
+    )
+    .await;
     let start: jiff::Timestamp = booking["start"].as_str().unwrap().parse().unwrap();
     let cancelled_start: jiff::Timestamp =
         cancelled["start"].as_str().unwrap().parse().unwrap();
