@@ -762,6 +762,24 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // The per-member quota set and lifted; a limit out of range changes nothing.
+    for (body, status) in [
+        (json!({ "active_bookings": 50, "hours_per_week": 40 }), 200),
+        (json!({ "active_bookings": 0 }), 422),
+        (
+            json!({ "active_bookings": null, "hours_per_week": null }),
+            200,
+        ),
+    ] {
+        script
+            .step(
+                "PUT /v1/settings/booking-quota",
+                as_(&owner, Method::PUT, "/v1/settings/booking-quota").json(&body),
+                status,
+            )
+            .await;
+    }
+
     // Notifications marked read; a time that is not one changes nothing.
     for (body, status) in [(json!({}), 200), (json!({ "up_to": "yesterday" }), 422)] {
         script

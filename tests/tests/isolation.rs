@@ -153,6 +153,7 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "POST /v1/roles" => json!({ "name": "desk", "permissions": ["me:read"] }),
         "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
         "PUT /v1/settings" => json!({ "dual_approval": false }),
+        "PUT /v1/settings/booking-quota" => json!({ "active_bookings": 1 }),
         "POST /v1/bookings" => json!({
             "room_id": a.path_values["roomId"],
             "start": format!("{}T10:00", steward_e2e::days_ahead(30)),

@@ -84,7 +84,10 @@ async fn mail(who: &Person, prefix: &str) -> Vec<Value> {
         .filter(|m| {
             let subject = match m["subject"].as_str() {
                 Some(subject) => subject.to_owned(),
-                None => parsed(m).headers.get_first_value("Subject").unwrap_or_default(),
+                None => parsed(m)
+                    .headers
+                    .get_first_value("Subject")
+                    .unwrap_or_default(),
             };
             subject.starts_with(prefix)
         })
@@ -155,10 +158,17 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     );
     // moto lists the raw message's To header besides the envelope's recipient.
     let destinations = emails[0]["destinations"].as_array().unwrap();
-    assert!(destinations.iter().all(|d| d == "owner@told.test"), "{destinations:?}");
+    assert!(
+        destinations.iter().all(|d| d == "owner@told.test"),
+        "{destinations:?}"
+    );
     let parts = leaves(&email);
     let kinds: Vec<&str> = parts.iter().map(|(kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds, ["text/plain", "text/html", "text/calendar"], "{kinds:?}");
+    assert_eq!(
+        kinds,
+        ["text/plain", "text/html", "text/calendar"],
+        "{kinds:?}"
+    );
     // The room's wall clock: London in summer or winter, 09:00 either way.
     assert!(parts[0].1.contains(", 09:00–10:00 "), "{}", parts[0].1);
     assert!(parts[1].1.contains("<li>"), "{}", parts[1].1);
@@ -244,7 +254,13 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     assert_eq!(status, 200);
     let page = notifications(&stack, &owner).await;
     assert_eq!(page["read_up_to"], read["read_up_to"]);
-    assert!(page["items"].as_array().unwrap().iter().all(|n| n["read"] == true));
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["read"] == true)
+    );
     let (status, problem) = stack
         .call(
             &owner,
@@ -271,7 +287,10 @@ async fn act(stack: &TestStack, who: &Person, path: &str, version: u64, body: Va
 }
 
 fn parts_of(message: &Value) -> Vec<String> {
-    leaves(&parsed(message)).into_iter().map(|(kind, _)| kind).collect()
+    leaves(&parsed(message))
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect()
 }
 
 #[tokio::test]
@@ -280,7 +299,9 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     let owner = stack.sign_up("Asked Rooms", "owner@asked.test").await;
     let manager = stack.join(&owner, "manager@asked.test", &["manager"]).await;
     let member = stack.join(&owner, "member@asked.test", &["member"]).await;
-    let colleague = stack.join(&owner, "colleague@asked.test", &["member"]).await;
+    let colleague = stack
+        .join(&owner, "colleague@asked.test", &["member"])
+        .await;
     let room = room(&stack, &owner, json!({ "approval_required": true })).await;
 
     let first = book(&stack, &member, &room, 14, 9).await;
@@ -291,7 +312,12 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     // (who may not approve) are not.
     for approver in [&owner, &manager] {
         wait_for(&stack, approver, "approval_needed", 2).await;
-        assert_eq!(mail(approver, "Approval needed: Quarterly review").await.len(), 2);
+        assert_eq!(
+            mail(approver, "Approval needed: Quarterly review")
+                .await
+                .len(),
+            2
+        );
     }
     for bystander in [&member, &colleague] {
         assert!(sent_mail(&bystander.email).await.is_empty());
@@ -348,8 +374,7 @@ async fn reminders_go_once_per_booking_whatever_the_schedule_does() {
     )
     .await;
     let start: jiff::Timestamp = booking["start"].as_str().unwrap().parse().unwrap();
-    let cancelled_start: jiff::Timestamp =
-        cancelled["start"].as_str().unwrap().parse().unwrap();
+    let cancelled_start: jiff::Timestamp = cancelled["start"].as_str().unwrap().parse().unwrap();
 
     // The firing whose window (30 to 35 minutes ahead) holds the start reminds; the same
     // firing delivered again, and the next one, do not remind twice; a cancelled booking is

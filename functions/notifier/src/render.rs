@@ -61,9 +61,9 @@ pub fn render(notice: &Notice, reader: &str) -> Rendered {
             format!("\"{title}\" in {room} is waiting for your approval.")
         }
         NoticeKind::Reminder => format!("Your booking \"{title}\" in {room} starts soon."),
-        NoticeKind::Released => format!(
-            "Nobody checked in to \"{title}\" in {room}, so the room was given back."
-        ),
+        NoticeKind::Released => {
+            format!("Nobody checked in to \"{title}\" in {room}, so the room was given back.")
+        }
     };
     let mut lines: Vec<String> = bookings
         .iter()
@@ -198,13 +198,24 @@ mod tests {
             rendered.subject,
             "Cancelled: Design & review, Wed 1 Jul 2026, 09:00–10:00 BST, Thames <A>"
         );
-        assert!(rendered.text.contains("Hello Ann <Lee>,"), "{}", rendered.text);
+        assert!(
+            rendered.text.contains("Hello Ann <Lee>,"),
+            "{}",
+            rendered.text
+        );
         assert!(rendered.text.contains("Reason: Room <closed>"));
-        assert!(rendered.html.contains("Hello Ann &lt;Lee&gt;,"), "{}", rendered.html);
+        assert!(
+            rendered.html.contains("Hello Ann &lt;Lee&gt;,"),
+            "{}",
+            rendered.html
+        );
         assert!(rendered.html.contains("Thames &lt;A&gt;"));
         assert!(rendered.html.contains("Reason: Room &lt;closed&gt;"));
         assert!(!rendered.html.contains("<A>"));
-        assert!(rendered.calendar.is_none(), "a cancellation carries no .ics");
+        assert!(
+            rendered.calendar.is_none(),
+            "a cancellation carries no .ics"
+        );
     }
 
     #[test]

@@ -67,7 +67,10 @@ impl Reminders {
     async fn resend(&self, at: Timestamp) -> Result<usize, StoreError> {
         let stuck = self.notices.undelivered(at - OUTBOX_GRACE, 100).await?;
         if !stuck.is_empty() {
-            tracing::warn!(count = stuck.len(), "notices left in the outbox; sending them again");
+            tracing::warn!(
+                count = stuck.len(),
+                "notices left in the outbox; sending them again"
+            );
             self.queue.send(&stuck).await?;
         }
         Ok(stuck.len())

@@ -20,7 +20,7 @@ use steward_store::bookings::{BookingRecord, Listing, NewBooking};
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
-use crate::calendar::{Placement, Plan, days_of, likely_days, slot_of};
+use crate::calendar::{Holder, Placement, Plan, days_of, likely_days, slot_of};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +246,7 @@ impl Rooms {
             .on_calendar(
                 tenant_id,
                 &input.room_id,
+                Holder::of(&caller, caller.user_id()),
                 &likely_days(&input.start, &input.end),
                 |room| {
                     let room = bookable(room, &input.room_id)?;
@@ -319,64 +320,71 @@ impl Rooms {
             likely.dedup();
         }
         let plan = self
-            .on_calendar(caller.tenant_id(), &current.room_id, &likely, |room| {
-                let room = bookable(room, &current.room_id)?;
-                let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-                let start = match &input.start {
-                    Some(text) => instant(&zone, text, "start")?,
-                    None => from.start,
-                };
-                let end = match &input.end {
-                    Some(text) => instant(&zone, text, "end")?,
-                    None => from.end,
-                };
-                let started = from.start <= Timestamp::now();
-                if started && start != from.start {
-                    return Err(ApiError::Conflict(format!(
-                        "booking {} has started; only its end can move",
-                        current.booking_id
-                    )));
-                }
-                let to = Slot::new(start, end)
-                    .map_err(|e| ApiError::validation("end", e.to_string()))?;
-                let rules = room.room.rules;
-                let override_reason = if to == from {
-                    current.override_reason.clone()
-                } else {
-                    self.overridden(
-                        &caller,
-                        &rules,
-                        &to,
-                        started,
-                        input.override_reason.as_deref(),
-                    )?
-                };
-                let mut next = current.revised();
-                next.start = to.start.to_string();
-                next.end = to.end.to_string();
-                if let Some(title) = &input.title {
-                    next.title = title.trim().to_owned();
-                }
-                next.override_reason = override_reason;
-                // A new time in a room needing approval is approved again, unless a manager
-                // (who could approve it) moved it.
-                if rules.approval_required
-                    && to != from
-                    && next.status == BookingStatus::Confirmed
-                    && self
-                        .guard
-                        .also(&caller, Permission::BookingsApprove)
-                        .is_err()
-                {
-                    next.status = BookingStatus::Pending;
-                    next.decided_by = None;
-                }
-                let audit = self.audit(request, &caller, "booking.update", Some(&current), &next);
-                Ok(Plan::single(
-                    Placement::change(&current, next, Some(from), Some(to)),
-                    audit,
-                ))
-            })
+            .on_calendar(
+                caller.tenant_id(),
+                &current.room_id,
+                Holder::of(&caller, &current.organiser),
+                &likely,
+                |room| {
+                    let room = bookable(room, &current.room_id)?;
+                    let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                    let start = match &input.start {
+                        Some(text) => instant(&zone, text, "start")?,
+                        None => from.start,
+                    };
+                    let end = match &input.end {
+                        Some(text) => instant(&zone, text, "end")?,
+                        None => from.end,
+                    };
+                    let started = from.start <= Timestamp::now();
+                    if started && start != from.start {
+                        return Err(ApiError::Conflict(format!(
+                            "booking {} has started; only its end can move",
+                            current.booking_id
+                        )));
+                    }
+                    let to = Slot::new(start, end)
+                        .map_err(|e| ApiError::validation("end", e.to_string()))?;
+                    let rules = room.room.rules;
+                    let override_reason = if to == from {
+                        current.override_reason.clone()
+                    } else {
+                        self.overridden(
+                            &caller,
+                            &rules,
+                            &to,
+                            started,
+                            input.override_reason.as_deref(),
+                        )?
+                    };
+                    let mut next = current.revised();
+                    next.start = to.start.to_string();
+                    next.end = to.end.to_string();
+                    if let Some(title) = &input.title {
+                        next.title = title.trim().to_owned();
+                    }
+                    next.override_reason = override_reason;
+                    // A new time in a room needing approval is approved again, unless a manager
+                    // (who could approve it) moved it.
+                    if rules.approval_required
+                        && to != from
+                        && next.status == BookingStatus::Confirmed
+                        && self
+                            .guard
+                            .also(&caller, Permission::BookingsApprove)
+                            .is_err()
+                    {
+                        next.status = BookingStatus::Pending;
+                        next.decided_by = None;
+                    }
+                    let audit =
+                        self.audit(request, &caller, "booking.update", Some(&current), &next);
+                    Ok(Plan::single(
+                        Placement::change(&current, next, Some(from), Some(to)),
+                        audit,
+                    ))
+                },
+            )
             .await?;
         answered(&only(plan)?)
     }
@@ -399,6 +407,7 @@ impl Rooms {
             .on_calendar(
                 caller.tenant_id(),
                 &current.room_id,
+                Holder::of(caller, &current.organiser),
                 &days_of(&from),
                 |_| {
                     Ok(Plan::single(

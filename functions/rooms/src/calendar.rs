@@ -7,16 +7,21 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use steward_access::Caller;
 use steward_access::new_id;
 use steward_domain::booking::notice::NoticeKind;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::quota::Held;
 use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Taken, conflicts};
+use steward_domain::booking::status::BookingStatus;
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
+use steward_store::bookings::Listing;
 use steward_store::bookings::{
     BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry,
     MAX_TRANSACTION_ITEMS, SeriesPut, SeriesRecord, dates_between,
 };
+use steward_store::identity::QuotaSetting;
+use steward_store::ledger::{Ledger, LedgerPut};
 use steward_store::notices::Notice;
 use steward_store::rooms::RoomRecord;
 
@@ -73,6 +78,23 @@ impl Placement {
 
     fn notice(&self) -> Option<NoticeKind> {
         NoticeKind::of_change(self.was, self.record.status, self.moves())
+    }
+}
+
+/// Whose bookings a write changes, and the tenant's per-member quota on them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Holder<'a> {
+    pub organiser: &'a str,
+    pub quota: Option<&'a QuotaSetting>,
+}
+
+impl<'a> Holder<'a> {
+    /// `organiser`'s bookings, in the tenant `caller` is in.
+    pub(crate) fn of(caller: &'a Caller, organiser: &'a str) -> Self {
+        Self {
+            organiser,
+            quota: caller.tenant.booking_quota.as_ref(),
+        }
     }
 }
 
@@ -277,15 +299,18 @@ impl Rooms {
         &self,
         tenant_id: &str,
         room_id: &str,
+        holder: Holder<'_>,
         likely: &[Date],
         plan: F,
     ) -> Result<Plan, ApiError>
     where
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
     {
-        self.on_calendar_settling(tenant_id, room_id, likely, plan, |_, _| Ok(Settled::Commit))
-            .await?
-            .ok_or_else(|| ApiError::internal("a calendar write stopped that always commits"))
+        self.on_calendar_settling(tenant_id, room_id, holder, likely, plan, |_, _| {
+            Ok(Settled::Commit)
+        })
+        .await?
+        .ok_or_else(|| ApiError::internal("a calendar write stopped that always commits"))
     }
 
     /// [`Self::on_calendar`], with `settle` told which placements were skipped (under
@@ -298,6 +323,7 @@ impl Rooms {
         &self,
         tenant_id: &str,
         room_id: &str,
+        holder: Holder<'_>,
         likely: &[Date],
         mut plan: F,
         mut settle: S,
@@ -307,10 +333,16 @@ impl Rooms {
         S: FnMut(&mut Plan, &[Skipped]) -> Result<Settled, ApiError>,
     {
         for _ in 0..ATTEMPTS {
-            let (room, prefetched) = self
+            let read = self
                 .bookings
-                .room_and_days(tenant_id, room_id, likely)
+                .room_and_days(
+                    tenant_id,
+                    room_id,
+                    likely,
+                    holder.quota.map(|_| holder.organiser),
+                )
                 .await?;
+            let (room, prefetched) = (read.room, read.days);
             let mut planned = plan(room.as_ref())?;
             let rules = room
                 .as_ref()
@@ -364,6 +396,15 @@ impl Rooms {
                 return Ok(None);
             }
             rewrite_days(&mut days, &planned, &moving, &rules);
+            let held = match (holder.quota, read.ledger) {
+                (Some(setting), Some(ledger)) => Some((
+                    setting,
+                    ledger.version,
+                    self.held_after(tenant_id, holder, setting, ledger, &planned)
+                        .await?,
+                )),
+                _ => None,
+            };
             let bookings: Vec<BookingPut<'_>> = planned
                 .placements
                 .iter()
@@ -385,6 +426,12 @@ impl Rooms {
                 days: &days,
                 audit: &planned.audit,
                 notices: &notices,
+                ledger: held.as_ref().map(|(setting, read, held)| LedgerPut {
+                    member: holder.organiser,
+                    read: *read,
+                    quota_set_at: &setting.set_at,
+                    held,
+                }),
             };
             if write.items() > MAX_TRANSACTION_ITEMS {
                 return Err(ApiError::validation(
@@ -414,6 +461,84 @@ impl Rooms {
             retry_after: std::time::Duration::from_secs(1),
             source: None,
         })
+    }
+
+    /// What the organiser will hold once `plan` commits, checked against the quota: refused
+    /// only where it holds more than allowed and more than before. A ledger from before the quota's setting is built again from their bookings.
+    async fn held_after(
+        &self,
+        tenant_id: &str,
+        holder: Holder<'_>,
+        setting: &QuotaSetting,
+        ledger: Ledger,
+        plan: &Plan,
+    ) -> Result<Vec<Held>, ApiError> {
+        let now = Timestamp::now();
+        let before: Vec<Held> = if ledger.quota_set_at == setting.set_at {
+            ledger.held
+        } else {
+            self.holding(tenant_id, holder.organiser, now).await?
+        };
+        let before: Vec<Held> = before.into_iter().filter(|h| h.end > now).collect();
+        let changed: HashSet<&str> = plan
+            .placements
+            .iter()
+            .map(|p| p.record.booking_id.as_str())
+            .collect();
+        let mut after: Vec<Held> = before
+            .iter()
+            .filter(|h| !changed.contains(h.booking_id.as_str()))
+            .cloned()
+            .collect();
+        after.extend(plan.placements.iter().filter_map(|p| {
+            let to = p.to.filter(|_| p.record.status.holds_room())?;
+            (p.record.organiser == holder.organiser).then(|| Held {
+                booking_id: p.record.booking_id.clone(),
+                start: to.start,
+                end: to.end,
+            })
+        }));
+        // Like a conflict, and unlike a room's rules, no override passes it: a tenant that
+        // wants someone to hold more raises the quota.
+        setting
+            .quota
+            .allows(&before, &after, now)
+            .map_err(|exceeded| ApiError::QuotaExceeded(exceeded.to_string()))?;
+        Ok(after)
+    }
+
+    /// The bookings `member` holds that have not ended, from their listing (`gsi2`).
+    async fn holding(
+        &self,
+        tenant_id: &str,
+        member: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Held>, ApiError> {
+        // A booking lasts at most a week (a room's longest rule): a week back covers every one
+        // not ended, but for an override longer than that.
+        let from = (now - jiff::SignedDuration::from_hours(24 * 7)).to_string();
+        let (bookings, _) = self
+            .bookings
+            .all(
+                tenant_id,
+                Listing::Organiser(member),
+                (&from, "9999"),
+                5_000,
+            )
+            .await?;
+        Ok(bookings
+            .iter()
+            .filter(|b| b.status.holds_room())
+            .filter_map(|b| {
+                let slot = slot_of(b).ok()?;
+                Some(Held {
+                    booking_id: b.booking_id.clone(),
+                    start: slot.start,
+                    end: slot.end,
+                })
+            })
+            .filter(|h| h.end > now)
+            .collect())
     }
 
     /// The days a plan's moves leave (with a margin: the rules may have changed since) and

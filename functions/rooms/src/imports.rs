@@ -28,7 +28,7 @@ use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
 use crate::bookings::{bookable, instant, view};
-use crate::calendar::{OnConflict, Placement, Plan, Settled, likely_days, taken_detail};
+use crate::calendar::{Holder, OnConflict, Placement, Plan, Settled, likely_days, taken_detail};
 use crate::exports::RoomRow;
 
 /// The most rows one import holds.
@@ -509,6 +509,7 @@ impl Rooms {
             .on_calendar_settling(
                 caller.tenant_id(),
                 room_id,
+                Holder::of(caller, caller.user_id()),
                 &likely,
                 |room| {
                     let mut placements = Vec::with_capacity(chunk.len());

@@ -10,6 +10,7 @@ mod closures;
 mod exports;
 mod feeds;
 mod imports;
+mod quota;
 mod series;
 
 use std::future::Future;
@@ -42,6 +43,7 @@ pub struct Rooms {
     auditor: Auditor,
     cursors: Cursors,
     notices: NoticeQueue,
+    identity: steward_store::identity::IdentityStore,
 }
 
 /// Where booking notices go (template.yaml).
@@ -56,6 +58,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
     let table = Table::new(aws, &common.table);
     let rooms = Rooms {
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
+        identity: steward_store::identity::IdentityStore::new(table.clone()),
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
@@ -337,6 +340,8 @@ impl Rooms {
             "GET /v1/exports/bookings" => Box::pin(self.export_bookings(request)),
             "POST /v1/imports/rooms" => Box::pin(self.import_rooms(request)),
             "POST /v1/imports/bookings" => Box::pin(self.import_bookings(request)),
+            "GET /v1/settings/booking-quota" => Box::pin(self.booking_quota(request)),
+            "PUT /v1/settings/booking-quota" => Box::pin(self.set_booking_quota(request)),
             other => {
                 let other = other.to_owned();
                 Box::pin(async move { Err(ApiError::NotFound(format!("route {other}"))) })

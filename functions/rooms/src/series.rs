@@ -25,7 +25,9 @@ use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, NewBooking, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
-use crate::calendar::{OnConflict, Placement, Plan, Settled, Skipped, slot_of, taken_detail};
+use crate::calendar::{
+    Holder, OnConflict, Placement, Plan, Settled, Skipped, slot_of, taken_detail,
+};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -203,6 +205,7 @@ impl Rooms {
             .on_calendar_settling(
                 tenant_id,
                 &input.room_id,
+                Holder::of(&caller, caller.user_id()),
                 &[],
                 |room| {
                     let room = crate::bookings::bookable(room, &input.room_id)?;
@@ -581,7 +584,8 @@ impl Rooms {
             on_conflict: OnConflict::Refuse,
             announce: true,
         };
-        self.on_calendar(caller.tenant_id(), &series.room_id, &[], |_| {
+        let holder = Holder::of(caller, &series.organiser);
+        self.on_calendar(caller.tenant_id(), &series.room_id, holder, &[], |_| {
             Ok(plan.clone())
         })
         .await?;

@@ -16,9 +16,9 @@ use ics::properties::{
 use ics::{Daylight, Event, ICalendar, Standard, TimeZone as VTimeZone, escape_text};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
+use steward_domain::booking::room::Room;
 use steward_domain::booking::status::BookingStatus;
 use steward_store::bookings::BookingRecord;
-use steward_domain::booking::room::Room;
 
 /// One booking and the room it is in (its name and time zone).
 pub struct FeedEvent<'a> {

@@ -69,6 +69,9 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A booking would make its organiser hold more than the tenant's per-member quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A change to a versioned resource came without `If-Match`.
     #[error("send If-Match with the ETag of the {0} you are changing")]
     PreconditionRequired(String),
@@ -154,6 +157,7 @@ impl ApiError {
                 "Request still in progress",
             ),
             Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
+            Self::QuotaExceeded(_) => ("quota-exceeded", S::CONFLICT, "Member quota reached"),
             Self::PreconditionRequired(_) => (
                 "precondition-required",
                 S::PRECONDITION_REQUIRED,
@@ -411,6 +415,7 @@ mod tests {
             ApiError::IdempotencyKeyReused,
             ApiError::IdempotencyInProgress,
             ApiError::Conflict("x".into()),
+            ApiError::QuotaExceeded("x".into()),
             ApiError::Unauthorized,
             ApiError::InvalidCredentials,
             ApiError::Forbidden {

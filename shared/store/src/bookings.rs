@@ -24,6 +24,7 @@ use steward_domain::booking::status::BookingStatus;
 
 use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
+use crate::ledger::{Ledger, LedgerPut};
 use crate::table::{Index, PageKey, Query};
 use crate::write::{TransactError, cancellation_codes, key, put};
 use crate::{StoreError, Table};
@@ -321,6 +322,17 @@ pub struct CalendarWrite<'a> {
     pub audit: &'a [AuditEntry],
     /// What the change tells people, kept in the outbox until the notifier has it.
     pub notices: &'a [crate::notices::Notice],
+    /// The organiser's ledger, while the tenant has a quota.
+    pub ledger: Option<LedgerPut<'a>>,
+}
+
+/// What a booking write reads first.
+#[derive(Debug)]
+pub struct RoomAndDays {
+    pub room: Option<crate::rooms::RoomRecord>,
+    pub days: Vec<Day>,
+    /// The member's ledger, when asked for.
+    pub ledger: Option<Ledger>,
 }
 
 /// An item read in a batch, as serde shapes it.
@@ -345,6 +357,7 @@ impl CalendarWrite<'_> {
             + usize::from(self.room_version.is_some())
             + self.audit.len()
             + self.notices.len()
+            + usize::from(self.ledger.is_some())
     }
 }
 
@@ -388,14 +401,16 @@ impl BookingStore {
         Ok(read.remove(room_id).unwrap_or_default())
     }
 
-    /// The room and its days, in one batch of consistent reads: a booking write's reads cost one
-    /// request when the days it needs were guessed right.
+    /// The room, its days and (when `member` is given) that member's ledger, in one batch of
+    /// consistent reads: a booking write's reads cost one request when the days it needs were
+    /// guessed right. A member without a ledger gets an empty one (version 0).
     pub async fn room_and_days(
         &self,
         tenant_id: &str,
         room_id: &str,
         dates: &[Date],
-    ) -> Result<(Option<crate::rooms::RoomRecord>, Vec<Day>), StoreError> {
+        member: Option<&str>,
+    ) -> Result<RoomAndDays, StoreError> {
         let (room_pk, room_sk) = crate::rooms::RoomRecord::key(tenant_id, room_id);
         let mut keys = vec![key(room_pk, room_sk.clone())];
         keys.extend(
@@ -403,7 +418,11 @@ impl BookingStore {
                 .iter()
                 .map(|date| key(day_pk(tenant_id, room_id), day_sk(*date))),
         );
+        if let Some(member) = member {
+            keys.push(crate::ledger::ledger_key(tenant_id, member));
+        }
         let mut room = None;
+        let mut ledger = member.map(|_| Ledger::default());
         let mut found: HashMap<String, DayRecord> = HashMap::new();
         for item in self.table.batch_get(keys).await? {
             let is_room = item
@@ -412,6 +431,8 @@ impl BookingStore {
                 .is_some_and(|sk| *sk == room_sk);
             if is_room {
                 room = Some(parse(item, tenant_id)?);
+            } else if crate::ledger::is_ledger(&item) {
+                ledger = Some(Ledger::from_item(item)?);
             } else {
                 let record: DayRecord = parse(item, tenant_id)?;
                 found.insert(record.sk.clone(), record);
@@ -421,7 +442,7 @@ impl BookingStore {
             .iter()
             .map(|&date| Day::read(date, found.remove(&day_sk(date))))
             .collect();
-        Ok((room, days))
+        Ok(RoomAndDays { room, days, ledger })
     }
 
     /// The days of many rooms, consistent reads, batched: what availability across rooms reads.
@@ -490,6 +511,9 @@ impl BookingStore {
         }
         for notice in write.notices {
             items.push(crate::notices::outbox_put(notice, table)?);
+        }
+        if let Some(ledger) = &write.ledger {
+            items.push(ledger.item(write.tenant_id, table)?);
         }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),

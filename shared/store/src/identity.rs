@@ -51,6 +51,17 @@ pub struct TenantRecord {
     pub gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1sk: Option<String>,
+    /// What one member may hold (SPEC §C); `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_quota: Option<QuotaSetting>,
+}
+
+/// A tenant's per-member quota, and when it was set: members' ledgers built under an earlier
+/// setting are built again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaSetting {
+    pub quota: steward_domain::booking::quota::Quota,
+    pub set_at: String,
 }
 
 /// The tenant's licence: what the authorizer reads, and the seats counted against its limit.
@@ -135,6 +146,7 @@ impl TenantRecord {
             cohort: None,
             gsi1pk: Some(tenant_index_partition(shard_of(tenant_id))),
             gsi1sk: Some(tenant_id.into()),
+            booking_quota: None,
         }
     }
 }
@@ -304,8 +316,44 @@ impl IdentityStore {
         self.table.get(pk, sk, true).await
     }
 
+    /// Sets (or with `None` removes) the tenant's per-member quota, with its audit entry.
+    pub async fn set_booking_quota(
+        &self,
+        tenant_id: &str,
+        setting: Option<&QuotaSetting>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let table = self.table.name();
+        let (pk, sk) = (tenant_pk(tenant_id), "TENANT".to_owned());
+        let change = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(pk)");
+        let change = match setting {
+            Some(setting) => change
+                .update_expression("SET booking_quota = :quota")
+                .expression_attribute_values(
+                    ":quota",
+                    serde_dynamo::to_attribute_value(setting)
+                        .map_err(|e| StoreError::Failed(Box::new(e)))?,
+                ),
+            None => change.update_expression("REMOVE booking_quota"),
+        };
+        self.table
+            .transact(vec![
+                crate::write::update(change.build())?,
+                put(audit, table, None)?,
+            ])
+            .await
+            .map_err(StoreError::from_sdk)
+    }
+
     /// Every member of a tenant (at most `cap`).
-    pub async fn members(&self, tenant_id: &str, cap: usize) -> Result<Vec<UserRecord>, StoreError> {
+    pub async fn members(
+        &self,
+        tenant_id: &str,
+        cap: usize,
+    ) -> Result<Vec<UserRecord>, StoreError> {
         let partition = tenant_pk(tenant_id);
         let query = Query::partition(&partition).with_prefix("USER#");
         Ok(self.table.query_up_to(query, cap).await?.0)

@@ -9,6 +9,7 @@ mod error;
 pub mod feeds;
 pub mod idempotency;
 pub mod identity;
+pub mod ledger;
 pub mod licensing;
 #[cfg(feature = "ses")]
 pub mod mail;

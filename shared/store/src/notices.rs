@@ -168,7 +168,8 @@ impl NoticeStore {
 
     /// Records `notification` in its member's list, once.
     pub async fn record(&self, notification: &NotificationRecord) -> Result<Recorded, StoreError> {
-        let item = serde_dynamo::to_item(notification).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let item =
+            serde_dynamo::to_item(notification).map_err(|e| StoreError::Failed(Box::new(e)))?;
         let written = self
             .table
             .client()
@@ -191,7 +192,11 @@ impl NoticeStore {
                         _ => None,
                     })
                     .is_some_and(|old| old.contains_key("mailed_at"));
-                Ok(if mailed { Recorded::Done } else { Recorded::Unsent })
+                Ok(if mailed {
+                    Recorded::Done
+                } else {
+                    Recorded::Unsent
+                })
             }
             Err(error) => Err(StoreError::from_sdk(error)),
         }
@@ -256,13 +261,20 @@ impl NoticeStore {
         member: &str,
         limit: u32,
         start: Option<crate::PageKey>,
-    ) -> Result<(Vec<NotificationRecord>, Option<crate::PageKey>, Option<String>), StoreError>
-    {
+    ) -> Result<
+        (
+            Vec<NotificationRecord>,
+            Option<crate::PageKey>,
+            Option<String>,
+        ),
+        StoreError,
+    > {
         let pk = notices_pk(tenant_id, member);
         // Notice sort keys begin with a year; the marker's "READ" sorts after them all.
         let query = Query::partition(&pk).between("0", "9~").descending();
         let (page, marker) = tokio::try_join!(
-            self.table.query_page::<NotificationRecord>(query, limit, start),
+            self.table
+                .query_page::<NotificationRecord>(query, limit, start),
             self.table
                 .get::<ReadMarker>(pk.clone(), "READ".into(), true),
         )?;
@@ -294,7 +306,11 @@ impl NoticeStore {
                     .collect(),
             );
         }
-        match self.table.transact(vec![put_marker, put(audit, table, None)?]).await {
+        match self
+            .table
+            .transact(vec![put_marker, put(audit, table, None)?])
+            .await
+        {
             Ok(()) => Ok(()),
             // Read that far already: nothing moves, and nothing is audited.
             Err(error) if crate::write::failed_condition(&error) == Some(0) => Ok(()),

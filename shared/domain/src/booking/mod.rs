@@ -5,6 +5,7 @@
 pub mod closure;
 pub mod local_time;
 pub mod notice;
+pub mod quota;
 pub mod recurrence;
 pub mod room;
 pub mod rules;

@@ -136,10 +136,22 @@ mod tests {
     #[test]
     fn what_changes_nothing_for_anyone_is_not_told() {
         // Renamed only; ended early; checked in; a cancelled booking written again.
-        assert_eq!(NoticeKind::of_change(Some(Confirmed), Confirmed, false), None);
-        assert_eq!(NoticeKind::of_change(Some(Confirmed), Completed, true), None);
-        assert_eq!(NoticeKind::of_change(Some(Confirmed), CheckedIn, false), None);
-        assert_eq!(NoticeKind::of_change(Some(Cancelled), Cancelled, false), None);
+        assert_eq!(
+            NoticeKind::of_change(Some(Confirmed), Confirmed, false),
+            None
+        );
+        assert_eq!(
+            NoticeKind::of_change(Some(Confirmed), Completed, true),
+            None
+        );
+        assert_eq!(
+            NoticeKind::of_change(Some(Confirmed), CheckedIn, false),
+            None
+        );
+        assert_eq!(
+            NoticeKind::of_change(Some(Cancelled), Cancelled, false),
+            None
+        );
     }
 
     #[test]
@@ -159,7 +171,11 @@ mod tests {
         .collect();
         assert_eq!(
             with,
-            [NoticeKind::Confirmed, NoticeKind::Approved, NoticeKind::Changed]
+            [
+                NoticeKind::Confirmed,
+                NoticeKind::Approved,
+                NoticeKind::Changed
+            ]
         );
     }
 }
