@@ -11,6 +11,7 @@ mod exports;
 mod feeds;
 mod imports;
 mod quota;
+mod reports;
 mod series;
 
 use std::future::Future;
@@ -44,6 +45,7 @@ pub struct Rooms {
     cursors: Cursors,
     notices: NoticeQueue,
     identity: steward_store::identity::IdentityStore,
+    reports: steward_store::reports::ReportStore,
 }
 
 /// Where booking notices go (template.yaml).
@@ -59,6 +61,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
     let rooms = Rooms {
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         identity: steward_store::identity::IdentityStore::new(table.clone()),
+        reports: steward_store::reports::ReportStore::new(table.clone()),
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
@@ -342,6 +345,7 @@ impl Rooms {
             "POST /v1/imports/bookings" => Box::pin(self.import_bookings(request)),
             "GET /v1/settings/booking-quota" => Box::pin(self.booking_quota(request)),
             "PUT /v1/settings/booking-quota" => Box::pin(self.set_booking_quota(request)),
+            "GET /v1/reports/utilisation" => Box::pin(self.utilisation(request)),
             other => {
                 let other = other.to_owned();
                 Box::pin(async move { Err(ApiError::NotFound(format!("route {other}"))) })

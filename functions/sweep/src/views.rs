@@ -4,11 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use steward_access::operators::PLATFORM_TENANT;
+use steward_authz::Feature;
+use steward_domain::booking::local_time::RoomZone;
+use steward_domain::booking::rules::Slot;
+use steward_domain::booking::utilisation::{
+    BookingFacts, RoomFacts, UtilisationReport, utilisation,
+};
 use steward_domain::licensing::sweep::{TENANT_SHARDS, Tally, Utilisation};
 use steward_store::StoreError;
+use steward_store::bookings::Listing;
+use steward_store::reports::StoredUtilisation;
 use steward_store::sweep::RunStatus;
 
 use crate::Context;
@@ -29,6 +37,9 @@ pub struct LicenceHealth {
     pub last_sweep: Option<LastSweep>,
     /// Onboarding checklists across tenants, with ONBOARDING_WIZARD_ENABLED.
     pub onboarding: Option<OnboardingRate>,
+    /// Tenants whose room utilisation was recomputed (those licensed for `reports`).
+    #[serde(default)]
+    pub utilisation_refreshed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,8 +78,10 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         utilisation: BTreeMap::new(),
         last_sweep: None,
         onboarding: None,
+        utilisation_refreshed: 0,
     };
     let mut tenant_ids = Vec::new();
+    let mut reporting = Vec::new();
     let mut tiers: BTreeMap<String, Utilisation> = BTreeMap::new();
     for shard in 0..TENANT_SHARDS {
         let mut start = None;
@@ -84,6 +97,9 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 }
                 tenant_ids.push(tenant.tenant_id.clone());
                 let licence = &tenant.licence;
+                if licence.features.contains(&Feature::Reports) {
+                    reporting.push(tenant.tenant_id.clone());
+                }
                 view.tenants += 1;
                 *view
                     .by_status
@@ -130,8 +146,87 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 summary,
             })
         });
+    let computed_at = Timestamp::now();
+    for tenant_id in &reporting {
+        let stored = StoredUtilisation {
+            computed_at: computed_at.to_string(),
+            utilisation: utilisation_of(context, tenant_id, computed_at).await?,
+        };
+        context.reports.save_utilisation(tenant_id, &stored).await?;
+    }
+    view.utilisation_refreshed = reporting.len() as u64;
     context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     Ok(view)
+}
+
+/// The days a tenant's utilisation covers, up to the refresh.
+const UTILISATION_DAYS: i64 = 30;
+
+/// Bookings read per tenant: more than a busy tenant books in a month.
+const MAX_BOOKINGS: usize = 50_000;
+
+/// One tenant's rooms over the last [`UTILISATION_DAYS`].
+async fn utilisation_of(
+    context: &Context,
+    tenant_id: &str,
+    now: Timestamp,
+) -> Result<UtilisationReport, StoreError> {
+    let window = Slot {
+        start: now - SignedDuration::from_hours(24 * UTILISATION_DAYS),
+        end: now,
+    };
+    let rooms = context.rooms.all(tenant_id).await?;
+    // A booking lasts at most a week: one starting that much earlier may reach into the window.
+    let from = (window.start - SignedDuration::from_hours(24 * 7)).to_string();
+    let (bookings, more) = context
+        .bookings
+        .all(
+            tenant_id,
+            Listing::Tenant,
+            (&from, &now.to_string()),
+            MAX_BOOKINGS,
+        )
+        .await?;
+    if more {
+        tracing::warn!(
+            tenant = tenant_id,
+            "utilisation from the first {MAX_BOOKINGS} bookings only"
+        );
+    }
+    let rooms: Vec<RoomFacts> = rooms
+        .iter()
+        .map(|room| {
+            let zone = RoomZone::parse(&room.room.time_zone).ok();
+            RoomFacts {
+                room_id: room.room_id.clone(),
+                name: room.room.name.clone(),
+                site: room.room.site.clone(),
+                zone: zone
+                    .as_ref()
+                    .map_or(jiff::tz::TimeZone::UTC, |z| z.time_zone().clone()),
+                check_in_required: room.room.rules.check_in_required,
+                closed: zone
+                    .map(|zone| {
+                        room.closures
+                            .iter()
+                            .flat_map(|closure| closure.within(&zone, &window))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let bookings: Vec<BookingFacts> = bookings
+        .iter()
+        .filter_map(|booking| {
+            Some(BookingFacts {
+                room_id: booking.room_id.clone(),
+                slot: Slot::new(booking.start.parse().ok()?, booking.end.parse().ok()?).ok()?,
+                status: booking.status,
+            })
+        })
+        .collect();
+    Ok(utilisation(window, &rooms, &bookings, now))
 }
 
 /// Every tenant's checklist, summed; read a few tenants at a time.

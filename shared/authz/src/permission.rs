@@ -42,6 +42,7 @@ string_enum! {
         RoomsImport => "rooms:import",
         BookingsImport => "bookings:import",
         BookingsExport => "bookings:export",
+        ReportsRead => "reports:read",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -100,6 +101,7 @@ impl Permission {
             Self::SeriesCreate => Some(Feature::RecurringBookings),
             Self::FeedsManage => Some(Feature::IcalFeeds),
             Self::RoomsImport | Self::BookingsImport => Some(Feature::CsvImport),
+            Self::ReportsRead => Some(Feature::Reports),
         }
     }
 

@@ -61,6 +61,7 @@ impl BuiltInRole {
                 P::RoomsImport,
                 P::SeriesCreate,
                 P::FeedsManage,
+                P::ReportsRead,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,
@@ -84,6 +85,7 @@ impl BuiltInRole {
                 P::RoomsRead,
                 P::BookingsRead,
                 P::BookingsExport,
+                P::ReportsRead,
             ],
         };
         granted.iter().copied().collect()

@@ -100,7 +100,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::BookingsImport,
             P::RoomsImport,
             P::SeriesCreate,
-            P::FeedsManage
+            P::FeedsManage,
+            P::ReportsRead
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
@@ -131,7 +132,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::LicenceRead,
             P::RoomsRead,
             P::BookingsRead,
-            P::BookingsExport
+            P::BookingsExport,
+            P::ReportsRead
         ])
     );
 }
@@ -247,7 +249,8 @@ fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
             Permission::SeriesCreate,
             Permission::FeedsManage,
             Permission::RoomsImport,
-            Permission::BookingsImport
+            Permission::BookingsImport,
+            Permission::ReportsRead
         ]
     );
     // Not enforced, nothing is gated.

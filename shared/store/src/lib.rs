@@ -23,6 +23,7 @@ pub mod platform;
 pub mod provision;
 #[cfg(feature = "sqs")]
 pub mod queue;
+pub mod reports;
 pub mod requests;
 pub mod rooms;
 pub mod sweep;

@@ -10,3 +10,4 @@ pub mod recurrence;
 pub mod room;
 pub mod rules;
 pub mod status;
+pub mod utilisation;
