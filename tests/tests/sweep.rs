@@ -497,6 +497,8 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["tenants"], 520 - poison);
     assert_eq!(view["unreadable"], poison);
+    // Every readable tenant is licensed for reports: its utilisation is queued.
+    assert_eq!(view["utilisation_queued"], 520 - poison);
     assert_eq!(view["last_sweep"]["run_id"], rerun_id.as_str());
     assert_eq!(view["by_status"]["grace"], count(Plant::Lapsed));
     let (_, _, served) = send(stack.as_person(

@@ -1,5 +1,6 @@
 //! What travels on the sweep queue: a page of the tenant index to fan out, a tenant to
-//! validate, and a run to finish. Each is safe to receive twice.
+//! validate, a run to finish, and a tenant's utilisation to recompute. Each is safe to receive
+//! twice.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ pub enum SweepMessage {
     },
     /// Every tenant of the run is counted: write the report.
     Finish { run_id: String },
+    /// Recompute one tenant's room utilisation as of `at` (Unix seconds, the refresh's).
+    Utilisation { tenant_id: String, at: i64 },
 }
 
 impl SweepMessage {
@@ -30,11 +33,13 @@ impl SweepMessage {
         serde_json::to_string(self).expect("a sweep message serialises")
     }
 
-    pub fn run_id(&self) -> &str {
+    /// The licence sweep's run the message belongs to (`None`: a views' refresh).
+    pub fn run_id(&self) -> Option<&str> {
         match self {
             Self::Page { run_id, .. } | Self::Tenant { run_id, .. } | Self::Finish { run_id } => {
-                run_id
+                Some(run_id)
             }
+            Self::Utilisation { .. } => None,
         }
     }
 }

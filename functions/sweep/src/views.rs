@@ -20,6 +20,7 @@ use steward_store::reports::StoredUtilisation;
 use steward_store::sweep::RunStatus;
 
 use crate::Context;
+use crate::message::SweepMessage;
 
 pub const LICENCE_HEALTH: &str = "LICENCE_HEALTH";
 
@@ -37,9 +38,10 @@ pub struct LicenceHealth {
     pub last_sweep: Option<LastSweep>,
     /// Onboarding checklists across tenants, with ONBOARDING_WIZARD_ENABLED.
     pub onboarding: Option<OnboardingRate>,
-    /// Tenants whose room utilisation was recomputed (those licensed for `reports`).
+    /// Tenants whose room utilisation was queued to be recomputed (those licensed for
+    /// `reports`).
     #[serde(default)]
-    pub utilisation_refreshed: u64,
+    pub utilisation_queued: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +80,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         utilisation: BTreeMap::new(),
         last_sweep: None,
         onboarding: None,
-        utilisation_refreshed: 0,
+        utilisation_queued: 0,
     };
     let mut tenant_ids = Vec::new();
     let mut reporting = Vec::new();
@@ -146,15 +148,21 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 summary,
             })
         });
-    let computed_at = Timestamp::now();
-    for tenant_id in &reporting {
-        let stored = StoredUtilisation {
-            computed_at: computed_at.to_string(),
-            utilisation: utilisation_of(context, tenant_id, computed_at).await?,
-        };
-        context.reports.save_utilisation(tenant_id, &stored).await?;
-    }
-    view.utilisation_refreshed = reporting.len() as u64;
+    // Each tenant's utilisation is computed by the sweep's workers, one message a tenant: the
+    // refresh answers once they are queued, however many tenants there are.
+    let at = Timestamp::now().as_second();
+    let bodies: Vec<String> = reporting
+        .iter()
+        .map(|tenant_id| {
+            SweepMessage::Utilisation {
+                tenant_id: tenant_id.clone(),
+                at,
+            }
+            .body()
+        })
+        .collect();
+    context.queue.send_all(&bodies).await?;
+    view.utilisation_queued = reporting.len() as u64;
     context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     Ok(view)
 }
@@ -164,6 +172,20 @@ const UTILISATION_DAYS: i64 = 30;
 
 /// Bookings read per tenant: more than a busy tenant books in a month.
 const MAX_BOOKINGS: usize = 50_000;
+
+/// Recomputes and stores one tenant's utilisation as of `at`.
+#[tracing::instrument(skip(context))]
+pub async fn refresh_utilisation(
+    context: &Context,
+    tenant_id: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let stored = StoredUtilisation {
+        computed_at: at.to_string(),
+        utilisation: utilisation_of(context, tenant_id, at).await?,
+    };
+    context.reports.save_utilisation(tenant_id, &stored).await
+}
 
 /// One tenant's rooms over the last [`UTILISATION_DAYS`].
 async fn utilisation_of(

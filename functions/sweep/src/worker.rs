@@ -77,6 +77,18 @@ impl Worker {
                 report::finish(&self.context, run_id).await?;
                 Ok(())
             }
+            SweepMessage::Utilisation { tenant_id, at } => {
+                let at = Timestamp::from_second(*at)
+                    .map_err(|e| SweepError::Store(StoreError::Failed(Box::new(e))))?;
+                match crate::views::refresh_utilisation(&self.context, tenant_id, at).await {
+                    // Reading it again will not mend it: logged, and the last figures stay.
+                    Err(error @ StoreError::Corrupt { .. }) => {
+                        tracing::error!(tenant = %tenant_id, %error, "utilisation not refreshed");
+                        Ok(())
+                    }
+                    other => Ok(other?),
+                }
+            }
         }
     }
 
@@ -259,6 +271,8 @@ impl Worker {
                 .await?;
                 self.check_shard(run_id, *shard).await
             }
+            // The tenant's last figures stay; the next refresh tries again.
+            SweepMessage::Utilisation { .. } => Ok(()),
             SweepMessage::Finish { run_id } => {
                 report::alert(
                     context,
