@@ -447,3 +447,80 @@ async fn a_notice_left_in_the_outbox_is_sent_again_by_the_schedule() {
     outbox_drained(&stack).await;
     assert_eq!(mail(&owner, "Cancelled: Quarterly review").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_notice_that_cannot_be_delivered_leaves_the_outbox_for_the_dead_letter_queue() {
+    let stack = TestStack::start_with(|options| {
+        options.retry_delay = Some(Duration::from_millis(100));
+        options
+            .parameter_overrides
+            .insert("NotificationsMaxReceiveCount".into(), "2".into());
+    })
+    .await;
+    let owner = stack.sign_up("Broken Rooms", "owner@broken.test").await;
+    let room = room(&stack, &owner, json!({})).await;
+    // A member whose item cannot be read: every delivery to them fails the same way.
+    stack
+        .table
+        .put(&json!({ "pk": format!("T#{}", owner.tenant_id), "sk": "USER#usr_broken" }))
+        .await
+        .unwrap();
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+    let shard = steward_domain::licensing::sweep::shard_of("nt_doomed");
+    stack
+        .table
+        .put(&json!({
+            "pk": format!("OUTBOX#{shard:02}"), "sk": format!("{at}#nt_doomed"),
+            "notice": {
+                "notice_id": "nt_doomed", "tenant_id": owner.tenant_id, "kind": "confirmed",
+                "organiser": "usr_broken", "actor": "usr_broken", "at": at.to_string(),
+                "room_id": room, "bookings": [],
+            },
+            "expires_at": at.as_second() + 86_400,
+        }))
+        .await
+        .unwrap();
+
+    let remind = || {
+        stack.post(&format!(
+            "/_local/schedules/RemindersFunction/Remind?at={}",
+            jiff::Timestamp::now()
+        ))
+    };
+    let (status, _, ran) = send(remind()).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(ran["output"]["resent"], 1, "{ran}");
+
+    // Two failed deliveries: on the last, the notice leaves the outbox; SQS dead-letters it.
+    outbox_drained(&stack).await;
+    let sqs = aws_sdk_sqs::Client::new(stack.aws());
+    let dead = stack
+        .stack
+        .queue_url("NotificationsDeadLetterQueue")
+        .expect("the dead-letter queue");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let letters = loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&dead)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if !received.is_empty() {
+            break received;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing reached the dead-letter queue"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].body().unwrap().contains("nt_doomed"));
+    // The schedule does not send it round again.
+    let (_, _, ran) = send(remind()).await;
+    assert_eq!(ran["output"]["resent"], 0, "{ran}");
+}

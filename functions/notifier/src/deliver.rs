@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use steward_access::Guard;
 use steward_authz::Permission;
 use steward_domain::booking::notice::Audience;
-use steward_kit::sqs::RecordHandler;
+use steward_kit::sqs::{RecordHandler, is_last_delivery};
 use steward_store::StoreError;
 use steward_store::identity::{IdentityStore, UserRecord};
 use steward_store::mail::{Attachment, Email, Mailer};
@@ -32,6 +32,7 @@ pub struct Deliverer {
     pub(crate) identity: IdentityStore,
     pub(crate) notices: NoticeStore,
     pub(crate) mailer: Mailer,
+    pub(crate) max_receives: u32,
 }
 
 impl RecordHandler for Deliverer {
@@ -39,7 +40,16 @@ impl RecordHandler for Deliverer {
 
     async fn handle(&self, record: &SqsMessage) -> Result<(), NotifyError> {
         let notice: Notice = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
-        self.deliver(&notice).await
+        let delivered = self.deliver(&notice).await;
+        if let Err(error) = &delivered
+            && is_last_delivery(record, self.max_receives)
+        {
+            // The dead-letter queue holds it from here: left in the outbox, the schedule would
+            // send it round again every few minutes for as long as it cannot be delivered.
+            tracing::error!(notice = %notice.notice_id, %error, "last delivery failed; the notice goes to the dead-letter queue");
+            self.notices.remove_from_outbox(&notice).await?;
+        }
+        delivered
     }
 }
 
@@ -49,7 +59,7 @@ impl Deliverer {
         for reader in self.readers(notice).await? {
             self.tell(notice, &reader).await?;
         }
-        self.notices.delivered(notice).await?;
+        self.notices.remove_from_outbox(notice).await?;
         Ok(())
     }
 

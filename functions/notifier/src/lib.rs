@@ -39,6 +39,13 @@ struct NotifierConfig {
     /// How often the reminders' schedule fires: each firing covers that much of start times.
     #[serde(default = "default_reminder_every")]
     reminder_every_minutes: i64,
+    /// The queue's `maxReceiveCount`: on that delivery a failing notice leaves the outbox.
+    #[serde(default = "default_max_receives")]
+    notifications_max_receive_count: u32,
+}
+
+fn default_max_receives() -> u32 {
+    5
 }
 
 fn default_reminder_minutes() -> i64 {
@@ -65,6 +72,7 @@ pub fn init_notifier(
             identity: IdentityStore::new(table.clone()),
             notices: NoticeStore::new(table),
             mailer: Mailer::new(aws, config.notification_sender),
+            max_receives: config.notifications_max_receive_count.max(1),
         },
         NOTIFIER_CONCURRENCY,
     ))

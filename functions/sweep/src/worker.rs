@@ -7,7 +7,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use jiff::Timestamp;
 use steward_access::operators::PLATFORM_TENANT;
 use steward_domain::licensing::sweep::{Outcome, assess};
-use steward_kit::sqs::RecordHandler;
+use steward_kit::sqs::{RecordHandler, is_last_delivery};
 use steward_store::StoreError;
 use steward_store::sweep::TenantResult;
 
@@ -38,7 +38,7 @@ impl RecordHandler for Worker {
             serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
         let outcome = self.process(&message).await;
         if let Err(error) = &outcome
-            && self.is_last_delivery(record)
+            && is_last_delivery(record, self.context.max_receives)
         {
             tracing::error!(run = message.run_id(), %error, "last delivery failed; recording it before the dead-letter queue");
             self.give_up(&message, &error.to_string()).await?;
@@ -48,14 +48,6 @@ impl RecordHandler for Worker {
 }
 
 impl Worker {
-    fn is_last_delivery(&self, record: &SqsMessage) -> bool {
-        record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|count| count.parse::<u32>().ok())
-            .is_some_and(|count| count >= self.context.max_receives)
-    }
-
     async fn process(&self, message: &SweepMessage) -> Result<(), SweepError> {
         match message {
             SweepMessage::Page {

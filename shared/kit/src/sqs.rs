@@ -90,6 +90,16 @@ async fn run_group<H: RecordHandler>(handler: &H, group: Vec<SqsMessage>) -> Vec
     failed
 }
 
+/// Whether `record` is on the delivery after which SQS moves it to the dead-letter queue
+/// (`max_receives`, the queue's `maxReceiveCount`): a consumer's chance to record the failure.
+pub fn is_last_delivery(record: &SqsMessage, max_receives: u32) -> bool {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count >= max_receives)
+}
+
 /// A queue consumer as a Lambda function.
 pub struct SqsFunction<H> {
     handler: H,

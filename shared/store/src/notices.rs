@@ -221,8 +221,9 @@ impl NoticeStore {
         Ok(())
     }
 
-    /// The notice is delivered: its outbox entry goes (gone already is fine).
-    pub async fn delivered(&self, notice: &Notice) -> Result<(), StoreError> {
+    /// Takes the notice out of the outbox: delivered, or left to the dead-letter queue (gone
+    /// already is fine).
+    pub async fn remove_from_outbox(&self, notice: &Notice) -> Result<(), StoreError> {
         self.table
             .client()
             .delete_item()
