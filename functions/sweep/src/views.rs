@@ -148,8 +148,12 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 summary,
             })
         });
+    view.utilisation_queued = reporting.len() as u64;
+    context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     // Each tenant's utilisation is computed by the sweep's workers, one message a tenant: the
-    // refresh answers once they are queued, however many tenants there are.
+    // refresh answers once they are queued, however many tenants there are. Queued last, so
+    // that the workers' reads do not hold up the refresh's own (the local emulator serves
+    // DynamoDB one request at a time).
     let at = Timestamp::now().as_second();
     let bodies: Vec<String> = reporting
         .iter()
@@ -162,8 +166,6 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         })
         .collect();
     context.queue.send_all(&bodies).await?;
-    view.utilisation_queued = reporting.len() as u64;
-    context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     Ok(view)
 }
 
@@ -198,6 +200,9 @@ async fn utilisation_of(
         end: now,
     };
     let rooms = context.rooms.all(tenant_id).await?;
+    if rooms.is_empty() {
+        return Ok(utilisation(window, &[], &[], now));
+    }
     // A booking lasts at most a week: one starting that much earlier may reach into the window.
     let from = (window.start - SignedDuration::from_hours(24 * 7)).to_string();
     let (bookings, more) = context
