@@ -77,6 +77,13 @@ impl TestStack {
         }
     }
 
+    /// `owner` creates a room from `body`: its id.
+    pub async fn room(&self, owner: &Person, body: Value) -> String {
+        let (status, room) = self.call(owner, Method::POST, "/v1/rooms", body).await;
+        assert_eq!(status, 201, "room: {room}");
+        room["id"].as_str().expect("a room id").to_owned()
+    }
+
     /// Signs up a new tenant and its owner.
     pub async fn sign_up(&self, tenant_name: &str, email: &str) -> Person {
         let (status, _, body) = send(self.post("/v1/signup").json(&json!({

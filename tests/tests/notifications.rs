@@ -13,16 +13,12 @@ use steward_e2e::{Person, TestStack, days_ahead, send, sent_mail};
 use steward_store::Query;
 
 async fn room(stack: &TestStack, owner: &Person, rules: Value) -> String {
-    let (status, room) = stack
-        .call(
+    stack
+        .room(
             owner,
-            Method::POST,
-            "/v1/rooms",
             json!({ "name": "Orchid", "time_zone": "Europe/London", "capacity": 6, "rules": rules }),
         )
-        .await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
+        .await
 }
 
 async fn book(stack: &TestStack, who: &Person, room: &str, day: i64, hour: u32) -> Value {

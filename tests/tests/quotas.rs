@@ -8,16 +8,12 @@ use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send};
 
 async fn room(stack: &TestStack, owner: &Person, name: &str) -> String {
-    let (status, room) = stack
-        .call(
+    stack
+        .room(
             owner,
-            Method::POST,
-            "/v1/rooms",
             json!({ "name": name, "time_zone": "UTC", "capacity": 4 }),
         )
-        .await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
+        .await
 }
 
 /// A Monday at least ten days ahead: the tests' weeks are whole.
@@ -266,6 +262,64 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
     assert!(
         refused["detail"].as_str().unwrap().contains("would make 4"),
         "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_series_and_an_import_are_held_to_the_quota_as_a_whole() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Serial Rooms", "owner@serial.test").await;
+    let room = room(&stack, &owner, "Elm").await;
+    set_quota(&stack, &owner, json!({ "active_bookings": 2 })).await;
+    let week = monday();
+
+    // Three occurrences where two are allowed: none is booked.
+    let (status, refused) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/series",
+            json!({
+                "room_id": room, "title": "Weekly", "recurrence": "FREQ=DAILY;COUNT=3",
+                "start": at(week, 1, 9), "end": at(week, 1, 10),
+            }),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["type"], "urn:steward:problem:quota-exceeded",
+        "{refused}"
+    );
+    let (status, allowed) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/series",
+            json!({
+                "room_id": room, "title": "Weekly", "recurrence": "FREQ=DAILY;COUNT=2",
+                "start": at(week, 1, 9), "end": at(week, 1, 10),
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{allowed}");
+
+    // An import past it writes nothing and says why.
+    let csv = format!(
+        "room_id,title,start,end\n{room},Imported,{},{}\n",
+        at(week, 4, 9),
+        at(week, 4, 10)
+    );
+    let (status, _, imported) = send(
+        stack
+            .as_person(&owner, Method::POST, "/v1/imports/bookings?mode=valid_only")
+            .header("content-type", "text/csv")
+            .body(csv),
+    )
+    .await;
+    assert_eq!(status, 409, "{imported}");
+    assert_eq!(
+        imported["type"], "urn:steward:problem:quota-exceeded",
+        "{imported}"
     );
 }
 

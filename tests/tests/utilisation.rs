@@ -7,12 +7,6 @@ use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send};
 use steward_store::bookings::BookingRecord;
 
-async fn room(stack: &TestStack, owner: &Person, body: Value) -> String {
-    let (status, room) = stack.call(owner, Method::POST, "/v1/rooms", body).await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
-}
-
 /// A booking `days` ago (local times), booked past the rules as a manager may.
 async fn booked(
     stack: &TestStack,
@@ -82,15 +76,14 @@ async fn utilisation_per_room_and_site_refreshed_on_demand() {
     let owner = stack.sign_up("Busy Sites", "owner@sites.test").await;
     let auditor = stack.join(&owner, "auditor@sites.test", &["auditor"]).await;
     let member = stack.join(&owner, "member@sites.test", &["member"]).await;
-    let checked = room(
-        &stack,
-        &owner,
-        json!({ "name": "Door", "site": "North", "time_zone": "UTC", "capacity": 4,
+    let checked = stack
+        .room(
+            &owner,
+            json!({ "name": "Door", "site": "North", "time_zone": "UTC", "capacity": 4,
                 "rules": { "check_in_required": true } }),
-    )
-    .await;
-    let london = room(
-        &stack,
+        )
+        .await;
+    let london = stack.room(
         &owner,
         json!({ "name": "Thames", "site": "North", "time_zone": "Europe/London", "capacity": 8 }),
     )

@@ -116,10 +116,7 @@ impl Reminders {
         if due.is_empty() {
             return Ok(0);
         }
-        let mut room_ids: Vec<&str> = due.iter().map(|b| b.room_id.as_str()).collect();
-        room_ids.sort_unstable();
-        room_ids.dedup();
-        let rooms = self.rooms.many(tenant_id, &room_ids).await?;
+        let rooms = self.rooms.of_bookings(tenant_id, &due).await?;
         let notices: Vec<Notice> = due
             .iter()
             .map(|booking| Notice {

@@ -258,7 +258,7 @@ impl Rooms {
                 ),
             ));
         }
-        let rooms = self.rooms_of(tenant_id, &bookings).await?;
+        let rooms = self.store.of_bookings(tenant_id, &bookings).await?;
         let rows = bookings.iter().map(|booking| {
             let room = rooms.iter().find(|room| room.room_id == booking.room_id);
             let zone = room

@@ -201,7 +201,7 @@ impl Rooms {
                     .await?
                     .ok_or_else(not_found)?,
             ],
-            None => self.rooms_of(tenant_id, &bookings).await?,
+            None => self.store.of_bookings(tenant_id, &bookings).await?,
         };
         let name = match (&feed.room_id, rooms.first()) {
             (Some(_), Some(room)) => format!("{} (Steward)", room.room.name),

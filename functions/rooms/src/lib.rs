@@ -149,20 +149,6 @@ fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Roo
 }
 
 impl Rooms {
-    /// The rooms `bookings` are in, each read once (archived ones are not among them).
-    pub(crate) async fn rooms_of(
-        &self,
-        tenant_id: &str,
-        bookings: &[steward_store::bookings::BookingRecord],
-    ) -> Result<Vec<RoomRecord>, ApiError> {
-        let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(self.store.many(tenant_id, &ids).await?)
-    }
-}
-
-impl Rooms {
     /// Sends a committed write's notices on. Their outbox entries were written with the
     /// bookings, so a send that fails here is made again by the schedule, never lost.
     pub(crate) async fn announce(&self, notices: &[Notice]) {

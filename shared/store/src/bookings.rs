@@ -26,7 +26,7 @@ use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
 use crate::ledger::{Ledger, LedgerPut};
 use crate::table::{Index, PageKey, Query};
-use crate::write::{TransactError, cancellation_codes, key, put};
+use crate::write::{TransactError, cancellation_codes, key, put, versioned_put};
 use crate::{StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -361,29 +361,6 @@ impl CalendarWrite<'_> {
     }
 }
 
-/// A put conditioned on the version the item must still be at, or on its absence.
-fn versioned_put<T: Serialize>(
-    item: &T,
-    table: &str,
-    expected: Option<u64>,
-) -> Result<TransactWriteItem, StoreError> {
-    match expected {
-        None => put(item, table, Some("attribute_not_exists(pk)")),
-        Some(version) => {
-            let item: Item =
-                serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("version = :version")
-                .expression_attribute_values(":version", n(version))
-                .build()
-                .map_err(|e| StoreError::Failed(Box::new(e)))?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        }
-    }
-}
-
 impl BookingStore {
     pub fn new(table: Table) -> Self {
         Self { table }
@@ -548,17 +525,10 @@ impl BookingStore {
     ) -> Result<Vec<BookingRecord>, StoreError> {
         let keys = booking_ids
             .iter()
-            .map(|id| {
-                let (pk, sk) = BookingRecord::key(tenant_id, id);
-                key(pk, sk)
-            })
-            .collect();
+            .map(|id| BookingRecord::key(tenant_id, id));
         self.table
-            .batch_get(keys)
-            .await?
-            .into_iter()
-            .map(|item| parse(item, tenant_id))
-            .collect()
+            .get_many(keys, &format!("a booking of {tenant_id}"))
+            .await
     }
 
     /// One page of bookings starting in `[from, to)` (RFC 3339 UTC), by start time.

@@ -18,7 +18,7 @@ use steward_domain::booking::quota::Held;
 
 use crate::StoreError;
 use crate::attributes::Item;
-use crate::write::{key, put};
+use crate::write::{key, versioned_put};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LedgerRecord {
@@ -92,19 +92,6 @@ impl LedgerPut<'_> {
             quota_set_at: self.quota_set_at.to_owned(),
             held: self.held.to_vec(),
         };
-        let mut item = put(&record, table, None)?;
-        if let Some(put) = item.put.as_mut() {
-            if self.read == 0 {
-                put.condition_expression = Some("attribute_not_exists(pk)".into());
-            } else {
-                put.condition_expression = Some("version = :ledger".into());
-                put.expression_attribute_values = Some(
-                    [(":ledger".to_owned(), crate::attributes::n(self.read))]
-                        .into_iter()
-                        .collect(),
-                );
-            }
-        }
-        Ok(item)
+        versioned_put(&record, table, (self.read > 0).then_some(self.read))
     }
 }

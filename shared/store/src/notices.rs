@@ -18,7 +18,7 @@ use steward_domain::licensing::sweep::{TENANT_SHARDS, shard_of};
 
 use crate::bookings::BookingRecord;
 use crate::error::is_condition_failure;
-use crate::write::{key, put};
+use crate::write::{key, put, put_if};
 use crate::{Query, StoreError, Table};
 
 /// Outbox partitions (the tenant index's count and hash): a burst of bookings spreads its
@@ -297,16 +297,12 @@ impl NoticeStore {
             sk: "READ".into(),
             read_up_to: up_to.to_owned(),
         };
-        let mut put_marker = put(&marker, table, None)?;
-        if let Some(put) = put_marker.put.as_mut() {
-            put.condition_expression =
-                Some("attribute_not_exists(pk) OR read_up_to < :up_to".into());
-            put.expression_attribute_values = Some(
-                [(":up_to".to_owned(), crate::attributes::s(up_to))]
-                    .into_iter()
-                    .collect(),
-            );
-        }
+        let put_marker = put_if(
+            &marker,
+            table,
+            "attribute_not_exists(pk) OR read_up_to < :up_to",
+            &[(":up_to", crate::attributes::s(up_to))],
+        )?;
         match self
             .table
             .transact(vec![put_marker, put(audit, table, None)?])

@@ -138,24 +138,22 @@ impl RoomStore {
         tenant_id: &str,
         room_ids: &[&str],
     ) -> Result<Vec<RoomRecord>, StoreError> {
-        let keys = room_ids
-            .iter()
-            .map(|id| {
-                let (pk, sk) = RoomRecord::key(tenant_id, id);
-                key(pk, sk)
-            })
-            .collect();
+        let keys = room_ids.iter().map(|id| RoomRecord::key(tenant_id, id));
         self.table
-            .batch_get(keys)
-            .await?
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                    key: format!("a room of {tenant_id}"),
-                    problem: e.to_string(),
-                })
-            })
-            .collect()
+            .get_many(keys, &format!("a room of {tenant_id}"))
+            .await
+    }
+
+    /// The rooms `bookings` are in, each read once (archived ones are not among them).
+    pub async fn of_bookings(
+        &self,
+        tenant_id: &str,
+        bookings: &[crate::bookings::BookingRecord],
+    ) -> Result<Vec<RoomRecord>, StoreError> {
+        let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.many(tenant_id, &ids).await
     }
 
     /// Every room of the tenant (archived ones are not among them).

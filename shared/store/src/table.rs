@@ -216,6 +216,29 @@ impl Table {
             .transpose()
     }
 
+    /// The items at `keys` (`(pk, sk)`) that exist, as serde shapes them, consistent reads;
+    /// `what` names them in the error of one that does not read.
+    pub(crate) async fn get_many<T: DeserializeOwned>(
+        &self,
+        keys: impl IntoIterator<Item = (String, String)>,
+        what: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let keys = keys
+            .into_iter()
+            .map(|(pk, sk)| crate::write::key(pk, sk))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: what.to_owned(),
+                    problem: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
     /// The items of `keys` that exist, consistent reads, 100 keys a call (BatchGetItem's most);
     /// keys the service leaves unprocessed are asked again after a backoff.
     pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {

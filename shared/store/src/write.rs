@@ -27,6 +27,46 @@ pub(crate) fn put<T: Serialize>(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// A put whose `condition` uses `values` (`:name` → value).
+pub(crate) fn put_if<T: Serialize>(
+    item: &T,
+    table: &str,
+    condition: &str,
+    values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) -> Result<TransactWriteItem, StoreError> {
+    let item: Item = serde_dynamo::to_item(item).map_err(|e| StoreError::Failed(Box::new(e)))?;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_values(Some(
+            values
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
+        ))
+        .build()
+        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A put conditioned on the version the item must still be at, or (`None`) on its absence.
+pub(crate) fn versioned_put<T: Serialize>(
+    item: &T,
+    table: &str,
+    expected: Option<u64>,
+) -> Result<TransactWriteItem, StoreError> {
+    match expected {
+        None => put(item, table, Some("attribute_not_exists(pk)")),
+        Some(version) => put_if(
+            item,
+            table,
+            "version = :version",
+            &[(":version", crate::attributes::n(version))],
+        ),
+    }
+}
+
 /// The partition of a tenant's own items: `T#<tenant>`.
 pub(crate) fn tenant_pk(tenant_id: &str) -> String {
     format!("T#{tenant_id}")
