@@ -43,6 +43,8 @@ string_enum! {
         BookingsImport => "bookings:import",
         BookingsExport => "bookings:export",
         ReportsRead => "reports:read",
+        TerminalsManage => "terminals:manage",
+        BookingsCheckIn => "bookings:check_in",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -102,6 +104,7 @@ impl Permission {
             Self::FeedsManage => Some(Feature::IcalFeeds),
             Self::RoomsImport | Self::BookingsImport => Some(Feature::CsvImport),
             Self::ReportsRead => Some(Feature::Reports),
+            Self::TerminalsManage | Self::BookingsCheckIn => Some(Feature::Terminals),
         }
     }
 

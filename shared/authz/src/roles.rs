@@ -62,6 +62,7 @@ impl BuiltInRole {
                 P::SeriesCreate,
                 P::FeedsManage,
                 P::ReportsRead,
+                P::BookingsCheckIn,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,
@@ -72,6 +73,7 @@ impl BuiltInRole {
                 P::BookingsRead,
                 P::SeriesCreate,
                 P::FeedsManage,
+                P::BookingsCheckIn,
             ],
             Self::Auditor => &[
                 P::MeRead,

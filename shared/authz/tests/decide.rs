@@ -101,7 +101,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::RoomsImport,
             P::SeriesCreate,
             P::FeedsManage,
-            P::ReportsRead
+            P::ReportsRead,
+            P::BookingsCheckIn
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
@@ -115,7 +116,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
                 P::BookingsCreate,
                 P::BookingsRead,
                 P::SeriesCreate,
-                P::FeedsManage
+                P::FeedsManage,
+                P::BookingsCheckIn
             ])
         );
     }

@@ -7,3 +7,4 @@ pub mod digest;
 pub mod identity;
 pub mod licensing;
 pub mod onboarding;
+pub mod terminal;
