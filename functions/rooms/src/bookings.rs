@@ -34,6 +34,9 @@ struct BookingInput {
     /// Managers book past the room's rules (never past another booking) with a reason.
     #[serde(default)]
     override_reason: Option<String>,
+    /// Members who may check in to it besides the organiser.
+    #[serde(default)]
+    invitees: Vec<String>,
 }
 
 /// A move, resize or extension: what is left out stays.
@@ -48,6 +51,40 @@ struct ChangeInput {
     title: Option<String>,
     #[serde(default)]
     override_reason: Option<String>,
+    /// The invitees, replaced whole.
+    #[serde(default)]
+    invitees: Option<Vec<String>>,
+}
+
+/// A booking's invitees at most.
+const MAX_INVITEES: usize = 50;
+
+/// Invitees as given: member ids, each once, the organiser left out.
+pub(crate) fn invitees(given: &[String], organiser: &str) -> Result<Vec<String>, ApiError> {
+    if given.len() > MAX_INVITEES {
+        return Err(ApiError::validation(
+            "invitees",
+            format!("at most {MAX_INVITEES} members"),
+        ));
+    }
+    let mut members: Vec<String> = Vec::new();
+    for (i, id) in given.iter().enumerate() {
+        let id = id.trim();
+        let shaped = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !shaped {
+            return Err(ApiError::validation(
+                format!("invitees[{i}]"),
+                "a member id, such as usr_0193…",
+            ));
+        }
+        if id != organiser && !members.iter().any(|m| m == id) {
+            members.push(id.to_owned());
+        }
+    }
+    Ok(members)
 }
 
 /// Why, for cancelling, ending early, approving or rejecting.
@@ -86,6 +123,7 @@ pub(crate) fn view(record: &BookingRecord) -> Value {
         "decided_by": record.decided_by,
         "series_id": record.series_id,
         "occurrence": record.occurrence,
+        "invitees": record.invitees,
         "version": record.version,
         "override_reason": record.override_reason,
         "created_at": record.created_at,
@@ -130,8 +168,10 @@ pub(crate) fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomR
     Ok(room.clone())
 }
 
-fn created(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
-    let mut response = api::json(StatusCode::CREATED, &view(record))?;
+fn created(record: &BookingRecord, pin: Option<String>) -> Result<Response<Body>, ApiError> {
+    let mut body = view(record);
+    body["check_in_pin"] = json!(pin);
+    let mut response = api::json(StatusCode::CREATED, &body)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/bookings/{}", record.booking_id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -141,6 +181,21 @@ fn created(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
 fn answered(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
     Ok(crate::with_etag(
         api::json(StatusCode::OK, &view(record))?,
+        record.version,
+    ))
+}
+
+/// A booking as `caller` reads it: with its check-in PIN when they attend it (the PIN is no
+/// part of the booking's history: audit entries and exports leave it out).
+fn answered_to(
+    record: &BookingRecord,
+    caller: &Caller,
+    pin: impl Fn(&BookingRecord) -> String,
+) -> Result<Response<Body>, ApiError> {
+    let mut body = view(record);
+    body["check_in_pin"] = json!(record.attended_by(caller.user_id()).then(|| pin(record)));
+    Ok(crate::with_etag(
+        api::json(StatusCode::OK, &body)?,
         record.version,
     ))
 }
@@ -240,6 +295,7 @@ impl Rooms {
             .allow(request, Permission::BookingsCreate)
             .await?;
         let input: BookingInput = request.json()?;
+        let invited = invitees(&input.invitees, caller.user_id())?;
         let tenant_id = caller.tenant_id();
         let booking_id = new_id("bkg");
         let plan = self
@@ -274,12 +330,14 @@ impl Rooms {
                         at: Timestamp::now(),
                     });
                     record.override_reason = override_reason;
+                    record.invitees = invited.clone();
                     let audit = self.audit(request, &caller, "booking.create", None, &record);
                     Ok(Plan::single(Placement::new(record, slot), audit))
                 },
             )
             .await?;
-        created(&only(plan)?)
+        let record = only(plan)?;
+        created(&record, Some(self.pin(&record)))
     }
 
     /// `GET /v1/bookings/{bookingId}`.
@@ -291,7 +349,7 @@ impl Rooms {
             .get(caller.tenant_id(), id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("booking {id}")))?;
-        answered(&record)
+        answered_to(&record, &caller, |b| self.pin(b))
     }
 
     /// `PATCH /v1/bookings/{bookingId}`: moves, resizes, extends or renames a booking at the
@@ -306,6 +364,10 @@ impl Rooms {
             .await?;
         let input: ChangeInput = request.json()?;
         let current = self.changeable(&caller, request).await?;
+        let invited = match &input.invitees {
+            Some(given) => Some(invitees(given, &current.organiser)?),
+            None => None,
+        };
         if !current.status.holds_room() {
             return Err(ApiError::Conflict(format!(
                 "booking {} is {} and cannot change",
@@ -362,6 +424,9 @@ impl Rooms {
                     next.end = to.end.to_string();
                     if let Some(title) = &input.title {
                         next.title = title.trim().to_owned();
+                    }
+                    if let Some(invited) = &invited {
+                        next.invitees = invited.clone();
                     }
                     next.override_reason = override_reason;
                     // A new time in a room needing approval is approved again, unless a manager

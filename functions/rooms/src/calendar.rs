@@ -13,6 +13,7 @@ use steward_domain::booking::notice::NoticeKind;
 use steward_domain::booking::quota::Held;
 use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Taken, conflicts};
 use steward_domain::booking::status::BookingStatus;
+use steward_domain::terminal::check_in::{CheckInPolicy, release_deadline};
 use steward_kit::ApiError;
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::Listing;
@@ -20,7 +21,7 @@ use steward_store::bookings::{
     BookingPut, BookingRecord, BookingWriteError, CalendarWrite, Day, DayEntry,
     MAX_TRANSACTION_ITEMS, SeriesPut, SeriesRecord, dates_between,
 };
-use steward_store::identity::QuotaSetting;
+use steward_store::identity::{QuotaSetting, TenantRecord};
 use steward_store::ledger::{Ledger, LedgerPut};
 use steward_store::notices::Notice;
 use steward_store::rooms::RoomRecord;
@@ -86,16 +87,43 @@ impl Placement {
 pub(crate) struct Holder<'a> {
     pub organiser: &'a str,
     pub quota: Option<&'a QuotaSetting>,
+    /// The tenant's check-in policy: when the bookings written are released.
+    pub check_in: CheckInPolicy,
 }
 
 impl<'a> Holder<'a> {
     /// `organiser`'s bookings, in the tenant `caller` is in.
     pub(crate) fn of(caller: &'a Caller, organiser: &'a str) -> Self {
+        Self::in_tenant(&caller.tenant, organiser)
+    }
+
+    /// `organiser`'s bookings in `tenant` (a terminal's or a schedule's write, with no caller).
+    pub(crate) fn in_tenant(tenant: &'a TenantRecord, organiser: &'a str) -> Self {
         Self {
             organiser,
-            quota: caller.tenant.booking_quota.as_ref(),
+            quota: tenant.booking_quota.as_ref(),
+            check_in: tenant.check_in.unwrap_or_default(),
         }
     }
+}
+
+/// When the release schedule releases `record` on `room` (see
+/// [`steward_domain::terminal::check_in::release_deadline`]).
+fn release_at(
+    record: &BookingRecord,
+    room: Option<&RoomRecord>,
+    policy: &CheckInPolicy,
+) -> Option<String> {
+    let room = room?;
+    let slot = slot_of(record).ok()?;
+    release_deadline(
+        record.status,
+        &slot,
+        &room.room.rules,
+        room.room.capacity,
+        policy,
+    )
+    .map(|at| at.to_string())
 }
 
 /// What a write does with a placement whose new slot is taken.
@@ -396,6 +424,10 @@ impl Rooms {
                 return Ok(None);
             }
             rewrite_days(&mut days, &planned, &moving, &rules);
+            for placement in &mut planned.placements {
+                placement.record.release_at =
+                    release_at(&placement.record, room.as_ref(), &holder.check_in);
+            }
             let held = match (holder.quota, read.ledger) {
                 (Some(setting), Some(ledger)) => Some((
                     setting,

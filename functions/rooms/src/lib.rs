@@ -13,6 +13,7 @@ mod imports;
 mod quota;
 mod reports;
 mod series;
+mod terminals;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,6 +47,9 @@ pub struct Rooms {
     notices: NoticeQueue,
     identity: steward_store::identity::IdentityStore,
     reports: steward_store::reports::ReportStore,
+    terminals: steward_store::terminals::TerminalStore,
+    /// The key booking PINs are derived under.
+    pins: [u8; 32],
 }
 
 /// Where booking notices go (template.yaml).
@@ -62,6 +66,8 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         identity: steward_store::identity::IdentityStore::new(table.clone()),
         reports: steward_store::reports::ReportStore::new(table.clone()),
+        terminals: steward_store::terminals::TerminalStore::new(table.clone()),
+        pins: common.signing_secret.derive("booking-pin"),
         guard: Guard::from_env(env, &table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
@@ -149,6 +155,15 @@ fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Roo
 }
 
 impl Rooms {
+    /// A booking's check-in PIN.
+    pub(crate) fn pin(&self, record: &steward_store::bookings::BookingRecord) -> String {
+        steward_domain::terminal::pin::booking_pin(
+            &self.pins,
+            &record.tenant_id,
+            &record.booking_id,
+        )
+    }
+
     /// Sends a committed write's notices on. Their outbox entries were written with the
     /// bookings, so a send that fails here is made again by the schedule, never lost.
     pub(crate) async fn announce(&self, notices: &[Notice]) {
@@ -332,6 +347,14 @@ impl Rooms {
             "GET /v1/settings/booking-quota" => Box::pin(self.booking_quota(request)),
             "PUT /v1/settings/booking-quota" => Box::pin(self.set_booking_quota(request)),
             "GET /v1/reports/utilisation" => Box::pin(self.utilisation(request)),
+            "POST /v1/terminals" => Box::pin(self.register_terminal(request)),
+            "GET /v1/terminals" => Box::pin(self.list_terminals(request)),
+            "DELETE /v1/terminals/{terminalId}" => Box::pin(self.revoke_terminal(request)),
+            "GET /v1/badges" => Box::pin(self.list_badges(request)),
+            "PUT /v1/badges/{badgeId}" => Box::pin(self.put_badge(request)),
+            "DELETE /v1/badges/{badgeId}" => Box::pin(self.remove_badge(request)),
+            "GET /v1/settings/check-in" => Box::pin(self.check_in_policy(request)),
+            "PUT /v1/settings/check-in" => Box::pin(self.set_check_in_policy(request)),
             other => {
                 let other = other.to_owned();
                 Box::pin(async move { Err(ApiError::NotFound(format!("route {other}"))) })

@@ -80,6 +80,17 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("authentication required")]
     Unauthorized,
+    /// A terminal request whose signature does not hold (docs/terminals.md): says why, never
+    /// which secret was expected.
+    #[error("{0}")]
+    TerminalUnauthorized(String),
+    /// A check-in outside its booking's window, which the answer carries.
+    #[error("check-in is open from {opens} until {closes}")]
+    OutsideCheckInWindow { opens: String, closes: String },
+    #[error("the PIN is not right; {attempts_left} attempts left at this terminal")]
+    WrongPin { attempts_left: u32 },
+    #[error("too many wrong PINs at this terminal; try again later")]
+    PinLocked { retry_after: Duration },
     #[error("the email or password is not right")]
     InvalidCredentials,
     #[error("{detail}")]
@@ -174,6 +185,18 @@ impl ApiError {
                 "Licence limit reached",
             ),
             Self::Unauthorized => ("unauthorized", S::UNAUTHORIZED, "Authentication required"),
+            Self::TerminalUnauthorized(_) => (
+                "terminal-unauthorized",
+                S::UNAUTHORIZED,
+                "Terminal signature refused",
+            ),
+            Self::OutsideCheckInWindow { .. } => (
+                "outside-check-in-window",
+                S::CONFLICT,
+                "Outside the check-in window",
+            ),
+            Self::WrongPin { .. } => ("wrong-pin", S::FORBIDDEN, "Wrong PIN"),
+            Self::PinLocked { .. } => ("pin-locked", S::TOO_MANY_REQUESTS, "PIN entry locked"),
             Self::InvalidCredentials => (
                 "invalid-credentials",
                 S::UNAUTHORIZED,
@@ -250,6 +273,17 @@ impl ApiError {
                 }),
                 _ => None,
             },
+            check_in_window: match self {
+                Self::OutsideCheckInWindow { opens, closes } => Some(CheckInWindow {
+                    opens: opens.clone(),
+                    closes: closes.clone(),
+                }),
+                _ => None,
+            },
+            attempts_left: match self {
+                Self::WrongPin { attempts_left } => Some(*attempts_left),
+                _ => None,
+            },
         }
     }
 
@@ -264,7 +298,9 @@ impl ApiError {
                     headers.insert(header::ALLOW, value);
                 }
             }
-            Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after, .. } => {
+            Self::TooManyRequests { retry_after }
+            | Self::PinLocked { retry_after }
+            | Self::Unavailable { retry_after, .. } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),
@@ -275,6 +311,12 @@ impl ApiError {
             }
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TerminalUnauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Steward-HMAC-SHA256"),
+                );
             }
             _ => {}
         }
@@ -317,6 +359,19 @@ pub struct Problem {
     /// The licence limit a refused action would pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<LimitReached>,
+    /// When a refused check-in could be made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in_window: Option<CheckInWindow>,
+    /// Wrong PINs a terminal still takes before it locks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+}
+
+/// The `check_in_window` member of a refused check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckInWindow {
+    pub opens: String,
+    pub closes: String,
 }
 
 /// The `limit` member of a 402 problem.

@@ -58,6 +58,14 @@ pub struct BookingRecord {
     pub series_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<u32>,
+    /// Members invited besides the organiser: each may check in to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitees: Vec<String>,
+    /// When the release schedule releases it without a check-in (RFC 3339, UTC): set on every
+    /// calendar write from its room's rules and the tenant's check-in policy, for a confirmed
+    /// booking that needs a check-in and is not exempt. Indexed by `gsi4` while set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_at: Option<String>,
 }
 
 /// What a new booking is made of.
@@ -110,7 +118,14 @@ impl BookingRecord {
             decided_by: None,
             series_id: None,
             occurrence: None,
+            invitees: Vec::new(),
+            release_at: None,
         }
+    }
+
+    /// Whether `member` may act on it at a terminal: its organiser or an invitee.
+    pub fn attended_by(&self, member: &str) -> bool {
+        self.organiser == member || self.invitees.iter().any(|i| i == member)
     }
 }
 
@@ -126,6 +141,11 @@ struct Stored<'a> {
     gsi2sk: String,
     gsi3pk: String,
     gsi3sk: String,
+    /// Bookings awaiting release by their deadline (sparse: only while `release_at` is set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi4pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi4sk: Option<String>,
 }
 
 impl<'a> Stored<'a> {
@@ -140,6 +160,14 @@ impl<'a> Stored<'a> {
             gsi2sk: by_start.clone(),
             gsi3pk: tenant_bookings(t),
             gsi3sk: by_start,
+            gsi4pk: record
+                .release_at
+                .as_ref()
+                .map(|_| release_partition(&record.booking_id)),
+            gsi4sk: record
+                .release_at
+                .as_ref()
+                .map(|at| format!("{at}#{t}#{}", record.booking_id)),
         }
     }
 }
@@ -150,6 +178,18 @@ fn room_bookings(tenant_id: &str, room_id: &str) -> String {
 
 fn organiser_bookings(tenant_id: &str, user_id: &str) -> String {
     format!("T#{tenant_id}#USER#{user_id}#BOOKINGS")
+}
+
+/// Bookings due for release are spread over this many `gsi4` partitions, so that no one of
+/// them takes every booking write of the platform.
+pub const RELEASE_SHARDS: u32 = 8;
+
+fn release_partition(booking_id: &str) -> String {
+    let shard = booking_id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % RELEASE_SHARDS;
+    format!("RELEASE#{shard}")
 }
 
 fn tenant_bookings(tenant_id: &str) -> String {
@@ -561,6 +601,29 @@ impl BookingStore {
         let query = Query::partition(&partition).on(index).between(from, to);
         let (records, more): (Vec<BookingRecord>, _) = self.table.query_up_to(query, cap).await?;
         Ok((within(records, to), more))
+    }
+
+    /// Bookings whose release deadline is at or before `at`, of every tenant, at most `cap` per
+    /// shard: what the release schedule releases (eventually consistent, as an index is; the
+    /// write that releases one is conditioned on its version).
+    pub async fn due_for_release(
+        &self,
+        at: jiff::Timestamp,
+        cap: usize,
+    ) -> Result<Vec<BookingRecord>, StoreError> {
+        // `<deadline>#<tenant>#<id>` sort keys: every deadline at or before `at` sorts below
+        // `at` followed by `$` ('#' < '$').
+        let last = format!("{at}$");
+        let mut due = Vec::new();
+        for shard in 0..RELEASE_SHARDS {
+            let partition = format!("RELEASE#{shard}");
+            let query = Query::partition(&partition)
+                .on(Index::Gsi4)
+                .between("0", &last);
+            let (records, _): (Vec<BookingRecord>, _) = self.table.query_up_to(query, cap).await?;
+            due.extend(records);
+        }
+        Ok(due)
     }
 
     /// A day's new state, written only over the version it was read at.

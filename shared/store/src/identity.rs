@@ -54,6 +54,9 @@ pub struct TenantRecord {
     /// What one member may hold (SPEC §C); `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_quota: Option<QuotaSetting>,
+    /// How check-in and release work (SPEC §D); `None`: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<steward_domain::terminal::check_in::CheckInPolicy>,
 }
 
 /// A tenant's per-member quota, and when it was set: members' ledgers built under an earlier
@@ -147,6 +150,7 @@ impl TenantRecord {
             gsi1pk: Some(tenant_index_partition(shard_of(tenant_id))),
             gsi1sk: Some(tenant_id.into()),
             booking_quota: None,
+            check_in: None,
         }
     }
 }
@@ -323,21 +327,45 @@ impl IdentityStore {
         setting: Option<&QuotaSetting>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        self.set_setting(tenant_id, "booking_quota", setting, audit)
+            .await
+    }
+
+    /// Sets the tenant's check-in policy, with its audit entry.
+    pub async fn set_check_in_policy(
+        &self,
+        tenant_id: &str,
+        policy: &steward_domain::terminal::check_in::CheckInPolicy,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_setting(tenant_id, "check_in", Some(policy), audit)
+            .await
+    }
+
+    /// Sets (or with `None` removes) one setting attribute of the tenant's item.
+    async fn set_setting<T: Serialize>(
+        &self,
+        tenant_id: &str,
+        attribute: &str,
+        value: Option<&T>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
         let table = self.table.name();
         let (pk, sk) = (tenant_pk(tenant_id), "TENANT".to_owned());
         let change = Update::builder()
             .table_name(table)
             .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(pk)");
-        let change = match setting {
-            Some(setting) => change
-                .update_expression("SET booking_quota = :quota")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#setting", attribute);
+        let change = match value {
+            Some(value) => change
+                .update_expression("SET #setting = :value")
                 .expression_attribute_values(
-                    ":quota",
-                    serde_dynamo::to_attribute_value(setting)
+                    ":value",
+                    serde_dynamo::to_attribute_value(value)
                         .map_err(|e| StoreError::Failed(Box::new(e)))?,
                 ),
-            None => change.update_expression("REMOVE booking_quota"),
+            None => change.update_expression("REMOVE #setting"),
         };
         self.table
             .transact(vec![

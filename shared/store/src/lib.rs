@@ -28,6 +28,7 @@ pub mod requests;
 pub mod rooms;
 pub mod sweep;
 mod table;
+pub mod terminals;
 mod write;
 
 pub use error::StoreError;

@@ -75,6 +75,8 @@ pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
+    /// Bookings by release deadline (sparse).
+    Gsi4,
 }
 
 impl Index {
@@ -84,6 +86,7 @@ impl Index {
             Self::Gsi1 => Some("gsi1"),
             Self::Gsi2 => Some("gsi2"),
             Self::Gsi3 => Some("gsi3"),
+            Self::Gsi4 => Some("gsi4"),
         }
     }
 
@@ -93,6 +96,7 @@ impl Index {
             Self::Gsi1 => ("gsi1pk", "gsi1sk"),
             Self::Gsi2 => ("gsi2pk", "gsi2sk"),
             Self::Gsi3 => ("gsi3pk", "gsi3sk"),
+            Self::Gsi4 => ("gsi4pk", "gsi4sk"),
         }
     }
 }
