@@ -11,8 +11,10 @@ mod exports;
 mod feeds;
 mod imports;
 mod quota;
+pub mod release;
 mod reports;
 mod series;
+pub mod terminal;
 mod terminals;
 
 use std::future::Future;
@@ -60,9 +62,27 @@ struct NoticeConfig {
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigError> {
     let common: Common = env.parse()?;
-    let notices: NoticeConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
-    let rooms = Rooms {
+    let rooms = rooms(env, aws, &common, &table)?;
+    let idempotency = Idempotency::new(
+        IdempotencyStore::new(table.clone()),
+        Duration::from_secs(10),
+    );
+    HttpFunction::new(common.function_name, rooms, common.cors_allowed_origins)
+        .with_idempotency(idempotency)
+        .with_request_counts(env)?
+        .with_recorded_latencies(&table, env)
+}
+
+/// The rooms and their calendars, as every binary of this crate builds them at init.
+pub(crate) fn rooms(
+    env: &Env,
+    aws: &SdkConfig,
+    common: &Common,
+    table: &Table,
+) -> Result<Rooms, ConfigError> {
+    let notices: NoticeConfig = env.parse()?;
+    Ok(Rooms {
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         identity: steward_store::identity::IdentityStore::new(table.clone()),
         reports: steward_store::reports::ReportStore::new(table.clone()),
@@ -74,15 +94,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigErr
         feeds: steward_store::feeds::FeedStore::new(table.clone()),
         auditor: Auditor::new(&common.signing_secret),
         cursors: Cursors::new(&common.signing_secret),
-    };
-    let idempotency = Idempotency::new(
-        IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
-    HttpFunction::new(common.function_name, rooms, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    })
 }
 
 fn view(record: &RoomRecord) -> Value {

@@ -100,7 +100,7 @@ fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
     })
 }
 
-fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
+pub(crate) fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
     let occurrences: Vec<Value> = series
         .occurrences
         .iter()
@@ -138,7 +138,7 @@ fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Val
 
 /// The occurrences from `from_index` on whose bookings are still pending or confirmed: what a
 /// change or cancellation "from this one on" touches.
-fn open_from<'a>(
+pub(crate) fn open_from<'a>(
     series: &'a SeriesRecord,
     bookings: &'a HashMap<String, BookingRecord>,
     from_index: u32,

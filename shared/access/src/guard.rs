@@ -230,6 +230,48 @@ impl Guard {
         decided.map(|()| caller)
     }
 
+    /// A door terminal of `tenant_id`, if it may act there: a terminal is a principal with the
+    /// built-in `member` role (no more than a member at its door may do), so the licence's
+    /// `terminals` feature and status gate it through the same policies as everyone. The
+    /// member it acts for (a badge's, a booking's organiser) is checked on its own with
+    /// [`Guard::allow_principal`].
+    pub async fn allow_terminal(
+        &self,
+        tenant_id: &str,
+        terminal_id: &str,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
+        let (tenant, (rollout, _)) =
+            tokio::try_join!(self.tenant(tenant_id), self.rollout.current())?;
+        let Some(tenant) = tenant else {
+            return Err(ApiError::Unauthorized);
+        };
+        let licence_enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
+        let caller = Caller {
+            principal: Principal {
+                user_id: terminal_id.to_owned(),
+                tenant_id: tenant_id.to_owned(),
+                session_id: String::new(),
+            },
+            user: UserRecord {
+                pk: String::new(),
+                sk: String::new(),
+                user_id: terminal_id.to_owned(),
+                tenant_id: tenant_id.to_owned(),
+                email: String::new(),
+                name: String::new(),
+                password_hash: String::new(),
+                status: "active".into(),
+                roles: vec!["member".into()],
+                created_at: String::new(),
+                password_changed_at: String::new(),
+            },
+            tenant,
+            licence_enforced,
+        };
+        self.also(&caller, permission).map(|()| caller)
+    }
+
     /// Whether a caller already allowed one action may also perform `permission` (managers
     /// overriding a rule, editing someone else's booking): decided on what the first check
     /// read, so it costs no request.

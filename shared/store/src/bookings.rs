@@ -626,6 +626,33 @@ impl BookingStore {
         Ok(due)
     }
 
+    /// Takes a booking off the release index without changing it (its room no longer needs a
+    /// check-in, or the tenant's policy now exempts it); nothing when it changed meanwhile.
+    pub async fn clear_release(
+        &self,
+        tenant_id: &str,
+        booking_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
+        let cleared = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("REMOVE release_at, gsi4pk, gsi4sk")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await;
+        match cleared {
+            Ok(_) => Ok(()),
+            Err(error) if crate::error::is_condition_failure(&error) => Ok(()),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
     /// A day's new state, written only over the version it was read at.
     fn day_write(
         &self,

@@ -1,0 +1,272 @@
+//! The release schedule (SPEC §D), every minute: each booking in a room needing a check-in that
+//! nobody checked in to by its deadline becomes `released` (kept, never deleted), its slot
+//! freed and its organiser told; a series whose latest occurrences were released
+//! `series_no_show_limit` times in a row is cancelled from then on.
+//!
+//! Due bookings come from the sparse `gsi4` index (deadline order, a few shards), so a firing
+//! costs a query per shard whatever the number of tenants. Each release is a calendar write
+//! conditioned on the booking's version: a booking checked in meanwhile (the index lags its
+//! table) is left alone. The firing's time comes from the event (EventBridge Scheduler's
+//! scheduled time), so a firing delivered twice releases nothing twice and tests can drive the
+//! clock.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::Record;
+use steward_domain::booking::status::BookingStatus;
+use steward_domain::terminal::check_in::{release_deadline, series_no_shows_reached};
+use steward_kit::ApiError;
+use steward_kit::config::{Common, ConfigError, Env};
+use steward_kit::runtime::{Error, Function};
+use steward_store::bookings::BookingRecord;
+use steward_store::identity::TenantRecord;
+use steward_store::{SdkConfig, Table};
+
+use crate::Rooms;
+use crate::calendar::{Holder, OnConflict, Placement, Plan, days_of, slot_of};
+
+/// Bookings released per shard per firing at most; the rest wait a minute.
+const PER_SHARD: usize = 200;
+
+#[derive(Debug, Default, Deserialize)]
+struct Input {
+    #[serde(default)]
+    scheduled_time: Option<Timestamp>,
+}
+
+pub struct Release {
+    rooms: Rooms,
+}
+
+pub fn init(env: &Env, aws: &SdkConfig) -> Result<Release, ConfigError> {
+    let common: Common = env.parse()?;
+    let table = Table::new(aws, &common.table);
+    Ok(Release {
+        rooms: crate::rooms(env, aws, &common, &table)?,
+    })
+}
+
+/// What one booking came to.
+enum Released {
+    Released {
+        series_cancelled: bool,
+    },
+    /// Not due after all (checked in meanwhile, exempt now, its room archived).
+    Left,
+}
+
+impl Function for Release {
+    type Event = Value;
+    type Output = Value;
+
+    async fn call(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let input: Input = serde_json::from_value(event.payload).unwrap_or_default();
+        let at = input.scheduled_time.unwrap_or_else(Timestamp::now);
+        let cause = format!("release:{at}");
+        let due = self.rooms.bookings.due_for_release(at, PER_SHARD).await?;
+        let mut tenants: HashMap<String, Option<TenantRecord>> = HashMap::new();
+        let (mut released, mut series_cancelled, mut left, mut failed) = (0, 0, 0, 0);
+        for booking in due {
+            if !tenants.contains_key(&booking.tenant_id) {
+                let tenant = self.rooms.identity.tenant(&booking.tenant_id).await?;
+                tenants.insert(booking.tenant_id.clone(), tenant);
+            }
+            let Some(Some(tenant)) = tenants.get(&booking.tenant_id) else {
+                continue;
+            };
+            match self.release(tenant, &booking, at, &cause).await {
+                Ok(Released::Released {
+                    series_cancelled: s,
+                }) => {
+                    released += 1;
+                    series_cancelled += usize::from(s);
+                }
+                Ok(Released::Left) => left += 1,
+                // One booking's failure leaves it for the next firing, not the others.
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(%error, booking = %booking.booking_id, "release failed; retried next firing");
+                }
+            }
+        }
+        tracing::info!(%at, released, series_cancelled, left, failed, "release run");
+        Ok(json!({
+            "at": at,
+            "released": released,
+            "series_cancelled": series_cancelled,
+            "left": left,
+            "failed": failed,
+        }))
+    }
+}
+
+impl Release {
+    async fn release(
+        &self,
+        tenant: &TenantRecord,
+        booking: &BookingRecord,
+        at: Timestamp,
+        cause: &str,
+    ) -> Result<Released, ApiError> {
+        let rooms = &self.rooms;
+        let tenant_id = &booking.tenant_id;
+        let policy = tenant.check_in.unwrap_or_default();
+        let room = rooms.store.get(tenant_id, &booking.room_id).await?;
+        let slot = slot_of(booking)?;
+        let deadline = room.as_ref().and_then(|room| {
+            release_deadline(
+                booking.status,
+                &slot,
+                &room.room.rules,
+                room.room.capacity,
+                &policy,
+            )
+        });
+        let Some(deadline) = deadline else {
+            rooms
+                .bookings
+                .clear_release(tenant_id, &booking.booking_id, booking.version)
+                .await?;
+            return Ok(Released::Left);
+        };
+        if deadline > at {
+            // Its room's rules moved the deadline on since it was written.
+            return Ok(Released::Left);
+        }
+        let mut next = booking.revised();
+        next.status = BookingStatus::Released;
+        next.status_reason = Some(format!("nobody checked in by {deadline}"));
+        let audit = |action: &str, target: String, before: Value, after: Value| {
+            rooms.auditor.system_entry(
+                cause,
+                Record {
+                    tenant_id,
+                    actor: "system:release",
+                    action,
+                    target: &target,
+                    before,
+                    after,
+                },
+            )
+        };
+        let mut plan = Plan::single(
+            Placement::change(booking, next.clone(), Some(slot), None),
+            audit(
+                "booking.release",
+                format!("booking:{}", booking.booking_id),
+                crate::bookings::view(booking),
+                crate::bookings::view(&next),
+            ),
+        );
+        plan.on_conflict = OnConflict::Refuse;
+        let series_cancelled = match &booking.series_id {
+            Some(series_id) => {
+                self.end_series(&mut plan, booking, series_id, at, &audit)
+                    .await?
+            }
+            None => false,
+        };
+        let written = rooms
+            .on_calendar(
+                tenant_id,
+                &booking.room_id,
+                Holder::in_tenant(tenant, &booking.organiser),
+                &days_of(&slot),
+                |_| Ok(plan.clone()),
+            )
+            .await;
+        match written {
+            Ok(_) => Ok(Released::Released { series_cancelled }),
+            // Checked in (or changed) since the index was read.
+            Err(ApiError::PreconditionFailed(_)) => Ok(Released::Left),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Adds to `plan` the cancellation of the series' open occurrences when this release makes
+    /// its limit of no-shows in a row: `true` when it does.
+    async fn end_series(
+        &self,
+        plan: &mut Plan,
+        released: &BookingRecord,
+        series_id: &str,
+        at: Timestamp,
+        audit: &impl Fn(&str, String, Value, Value) -> steward_store::audit::AuditEntry,
+    ) -> Result<bool, ApiError> {
+        let rooms = &self.rooms;
+        let tenant_id = &released.tenant_id;
+        let limit = rooms
+            .identity
+            .tenant(tenant_id)
+            .await?
+            .and_then(|t| t.check_in)
+            .unwrap_or_default()
+            .series_no_show_limit;
+        let Some(series) = rooms.bookings.series(tenant_id, series_id).await? else {
+            return Ok(false);
+        };
+        let ids: Vec<&str> = series
+            .occurrences
+            .iter()
+            .filter_map(|o| o.booking_id.as_deref())
+            .collect();
+        let mut bookings: HashMap<String, BookingRecord> = rooms
+            .bookings
+            .many(tenant_id, &ids)
+            .await?
+            .into_iter()
+            .map(|b| (b.booking_id.clone(), b))
+            .collect();
+        if let Some(placed) = plan.placements.first() {
+            bookings.insert(released.booking_id.clone(), placed.record.clone());
+        }
+        let mut started: Vec<(Timestamp, BookingStatus)> = bookings
+            .values()
+            .filter_map(|b| Some((slot_of(b).ok()?.start, b.status)))
+            .filter(|(start, _)| *start <= at)
+            .collect();
+        started.sort_by_key(|(start, _)| *start);
+        let statuses: Vec<BookingStatus> = started.into_iter().map(|(_, s)| s).collect();
+        if !series_no_shows_reached(&statuses, limit) {
+            return Ok(false);
+        }
+        let before = crate::series::view(&series, &bookings);
+        let reason = format!("cancelled after {limit} no-shows in a row");
+        for (_, current) in crate::series::open_from(&series, &bookings, 0) {
+            if current.booking_id == released.booking_id {
+                continue;
+            }
+            let mut next = current.revised();
+            next.status = BookingStatus::Cancelled;
+            next.status_reason = Some(reason.clone());
+            plan.placements.push(Placement::change(
+                current,
+                next,
+                Some(slot_of(current)?),
+                None,
+            ));
+        }
+        let mut next = series.clone();
+        next.version = series.version + 1;
+        next.updated_at = Timestamp::now().to_string();
+        for placement in &plan.placements {
+            bookings.insert(
+                placement.record.booking_id.clone(),
+                placement.record.clone(),
+            );
+        }
+        plan.audit.push(audit(
+            "series.cancel",
+            format!("series:{series_id}"),
+            before,
+            json!({ "reason": reason, "series": crate::series::view(&next, &bookings) }),
+        ));
+        plan.series = Some((next, Some(series.version)));
+        tracing::info!(series = %series_id, limit, "series cancelled after no-shows");
+        Ok(true)
+    }
+}

@@ -1,0 +1,649 @@
+//! What a terminal does at its door: the room's state, check-in by PIN or badge, walk-up
+//! bookings, ending and extending the booking under way, heartbeats.
+
+use http::StatusCode;
+use jiff::{SignedDuration, Timestamp};
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::{Caller, Record, new_id};
+use steward_authz::Permission;
+use steward_domain::booking::rules::Slot;
+use steward_domain::booking::status::BookingStatus;
+use steward_domain::terminal::badge::BadgeId;
+use steward_domain::terminal::check_in::{CheckInPolicy, CheckInRefusal, PIN_WINDOW, may_check_in};
+use steward_domain::terminal::pin::pin_matches;
+use steward_domain::terminal::status::{Occupant, status_at};
+use steward_kit::api::{self, ApiRequest, Principal};
+use steward_kit::{ApiError, FieldError};
+use steward_store::audit::AuditEntry;
+use steward_store::bookings::{BookingRecord, Listing, NewBooking};
+use steward_store::rooms::RoomRecord;
+
+use super::{Device, Terminals};
+use crate::calendar::{Holder, Placement, Plan, days_of, slot_of};
+
+/// How far around now a terminal looks for its room's bookings.
+const AROUND: SignedDuration = SignedDuration::from_hours(24);
+
+/// Who is at the door: a booking's PIN, or a badge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Presented {
+    #[serde(default)]
+    pub pin: Option<String>,
+    #[serde(default)]
+    pub badge: Option<String>,
+}
+
+impl Presented {
+    pub(super) fn parse(&self) -> Result<Credential, ApiError> {
+        match (&self.pin, &self.badge) {
+            (Some(pin), None) => {
+                let pin = pin.trim();
+                if pin.is_empty() || pin.len() > 12 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ApiError::validation("pin", "the booking's PIN: digits"));
+                }
+                Ok(Credential::Pin(pin.to_owned()))
+            }
+            (None, Some(badge)) => Ok(Credential::Badge(
+                BadgeId::parse(badge).map_err(|m| ApiError::validation("badge", m))?,
+            )),
+            _ => Err(ApiError::Validation(vec![FieldError::new(
+                "pin",
+                "either a pin or a badge",
+            )])),
+        }
+    }
+}
+
+/// A presented credential before it is looked up.
+#[derive(Debug, Clone)]
+pub(super) enum Credential {
+    Pin(String),
+    Badge(BadgeId),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WalkUpInput {
+    badge: String,
+    #[serde(default)]
+    end: Option<Timestamp>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendInput {
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default)]
+    badge: Option<String>,
+    minutes: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatInput {
+    #[serde(default)]
+    app_version: Option<String>,
+}
+
+fn summary(record: &BookingRecord) -> Value {
+    json!({
+        "id": record.booking_id,
+        "title": record.title,
+        "start": record.start,
+        "end": record.end,
+        "status": record.status,
+    })
+}
+
+/// The room a terminal stands at and its bookings around `at`.
+pub(super) struct Door {
+    pub room: RoomRecord,
+    pub bookings: Vec<BookingRecord>,
+}
+
+/// Whole seconds: times are shown and compared as RFC 3339.
+fn second(at: Timestamp) -> Timestamp {
+    Timestamp::from_second(at.as_second()).unwrap_or(at)
+}
+
+impl Terminals {
+    pub(super) fn policy(device: &Device) -> CheckInPolicy {
+        device.caller.tenant.check_in.unwrap_or_default()
+    }
+
+    pub(super) async fn door(&self, device: &Device, at: Timestamp) -> Result<Door, ApiError> {
+        let tenant_id = &device.terminal.tenant_id;
+        let room_id = &device.terminal.room_id;
+        let (from, to) = ((at - AROUND).to_string(), (at + AROUND).to_string());
+        let (room, (bookings, _)) = tokio::try_join!(
+            self.rooms.store.get(tenant_id, room_id),
+            self.rooms
+                .bookings
+                .all(tenant_id, Listing::Room(room_id), (&from, &to), 500),
+        )?;
+        let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id} (archived)")))?;
+        Ok(Door { room, bookings })
+    }
+
+    /// `GET /v1/terminal/status`.
+    pub(super) async fn status(&self, device: Device) -> Result<Response<Body>, ApiError> {
+        let now = Timestamp::now();
+        let door = self.door(&device, now).await?;
+        let occupants: Vec<Occupant> = door
+            .bookings
+            .iter()
+            .filter_map(|b| {
+                Some(Occupant {
+                    slot: slot_of(b).ok()?,
+                    status: b.status,
+                })
+            })
+            .collect();
+        // `occupants` lost none: every stored booking has a valid slot.
+        let status = status_at(
+            &occupants,
+            &door.room.room.rules,
+            &Self::policy(&device),
+            now,
+        );
+        let pick = |i: Option<usize>| i.and_then(|i| door.bookings.get(i)).map(summary);
+        api::json(
+            StatusCode::OK,
+            &json!({
+                "now": second(now),
+                "room": {
+                    "id": door.room.room_id,
+                    "name": door.room.room.name,
+                    "time_zone": door.room.room.time_zone,
+                    "check_in_required": door.room.room.rules.check_in_required,
+                },
+                "state": status.state,
+                "current": pick(status.current),
+                "next": pick(status.next),
+                "check_in_window": status.window,
+                "free_until": status.free_until,
+            }),
+        )
+    }
+
+    /// The member of a registered badge.
+    pub(super) async fn badge_member(
+        &self,
+        device: &Device,
+        badge: &BadgeId,
+    ) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .rooms
+            .terminals
+            .badge(&device.terminal.tenant_id, badge.as_str())
+            .await?
+            .map(|b| b.member_id))
+    }
+
+    /// 429 while this terminal refuses PINs.
+    pub(super) fn pins_open(device: &Device, now: Timestamp) -> Result<(), ApiError> {
+        let locked_for = device.terminal.pin_locked_until - now.as_second();
+        if locked_for > 0 {
+            return Err(ApiError::PinLocked {
+                retry_after: std::time::Duration::from_secs(locked_for.unsigned_abs()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong PIN: the answer says how many are left, and the last locks the terminal.
+    pub(super) async fn wrong_pin(&self, device: &Device, now: Timestamp) -> ApiError {
+        let policy = Self::policy(device);
+        let terminal = &device.terminal;
+        let counted = self
+            .rooms
+            .terminals
+            .pin_failed(
+                &terminal.tenant_id,
+                &terminal.terminal_id,
+                now.as_second(),
+                PIN_WINDOW.as_secs(),
+            )
+            .await;
+        let failures = match counted {
+            Ok(failures) => failures,
+            Err(error) => return error.into(),
+        };
+        tracing::warn!(terminal = %terminal.terminal_id, failures, "wrong PIN");
+        let left = policy.pin_attempts.saturating_sub(failures);
+        if left == 0 {
+            let until = now.as_second() + i64::from(policy.pin_lockout_minutes) * 60;
+            if let Err(error) = self
+                .rooms
+                .terminals
+                .lock_pins(&terminal.tenant_id, &terminal.terminal_id, until)
+                .await
+            {
+                return error.into();
+            }
+        }
+        ApiError::WrongPin {
+            attempts_left: left,
+        }
+    }
+
+    /// The booking a credential names among `bookings` (those `eligible`), and the member who
+    /// acts: a PIN is its organiser's; a badge's member must attend it. For a badge, of several
+    /// bookings the one whose window is open at `at`, else the nearest.
+    pub(super) async fn presented_booking<'b>(
+        &self,
+        device: &Device,
+        presented: &Credential,
+        bookings: &'b [BookingRecord],
+        eligible: impl Fn(&BookingRecord) -> bool,
+        at: Timestamp,
+        count_wrong_pins: bool,
+    ) -> Result<(&'b BookingRecord, String), ApiError> {
+        let tenant_id = &device.terminal.tenant_id;
+        match presented {
+            Credential::Pin(pin) => {
+                Self::pins_open(device, Timestamp::now())?;
+                let found = bookings
+                    .iter()
+                    .filter(|b| eligible(b))
+                    .find(|b| pin_matches(&self.rooms.pins, tenant_id, &b.booking_id, pin));
+                match found {
+                    Some(booking) => Ok((booking, booking.organiser.clone())),
+                    None if count_wrong_pins => Err(self.wrong_pin(device, Timestamp::now()).await),
+                    None => Err(ApiError::WrongPin { attempts_left: 0 }),
+                }
+            }
+            Credential::Badge(badge) => {
+                let member = self
+                    .badge_member(device, badge)
+                    .await?
+                    .ok_or_else(|| ApiError::NotFound(format!("badge {}", badge.as_str())))?;
+                let mut theirs: Vec<&BookingRecord> = bookings
+                    .iter()
+                    .filter(|b| eligible(b) && b.attended_by(&member))
+                    .collect();
+                theirs.sort_by_key(|b| {
+                    slot_of(b)
+                        .map(|s| s.start.duration_since(at).abs())
+                        .unwrap_or(SignedDuration::MAX)
+                });
+                let booking = theirs.first().copied().ok_or_else(|| ApiError::Forbidden {
+                    detail: "this badge's member is neither the organiser nor an invitee of a \
+                             booking here now"
+                        .into(),
+                    permission: None,
+                    feature: None,
+                })?;
+                Ok((booking, member))
+            }
+        }
+    }
+
+    /// The member as a caller who may perform `permission` (active, their role, the licence).
+    pub(super) async fn member(
+        &self,
+        device: &Device,
+        member: &str,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
+        let principal = Principal {
+            user_id: member.to_owned(),
+            tenant_id: device.terminal.tenant_id.clone(),
+            session_id: String::new(),
+        };
+        self.rooms
+            .guard
+            .allow_principal(&principal, permission)
+            .await
+    }
+
+    /// An audit entry for a terminal's change, in the name of the member at the door.
+    pub(super) fn audit(
+        &self,
+        request: &ApiRequest,
+        device: &Device,
+        actor: &str,
+        action: &str,
+        before: Option<&BookingRecord>,
+        after: &BookingRecord,
+    ) -> AuditEntry {
+        let mut after_view = crate::bookings::view(after);
+        after_view["terminal_id"] = json!(device.terminal.terminal_id);
+        self.rooms.auditor.entry(
+            request,
+            Record {
+                tenant_id: &device.terminal.tenant_id,
+                actor,
+                action,
+                target: &format!("booking:{}", after.booking_id),
+                before: before.map(crate::bookings::view).unwrap_or(Value::Null),
+                after: after_view,
+            },
+        )
+    }
+
+    /// Commits `current` becoming `next`, held from `from` to `to`, on the room's calendar.
+    pub(super) async fn commit(
+        &self,
+        device: &Device,
+        current: &BookingRecord,
+        next: BookingRecord,
+        (from, to): (Option<Slot>, Option<Slot>),
+        audit: AuditEntry,
+    ) -> Result<BookingRecord, ApiError> {
+        let tenant = &device.caller.tenant;
+        let likely = from.or(to).map(|s| days_of(&s)).unwrap_or_default();
+        let plan = self
+            .rooms
+            .on_calendar(
+                &device.terminal.tenant_id,
+                &current.room_id,
+                Holder::in_tenant(tenant, &current.organiser),
+                &likely,
+                |_| {
+                    Ok(Plan::single(
+                        Placement::change(current, next.clone(), from, to),
+                        audit.clone(),
+                    ))
+                },
+            )
+            .await?;
+        plan.placements
+            .into_iter()
+            .next()
+            .map(|p| p.record)
+            .ok_or_else(|| ApiError::internal("a terminal write placed nothing"))
+    }
+
+    /// Checks `booking` in at `at` for `member`: refused outside its window or unless confirmed.
+    pub(super) async fn check_in_booking(
+        &self,
+        request: &ApiRequest,
+        device: &Device,
+        booking: &BookingRecord,
+        member: &str,
+        at: Timestamp,
+        room: &RoomRecord,
+    ) -> Result<BookingRecord, ApiError> {
+        self.member(device, member, Permission::BookingsCheckIn)
+            .await?;
+        let slot = slot_of(booking)?;
+        may_check_in(
+            booking.status,
+            &slot,
+            &room.room.rules,
+            &Self::policy(device),
+            at,
+        )
+        .map_err(|refusal| match refusal {
+            CheckInRefusal::OutsideWindow(window) => ApiError::OutsideCheckInWindow {
+                opens: window.opens.to_string(),
+                closes: window.closes.to_string(),
+            },
+            CheckInRefusal::NotConfirmed(status) => ApiError::Conflict(format!(
+                "booking {} is {status}; only a confirmed booking is checked in to",
+                booking.booking_id
+            )),
+        })?;
+        let mut next = booking.revised();
+        next.status = BookingStatus::CheckedIn;
+        let audit = self.audit(
+            request,
+            device,
+            member,
+            "booking.check_in",
+            Some(booking),
+            &next,
+        );
+        self.commit(device, booking, next, (Some(slot), Some(slot)), audit)
+            .await
+    }
+
+    /// `POST /v1/terminal/check-in`.
+    pub(super) async fn check_in(
+        &self,
+        request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
+        let presented = request.json::<Presented>()?.parse()?;
+        let now = Timestamp::now();
+        let door = self.door(&device, now).await?;
+        let (booking, member) = self
+            .presented_booking(
+                &device,
+                &presented,
+                &door.bookings,
+                |b| b.status.holds_room(),
+                now,
+                true,
+            )
+            .await?;
+        let checked_in = self
+            .check_in_booking(request, &device, booking, &member, now, &door.room)
+            .await?;
+        api::json(StatusCode::OK, &crate::bookings::view(&checked_in))
+    }
+
+    /// `POST /v1/terminal/walk-up`: a badge books the room from now until the next booking
+    /// (buffers counted), the end asked for, or the room's longest booking; checked in at once.
+    pub(super) async fn walk_up(
+        &self,
+        request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
+        let input: WalkUpInput = request.json()?;
+        let badge = BadgeId::parse(&input.badge).map_err(|m| ApiError::validation("badge", m))?;
+        let member = self
+            .badge_member(&device, &badge)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("badge {}", badge.as_str())))?;
+        let caller = self
+            .member(&device, &member, Permission::BookingsCreate)
+            .await?;
+        self.rooms
+            .guard
+            .also(&caller, Permission::BookingsCheckIn)?;
+        let now = second(Timestamp::now());
+        let door = self.door(&device, now).await?;
+        let rules = door.room.room.rules;
+        if !door.room.room.bookable || rules.approval_required {
+            return Err(ApiError::Conflict(format!(
+                "room {} takes no walk-up bookings (not bookable, or it needs approval)",
+                door.room.room_id
+            )));
+        }
+        let gap = SignedDuration::from_mins(i64::from(
+            rules.buffer_before_minutes + rules.buffer_after_minutes,
+        ));
+        let next_start = door
+            .bookings
+            .iter()
+            .filter(|b| b.status.holds_room())
+            .filter_map(|b| slot_of(b).ok())
+            .filter(|s| s.end > now)
+            .map(|s| s.start)
+            .min();
+        let longest = now + SignedDuration::from_mins(i64::from(rules.max_duration_minutes));
+        let mut end = longest;
+        if let Some(start) = next_start {
+            end = end.min(start - gap);
+        }
+        if let Some(asked) = input.end {
+            end = end.min(second(asked));
+        }
+        let slot = Slot::new(now, end).map_err(|_| {
+            ApiError::Conflict(format!(
+                "room {} is not free now{}",
+                door.room.room_id,
+                next_start
+                    .map(|s| format!(" (booked from {s})"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        self.rooms.overridden(&caller, &rules, &slot, true, None)?;
+        let booking_id = new_id("bkg");
+        let tenant_id = &device.terminal.tenant_id;
+        let mut record = BookingRecord::new(NewBooking {
+            tenant_id,
+            booking_id: &booking_id,
+            room_id: &door.room.room_id,
+            organiser: &member,
+            title: input.title.as_deref().unwrap_or("Walk-up"),
+            slot: (slot.start, slot.end),
+            approval_required: false,
+            at: now,
+        });
+        record.status = BookingStatus::CheckedIn;
+        let audit = self.audit(request, &device, &member, "booking.walk_up", None, &record);
+        let plan = self
+            .rooms
+            .on_calendar(
+                tenant_id,
+                &door.room.room_id,
+                Holder::of(&caller, &member),
+                &days_of(&slot),
+                |_| {
+                    Ok(Plan::single(
+                        Placement::new(record.clone(), slot),
+                        audit.clone(),
+                    ))
+                },
+            )
+            .await?;
+        let record = plan
+            .placements
+            .into_iter()
+            .next()
+            .map(|p| p.record)
+            .ok_or_else(|| ApiError::internal("a walk-up placed nothing"))?;
+        api::json(StatusCode::CREATED, &crate::bookings::view(&record))
+    }
+
+    /// The booking under way at `now` that a credential names.
+    async fn under_way(
+        &self,
+        device: &Device,
+        presented: &Credential,
+        door: &Door,
+        now: Timestamp,
+    ) -> Result<(BookingRecord, String), ApiError> {
+        let (booking, member) = self
+            .presented_booking(
+                device,
+                presented,
+                &door.bookings,
+                |b| {
+                    b.status.may_be_under_way()
+                        && slot_of(b).is_ok_and(|s| s.start <= now && now < s.end)
+                },
+                now,
+                true,
+            )
+            .await?;
+        Ok((booking.clone(), member))
+    }
+
+    /// `POST /v1/terminal/end`: ends the booking under way now, freeing the rest.
+    pub(super) async fn end(
+        &self,
+        request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
+        let presented = request.json::<Presented>()?.parse()?;
+        let now = second(Timestamp::now());
+        let door = self.door(&device, now).await?;
+        let (current, member) = self.under_way(&device, &presented, &door, now).await?;
+        self.member(&device, &member, Permission::BookingsCheckIn)
+            .await?;
+        let from = slot_of(&current)?;
+        let ended = Slot::new(from.start, now.max(from.start)).ok();
+        let mut next = current.revised();
+        next.end = now.max(from.start).to_string();
+        next.status = BookingStatus::Completed;
+        let audit = self.audit(
+            request,
+            &device,
+            &member,
+            "booking.end",
+            Some(&current),
+            &next,
+        );
+        let ended = self
+            .commit(&device, &current, next, (Some(from), ended), audit)
+            .await?;
+        api::json(StatusCode::OK, &crate::bookings::view(&ended))
+    }
+
+    /// `POST /v1/terminal/extend`: moves the end of the booking under way by `minutes`.
+    pub(super) async fn extend(
+        &self,
+        request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
+        let input: ExtendInput = request.json()?;
+        if !(5..=240).contains(&input.minutes) {
+            return Err(ApiError::validation("minutes", "5 to 240"));
+        }
+        let presented = Presented {
+            pin: input.pin,
+            badge: input.badge,
+        }
+        .parse()?;
+        let now = second(Timestamp::now());
+        let door = self.door(&device, now).await?;
+        let (current, member) = self.under_way(&device, &presented, &door, now).await?;
+        let caller = self
+            .member(&device, &member, Permission::BookingsCheckIn)
+            .await?;
+        let from = slot_of(&current)?;
+        let to = Slot::new(
+            from.start,
+            from.end + SignedDuration::from_mins(i64::from(input.minutes)),
+        )
+        .map_err(ApiError::internal)?;
+        self.rooms
+            .overridden(&caller, &door.room.room.rules, &to, true, None)?;
+        let mut next = current.revised();
+        next.end = to.end.to_string();
+        let audit = self.audit(
+            request,
+            &device,
+            &member,
+            "booking.extend",
+            Some(&current),
+            &next,
+        );
+        let extended = self
+            .commit(&device, &current, next, (Some(from), Some(to)), audit)
+            .await?;
+        api::json(StatusCode::OK, &crate::bookings::view(&extended))
+    }
+
+    /// `POST /v1/terminal/heartbeat`.
+    pub(super) async fn heartbeat(
+        &self,
+        request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
+        let input: HeartbeatInput = request.json_or_default()?;
+        if input.app_version.as_ref().is_some_and(|v| v.len() > 40) {
+            return Err(ApiError::validation("app_version", "at most 40 characters"));
+        }
+        self.rooms
+            .terminals
+            .seen(
+                &device.terminal.tenant_id,
+                &device.terminal.terminal_id,
+                &Timestamp::now().to_string(),
+                input.app_version.as_deref(),
+            )
+            .await?;
+        api::no_content()
+    }
+}

@@ -1,0 +1,149 @@
+//! Who a terminal request comes from: its signature checked against the terminal's secret, its
+//! timestamp against the clock and its nonce against those already used (docs/terminals.md).
+//! Each terminal's secret is derived from the service's signing secret, its id and when it
+//! was paired: none is stored, so a copy of the table reveals none.
+
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+use steward_access::Caller;
+use steward_authz::Permission;
+use steward_domain::terminal::signature::{NONCE_MEMORY_SECONDS, Signed, SignedHeader};
+use steward_kit::ApiError;
+use steward_kit::api::{self, ApiRequest};
+use steward_kit::secret::keyed_hash;
+use steward_store::terminals::TerminalRecord;
+
+use super::Terminals;
+use crate::terminals::pairing_code_hash;
+
+/// A terminal whose request holds: its record, the terminal as a principal of its tenant, and
+/// when (by its own clock) it signed.
+#[derive(Debug, Clone)]
+pub(crate) struct Device {
+    pub terminal: TerminalRecord,
+    pub caller: Caller,
+    pub signed_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairInput {
+    pairing_code: String,
+}
+
+fn refused(why: impl Into<String>) -> ApiError {
+    ApiError::TerminalUnauthorized(why.into())
+}
+
+impl Terminals {
+    /// The secret of a terminal paired at `paired_at`.
+    fn secret_of(&self, tenant_id: &str, terminal_id: &str, paired_at: &str) -> String {
+        keyed_hash(
+            &self.secrets,
+            &format!("{tenant_id}/{terminal_id}/{paired_at}"),
+        )
+    }
+
+    /// `POST /v1/terminals/pair`: the one-time code for the terminal's secret. An unknown,
+    /// used or expired code is one answer, so that codes cannot be told apart by probing.
+    pub(super) async fn pair(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let input: PairInput = request.json()?;
+        let now = Timestamp::now();
+        let paired = self
+            .rooms
+            .terminals
+            .pair(
+                &pairing_code_hash(&input.pairing_code),
+                now.as_second(),
+                &now.to_string(),
+            )
+            .await?;
+        let Some(terminal) = paired else {
+            return Err(ApiError::NotFound(
+                "pairing code (unknown, used or expired)".into(),
+            ));
+        };
+        let paired_at = terminal
+            .paired_at
+            .as_deref()
+            .ok_or_else(|| ApiError::internal("a paired terminal without paired_at"))?;
+        tracing::info!(terminal = %terminal.terminal_id, tenant = %terminal.tenant_id, "terminal paired");
+        api::json(
+            StatusCode::OK,
+            &json!({
+                "tenant_id": terminal.tenant_id,
+                "terminal_id": terminal.terminal_id,
+                "room_id": terminal.room_id,
+                "name": terminal.name,
+                "secret": self.secret_of(&terminal.tenant_id, &terminal.terminal_id, paired_at),
+            }),
+        )
+    }
+
+    /// The terminal that signed `request`, or 401 with why; the nonce is used up only once
+    /// the signature holds, so nobody can burn a terminal's nonces.
+    pub(super) async fn authenticate(&self, request: &ApiRequest) -> Result<Device, ApiError> {
+        let header = request
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        let signed = SignedHeader::parse(header).map_err(|e| refused(e.to_string()))?;
+        let now = Timestamp::now();
+        signed
+            .fresh(now.as_second())
+            .map_err(|e| refused(e.to_string()))?;
+        let credential = &signed.credential;
+        let terminal = self
+            .rooms
+            .terminals
+            .get(&credential.tenant_id, &credential.terminal_id)
+            .await?
+            .ok_or_else(|| refused("unknown or revoked terminal"))?;
+        let paired_at = terminal
+            .paired_at
+            .as_deref()
+            .ok_or_else(|| refused("the terminal is not paired yet"))?;
+        let secret = self.secret_of(&terminal.tenant_id, &terminal.terminal_id, paired_at);
+        signed
+            .verify(
+                &secret,
+                Signed {
+                    method: request.method.as_str(),
+                    path: &request.path,
+                    body: &request.body,
+                },
+            )
+            .map_err(|e| refused(e.to_string()))?;
+        let fresh_nonce = self
+            .rooms
+            .terminals
+            .take_nonce(
+                &terminal.tenant_id,
+                &terminal.terminal_id,
+                &signed.nonce,
+                now.as_second() + NONCE_MEMORY_SECONDS,
+            )
+            .await?;
+        if !fresh_nonce {
+            return Err(refused("the nonce was used before: a replay"));
+        }
+        let caller = self
+            .rooms
+            .guard
+            .allow_terminal(
+                &terminal.tenant_id,
+                &terminal.terminal_id,
+                Permission::BookingsCheckIn,
+            )
+            .await?;
+        let signed_at = Timestamp::from_second(signed.timestamp).map_err(ApiError::internal)?;
+        Ok(Device {
+            terminal,
+            caller,
+            signed_at,
+        })
+    }
+}
