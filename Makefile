@@ -8,8 +8,8 @@ PYTHON := $(VENV)/bin/python
 PORT ?= 8080
 STACK ?= steward-local
 BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
-# One deployed function per folder of functions/, its cargo binary named like the folder.
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
+FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
 .PHONY: help venv venv-build run test lint build deploy fire operator clean
 

@@ -34,6 +34,9 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/_local/routes", get(routes))
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
+        .route("/kiosk", get(kiosk_root))
+        .route("/kiosk/", get(kiosk_index))
+        .route("/kiosk/{file}", get(kiosk_file))
         .fallback(api)
         .with_state(shared);
     let server = axum::serve(
@@ -45,6 +48,56 @@ pub(crate) async fn serve(
     });
     if let Err(error) = server.await {
         tracing::error!(%error, "gateway stopped");
+    }
+}
+
+/// `/kiosk` → `/kiosk/`, so that the page's relative links resolve.
+async fn kiosk_root() -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, "/kiosk/")],
+    )
+        .into_response()
+}
+
+async fn kiosk_index(State(shared): State<Arc<Shared>>) -> Response {
+    kiosk(&shared, "index.html").await
+}
+
+async fn kiosk_file(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
+    kiosk(&shared, &file).await
+}
+
+/// A file of the kiosk page, as its S3 website serves it: only plain names of that one folder.
+async fn kiosk(shared: &Shared, file: &str) -> Response {
+    let plain = !file.is_empty()
+        && !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    let Some(dir) = shared.kiosk.as_ref().filter(|_| plain) else {
+        return gateway_message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let content_type = match file.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json" | "webmanifest") => "application/json",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(dir.join(file)).await {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => gateway_message(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 

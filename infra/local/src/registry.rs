@@ -34,6 +34,12 @@ impl Registry {
         registry.insert("rooms", |env, aws| {
             Ok(erase(steward_rooms::init(env, aws)?))
         });
+        registry.insert("terminals", |env, aws| {
+            Ok(erase(steward_rooms::terminal::init(env, aws)?))
+        });
+        registry.insert("release", |env, aws| {
+            Ok(erase(steward_rooms::release::init(env, aws)?))
+        });
         registry.insert("notifier", |env, aws| {
             Ok(erase(steward_notifier::init_notifier(env, aws)?))
         });

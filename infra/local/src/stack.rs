@@ -53,6 +53,8 @@ pub struct StackOptions {
     pub retry_delay: Option<Duration>,
     /// Fire schedules on their own rate or cron (`make run`); tests fire them on demand.
     pub run_schedules: bool,
+    /// The kiosk page's files, served under `/kiosk/` as its S3 site would serve them.
+    pub kiosk: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -66,6 +68,7 @@ impl StackOptions {
             registry: Registry::steward(),
             retry_delay: None,
             run_schedules: false,
+            kiosk: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kiosk")),
         }
     }
 }
@@ -103,6 +106,7 @@ pub(crate) struct Shared {
     pub functions: BTreeMap<String, Arc<Deployed>>,
     pub schedules: BTreeMap<(String, String), steward_template::Schedule>,
     pub stack_name: String,
+    pub kiosk: Option<PathBuf>,
 }
 
 /// The running stack; dropping it (or `stop`) ends the gateway and its pollers.
@@ -113,6 +117,10 @@ pub struct Stack {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     route_keys: Vec<String>,
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    /// The HTTP listener, apart from the rest: it can be stopped and started again alone.
+    http: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
 impl Stack {
@@ -231,6 +239,7 @@ impl Stack {
             functions,
             schedules,
             stack_name: options.stack_name.clone(),
+            kiosk: options.kiosk.clone(),
         });
 
         let (stop, stopped) = watch::channel(false);
@@ -241,11 +250,8 @@ impl Stack {
         let bound = listener
             .local_addr()
             .map_err(|source| StackError::Listen { address, source })?;
-        let mut tasks = vec![tokio::spawn(crate::gateway::serve(
-            listener,
-            Arc::clone(&shared),
-            stopped.clone(),
-        ))];
+        let http = serve_http(listener, &shared);
+        let mut tasks = Vec::new();
         let sqs = aws_sdk_sqs::Client::new(&aws);
         for (function, trigger, queue_url) in triggers {
             tasks.push(tokio::spawn(crate::queues::poll(
@@ -277,7 +283,31 @@ impl Stack {
             stop,
             tasks,
             route_keys,
+            shared,
+            address: bound,
+            http: Some(http),
         })
+    }
+
+    /// Stops answering HTTP (the port refuses connections), as when the API is unreachable;
+    /// queues, schedules and the emulator go on.
+    pub async fn stop_http(&mut self) {
+        if let Some((stop, task)) = self.http.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+    }
+
+    /// Answers HTTP again on the same port.
+    pub async fn start_http(&mut self) -> Result<(), StackError> {
+        if self.http.is_none() {
+            let address = self.address;
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| StackError::Listen { address, source })?;
+            self.http = Some(serve_http(listener, &self.shared));
+        }
+        Ok(())
     }
 
     /// Where to point a client.
@@ -311,6 +341,7 @@ impl Stack {
     }
 
     pub async fn stop(mut self) {
+        self.stop_http().await;
         let _ = self.stop.send(true);
         for task in self.tasks.drain(..) {
             let _ = task.await;
@@ -320,11 +351,24 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        if let Some((stop, task)) = self.http.take() {
+            let _ = stop.send(true);
+            task.abort();
+        }
         let _ = self.stop.send(true);
         for task in &self.tasks {
             task.abort();
         }
     }
+}
+
+fn serve_http(
+    listener: tokio::net::TcpListener,
+    shared: &Arc<Shared>,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(crate::gateway::serve(listener, Arc::clone(shared), stopped));
+    (stop, task)
 }
 
 fn queue_url_of(queue: &Value, resolver: &LocalResolver) -> Result<String, StackError> {
