@@ -209,7 +209,13 @@ impl Terminals {
             detail: Some(detail),
         };
         if booking.status == BookingStatus::CheckedIn {
-            return Ok(reject("already checked in".into()));
+            // Checked in meanwhile (the answer to an online check-in lost on its way back):
+            // what the terminal wanted holds.
+            return Ok(Outcome {
+                outcome: "checked_in",
+                booking_id,
+                detail: Some("already checked in".into()),
+            });
         }
         if booking.status == BookingStatus::Confirmed {
             return Ok(
