@@ -1,0 +1,149 @@
+//! The kiosk page in headless Chromium against the local stack (SPEC §D): it pairs with a
+//! one-time code, shows the room awaiting a check-in, checks in with a PIN typed on its pad,
+//! and, with the gateway's listener stopped, queues a check-in that it syncs once the gateway
+//! is back. The browser side is tests/browser/kiosk.test.mjs (playwright-core driving Debian's
+//! chromium), installed here by tests/browser/install.sh; this test answers its requests to stop
+//! and start the gateway, then checks both bookings through the API.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use http::Method;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use steward_e2e::{TestStack, repository_root};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn at(minutes: i64) -> String {
+    Timestamp::from_second((Timestamp::now() + SignedDuration::from_mins(minutes)).as_second())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_kiosk_checks_in_online_and_offline() {
+    let browser = repository_root().join("tests/browser");
+    let installed = tokio::process::Command::new("bash")
+        .arg(browser.join("install.sh"))
+        .status()
+        .await
+        .expect("bash runs");
+    assert!(installed.success(), "tests/browser/install.sh failed");
+
+    let mut stack = TestStack::start().await;
+    let owner = stack.sign_up("Kiosk Co", "owner@kiosk.test").await;
+    let member = stack.join(&owner, "member@kiosk.test", &["member"]).await;
+    let room = stack
+        .room(
+            &owner,
+            json!({
+                "name": "Lantern", "time_zone": "Europe/Paris", "capacity": 8,
+                "rules": { "check_in_required": true, "min_duration_minutes": 5 },
+            }),
+        )
+        .await;
+    let (status, terminal) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/terminals",
+            json!({ "room_id": room, "name": "Lantern door" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{terminal}");
+    // Two bookings back to back, both in their check-in windows now.
+    let mut bookings = Vec::new();
+    for (title, start, end) in [("Stand-up", 1, 9), ("Planning", 9, 40)] {
+        let (status, booking) = stack
+            .call(
+                &member,
+                Method::POST,
+                "/v1/bookings",
+                json!({ "room_id": room, "title": title, "start": at(start), "end": at(end) }),
+            )
+            .await;
+        assert_eq!(status, 201, "{booking}");
+        bookings.push(booking);
+    }
+
+    let screenshot = std::env::temp_dir().join(format!("steward-kiosk-{}.png", std::process::id()));
+    let mut child = tokio::process::Command::new("node")
+        .arg(browser.join("kiosk.test.mjs"))
+        .current_dir(&browser)
+        .env("KIOSK_URL", stack.url("/kiosk/"))
+        .env("PAIRING_CODE", terminal["pairing_code"].as_str().unwrap())
+        .env("PIN_ONLINE", bookings[0]["check_in_pin"].as_str().unwrap())
+        .env("PIN_OFFLINE", bookings[1]["check_in_pin"].as_str().unwrap())
+        .env("ROOM_NAME", "Lantern")
+        .env("SCREENSHOT", &screenshot)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut steps = Vec::new();
+    let outcome = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(line) = lines.next_line().await.expect("reads the driver") {
+            match line.as_str() {
+                "@@stop-gateway" => {
+                    stack.stack.stop_http().await;
+                    // The gateway is really gone: nothing answers on its port.
+                    assert!(reqwest::get(stack.url("/v1/health")).await.is_err());
+                    stdin.write_all(b"ok\n").await.unwrap();
+                }
+                "@@start-gateway" => {
+                    stack.stack.start_http().await.expect("listens again");
+                    stdin.write_all(b"ok\n").await.unwrap();
+                }
+                "@@done" => return Ok(()),
+                other if other.starts_with("@@step ") => steps.push(other[7..].to_owned()),
+                other if other.starts_with("@@failed") => return Err(other.to_owned()),
+                _ => {}
+            }
+        }
+        Err("the driver ended without @@done".to_owned())
+    })
+    .await
+    .unwrap_or_else(|_| Err("the browser test did not finish in 180 s".into()));
+    let exit = child.wait().await.expect("node exits");
+    assert_eq!(outcome, Ok(()), "steps passed: {steps:?}");
+    assert!(exit.success());
+    assert_eq!(
+        steps,
+        [
+            "paired",
+            "screenshot",
+            "checked-in-online",
+            "gateway-stopped",
+            "queued-offline",
+            "gateway-started",
+            "synced"
+        ]
+    );
+    assert!(
+        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 10_000),
+        "a screenshot"
+    );
+
+    for booking in &bookings {
+        let path = format!("/v1/bookings/{}", booking["id"].as_str().unwrap());
+        let (status, now) = stack.call(&member, Method::GET, &path, Value::Null).await;
+        assert_eq!(
+            (status, now["status"].clone()),
+            (200, json!("checked_in")),
+            "{now}"
+        );
+    }
+    let (_, terminals) = stack
+        .call(&owner, Method::GET, "/v1/terminals", Value::Null)
+        .await;
+    assert_eq!(
+        terminals["items"][0]["state"], "online",
+        "the kiosk beats its heart"
+    );
+    if let Ok(keep) = std::env::var("KIOSK_SCREENSHOT") {
+        std::fs::copy(&screenshot, keep).expect("screenshot kept");
+    }
+}
