@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use steward_e2e::{PASSWORD, Person, TestStack, repository_root, send};
 use steward_template::Template;
+use steward_terminal::{Paired, Terminal};
 
 struct Script<'a> {
     stack: &'a TestStack,
@@ -23,6 +24,25 @@ impl Script<'_> {
     async fn step(&mut self, route: &str, request: reqwest::RequestBuilder, status: u16) -> Value {
         let reader = self.reader.clone();
         self.step_in_log_of(&reader, route, request, status).await
+    }
+
+    /// Sends `request` for `route`, expects `status` and exactly `entries` new audit entries:
+    /// for answers that change nothing worth an entry (a terminal's heartbeat, an offline
+    /// upload whose items were all refused or applied before).
+    async fn step_counting(
+        &mut self,
+        route: &str,
+        request: reqwest::RequestBuilder,
+        status: u16,
+        entries: usize,
+    ) -> Value {
+        let before = self.stack.audit_entries(&self.reader).await.len();
+        let (got, _, body) = send(request).await;
+        assert_eq!(got, status, "{route}: {body}");
+        let after = self.stack.audit_entries(&self.reader).await.len();
+        assert_eq!(after - before, entries, "{route} ({got}): {body}");
+        self.covered.insert(route.to_owned());
+        body
     }
 
     /// The same, counting the log `reader` reads (the platform's, for operators' switches).
@@ -775,6 +795,208 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .step(
                 "PUT /v1/settings/booking-quota",
                 as_(&owner, Method::PUT, "/v1/settings/booking-quota").json(&body),
+                status,
+            )
+            .await;
+    }
+
+    // Terminals: registered, paired once, then signed requests: a walk-up extended and ended,
+    // a check-in, an offline check-in applied once; badges; the check-in policy; revocation.
+    // A heartbeat records liveness only, and no entry.
+    let check_in_room = |name: &str| json!({ "name": name, "time_zone": "UTC", "capacity": 4, "rules": { "check_in_required": true } });
+    let (walk_room, door_room) = (
+        stack.room(&owner, check_in_room("Walk-up room")).await,
+        stack.room(&owner, check_in_room("Door room")).await,
+    );
+    let mut terminals = Vec::new();
+    for room_id in [&walk_room, &door_room] {
+        script
+            .step(
+                "POST /v1/terminals",
+                as_(&owner, Method::POST, "/v1/terminals")
+                    .json(&json!({ "room_id": "rm_none", "name": "Door" })),
+                422,
+            )
+            .await;
+        let registered = script
+            .step(
+                "POST /v1/terminals",
+                as_(&owner, Method::POST, "/v1/terminals")
+                    .json(&json!({ "room_id": room_id, "name": "Door" })),
+                201,
+            )
+            .await;
+        let pair = || {
+            stack
+                .post("/v1/terminals/pair")
+                .json(&json!({ "pairing_code": registered["pairing_code"] }))
+        };
+        let paired = script.step("POST /v1/terminals/pair", pair(), 200).await;
+        script.step("POST /v1/terminals/pair", pair(), 404).await;
+        let text = |field: &str| paired[field].as_str().unwrap().to_owned();
+        terminals.push(Terminal::new(Paired {
+            api: stack.url.clone(),
+            tenant_id: text("tenant_id"),
+            terminal_id: text("terminal_id"),
+            room_id: text("room_id"),
+            secret: text("secret"),
+        }));
+    }
+    let signed = |terminal: &Terminal, path: &str, body: Value| {
+        let bytes = body.to_string().into_bytes();
+        terminal.request(
+            Method::POST,
+            path,
+            &bytes,
+            bytes.clone(),
+            &terminal.signing(),
+        )
+    };
+    for (badge, body, status) in [
+        ("0E0E0E0E", json!({ "member_id": owner.user_id }), 200),
+        ("not-hex", json!({ "member_id": owner.user_id }), 422),
+        ("0F0F0F0F", json!({ "member_id": "usr_none" }), 422),
+    ] {
+        script
+            .step(
+                "PUT /v1/badges/{badgeId}",
+                as_(&owner, Method::PUT, &format!("/v1/badges/{badge}")).json(&body),
+                status,
+            )
+            .await;
+    }
+    let (walk, door) = (&terminals[0], &terminals[1]);
+    let in_twenty = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(20)).to_string();
+    for status in [201, 409] {
+        script
+            .step(
+                "POST /v1/terminal/walk-up",
+                signed(
+                    walk,
+                    "/v1/terminal/walk-up",
+                    json!({ "badge": "0E0E0E0E", "end": in_twenty }),
+                ),
+                status,
+            )
+            .await;
+    }
+    for (minutes, status) in [(15, 200), (1000, 422)] {
+        script
+            .step(
+                "POST /v1/terminal/extend",
+                signed(
+                    walk,
+                    "/v1/terminal/extend",
+                    json!({ "badge": "0E0E0E0E", "minutes": minutes }),
+                ),
+                status,
+            )
+            .await;
+    }
+    for status in [200, 403] {
+        script
+            .step(
+                "POST /v1/terminal/end",
+                signed(walk, "/v1/terminal/end", json!({ "badge": "0E0E0E0E" })),
+                status,
+            )
+            .await;
+    }
+    let soon = |minutes: i64| {
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
+        jiff::Timestamp::from_second(at.as_second())
+            .unwrap()
+            .to_string()
+    };
+    let (_, booked) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": door_room, "start": soon(3), "end": soon(30) }),
+        )
+        .await;
+    for status in [200, 409] {
+        script
+            .step(
+                "POST /v1/terminal/check-in",
+                signed(
+                    door,
+                    "/v1/terminal/check-in",
+                    json!({ "pin": booked["check_in_pin"] }),
+                ),
+                status,
+            )
+            .await;
+    }
+    let (_, offline) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": walk_room, "start": soon(3), "end": soon(30) }),
+        )
+        .await;
+    let item = json!({ "items": [{
+        "id": "audit-1", "kind": "check_in", "device_time": jiff::Timestamp::now().to_string(),
+        "pin": offline["check_in_pin"],
+    }] });
+    for entries in [1, 0] {
+        script
+            .step_counting(
+                "POST /v1/terminal/sync",
+                signed(walk, "/v1/terminal/sync", item.clone()),
+                200,
+                entries,
+            )
+            .await;
+    }
+    script
+        .step(
+            "POST /v1/terminal/sync",
+            signed(walk, "/v1/terminal/sync", json!({ "items": [] })),
+            422,
+        )
+        .await;
+    script
+        .step_counting(
+            "POST /v1/terminal/heartbeat",
+            signed(
+                walk,
+                "/v1/terminal/heartbeat",
+                json!({ "app_version": "audit" }),
+            ),
+            204,
+            0,
+        )
+        .await;
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/badges/{badgeId}",
+                as_(&owner, Method::DELETE, "/v1/badges/0E0E0E0E"),
+                status,
+            )
+            .await;
+    }
+    for (body, status) in [
+        (json!({ "opens_minutes_before": 5 }), 200),
+        (json!({ "pin_attempts": 0 }), 422),
+    ] {
+        script
+            .step(
+                "PUT /v1/settings/check-in",
+                as_(&owner, Method::PUT, "/v1/settings/check-in").json(&body),
+                status,
+            )
+            .await;
+    }
+    let revoke = format!("/v1/terminals/{}", walk.paired.terminal_id);
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/terminals/{terminalId}",
+                as_(&owner, Method::DELETE, &revoke),
                 status,
             )
             .await;

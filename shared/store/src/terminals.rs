@@ -70,6 +70,14 @@ struct PairingRecord {
     expires_at: i64,
 }
 
+/// What a pairing code pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pairing {
+    code_pk: String,
+    pub tenant_id: String,
+    pub terminal_id: String,
+}
+
 /// The pairing item's partition for a code, by its SHA-256: the code itself is never stored.
 pub fn pairing_pk(code_hash: &str) -> String {
     format!("PAIRING#{code_hash}")
@@ -220,23 +228,29 @@ impl TerminalStore {
         Ok(active)
     }
 
-    /// Uses the pairing code of hash `code_hash` once, at `now` (unix seconds): the terminal
-    /// it pairs, or `None` when the code is unknown, used or expired.
-    pub async fn pair(
-        &self,
-        code_hash: &str,
-        now: i64,
-        paired_at: &str,
-    ) -> Result<Option<TerminalRecord>, StoreError> {
-        let pk = pairing_pk(code_hash);
-        let Some(pairing) = self
+    /// The terminal a pairing code of hash `code_hash` pairs, if the code is known and not
+    /// expired at `now` (unix seconds).
+    pub async fn pairing(&self, code_hash: &str, now: i64) -> Result<Option<Pairing>, StoreError> {
+        Ok(self
             .table
-            .get::<PairingRecord>(pk.clone(), "PAIRING".into(), true)
+            .get::<PairingRecord>(pairing_pk(code_hash), "PAIRING".into(), true)
             .await?
             .filter(|p| p.expires_at > now)
-        else {
-            return Ok(None);
-        };
+            .map(|p| Pairing {
+                code_pk: p.pk,
+                tenant_id: p.tenant_id,
+                terminal_id: p.terminal_id,
+            }))
+    }
+
+    /// Uses a pairing code once, with its audit entry: the paired terminal, or `None` when a
+    /// concurrent exchange used the code first (or the terminal was revoked meanwhile).
+    pub async fn pair(
+        &self,
+        pairing: &Pairing,
+        paired_at: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<TerminalRecord>, StoreError> {
         let table = self.table.name();
         let (terminal_pk, terminal_sk) =
             TerminalRecord::key(&pairing.tenant_id, &pairing.terminal_id);
@@ -247,12 +261,17 @@ impl TerminalStore {
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(paired_at)")
             .expression_attribute_values(":at", s(paired_at));
         let items = vec![
-            delete(table, pk, "PAIRING".into(), Some("attribute_exists(pk)"))?,
+            delete(
+                table,
+                pairing.code_pk.clone(),
+                "PAIRING".into(),
+                Some("attribute_exists(pk)"),
+            )?,
             update(paired.build())?,
+            put(audit, table, None)?,
         ];
         match self.table.transact(items).await {
             Ok(()) => {}
-            // Used by a concurrent exchange, or its terminal revoked meanwhile.
             Err(error) if failed_condition(&error).is_some() => return Ok(None),
             Err(error) => return Err(StoreError::from_sdk(error)),
         }

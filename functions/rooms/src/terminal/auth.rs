@@ -7,8 +7,8 @@ use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
-use serde_json::json;
-use steward_access::Caller;
+use serde_json::{Value, json};
+use steward_access::{Caller, Record};
 use steward_authz::Permission;
 use steward_domain::terminal::signature::{NONCE_MEMORY_SECONDS, Signed, SignedHeader};
 use steward_kit::ApiError;
@@ -52,20 +52,28 @@ impl Terminals {
     pub(super) async fn pair(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let input: PairInput = request.json()?;
         let now = Timestamp::now();
-        let paired = self
-            .rooms
-            .terminals
-            .pair(
-                &pairing_code_hash(&input.pairing_code),
-                now.as_second(),
-                &now.to_string(),
-            )
-            .await?;
-        let Some(terminal) = paired else {
-            return Err(ApiError::NotFound(
-                "pairing code (unknown, used or expired)".into(),
-            ));
-        };
+        let unknown = || ApiError::NotFound("pairing code (unknown, used or expired)".into());
+        let terminals = &self.rooms.terminals;
+        let pairing = terminals
+            .pairing(&pairing_code_hash(&input.pairing_code), now.as_second())
+            .await?
+            .ok_or_else(unknown)?;
+        let actor = format!("terminal:{}", pairing.terminal_id);
+        let audit = self.rooms.auditor.entry(
+            request,
+            Record {
+                tenant_id: &pairing.tenant_id,
+                actor: &actor,
+                action: "terminal.pair",
+                target: &actor,
+                before: Value::Null,
+                after: json!({ "paired_at": now.to_string() }),
+            },
+        );
+        let terminal = terminals
+            .pair(&pairing, &now.to_string(), &audit)
+            .await?
+            .ok_or_else(unknown)?;
         let paired_at = terminal
             .paired_at
             .as_deref()

@@ -8,6 +8,9 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+/// A signed timestamp is in whole seconds: a correction can be off by as much.
+const RESOLUTION: SignedDuration = SignedDuration::from_secs(1);
+
 /// How long a terminal may hold an item captured offline.
 pub const MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
 
@@ -31,9 +34,10 @@ pub fn corrected(
     let at = device_time
         .checked_add(skew)
         .map_err(|_| TimeRefusal::InTheFuture)?;
-    if at > now {
+    if at > now + RESOLUTION {
         return Err(TimeRefusal::InTheFuture);
     }
+    let at = at.min(now);
     if now.duration_since(at) > MAX_AGE {
         return Err(TimeRefusal::TooOld);
     }
@@ -59,8 +63,10 @@ mod tests {
         let (signed, now) = (at("09:58:00"), at("10:00:00"));
         assert_eq!(corrected(at("09:30:00"), signed, now), Ok(at("09:32:00")));
         assert_eq!(corrected(at("09:58:00"), signed, now), Ok(now));
+        // Within the signed timestamp's resolution: now; beyond it, refused.
+        assert_eq!(corrected(at("09:58:00.900"), signed, now), Ok(now));
         assert_eq!(
-            corrected(at("09:58:01"), signed, now),
+            corrected(at("09:58:01.001"), signed, now),
             Err(TimeRefusal::InTheFuture)
         );
         let long_ago = at("09:57:00") - SignedDuration::from_hours(24);
