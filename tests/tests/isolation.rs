@@ -98,8 +98,26 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         json!({ "room_id": room["id"] }),
     )
     .await;
+    // A door terminal and a badge.
+    let terminal = ask(
+        &owner,
+        Method::POST,
+        "/v1/terminals",
+        json!({ "room_id": room["id"], "name": "Alpha door" }),
+    )
+    .await;
+    ask(
+        &owner,
+        Method::PUT,
+        "/v1/badges/0A1B2C3D",
+        json!({ "member_id": member.user_id, "label": "Alpha badge" }),
+    )
+    .await;
 
     let path_values = BTreeMap::from([
+        ("terminalId", terminal["id"].as_str().unwrap().to_owned()),
+        // A badge's id is the card's: every tenant has its own registry of them.
+        ("badgeId", "0A1B2C3D".to_owned()),
         ("userId", member.user_id.clone()),
         ("role", "desk".to_owned()),
         ("changeRequestId", change_request.clone()),
@@ -122,6 +140,9 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         ),
     ]);
     let secrets = vec![
+        terminal["id"].as_str().unwrap().to_owned(),
+        terminal["pairing_code"].as_str().unwrap().to_owned(),
+        "Alpha badge".to_owned(),
         room["id"].as_str().unwrap().to_owned(),
         booking["id"].as_str().unwrap().to_owned(),
         closure["closure"]["id"].as_str().unwrap().to_owned(),
@@ -154,6 +175,9 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "PUT /v1/roles/{role}" => json!({ "permissions": ["me:read", "members:list"] }),
         "PUT /v1/settings" => json!({ "dual_approval": false }),
         "PUT /v1/settings/booking-quota" => json!({ "active_bookings": 1 }),
+        "PUT /v1/settings/check-in" => json!({ "pin_attempts": 1 }),
+        "POST /v1/terminals" => json!({ "room_id": a.path_values["roomId"], "name": "Beta door" }),
+        "PUT /v1/badges/{badgeId}" => json!({ "member_id": a.path_values["userId"] }),
         "POST /v1/bookings" => json!({
             "room_id": a.path_values["roomId"],
             "start": format!("{}T10:00", steward_e2e::days_ahead(30)),
@@ -224,6 +248,9 @@ async fn state_of(stack: &TestStack, a: &TenantA) -> Vec<Value> {
         &format!("/v1/rooms/{}/closures", a.path_values["roomId"]),
         &format!("/v1/series/{}", a.path_values["seriesId"]),
         "/v1/feeds",
+        "/v1/terminals",
+        "/v1/badges",
+        "/v1/settings/check-in",
     ] {
         state.push(send(stack.as_person(&a.owner, Method::GET, path)).await.2);
     }
@@ -274,7 +301,8 @@ async fn tenant_b_never_reads_or_changes_tenant_a() {
                 panic!("{key}: no value of tenant A for the path parameter {{{name}}}; add one")
             });
             // Onboarding steps are the same names in every tenant: B reaches its own.
-            names_a |= name != "step";
+            // Badge ids are the cards' own: B's registry is B's.
+            names_a |= name != "step" && name != "badgeId";
             path.replace_range(start..=end, value);
         }
         path.push_str(&query_for(key, &a));
