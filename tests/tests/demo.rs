@@ -7,11 +7,32 @@ use steward_e2e::{TestStack, repository_root, send};
 #[tokio::test]
 async fn the_demo_seed_loads_through_the_api() {
     let stack = TestStack::start().await;
-    let steps =
+    let loaded =
         steward_local::demo::load(&stack.url, &repository_root().join("infra/demo/seed.json"))
             .await
             .expect("every step of the seed answers as expected");
-    assert!(steps >= 15, "{steps}");
+    assert!(loaded.steps >= 20, "{}", loaded.steps);
+
+    // The README's terminal demo: the simulator pairs with the printed code and checks in to
+    // the member's booking with its printed PIN.
+    let paired = steward_terminal::pair(&stack.http, &stack.url, &loaded.saved["simulator_code"])
+        .await
+        .expect("the simulator pairs");
+    let terminal = steward_terminal::Terminal::new(paired);
+    let status = terminal.status().await.unwrap();
+    assert_eq!(status.body["state"], "awaiting_check_in", "{}", status.body);
+    let checked_in = terminal
+        .post(
+            "/v1/terminal/check-in",
+            &json!({ "pin": loaded.saved["demo_pin"] }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        checked_in.body["status"], "checked_in",
+        "{}",
+        checked_in.body
+    );
 
     // The demo owner can sign in and sees the pending grant waiting for approval.
     let (status, _, tokens) = send(stack.post("/v1/auth/login").json(&json!({
@@ -43,7 +64,7 @@ async fn the_demo_seed_loads_through_the_api() {
             .bearer_auth(tokens["access_token"].as_str().unwrap()),
     )
     .await;
-    assert_eq!(rooms["items"].as_array().unwrap().len(), 2);
+    assert_eq!(rooms["items"].as_array().unwrap().len(), 3);
     let (from, to) = (steward_e2e::days_ahead(0), steward_e2e::days_ahead(31));
     let (_, _, bookings) = send(
         stack

@@ -3,7 +3,8 @@
 //!
 //! A step can `save` values of its answer (JSON pointers) under names, and later steps use them
 //! as `{{name}}` in their path and body, or as their bearer token (`as`). `{{day+N}}` (N from 0
-//! to 60) is the UTC date N days from the load, so demo bookings are always in the future.
+//! to 60) is the UTC date N days from the load, so demo bookings are always in the future;
+//! `{{in+N}}` (N from 0 to 120) the instant N minutes from the load, to the second.
 
 use std::collections::BTreeMap;
 
@@ -38,9 +39,15 @@ fn substitute(text: &str, saved: &BTreeMap<String, String>) -> String {
     })
 }
 
-/// `day+0` to `day+60`: the UTC dates from `now` on.
+/// `day+0` to `day+60`: the UTC dates from `now` on; `in+0` to `in+120`: the instants
+/// minute by minute from `now`.
 fn dates_ahead(now: jiff::Timestamp) -> BTreeMap<String, String> {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let whole = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
+    let instants = (0..=120).map(|n| {
+        let at = whole + jiff::SignedDuration::from_mins(n);
+        (format!("in+{n}"), at.to_string())
+    });
     (0..=60)
         .filter_map(|n| {
             let date = today
@@ -48,6 +55,7 @@ fn dates_ahead(now: jiff::Timestamp) -> BTreeMap<String, String> {
                 .ok()?;
             Some((format!("day+{n}"), date.to_string()))
         })
+        .chain(instants)
         .collect()
 }
 
@@ -59,8 +67,16 @@ pub enum DemoError {
     Step { step: String, problem: String },
 }
 
-/// Runs every step against `base_url`; answers how many ran.
-pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, DemoError> {
+/// What loading the demo left: how many steps ran and the values they saved (the pairing codes
+/// and PIN `make run` prints).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub steps: usize,
+    pub saved: BTreeMap<String, String>,
+}
+
+/// Runs every step against `base_url`.
+pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<Loaded, DemoError> {
     let text = std::fs::read_to_string(seed_path).map_err(|e| DemoError::Seed {
         path: seed_path.display().to_string(),
         problem: e.to_string(),
@@ -112,5 +128,8 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<usize, 
             }
         }
     }
-    Ok(seed.steps.len())
+    Ok(Loaded {
+        steps: seed.steps.len(),
+        saved,
+    })
 }

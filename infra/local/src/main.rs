@@ -126,9 +126,28 @@ async fn run(
         eprintln!("error creating the platform operator: {error}");
         return ExitCode::FAILURE;
     }
+    let mut terminals = String::new();
     if !no_demo {
         match steward_local::demo::load(&url, &seed).await {
-            Ok(steps) => eprintln!("demo data loaded ({steps} steps from {})", seed.display()),
+            Ok(loaded) => {
+                eprintln!(
+                    "demo data loaded ({} steps from {})",
+                    loaded.steps,
+                    seed.display()
+                );
+                let saved = |name: &str| loaded.saved.get(name).cloned().unwrap_or_default();
+                terminals = format!(
+                    "\n\nDoor terminals of room Lantern (docs/terminals.md):\
+                     \n  kiosk page: {url}/kiosk/  (pairing code {})\
+                     \n  simulator:  cargo run -q -p steward-terminal -- pair --api {url} {}\
+                     \n              cargo run -q -p steward-terminal -- status\
+                     \n              cargo run -q -p steward-terminal -- check-in --pin {}   (Mia's booking; or --badge 04A1B2C3)\
+                     \n  release nobody-came bookings now: make fire SCHEDULE=ReleaseFunction/Release",
+                    saved("kiosk_code"),
+                    saved("simulator_code"),
+                    saved("demo_pin"),
+                );
+            }
             Err(error) => {
                 eprintln!("error loading demo data: {error}");
                 return ExitCode::FAILURE;
@@ -146,7 +165,7 @@ async fn run(
          \n    -d '{{\"email\":\"owner@demo.steward.test\",\"password\":\"demo owner passphrase 2026\"}}'\
          \n  then: curl -s {url}/v1/change-requests -H \"authorization: Bearer <access_token>\"\
          \n  (admin@demo.steward.test / demo admin passphrase 2026 can approve the pending one)\
-         \n  Platform operator: {OPERATOR_EMAIL} / {OPERATOR_PASSWORD} (/v1/admin/...)\
+         \n  Platform operator: {OPERATOR_EMAIL} / {OPERATOR_PASSWORD} (/v1/admin/...){terminals}\
          \n\nEmulator: DynamoDB {} · SQS/S3/SES {}\nTable {} · Ctrl-C stops everything.\n",
         endpoints.dynamodb,
         endpoints.services,
