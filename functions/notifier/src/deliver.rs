@@ -33,6 +33,8 @@ pub struct Deliverer {
     pub(crate) notices: NoticeStore,
     pub(crate) mailer: Mailer,
     pub(crate) max_receives: u32,
+    /// The key booking PINs are derived under.
+    pub(crate) pins: [u8; 32],
 }
 
 impl RecordHandler for Deliverer {
@@ -102,7 +104,21 @@ impl Deliverer {
     }
 
     async fn tell(&self, notice: &Notice, reader: &UserRecord) -> Result<(), NotifyError> {
-        let rendered = render(notice, &reader.name);
+        let pin_of = |booking: &steward_store::bookings::BookingRecord| {
+            steward_domain::terminal::pin::booking_pin(
+                &self.pins,
+                &booking.tenant_id,
+                &booking.booking_id,
+            )
+        };
+        // Only the organiser is given the PIN (approvers are told of the booking, not its door).
+        let organiser = reader.user_id == notice.organiser;
+        let rendered = render(
+            notice,
+            &reader.name,
+            organiser
+                .then_some(&pin_of as &dyn Fn(&steward_store::bookings::BookingRecord) -> String),
+        );
         let notification = NotificationRecord::new(
             &notice.tenant_id,
             &reader.user_id,

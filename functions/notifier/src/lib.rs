@@ -73,6 +73,7 @@ pub fn init_notifier(
             notices: NoticeStore::new(table),
             mailer: Mailer::new(aws, config.notification_sender),
             max_receives: config.notifications_max_receive_count.max(1),
+            pins: common.signing_secret.derive("booking-pin"),
         },
         NOTIFIER_CONCURRENCY,
     ))

@@ -23,7 +23,13 @@ pub struct Rendered {
     pub calendar: Option<String>,
 }
 
-pub fn render(notice: &Notice, reader: &str) -> Rendered {
+/// `notice` as `reader` reads it. `pin_of` gives a booking's check-in PIN: the email (never the
+/// stored in-app summary) carries it where the room needs a check-in and the booking holds it.
+pub fn render(
+    notice: &Notice,
+    reader: &str,
+    pin_of: Option<&dyn Fn(&BookingRecord) -> String>,
+) -> Rendered {
     let bookings = &notice.bookings;
     let title = bookings
         .first()
@@ -77,9 +83,38 @@ pub fn render(notice: &Notice, reader: &str) -> Rendered {
         .first()
         .and_then(|b| b.status_reason.as_deref())
         .filter(|_| matches!(notice.kind, NoticeKind::Rejected | NoticeKind::Cancelled));
+    let needs_check_in = notice
+        .room
+        .as_ref()
+        .is_some_and(|room| room.rules.check_in_required);
+    let holds = matches!(
+        notice.kind,
+        NoticeKind::Confirmed | NoticeKind::Approved | NoticeKind::Changed | NoticeKind::Reminder
+    );
+    let pins: Vec<String> = match pin_of.filter(|_| needs_check_in && holds) {
+        Some(pin_of) => bookings
+            .iter()
+            .take(LISTED)
+            .map(|booking| match bookings.len() {
+                1 => format!("Check-in PIN: {}", pin_of(booking)),
+                _ => format!(
+                    "Check-in PIN for {}: {}",
+                    when(notice, booking),
+                    pin_of(booking)
+                ),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut text = format!("Hello {reader},\n\n{lead}\n\n");
     for line in &lines {
         text.push_str(&format!("  {line}\n"));
+    }
+    if !pins.is_empty() {
+        text.push_str("\nCheck in at the room's door terminal, or the room is given back:\n");
+        for pin in &pins {
+            text.push_str(&format!("  {pin}\n"));
+        }
     }
     if let Some(reason) = reason {
         text.push_str(&format!("\nReason: {reason}\n"));
@@ -94,6 +129,15 @@ pub fn render(notice: &Notice, reader: &str) -> Rendered {
         html.push_str(&format!("<li>{}</li>", encode_text(line)));
     }
     html.push_str("</ul>");
+    if !pins.is_empty() {
+        html.push_str(
+            "<p>Check in at the room's door terminal, or the room is given back:</p><ul>",
+        );
+        for pin in &pins {
+            html.push_str(&format!("<li>{}</li>", encode_text(pin)));
+        }
+        html.push_str("</ul>");
+    }
     if let Some(reason) = reason {
         html.push_str(&format!("<p>Reason: {}</p>", encode_text(reason)));
     }
@@ -193,7 +237,7 @@ mod tests {
 
     #[test]
     fn times_are_on_the_rooms_clock_and_html_is_escaped() {
-        let rendered = render(&notice(NoticeKind::Cancelled, 1), "Ann <Lee>");
+        let rendered = render(&notice(NoticeKind::Cancelled, 1), "Ann <Lee>", None);
         assert_eq!(
             rendered.subject,
             "Cancelled: Design & review, Wed 1 Jul 2026, 09:00–10:00 BST, Thames <A>"
@@ -220,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_series_is_one_notice_listing_its_occurrences() {
-        let rendered = render(&notice(NoticeKind::Confirmed, 12), "Ann");
+        let rendered = render(&notice(NoticeKind::Confirmed, 12), "Ann", None);
         assert_eq!(
             rendered.subject,
             "Confirmed: Design & review, 12 bookings, Thames <A>"
@@ -232,5 +276,40 @@ mod tests {
         assert!(ics.contains("BEGIN:VTIMEZONE"));
         // A confirmation says nothing of the reason of an earlier state.
         assert!(!rendered.text.contains("Reason"));
+    }
+
+    #[test]
+    fn the_organiser_is_given_the_pin_where_the_room_needs_a_check_in() {
+        let pin_of = |b: &BookingRecord| format!("PIN-{}", b.booking_id);
+        let mut confirmed = notice(NoticeKind::Confirmed, 1);
+        let no_check_in = render(&confirmed, "Ann", Some(&pin_of));
+        assert!(
+            !no_check_in.text.contains("PIN"),
+            "the room needs no check-in"
+        );
+        if let Some(room) = confirmed.room.as_mut() {
+            room.rules.check_in_required = true;
+        }
+        let rendered = render(&confirmed, "Ann", Some(&pin_of));
+        assert!(
+            rendered.text.contains("Check-in PIN: PIN-bk_0"),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.html.contains("Check-in PIN: PIN-bk_0"));
+        assert!(
+            !rendered.summary.contains("PIN"),
+            "the stored summary never holds it"
+        );
+        let cancelled = Notice {
+            kind: NoticeKind::Cancelled,
+            ..confirmed.clone()
+        };
+        assert!(
+            !render(&cancelled, "Ann", Some(&pin_of))
+                .text
+                .contains("PIN-")
+        );
+        assert!(!render(&confirmed, "Approver", None).text.contains("PIN-"));
     }
 }
