@@ -7,6 +7,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PORT ?= 8080
 STACK ?= steward-local
+# The deployed stack (samconfig.toml's stack_name).
+STACK_NAME ?= steward
 BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
@@ -50,6 +52,7 @@ build: venv-build ## Release zips of every function for arm64 into build/
 deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml $(SAM_ARGS)
+	$(PYTHON) infra/kiosk/deploy.py --stack $(STACK_NAME)
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)
