@@ -88,7 +88,7 @@ pub(crate) fn rooms(
         reports: steward_store::reports::ReportStore::new(table.clone()),
         terminals: steward_store::terminals::TerminalStore::new(table.clone()),
         pins: common.signing_secret.derive("booking-pin"),
-        guard: Guard::from_env(env, &table)?,
+        guard: Guard::from_env(env, table)?,
         store: RoomStore::new(table.clone()),
         bookings: steward_store::bookings::BookingStore::new(table.clone()),
         feeds: steward_store::feeds::FeedStore::new(table.clone()),
