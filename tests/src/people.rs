@@ -84,6 +84,25 @@ impl TestStack {
         room["id"].as_str().expect("a room id").to_owned()
     }
 
+    /// `owner` registers a door terminal for `room`, and it pairs: a terminal that signs its
+    /// requests as a real one does.
+    pub async fn terminal(&self, owner: &Person, room: &str) -> steward_terminal::Terminal {
+        let (status, registered) = self
+            .call(
+                owner,
+                Method::POST,
+                "/v1/terminals",
+                json!({ "room_id": room, "name": "Door" }),
+            )
+            .await;
+        assert_eq!(status, 201, "terminal: {registered}");
+        let code = registered["pairing_code"].as_str().expect("a pairing code");
+        let paired = steward_terminal::pair(&self.http, &self.url, code)
+            .await
+            .expect("the terminal pairs");
+        steward_terminal::Terminal::new(paired)
+    }
+
     /// Signs up a new tenant and its owner.
     pub async fn sign_up(&self, tenant_name: &str, email: &str) -> Person {
         let (status, _, body) = send(self.post("/v1/signup").json(&json!({

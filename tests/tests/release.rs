@@ -12,7 +12,7 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send, sent_mail};
-use steward_terminal::{Paired, Terminal, answer};
+use steward_terminal::answer;
 
 fn minutes(m: i64) -> SignedDuration {
     SignedDuration::from_mins(m)
@@ -32,26 +32,6 @@ async fn room(stack: &TestStack, owner: &Person, name: &str, capacity: u32) -> S
             }),
         )
         .await
-}
-
-async fn terminal_for(stack: &TestStack, owner: &Person, room: &str) -> Terminal {
-    let (status, registered) = stack
-        .call(
-            owner,
-            Method::POST,
-            "/v1/terminals",
-            json!({ "room_id": room, "name": "Door" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{registered}");
-    let paired: Paired = steward_terminal::pair(
-        &stack.http,
-        &stack.url,
-        registered["pairing_code"].as_str().unwrap(),
-    )
-    .await
-    .unwrap();
-    Terminal::new(paired)
 }
 
 /// A booking of `room` from `start` to `end` (an owner may book in the past, with a reason).
@@ -123,7 +103,7 @@ async fn missed_bookings_are_released_exempt_ones_are_not_and_series_end() {
     let small = room(&stack, &owner, "Small", 4).await;
     let large = room(&stack, &owner, "Large", 30).await;
     let attended_room = room(&stack, &owner, "Attended", 4).await;
-    let door = terminal_for(&stack, &owner, &attended_room).await;
+    let door = stack.terminal(&owner, &attended_room).await;
 
     let now = Timestamp::now();
     let missed = book(&stack, &member, &small, now + minutes(5), now + minutes(35)).await;
@@ -239,9 +219,9 @@ async fn offline_check_ins_reinstate_conflict_apply_once_and_in_device_order() {
         room(&stack, &owner, "East", 4).await,
     );
     let (north_door, south_door, east_door) = (
-        terminal_for(&stack, &owner, &north).await,
-        terminal_for(&stack, &owner, &south).await,
-        terminal_for(&stack, &owner, &east).await,
+        stack.terminal(&owner, &north).await,
+        stack.terminal(&owner, &south).await,
+        stack.terminal(&owner, &east).await,
     );
     // Two bookings that began 8 minutes ago; nobody checked in before the release.
     let now = Timestamp::now();

@@ -7,7 +7,7 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack};
-use steward_terminal::{Answer, Paired, Terminal, answer};
+use steward_terminal::{Answer, Terminal, answer};
 
 fn minutes(m: i64) -> SignedDuration {
     SignedDuration::from_mins(m)
@@ -29,24 +29,6 @@ async fn check_in_room(stack: &TestStack, owner: &Person, name: &str) -> String 
             }),
         )
         .await
-}
-
-/// `owner` registers a terminal for `room` and pairs it.
-async fn paired_terminal(stack: &TestStack, owner: &Person, room: &str) -> Terminal {
-    let (status, registered) = stack
-        .call(
-            owner,
-            Method::POST,
-            "/v1/terminals",
-            json!({ "room_id": room, "name": "Door" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{registered}");
-    let code = registered["pairing_code"].as_str().unwrap();
-    let paired: Paired = steward_terminal::pair(&stack.http, &stack.url, code)
-        .await
-        .unwrap();
-    Terminal::new(paired)
 }
 
 async fn book(
@@ -308,7 +290,7 @@ async fn terminals_are_a_licence_feature() {
     .await;
     let owner = stack.sign_up("Essentials", "owner@essential.test").await;
     let room = check_in_room(&stack, &owner, "Elm").await;
-    let terminal = paired_terminal(&stack, &owner, &room).await;
+    let terminal = stack.terminal(&owner, &room).await;
     assert_eq!(terminal.status().await.unwrap().status, 200);
     stack.enforce_offering(&owner, "essential").await;
     let (status, problem) = stack
@@ -343,8 +325,8 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     let invitee = stack.join(&owner, "invitee@halls.test", &["member"]).await;
     let stranger = stack.join(&owner, "stranger@halls.test", &["member"]).await;
     let room = check_in_room(&stack, &owner, "Hall").await;
-    let door = paired_terminal(&stack, &owner, &room).await;
-    let second_door = paired_terminal(&stack, &owner, &room).await;
+    let door = stack.terminal(&owner, &room).await;
+    let second_door = stack.terminal(&owner, &room).await;
 
     // Outside the window: refused, with the window.
     let later = book(
@@ -565,7 +547,7 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
 
     // Walk-up in a free room until its next booking, checked in; extend past it refused; end.
     let free_room = check_in_room(&stack, &owner, "Annex").await;
-    let annex = paired_terminal(&stack, &owner, &free_room).await;
+    let annex = stack.terminal(&owner, &free_room).await;
     let next = book(
         &stack,
         &invitee,

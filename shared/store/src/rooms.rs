@@ -11,7 +11,7 @@ use steward_domain::booking::room::Room;
 use crate::attributes::n;
 use crate::audit::AuditEntry;
 use crate::write::tenant_pk;
-use crate::write::{failed_condition, key, put, update};
+use crate::write::{failed_condition, key, put, take_licence_place, update};
 use crate::{PageKey, Query, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,23 +94,8 @@ impl RoomStore {
         audit: &AuditEntry,
     ) -> Result<(), RoomWriteError> {
         let table = self.table.name();
-        let mut count = Update::builder()
-            .table_name(table)
-            .set_key(Some(key(record.pk.clone(), "TENANT".into())))
-            .update_expression("SET #l.rooms_used = if_not_exists(#l.rooms_used, :zero) + :one")
-            .expression_attribute_names("#l", "licence")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1));
-        count = match limit {
-            Some(limit) => count
-                .condition_expression(
-                    "attribute_not_exists(#l.rooms_used) OR #l.rooms_used < :limit",
-                )
-                .expression_attribute_values(":limit", n(limit)),
-            None => count.condition_expression("attribute_exists(pk)"),
-        };
         let items = vec![
-            update(count.build())?,
+            take_licence_place(table, &record.pk, "rooms_used", limit)?,
             put(record, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,
         ];

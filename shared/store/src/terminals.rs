@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
-use crate::write::{delete, failed_condition, key, put, tenant_pk, update};
+use crate::write::{delete, failed_condition, key, put, take_licence_place, tenant_pk, update};
 use crate::{Query, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,23 +161,6 @@ impl TerminalStore {
             .pairing_pk
             .clone()
             .ok_or_else(|| StoreError::Failed("a new terminal without a pairing code".into()))?;
-        let mut count = Update::builder()
-            .table_name(table)
-            .set_key(Some(key(record.pk.clone(), "TENANT".into())))
-            .update_expression(
-                "SET #l.terminals_used = if_not_exists(#l.terminals_used, :zero) + :one",
-            )
-            .expression_attribute_names("#l", "licence")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1));
-        count = match limit {
-            Some(limit) => count
-                .condition_expression(
-                    "attribute_not_exists(#l.terminals_used) OR #l.terminals_used < :limit",
-                )
-                .expression_attribute_values(":limit", n(limit)),
-            None => count.condition_expression("attribute_exists(pk)"),
-        };
         let pairing = PairingRecord {
             pk: pairing_pk,
             sk: "PAIRING".into(),
@@ -186,7 +169,7 @@ impl TerminalStore {
             expires_at: record.pairing_expires_at,
         };
         let items = vec![
-            update(count.build())?,
+            take_licence_place(table, &record.pk, "terminals_used", limit)?,
             put(record, table, Some("attribute_not_exists(pk)"))?,
             put(&pairing, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,

@@ -93,6 +93,32 @@ pub(crate) fn cancelled_by_condition(
     }
 }
 
+/// The tenant item's licence counter `counter` (`rooms_used`, `terminals_used`) taking one more
+/// place: conditioned on staying under `limit` when the licence is enforced, else on the tenant
+/// existing. Its condition failing means the limit is reached.
+pub(crate) fn take_licence_place(
+    table: &str,
+    tenant_pk: &str,
+    counter: &str,
+    limit: Option<u32>,
+) -> Result<TransactWriteItem, StoreError> {
+    let count = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant_pk.to_owned(), "TENANT".into())))
+        .update_expression("SET #l.#c = if_not_exists(#l.#c, :zero) + :one")
+        .expression_attribute_names("#l", "licence")
+        .expression_attribute_names("#c", counter)
+        .expression_attribute_values(":zero", crate::attributes::n(0))
+        .expression_attribute_values(":one", crate::attributes::n(1));
+    let count = match limit {
+        Some(limit) => count
+            .condition_expression("attribute_not_exists(#l.#c) OR #l.#c < :limit")
+            .expression_attribute_values(":limit", crate::attributes::n(limit)),
+        None => count.condition_expression("attribute_exists(pk)"),
+    };
+    update(count.build())
+}
+
 /// A transaction's update of one item.
 pub(crate) fn update(
     update: Result<Update, aws_sdk_dynamodb::error::BuildError>,
