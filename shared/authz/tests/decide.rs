@@ -252,7 +252,9 @@ fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
             Permission::FeedsManage,
             Permission::RoomsImport,
             Permission::BookingsImport,
-            Permission::ReportsRead
+            Permission::ReportsRead,
+            Permission::TerminalsManage,
+            Permission::BookingsCheckIn
         ]
     );
     // Not enforced, nothing is gated.
