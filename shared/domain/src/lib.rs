@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod booking;
+pub mod credential;
 pub mod digest;
 pub mod identity;
 pub mod licensing;
