@@ -78,11 +78,8 @@ pub fn trust_score(types: &[Weighed<'_>], holdings: &[Holding<'_>], now: Timesta
         .map(|l| l.weight)
         .sum();
     TrustScore {
-        score: if total == 0 {
-            0
-        } else {
-            (earned * 100 + total / 2) / total
-        },
+        // Rounded to the nearest point; no weighed type scores 0.
+        score: (earned * 100 + total / 2).checked_div(total).unwrap_or(0),
         breakdown,
     }
 }
