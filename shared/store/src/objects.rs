@@ -1,6 +1,10 @@
-//! Writing objects to the S3 bucket (nightly reports).
+//! The S3 bucket: nightly reports written and read; credential files uploaded and downloaded by
+//! clients through presigned URLs, read back in part by the verifier, deleted when refused.
+
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::{SdkConfig, StoreError};
@@ -57,5 +61,187 @@ impl Bucket {
             .await
             .map_err(|e| StoreError::Failed(Box::new(e)))?;
         Ok(bytes.to_vec())
+    }
+
+    /// A URL that lets its holder `PUT` exactly one object at `key` for `valid`: its content
+    /// type and length are signed, so S3 refuses another type or size (the Rust SDK has no
+    /// presigned POST with a size range; a signed `Content-Length` is the limit).
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        valid: Duration,
+    ) -> Result<Presigned, StoreError> {
+        let config =
+            PresigningConfig::expires_in(valid).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let length = i64::try_from(content_length).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(Presigned::of(&request))
+    }
+
+    /// A URL that lets its holder `GET` the object at `key` for `valid`.
+    pub async fn presign_download(
+        &self,
+        key: &str,
+        valid: Duration,
+    ) -> Result<Presigned, StoreError> {
+        let config =
+            PresigningConfig::expires_in(valid).map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.name)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(Presigned::of(&request))
+    }
+
+    /// The object's size and its first `head` bytes (`None`: no such object).
+    pub async fn head_of(
+        &self,
+        key: &str,
+        head: usize,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let range = format!("bytes=0-{}", head.saturating_sub(1));
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.name)
+            .key(key)
+            .range(range)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(error) => return Err(StoreError::from_sdk(error)),
+        };
+        // `Content-Range: bytes 0-N/SIZE` holds the whole size; without it the object is whole.
+        let size = output
+            .content_range()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|s| s.parse().ok());
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Failed(Box::new(e)))?
+            .to_vec();
+        let size = size.unwrap_or(bytes.len() as u64);
+        Ok(Some((size, bytes)))
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+/// A presigned request: where to send it, how, and the headers it must carry as signed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Presigned {
+    pub url: String,
+    pub method: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl Presigned {
+    fn of(request: &aws_sdk_s3::presigning::PresignedRequest) -> Self {
+        Self {
+            url: request.uri().to_owned(),
+            method: request.method().to_owned(),
+            headers: request
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket() -> Bucket {
+        let config = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Bucket::new(&config, "steward-files")
+    }
+
+    fn query(url: &str, name: &str) -> Option<String> {
+        url.split_once('?')?
+            .1
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    #[tokio::test]
+    async fn an_upload_url_pins_its_key_type_length_and_expiry() {
+        let key = "tenants/t_1/credentials/cr_1.pdf";
+        let presigned = bucket()
+            .presign_upload(key, "application/pdf", 1_234, Duration::from_secs(300))
+            .await
+            .unwrap();
+        assert_eq!(presigned.method, "PUT");
+        assert!(
+            presigned.url.contains("/tenants/t_1/credentials/cr_1.pdf?"),
+            "{}",
+            presigned.url
+        );
+        assert_eq!(
+            query(&presigned.url, "X-Amz-Expires").as_deref(),
+            Some("300")
+        );
+        let signed = query(&presigned.url, "X-Amz-SignedHeaders").unwrap();
+        assert!(
+            signed.contains("content-type") && signed.contains("content-length"),
+            "{signed}"
+        );
+        assert_eq!(
+            presigned.headers.get("content-type").map(String::as_str),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            presigned.headers.get("content-length").map(String::as_str),
+            Some("1234")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_download_url_expires() {
+        let presigned = bucket()
+            .presign_download("tenants/t_1/credentials/cr_1.pdf", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(presigned.method, "GET");
+        assert_eq!(
+            query(&presigned.url, "X-Amz-Expires").as_deref(),
+            Some("60")
+        );
     }
 }
