@@ -5,6 +5,7 @@ pub mod access;
 mod attributes;
 pub mod audit;
 pub mod bookings;
+pub mod credentials;
 mod error;
 pub mod feeds;
 pub mod idempotency;
