@@ -434,5 +434,13 @@ async fn provision(
             .map_err(failed(id))?;
         resolver.record_queue_url(id, url);
     }
+    // Event notifications name their queues: set once the queues exist.
+    for (id, resource) in &template.resources {
+        if resource.kind == "AWS::S3::Bucket" {
+            provision::bucket_notifications(aws, &resolver.physical_name(id), resource, &*resolver)
+                .await
+                .map_err(failed(id))?;
+        }
+    }
     Ok(())
 }

@@ -157,6 +157,14 @@ impl Bucket {
     }
 }
 
+/// An object key as an S3 event notification gives it (URL-encoded, spaces as `+`), decoded.
+pub fn event_key(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// A presigned request: where to send it, how, and the headers it must carry as signed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Presigned {
@@ -230,6 +238,12 @@ mod tests {
             presigned.headers.get("content-length").map(String::as_str),
             Some("1234")
         );
+    }
+
+    #[test]
+    fn event_keys_are_decoded() {
+        assert_eq!(event_key("tenants%2Ft_1%2Fa+b.pdf"), "tenants/t_1/a b.pdf");
+        assert_eq!(event_key("tenants/t_1/c.pdf"), "tenants/t_1/c.pdf");
     }
 
     #[tokio::test]

@@ -192,6 +192,80 @@ pub async fn bucket(config: &SdkConfig, name: &str) -> Result<(), StoreError> {
     }
 }
 
+/// A bucket's `NotificationConfiguration.QueueConfigurations`: S3 sends each matching event to
+/// its queue (the emulator delivers them, as S3 does). Run once the queues exist.
+pub async fn bucket_notifications(
+    config: &SdkConfig,
+    name: &str,
+    resource: &Resource,
+    resolver: &dyn Resolver,
+) -> Result<(), StoreError> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    };
+    let Some(queues) = resource
+        .property(&["NotificationConfiguration", "QueueConfigurations"])
+        .and_then(Value::as_sequence)
+    else {
+        return Ok(());
+    };
+    let mut configurations = Vec::new();
+    for queue in queues {
+        let arn = queue
+            .get("Queue")
+            .map(|q| resolve(q, resolver))
+            .transpose()
+            .map_err(|e| invalid(name, e.to_string()))?
+            .ok_or_else(|| invalid(name, "a queue configuration without Queue"))?;
+        let event = text(queue, "Event").ok_or_else(|| invalid(name, "no Event"))?;
+        let rules: Vec<FilterRule> = queue
+            .get("Filter")
+            .and_then(|f| f.get("S3Key"))
+            .and_then(|k| k.get("Rules"))
+            .and_then(Value::as_sequence)
+            .map(|rules| {
+                rules
+                    .iter()
+                    .map(|rule| {
+                        FilterRule::builder()
+                            .name(FilterRuleName::from(text(rule, "Name").unwrap_or_default()))
+                            .value(text(rule, "Value").unwrap_or_default())
+                            .build()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut configuration = QueueConfiguration::builder()
+            .queue_arn(arn)
+            .events(Event::from(event));
+        if !rules.is_empty() {
+            configuration = configuration.filter(
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                    .build(),
+            );
+        }
+        configurations.push(
+            configuration
+                .build()
+                .map_err(|e| invalid(name, e.to_string()))?,
+        );
+    }
+    aws_sdk_s3::Client::new(config)
+        .put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(configurations))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
+}
+
 /// An `AWS::SES::EmailIdentity`: the emulator refuses mail from unverified senders, as SES does.
 pub async fn email_identity(config: &SdkConfig, address: &str) -> Result<(), StoreError> {
     let client = aws_sdk_sesv2::Client::new(config);
