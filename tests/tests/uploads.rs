@@ -1,66 +1,194 @@
-//! A credential file's way to the verifier (SPEC §E), as far as it is built: a client uploads
-//! through a presigned URL, and the bucket's "object created" event reaches `UploadsQueue`
-//! (template.yaml's notification, set up by the local stack as S3 would). Objects outside
-//! `tenants/` raise no event.
+//! A credential file's way through the verifier (SPEC §E), as far as it is built: a client
+//! uploads through a presigned URL, the bucket's "object created" event reaches `UploadsQueue`
+//! (template.yaml's notification, set up by the local stack as S3 would), and the verifier
+//! checks it: a real PDF waits for review with its SHA-256; an ELF declared as a PDF, and a
+//! file larger than declared, are rejected with the reason and their objects deleted; the same
+//! event delivered again changes nothing. (Records are made through the store until the
+//! credentials API exists.)
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+use steward_domain::credential::file::FileKind;
+use steward_domain::credential::kind::CredentialType;
+use steward_domain::credential::status::CredentialStatus;
 use steward_e2e::TestStack;
+use steward_store::credentials::{
+    CredentialRecord, CredentialStore, CredentialTypeRecord, object_key,
+};
 use steward_store::objects::Bucket;
 
-#[tokio::test]
-async fn an_upload_through_a_presigned_url_reaches_the_uploads_queue() {
-    let stack = TestStack::start().await;
-    let bucket = Bucket::new(stack.aws(), stack.stack.physical_name("Bucket"));
-    let body = b"%PDF-1.4\n%%EOF\n".to_vec();
-    let key = "tenants/t_1/credentials/cr_1.pdf";
-    let presigned = bucket
-        .presign_upload(
-            key,
-            "application/pdf",
-            body.len() as u64,
-            Duration::from_secs(300),
-        )
-        .await
-        .unwrap();
-    let mut request = stack.http.put(&presigned.url).body(body.clone());
-    for (name, value) in &presigned.headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
-    let uploaded = request.send().await.unwrap();
-    assert!(uploaded.status().is_success(), "{}", uploaded.status());
-    bucket
-        .put("reports/other.json", b"{}".to_vec(), "application/json")
-        .await
-        .unwrap();
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 
-    let sqs = aws_sdk_sqs::Client::new(stack.aws());
-    let queue = stack
-        .stack
-        .queue_url("UploadsQueue")
-        .expect("the uploads queue");
-    let mut keys = Vec::new();
-    for _ in 0..10 {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
+fn elf() -> Vec<u8> {
+    let mut bytes = vec![0x7F, b'E', b'L', b'F', 2, 1, 1, 0];
+    bytes.resize(64, 0);
+    bytes
+}
+
+struct Uploads<'a> {
+    stack: &'a TestStack,
+    store: CredentialStore,
+    bucket: Bucket,
+}
+
+impl Uploads<'_> {
+    /// A credential awaiting its upload of `declared` bytes; answers its object key.
+    async fn credential(&self, id: &str, declared: u64) -> String {
+        let now = jiff::Timestamp::now().to_string();
+        let key = object_key("t_up", id, FileKind::Pdf);
+        let (pk, sk) = CredentialRecord::key("t_up", id);
+        let record = CredentialRecord {
+            pk,
+            sk,
+            credential_id: id.into(),
+            tenant_id: "t_up".into(),
+            provider: "usr_p".into(),
+            type_id: "ct_aid".into(),
+            file_kind: FileKind::Pdf,
+            declared_bytes: declared,
+            object_key: key.clone(),
+            status: CredentialStatus::AwaitingUpload,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+            uploaded_at: None,
+            sha256: None,
+            review_due: None,
+            escalated_at: None,
+            expires_at: None,
+            decided_by: None,
+            reason: None,
+        };
+        self.store.put(&record, None, None).await.unwrap();
+        key
+    }
+
+    async fn upload(&self, key: &str, declared: u64, body: Vec<u8>) {
+        let presigned = self
+            .bucket
+            .presign_upload(key, "application/pdf", declared, Duration::from_secs(300))
             .await
             .unwrap();
-        for message in received.messages() {
-            let event: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            for record in event["Records"].as_array().into_iter().flatten() {
-                let raw = record["s3"]["object"]["key"].as_str().unwrap();
-                keys.push(steward_store::objects::event_key(raw));
+        let mut request = self.stack.http.put(&presigned.url).body(body);
+        for (name, value) in &presigned.headers {
+            if name != "content-length" {
+                request = request.header(name.as_str(), value.as_str());
             }
         }
-        if !keys.is_empty() {
-            break;
-        }
+        let uploaded = request.send().await.unwrap();
+        assert!(uploaded.status().is_success(), "{}", uploaded.status());
     }
-    assert_eq!(keys, [key], "only the credential's object raises an event");
-    let (size, head) = bucket.head_of(key, 8).await.unwrap().expect("the object");
-    assert_eq!((size, head.as_slice()), (body.len() as u64, &body[..8]));
+
+    /// The credential once the verifier has decided (within 15 s).
+    async fn decided(&self, id: &str) -> CredentialRecord {
+        for _ in 0..75 {
+            let record = self.store.get("t_up", id).await.unwrap().unwrap();
+            if record.status != CredentialStatus::AwaitingUpload {
+                return record;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{id} was not verified");
+    }
+}
+
+#[tokio::test]
+async fn uploaded_files_are_verified_once_by_their_bytes() {
+    let stack = TestStack::start().await;
+    let uploads = Uploads {
+        stack: &stack,
+        store: CredentialStore::new(stack.table.clone()),
+        bucket: Bucket::new(stack.aws(), stack.stack.physical_name("Bucket")),
+    };
+    let (pk, sk) = CredentialTypeRecord::key("t_up", "ct_aid");
+    let now = jiff::Timestamp::now().to_string();
+    let kind = CredentialTypeRecord {
+        pk,
+        sk,
+        type_id: "ct_aid".into(),
+        tenant_id: "t_up".into(),
+        kind: CredentialType {
+            name: "First aid".into(),
+            accepted_types: [FileKind::Pdf].into(),
+            max_bytes: 1_000,
+            expiry_required: false,
+            review_required: true,
+            weight: 10,
+        },
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let audit =
+        steward_access::Auditor::new(&steward_kit::secret::Secret::new("x".repeat(40)).unwrap())
+            .system_entry(
+                "test",
+                steward_access::Record {
+                    tenant_id: "t_up",
+                    actor: "test",
+                    action: "credential_type.create",
+                    target: "credential_type:ct_aid",
+                    before: serde_json::Value::Null,
+                    after: serde_json::Value::Null,
+                },
+            );
+    uploads.store.put_type(&kind, None, &audit).await.unwrap();
+
+    let good = uploads.credential("cr_good", PDF.len() as u64).await;
+    let disguised = uploads.credential("cr_elf", 64).await;
+    let oversized = uploads.credential("cr_big", 10).await;
+    uploads.upload(&good, PDF.len() as u64, PDF.to_vec()).await;
+    uploads.upload(&disguised, 64, elf()).await;
+    uploads.upload(&oversized, 10, PDF.to_vec()).await;
+
+    let verified = uploads.decided("cr_good").await;
+    assert_eq!(verified.status, CredentialStatus::PendingReview);
+    let expected: String = Sha256::digest(PDF)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(verified.sha256.as_deref(), Some(expected.as_str()));
+    assert!(verified.review_due.is_some());
+    for (id, key, why) in [
+        (
+            "cr_elf",
+            &disguised,
+            "declared application/pdf but its content is application/x-executable",
+        ),
+        ("cr_big", &oversized, "takes at most 10"),
+    ] {
+        let rejected = uploads.decided(id).await;
+        assert_eq!(rejected.status, CredentialStatus::Rejected, "{id}");
+        assert!(
+            rejected.reason.as_deref().unwrap().contains(why),
+            "{id}: {:?}",
+            rejected.reason
+        );
+        assert!(
+            uploads.bucket.head_of(key, 8).await.unwrap().is_none(),
+            "{id}'s object is deleted"
+        );
+    }
+
+    // The same event again (S3 may send one twice): nothing changes.
+    let sqs = aws_sdk_sqs::Client::new(stack.aws());
+    let event = serde_json::json!({ "Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": { "bucket": { "name": stack.stack.physical_name("Bucket") },
+                "object": { "key": good.replace('/', "%2F"), "size": PDF.len() } }
+    }] });
+    sqs.send_message()
+        .queue_url(stack.stack.queue_url("UploadsQueue").unwrap())
+        .message_body(event.to_string())
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let again = uploads.store.get("t_up", "cr_good").await.unwrap().unwrap();
+    assert_eq!(
+        again.version, verified.version,
+        "the event is processed once"
+    );
 }

@@ -40,6 +40,9 @@ impl Registry {
         registry.insert("release", |env, aws| {
             Ok(erase(steward_rooms::release::init(env, aws)?))
         });
+        registry.insert("verifier", |env, aws| {
+            Ok(erase(steward_credentials::init_verifier(env, aws)?))
+        });
         registry.insert("notifier", |env, aws| {
             Ok(erase(steward_notifier::init_notifier(env, aws)?))
         });
