@@ -1002,6 +1002,36 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // Credentials: a type, then a credential with its upload URL; bad ones change nothing.
+    let kind = script
+        .step(
+            "POST /v1/credential-types",
+            as_(&owner, Method::POST, "/v1/credential-types").json(&json!({
+                "name": "First aid", "accepted_types": ["application/pdf"], "max_bytes": 1000
+            })),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/credential-types",
+            as_(&owner, Method::POST, "/v1/credential-types")
+                .json(&json!({ "name": "", "accepted_types": [], "max_bytes": 0 })),
+            422,
+        )
+        .await;
+    for (size, status) in [(100, 201), (5_000, 422)] {
+        script
+            .step(
+                "POST /v1/credentials",
+                as_(&owner, Method::POST, "/v1/credentials").json(&json!({
+                    "type_id": kind["id"], "content_type": "application/pdf", "size": size
+                })),
+                status,
+            )
+            .await;
+    }
+
     // Notifications marked read; a time that is not one changes nothing.
     for (body, status) in [(json!({}), 200), (json!({ "up_to": "yesterday" }), 422)] {
         script

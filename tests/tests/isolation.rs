@@ -98,6 +98,22 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         json!({ "room_id": room["id"] }),
     )
     .await;
+    // A credential type and a credential.
+    let credential_type = ask(
+        &owner,
+        Method::POST,
+        "/v1/credential-types",
+        json!({ "name": "Alpha licence", "accepted_types": ["application/pdf"], "max_bytes": 1000 }),
+    )
+    .await;
+    let credential = ask(
+        &owner,
+        Method::POST,
+        "/v1/credentials",
+        json!({ "type_id": credential_type["id"], "content_type": "application/pdf", "size": 100 }),
+    )
+    .await;
+
     // A door terminal and a badge.
     let terminal = ask(
         &owner,
@@ -116,6 +132,10 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
 
     let path_values = BTreeMap::from([
         ("terminalId", terminal["id"].as_str().unwrap().to_owned()),
+        (
+            "credentialId",
+            credential["id"].as_str().unwrap().to_owned(),
+        ),
         // A badge's id is the card's: every tenant has its own registry of them.
         ("badgeId", "0A1B2C3D".to_owned()),
         ("userId", member.user_id.clone()),
@@ -143,6 +163,8 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         terminal["id"].as_str().unwrap().to_owned(),
         terminal["pairing_code"].as_str().unwrap().to_owned(),
         "Alpha badge".to_owned(),
+        "Alpha licence".to_owned(),
+        credential["id"].as_str().unwrap().to_owned(),
         room["id"].as_str().unwrap().to_owned(),
         booking["id"].as_str().unwrap().to_owned(),
         closure["closure"]["id"].as_str().unwrap().to_owned(),
@@ -177,6 +199,9 @@ fn body_for(route: &str, a: &TenantA) -> Value {
         "PUT /v1/settings/booking-quota" => json!({ "active_bookings": 1 }),
         "PUT /v1/settings/check-in" => json!({ "pin_attempts": 1 }),
         "POST /v1/terminals" => json!({ "room_id": a.path_values["roomId"], "name": "Beta door" }),
+        "POST /v1/credential-types" => {
+            json!({ "name": "Beta", "accepted_types": ["image/png"], "max_bytes": 10 })
+        }
         "PUT /v1/badges/{badgeId}" => json!({ "member_id": a.path_values["userId"] }),
         "POST /v1/bookings" => json!({
             "room_id": a.path_values["roomId"],

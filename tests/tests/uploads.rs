@@ -192,3 +192,108 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         "the event is processed once"
     );
 }
+
+#[tokio::test]
+async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
+    use http::Method;
+    use serde_json::json;
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Creds", "owner@creds.test").await;
+    let provider = stack
+        .join(&owner, "provider@creds.test", &["provider"])
+        .await;
+    let (status, problem) = stack
+        .call(
+            &provider,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid", "accepted_types": ["application/pdf"], "max_bytes": 1000 }),
+        )
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    let (status, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid", "accepted_types": ["application/pdf"], "max_bytes": 1000 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{kind}");
+    for (body, field) in [
+        (
+            json!({ "type_id": kind["id"], "content_type": "image/png", "size": 10 }),
+            "content_type",
+        ),
+        (
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": 5000 }),
+            "size",
+        ),
+        (
+            json!({ "type_id": "ct_none", "content_type": "application/pdf", "size": 10 }),
+            "type_id",
+        ),
+    ] {
+        let (status, problem) = stack
+            .call(&provider, Method::POST, "/v1/credentials", body)
+            .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].clone()),
+            (422, json!(field)),
+            "{problem}"
+        );
+    }
+    let (status, created) = stack
+        .call(
+            &provider,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": PDF.len() }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "awaiting_upload");
+    let upload = &created["upload"];
+    assert!(
+        upload["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("tenants/{}/credentials/", owner.tenant_id)),
+        "{upload}"
+    );
+    let mut request = stack
+        .http
+        .put(upload["url"].as_str().unwrap())
+        .body(PDF.to_vec());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            request = request.header(name.as_str(), value.as_str().unwrap());
+        }
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+    let mut read = json!(null);
+    for _ in 0..75 {
+        read = stack
+            .call(&provider, Method::GET, &path, json!(null))
+            .await
+            .1;
+        if read["status"] != "awaiting_upload" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let expected: String = Sha256::digest(PDF)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        (read["status"].clone(), read["sha256"].clone()),
+        (json!("pending_review"), json!(expected)),
+        "{read}"
+    );
+    // Another tenant sees nothing of it.
+    let other = stack.sign_up("Other", "owner@other.test").await;
+    let (status, _) = stack.call(&other, Method::GET, &path, json!(null)).await;
+    assert_eq!(status, 404);
+}

@@ -1,6 +1,8 @@
-//! Provider credentials (SPEC §E). So far: the verifier, which S3's "object created" events
-//! reach through `UploadsQueue` ([`verify`]).
+//! Provider credentials (SPEC §E). So far: the API for credential types and a provider's
+//! credentials ([`api`]), and the verifier, which S3's "object created" events reach through
+//! `UploadsQueue` ([`verify`]).
 
+mod api;
 mod verify;
 
 use serde::Deserialize;
@@ -10,6 +12,7 @@ use steward_store::credentials::CredentialStore;
 use steward_store::objects::Bucket;
 use steward_store::{SdkConfig, Table};
 
+pub use api::CredentialsApi;
 pub use verify::Verifier;
 
 /// Records verified at once: each reads its object whole (at most 25 MiB).
@@ -32,4 +35,22 @@ pub fn init_verifier(env: &Env, aws: &SdkConfig) -> Result<SqsFunction<Verifier>
         },
         VERIFIER_CONCURRENCY,
     ))
+}
+
+pub fn init_api(
+    env: &Env,
+    aws: &SdkConfig,
+) -> Result<steward_kit::api::HttpFunction<CredentialsApi>, ConfigError> {
+    let common: Common = env.parse()?;
+    let bucket: BucketConfig = env.parse()?;
+    let table = Table::new(aws, &common.table);
+    let api = CredentialsApi {
+        guard: steward_access::Guard::from_env(env, &table)?,
+        store: CredentialStore::new(table.clone()),
+        bucket: Bucket::new(aws, bucket.credential_bucket),
+        auditor: steward_access::Auditor::new(&common.signing_secret),
+    };
+    steward_kit::api::HttpFunction::new(common.function_name, api, common.cors_allowed_origins)
+        .with_request_counts(env)?
+        .with_recorded_latencies(&table, env)
 }

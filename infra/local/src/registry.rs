@@ -40,6 +40,9 @@ impl Registry {
         registry.insert("release", |env, aws| {
             Ok(erase(steward_rooms::release::init(env, aws)?))
         });
+        registry.insert("credentials", |env, aws| {
+            Ok(erase(steward_credentials::init_api(env, aws)?))
+        });
         registry.insert("verifier", |env, aws| {
             Ok(erase(steward_credentials::init_verifier(env, aws)?))
         });

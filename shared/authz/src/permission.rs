@@ -45,6 +45,9 @@ string_enum! {
         ReportsRead => "reports:read",
         TerminalsManage => "terminals:manage",
         BookingsCheckIn => "bookings:check_in",
+        CredentialTypesManage => "credential_types:manage",
+        CredentialsUpload => "credentials:upload",
+        CredentialsReview => "credentials:review",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -105,6 +108,9 @@ impl Permission {
             Self::RoomsImport | Self::BookingsImport => Some(Feature::CsvImport),
             Self::ReportsRead => Some(Feature::Reports),
             Self::TerminalsManage | Self::BookingsCheckIn => Some(Feature::Terminals),
+            Self::CredentialTypesManage | Self::CredentialsUpload | Self::CredentialsReview => {
+                Some(Feature::Credentials)
+            }
         }
     }
 

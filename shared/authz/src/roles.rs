@@ -63,6 +63,8 @@ impl BuiltInRole {
                 P::FeedsManage,
                 P::ReportsRead,
                 P::BookingsCheckIn,
+                P::CredentialsUpload,
+                P::CredentialsReview,
             ],
             Self::Member | Self::Provider => &[
                 P::MeRead,
@@ -74,6 +76,7 @@ impl BuiltInRole {
                 P::SeriesCreate,
                 P::FeedsManage,
                 P::BookingsCheckIn,
+                P::CredentialsUpload,
             ],
             Self::Auditor => &[
                 P::MeRead,

@@ -102,7 +102,9 @@ fn built_in_roles_grant_what_the_spec_lists() {
             P::SeriesCreate,
             P::FeedsManage,
             P::ReportsRead,
-            P::BookingsCheckIn
+            P::BookingsCheckIn,
+            P::CredentialsUpload,
+            P::CredentialsReview
         ])
     );
     for role in [BuiltInRole::Member, BuiltInRole::Provider] {
@@ -117,7 +119,8 @@ fn built_in_roles_grant_what_the_spec_lists() {
                 P::BookingsRead,
                 P::SeriesCreate,
                 P::FeedsManage,
-                P::BookingsCheckIn
+                P::BookingsCheckIn,
+                P::CredentialsUpload
             ])
         );
     }
@@ -254,7 +257,10 @@ fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
             Permission::BookingsImport,
             Permission::ReportsRead,
             Permission::TerminalsManage,
-            Permission::BookingsCheckIn
+            Permission::BookingsCheckIn,
+            Permission::CredentialTypesManage,
+            Permission::CredentialsUpload,
+            Permission::CredentialsReview
         ]
     );
     // Not enforced, nothing is gated.

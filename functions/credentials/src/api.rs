@@ -1,0 +1,265 @@
+//! The credentials API (SPEC §E), so far: the tenant's credential types (admins), and a
+//! provider's credentials: created with a presigned upload URL valid for minutes, whose key is
+//! under the tenant's prefix and whose content type and length are signed; listed and read.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_access::{Auditor, Guard, Record, new_id};
+use steward_authz::Permission;
+use steward_domain::credential::file::FileKind;
+use steward_domain::credential::kind::CredentialTypeInput;
+use steward_domain::credential::status::CredentialStatus;
+use steward_kit::ApiError;
+use steward_kit::api::{self, Api, ApiRequest};
+use steward_store::credentials::{
+    CredentialRecord, CredentialStore, CredentialTypeRecord, CredentialWriteError, object_key,
+};
+use steward_store::objects::Bucket;
+
+/// How long an upload URL can be used.
+pub const UPLOAD_VALID: Duration = Duration::from_secs(10 * 60);
+
+pub struct CredentialsApi {
+    pub(crate) guard: Guard,
+    pub(crate) store: CredentialStore,
+    pub(crate) bucket: Bucket,
+    pub(crate) auditor: Auditor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCredential {
+    type_id: String,
+    content_type: String,
+    size: u64,
+    #[serde(default)]
+    expires_at: Option<Timestamp>,
+}
+
+fn type_view(record: &CredentialTypeRecord) -> Value {
+    let mut view = json!(record.kind);
+    view["id"] = json!(record.type_id);
+    view["version"] = json!(record.version);
+    view
+}
+
+fn view(record: &CredentialRecord) -> Value {
+    json!({
+        "id": record.credential_id,
+        "provider": record.provider,
+        "type_id": record.type_id,
+        "content_type": record.file_kind,
+        "declared_bytes": record.declared_bytes,
+        "status": record.status,
+        "sha256": record.sha256,
+        "uploaded_at": record.uploaded_at,
+        "review_due": record.review_due,
+        "expires_at": record.expires_at,
+        "decided_by": record.decided_by,
+        "reason": record.reason,
+        "version": record.version,
+        "created_at": record.created_at,
+    })
+}
+
+fn stale(error: CredentialWriteError) -> ApiError {
+    match error {
+        CredentialWriteError::Stale => ApiError::Conflict("it changed meanwhile; try again".into()),
+        CredentialWriteError::Store(error) => error.into(),
+    }
+}
+
+impl CredentialsApi {
+    /// `POST /v1/credential-types`.
+    async fn create_type(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialTypesManage)
+            .await?;
+        let kind = request
+            .json::<CredentialTypeInput>()?
+            .parse()
+            .map_err(ApiError::invalid)?;
+        let tenant_id = caller.tenant_id();
+        let type_id = new_id("ct");
+        let now = Timestamp::now().to_string();
+        let (pk, sk) = CredentialTypeRecord::key(tenant_id, &type_id);
+        let record = CredentialTypeRecord {
+            pk,
+            sk,
+            type_id: type_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            kind,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "credential_type.create",
+                target: &format!("credential_type:{type_id}"),
+                before: Value::Null,
+                after: type_view(&record),
+            },
+        );
+        self.store
+            .put_type(&record, None, &audit)
+            .await
+            .map_err(stale)?;
+        api::json(StatusCode::CREATED, &type_view(&record))
+    }
+
+    /// `GET /v1/credential-types`.
+    async fn types(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsUpload)
+            .await?;
+        let types = self.store.types(caller.tenant_id()).await?;
+        let items: Vec<Value> = types.iter().map(type_view).collect();
+        api::json(StatusCode::OK, &json!({ "items": items }))
+    }
+
+    /// `POST /v1/credentials`: the record, and where to upload its file.
+    async fn create(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsUpload)
+            .await?;
+        let input: NewCredential = request.json()?;
+        let tenant_id = caller.tenant_id();
+        let kind = self
+            .store
+            .credential_type(tenant_id, &input.type_id)
+            .await?
+            .ok_or_else(|| ApiError::validation("type_id", "no such credential type"))?;
+        let file_kind = FileKind::parse(&input.content_type)
+            .filter(|k| kind.kind.accepted_types.contains(k))
+            .ok_or_else(|| {
+                let accepted: Vec<&str> =
+                    kind.kind.accepted_types.iter().map(|k| k.mime()).collect();
+                ApiError::validation("content_type", format!("one of {}", accepted.join(", ")))
+            })?;
+        if !(1..=kind.kind.max_bytes).contains(&input.size) {
+            return Err(ApiError::validation(
+                "size",
+                format!("1 to {} bytes", kind.kind.max_bytes),
+            ));
+        }
+        let now = Timestamp::now();
+        match (kind.kind.expiry_required, input.expires_at) {
+            (true, None) => {
+                return Err(ApiError::validation("expires_at", "required for this type"));
+            }
+            (_, Some(at)) if at <= now => {
+                return Err(ApiError::validation("expires_at", "in the future"));
+            }
+            _ => {}
+        }
+        let credential_id = new_id("cr");
+        let key = object_key(tenant_id, &credential_id, file_kind);
+        let (pk, sk) = CredentialRecord::key(tenant_id, &credential_id);
+        let record = CredentialRecord {
+            pk,
+            sk,
+            credential_id: credential_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            provider: caller.user_id().to_owned(),
+            type_id: kind.type_id.clone(),
+            file_kind,
+            declared_bytes: input.size,
+            object_key: key.clone(),
+            status: CredentialStatus::AwaitingUpload,
+            version: 1,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            uploaded_at: None,
+            sha256: None,
+            review_due: None,
+            escalated_at: None,
+            expires_at: input.expires_at.map(|at| at.to_string()),
+            decided_by: None,
+            reason: None,
+        };
+        let upload = self
+            .bucket
+            .presign_upload(&key, file_kind.mime(), input.size, UPLOAD_VALID)
+            .await?;
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "credential.create",
+                target: &format!("credential:{credential_id}"),
+                before: Value::Null,
+                after: view(&record),
+            },
+        );
+        self.store
+            .put(&record, None, Some(&audit))
+            .await
+            .map_err(stale)?;
+        let mut body = view(&record);
+        body["upload"] = json!({
+            "url": upload.url,
+            "method": upload.method,
+            "headers": upload.headers,
+            "expires_at": (now + jiff::SignedDuration::try_from(UPLOAD_VALID).map_err(ApiError::internal)?).to_string(),
+        });
+        api::json(StatusCode::CREATED, &body)
+    }
+
+    /// `GET /v1/credentials`: the caller's own.
+    async fn mine(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsUpload)
+            .await?;
+        let records = self
+            .store
+            .of_provider(caller.tenant_id(), caller.user_id())
+            .await?;
+        let items: Vec<Value> = records.iter().map(view).collect();
+        api::json(StatusCode::OK, &json!({ "items": items }))
+    }
+
+    /// `GET /v1/credentials/{credentialId}`: its provider's, or a reviewer's.
+    async fn read(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsUpload)
+            .await?;
+        let id = request.path_param("credentialId")?;
+        let record = self
+            .store
+            .get(caller.tenant_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("credential {id}")))?;
+        if record.provider != caller.user_id() {
+            self.guard.also(&caller, Permission::CredentialsReview)?;
+        }
+        api::json(StatusCode::OK, &view(&record))
+    }
+}
+
+impl Api for CredentialsApi {
+    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        match request.route.as_str() {
+            "POST /v1/credential-types" => self.create_type(request).await,
+            "GET /v1/credential-types" => self.types(request).await,
+            "POST /v1/credentials" => self.create(request).await,
+            "GET /v1/credentials" => self.mine(request).await,
+            "GET /v1/credentials/{credentialId}" => self.read(request).await,
+            other => Err(ApiError::NotFound(format!("route {other}"))),
+        }
+    }
+}
