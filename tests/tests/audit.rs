@@ -1020,8 +1020,9 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             422,
         )
         .await;
+    let mut own_credential = Value::Null;
     for (size, status) in [(100, 201), (5_000, 422)] {
-        script
+        let answer = script
             .step(
                 "POST /v1/credentials",
                 as_(&owner, Method::POST, "/v1/credentials").json(&json!({
@@ -1030,7 +1031,32 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
                 status,
             )
             .await;
+        if status == 201 {
+            own_credential = answer;
+        }
     }
+    // Nobody reviews their own; a rejection without a reason: nothing changes. (The decisions
+    // that succeed are tested through the verifier in tests/tests/uploads.rs.)
+    let decide = |verb: &str| {
+        format!(
+            "/v1/credentials/{}/{verb}",
+            own_credential["id"].as_str().unwrap()
+        )
+    };
+    script
+        .step(
+            "POST /v1/credentials/{credentialId}/approve",
+            as_(&owner, Method::POST, &decide("approve")),
+            403,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/credentials/{credentialId}/reject",
+            as_(&owner, Method::POST, &decide("reject")).json(&json!({})),
+            422,
+        )
+        .await;
 
     // Notifications marked read; a time that is not one changes nothing.
     for (body, status) in [(json!({}), 200), (json!({ "up_to": "yesterday" }), 422)] {

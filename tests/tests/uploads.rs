@@ -296,4 +296,88 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
     let other = stack.sign_up("Other", "owner@other.test").await;
     let (status, _) = stack.call(&other, Method::GET, &path, json!(null)).await;
     assert_eq!(status, 404);
+
+    // Review: the queue, oldest first; a non-reviewer cannot download; the reviewer's URL
+    // serves the file; nobody reviews their own; a rejection needs a reason; decided once.
+    let manager = stack.join(&owner, "manager@creds.test", &["manager"]).await;
+    let (status, queue) = stack
+        .call(&manager, Method::GET, "/v1/credential-reviews", json!(null))
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(queue["items"][0]["id"], created["id"]);
+    assert_eq!(queue["items"][0]["overdue"], false);
+    let download = format!("{path}/download");
+    let (status, problem) = stack
+        .call(&provider, Method::GET, &download, json!(null))
+        .await;
+    assert_eq!(
+        (status, problem["missing_permission"].clone()),
+        (403, json!("credentials:review"))
+    );
+    let (status, link) = stack
+        .call(&manager, Method::GET, &download, json!(null))
+        .await;
+    assert_eq!(status, 200, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(url.contains("X-Amz-Expires=300"), "{url}");
+    let fetched = stack
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&fetched[..], PDF);
+    let (status, problem) = stack
+        .call(&manager, Method::POST, &format!("{path}/reject"), json!({}))
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].clone()),
+        (422, json!("reason"))
+    );
+    let (status, approved) = stack
+        .call(
+            &manager,
+            Method::POST,
+            &format!("{path}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, approved["status"].clone()),
+        (200, json!("verified")),
+        "{approved}"
+    );
+    assert_eq!(approved["decided_by"], json!(manager.user_id));
+    let (status, _) = stack
+        .call(
+            &manager,
+            Method::POST,
+            &format!("{path}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 409, "decided once");
+
+    // The manager's own credential: another reviewer decides it, never the manager.
+    let (_, own) = stack
+        .call(
+            &manager,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": 10 }),
+        )
+        .await;
+    let (status, problem) = stack
+        .call(
+            &manager,
+            Method::POST,
+            &format!("/v1/credentials/{}/approve", own["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("own"));
 }

@@ -13,7 +13,7 @@ use steward_access::{Auditor, Guard, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::credential::file::FileKind;
 use steward_domain::credential::kind::CredentialTypeInput;
-use steward_domain::credential::status::CredentialStatus;
+use steward_domain::credential::status::{CredentialStatus, ReviewRefusal, may_review};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest};
 use steward_store::credentials::{
@@ -251,6 +251,142 @@ impl CredentialsApi {
     }
 }
 
+/// How long a reviewer's download URL can be used.
+pub const DOWNLOAD_VALID: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl CredentialsApi {
+    /// `GET /v1/credential-reviews`: the files waiting for review, oldest upload first, each
+    /// flagged `overdue` past its SLA.
+    async fn review_queue(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsReview)
+            .await?;
+        let now = Timestamp::now();
+        let queue = self.store.review_queue(caller.tenant_id(), 500).await?;
+        let items: Vec<Value> = queue
+            .iter()
+            .map(|record| {
+                let mut item = view(record);
+                let due = record
+                    .review_due
+                    .as_deref()
+                    .and_then(|d| d.parse::<Timestamp>().ok());
+                item["overdue"] = json!(due.is_some_and(|due| now > due));
+                item
+            })
+            .collect();
+        api::json(StatusCode::OK, &json!({ "items": items }))
+    }
+
+    /// The credential `credentialId`, for a reviewer.
+    async fn for_review(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<(steward_access::Caller, CredentialRecord), ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsReview)
+            .await?;
+        let id = request.path_param("credentialId")?;
+        let record = self
+            .store
+            .get(caller.tenant_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("credential {id}")))?;
+        Ok((caller, record))
+    }
+
+    /// `POST /v1/credentials/{credentialId}/approve` and `/reject` (a reason required).
+    async fn decide(
+        &self,
+        request: &ApiRequest,
+        approve: bool,
+    ) -> Result<Response<Body>, ApiError> {
+        let (caller, current) = self.for_review(request).await?;
+        let reason = request
+            .json_or_default::<Decision>()?
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if !approve && reason.is_none() {
+            return Err(ApiError::validation("reason", "required to reject"));
+        }
+        may_review(caller.user_id(), &current.provider, current.status).map_err(|refusal| {
+            match refusal {
+                ReviewRefusal::OwnCredential => ApiError::Forbidden {
+                    detail: refusal.to_string(),
+                    permission: None,
+                    feature: None,
+                },
+                ReviewRefusal::NotPending(_) => ApiError::Conflict(refusal.to_string()),
+            }
+        })?;
+        let now = Timestamp::now().to_string();
+        let mut next = current.revised(&now);
+        next.status = if approve {
+            CredentialStatus::Verified
+        } else {
+            CredentialStatus::Rejected
+        };
+        next.decided_by = Some(caller.user_id().to_owned());
+        next.reason = reason;
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action: if approve {
+                    "credential.approve"
+                } else {
+                    "credential.reject"
+                },
+                target: &format!("credential:{}", current.credential_id),
+                before: view(&current),
+                after: view(&next),
+            },
+        );
+        self.store
+            .put(&next, Some(current.version), Some(&audit))
+            .await
+            .map_err(stale)?;
+        api::json(StatusCode::OK, &view(&next))
+    }
+
+    /// `GET /v1/credentials/{credentialId}/download`: a short-lived URL of its file, for
+    /// reviewers only.
+    async fn download(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let (_, record) = self.for_review(request).await?;
+        if matches!(
+            record.status,
+            CredentialStatus::AwaitingUpload | CredentialStatus::Rejected
+        ) {
+            return Err(ApiError::Conflict(format!(
+                "credential {} has no file to download ({})",
+                record.credential_id,
+                record.status.as_str()
+            )));
+        }
+        let url = self
+            .bucket
+            .presign_download(&record.object_key, DOWNLOAD_VALID)
+            .await?;
+        let expires_at = Timestamp::now()
+            + jiff::SignedDuration::try_from(DOWNLOAD_VALID).map_err(ApiError::internal)?;
+        api::json(
+            StatusCode::OK,
+            &json!({ "url": url.url, "expires_at": expires_at.to_string() }),
+        )
+    }
+}
+
 impl Api for CredentialsApi {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         match request.route.as_str() {
@@ -259,6 +395,10 @@ impl Api for CredentialsApi {
             "POST /v1/credentials" => self.create(request).await,
             "GET /v1/credentials" => self.mine(request).await,
             "GET /v1/credentials/{credentialId}" => self.read(request).await,
+            "GET /v1/credential-reviews" => self.review_queue(request).await,
+            "POST /v1/credentials/{credentialId}/approve" => self.decide(request, true).await,
+            "POST /v1/credentials/{credentialId}/reject" => self.decide(request, false).await,
+            "GET /v1/credentials/{credentialId}/download" => self.download(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
     }
