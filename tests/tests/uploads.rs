@@ -361,6 +361,27 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
         .await;
     assert_eq!(status, 409, "decided once");
 
+    // The provider's trust score: the one type, verified: 100, explained.
+    let trust = format!("/v1/members/{}/trust", provider.user_id);
+    let (status, score) = stack
+        .call(&provider, Method::GET, &trust, json!(null))
+        .await;
+    assert_eq!(
+        (status, score["score"].clone()),
+        (200, json!(100)),
+        "{score}"
+    );
+    assert_eq!(score["breakdown"][0]["credential_id"], created["id"]);
+    let (status, _) = stack
+        .call(
+            &provider,
+            Method::GET,
+            &format!("/v1/members/{}/trust", manager.user_id),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 403, "only reviewers read others' scores");
+
     // The manager's own credential: another reviewer decides it, never the manager.
     let (_, own) = stack
         .call(

@@ -14,6 +14,7 @@ use steward_authz::Permission;
 use steward_domain::credential::file::FileKind;
 use steward_domain::credential::kind::CredentialTypeInput;
 use steward_domain::credential::status::{CredentialStatus, ReviewRefusal, may_review};
+use steward_domain::credential::trust::{Holding, Weighed, trust_score};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest};
 use steward_store::credentials::{
@@ -387,6 +388,46 @@ impl CredentialsApi {
     }
 }
 
+impl CredentialsApi {
+    /// `GET /v1/members/{userId}/trust`: a provider's trust score with its breakdown; the
+    /// member themselves, or a reviewer.
+    async fn trust(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::CredentialsUpload)
+            .await?;
+        let member = request.path_param("userId")?;
+        if member != caller.user_id() {
+            self.guard.also(&caller, Permission::CredentialsReview)?;
+        }
+        let tenant_id = caller.tenant_id();
+        let (types, held) = tokio::try_join!(
+            self.store.types(tenant_id),
+            self.store.of_provider(tenant_id, member),
+        )?;
+        let weighed: Vec<Weighed<'_>> = types
+            .iter()
+            .map(|t| Weighed {
+                type_id: &t.type_id,
+                name: &t.kind.name,
+                weight: t.kind.weight,
+            })
+            .collect();
+        let holdings: Vec<Holding<'_>> = held
+            .iter()
+            .map(|c| Holding {
+                credential_id: &c.credential_id,
+                type_id: &c.type_id,
+                status: c.status,
+                expires_at: c.expires_at.as_deref().and_then(|at| at.parse().ok()),
+            })
+            .collect();
+        let mut score = json!(trust_score(&weighed, &holdings, Timestamp::now()));
+        score["member_id"] = json!(member);
+        api::json(StatusCode::OK, &score)
+    }
+}
+
 impl Api for CredentialsApi {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         match request.route.as_str() {
@@ -396,6 +437,7 @@ impl Api for CredentialsApi {
             "GET /v1/credentials" => self.mine(request).await,
             "GET /v1/credentials/{credentialId}" => self.read(request).await,
             "GET /v1/credential-reviews" => self.review_queue(request).await,
+            "GET /v1/members/{userId}/trust" => self.trust(request).await,
             "POST /v1/credentials/{credentialId}/approve" => self.decide(request, true).await,
             "POST /v1/credentials/{credentialId}/reject" => self.decide(request, false).await,
             "GET /v1/credentials/{credentialId}/download" => self.download(request).await,
