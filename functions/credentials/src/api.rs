@@ -30,6 +30,7 @@ pub struct CredentialsApi {
     pub(crate) store: CredentialStore,
     pub(crate) bucket: Bucket,
     pub(crate) auditor: Auditor,
+    pub(crate) identity: steward_store::identity::IdentityStore,
 }
 
 #[derive(Debug, Deserialize)]
@@ -401,6 +402,10 @@ impl CredentialsApi {
             self.guard.also(&caller, Permission::CredentialsReview)?;
         }
         let tenant_id = caller.tenant_id();
+        // Another tenant's member (or nobody) is not found, like any other tenant's id.
+        if self.identity.user(tenant_id, member).await?.is_none() {
+            return Err(ApiError::NotFound(format!("member {member}")));
+        }
         let (types, held) = tokio::try_join!(
             self.store.types(tenant_id),
             self.store.of_provider(tenant_id, member),

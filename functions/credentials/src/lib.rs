@@ -49,6 +49,7 @@ pub fn init_api(
         store: CredentialStore::new(table.clone()),
         bucket: Bucket::new(aws, bucket.credential_bucket),
         auditor: steward_access::Auditor::new(&common.signing_secret),
+        identity: steward_store::identity::IdentityStore::new(table.clone()),
     };
     steward_kit::api::HttpFunction::new(common.function_name, api, common.cors_allowed_origins)
         .with_request_counts(env)?
