@@ -58,6 +58,7 @@ impl Uploads<'_> {
             review_due: None,
             escalated_at: None,
             expires_at: None,
+            reminded_at: None,
             decided_by: None,
             reason: None,
         };
@@ -296,6 +297,35 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
     let other = stack.sign_up("Other", "owner@other.test").await;
     let (status, _) = stack.call(&other, Method::GET, &path, json!(null)).await;
     assert_eq!(status, 404);
+
+    // Overdue reviews are escalated once, to the reviewers (here the owner).
+    let fire = |sweep: &str, at: jiff::Timestamp| {
+        stack.post(&format!(
+            "/_local/schedules/CredentialSweepsFunction/{sweep}?at={at}"
+        ))
+    };
+    let now = jiff::Timestamp::now();
+    for (hours, escalated) in [(3, 0), (5, 1), (5, 0), (6, 0)] {
+        let (status, _, ran) = steward_e2e::send(fire(
+            "Escalate",
+            now + jiff::SignedDuration::from_hours(hours),
+        ))
+        .await;
+        assert_eq!(status, 200, "{ran}");
+        assert_eq!(
+            ran["output"]["done"]["escalated"], escalated,
+            "{hours} h: {ran}"
+        );
+    }
+    let mails = steward_e2e::sent_mail(&owner.email).await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.to_string().contains("Overdue review"))
+            .count(),
+        1,
+        "{mails:?}"
+    );
 
     // Review: the queue, oldest first; a non-reviewer cannot download; the reviewer's URL
     // serves the file; nobody reviews their own; a rejection needs a reason; decided once.

@@ -188,6 +188,7 @@ impl CredentialsApi {
             review_due: None,
             escalated_at: None,
             expires_at: input.expires_at.map(|at| at.to_string()),
+            reminded_at: None,
             decided_by: None,
             reason: None,
         };

@@ -3,6 +3,7 @@
 //! `UploadsQueue` ([`verify`]).
 
 mod api;
+mod sweeps;
 mod verify;
 
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use steward_store::objects::Bucket;
 use steward_store::{SdkConfig, Table};
 
 pub use api::CredentialsApi;
+pub use sweeps::CredentialSweeps;
 pub use verify::Verifier;
 
 /// Records verified at once: each reads its object whole (at most 25 MiB).
@@ -54,4 +56,22 @@ pub fn init_api(
     steward_kit::api::HttpFunction::new(common.function_name, api, common.cors_allowed_origins)
         .with_request_counts(env)?
         .with_recorded_latencies(&table, env)
+}
+
+/// Who sends the sweeps' emails (template.yaml).
+#[derive(Debug, Clone, Deserialize)]
+struct MailConfig {
+    notification_sender: String,
+}
+
+pub fn init_sweeps(env: &Env, aws: &SdkConfig) -> Result<CredentialSweeps, ConfigError> {
+    let common: Common = env.parse()?;
+    let mail: MailConfig = env.parse()?;
+    let table = Table::new(aws, &common.table);
+    Ok(CredentialSweeps {
+        store: CredentialStore::new(table.clone()),
+        identity: steward_store::identity::IdentityStore::new(table.clone()),
+        guard: steward_access::Guard::from_env(env, &table)?,
+        mailer: steward_store::mail::Mailer::new(aws, mail.notification_sender),
+    })
 }

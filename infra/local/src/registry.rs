@@ -43,6 +43,9 @@ impl Registry {
         registry.insert("credentials", |env, aws| {
             Ok(erase(steward_credentials::init_api(env, aws)?))
         });
+        registry.insert("credential-sweeps", |env, aws| {
+            Ok(erase(steward_credentials::init_sweeps(env, aws)?))
+        });
         registry.insert("verifier", |env, aws| {
             Ok(erase(steward_credentials::init_verifier(env, aws)?))
         });

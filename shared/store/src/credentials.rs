@@ -93,6 +93,9 @@ pub struct CredentialRecord {
     pub escalated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// When its provider was reminded of its expiry (once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
     /// Why it was rejected (by a reviewer, or by the verifier).
