@@ -432,3 +432,111 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
     assert_eq!(status, 403, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("own"));
 }
+
+#[tokio::test]
+async fn verified_credentials_are_reminded_then_expire() {
+    use http::Method;
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::json;
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Expiring", "owner@expiring.test").await;
+    let provider = stack
+        .join(&owner, "provider@expiring.test", &["provider"])
+        .await;
+    let (_, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "Licence", "accepted_types": ["application/pdf"], "max_bytes": 1000,
+                    "expiry_required": true, "review_required": false }),
+        )
+        .await;
+    let (status, problem) = stack
+        .call(
+            &provider,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": PDF.len() }),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].clone()),
+        (422, json!("expires_at"))
+    );
+    let expires =
+        Timestamp::from_second((Timestamp::now() + SignedDuration::from_hours(24)).as_second())
+            .unwrap();
+    let (_, created) = stack
+        .call(
+            &provider,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": PDF.len(),
+                    "expires_at": expires.to_string() }),
+        )
+        .await;
+    let upload = &created["upload"];
+    let mut request = stack
+        .http
+        .put(upload["url"].as_str().unwrap())
+        .body(PDF.to_vec());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            request = request.header(name.as_str(), value.as_str().unwrap());
+        }
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+    let mut read = json!(null);
+    for _ in 0..75 {
+        read = stack
+            .call(&provider, Method::GET, &path, json!(null))
+            .await
+            .1;
+        if read["status"] != "awaiting_upload" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        read["status"], "verified",
+        "no review for this type: {read}"
+    );
+
+    let fire = |at: Timestamp| {
+        stack.post(&format!(
+            "/_local/schedules/CredentialSweepsFunction/Expire?at={at}"
+        ))
+    };
+    let now = Timestamp::now();
+    for (hours, expired, reminded) in [(1, 0, 1), (2, 0, 0), (25, 1, 0), (26, 0, 0)] {
+        let (status, _, ran) =
+            steward_e2e::send(fire(now + SignedDuration::from_hours(hours))).await;
+        assert_eq!(status, 200, "{ran}");
+        let done = &ran["output"]["done"];
+        assert_eq!(
+            (done["expired"].clone(), done["reminded"].clone()),
+            (json!(expired), json!(reminded)),
+            "{hours} h: {ran}"
+        );
+    }
+    let read = stack
+        .call(&provider, Method::GET, &path, json!(null))
+        .await
+        .1;
+    assert_eq!(read["status"], "expired");
+    let mails = steward_e2e::sent_mail(&provider.email).await;
+    let subjects: Vec<String> = mails
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("expires soon")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("has expired")),
+        "{subjects:?}"
+    );
+}
