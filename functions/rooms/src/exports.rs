@@ -126,6 +126,8 @@ impl RoomRow {
                 .collect(),
             bookable: self.bookable.unwrap_or(true),
             rules,
+            // Not a column of the CSV: required credentials are set on the room afterwards.
+            required_credentials: Default::default(),
         }
         .parse()
     }

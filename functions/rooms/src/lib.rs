@@ -50,6 +50,7 @@ pub struct Rooms {
     identity: steward_store::identity::IdentityStore,
     reports: steward_store::reports::ReportStore,
     terminals: steward_store::terminals::TerminalStore,
+    credentials: steward_store::credentials::CredentialStore,
     /// The key booking PINs are derived under.
     pins: [u8; 32],
 }
@@ -87,6 +88,7 @@ pub(crate) fn rooms(
         identity: steward_store::identity::IdentityStore::new(table.clone()),
         reports: steward_store::reports::ReportStore::new(table.clone()),
         terminals: steward_store::terminals::TerminalStore::new(table.clone()),
+        credentials: steward_store::credentials::CredentialStore::new(table.clone()),
         pins: common.signing_secret.derive("booking-pin"),
         guard: Guard::from_env(env, table)?,
         store: RoomStore::new(table.clone()),

@@ -87,6 +87,9 @@ pub enum ApiError {
     /// A check-in outside its booking's window, which the answer carries.
     #[error("check-in is open from {opens} until {closes}")]
     OutsideCheckInWindow { opens: String, closes: String },
+    /// The room requires credentials its organiser does not hold verified and unexpired.
+    #[error("this room requires credentials you do not hold verified and valid: {}", missing.join(", "))]
+    CredentialRequired { missing: Vec<String> },
     #[error("the PIN is not right; {attempts_left} attempts left at this terminal")]
     WrongPin { attempts_left: u32 },
     #[error("too many wrong PINs at this terminal; try again later")]
@@ -196,6 +199,9 @@ impl ApiError {
                 "Outside the check-in window",
             ),
             Self::WrongPin { .. } => ("wrong-pin", S::FORBIDDEN, "Wrong PIN"),
+            Self::CredentialRequired { .. } => {
+                ("credential-required", S::FORBIDDEN, "Credential required")
+            }
             Self::PinLocked { .. } => ("pin-locked", S::TOO_MANY_REQUESTS, "PIN entry locked"),
             Self::InvalidCredentials => (
                 "invalid-credentials",
@@ -284,6 +290,10 @@ impl ApiError {
                 Self::WrongPin { attempts_left } => Some(*attempts_left),
                 _ => None,
             },
+            missing_credentials: match self {
+                Self::CredentialRequired { missing } => missing.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -365,6 +375,9 @@ pub struct Problem {
     /// Wrong PINs a terminal still takes before it locks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// The credential types a refused booking's organiser lacks, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_credentials: Vec<String>,
 }
 
 /// The `check_in_window` member of a refused check-in.

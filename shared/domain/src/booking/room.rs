@@ -27,6 +27,9 @@ pub struct RoomInput {
     pub bookable: bool,
     #[serde(default)]
     pub rules: RoomRules,
+    /// Credential types (ids) a member must hold, verified and unexpired, to book it.
+    #[serde(default)]
+    pub required_credentials: BTreeSet<String>,
 }
 
 fn bookable() -> bool {
@@ -45,6 +48,8 @@ pub struct Room {
     pub equipment: BTreeSet<String>,
     pub bookable: bool,
     pub rules: RoomRules,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub required_credentials: BTreeSet<String>,
 }
 
 /// One field's problem: the field's path and what is wrong.
@@ -132,6 +137,19 @@ impl RoomInput {
         if !(1..=240).contains(&rules.release_minutes) {
             problem("rules.release_minutes", "from 1 to 240".into());
         }
+        if self.required_credentials.len() > 20
+            || self.required_credentials.iter().any(|id| {
+                !(1..=64).contains(&id.len())
+                    || !id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+        {
+            problem(
+                "required_credentials",
+                "at most 20 credential type ids".into(),
+            );
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -145,6 +163,7 @@ impl RoomInput {
             equipment,
             bookable: self.bookable,
             rules,
+            required_credentials: self.required_credentials,
         })
     }
 }
