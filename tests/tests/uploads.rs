@@ -35,9 +35,9 @@ struct Uploads<'a> {
 
 impl Uploads<'_> {
     /// A credential awaiting its upload of `declared` bytes; answers its object key.
-    async fn credential(&self, id: &str, declared: u64) -> String {
+    async fn credential(&self, id: &str, declared: u64, kind: FileKind) -> String {
         let now = jiff::Timestamp::now().to_string();
-        let key = object_key("t_up", id, FileKind::Pdf);
+        let key = object_key("t_up", id, kind);
         let (pk, sk) = CredentialRecord::key("t_up", id);
         let record = CredentialRecord {
             pk,
@@ -46,7 +46,7 @@ impl Uploads<'_> {
             tenant_id: "t_up".into(),
             provider: "usr_p".into(),
             type_id: "ct_aid".into(),
-            file_kind: FileKind::Pdf,
+            file_kind: kind,
             declared_bytes: declared,
             object_key: key.clone(),
             status: CredentialStatus::AwaitingUpload,
@@ -66,10 +66,10 @@ impl Uploads<'_> {
         key
     }
 
-    async fn upload(&self, key: &str, declared: u64, body: Vec<u8>) {
+    async fn upload(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) {
         let presigned = self
             .bucket
-            .presign_upload(key, "application/pdf", declared, Duration::from_secs(300))
+            .presign_upload(key, kind.mime(), declared, Duration::from_secs(300))
             .await
             .unwrap();
         let mut request = self.stack.http.put(&presigned.url).body(body);
@@ -137,12 +137,31 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
             );
     uploads.store.put_type(&kind, None, &audit).await.unwrap();
 
-    let good = uploads.credential("cr_good", PDF.len() as u64).await;
-    let disguised = uploads.credential("cr_elf", 64).await;
-    let oversized = uploads.credential("cr_big", 10).await;
-    uploads.upload(&good, PDF.len() as u64, PDF.to_vec()).await;
-    uploads.upload(&disguised, 64, elf()).await;
-    uploads.upload(&oversized, 10, PDF.to_vec()).await;
+    let good = uploads
+        .credential("cr_good", PDF.len() as u64, FileKind::Pdf)
+        .await;
+    // A real PNG: 1×1 pixel.
+    let png: Vec<u8> = vec![
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 0x0D, 0x49, 0x44,
+        0x41, 0x54, 0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D, 0x0A, 0x2D, 0xB4, 0, 0, 0, 0,
+        0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
+    let picture = uploads
+        .credential("cr_png", png.len() as u64, FileKind::Png)
+        .await;
+    let disguised = uploads.credential("cr_elf", 64, FileKind::Pdf).await;
+    let oversized = uploads.credential("cr_big", 10, FileKind::Pdf).await;
+    uploads
+        .upload(&good, FileKind::Pdf, PDF.len() as u64, PDF.to_vec())
+        .await;
+    uploads
+        .upload(&picture, FileKind::Png, png.len() as u64, png.clone())
+        .await;
+    uploads.upload(&disguised, FileKind::Pdf, 64, elf()).await;
+    uploads
+        .upload(&oversized, FileKind::Pdf, 10, PDF.to_vec())
+        .await;
 
     let verified = uploads.decided("cr_good").await;
     assert_eq!(verified.status, CredentialStatus::PendingReview);
@@ -152,6 +171,15 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         .collect();
     assert_eq!(verified.sha256.as_deref(), Some(expected.as_str()));
     assert!(verified.review_due.is_some());
+    let picture = uploads.decided("cr_png").await;
+    let expected: String = Sha256::digest(&png)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        (picture.status, picture.sha256.as_deref()),
+        (CredentialStatus::PendingReview, Some(expected.as_str()))
+    );
     for (id, key, why) in [
         (
             "cr_elf",
