@@ -8,7 +8,6 @@
 use aws_lambda_events::event::sqs::SqsMessage;
 use jiff::Timestamp;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use steward_domain::credential::file::{HEAD_BYTES, check};
 use steward_domain::credential::status::{CredentialStatus, review_due};
 use steward_kit::sqs::RecordHandler;
@@ -103,11 +102,7 @@ impl Verifier {
         match check(current.file_kind, size, limit, &head) {
             Ok(()) => {
                 let bytes = self.bucket.get(key).await?;
-                let digest: String = Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                next.sha256 = Some(digest);
+                next.sha256 = Some(steward_domain::digest::sha256_hex(&bytes));
                 next.status = CredentialStatus::after_upload(kind.kind.review_required);
                 if next.status == CredentialStatus::PendingReview {
                     next.review_due = Some(review_due(now).to_string());

@@ -8,7 +8,6 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use steward_access::{Record, new_id};
 use steward_authz::Permission;
 use steward_domain::terminal::badge::BadgeId;
@@ -44,10 +43,7 @@ pub(crate) fn pairing_code_hash(code: &str) -> String {
         .filter(|c| !matches!(c, '-' | ' '))
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    Sha256::digest(normal.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    steward_domain::digest::sha256_hex(normal)
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,17 +6,16 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// SHA-256 of `text`, as lowercase hex. A fast hash suffices for tokens that carry 256 random
-/// bits; passwords use Argon2id (`identity::hashing`).
-pub(crate) fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// SHA-256 of `bytes`, as lowercase hex: tokens and pairing codes stored as their hash, files'
+/// digests. A fast hash suffices for tokens that carry 256 random bits; passwords use Argon2id
+/// (`identity::hashing`).
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// One dot-separated part of a token: 1 to 128 of `A-Z a-z 0-9 - _` (ids and URL-safe base64).
-pub(crate) fn is_token_part(part: &str) -> bool {
+/// Ids of every kind (members, terminals, nonces, offline items) are checked against it.
+pub fn is_token_part(part: &str) -> bool {
     !part.is_empty()
         && part.len() <= 128
         && part

@@ -65,10 +65,7 @@ impl Outcome {
 }
 
 fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    id.len() <= 64 && steward_domain::digest::is_token_part(id)
 }
 
 impl Terminals {

@@ -9,7 +9,9 @@
 //! [`sign`], the API checks with [`SignedHeader::verify`].
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+use crate::digest::{is_token_part, sha256_hex};
 
 /// The scheme's name, first in the header and in the signed text.
 pub const SCHEME: &str = "Steward-HMAC-SHA256";
@@ -65,32 +67,12 @@ pub enum SignatureError {
     Mismatch,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 fn valid_nonce(nonce: &str) -> bool {
-    (16..=64).contains(&nonce.len())
-        && nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (16..=64).contains(&nonce.len()) && is_token_part(nonce)
 }
 
 fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    id.len() <= 64 && is_token_part(id)
 }
 
 /// The text the signature is the HMAC of.
@@ -104,7 +86,7 @@ fn string_to_sign(
         "STEWARD-HMAC-SHA256\n{credential}\n{}\n{}\n{timestamp}\n{nonce}\n{}",
         request.method.to_ascii_uppercase(),
         request.path,
-        hex(&Sha256::digest(request.body)),
+        sha256_hex(request.body),
     )
 }
 
@@ -124,7 +106,7 @@ pub fn sign(
     mac.update(string_to_sign(credential, timestamp, nonce, request).as_bytes());
     format!(
         "{SCHEME} Credential={credential}, Timestamp={timestamp}, Nonce={nonce}, Signature={}",
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     )
 }
 
@@ -174,7 +156,7 @@ impl SignedHeader {
             .to_owned();
         let signature = signature
             .filter(|s| s.len() == 64)
-            .and_then(unhex)
+            .and_then(|s| hex::decode(s).ok())
             .ok_or(SignatureError::Malformed("Signature is 64 hex digits"))?;
         Ok(Self {
             credential,
