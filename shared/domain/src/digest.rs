@@ -62,7 +62,7 @@ impl TenantToken {
 
     /// What is stored: SHA-256 of the whole token.
     pub fn hash(&self) -> String {
-        sha256_hex(&self.expose())
+        sha256_hex(self.expose())
     }
 
     pub fn expose(&self) -> String {

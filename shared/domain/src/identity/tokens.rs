@@ -138,7 +138,7 @@ impl RefreshToken {
 
     /// What is stored: SHA-256 of the whole token (a fast hash suffices for 256 random bits).
     pub fn hash(&self) -> String {
-        crate::digest::sha256_hex(&self.expose())
+        crate::digest::sha256_hex(self.expose())
     }
 
     pub fn expose(&self) -> String {
