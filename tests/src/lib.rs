@@ -205,6 +205,29 @@ pub async fn sent_mail(matching: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The text of a sent email, whichever way it was sent: SES's simple form, or raw MIME with
+/// every leaf part decoded.
+pub fn mail_text(message: &Value) -> String {
+    fn leaves(mail: &mailparse::ParsedMail<'_>, into: &mut String) {
+        if mail.subparts.is_empty() {
+            into.push_str(&mail.get_body().unwrap_or_default());
+        }
+        for part in &mail.subparts {
+            leaves(part, into);
+        }
+    }
+    match message["raw"].as_str() {
+        Some(raw) => {
+            let mut text = String::new();
+            if let Ok(mail) = mailparse::parse_mail(raw.as_bytes()) {
+                leaves(&mail, &mut text);
+            }
+            text
+        }
+        None => message.to_string(),
+    }
+}
+
 /// The UTC date `days` from today: tests book in the future (within rooms' horizons) on
 /// whatever day they run.
 pub fn days_ahead(days: i64) -> jiff::civil::Date {

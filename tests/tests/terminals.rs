@@ -152,6 +152,23 @@ async fn pairing_the_signature_and_revocation() {
         (json!("online"), json!("test-1"))
     );
     assert_eq!(terminals["health"]["online"], 1);
+    // Silent for 10 minutes: offline in health.
+    let long_ago = (Timestamp::now() - minutes(11)).to_string();
+    steward_store::terminals::TerminalStore::new(stack.table.clone())
+        .seen(&paired.tenant_id, &paired.terminal_id, &long_ago, None)
+        .await
+        .unwrap();
+    let (_, terminals) = stack
+        .call(&owner, Method::GET, "/v1/terminals", Value::Null)
+        .await;
+    assert_eq!(terminals["items"][0]["state"], "offline");
+    assert_eq!(
+        (
+            terminals["health"]["online"].clone(),
+            terminals["health"]["offline"].clone()
+        ),
+        (json!(0), json!(1))
+    );
 
     // A booking in its window, to be checked in to by the attacks below (none may).
     let booked = book(&stack, &member, &room, (minutes(5), minutes(35)), json!({})).await;
@@ -379,6 +396,23 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     )
     .await;
     assert_eq!(soon["invitees"], json!([invitee.user_id]));
+    // The organiser's confirmation email carries the PIN (the room needs a check-in).
+    let id = soon["id"].as_str().unwrap();
+    let mut confirmation = String::new();
+    for _ in 0..50 {
+        if let Some(mail) = steward_e2e::sent_mail(&organiser.email)
+            .await
+            .iter()
+            .map(steward_e2e::mail_text)
+            .find(|text| text.contains(id))
+        {
+            confirmation = mail;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let pin_line = format!("Check-in PIN: {}", soon["check_in_pin"].as_str().unwrap());
+    assert!(confirmation.contains(&pin_line), "{confirmation}");
     let (status, answer) = stack
         .call(
             &invitee,

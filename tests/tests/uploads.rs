@@ -568,3 +568,45 @@ async fn verified_credentials_are_reminded_then_expire() {
         "{subjects:?}"
     );
 }
+
+#[tokio::test]
+async fn credentials_are_a_licence_feature() {
+    use http::Method;
+    use serde_json::json;
+    let stack = TestStack::with_parameters(&[
+        ("LicensingConfigCacheSeconds", "0"),
+        ("AuthorizerCacheSeconds", "0"),
+    ])
+    .await;
+    let owner = stack
+        .sign_up("Essentials", "owner@cred-essential.test")
+        .await;
+    let body =
+        json!({ "name": "First aid", "accepted_types": ["application/pdf"], "max_bytes": 1000 });
+    let (status, kind) = stack
+        .call(&owner, Method::POST, "/v1/credential-types", body.clone())
+        .await;
+    assert_eq!(status, 201, "the trial has every feature: {kind}");
+    stack.enforce_offering(&owner, "essential").await;
+    let (status, problem) = stack
+        .call(&owner, Method::POST, "/v1/credential-types", body)
+        .await;
+    assert_eq!(
+        (status, problem["missing_feature"].clone()),
+        (403, json!("credentials")),
+        "{problem}"
+    );
+    let (status, problem) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": 10 }),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["missing_feature"].clone()),
+        (403, json!("credentials")),
+        "{problem}"
+    );
+}
