@@ -64,7 +64,7 @@ async fn the_demo_seed_loads_through_the_api() {
             .bearer_auth(tokens["access_token"].as_str().unwrap()),
     )
     .await;
-    assert_eq!(rooms["items"].as_array().unwrap().len(), 3);
+    assert_eq!(rooms["items"].as_array().unwrap().len(), 4);
     let (from, to) = (steward_e2e::days_ahead(0), steward_e2e::days_ahead(31));
     let (_, _, bookings) = send(
         stack
@@ -89,4 +89,78 @@ async fn the_demo_seed_loads_through_the_api() {
         statuses.len() >= 5,
         "two bookings and a series: {statuses:?}"
     );
+
+    // The README's credentials demo: the member's certificate reaches the review queue through
+    // the verifier; until a reviewer approves it the Clinic refuses her, then takes her booking.
+    let admin = sign_in(
+        &stack,
+        "admin@demo.steward.test",
+        "demo admin passphrase 2026",
+    )
+    .await;
+    let member = sign_in(
+        &stack,
+        "member@demo.steward.test",
+        "demo member passphrase 2026",
+    )
+    .await;
+    let as_admin = |method: Method, path: &str| {
+        stack
+            .http
+            .request(method, stack.url(path))
+            .bearer_auth(&admin)
+    };
+    let mut queue = json!(null);
+    for _ in 0..75 {
+        queue = send(as_admin(Method::GET, "/v1/credential-reviews"))
+            .await
+            .2;
+        if queue["items"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        queue["items"][0]["id"].as_str(),
+        Some(loaded.saved["member_credential"].as_str()),
+        "{queue}"
+    );
+    let book_clinic = || {
+        stack.post("/v1/bookings").bearer_auth(&member).json(
+            &json!({ "room_id": loaded.saved["clinic"], "title": "First aid training",
+                           "start": format!("{}T10:00", steward_e2e::days_ahead(3)),
+                           "end": format!("{}T11:00", steward_e2e::days_ahead(3)) }),
+        )
+    };
+    let (status, _, problem) = send(book_clinic()).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(
+        problem["missing_credentials"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("First aid"),
+        "{problem}"
+    );
+    let approve = format!(
+        "/v1/credentials/{}/approve",
+        loaded.saved["member_credential"]
+    );
+    let (status, _, approved) = send(as_admin(Method::POST, &approve).json(&json!({}))).await;
+    assert_eq!((status, &approved["status"]), (200, &json!("verified")));
+    let (status, _, booked) = send(book_clinic()).await;
+    assert_eq!(status, 201, "{booked}");
+}
+
+async fn sign_in(stack: &TestStack, email: &str, password: &str) -> String {
+    let (status, _, tokens) = send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": email, "password": password })),
+    )
+    .await;
+    assert_eq!(status, 200, "{email}: {tokens}");
+    tokens["access_token"].as_str().unwrap().to_owned()
 }

@@ -1,17 +1,17 @@
-//! A credential file's way through the verifier (SPEC §E), as far as it is built: a client
-//! uploads through a presigned URL, the bucket's "object created" event reaches `UploadsQueue`
-//! (template.yaml's notification, set up by the local stack as S3 would), and the verifier
-//! checks it: a real PDF waits for review with its SHA-256; an ELF declared as a PDF, and a
-//! file larger than declared, are rejected with the reason and their objects deleted; the same
-//! event delivered again changes nothing. (Records are made through the store until the
-//! credentials API exists.)
+//! Provider credentials (SPEC §E) through the local stack: a client uploads through a presigned
+//! URL, the bucket's "object created" event reaches `UploadsQueue` (template.yaml's
+//! notification, set up by the local stack as S3 would), and the verifier checks it: a real PDF
+//! and PNG wait for review with their SHA-256; an ELF or a ZIP declared as a PDF, and a file
+//! larger than declared, are rejected with the reason and their objects deleted; the same event
+//! delivered again changes nothing. Then review, escalation, expiry and reminders, the licence
+//! feature, and rooms that require a credential on every booking path.
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use steward_domain::credential::file::FileKind;
 use steward_domain::credential::kind::CredentialType;
 use steward_domain::credential::status::CredentialStatus;
+use steward_domain::digest::sha256_hex;
 use steward_e2e::TestStack;
 use steward_store::credentials::{
     CredentialRecord, CredentialStore, CredentialTypeRecord, object_key,
@@ -20,6 +20,9 @@ use steward_store::objects::Bucket;
 
 const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+/// A real ZIP archive (one stored file, `a.txt`), as Python's `zipfile` writes it.
+const ZIP: &[u8] = b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00!\x5C\xAC*\x93\xD8\x02\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00a.txthiPK\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00!\x5C\xAC*\x93\xD8\x02\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00a.txtPK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x003\x00\x00\x00%\x00\x00\x00\x00\x00";
 
 fn elf() -> Vec<u8> {
     let mut bytes = vec![0x7F, b'E', b'L', b'F', 2, 1, 1, 0];
@@ -66,7 +69,9 @@ impl Uploads<'_> {
         key
     }
 
-    async fn upload(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) {
+    /// Sends `body` through a presigned upload of `declared` bytes to `key`, with the headers
+    /// it signed (but the length, which the client sets); answers S3's status.
+    async fn put(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) -> u16 {
         let presigned = self
             .bucket
             .presign_upload(key, kind.mime(), declared, Duration::from_secs(300))
@@ -78,8 +83,12 @@ impl Uploads<'_> {
                 request = request.header(name.as_str(), value.as_str());
             }
         }
-        let uploaded = request.send().await.unwrap();
-        assert!(uploaded.status().is_success(), "{}", uploaded.status());
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    async fn upload(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) {
+        let status = self.put(key, kind, declared, body).await;
+        assert!((200..300).contains(&status), "{status}");
     }
 
     /// The credential once the verifier has decided (within 15 s).
@@ -93,6 +102,42 @@ impl Uploads<'_> {
         }
         panic!("{id} was not verified");
     }
+}
+
+/// Sends `file` through the presigned upload of `created` (a `POST /v1/credentials` answer),
+/// with the headers it signed (the client sets the length itself).
+async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
+    let upload = &created["upload"];
+    let mut request = stack
+        .http
+        .put(upload["url"].as_str().unwrap())
+        .body(file.to_vec());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            request = request.header(name.as_str(), value.as_str().unwrap());
+        }
+    }
+    let sent = request.send().await.unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
+}
+
+/// The credential at `path` as `who` reads it once the verifier has decided (within 15 s).
+async fn verified_by_pipeline(
+    stack: &TestStack,
+    who: &steward_e2e::Person,
+    path: &str,
+) -> serde_json::Value {
+    for _ in 0..75 {
+        let read = stack
+            .call(who, http::Method::GET, path, serde_json::Value::Null)
+            .await
+            .1;
+        if read["status"] != "awaiting_upload" {
+            return read;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{path} was not verified");
 }
 
 #[tokio::test]
@@ -151,6 +196,9 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         .credential("cr_png", png.len() as u64, FileKind::Png)
         .await;
     let disguised = uploads.credential("cr_elf", 64, FileKind::Pdf).await;
+    let archive = uploads
+        .credential("cr_zip", ZIP.len() as u64, FileKind::Pdf)
+        .await;
     let oversized = uploads.credential("cr_big", 10, FileKind::Pdf).await;
     uploads
         .upload(&good, FileKind::Pdf, PDF.len() as u64, PDF.to_vec())
@@ -160,22 +208,19 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         .await;
     uploads.upload(&disguised, FileKind::Pdf, 64, elf()).await;
     uploads
+        .upload(&archive, FileKind::Pdf, ZIP.len() as u64, ZIP.to_vec())
+        .await;
+    uploads
         .upload(&oversized, FileKind::Pdf, 10, PDF.to_vec())
         .await;
 
     let verified = uploads.decided("cr_good").await;
     assert_eq!(verified.status, CredentialStatus::PendingReview);
-    let expected: String = Sha256::digest(PDF)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected = sha256_hex(PDF);
     assert_eq!(verified.sha256.as_deref(), Some(expected.as_str()));
     assert!(verified.review_due.is_some());
     let picture = uploads.decided("cr_png").await;
-    let expected: String = Sha256::digest(&png)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected = sha256_hex(&png);
     assert_eq!(
         (picture.status, picture.sha256.as_deref()),
         (CredentialStatus::PendingReview, Some(expected.as_str()))
@@ -185,6 +230,11 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
             "cr_elf",
             &disguised,
             "declared application/pdf but its content is application/x-executable",
+        ),
+        (
+            "cr_zip",
+            &archive,
+            "declared application/pdf but its content is application/zip",
         ),
         ("cr_big", &oversized, "takes at most 10"),
     ] {
@@ -219,6 +269,38 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
     assert_eq!(
         again.version, verified.version,
         "the event is processed once"
+    );
+
+    // Each key is written once: S3 refuses a second file over a checked one (the signed
+    // If-None-Match), and a file sent after the verifier refused the first is deleted too.
+    assert_eq!(
+        uploads
+            .put(&good, FileKind::Pdf, PDF.len() as u64, elf())
+            .await,
+        412
+    );
+    uploads
+        .upload(&disguised, FileKind::Pdf, PDF.len() as u64, PDF.to_vec())
+        .await;
+    let mut kept = true;
+    for _ in 0..75 {
+        kept = uploads
+            .bucket
+            .head_of(&disguised, 8)
+            .await
+            .unwrap()
+            .is_some();
+        if !kept {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!kept, "a file sent after the refusal is deleted");
+    let refused = uploads.store.get("t_up", "cr_elf").await.unwrap().unwrap();
+    assert_eq!(
+        refused.status,
+        CredentialStatus::Rejected,
+        "and stays refused"
     );
 }
 
@@ -290,32 +372,10 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
             .contains(&format!("tenants/{}/credentials/", owner.tenant_id)),
         "{upload}"
     );
-    let mut request = stack
-        .http
-        .put(upload["url"].as_str().unwrap())
-        .body(PDF.to_vec());
-    for (name, value) in upload["headers"].as_object().unwrap() {
-        if name != "content-length" {
-            request = request.header(name.as_str(), value.as_str().unwrap());
-        }
-    }
-    assert!(request.send().await.unwrap().status().is_success());
+    put_file(&stack, &created, PDF).await;
     let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
-    let mut read = json!(null);
-    for _ in 0..75 {
-        read = stack
-            .call(&provider, Method::GET, &path, json!(null))
-            .await
-            .1;
-        if read["status"] != "awaiting_upload" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let expected: String = Sha256::digest(PDF)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let read = verified_by_pipeline(&stack, &provider, &path).await;
+    let expected = sha256_hex(PDF);
     assert_eq!(
         (read["status"].clone(), read["sha256"].clone()),
         (json!("pending_review"), json!(expected)),
@@ -504,29 +564,9 @@ async fn verified_credentials_are_reminded_then_expire() {
                     "expires_at": expires.to_string() }),
         )
         .await;
-    let upload = &created["upload"];
-    let mut request = stack
-        .http
-        .put(upload["url"].as_str().unwrap())
-        .body(PDF.to_vec());
-    for (name, value) in upload["headers"].as_object().unwrap() {
-        if name != "content-length" {
-            request = request.header(name.as_str(), value.as_str().unwrap());
-        }
-    }
-    assert!(request.send().await.unwrap().status().is_success());
+    put_file(&stack, &created, PDF).await;
     let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
-    let mut read = json!(null);
-    for _ in 0..75 {
-        read = stack
-            .call(&provider, Method::GET, &path, json!(null))
-            .await
-            .1;
-        if read["status"] != "awaiting_upload" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let read = verified_by_pipeline(&stack, &provider, &path).await;
     assert_eq!(
         read["status"], "verified",
         "no review for this type: {read}"
@@ -609,4 +649,281 @@ async fn credentials_are_a_licence_feature() {
         (403, json!("credentials")),
         "{problem}"
     );
+}
+
+#[tokio::test]
+async fn a_room_requiring_a_credential_refuses_every_booking_path_without_it() {
+    use http::Method;
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::{Value, json};
+    use steward_e2e::days_ahead;
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Clinics", "owner@clinics.test").await;
+    // A manager may also import; the owner reviews (nobody reviews their own).
+    let nurse = stack.join(&owner, "nurse@clinics.test", &["manager"]).await;
+    let (_, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid", "accepted_types": ["application/pdf"], "max_bytes": 1000,
+                    "expiry_required": true }),
+        )
+        .await;
+    let type_id = kind["id"].as_str().unwrap();
+    let clinic_body = |required: Value| {
+        json!({ "name": "Clinic", "time_zone": "Europe/London", "capacity": 4,
+                "required_credentials": required })
+    };
+    let (status, problem) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/rooms",
+            clinic_body(json!(["ct_typo"])),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].clone()),
+        (422, json!("required_credentials")),
+        "an unknown type would lock everyone out: {problem}"
+    );
+    let clinic = stack.room(&owner, clinic_body(json!([type_id]))).await;
+    let open = stack
+        .room(
+            &owner,
+            json!({ "name": "Open", "time_zone": "Europe/London", "capacity": 4 }),
+        )
+        .await;
+    let (status, _) = stack
+        .call(
+            &owner,
+            Method::PUT,
+            "/v1/badges/0C11C0DE",
+            json!({ "member_id": nurse.user_id }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let door = stack.terminal(&owner, &clinic).await;
+
+    let at = |days: i64, time: &str| format!("{}T{time}", days_ahead(days));
+    let booking = |day: i64, hour: u8| {
+        json!({ "room_id": clinic, "title": "Clinic",
+                "start": at(day, &format!("{hour:02}:00")), "end": at(day, &format!("{hour:02}:45")) })
+    };
+    let series = |recurrence: &str| {
+        json!({ "room_id": clinic, "title": "Clinic series",
+                "start": at(1, "15:00"), "end": at(1, "15:45"), "recurrence": recurrence })
+    };
+    // A row in the clinic and one in the open room, at `hour` the day after tomorrow.
+    let import = |mode: &str, hour: u8| {
+        let (start, end) = (at(2, &format!("{hour}:00")), at(2, &format!("{hour}:45")));
+        stack
+            .as_person(
+                &nurse,
+                Method::POST,
+                &format!("/v1/imports/bookings?mode={mode}"),
+            )
+            .header("content-type", "text/csv")
+            .body(format!(
+                "room_id,start,end,title\n\
+                 {clinic},{start},{end},Imported clinic\n\
+                 {open},{start},{end},Imported open\n"
+            ))
+    };
+    let names_first_aid = |problem: &Value| {
+        let missing = problem["missing_credentials"].to_string();
+        missing.contains("First aid") && missing.contains(type_id)
+    };
+    let clinic_bookings = || async {
+        let (from, to) = (
+            Timestamp::now() - SignedDuration::from_hours(1),
+            Timestamp::now() + SignedDuration::from_hours(24 * 10),
+        );
+        let (status, _, listed) = steward_e2e::send(stack.as_person(
+            &owner,
+            Method::GET,
+            &format!("/v1/bookings?room_id={clinic}&from={from}&to={to}"),
+        ))
+        .await;
+        assert_eq!(status, 200, "{listed}");
+        listed["items"].as_array().unwrap().len()
+    };
+
+    // Without the credential every path refuses, naming it, and writes nothing.
+    let (status, problem) = stack
+        .call(&nurse, Method::POST, "/v1/bookings", booking(1, 9))
+        .await;
+    assert_eq!(
+        (
+            status,
+            problem["type"]
+                .as_str()
+                .map(|t| t.ends_with("credential-required"))
+        ),
+        (403, Some(true)),
+        "{problem}"
+    );
+    assert!(names_first_aid(&problem), "{problem}");
+    let (status, problem) = stack
+        .call(
+            &nurse,
+            Method::POST,
+            "/v1/series",
+            series("FREQ=DAILY;COUNT=2"),
+        )
+        .await;
+    assert!(
+        status == 403 && names_first_aid(&problem),
+        "series: {problem}"
+    );
+    let walk_up = door
+        .post("/v1/terminal/walk-up", &json!({ "badge": "0C11C0DE" }))
+        .await
+        .unwrap();
+    assert!(
+        walk_up.status == 403 && names_first_aid(&walk_up.body),
+        "walk-up: {} {}",
+        walk_up.status,
+        walk_up.body
+    );
+    let (status, _, problem) = steward_e2e::send(import("all_or_nothing", 17)).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "rows[2].room_id",
+        "{problem}"
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("First aid"),
+        "{problem}"
+    );
+    let (status, _, report) = steward_e2e::send(import("valid_only", 17)).await;
+    assert_eq!(status, 200, "{report}");
+    let statuses: Vec<&Value> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [&json!("rejected"), &json!("imported")],
+        "{report}"
+    );
+    assert_eq!(clinic_bookings().await, 0, "nothing written in the clinic");
+
+    // A credential waiting for review does not count; once approved, every path books.
+    let expires =
+        Timestamp::from_second((Timestamp::now() + SignedDuration::from_hours(72)).as_second())
+            .unwrap();
+    let (status, created) = stack
+        .call(
+            &nurse,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": type_id, "content_type": "application/pdf", "size": PDF.len(),
+                    "expires_at": expires.to_string() }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    put_file(&stack, &created, PDF).await;
+    let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+    let pending = verified_by_pipeline(&stack, &nurse, &path).await;
+    assert_eq!(pending["status"], "pending_review", "{pending}");
+    let (status, problem) = stack
+        .call(&nurse, Method::POST, "/v1/bookings", booking(1, 9))
+        .await;
+    assert!(status == 403 && names_first_aid(&problem), "{problem}");
+    let (status, approved) = stack
+        .call(&owner, Method::POST, &format!("{path}/approve"), json!({}))
+        .await;
+    assert_eq!((status, &approved["status"]), (200, &json!("verified")));
+
+    let (status, booked) = stack
+        .call(&nurse, Method::POST, "/v1/bookings", booking(1, 9))
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let (status, problem) = stack
+        .call(
+            &nurse,
+            Method::POST,
+            "/v1/series",
+            series("FREQ=WEEKLY;COUNT=2"),
+        )
+        .await;
+    assert!(
+        status == 403 && names_first_aid(&problem),
+        "the second week ends after the credential expires: {problem}"
+    );
+    let (status, daily) = stack
+        .call(
+            &nurse,
+            Method::POST,
+            "/v1/series",
+            series("FREQ=DAILY;COUNT=2"),
+        )
+        .await;
+    assert_eq!(status, 201, "{daily}");
+    let (status, _, report) = steward_e2e::send(import("all_or_nothing", 18)).await;
+    assert_eq!(status, 200, "{report}");
+    let walked = door
+        .post("/v1/terminal/walk-up", &json!({ "badge": "0C11C0DE" }))
+        .await
+        .unwrap();
+    assert_eq!(walked.status, 201, "{}", walked.body);
+    assert_eq!(
+        clinic_bookings().await,
+        5,
+        "booked, two in the series, imported, walked up"
+    );
+
+    // A booking ending after the expiry is refused, and so is a move past it.
+    let (status, problem) = stack
+        .call(&nurse, Method::POST, "/v1/bookings", booking(5, 9))
+        .await;
+    assert!(status == 403 && names_first_aid(&problem), "{problem}");
+    let (status, _, problem) = steward_e2e::send(
+        stack
+            .as_person(
+                &nurse,
+                Method::PATCH,
+                &format!("/v1/bookings/{}", booked["id"].as_str().unwrap()),
+            )
+            .header("if-match", format!("\"{}\"", booked["version"]))
+            .json(&json!({ "start": at(5, "09:00"), "end": at(5, "09:45") })),
+    )
+    .await;
+    assert!(
+        status == 403 && names_first_aid(&problem),
+        "move: {problem}"
+    );
+    let (_, unmoved) = stack
+        .call(
+            &nurse,
+            Method::GET,
+            &format!("/v1/bookings/{}", booked["id"].as_str().unwrap()),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(unmoved["start"], booked["start"]);
+
+    // Once the nightly sweep expires it, the room refuses again.
+    let (status, _, ran) = steward_e2e::send(stack.post(&format!(
+        "/_local/schedules/CredentialSweepsFunction/Expire?at={}",
+        Timestamp::now() + SignedDuration::from_hours(73)
+    )))
+    .await;
+    assert_eq!(
+        (status, ran["output"]["done"]["expired"].clone()),
+        (200, json!(1)),
+        "{ran}"
+    );
+    let (status, problem) = stack
+        .call(&nurse, Method::POST, "/v1/bookings", booking(2, 9))
+        .await;
+    assert!(status == 403 && names_first_aid(&problem), "{problem}");
+    assert_eq!(clinic_bookings().await, 5);
 }

@@ -80,9 +80,19 @@ impl Verifier {
             tracing::warn!("no credential for this object; left alone");
             return Ok(());
         };
-        if current.status != CredentialStatus::AwaitingUpload || current.object_key != key {
-            // Checked already (S3 sent the event twice), or not this credential's file.
+        if current.object_key != key {
             return Ok(());
+        }
+        match current.status {
+            CredentialStatus::AwaitingUpload => {}
+            // The verifier refused this key's file and deleted it; another sent through the
+            // same URL before it expired is not kept either.
+            CredentialStatus::Rejected if current.decided_by.is_none() => {
+                self.bucket.delete(key).await?;
+                return Ok(());
+            }
+            // Checked already: S3 sent the event twice.
+            _ => return Ok(()),
         }
         let Some(kind) = self
             .credentials

@@ -73,7 +73,7 @@ impl Placement {
         }
     }
 
-    fn moves(&self) -> bool {
+    pub(crate) fn moves(&self) -> bool {
         self.from != self.to
     }
 
@@ -574,62 +574,6 @@ impl Rooms {
             })
             .filter(|h| h.end > now)
             .collect())
-    }
-
-    /// Refuses a plan that places a booking in a room requiring credentials its organiser does
-    /// not hold verified and valid through the booking's end, naming each missing type. Costs a
-    /// query only for rooms with requirements.
-    async fn credentials_cover(
-        &self,
-        tenant_id: &str,
-        room: &RoomRecord,
-        plan: &Plan,
-    ) -> Result<(), ApiError> {
-        use steward_domain::credential::requirement::{Held, missing};
-        let required: Vec<String> = room.room.required_credentials.iter().cloned().collect();
-        if required.is_empty() {
-            return Ok(());
-        }
-        let mut until_by_organiser: BTreeMap<&str, Timestamp> = BTreeMap::new();
-        for placement in plan.placements.iter().filter(|p| p.moves()) {
-            let Some(to) = placement
-                .to
-                .filter(|_| placement.record.status.holds_room())
-            else {
-                continue;
-            };
-            let until = until_by_organiser
-                .entry(placement.record.organiser.as_str())
-                .or_insert(to.end);
-            *until = (*until).max(to.end);
-        }
-        for (organiser, until) in until_by_organiser {
-            let records = self.credentials.of_provider(tenant_id, organiser).await?;
-            let held: Vec<Held<'_>> = records
-                .iter()
-                .map(|c| Held {
-                    type_id: &c.type_id,
-                    status: c.status,
-                    expires_at: c.expires_at.as_deref().and_then(|at| at.parse().ok()),
-                })
-                .collect();
-            let lacking = missing(&required, &held, until);
-            if !lacking.is_empty() {
-                let types = self.credentials.types(tenant_id).await?;
-                let named = lacking
-                    .iter()
-                    .map(|id| {
-                        types
-                            .iter()
-                            .find(|t| t.type_id == *id)
-                            .map(|t| format!("{} ({id})", t.kind.name))
-                            .unwrap_or_else(|| (*id).to_owned())
-                    })
-                    .collect();
-                return Err(ApiError::CredentialRequired { missing: named });
-            }
-        }
-        Ok(())
     }
 
     /// The days a plan's moves leave (with a margin: the rules may have changed since) and

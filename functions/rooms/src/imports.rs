@@ -313,6 +313,17 @@ impl Rooms {
             .map(|room| (room.room_id.clone(), room))
             .collect();
 
+        // The importer organises every row: their credentials, read once if a room needs any.
+        let holdings = if rooms
+            .values()
+            .any(|room| !room.room.required_credentials.is_empty())
+        {
+            Some(self.holdings(tenant_id, caller.user_id()).await?)
+        } else {
+            None
+        };
+        let mut short: Vec<(u64, Vec<&str>)> = Vec::new();
+
         let mut reports = Vec::new();
         // Good rows by room, in file order; what each room's earlier good rows take.
         let mut by_room: BTreeMap<String, Vec<(Candidate, BookingRow)>> = BTreeMap::new();
@@ -332,6 +343,14 @@ impl Rooms {
                 }
             };
             let room = &rooms[&input.room_id];
+            if let Some(lacking) = holdings
+                .as_ref()
+                .map(|held| held.lacking(room, candidate.slot.end))
+                .filter(|lacking| !lacking.is_empty())
+            {
+                short.push((row, lacking));
+                continue;
+            }
             let earlier: Vec<Taken> = by_room
                 .get(&input.room_id)
                 .into_iter()
@@ -354,6 +373,33 @@ impl Rooms {
                 .entry(input.room_id.clone())
                 .or_default()
                 .push((candidate, input));
+        }
+        if !short.is_empty() {
+            let mut ids: Vec<&str> = short
+                .iter()
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let names: HashMap<&str, String> = ids
+                .iter()
+                .copied()
+                .zip(self.credential_names(tenant_id, &ids).await?)
+                .collect();
+            for (row, lacking) in short {
+                let named: Vec<&str> = lacking.iter().map(|id| names[id].as_str()).collect();
+                reports.push(RowReport::rejected(
+                    row,
+                    problem(
+                        "room_id",
+                        format!(
+                            "the room requires credentials the importer does not hold verified \
+                             through the booking's end: {}",
+                            named.join(", ")
+                        ),
+                    ),
+                ));
+            }
         }
 
         let chunks: Vec<(String, Vec<(Candidate, BookingRow)>)> = by_room

@@ -13,6 +13,7 @@ mod imports;
 mod quota;
 pub mod release;
 mod reports;
+mod requirements;
 mod series;
 pub mod terminal;
 mod terminals;
@@ -204,6 +205,7 @@ impl Rooms {
         let caller = self.guard.allow(request, Permission::RoomsManage).await?;
         let room = parse_room(request)?;
         let tenant_id = caller.tenant_id();
+        self.known_credential_types(tenant_id, &room).await?;
         let now = Timestamp::now().to_string();
         let record = RoomRecord::new(tenant_id, &new_id("rm"), room, &now);
         let audit = self.auditor.entry(
@@ -268,6 +270,8 @@ impl Rooms {
         if version != current.version {
             return Err(ApiError::PreconditionFailed("room".into()));
         }
+        self.known_credential_types(caller.tenant_id(), &room)
+            .await?;
         let mut next = current.revised();
         next.room = room;
         let audit = self.auditor.entry(

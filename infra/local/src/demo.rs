@@ -5,6 +5,9 @@
 //! as `{{name}}` in their path and body, or as their bearer token (`as`). `{{day+N}}` (N from 0
 //! to 60) is the UTC date N days from the load, so demo bookings are always in the future;
 //! `{{in+N}}` (N from 0 to 120) the instant N minutes from the load, to the second.
+//!
+//! A step with a `file` sends that file (beside the seed) as its body, to a `path` that may be a
+//! whole URL (a presigned upload saved from an earlier answer), with its `headers`.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,11 @@ struct Step {
     path: String,
     #[serde(default)]
     body: Option<Value>,
+    /// A file beside the seed, sent as the body.
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
     /// The saved name of the access token to send.
     #[serde(default, rename = "as")]
     bearer: Option<String>,
@@ -95,7 +103,21 @@ pub async fn load(base_url: &str, seed_path: &std::path::Path) -> Result<Loaded,
         let method =
             reqwest::Method::from_bytes(step.method.as_bytes()).map_err(|e| fail(e.to_string()))?;
         let path = substitute(&step.path, &saved);
-        let mut request = client.request(method, format!("{base_url}{path}"));
+        let url = if path.starts_with("http") {
+            path
+        } else {
+            format!("{base_url}{path}")
+        };
+        let mut request = client.request(method, url);
+        for (name, value) in &step.headers {
+            request = request.header(name, substitute(value, &saved));
+        }
+        if let Some(file) = &step.file {
+            let beside = seed_path.with_file_name(file);
+            let bytes = std::fs::read(&beside)
+                .map_err(|e| fail(format!("cannot read {}: {e}", beside.display())))?;
+            request = request.body(bytes);
+        }
         if let Some(body) = &step.body {
             let body: Value = serde_json::from_str(&substitute(&body.to_string(), &saved))
                 .map_err(|e| fail(e.to_string()))?;

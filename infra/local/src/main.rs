@@ -142,7 +142,9 @@ async fn run(
                      \n  simulator:  cargo run -q -p steward-terminal -- pair --api {url} {}\
                      \n              cargo run -q -p steward-terminal -- status\
                      \n              cargo run -q -p steward-terminal -- check-in --pin {}   (Mia's booking; or --badge 04A1B2C3)\
-                     \n  release nobody-came bookings now: make fire SCHEDULE=ReleaseFunction/Release",
+                     \n  release nobody-came bookings now: make fire SCHEDULE=ReleaseFunction/Release\
+                     \n\nMia's first-aid certificate waits for review (GET /v1/credential-reviews as the admin):\
+                     \n  until it is approved, room Clinic refuses her bookings (README, Provider credentials)",
                     saved("kiosk_code"),
                     saved("simulator_code"),
                     saved("demo_pin"),

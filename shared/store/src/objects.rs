@@ -83,6 +83,9 @@ impl Bucket {
             .key(key)
             .content_type(content_type)
             .content_length(length)
+            // Signed, so S3 refuses a second PUT to the key: a file is never swapped for
+            // another after the verifier checked it.
+            .if_none_match("*")
             .presigned(config)
             .await
             .map_err(StoreError::from_sdk)?;
@@ -227,8 +230,15 @@ mod tests {
         );
         let signed = query(&presigned.url, "X-Amz-SignedHeaders").unwrap();
         assert!(
-            signed.contains("content-type") && signed.contains("content-length"),
+            signed.contains("content-type")
+                && signed.contains("content-length")
+                && signed.contains("if-none-match"),
             "{signed}"
+        );
+        assert_eq!(
+            presigned.headers.get("if-none-match").map(String::as_str),
+            Some("*"),
+            "written once"
         );
         assert_eq!(
             presigned.headers.get("content-type").map(String::as_str),

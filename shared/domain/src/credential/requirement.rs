@@ -16,9 +16,13 @@ pub struct Held<'a> {
 
 /// The types of `required` not covered by a verified credential valid through `until` (the
 /// booking's end: a credential expiring during the booking does not cover it).
-pub fn missing<'r>(required: &'r [String], held: &[Held<'_>], until: Timestamp) -> Vec<&'r str> {
+pub fn missing<'r>(
+    required: impl IntoIterator<Item = &'r String>,
+    held: &[Held<'_>],
+    until: Timestamp,
+) -> Vec<&'r str> {
     required
-        .iter()
+        .into_iter()
         .map(String::as_str)
         .filter(|wanted| {
             !held.iter().any(|h| {
@@ -58,6 +62,6 @@ mod tests {
             missing(&required, &held, at("2026-07-02T10:00:00Z")),
             ["ct_first_aid", "ct_dbs"]
         );
-        assert!(missing(&[], &held, at("2026-06-01T10:00:00Z")).is_empty());
+        assert!(missing(&Vec::<String>::new(), &held, at("2026-06-01T10:00:00Z")).is_empty());
     }
 }
