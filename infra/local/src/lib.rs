@@ -15,4 +15,5 @@ mod stack;
 pub mod demo;
 
 pub use registry::{FunctionInit, Registry};
+pub use schedules::scheduled_event;
 pub use stack::{Stack, StackError, StackOptions};

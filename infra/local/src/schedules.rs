@@ -61,6 +61,18 @@ fn event(
     schedule: &Schedule,
     at: Option<&str>,
 ) -> Value {
+    scheduled_event(&shared.stack_name, function, event_name, schedule, at)
+}
+
+/// The event EventBridge Scheduler delivers to `function` of stack `stack_name` for its
+/// schedule `event_name`, fired `at` (now when `None`).
+pub fn scheduled_event(
+    stack_name: &str,
+    function: &str,
+    event_name: &str,
+    schedule: &Schedule,
+    at: Option<&str>,
+) -> Value {
     // EventBridge Scheduler fills these context attributes into a schedule's Input.
     let now = at
         .map(str::to_owned)
@@ -84,7 +96,7 @@ fn event(
         "account": ACCOUNT,
         "time": now,
         "region": REGION,
-        "resources": [format!("arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{}-{function}-{event_name}", shared.stack_name)],
+        "resources": [format!("arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{stack_name}-{function}-{event_name}")],
         "detail": {},
     })
 }

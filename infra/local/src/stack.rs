@@ -79,6 +79,9 @@ pub(crate) struct Deployed {
     pub physical_name: String,
     pub handler: Arc<dyn Invoke>,
     pub timeout: Duration,
+    /// The cargo binary, and the environment its `main` was given, resolved for this stack.
+    pub binary: String,
+    pub environment: Env,
 }
 
 /// When an authorizer decided for an identity, and its context if it allowed.
@@ -157,6 +160,8 @@ impl Stack {
                 physical_name,
                 handler,
                 timeout: Duration::from_secs(function.timeout_seconds),
+                binary: function.binary.clone(),
+                environment: env,
             };
             functions.insert(function.logical_id.clone(), Arc::new(deployed));
         }
@@ -336,6 +341,16 @@ impl Stack {
     }
 
     /// The route keys the gateway serves, as the template declares them.
+    /// Each function's cargo binary and the environment it runs with here (by logical id):
+    /// what a process of the binary needs to start against this stack, as the cold-start
+    /// benchmark runs it.
+    pub fn functions(&self) -> impl Iterator<Item = (&str, &str, &Env)> {
+        self.shared
+            .functions
+            .values()
+            .map(|f| (f.logical_id.as_str(), f.binary.as_str(), &f.environment))
+    }
+
     pub fn route_keys(&self) -> &[String] {
         &self.route_keys
     }

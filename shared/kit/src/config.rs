@@ -50,6 +50,11 @@ impl Env {
         self.0.insert(name.into(), value.into());
     }
 
+    /// Every variable, to hand to a process (`Command::envs`).
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A typed view of the variables; field `steward_table` reads `STEWARD_TABLE`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         envy::from_iter(self.0.iter().map(|(k, v)| (k.clone(), v.clone()))).map_err(|error| {

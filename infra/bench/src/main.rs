@@ -1,0 +1,122 @@
+//! `steward-bench`: the benchmarks `make bench` runs that are not cargo benches. Each writes its
+//! results as JSON under `--out` (read by `infra/bench/report.py`, which writes
+//! docs/performance.md) and prints a table.
+
+mod cold_start;
+mod runtime_api;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Steward's benchmarks (make bench)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cold start of every function's release binary against the two floors.
+    ColdStart {
+        /// Where the release binaries are (`cargo build --release` of the functions and of
+        /// this crate's floors).
+        #[arg(long, default_value = "target/release")]
+        binaries: PathBuf,
+        /// Measured starts per binary (after one unmeasured start each).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+}
+
+fn repository_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn cold_start(
+    binaries: PathBuf,
+    runs: usize,
+    out: PathBuf,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let emulator = steward_emulator::Emulator::start()?;
+    let endpoints = emulator.endpoints();
+    let template_path = repository_root().join("template.yaml");
+    let stack_name = "bench";
+    let stack = steward_local::Stack::start(steward_local::StackOptions::new(
+        &template_path,
+        stack_name,
+        endpoints.clone(),
+    ))
+    .await?;
+    let template = steward_template::Template::load(&template_path)?;
+    let subjects = cold_start::subjects(
+        &template,
+        &stack,
+        &endpoints.environment(),
+        &binaries,
+        stack_name,
+    );
+    let summaries = cold_start::measure(&subjects, runs).await?;
+    let floor = |name: &str| {
+        summaries
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(f64::NAN, |s| s.init_ms_median)
+    };
+    let sdk_floor = floor("floor-sdk");
+    println!(
+        "{:<28} {:>10} {:>10} {:>9} {:>10}  event",
+        "function", "init ms", "answer ms", "× SDK", "binary MB"
+    );
+    for summary in &summaries {
+        println!(
+            "{:<28} {:>10.1} {:>10.1} {:>9.2} {:>10.1}  {}{}",
+            summary.name,
+            summary.init_ms_median,
+            summary.answer_ms_median,
+            summary.init_ms_median / sdk_floor,
+            summary.binary_bytes as f64 / 1_048_576.0,
+            summary.event,
+            if summary.failed > 0 {
+                format!(" ({} answered with an error)", summary.failed)
+            } else {
+                String::new()
+            },
+        );
+    }
+    std::fs::create_dir_all(&out)?;
+    let results = serde_json::json!({
+        "benchmark": "cold-start",
+        "runs": runs,
+        "floors": { "hello": floor("floor-hello"), "sdk": sdk_floor },
+        "results": summaries,
+    });
+    std::fs::write(
+        out.join("cold-start.json"),
+        serde_json::to_vec_pretty(&results)?,
+    )?;
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::ColdStart {
+            binaries,
+            runs,
+            out,
+        } => cold_start(binaries, runs, out).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
