@@ -13,7 +13,7 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
-.PHONY: help venv venv-build run test lint build deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test lint build bench deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ $(VENV)/.installed-build: infra/requirements-build.txt $(VENV)/.installed
 
 venv-build: $(VENV)/.installed-build
 
+$(VENV)/.installed-bench: infra/requirements-bench.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-bench.txt
+	touch $@
+
+venv-bench: $(VENV)/.installed-bench
+
 run: venv ## Start emulator, gateway and demo data; print where to point a client
 	cargo run --quiet -p steward-local -- run --port $(PORT) --stack $(STACK)
 
@@ -48,6 +54,17 @@ lint: venv ## rustfmt, clippy -D warnings, the template (SAM translation, then c
 build: venv-build ## Release zips of every function for arm64 into build/
 	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
+
+BENCH_OUT := $(CURDIR)/target/bench
+
+bench: venv-bench ## Benchmarks (release builds; ~40 min cold): results in target/bench, tables in docs/performance.md
+	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
+	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --out $(BENCH_OUT)
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench create_overhead
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
+	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml

@@ -275,4 +275,18 @@ async fn main() {
         through_p50.as_secs_f64() / raw_p50.as_secs_f64(),
         through_mean.as_secs_f64() / raw_mean.as_secs_f64()
     );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    steward_e2e::bench_results(
+        "overhead",
+        &json!({
+            "benchmark": "overhead",
+            "routes": [{
+                "route": "POST /v1/bookings",
+                "n": rounds,
+                "gateway_ms": { "p50": ms(through_p50), "mean": ms(through_mean) },
+                "raw_ms": { "p50": ms(raw_p50), "mean": ms(raw_mean) },
+                "raw_calls": "BatchGetItem (room + 3 days), TransactWriteItems (booking, day, room check, audit, outbox), SendMessageBatch (notice)",
+            }],
+        }),
+    );
 }

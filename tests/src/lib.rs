@@ -268,3 +268,14 @@ pub fn next_fall_back(zone: &str) -> jiff::civil::Date {
     }
     panic!("{zone} has no clock change ahead")
 }
+
+/// Writes a benchmark's results as `<name>.json` in the folder `STEWARD_BENCH_OUT` names, for
+/// `make bench`'s report (infra/bench/report.py); nothing when it is unset.
+pub fn bench_results(name: &str, results: &Value) {
+    if let Some(out) = std::env::var_os("STEWARD_BENCH_OUT") {
+        let path = std::path::Path::new(&out).join(format!("{name}.json"));
+        std::fs::create_dir_all(&out).expect("the results folder");
+        std::fs::write(&path, serde_json::to_vec_pretty(results).expect("JSON"))
+            .expect("the results file");
+    }
+}

@@ -61,6 +61,8 @@ async fn each_operation_costs_at_most_its_budget_of_dynamodb_requests() {
     assert_eq!(status, 201);
 
     let mut table: Vec<(&str, u32, u32, String)> = Vec::new();
+    // Measured and reported, over budget: not held here until the gap is closed.
+    let mut gaps: Vec<(&str, u32, u32, String)> = Vec::new();
     let (status, created, total, listed) = counted(book(10)).await;
     assert_eq!(status, 201, "{created}");
     table.push(("create a booking (local times)", total, 3, listed));
@@ -108,13 +110,76 @@ async fn each_operation_costs_at_most_its_budget_of_dynamodb_requests() {
     );
     table.push(("availability, 200 rooms", total, 6, listed));
 
+    // Check-in by PIN at a paired door, inside the window (warm: the terminal has called).
+    let door_room = stack
+        .room(
+            &owner,
+            json!({ "name": "Door", "time_zone": "Europe/Paris", "capacity": 4,
+                    "rules": { "check_in_required": true, "release_minutes": 15 } }),
+        )
+        .await;
+    let soon = |minutes: i64| {
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
+        jiff::Timestamp::from_second(at.as_second())
+            .unwrap()
+            .to_string()
+    };
+    let (status, _, booked) = send(
+        stack
+            .as_person(&owner, Method::POST, "/v1/bookings")
+            .json(&json!({ "room_id": door_room, "start": soon(5), "end": soon(35) })),
+    )
+    .await;
+    assert_eq!(status, 201, "{booked}");
+    let door = stack.terminal(&owner, &door_room).await;
+    door.status().await.unwrap();
+    let body = json!({ "pin": booked["check_in_pin"] })
+        .to_string()
+        .into_bytes();
+    let (status, checked, total, listed) = counted(door.request(
+        Method::POST,
+        "/v1/terminal/check-in",
+        &body,
+        body.clone(),
+        &door.signing(),
+    ))
+    .await;
+    assert_eq!(status, 200, "{checked}");
+    // Over its budget of 2 (SPEC §C): the gap and what closes it are in docs/performance.md.
+    gaps.push(("check in by PIN at the door", total, 2, listed));
+
+    // Sign-in: the user by email, the session written.
+    let (status, _, total, listed) = counted(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": "owner@counted.test", "password": steward_e2e::PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // No budget in SPEC §C; 4 is ours (docs/performance.md), not met yet: reported only.
+    gaps.push(("sign in", total, 4, listed));
+
     println!(
         "\n{:<34} {:>8} {:>7}  by operation",
         "operation", "requests", "budget"
     );
-    for (operation, total, budget, listed) in &table {
+    for (operation, total, budget, listed) in table.iter().chain(&gaps) {
         println!("{operation:<34} {total:>8} {budget:>7}  {listed}");
     }
+    let rows = |rows: &[(&str, u32, u32, String)], held: bool| -> Vec<Value> {
+        rows.iter()
+            .map(|(operation, total, budget, listed)| {
+                json!({ "operation": operation, "requests": total, "budget": budget,
+                        "by_operation": listed, "held_by_test": held })
+            })
+            .collect()
+    };
+    let mut all = rows(&table, true);
+    all.extend(rows(&gaps, false));
+    steward_e2e::bench_results(
+        "requests",
+        &json!({ "benchmark": "requests", "operations": all }),
+    );
     for (operation, total, budget, listed) in &table {
         assert!(
             total <= budget && *total > 0,

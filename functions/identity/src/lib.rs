@@ -50,8 +50,6 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     let flags: Flags = env.parse()?;
     let limits: LimitsConfig = env.parse()?;
     let table = Table::new(aws, &common.table);
-    // At cold start, so the first sign-in with an unknown email costs no more than any other.
-    steward_domain::identity::hashing::prepare();
     let keys = Keys::derive(&common.signing_secret);
     let store = IdentityStore::new(table.clone());
     let guard = Guard::from_env(env, &table)?;

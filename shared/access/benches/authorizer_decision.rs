@@ -102,7 +102,11 @@ fn main() {
     };
     decide_all();
 
+    let stages = std::cell::RefCell::new(Vec::new());
     let report = |name: &str, (p50, p99): (Duration, Duration)| {
+        stages.borrow_mut().push(serde_json::json!({
+            "stage": name, "p50_us": micros(p50), "p99_us": micros(p99), "n": n,
+        }));
         println!(
             "authorizer decision: {name:<28} p50 = {:>6.1} µs, p99 = {:>6.1} µs (n = {n})",
             micros(p50),
@@ -183,4 +187,14 @@ fn main() {
         per_verify.as_secs_f64() * 1e3,
     );
     criterion.final_summary();
+    // For `make bench`'s report (infra/bench/report.py).
+    if let Some(out) = std::env::var_os("STEWARD_BENCH_OUT") {
+        let results = serde_json::json!({
+            "benchmark": "authorizer",
+            "stages": stages.take(),
+            "argon2id_ms": { "hash": per_hash.as_secs_f64() * 1e3, "verify": per_verify.as_secs_f64() * 1e3 },
+        });
+        let path = std::path::Path::new(&out).join("authorizer.json");
+        std::fs::write(path, serde_json::to_vec_pretty(&results).unwrap()).unwrap();
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use cedar_policy::{ValidationMode, Validator};
 use proptest::prelude::*;
 
 use super::*;

@@ -45,23 +45,15 @@ pub fn verify(password: &Password, stored: &PasswordHashString) -> bool {
     }
 }
 
-static DUMMY: std::sync::OnceLock<PasswordHashString> = std::sync::OnceLock::new();
-
-fn dummy() -> &'static PasswordHashString {
-    DUMMY.get_or_init(|| {
-        hash(&Password::existing("dummy password never issued").expect("valid length"))
-    })
-}
-
-/// Builds the hash that [`verify_nothing`] checks against; call it at init.
-pub fn prepare() {
-    dummy();
-}
+/// A hash of a random password nobody was ever told, with today's parameters: written once
+/// (argon2-cffi) rather than computed at init, which cost each cold start a full Argon2id hash.
+/// Verifying against it takes as long as against any stored hash of the same parameters.
+const NOBODYS_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$N9JKst8+mQJZuffZ9gj0Qg$3y95GwEwN1QMqg7E+z+PfO3/kJYsPYvEGbBWGaKst0o";
 
 /// Spends the time of one verification on a hash nobody has: called when the email is unknown,
 /// so that an unknown account and a wrong password take the same time (no enumeration by timing).
 pub fn verify_nothing(password: &Password) {
-    let _ = verify(password, dummy());
+    let _ = verify(password, &PasswordHashString(NOBODYS_HASH.to_owned()));
 }
 
 #[cfg(test)]
@@ -89,5 +81,20 @@ mod tests {
             &PasswordHashString::from_stored("garbage".into())
         ));
         assert_ne!(hash(&password), stored, "salted");
+    }
+
+    #[test]
+    fn nobodys_hash_costs_what_a_stored_hash_costs() {
+        let stored = hash(&Password::existing("maple tractor velvet orbit").unwrap());
+        let parameters = |phc: &str| {
+            let parsed = PasswordHash::new(phc).unwrap();
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+                parsed.hash.map(|h| h.len()),
+            )
+        };
+        assert_eq!(parameters(NOBODYS_HASH), parameters(stored.as_str()));
     }
 }

@@ -1,0 +1,224 @@
+"""Writes docs/performance.md (and docs/performance.png) from the JSON results `make bench`
+leaves in its results folder: one table per benchmark, the machine, the budgets, and the
+command that reproduces each number. Usage: report.py RESULTS_DIR DOCS_DIR
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BUDGET_INIT_RATIO = 1.2
+BUDGET_OVERHEAD_RATIO = 1.2
+
+
+def load(results: Path, name: str):
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1048576:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()} "
+        f"({platform.machine()}); {rustc}"
+    )
+
+
+def zipped_size(binary: str) -> int:
+    """The size of the binary zipped as Lambda takes it (`bootstrap`, deflated)."""
+    path = Path(binary)
+    if not path.exists():
+        return 0
+    target = Path("/tmp") / f"steward-bench-{path.name}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, "bootstrap")
+    size = target.stat().st_size
+    target.unlink()
+    return size
+
+
+def cold_start_section(data, docs: Path) -> list[str]:
+    if data is None:
+        return ["## 1. Cold start", "", "Not run (`steward-bench cold-start`).", ""]
+    floors = data["floors"]
+    sdk = floors["sdk"]
+    rows = [r for r in data["results"] if r["event"] != "floor"]
+    worst = max(r["init_ms_median"] / sdk for r in rows)
+    lines = [
+        "## 1. Cold start per function",
+        "",
+        "Each release binary is started as Lambda starts it, under a local Lambda Runtime API",
+        "(`infra/bench/src/runtime_api.rs`), against the emulator with the environment the template",
+        "gives it; timed from exec to its first poll for an event (**init**) and to its answer to",
+        f"that event (**first answer**): median of {data['runs']} starts each, after one unmeasured",
+        "start, runs interleaved. The floors are built the same way in the same run: `floor-hello`",
+        "(lambda_runtime answering `{}`) and `floor-sdk` (that plus the SDK configuration and the",
+        "DynamoDB, SQS, S3 and SES clients). Zip: the binary deflated as `bootstrap`, as built here",
+        f"({platform.machine()}; `make build` zips arm64).",
+        "",
+        f"Floors: hello-world init {floors['hello']:.1f} ms; SDK clients init {sdk:.1f} ms.",
+        "",
+        "| function | event | init ms | × SDK floor | first answer ms | zip MB |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in sorted(data["results"], key=lambda r: r["init_ms_median"]):
+        lines.append(
+            f"| {r['name']} | {r['event']} | {r['init_ms_median']:.1f} | "
+            f"{r['init_ms_median'] / sdk:.2f} | {r['answer_ms_median']:.1f} | "
+            f"{zipped_size(r['binary']) / 1048576:.1f} |"
+        )
+    met = "met" if worst <= BUDGET_INIT_RATIO else "**not met**"
+    lines += [
+        "",
+        f"Budget: our own init ≤ {BUDGET_INIT_RATIO}× the SDK floor. Worst: {worst:.2f}× ({met}).",
+        "",
+        "![Cold start per function](performance.png)",
+        "",
+    ]
+    plot_cold_start(data, docs / "performance.png")
+    return lines
+
+
+def plot_cold_start(data, target: Path) -> None:
+    rows = sorted(data["results"], key=lambda r: r["init_ms_median"])
+    names = [r["name"].removesuffix("Function") for r in rows]
+    init = [r["init_ms_median"] for r in rows]
+    answer = [r["answer_ms_median"] - r["init_ms_median"] for r in rows]
+    figure, axes = plt.subplots(figsize=(9, 6))
+    axes.barh(names, init, label="init (exec → first poll)", color="#4c72b0")
+    axes.barh(names, answer, left=init, label="first event", color="#dd8452")
+    axes.axvline(data["floors"]["sdk"] * BUDGET_INIT_RATIO, color="#c44e52", linestyle="--",
+                 label=f"budget: {BUDGET_INIT_RATIO}× SDK floor init")
+    axes.set_xlabel("milliseconds (median)")
+    axes.set_title("Cold start per function, local Runtime API")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+
+
+def authorizer_section(data) -> list[str]:
+    if data is None:
+        return ["## 2. The authorizer's decision", "", "Not run.", ""]
+    lines = [
+        "## 2. The authorizer's decision, in-process",
+        "",
+        "`cargo bench -p steward-access --bench authorizer_decision`: verify the access token,",
+        "build the Cedar request from the user's and tenant's records, decide; each call timed",
+        "alone. Baseline in the same run: one HMAC-SHA256 of the token.",
+        "",
+        "| stage | p50 µs | p99 µs | n |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for stage in data["stages"]:
+        lines.append(
+            f"| {stage['stage']} | {stage['p50_us']:.1f} | {stage['p99_us']:.1f} | {stage['n']} |"
+        )
+    argon = data.get("argon2id_ms", {})
+    lines += [
+        "",
+        "Budget (source plans): a permission check under 50 ms p95. Sign-in's Argon2id (OWASP",
+        f"cost) takes {argon.get('hash', 0):.0f} ms to hash and {argon.get('verify', 0):.0f} ms to",
+        "verify, on purpose.",
+        "",
+    ]
+    return lines
+
+
+def overhead_section(data) -> list[str]:
+    if data is None:
+        return ["## 3. Overhead per route", "", "Not run.", ""]
+    lines = [
+        "## 3. Overhead per route: the gateway against the raw SDK calls",
+        "",
+        "`cargo bench -p steward-e2e --bench create_overhead`: the route through the local",
+        "gateway (HTTP, authorizer, kit, Cedar, rules, serialisation) against the very SDK calls",
+        "it makes, replayed on copies of the same items, alternating, same emulator, same run.",
+        "",
+        "| route | n | gateway p50 ms | raw p50 ms | p50 ratio | mean ratio | raw calls |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in data["routes"]:
+        lines.append(
+            f"| `{r['route']}` | {r['n']} | {r['gateway_ms']['p50']:.2f} | {r['raw_ms']['p50']:.2f} | "
+            f"{r['gateway_ms']['p50'] / r['raw_ms']['p50']:.2f} | "
+            f"{r['gateway_ms']['mean'] / r['raw_ms']['mean']:.2f} | {r['raw_calls']} |"
+        )
+    lines += ["", f"Budget: ≤ {BUDGET_OVERHEAD_RATIO}×.", ""]
+    return lines
+
+
+def requests_section(data) -> list[str]:
+    if data is None:
+        return ["## 4. DynamoDB requests per operation", "", "Not run.", ""]
+    lines = [
+        "## 4. DynamoDB requests per operation",
+        "",
+        "`cargo test -p steward-e2e --test requests -- --nocapture`: an SDK interceptor on every",
+        "table client counts each attempt; the answer carries them (`ExposeRequestCounts`). Warm",
+        "instances (tenant and licensing switches cached): none of these counts is the tenant's",
+        "licence check, which costs 0 requests warm.",
+        "",
+        "| operation | requests | budget | held | by operation |",
+        "| --- | ---: | ---: | --- | --- |",
+    ]
+    for op in data["operations"]:
+        held = "yes" if op["requests"] <= op["budget"] else "**no**"
+        lines.append(
+            f"| {op['operation']} | {op['requests']} | {op['budget']} | {held} | {op['by_operation']} |"
+        )
+    lines.append("")
+    return lines
+
+
+def main() -> None:
+    results, docs = Path(sys.argv[1]), Path(sys.argv[2])
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (infra/bench/report.py) from the results it leaves in",
+        f"`{results}`; do not edit by hand. Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Every ratio compares two things measured in the same run on this machine; absolute",
+        "times on a shared 2-core machine are noisy, ratios less so.",
+        "",
+    ]
+    lines += cold_start_section(load(results, "cold-start"), docs)
+    lines += authorizer_section(load(results, "authorizer"))
+    lines += overhead_section(load(results, "overhead"))
+    lines += requests_section(load(results, "requests"))
+    notes = docs / "performance-notes.md"
+    if notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
+    (docs / "performance.md").write_text("\n".join(lines))
+    print(f"wrote {docs / 'performance.md'}")
+
+
+if __name__ == "__main__":
+    main()
