@@ -115,7 +115,7 @@ def plot_cold_start(data, target: Path) -> None:
                  label=f"budget: {BUDGET_INIT_RATIO}× SDK floor init")
     axes.set_xlabel("milliseconds (median)")
     axes.set_title("Cold start per function, local Runtime API")
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper right")
     figure.tight_layout()
     figure.savefig(target, dpi=110)
     plt.close(figure)

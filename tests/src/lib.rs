@@ -228,6 +228,15 @@ pub fn mail_text(message: &Value) -> String {
     }
 }
 
+/// The instant `minutes` from now, to the whole second, in RFC 3339: a booking's start or end
+/// near now (an API time carries no fraction).
+pub fn minutes_from_now(minutes: i64) -> String {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
+    jiff::Timestamp::from_second(at.as_second())
+        .expect("within jiff's range")
+        .to_string()
+}
+
 /// The UTC date `days` from today: tests book in the future (within rooms' horizons) on
 /// whatever day they run.
 pub fn days_ahead(days: i64) -> jiff::civil::Date {

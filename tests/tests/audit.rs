@@ -902,12 +902,7 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             )
             .await;
     }
-    let soon = |minutes: i64| {
-        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
-        jiff::Timestamp::from_second(at.as_second())
-            .unwrap()
-            .to_string()
-    };
+    let soon = steward_e2e::minutes_from_now;
     let (_, booked) = stack
         .call(
             &owner,

@@ -118,12 +118,7 @@ async fn each_operation_costs_at_most_its_budget_of_dynamodb_requests() {
                     "rules": { "check_in_required": true, "release_minutes": 15 } }),
         )
         .await;
-    let soon = |minutes: i64| {
-        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
-        jiff::Timestamp::from_second(at.as_second())
-            .unwrap()
-            .to_string()
-    };
+    let soon = steward_e2e::minutes_from_now;
     let (status, _, booked) = send(
         stack
             .as_person(&owner, Method::POST, "/v1/bookings")
