@@ -9,13 +9,9 @@
 use std::time::Duration;
 
 use steward_domain::credential::file::FileKind;
-use steward_domain::credential::kind::CredentialType;
-use steward_domain::credential::status::CredentialStatus;
 use steward_domain::digest::sha256_hex;
 use steward_e2e::TestStack;
-use steward_store::credentials::{
-    CredentialRecord, CredentialStore, CredentialTypeRecord, object_key,
-};
+use steward_store::credentials::object_key;
 use steward_store::objects::Bucket;
 
 const PDF: &[u8] =
@@ -30,83 +26,9 @@ fn elf() -> Vec<u8> {
     bytes
 }
 
-struct Uploads<'a> {
-    stack: &'a TestStack,
-    store: CredentialStore,
-    bucket: Bucket,
-}
-
-impl Uploads<'_> {
-    /// A credential awaiting its upload of `declared` bytes; answers its object key.
-    async fn credential(&self, id: &str, declared: u64, kind: FileKind) -> String {
-        let now = jiff::Timestamp::now().to_string();
-        let key = object_key("t_up", id, kind);
-        let (pk, sk) = CredentialRecord::key("t_up", id);
-        let record = CredentialRecord {
-            pk,
-            sk,
-            credential_id: id.into(),
-            tenant_id: "t_up".into(),
-            provider: "usr_p".into(),
-            type_id: "ct_aid".into(),
-            file_kind: kind,
-            declared_bytes: declared,
-            object_key: key.clone(),
-            status: CredentialStatus::AwaitingUpload,
-            version: 1,
-            created_at: now.clone(),
-            updated_at: now,
-            uploaded_at: None,
-            sha256: None,
-            review_due: None,
-            escalated_at: None,
-            expires_at: None,
-            reminded_at: None,
-            decided_by: None,
-            reason: None,
-        };
-        self.store.put(&record, None, None).await.unwrap();
-        key
-    }
-
-    /// Sends `body` through a presigned upload of `declared` bytes to `key`, with the headers
-    /// it signed (but the length, which the client sets); answers S3's status.
-    async fn put(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) -> u16 {
-        let presigned = self
-            .bucket
-            .presign_upload(key, kind.mime(), declared, Duration::from_secs(300))
-            .await
-            .unwrap();
-        let mut request = self.stack.http.put(&presigned.url).body(body);
-        for (name, value) in &presigned.headers {
-            if name != "content-length" {
-                request = request.header(name.as_str(), value.as_str());
-            }
-        }
-        request.send().await.unwrap().status().as_u16()
-    }
-
-    async fn upload(&self, key: &str, kind: FileKind, declared: u64, body: Vec<u8>) {
-        let status = self.put(key, kind, declared, body).await;
-        assert!((200..300).contains(&status), "{status}");
-    }
-
-    /// The credential once the verifier has decided (within 15 s).
-    async fn decided(&self, id: &str) -> CredentialRecord {
-        for _ in 0..75 {
-            let record = self.store.get("t_up", id).await.unwrap().unwrap();
-            if record.status != CredentialStatus::AwaitingUpload {
-                return record;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("{id} was not verified");
-    }
-}
-
 /// Sends `file` through the presigned upload of `created` (a `POST /v1/credentials` answer),
-/// with the headers it signed (the client sets the length itself).
-async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
+/// with the headers it signed (the client sets the length itself); answers S3's status.
+async fn send_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) -> u16 {
     let upload = &created["upload"];
     let mut request = stack
         .http
@@ -117,8 +39,12 @@ async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
             request = request.header(name.as_str(), value.as_str().unwrap());
         }
     }
-    let sent = request.send().await.unwrap();
-    assert!(sent.status().is_success(), "{}", sent.status());
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
+    let status = send_file(stack, created, file).await;
+    assert!((200..300).contains(&status), "{status}");
 }
 
 /// The credential at `path` as `who` reads it once the verifier has decided (within 15 s).
@@ -142,49 +68,41 @@ async fn verified_by_pipeline(
 
 #[tokio::test]
 async fn uploaded_files_are_verified_once_by_their_bytes() {
+    use http::Method;
+    use serde_json::{Value, json};
     let stack = TestStack::start().await;
-    let uploads = Uploads {
-        stack: &stack,
-        store: CredentialStore::new(stack.table.clone()),
-        bucket: Bucket::new(stack.aws(), stack.stack.physical_name("Bucket")),
-    };
-    let (pk, sk) = CredentialTypeRecord::key("t_up", "ct_aid");
-    let now = jiff::Timestamp::now().to_string();
-    let kind = CredentialTypeRecord {
-        pk,
-        sk,
-        type_id: "ct_aid".into(),
-        tenant_id: "t_up".into(),
-        kind: CredentialType {
-            name: "First aid".into(),
-            accepted_types: [FileKind::Pdf].into(),
-            max_bytes: 1_000,
-            expiry_required: false,
-            review_required: true,
-            weight: 10,
-        },
-        version: 1,
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    let audit =
-        steward_access::Auditor::new(&steward_kit::secret::Secret::new("x".repeat(40)).unwrap())
-            .system_entry(
-                "test",
-                steward_access::Record {
-                    tenant_id: "t_up",
-                    actor: "test",
-                    action: "credential_type.create",
-                    target: "credential_type:ct_aid",
-                    before: serde_json::Value::Null,
-                    after: serde_json::Value::Null,
-                },
-            );
-    uploads.store.put_type(&kind, None, &audit).await.unwrap();
-
-    let good = uploads
-        .credential("cr_good", PDF.len() as u64, FileKind::Pdf)
+    let owner = stack.sign_up("Verified", "owner@verified.test").await;
+    let provider = stack
+        .join(&owner, "provider@verified.test", &["provider"])
         .await;
+    let (status, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid", "accepted_types": ["application/pdf", "image/png"],
+                    "max_bytes": 1000 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{kind}");
+    let bucket = Bucket::new(stack.aws(), stack.stack.physical_name("Bucket"));
+    // A credential declared as `content_type` of `size` bytes: its record and upload URL.
+    let declare = |content_type: &'static str, size: usize| {
+        let body = json!({ "type_id": kind["id"], "content_type": content_type, "size": size });
+        let (stack, provider) = (&stack, &provider);
+        async move {
+            let (status, created) = stack
+                .call(provider, Method::POST, "/v1/credentials", body)
+                .await;
+            assert_eq!(status, 201, "{created}");
+            created
+        }
+    };
+    let path = |created: &Value| format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+    let key = |created: &Value, file: FileKind| {
+        object_key(&owner.tenant_id, created["id"].as_str().unwrap(), file)
+    };
+
     // A real PNG: 1×1 pixel.
     let png: Vec<u8> = vec![
         0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
@@ -192,71 +110,61 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         0x41, 0x54, 0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D, 0x0A, 0x2D, 0xB4, 0, 0, 0, 0,
         0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ];
-    let picture = uploads
-        .credential("cr_png", png.len() as u64, FileKind::Png)
-        .await;
-    let disguised = uploads.credential("cr_elf", 64, FileKind::Pdf).await;
-    let archive = uploads
-        .credential("cr_zip", ZIP.len() as u64, FileKind::Pdf)
-        .await;
-    let oversized = uploads.credential("cr_big", 10, FileKind::Pdf).await;
-    uploads
-        .upload(&good, FileKind::Pdf, PDF.len() as u64, PDF.to_vec())
-        .await;
-    uploads
-        .upload(&picture, FileKind::Png, png.len() as u64, png.clone())
-        .await;
-    uploads.upload(&disguised, FileKind::Pdf, 64, elf()).await;
-    uploads
-        .upload(&archive, FileKind::Pdf, ZIP.len() as u64, ZIP.to_vec())
-        .await;
-    uploads
-        .upload(&oversized, FileKind::Pdf, 10, PDF.to_vec())
-        .await;
+    let good = declare("application/pdf", PDF.len()).await;
+    let picture = declare("image/png", png.len()).await;
+    let disguised = declare("application/pdf", 64).await;
+    let archive = declare("application/pdf", ZIP.len()).await;
+    let oversized = declare("application/pdf", 10).await;
+    put_file(&stack, &good, PDF).await;
+    put_file(&stack, &picture, &png).await;
+    put_file(&stack, &disguised, &elf()).await;
+    put_file(&stack, &archive, ZIP).await;
+    put_file(&stack, &oversized, PDF).await;
 
-    let verified = uploads.decided("cr_good").await;
-    assert_eq!(verified.status, CredentialStatus::PendingReview);
-    let expected = sha256_hex(PDF);
-    assert_eq!(verified.sha256.as_deref(), Some(expected.as_str()));
-    assert!(verified.review_due.is_some());
-    let picture = uploads.decided("cr_png").await;
-    let expected = sha256_hex(&png);
-    assert_eq!(
-        (picture.status, picture.sha256.as_deref()),
-        (CredentialStatus::PendingReview, Some(expected.as_str()))
-    );
-    for (id, key, why) in [
+    for (created, bytes) in [(&good, PDF), (&picture, png.as_slice())] {
+        let read = verified_by_pipeline(&stack, &provider, &path(created)).await;
+        assert_eq!(
+            (read["status"].clone(), read["sha256"].clone()),
+            (json!("pending_review"), json!(sha256_hex(bytes))),
+            "{read}"
+        );
+        assert!(read["review_due"].is_string(), "{read}");
+    }
+    for (created, why) in [
         (
-            "cr_elf",
             &disguised,
             "declared application/pdf but its content is application/x-executable",
         ),
         (
-            "cr_zip",
             &archive,
             "declared application/pdf but its content is application/zip",
         ),
-        ("cr_big", &oversized, "takes at most 10"),
+        (&oversized, "takes at most 10"),
     ] {
-        let rejected = uploads.decided(id).await;
-        assert_eq!(rejected.status, CredentialStatus::Rejected, "{id}");
+        let rejected = verified_by_pipeline(&stack, &provider, &path(created)).await;
+        assert_eq!(rejected["status"], "rejected", "{rejected}");
         assert!(
-            rejected.reason.as_deref().unwrap().contains(why),
-            "{id}: {:?}",
-            rejected.reason
+            rejected["reason"].as_str().unwrap().contains(why),
+            "{rejected}"
         );
         assert!(
-            uploads.bucket.head_of(key, 8).await.unwrap().is_none(),
-            "{id}'s object is deleted"
+            bucket
+                .head_of(&key(created, FileKind::Pdf), 8)
+                .await
+                .unwrap()
+                .is_none(),
+            "{rejected}: its object is deleted"
         );
     }
 
     // The same event again (S3 may send one twice): nothing changes.
+    let verified = verified_by_pipeline(&stack, &provider, &path(&good)).await;
     let sqs = aws_sdk_sqs::Client::new(stack.aws());
-    let event = serde_json::json!({ "Records": [{
+    let event = json!({ "Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": { "bucket": { "name": stack.stack.physical_name("Bucket") },
-                "object": { "key": good.replace('/', "%2F"), "size": PDF.len() } }
+                "object": { "key": key(&good, FileKind::Pdf).replace('/', "%2F"),
+                            "size": PDF.len() } }
     }] });
     sqs.send_message()
         .queue_url(stack.stack.queue_url("UploadsQueue").unwrap())
@@ -265,43 +173,28 @@ async fn uploaded_files_are_verified_once_by_their_bytes() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let again = uploads.store.get("t_up", "cr_good").await.unwrap().unwrap();
+    let again = verified_by_pipeline(&stack, &provider, &path(&good)).await;
     assert_eq!(
-        again.version, verified.version,
+        again["version"], verified["version"],
         "the event is processed once"
     );
 
     // Each key is written once: S3 refuses a second file over a checked one (the signed
     // If-None-Match), and a file sent after the verifier refused the first is deleted too.
-    assert_eq!(
-        uploads
-            .put(&good, FileKind::Pdf, PDF.len() as u64, elf())
-            .await,
-        412
-    );
-    uploads
-        .upload(&disguised, FileKind::Pdf, PDF.len() as u64, PDF.to_vec())
-        .await;
+    assert_eq!(send_file(&stack, &good, &elf()).await, 412);
+    put_file(&stack, &disguised, PDF).await;
+    let refused_key = key(&disguised, FileKind::Pdf);
     let mut kept = true;
     for _ in 0..75 {
-        kept = uploads
-            .bucket
-            .head_of(&disguised, 8)
-            .await
-            .unwrap()
-            .is_some();
+        kept = bucket.head_of(&refused_key, 8).await.unwrap().is_some();
         if !kept {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(!kept, "a file sent after the refusal is deleted");
-    let refused = uploads.store.get("t_up", "cr_elf").await.unwrap().unwrap();
-    assert_eq!(
-        refused.status,
-        CredentialStatus::Rejected,
-        "and stays refused"
-    );
+    let refused = verified_by_pipeline(&stack, &provider, &path(&disguised)).await;
+    assert_eq!(refused["status"], "rejected", "and stays refused");
 }
 
 #[tokio::test]
@@ -418,12 +311,50 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
     // Review: the queue, oldest first; a non-reviewer cannot download; the reviewer's URL
     // serves the file; nobody reviews their own; a rejection needs a reason; decided once.
     let manager = stack.join(&owner, "manager@creds.test", &["manager"]).await;
+    let later = stack.join(&owner, "later@creds.test", &["provider"]).await;
+    let (_, second) = stack
+        .call(
+            &later,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf", "size": PDF.len() }),
+        )
+        .await;
+    put_file(&stack, &second, PDF).await;
+    let second_path = format!("/v1/credentials/{}", second["id"].as_str().unwrap());
+    verified_by_pipeline(&stack, &later, &second_path).await;
+    // The first one's SLA passed (its due time moved back, as four hours would).
+    let store = steward_store::credentials::CredentialStore::new(stack.table.clone());
+    let first = store
+        .get(&owner.tenant_id, created["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut overdue = first.revised(&jiff::Timestamp::now().to_string());
+    overdue.review_due =
+        Some((jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).to_string());
+    store
+        .put(&overdue, Some(first.version), None)
+        .await
+        .unwrap();
     let (status, queue) = stack
         .call(&manager, Method::GET, "/v1/credential-reviews", json!(null))
         .await;
     assert_eq!(status, 200, "{queue}");
-    assert_eq!(queue["items"][0]["id"], created["id"]);
-    assert_eq!(queue["items"][0]["overdue"], false);
+    let listed: Vec<(serde_json::Value, serde_json::Value)> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| (item["id"].clone(), item["overdue"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (created["id"].clone(), json!(true)),
+            (second["id"].clone(), json!(false))
+        ],
+        "oldest upload first, the one past its SLA flagged"
+    );
     let download = format!("{path}/download");
     let (status, problem) = stack
         .call(&provider, Method::GET, &download, json!(null))

@@ -1,6 +1,7 @@
-//! The credentials API (SPEC §E), so far: the tenant's credential types (admins), and a
-//! provider's credentials: created with a presigned upload URL valid for minutes, whose key is
-//! under the tenant's prefix and whose content type and length are signed; listed and read.
+//! The credentials API (SPEC §E): the tenant's credential types (admins); a provider's
+//! credentials, created with a presigned upload URL valid for minutes (key under the tenant's
+//! prefix; content type, length and write-once signed), listed and read; the review queue,
+//! decisions and short-lived downloads (reviewers); a member's trust score.
 
 use std::time::Duration;
 
@@ -11,10 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record, new_id};
 use steward_authz::Permission;
+use steward_domain::credential::Held;
 use steward_domain::credential::file::FileKind;
 use steward_domain::credential::kind::CredentialTypeInput;
 use steward_domain::credential::status::{CredentialStatus, ReviewRefusal, may_review};
-use steward_domain::credential::trust::{Holding, Weighed, trust_score};
+use steward_domain::credential::trust::{Weighed, trust_score};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest};
 use steward_store::credentials::{
@@ -67,6 +69,12 @@ fn view(record: &CredentialRecord) -> Value {
         "version": record.version,
         "created_at": record.created_at,
     })
+}
+
+/// When a URL presigned now for `valid` stops working.
+fn valid_until(valid: Duration) -> Result<String, ApiError> {
+    let valid = jiff::SignedDuration::try_from(valid).map_err(ApiError::internal)?;
+    Ok((Timestamp::now() + valid).to_string())
 }
 
 fn stale(error: CredentialWriteError) -> ApiError {
@@ -216,7 +224,7 @@ impl CredentialsApi {
             "url": upload.url,
             "method": upload.method,
             "headers": upload.headers,
-            "expires_at": (now + jiff::SignedDuration::try_from(UPLOAD_VALID).map_err(ApiError::internal)?).to_string(),
+            "expires_at": valid_until(UPLOAD_VALID)?,
         });
         api::json(StatusCode::CREATED, &body)
     }
@@ -235,18 +243,26 @@ impl CredentialsApi {
         api::json(StatusCode::OK, &json!({ "items": items }))
     }
 
+    /// The credential the path names, in the caller's tenant, or 404.
+    async fn found(
+        &self,
+        caller: &steward_access::Caller,
+        request: &ApiRequest,
+    ) -> Result<CredentialRecord, ApiError> {
+        let id = request.path_param("credentialId")?;
+        self.store
+            .get(caller.tenant_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("credential {id}")))
+    }
+
     /// `GET /v1/credentials/{credentialId}`: its provider's, or a reviewer's.
     async fn read(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self
             .guard
             .allow(request, Permission::CredentialsUpload)
             .await?;
-        let id = request.path_param("credentialId")?;
-        let record = self
-            .store
-            .get(caller.tenant_id(), id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("credential {id}")))?;
+        let record = self.found(&caller, request).await?;
         if record.provider != caller.user_id() {
             self.guard.also(&caller, Permission::CredentialsReview)?;
         }
@@ -298,12 +314,7 @@ impl CredentialsApi {
             .guard
             .allow(request, Permission::CredentialsReview)
             .await?;
-        let id = request.path_param("credentialId")?;
-        let record = self
-            .store
-            .get(caller.tenant_id(), id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("credential {id}")))?;
+        let record = self.found(&caller, request).await?;
         Ok((caller, record))
     }
 
@@ -381,11 +392,9 @@ impl CredentialsApi {
             .bucket
             .presign_download(&record.object_key, DOWNLOAD_VALID)
             .await?;
-        let expires_at = Timestamp::now()
-            + jiff::SignedDuration::try_from(DOWNLOAD_VALID).map_err(ApiError::internal)?;
         api::json(
             StatusCode::OK,
-            &json!({ "url": url.url, "expires_at": expires_at.to_string() }),
+            &json!({ "url": url.url, "expires_at": valid_until(DOWNLOAD_VALID)? }),
         )
     }
 }
@@ -419,15 +428,7 @@ impl CredentialsApi {
                 weight: t.kind.weight,
             })
             .collect();
-        let holdings: Vec<Holding<'_>> = held
-            .iter()
-            .map(|c| Holding {
-                credential_id: &c.credential_id,
-                type_id: &c.type_id,
-                status: c.status,
-                expires_at: c.expires_at.as_deref().and_then(|at| at.parse().ok()),
-            })
-            .collect();
+        let holdings: Vec<Held<'_>> = held.iter().map(CredentialRecord::held).collect();
         let mut score = json!(trust_score(&weighed, &holdings, Timestamp::now()));
         score["member_id"] = json!(member);
         api::json(StatusCode::OK, &score)

@@ -9,6 +9,9 @@
 //!
 //! Both read cross-tenant sparse indexes (8 partitions each), whatever the number of tenants.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
@@ -31,8 +34,6 @@ const PER_SHARD: usize = 200;
 #[derive(Debug, Deserialize)]
 struct Input {
     sweep: String,
-    #[serde(default)]
-    scheduled_time: Option<Timestamp>,
 }
 
 pub struct CredentialSweeps {
@@ -47,8 +48,8 @@ impl Function for CredentialSweeps {
     type Output = Value;
 
     async fn call(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let at = steward_kit::runtime::scheduled_time(&event.payload);
         let input: Input = serde_json::from_value(event.payload)?;
-        let at = input.scheduled_time.unwrap_or_else(Timestamp::now);
         let done = match input.sweep.as_str() {
             "escalate" => json!({ "escalated": self.escalate(at).await? }),
             "expire" => {
@@ -79,6 +80,8 @@ impl CredentialSweeps {
     async fn escalate(&self, at: Timestamp) -> Result<usize, StoreError> {
         let overdue = self.store.overdue(&at.to_string(), PER_SHARD).await?;
         let mut escalated = 0;
+        // Each tenant's reviewers, read once per firing however many of its reviews are late.
+        let mut reviewers_of: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for current in overdue {
             if current.status != CredentialStatus::PendingReview || current.escalated_at.is_some() {
                 continue;
@@ -88,14 +91,26 @@ impl CredentialSweeps {
             if !self.changed(&current, &next).await? {
                 continue;
             }
-            let members = self.identity.members(&current.tenant_id, 1_000).await?;
-            let reviewers: Vec<String> = self
-                .guard
-                .who_may(&current.tenant_id, members, Permission::CredentialsReview)
-                .await?
-                .into_iter()
-                .filter(|user| user.status == "active" && user.user_id != current.provider)
-                .map(|user| user.email)
+            let reviewers = match reviewers_of.entry(current.tenant_id.clone()) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => {
+                    let members = self.identity.members(&current.tenant_id, 1_000).await?;
+                    let may_review = self
+                        .guard
+                        .who_may(&current.tenant_id, members, Permission::CredentialsReview)
+                        .await?
+                        .into_iter()
+                        .filter(|user| user.status == "active")
+                        .map(|user| (user.user_id, user.email))
+                        .collect();
+                    slot.insert(may_review)
+                }
+            };
+            // Nobody reviews their own: its provider is not asked.
+            let reviewers: Vec<String> = reviewers
+                .iter()
+                .filter(|(user_id, _)| *user_id != current.provider)
+                .map(|(_, email)| email.clone())
                 .collect();
             if !reviewers.is_empty() {
                 self.mailer
@@ -124,11 +139,7 @@ impl CredentialSweeps {
             .await?;
         let (mut expired, mut reminded) = (0, 0);
         for current in soon {
-            let Some(expires_at) = current
-                .expires_at
-                .as_deref()
-                .and_then(|e| e.parse::<Timestamp>().ok())
-            else {
+            let Some(expires_at) = current.expiry() else {
                 continue;
             };
             let mut next = current.revised(&Timestamp::now().to_string());

@@ -12,7 +12,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::LambdaEvent;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_domain::booking::notice::NoticeKind;
 use steward_domain::booking::status::BookingStatus;
@@ -30,13 +29,6 @@ const OUTBOX_GRACE: SignedDuration = SignedDuration::from_secs(120);
 /// Bookings reminded per tenant per firing: more is a tenant booking a room a second.
 const MAX_PER_TENANT: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
-struct Input {
-    /// When the schedule fired (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`).
-    #[serde(default)]
-    scheduled_time: Option<Timestamp>,
-}
-
 pub struct Reminders {
     pub(crate) tenants: SweepStore,
     pub(crate) bookings: BookingStore,
@@ -52,10 +44,7 @@ impl Function for Reminders {
     type Output = Value;
 
     async fn call(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let input: Input = serde_json::from_value(event.payload).unwrap_or(Input {
-            scheduled_time: None,
-        });
-        let at = input.scheduled_time.unwrap_or_else(Timestamp::now);
+        let at = steward_kit::runtime::scheduled_time(&event.payload);
         let resent = self.resend(at).await?;
         let reminded = self.remind(at).await?;
         tracing::info!(%at, reminded, resent, "reminders run");

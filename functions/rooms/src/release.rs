@@ -14,7 +14,6 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::Record;
 use steward_domain::booking::status::BookingStatus;
@@ -31,12 +30,6 @@ use crate::calendar::{Holder, OnConflict, Placement, Plan, days_of, slot_of};
 
 /// Bookings released per shard per firing at most; the rest wait a minute.
 const PER_SHARD: usize = 200;
-
-#[derive(Debug, Default, Deserialize)]
-struct Input {
-    #[serde(default)]
-    scheduled_time: Option<Timestamp>,
-}
 
 pub struct Release {
     rooms: Rooms,
@@ -64,8 +57,7 @@ impl Function for Release {
     type Output = Value;
 
     async fn call(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let input: Input = serde_json::from_value(event.payload).unwrap_or_default();
-        let at = input.scheduled_time.unwrap_or_else(Timestamp::now);
+        let at = steward_kit::runtime::scheduled_time(&event.payload);
         let cause = format!("release:{at}");
         let due = self.rooms.bookings.due_for_release(at, PER_SHARD).await?;
         let mut tenants: HashMap<String, Option<TenantRecord>> = HashMap::new();

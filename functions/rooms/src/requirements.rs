@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use steward_domain::booking::room::Room;
-use steward_domain::credential::requirement::{Held, missing};
+use steward_domain::credential::Held;
+use steward_domain::credential::requirement::missing;
 use steward_kit::ApiError;
 use steward_store::credentials::CredentialRecord;
 use steward_store::rooms::RoomRecord;
@@ -20,15 +21,7 @@ pub(crate) struct Holdings(Vec<CredentialRecord>);
 impl Holdings {
     /// The types `room` requires that these credentials do not cover until `until`.
     pub(crate) fn lacking<'r>(&self, room: &'r RoomRecord, until: Timestamp) -> Vec<&'r str> {
-        let held: Vec<Held<'_>> = self
-            .0
-            .iter()
-            .map(|c| Held {
-                type_id: &c.type_id,
-                status: c.status,
-                expires_at: c.expires_at.as_deref().and_then(|at| at.parse().ok()),
-            })
-            .collect();
+        let held: Vec<Held<'_>> = self.0.iter().map(CredentialRecord::held).collect();
         missing(&room.room.required_credentials, &held, until)
     }
 }

@@ -38,6 +38,17 @@ pub async fn run<F: Function>(function: F) -> Result<(), Error> {
     .await
 }
 
+/// When a schedule fired `event`: its `scheduled_time` (the schedules' Input carries EventBridge
+/// Scheduler's `<aws.scheduler.scheduled-time>` there), or now for an event without one, such
+/// as a test's or an operator's invocation.
+pub fn scheduled_time(event: &Value) -> jiff::Timestamp {
+    event
+        .get("scheduled_time")
+        .and_then(Value::as_str)
+        .and_then(|at| at.parse().ok())
+        .unwrap_or_else(jiff::Timestamp::now)
+}
+
 /// A function as the local gateway holds it: JSON event in, JSON answer out.
 pub trait Invoke: Send + Sync {
     fn invoke(&self, payload: Value, context: Context) -> BoxFuture<'_, Result<Value, Error>>;
@@ -58,4 +69,26 @@ impl<F: Function> Invoke for Erased<F> {
 /// Erases a function's event types so the gateway can hold every function alike.
 pub fn erase<F: Function>(function: F) -> Arc<dyn Invoke> {
     Arc::new(Erased(function))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_event_carries_its_time_and_any_other_event_is_now() {
+        let fired =
+            serde_json::json!({ "sweep": "expire", "scheduled_time": "2026-11-24T02:30:00Z" });
+        assert_eq!(
+            scheduled_time(&fired),
+            "2026-11-24T02:30:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        let before = jiff::Timestamp::now();
+        for other in [
+            serde_json::json!({}),
+            serde_json::json!({ "scheduled_time": "soon" }),
+        ] {
+            assert!(scheduled_time(&other) >= before, "{other}");
+        }
+    }
 }

@@ -185,11 +185,10 @@ fn organiser_bookings(tenant_id: &str, user_id: &str) -> String {
 pub const RELEASE_SHARDS: u32 = 8;
 
 fn release_partition(booking_id: &str) -> String {
-    let shard = booking_id
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % RELEASE_SHARDS;
-    format!("RELEASE#{shard}")
+    format!(
+        "RELEASE#{}",
+        crate::write::spread(booking_id, RELEASE_SHARDS)
+    )
 }
 
 fn tenant_bookings(tenant_id: &str) -> String {

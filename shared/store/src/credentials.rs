@@ -10,6 +10,7 @@
 //! event twice, or two reviewers deciding at once, changes it once.
 
 use serde::{Deserialize, Serialize};
+use steward_domain::credential::Held;
 use steward_domain::credential::file::FileKind;
 use steward_domain::credential::kind::CredentialType;
 use steward_domain::credential::status::CredentialStatus;
@@ -22,9 +23,7 @@ use crate::{Index, Query, StoreError, Table};
 pub const SHARDS: u32 = 8;
 
 fn shard(id: &str) -> u32 {
-    id.bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % SHARDS
+    crate::write::spread(id, SHARDS)
 }
 
 /// Where a credential's file is kept: under its tenant's prefix, so that a key names its tenant
@@ -108,6 +107,21 @@ impl CredentialRecord {
         (tenant_pk(tenant_id), format!("CREDENTIAL#{credential_id}"))
     }
 
+    /// When it expires, if it does.
+    pub fn expiry(&self) -> Option<jiff::Timestamp> {
+        self.expires_at.as_deref().and_then(|at| at.parse().ok())
+    }
+
+    /// As the requirement and trust checks see it.
+    pub fn held(&self) -> Held<'_> {
+        Held {
+            credential_id: &self.credential_id,
+            type_id: &self.type_id,
+            status: self.status,
+            expires_at: self.expiry(),
+        }
+    }
+
     /// Its next version, as a change starts from.
     pub fn revised(&self, at: &str) -> Self {
         let mut next = self.clone();
@@ -151,6 +165,12 @@ impl<'a> Stored<'a> {
         let (t, id) = (&record.tenant_id, &record.credential_id);
         let pending = record.status == CredentialStatus::PendingReview;
         let verified = record.status == CredentialStatus::Verified;
+        // On the cross-tenant indexes only while the sweeps have something to do with it.
+        let expiring = record.expires_at.as_deref().filter(|_| verified);
+        let due = record
+            .review_due
+            .as_deref()
+            .filter(|_| pending && record.escalated_at.is_none());
         Self {
             record,
             gsi1pk: provider_partition(t, &record.provider),
@@ -158,26 +178,10 @@ impl<'a> Stored<'a> {
             gsi2pk: pending.then(|| reviews_partition(t)),
             gsi2sk: pending
                 .then(|| format!("{}#{id}", record.uploaded_at.as_deref().unwrap_or_default())),
-            gsi3pk: record
-                .expires_at
-                .as_ref()
-                .filter(|_| verified)
-                .map(|_| format!("CRED_EXPIRY#{}", shard(id))),
-            gsi3sk: record
-                .expires_at
-                .as_ref()
-                .filter(|_| verified)
-                .map(|at| format!("{at}#{t}#{id}")),
-            gsi4pk: record
-                .review_due
-                .as_ref()
-                .filter(|_| pending && record.escalated_at.is_none())
-                .map(|_| format!("REVIEW_DUE#{}", shard(id))),
-            gsi4sk: record
-                .review_due
-                .as_ref()
-                .filter(|_| pending && record.escalated_at.is_none())
-                .map(|at| format!("{at}#{t}#{id}")),
+            gsi3pk: expiring.map(|_| format!("CRED_EXPIRY#{}", shard(id))),
+            gsi3sk: expiring.map(|at| format!("{at}#{t}#{id}")),
+            gsi4pk: due.map(|_| format!("REVIEW_DUE#{}", shard(id))),
+            gsi4sk: due.map(|at| format!("{at}#{t}#{id}")),
         }
     }
 }

@@ -168,3 +168,11 @@ pub(crate) fn cancellation_codes(error: &TransactError) -> Option<Vec<Option<Str
         _ => None,
     }
 }
+
+/// Which of `partitions` a cross-tenant sparse index keeps the item `id` in: a cheap, stable
+/// spread of its bytes (ids are random, so no digest is needed to spread them evenly).
+pub(crate) fn spread(id: &str, partitions: u32) -> u32 {
+    id.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % partitions
+}

@@ -4,18 +4,10 @@
 
 use jiff::Timestamp;
 
-use super::status::CredentialStatus;
+use super::Held;
 
-/// One credential a member holds, as the check sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held<'a> {
-    pub type_id: &'a str,
-    pub status: CredentialStatus,
-    pub expires_at: Option<Timestamp>,
-}
-
-/// The types of `required` not covered by a verified credential valid through `until` (the
-/// booking's end: a credential expiring during the booking does not cover it).
+/// The types of `required` not covered by a credential valid through `until` (the booking's
+/// end: a credential expiring during the booking does not cover it).
 pub fn missing<'r>(
     required: impl IntoIterator<Item = &'r String>,
     held: &[Held<'_>],
@@ -25,11 +17,9 @@ pub fn missing<'r>(
         .into_iter()
         .map(String::as_str)
         .filter(|wanted| {
-            !held.iter().any(|h| {
-                h.type_id == *wanted
-                    && h.status == CredentialStatus::Verified
-                    && h.expires_at.is_none_or(|end| end >= until)
-            })
+            !held
+                .iter()
+                .any(|h| h.type_id == *wanted && h.valid_through(until))
         })
         .collect()
 }
@@ -37,6 +27,7 @@ pub fn missing<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::status::CredentialStatus;
 
     #[test]
     fn only_verified_unexpired_credentials_cover_a_requirement() {
@@ -44,11 +35,13 @@ mod tests {
         let required = vec!["ct_first_aid".to_owned(), "ct_dbs".to_owned()];
         let held = [
             Held {
+                credential_id: "cr_1",
                 type_id: "ct_first_aid",
                 status: CredentialStatus::Verified,
                 expires_at: Some(at("2026-07-01T00:00:00Z")),
             },
             Held {
+                credential_id: "cr_2",
                 type_id: "ct_dbs",
                 status: CredentialStatus::PendingReview,
                 expires_at: None,

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::Held;
 use super::status::CredentialStatus;
 
 /// One of the tenant's credential types, as the score weighs it.
@@ -13,15 +14,6 @@ pub struct Weighed<'a> {
     pub type_id: &'a str,
     pub name: &'a str,
     pub weight: u32,
-}
-
-/// One of the provider's credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holding<'a> {
-    pub credential_id: &'a str,
-    pub type_id: &'a str,
-    pub status: CredentialStatus,
-    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,14 +36,12 @@ pub struct TrustScore {
 }
 
 /// The score at `now` of a provider holding `holdings` among the tenant's `types`.
-pub fn trust_score(types: &[Weighed<'_>], holdings: &[Holding<'_>], now: Timestamp) -> TrustScore {
-    let valid = |h: &Holding<'_>| {
-        h.status == CredentialStatus::Verified && h.expires_at.is_none_or(|end| end > now)
-    };
+pub fn trust_score(types: &[Weighed<'_>], holdings: &[Held<'_>], now: Timestamp) -> TrustScore {
+    let valid = |h: &Held<'_>| h.valid_through(now);
     let breakdown: Vec<Line> = types
         .iter()
         .map(|t| {
-            let theirs: Vec<&Holding<'_>> =
+            let theirs: Vec<&Held<'_>> =
                 holdings.iter().filter(|h| h.type_id == t.type_id).collect();
             // The best of theirs: a valid one (the latest expiry), else the latest of any.
             let best = theirs
@@ -109,19 +99,19 @@ mod tests {
             },
         ];
         let holdings = [
-            Holding {
+            Held {
                 credential_id: "cr1",
                 type_id: "a",
                 status: CredentialStatus::Verified,
                 expires_at: None,
             },
-            Holding {
+            Held {
                 credential_id: "cr2",
                 type_id: "b",
                 status: CredentialStatus::Verified,
                 expires_at: Some("2026-05-01T00:00:00Z".parse().unwrap()),
             },
-            Holding {
+            Held {
                 credential_id: "cr3",
                 type_id: "c",
                 status: CredentialStatus::PendingReview,
