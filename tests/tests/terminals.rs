@@ -665,3 +665,161 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
         .unwrap();
     assert_eq!(bad.status, 422, "{}", bad.body);
 }
+
+/// The DynamoDB requests an answer made (EXPOSE_REQUEST_COUNTS), as `Operation=n` by name.
+fn requests(answer: &Answer) -> String {
+    answer
+        .headers
+        .get(steward_kit::api::REQUEST_COUNTS_HEADER)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// With the caches on, a check-in takes the terminal and the room as the instance kept them
+/// and reads no member: one query and one write, which holds each again. Every change made
+/// behind what was kept is seen: the room changed (read again, then checked in), the member
+/// suspended (403), the terminal revoked (401). A refused check-in uses its nonce up.
+#[tokio::test]
+async fn a_check_in_holds_again_in_its_write_what_the_instance_kept() {
+    let stack = TestStack::with_parameters(&[
+        ("CacheEnabled", "true"),
+        ("CacheTtlSeconds", "300"),
+        ("LicensingConfigCacheSeconds", "60"),
+        ("ExposeRequestCounts", "true"),
+    ])
+    .await;
+    let owner = stack.sign_up("Kept", "owner@kept.test").await;
+    let first = stack.join(&owner, "first@kept.test", &["member"]).await;
+    let second = stack.join(&owner, "second@kept.test", &["member"]).await;
+    let room = stack
+        .room(
+            &owner,
+            json!({
+                "name": "Cedar", "time_zone": "Europe/London", "capacity": 6,
+                "rules": { "check_in_required": true, "release_minutes": 15,
+                           "min_duration_minutes": 5, "min_notice_minutes": 0 },
+            }),
+        )
+        .await;
+    // Four bookings, each in its window now: check-in opens half an hour before.
+    let (status, policy) = stack
+        .call(
+            &owner,
+            Method::PUT,
+            "/v1/settings/check-in",
+            json!({ "opens_minutes_before": 30 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    let door = stack.terminal(&owner, &room).await;
+    let slot = |n: i64| (minutes(1 + 5 * n), minutes(6 + 5 * n));
+    let warm = book(&stack, &first, &room, slot(0), json!({})).await;
+    let renamed = book(&stack, &second, &room, slot(1), json!({})).await;
+    let suspended = book(&stack, &first, &room, slot(2), json!({})).await;
+    let revoked = book(&stack, &second, &room, slot(3), json!({})).await;
+    let status = door.status().await.unwrap();
+    assert_eq!(status.status, 200, "{}", status.body);
+    let check_in = |booking: &Value| {
+        let body = json!({ "pin": booking["check_in_pin"] });
+        let door = &door;
+        async move { door.post("/v1/terminal/check-in", &body).await.unwrap() }
+    };
+
+    // Warm: the room's bookings queried, one write.
+    let checked = check_in(&warm).await;
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    assert_eq!(requests(&checked), "Query=1,TransactWriteItems=1");
+
+    // The room changed behind the kept one: the write refused, everything read again, checked
+    // in.
+    let path = format!("/v1/rooms/{room}");
+    let (_, current) = stack.call(&owner, Method::GET, &path, Value::Null).await;
+    let mut changed = json!({
+        "name": "Cedar Hall", "time_zone": current["time_zone"], "capacity": current["capacity"],
+        "rules": current["rules"],
+    });
+    changed["rules"]["check_in_required"] = json!(true);
+    let (status, _, changed) = steward_e2e::send(
+        stack
+            .as_person(&owner, Method::PUT, &path)
+            .header("if-match", format!("\"{}\"", current["version"]))
+            .json(&changed),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let checked = check_in(&renamed).await;
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    let counted = requests(&checked);
+    assert_eq!(
+        counted, "GetItem=2,Query=2,TransactWriteItems=2",
+        "the first write refused; the terminal and the room read again, then written"
+    );
+
+    // The member suspended: no member was read, the write's check refuses; nothing changed,
+    // and the refused request cannot be replayed.
+    let (status, _) = stack
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/v1/members/{}/suspend", first.user_id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let body = json!({ "pin": suspended["check_in_pin"] })
+        .to_string()
+        .into_bytes();
+    let signing = door.signing();
+    let send_it = || {
+        answer(door.request(
+            Method::POST,
+            "/v1/terminal/check-in",
+            &body,
+            body.clone(),
+            &signing,
+        ))
+    };
+    let refused = send_it().await.unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{}",
+        refused.body
+    );
+    let replayed = send_it().await.unwrap();
+    assert_eq!(
+        (replayed.status, problem_type(&replayed)),
+        (401, "urn:steward:problem:terminal-unauthorized"),
+        "{}",
+        replayed.body
+    );
+    assert_eq!(
+        booking(&stack, &owner, &suspended["id"]).await["status"],
+        "confirmed"
+    );
+
+    // The terminal revoked behind the kept one: refused, nothing changed.
+    let (status, _) = stack
+        .call(
+            &owner,
+            Method::DELETE,
+            &format!("/v1/terminals/{}", door.paired.terminal_id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let refused = check_in(&revoked).await;
+    assert_eq!(
+        (refused.status, problem_type(&refused)),
+        (401, "urn:steward:problem:terminal-unauthorized"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        booking(&stack, &owner, &revoked["id"]).await["status"],
+        "confirmed"
+    );
+}

@@ -15,6 +15,7 @@ use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Take
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::check_in::{CheckInPolicy, release_deadline};
 use steward_kit::ApiError;
+use steward_store::StoreError;
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::Listing;
 use steward_store::bookings::{
@@ -24,6 +25,7 @@ use steward_store::bookings::{
 use steward_store::identity::{QuotaSetting, TenantRecord};
 use steward_store::ledger::{Ledger, LedgerPut};
 use steward_store::notices::Notice;
+use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
@@ -341,6 +343,54 @@ impl Rooms {
         .ok_or_else(|| ApiError::internal("a calendar write stopped that always commits"))
     }
 
+    /// Commits a change that moves nothing on the room's calendar (a check-in): no day is
+    /// read or written. The booking is held to the version it was read at, the room to the
+    /// version `room` (read or kept) is at, and the write to `preconditions`; whatever of them
+    /// no longer holds is the error, and the caller reads again.
+    pub(crate) async fn change_in_place(
+        &self,
+        room: &RoomRecord,
+        holder: Holder<'_>,
+        placement: Placement,
+        audit: AuditEntry,
+        preconditions: &[Precondition],
+    ) -> Result<BookingRecord, BookingWriteError> {
+        debug_assert!(!placement.moves(), "a change in place moves nothing");
+        let tenant_id = &room.tenant_id;
+        let mut plan = Plan::single(placement, audit);
+        for placement in &mut plan.placements {
+            placement.record.release_at =
+                release_at(&placement.record, Some(room), &holder.check_in);
+        }
+        let bookings: Vec<BookingPut<'_>> = plan
+            .placements
+            .iter()
+            .map(|p| BookingPut {
+                record: &p.record,
+                expected: p.expected,
+            })
+            .collect();
+        let notices = plan.notices(tenant_id, &room.room_id, Some(room));
+        self.bookings
+            .write(CalendarWrite {
+                tenant_id,
+                room_id: &room.room_id,
+                room_version: Some(room.version),
+                bookings: &bookings,
+                series: None,
+                days: &[],
+                audit: &plan.audit,
+                notices: &notices,
+                ledger: None,
+                preconditions,
+            })
+            .await?;
+        self.announce(&notices).await;
+        let mut placements = plan.placements.into_iter();
+        let placed = placements.next().map(|p| p.record);
+        placed.ok_or_else(|| StoreError::Failed("a change in place placed nothing".into()).into())
+    }
+
     /// [`Self::on_calendar`], with `settle` told which placements were skipped (under
     /// [`OnConflict::Skip`]) before the plan commits, to record their outcome or stop the write
     /// ([`Settled::Stop`]: answers `None`, nothing written).
@@ -467,6 +517,7 @@ impl Rooms {
                     quota_set_at: &setting.set_at,
                     held,
                 }),
+                preconditions: &[],
             };
             if write.items() > MAX_TRANSACTION_ITEMS {
                 return Err(ApiError::validation(
@@ -490,6 +541,9 @@ impl Rooms {
                     return Err(ApiError::PreconditionFailed("booking".into()));
                 }
                 Err(BookingWriteError::Store(error)) => return Err(error.into()),
+                Err(BookingWriteError::Unmet(_)) => {
+                    return Err(ApiError::internal("a calendar write with no preconditions"));
+                }
             }
         }
         Err(ApiError::Unavailable {

@@ -1,17 +1,18 @@
 //! The permission check every protected route makes first.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use steward_authz::{
-    Action, Authorizer, AuthzError, DenyReason, Permission, PrincipalData, Request, TenantData,
+    Action, Authorizer, AuthzError, BuiltInRole, DenyReason, Permission, PrincipalData, Request,
+    TenantData,
 };
 
 use steward_domain::access::{RoleRef, definition};
 use steward_domain::licensing::Rollout;
 use steward_kit::ApiError;
 use steward_kit::api::{ApiRequest, Principal};
+use steward_kit::recent::Recent;
 use steward_store::StoreError;
 use steward_store::identity::{IdentityStore, TenantRecord, UserRecord};
 use steward_store::platform::PlatformStore;
@@ -45,49 +46,19 @@ pub struct Guard {
     tenants: TenantCache,
 }
 
-/// Tenants as last read, for `ttl` (CACHE_ENABLED); emptied when the operators' cache epoch
-/// moves (`POST /v1/admin/cache/clear`), which instances notice with the licensing switches.
+/// Tenants as last read, for the cache's TTL (CACHE_ENABLED); emptied when the operators'
+/// cache epoch moves (`POST /v1/admin/cache/clear`), which instances notice with the licensing
+/// switches.
 struct TenantCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, TenantRecord)>>,
+    recent: Recent<TenantRecord>,
     epoch: AtomicU64,
 }
 
 impl TenantCache {
-    fn get(&self, tenant_id: &str) -> Option<TenantRecord> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let hit = entries
-            .get(tenant_id)
-            .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
-            .map(|(_, tenant)| tenant.clone());
-        steward_kit::latency::count(
-            if hit.is_some() {
-                "cache.tenant.hit"
-            } else {
-                "cache.tenant.miss"
-            },
-            1,
-        );
-        hit
-    }
-
-    fn put(&self, tenant: &TenantRecord) {
-        if !self.ttl.is_zero() {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.insert(tenant.tenant_id.clone(), (Instant::now(), tenant.clone()));
-        }
-    }
-
     /// Empties the cache, here at once; `epoch` is the operators' (others follow on reading it).
     fn clear(&self, epoch: u64) {
         self.epoch.store(epoch, Ordering::Relaxed);
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.recent.clear();
     }
 }
 
@@ -136,8 +107,7 @@ impl Guard {
                 cached: Mutex::new(None),
             },
             tenants: TenantCache {
-                ttl: Duration::ZERO,
-                entries: Mutex::new(HashMap::new()),
+                recent: Recent::new("tenant", Duration::ZERO),
                 epoch: AtomicU64::new(0),
             },
         })
@@ -165,7 +135,7 @@ impl Guard {
 
     /// Keeps tenants for `ttl` (zero: every request reads through).
     pub fn with_tenant_cache(mut self, ttl: Duration) -> Self {
-        self.tenants.ttl = ttl;
+        self.tenants.recent = Recent::new("tenant", ttl);
         self
     }
 
@@ -176,12 +146,12 @@ impl Guard {
     }
 
     async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        if let Some(tenant) = self.tenants.get(tenant_id) {
+        if let Some(tenant) = self.tenants.recent.get(tenant_id) {
             return Ok(Some(tenant));
         }
         let tenant = self.store.tenant(tenant_id).await?;
         if let Some(tenant) = &tenant {
-            self.tenants.put(tenant);
+            self.tenants.recent.put(tenant_id, tenant.clone());
         }
         Ok(tenant)
     }
@@ -254,17 +224,11 @@ impl Guard {
                 session_id: String::new(),
             },
             user: UserRecord {
-                pk: String::new(),
-                sk: String::new(),
                 user_id: terminal_id.to_owned(),
                 tenant_id: tenant_id.to_owned(),
-                email: String::new(),
-                name: String::new(),
-                password_hash: String::new(),
                 status: "active".into(),
                 roles: vec!["member".into()],
-                created_at: String::new(),
-                password_changed_at: String::new(),
+                ..UserRecord::default()
             },
             tenant,
             licence_enforced,
@@ -300,6 +264,16 @@ impl Guard {
                 tenant: &tenant_data,
             })
             .into_result()
+    }
+
+    /// [`roles_granting`] with this guard's policies.
+    pub fn roles_granting(
+        &self,
+        tenant: &TenantRecord,
+        licence_enforced: bool,
+        permission: Permission,
+    ) -> Vec<String> {
+        roles_granting(&self.authorizer, tenant, licence_enforced, permission)
     }
 
     /// Which of `members` (of `tenant_id`) may perform `permission`'s action: who is told of
@@ -365,6 +339,45 @@ pub fn subject(
     (principal, tenant)
 }
 
+/// The roles with which an active member of `tenant` may perform `permission`: empty when the
+/// tenant itself is refused (its licence). The policies permit by any one role and forbid only
+/// by the tenant or a suspension, so a member may exactly when they are active and hold one of
+/// these (the test below holds that to every set of roles). A write conditioned on that checks
+/// the member without reading them first (a check-in at the door).
+pub fn roles_granting(
+    authorizer: &Authorizer,
+    tenant: &TenantRecord,
+    licence_enforced: bool,
+    permission: Permission,
+) -> Vec<String> {
+    let built_in = BuiltInRole::ALL.iter().map(|role| role.as_str().to_owned());
+    let custom = tenant
+        .custom_roles
+        .keys()
+        .map(|name| name.as_str().to_owned());
+    built_in
+        .chain(custom)
+        .filter(|role| {
+            let member = UserRecord {
+                tenant_id: tenant.tenant_id.clone(),
+                status: "active".into(),
+                roles: vec![role.clone()],
+                ..UserRecord::default()
+            };
+            let (principal, tenant_data) = subject(&member, tenant, licence_enforced);
+            authorizer
+                .decide(&Request {
+                    principal: &principal,
+                    action: Action::new(permission),
+                    resource_tenant: &tenant.tenant_id,
+                    tenant: &tenant_data,
+                })
+                .into_result()
+                .is_ok()
+        })
+        .collect()
+}
+
 /// The problem a deny is answered with: it names the missing permission or feature, and says
 /// nothing of another tenant's data (that is answered as "not found").
 pub fn deny_to_problem(reason: &DenyReason) -> ApiError {
@@ -392,5 +405,97 @@ pub fn deny_to_problem(reason: &DenyReason) -> ApiError {
         ),
         DenyReason::SuspendedUser => forbidden("your account is suspended".into(), None, None),
         DenyReason::OtherTenant => ApiError::NotFound("the resource".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steward_authz::Feature;
+    use steward_domain::access::CustomRole;
+
+    fn tenant(features: &[Feature]) -> TenantRecord {
+        let mut tenant: TenantRecord = serde_json::from_value(serde_json::json!({
+            "pk": "", "sk": "", "tenant_id": "t_1", "name": "T", "created_at": "",
+            "dual_approval": false,
+        }))
+        .unwrap();
+        tenant.licence.features = features.iter().copied().collect();
+        for (name, permissions) in [
+            ("door-staff", vec![Permission::BookingsCheckIn]),
+            ("viewer", vec![Permission::RoomsRead]),
+        ] {
+            tenant.custom_roles.insert(
+                name.parse().unwrap(),
+                CustomRole {
+                    permissions: permissions.into_iter().collect(),
+                    description: String::new(),
+                },
+            );
+        }
+        tenant
+    }
+
+    /// Every set of up to three roles (and a role the tenant does not have), active or
+    /// suspended: the policies allow exactly when the member is active and holds a role
+    /// [`roles_granting`] names. Were a policy to come to depend on more than one role, or on
+    /// anything else of the member, this fails.
+    #[test]
+    fn roles_granting_names_exactly_the_roles_that_allow_alone() {
+        let authorizer = Authorizer::new().unwrap();
+        let mut names: Vec<String> = BuiltInRole::ALL.iter().map(|r| r.as_str().into()).collect();
+        names.extend(["door-staff", "viewer", "gone"].map(String::from));
+        let mut sets: Vec<Vec<String>> = vec![vec![]];
+        for (i, a) in names.iter().enumerate() {
+            sets.push(vec![a.clone()]);
+            for (j, b) in names.iter().enumerate().skip(i + 1) {
+                sets.push(vec![a.clone(), b.clone()]);
+                for c in names.iter().skip(j + 1) {
+                    sets.push(vec![a.clone(), b.clone(), c.clone()]);
+                }
+            }
+        }
+        let permissions = [
+            Permission::BookingsCheckIn,
+            Permission::BookingsCreate,
+            Permission::RoomsRead,
+            Permission::TerminalsManage,
+        ];
+        for (features, enforced) in [
+            (vec![Feature::Terminals], true),
+            (vec![], true),
+            (vec![], false),
+        ] {
+            let tenant = tenant(&features);
+            for permission in permissions {
+                let granting = roles_granting(&authorizer, &tenant, enforced, permission);
+                for roles in &sets {
+                    for status in ["active", "suspended"] {
+                        let member = UserRecord {
+                            tenant_id: "t_1".into(),
+                            status: status.into(),
+                            roles: roles.clone(),
+                            ..UserRecord::default()
+                        };
+                        let (principal, tenant_data) = subject(&member, &tenant, enforced);
+                        let allowed = authorizer
+                            .decide(&Request {
+                                principal: &principal,
+                                action: Action::new(permission),
+                                resource_tenant: "t_1",
+                                tenant: &tenant_data,
+                            })
+                            .into_result()
+                            .is_ok();
+                        let held = status == "active" && roles.iter().any(|r| granting.contains(r));
+                        assert_eq!(
+                            allowed, held,
+                            "{permission} for {status} {roles:?} (features {features:?}, \
+                             enforced {enforced}); granting {granting:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

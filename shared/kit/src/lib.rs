@@ -14,6 +14,7 @@ pub mod mask;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod recent;
 pub mod runtime;
 pub mod secret;
 pub mod sqs;

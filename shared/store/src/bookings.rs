@@ -25,6 +25,7 @@ use steward_domain::booking::status::BookingStatus;
 use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
 use crate::ledger::{Ledger, LedgerPut};
+use crate::preconditions::Precondition;
 use crate::table::{Index, PageKey, Query};
 use crate::write::{TransactError, cancellation_codes, key, put, versioned_put};
 use crate::{StoreError, Table};
@@ -325,6 +326,9 @@ pub enum BookingWriteError {
     /// A booking itself changed since it was read (its ETag is stale).
     #[error("the booking changed")]
     Stale,
+    /// The write's precondition of this index does not hold (the first, when several).
+    #[error("precondition {0} of the write does not hold")]
+    Unmet(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -363,6 +367,8 @@ pub struct CalendarWrite<'a> {
     pub notices: &'a [crate::notices::Notice],
     /// The organiser's ledger, while the tenant has a quota.
     pub ledger: Option<LedgerPut<'a>>,
+    /// What the write also requires of items it does not change.
+    pub preconditions: &'a [Precondition],
 }
 
 /// What a booking write reads first.
@@ -531,9 +537,13 @@ impl BookingStore {
         if let Some(ledger) = &write.ledger {
             items.push(ledger.item(write.tenant_id, table)?);
         }
+        let first_precondition = items.len();
+        for precondition in write.preconditions {
+            items.push(precondition.item(table)?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
-            Err(error) => Err(classify(&error, &write)
+            Err(error) => Err(classify(&error, &write, first_precondition)
                 .unwrap_or_else(|| BookingWriteError::Store(StoreError::from_sdk(error)))),
         }
     }
@@ -685,9 +695,17 @@ impl BookingStore {
 /// What a cancelled calendar write means: a booking that was not at its expected version is
 /// stale; any other failed condition, or another transaction holding an item, is a calendar
 /// that moved on. `None`: not a cancellation.
-fn classify(error: &TransactError, write: &CalendarWrite<'_>) -> Option<BookingWriteError> {
+fn classify(
+    error: &TransactError,
+    write: &CalendarWrite<'_>,
+    first_precondition: usize,
+) -> Option<BookingWriteError> {
     let codes = cancellation_codes(error)?;
     let failed = |code: &Option<String>| code.as_deref() == Some("ConditionalCheckFailed");
+    // The preconditions come last.
+    if let Some(unmet) = codes.iter().skip(first_precondition).position(failed) {
+        return Some(BookingWriteError::Unmet(unmet));
+    }
     // The bookings come first in the transaction, then the series.
     let expected = write
         .bookings

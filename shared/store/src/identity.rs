@@ -160,7 +160,7 @@ pub fn tenant_index_partition(shard: u8) -> String {
     format!("TENANTS#{shard:02}")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     pub pk: String,
     pub sk: String,

@@ -20,6 +20,7 @@ pub mod notices;
 pub mod objects;
 pub mod onboarding;
 pub mod platform;
+pub mod preconditions;
 #[cfg(feature = "provision")]
 pub mod provision;
 #[cfg(feature = "sqs")]

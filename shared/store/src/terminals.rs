@@ -116,6 +116,23 @@ pub struct AppliedItem {
     pub expires_at: i64,
 }
 
+/// A used nonce, remembered until `expires_at` (unix seconds, the TTL).
+pub(crate) fn nonce_item(
+    tenant_id: &str,
+    terminal_id: &str,
+    nonce: &str,
+    expires_at: i64,
+) -> crate::attributes::Item {
+    crate::attributes::Item::from([
+        (
+            "pk".to_owned(),
+            s(terminal_partition(tenant_id, terminal_id)),
+        ),
+        ("sk".to_owned(), s(format!("NONCE#{nonce}"))),
+        ("expires_at".to_owned(), n(expires_at)),
+    ])
+}
+
 fn terminal_partition(tenant_id: &str, terminal_id: &str) -> String {
     format!("T#{tenant_id}#TERMINAL#{terminal_id}")
 }
@@ -348,9 +365,7 @@ impl TerminalStore {
             .client()
             .put_item()
             .table_name(self.table.name())
-            .item("pk", s(terminal_partition(tenant_id, terminal_id)))
-            .item("sk", s(format!("NONCE#{nonce}")))
-            .item("expires_at", n(expires_at))
+            .set_item(Some(nonce_item(tenant_id, terminal_id, nonce, expires_at)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;

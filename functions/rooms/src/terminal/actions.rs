@@ -17,11 +17,32 @@ use steward_domain::terminal::status::{Occupant, status_at};
 use steward_kit::api::{self, ApiRequest, Principal};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, Listing, NewBooking};
+use steward_store::bookings::{BookingRecord, BookingWriteError, Listing, NewBooking};
+use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 
+use super::auth::{Source, replay};
 use super::{Device, Terminals};
 use crate::calendar::{Holder, Placement, Plan, days_of, slot_of};
+
+/// How often a check-in reads again what it found changed before it answers 503.
+const CHECK_IN_ATTEMPTS: usize = 3;
+
+/// How one try of a check-in ended, when not checked in.
+enum Attempt {
+    /// Something it relied on changed: read again and retry.
+    Changed,
+    /// Refused on what it read: the request's nonce is still to be used.
+    Refused(ApiError),
+    /// Answered as is (a replay, a store failure).
+    Final(ApiError),
+}
+
+impl From<ApiError> for Attempt {
+    fn from(error: ApiError) -> Self {
+        Self::Refused(error)
+    }
+}
 
 /// How far around now a terminal looks for its room's bookings.
 const AROUND: SignedDuration = SignedDuration::from_hours(24);
@@ -118,11 +139,31 @@ impl Terminals {
     }
 
     pub(super) async fn door(&self, device: &Device, at: Timestamp) -> Result<Door, ApiError> {
+        self.door_from(device, at, Source::Read).await
+    }
+
+    /// [`Self::door`], with the room as this instance kept it from `Source::Kept`.
+    async fn door_from(
+        &self,
+        device: &Device,
+        at: Timestamp,
+        source: Source,
+    ) -> Result<Door, ApiError> {
         let tenant_id = &device.terminal.tenant_id;
         let room_id = &device.terminal.room_id;
         let (from, to) = ((at - AROUND).to_string(), (at + AROUND).to_string());
+        let kept = match source {
+            Source::Kept => self.kept_room(tenant_id, room_id),
+            Source::Read => None,
+        };
+        let room = async {
+            match kept {
+                Some(room) => Ok(Some(room)),
+                None => self.read_room(tenant_id, room_id).await,
+            }
+        };
         let (room, (bookings, _)) = tokio::try_join!(
-            self.rooms.store.get(tenant_id, room_id),
+            room,
             self.rooms
                 .bookings
                 .all(tenant_id, Listing::Room(room_id), (&from, &to), 500),
@@ -361,18 +402,14 @@ impl Terminals {
             .ok_or_else(|| ApiError::internal("a terminal write placed nothing"))
     }
 
-    /// Checks `booking` in at `at` for `member`: refused outside its window or unless confirmed.
-    pub(super) async fn check_in_booking(
-        &self,
-        request: &ApiRequest,
+    /// The slot of `booking` if it may be checked in to at `at`: refused outside its window or
+    /// unless confirmed.
+    fn checkable(
         device: &Device,
         booking: &BookingRecord,
-        member: &str,
-        at: Timestamp,
         room: &RoomRecord,
-    ) -> Result<BookingRecord, ApiError> {
-        self.member(device, member, Permission::BookingsCheckIn)
-            .await?;
+        at: Timestamp,
+    ) -> Result<Slot, ApiError> {
         let slot = slot_of(booking)?;
         may_check_in(
             booking.status,
@@ -391,6 +428,22 @@ impl Terminals {
                 booking.booking_id
             )),
         })?;
+        Ok(slot)
+    }
+
+    /// Checks `booking` in at `at` for `member`: refused outside its window or unless confirmed.
+    pub(super) async fn check_in_booking(
+        &self,
+        request: &ApiRequest,
+        device: &Device,
+        booking: &BookingRecord,
+        member: &str,
+        at: Timestamp,
+        room: &RoomRecord,
+    ) -> Result<BookingRecord, ApiError> {
+        self.member(device, member, Permission::BookingsCheckIn)
+            .await?;
+        let slot = Self::checkable(device, booking, room, at)?;
         let mut next = booking.revised();
         next.status = BookingStatus::CheckedIn;
         let audit = self.audit(
@@ -405,29 +458,131 @@ impl Terminals {
             .await
     }
 
-    /// `POST /v1/terminal/check-in`.
-    pub(super) async fn check_in(
+    /// `POST /v1/terminal/check-in`. From a warm instance it costs one query (the room's
+    /// bookings) and one write: the terminal and the room come as this instance kept them and
+    /// the member is not read, as the write itself holds that the nonce is unused, the terminal
+    /// still paired and open to PINs, the room's rules unchanged and the member active in a
+    /// role that may check in. Whatever it finds changed is read afresh and the check-in tried
+    /// again. A refused request uses its nonce up too, so that it cannot be replayed later.
+    pub(super) async fn check_in(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let mut source = Source::Kept;
+        for _ in 0..CHECK_IN_ATTEMPTS {
+            let device = self.signed_by(request, source).await?;
+            match self.try_check_in(request, &device, source).await {
+                Ok(checked_in) => {
+                    return api::json(StatusCode::OK, &crate::bookings::view(&checked_in));
+                }
+                Err(Attempt::Changed) => source = Source::Read,
+                Err(Attempt::Final(error)) => return Err(error),
+                Err(Attempt::Refused(error)) => {
+                    self.use_nonce(&device).await?;
+                    return Err(match error {
+                        ApiError::WrongPin { .. } => {
+                            self.wrong_pin(&device, Timestamp::now()).await
+                        }
+                        other => other,
+                    });
+                }
+            }
+        }
+        Err(ApiError::Unavailable {
+            retry_after: std::time::Duration::from_secs(1),
+            source: None,
+        })
+    }
+
+    /// One try of a check-in; a wrong PIN is refused uncounted (counted once its nonce is used).
+    async fn try_check_in(
         &self,
         request: &ApiRequest,
-        device: Device,
-    ) -> Result<Response<Body>, ApiError> {
+        device: &Device,
+        source: Source,
+    ) -> Result<BookingRecord, Attempt> {
         let presented = request.json::<Presented>()?.parse()?;
         let now = Timestamp::now();
-        let door = self.door(&device, now).await?;
+        let door = self.door_from(device, now, source).await?;
         let (booking, member) = self
             .presented_booking(
-                &device,
+                device,
                 &presented,
                 &door.bookings,
                 |b| b.status.holds_room(),
                 now,
-                true,
+                false,
             )
             .await?;
-        let checked_in = self
-            .check_in_booking(request, &device, booking, &member, now, &door.room)
-            .await?;
-        api::json(StatusCode::OK, &crate::bookings::view(&checked_in))
+        let slot = Self::checkable(device, booking, &door.room, now)?;
+        let caller = &device.caller;
+        let roles = self.rooms.guard.roles_granting(
+            &caller.tenant,
+            caller.licence_enforced,
+            Permission::BookingsCheckIn,
+        );
+        if roles.is_empty() {
+            // No role may: read the member for the reason to answer.
+            self.member(device, &member, Permission::BookingsCheckIn)
+                .await?;
+        }
+        let mut next = booking.revised();
+        next.status = BookingStatus::CheckedIn;
+        let audit = self.audit(
+            request,
+            device,
+            &member,
+            "booking.check_in",
+            Some(booking),
+            &next,
+        );
+        let terminal = &device.terminal;
+        let preconditions = [
+            Precondition::NonceUnused {
+                tenant_id: terminal.tenant_id.clone(),
+                terminal_id: terminal.terminal_id.clone(),
+                nonce: device.nonce.clone(),
+                expires_at: Self::nonce_kept_until(),
+            },
+            Precondition::TerminalPaired {
+                tenant_id: terminal.tenant_id.clone(),
+                terminal_id: terminal.terminal_id.clone(),
+                paired_at: terminal.paired_at.clone().unwrap_or_default(),
+                now: now.as_second(),
+            },
+            Precondition::MemberHolds {
+                tenant_id: terminal.tenant_id.clone(),
+                user_id: member.clone(),
+                roles,
+            },
+        ];
+        let written = self
+            .rooms
+            .change_in_place(
+                &door.room,
+                Holder::in_tenant(&caller.tenant, &booking.organiser),
+                Placement::change(booking, next, Some(slot), Some(slot)),
+                audit,
+                &preconditions,
+            )
+            .await;
+        match written {
+            Ok(checked_in) => Ok(checked_in),
+            Err(BookingWriteError::Unmet(0)) => Err(Attempt::Final(replay())),
+            Err(BookingWriteError::Unmet(1)) => {
+                self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
+                Err(Attempt::Changed)
+            }
+            Err(BookingWriteError::Unmet(_)) => {
+                // The member changed: read them, for the refusal or (their roles changed
+                // meanwhile) for another try.
+                self.member(device, &member, Permission::BookingsCheckIn)
+                    .await?;
+                Err(Attempt::Changed)
+            }
+            Err(BookingWriteError::Moved | BookingWriteError::Stale) => {
+                self.forget_room(&terminal.tenant_id, &terminal.room_id);
+                Err(Attempt::Changed)
+            }
+            Err(BookingWriteError::Store(error)) => Err(Attempt::Final(error.into())),
+        }
     }
 
     /// `POST /v1/terminal/walk-up`: a badge books the room from now until the next booking

@@ -26,6 +26,8 @@ pub(crate) struct Device {
     pub terminal: TerminalRecord,
     pub caller: Caller,
     pub signed_at: Timestamp,
+    /// The request's nonce.
+    pub nonce: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +38,18 @@ struct PairInput {
 
 fn refused(why: impl Into<String>) -> ApiError {
     ApiError::TerminalUnauthorized(why.into())
+}
+
+/// A request whose nonce was used before.
+pub(super) fn replay() -> ApiError {
+    refused("the nonce was used before: a replay")
+}
+
+/// Where a terminal's record comes from: read now, or as this instance kept it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Read,
+    Kept,
 }
 
 impl Terminals {
@@ -91,9 +105,24 @@ impl Terminals {
         )
     }
 
-    /// The terminal that signed `request`, or 401 with why; the nonce is used up only once
-    /// the signature holds, so nobody can burn a terminal's nonces.
+    /// The terminal that signed `request`, or 401 with why; its nonce is then used up. The
+    /// nonce is used only once the signature holds, so nobody can burn a terminal's nonces.
     pub(super) async fn authenticate(&self, request: &ApiRequest) -> Result<Device, ApiError> {
+        let device = self.signed_by(request, Source::Read).await?;
+        self.use_nonce(&device).await?;
+        Ok(device)
+    }
+
+    /// The terminal that signed `request`, its nonce not used yet: the caller uses it, or has
+    /// a write that uses it
+    /// ([`steward_store::preconditions::Precondition::NonceUnused`]). From `Source::Kept`, the terminal
+    /// is as this instance last saw it, unless its secret no longer checks the signature (it
+    /// was paired again): what else a kept record says, the write that relies on it holds.
+    pub(super) async fn signed_by(
+        &self,
+        request: &ApiRequest,
+        source: Source,
+    ) -> Result<Device, ApiError> {
         let header = request
             .headers
             .get(http::header::AUTHORIZATION)
@@ -104,40 +133,21 @@ impl Terminals {
             .fresh(now.as_second())
             .map_err(|e| refused(e.to_string()))?;
         let credential = &signed.credential;
-        let terminal = self
-            .rooms
-            .terminals
-            .get(&credential.tenant_id, &credential.terminal_id)
-            .await?
-            .ok_or_else(|| refused("unknown or revoked terminal"))?;
-        let paired_at = terminal
-            .paired_at
-            .as_deref()
-            .ok_or_else(|| refused("the terminal is not paired yet"))?;
-        let secret = self.secret_of(&terminal.tenant_id, &terminal.terminal_id, paired_at);
-        signed
-            .verify(
-                &secret,
-                Signed {
-                    method: request.method.as_str(),
-                    path: &request.path,
-                    body: &request.body,
-                },
-            )
-            .map_err(|e| refused(e.to_string()))?;
-        let fresh_nonce = self
-            .rooms
-            .terminals
-            .take_nonce(
-                &terminal.tenant_id,
-                &terminal.terminal_id,
-                &signed.nonce,
-                now.as_second() + NONCE_MEMORY_SECONDS,
-            )
-            .await?;
-        if !fresh_nonce {
-            return Err(refused("the nonce was used before: a replay"));
-        }
+        let kept = match source {
+            Source::Kept => self.kept_terminal(&credential.tenant_id, &credential.terminal_id),
+            Source::Read => None,
+        };
+        let terminal = match kept.filter(|kept| self.verify(&signed, request, kept).is_ok()) {
+            Some(kept) => kept,
+            None => {
+                let read = self
+                    .read_terminal(&credential.tenant_id, &credential.terminal_id)
+                    .await?
+                    .ok_or_else(|| refused("unknown or revoked terminal"))?;
+                self.verify(&signed, request, &read)?;
+                read
+            }
+        };
         let caller = self
             .rooms
             .guard
@@ -152,6 +162,51 @@ impl Terminals {
             terminal,
             caller,
             signed_at,
+            nonce: signed.nonce,
         })
+    }
+
+    /// Whether `signed` is `terminal`'s signature of `request`.
+    fn verify(
+        &self,
+        signed: &SignedHeader,
+        request: &ApiRequest,
+        terminal: &TerminalRecord,
+    ) -> Result<(), ApiError> {
+        let paired_at = terminal
+            .paired_at
+            .as_deref()
+            .ok_or_else(|| refused("the terminal is not paired yet"))?;
+        let secret = self.secret_of(&terminal.tenant_id, &terminal.terminal_id, paired_at);
+        signed
+            .verify(
+                &secret,
+                Signed {
+                    method: request.method.as_str(),
+                    path: &request.path,
+                    body: &request.body,
+                },
+            )
+            .map_err(|e| refused(e.to_string()))
+    }
+
+    /// Uses up the nonce of `device`'s request: 401 if it was used before.
+    pub(super) async fn use_nonce(&self, device: &Device) -> Result<(), ApiError> {
+        let fresh = self
+            .rooms
+            .terminals
+            .take_nonce(
+                &device.terminal.tenant_id,
+                &device.terminal.terminal_id,
+                &device.nonce,
+                Self::nonce_kept_until(),
+            )
+            .await?;
+        if fresh { Ok(()) } else { Err(replay()) }
+    }
+
+    /// Until when a nonce used now is remembered (unix seconds).
+    pub(super) fn nonce_kept_until() -> i64 {
+        Timestamp::now().as_second() + NONCE_MEMORY_SECONDS
     }
 }

@@ -6,12 +6,15 @@
 
 mod actions;
 mod auth;
+mod kept;
 mod offline;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use lambda_http::{Body, Response};
+use steward_access::TenantCacheConfig;
 use steward_kit::ApiError;
 use steward_kit::api::{Api, ApiRequest, HttpFunction};
 use steward_kit::config::{Common, ConfigError, Env};
@@ -25,13 +28,15 @@ pub struct Terminals {
     rooms: Rooms,
     /// The key each terminal's secret is derived under.
     secrets: [u8; 32],
+    kept: kept::Kept,
 }
 
 impl Terminals {
-    fn new(rooms: Rooms, signing_secret: &Secret) -> Self {
+    fn new(rooms: Rooms, signing_secret: &Secret, kept_for: Duration) -> Self {
         Self {
             rooms,
             secrets: signing_secret.derive("terminal-secret"),
+            kept: kept::Kept::new(kept_for),
         }
     }
 }
@@ -39,9 +44,16 @@ impl Terminals {
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Terminals>, ConfigError> {
     let common: Common = env.parse()?;
     let table = Table::new(aws, &common.table);
+    let caches: TenantCacheConfig = env.parse()?;
+    let kept_for = if caches.cache_enabled {
+        kept::KEPT_FOR
+    } else {
+        Duration::ZERO
+    };
     let terminals = Terminals::new(
         crate::rooms(env, aws, &common, &table)?,
         &common.signing_secret,
+        kept_for,
     );
     HttpFunction::new(common.function_name, terminals, common.cors_allowed_origins)
         .with_request_counts(env)?
@@ -54,7 +66,6 @@ impl Terminals {
     fn route<'a>(&'a self, request: &'a ApiRequest, device: Device) -> Answer<'a> {
         match request.route.as_str() {
             "GET /v1/terminal/status" => Box::pin(self.status(device)),
-            "POST /v1/terminal/check-in" => Box::pin(self.check_in(request, device)),
             "POST /v1/terminal/walk-up" => Box::pin(self.walk_up(request, device)),
             "POST /v1/terminal/end" => Box::pin(self.end(request, device)),
             "POST /v1/terminal/extend" => Box::pin(self.extend(request, device)),
@@ -70,8 +81,11 @@ impl Terminals {
 
 impl Api for Terminals {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        if request.route == "POST /v1/terminals/pair" {
-            return self.pair(request).await;
+        match request.route.as_str() {
+            "POST /v1/terminals/pair" => return self.pair(request).await,
+            // It uses its nonce in its own write.
+            "POST /v1/terminal/check-in" => return self.check_in(request).await,
+            _ => {}
         }
         let device = self.authenticate(request).await?;
         self.route(request, device).await
