@@ -64,6 +64,8 @@ bench: venv-bench ## Benchmarks (release builds; ~40 min cold): results in targe
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench create_overhead
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench load
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench sweep_throughput
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)

@@ -195,6 +195,89 @@ def requests_section(data) -> list[str]:
     return lines
 
 
+def load_section(data, docs: Path) -> list[str]:
+    if data is None:
+        return ["## 5. Load on the local stack", "", "Not run.", ""]
+    floor = data["emulator_alone"]
+    lines = [
+        "## 5. Load on the local stack",
+        "",
+        "`cargo bench -p steward-e2e --bench load`: goose drives "
+        f"{data['users']} members of one tenant for {data['seconds']:.0f} s, each choosing by",
+        "weight: availability (5), book a half hour on a grid the members share and cancel half",
+        "of what it got (3), check in by PIN at one of 4 door terminals (1; a booking's first",
+        "check-in answers 200, later ones 409), sign in (1). A 409 for a taken slot is an",
+        "answer; anything else unexpected counts as an error. Afterwards every room's bookings",
+        "are read from the table and compared pairwise.",
+        "",
+        "| operation | count | errors | p50 ms | p95 ms | p99 ms | statuses |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for op in data["operations"]:
+        statuses = ", ".join(f"{k}: {v}" for k, v in op["statuses"].items())
+        lines.append(
+            f"| {op['operation']} | {op['count']} | {op['errors']} | {op['p50_ms']:.1f} | "
+            f"{op['p95_ms']:.1f} | {op['p99_ms']:.1f} | {statuses} |"
+        )
+    lines += [
+        f"| **all** | {data['requests']} | {data['errors']} | {data['p50_ms']:.1f} | "
+        f"{data['p95_ms']:.1f} | {data['p99_ms']:.1f} | |",
+        "",
+        f"Throughput: **{data['throughput_per_s']:.1f} requests/s**; errors: **{data['errors']}**;",
+        f"bookings held at the end: {data['bookings_held']}; double bookings: "
+        f"**{data['double_bookings']}**.",
+        "",
+        f"The floor, the emulator alone in the same run ({floor['clients']} clients putting and",
+        f"getting items through the SDK): {floor['operations_per_s']:.0f} operations/s, p50",
+        f"{floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms. Each request above makes 2 to 6",
+        "DynamoDB requests (table 4), so the emulator bounds the stack's throughput; the plot",
+        "is `performance-load.png`.",
+        "",
+        "Budget (source plans): under 200 ms p95, under 500 ms on average locally.",
+        "",
+    ]
+    plot_load(data, docs / "performance-load.png")
+    return lines
+
+
+def plot_load(data, target: Path) -> None:
+    rows = data["operations"]
+    names = [r["operation"] for r in rows]
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    width = 0.27
+    for i, (key, label) in enumerate([("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")]):
+        axes.bar([x + (i - 1) * width for x in range(len(rows))], [r[key] for r in rows],
+                 width, label=label)
+    axes.axhline(200, color="#c44e52", linestyle="--", label="200 ms p95 (source plans)")
+    axes.set_xticks(range(len(rows)), names)
+    axes.set_ylabel("milliseconds")
+    axes.set_title(f"Latency under load: {data['users']} members, {data['seconds']:.0f} s, local stack")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+
+
+def sweep_section(data) -> list[str]:
+    if data is None:
+        return ["## 6. Sweep throughput", "", "Not run.", ""]
+    floor = data["emulator_alone"]
+    return [
+        "## 6. Sweep throughput",
+        "",
+        "`cargo bench -p steward-e2e --bench sweep_throughput`: a licence sweep through its real",
+        "entry point (validate-licenses, the sweep queue's workers, the report) over "
+        f"{data['tenants']} planted",
+        "healthy tenants, timed by the run itself.",
+        "",
+        "| tenants | seconds | tenants/s | emulator alone, ops/s |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {data['tenants']} | {data['seconds']:.1f} | **{data['tenants_per_s']:.1f}** | "
+        f"{floor['operations_per_s']:.0f} ({floor['clients']} clients) |",
+        "",
+    ]
+
+
 def main() -> None:
     results, docs = Path(sys.argv[1]), Path(sys.argv[2])
     lines = [
@@ -213,6 +296,8 @@ def main() -> None:
     lines += authorizer_section(load(results, "authorizer"))
     lines += overhead_section(load(results, "overhead"))
     lines += requests_section(load(results, "requests"))
+    lines += load_section(load(results, "load"), docs)
+    lines += sweep_section(load(results, "sweep"))
     notes = docs / "performance-notes.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]

@@ -1,8 +1,10 @@
 //! The end-to-end harness: a whole local stack per test, on the emulator shared by the test
 //! binary, with its own resource names so tests run side by side.
 
+pub mod floor;
 mod people;
 mod probe;
+pub mod sweeps;
 
 pub use people::{PASSWORD, Person};
 
