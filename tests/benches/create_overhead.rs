@@ -5,6 +5,8 @@
 //! the difference is everything Steward adds: HTTP, the authorizer, the kit, Cedar, the rules
 //! and the calendar check, serialisation.
 //!
+//! The same for a read, `GET /v1/bookings/{id}`, against the guard's user read and the booking's.
+//!
 //! `cargo bench -p steward-e2e --bench create_overhead` (200 of each, alternating); under
 //! `cargo test` it runs 5 of each, to prove it still works.
 
@@ -257,6 +259,24 @@ async fn main() {
         raw.push(started.elapsed());
     }
 
+    // GET /v1/bookings/{id}, the same way: the gateway, then the calls it makes (the guard's
+    // user, then the booking), alternating.
+    let read_path = format!("/v1/bookings/{last_booking}");
+    let (user_pk, user_sk) = (format!("T#{tenant}"), format!("USER#{}", owner.user_id));
+    let booking_sk = format!("BOOKING#{last_booking}");
+    let mut read_through = Vec::with_capacity(rounds);
+    let mut read_raw = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let (status, _, read) = send(stack.as_person(&owner, Method::GET, &read_path)).await;
+        read_through.push(started.elapsed());
+        assert_eq!(status, 200, "{read}");
+        let started = Instant::now();
+        get(&client, &table, &user_pk, &user_sk).await;
+        get(&client, &table, &user_pk, &booking_sk).await;
+        read_raw.push(started.elapsed());
+    }
+
     let (through_p50, raw_p50) = (median(&mut through), median(&mut raw));
     let (through_mean, raw_mean) = (mean(&through), mean(&raw));
     println!("create_overhead ({rounds} creates each, local stack, same emulator, same run)");
@@ -275,6 +295,14 @@ async fn main() {
         through_p50.as_secs_f64() / raw_p50.as_secs_f64(),
         through_mean.as_secs_f64() / raw_mean.as_secs_f64()
     );
+    let (read_through_p50, read_raw_p50) = (median(&mut read_through), median(&mut read_raw));
+    let (read_through_mean, read_raw_mean) = (mean(&read_through), mean(&read_raw));
+    println!(
+        "  GET /v1/bookings/{{id}}: gateway p50 {:.2} ms, raw p50 {:.2} ms, ratio {:.2}x",
+        read_through_p50.as_secs_f64() * 1e3,
+        read_raw_p50.as_secs_f64() * 1e3,
+        read_through_p50.as_secs_f64() / read_raw_p50.as_secs_f64()
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     steward_e2e::bench_results(
         "overhead",
@@ -286,6 +314,12 @@ async fn main() {
                 "gateway_ms": { "p50": ms(through_p50), "mean": ms(through_mean) },
                 "raw_ms": { "p50": ms(raw_p50), "mean": ms(raw_mean) },
                 "raw_calls": "BatchGetItem (room + 3 days), TransactWriteItems (booking, day, room check, audit, outbox), SendMessageBatch (notice)",
+            }, {
+                "route": "GET /v1/bookings/{bookingId}",
+                "n": rounds,
+                "gateway_ms": { "p50": ms(read_through_p50), "mean": ms(read_through_mean) },
+                "raw_ms": { "p50": ms(read_raw_p50), "mean": ms(read_raw_mean) },
+                "raw_calls": "GetItem (the user, for the guard), GetItem (the booking)",
             }],
         }),
     );

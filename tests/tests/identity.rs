@@ -271,3 +271,20 @@ async fn changing_the_password_ends_the_other_sessions() {
         200
     );
 }
+
+/// A successful sign-in forgets the account's failures (in its session's own write): four
+/// failures, a success, four more, and the right password still signs in. Had the first four
+/// been kept, the eighth failure would have passed the limit of five and locked the account.
+#[tokio::test]
+async fn a_successful_sign_in_forgets_the_accounts_failures() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    for round in 0..2 {
+        for _ in 0..4 {
+            let (status, _, body) = login(&stack, "jane@acme.test", "wrong password here").await;
+            assert_eq!(status, 401, "round {round}: {body}");
+        }
+        let (status, _, body) = login(&stack, "jane@acme.test", PASSWORD).await;
+        assert_eq!(status, 200, "round {round}: {body}");
+    }
+}

@@ -173,10 +173,13 @@ impl Identity {
     }
 
     /// A new session for `user` (a sign-in, audited as one) and its first tokens.
+    /// A session for `user` signing in, the throttle's failures of `forgets` forgotten in the
+    /// same write.
     async fn open_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
+        forgets: (&str, i64),
     ) -> Result<Tokens, ApiError> {
         let now = Timestamp::now();
         let (session, refresh) = self.prepare_session(request, user, now);
@@ -188,7 +191,9 @@ impl Identity {
             &format!("session:{}", session.session_id),
             json!({ "session_id": session.session_id }),
         );
-        self.store.create_session(&session, Some(&audit)).await?;
+        self.store
+            .create_session(&session, Some(&audit), Some(forgets))
+            .await?;
         Ok(self.tokens_for(user, &session.session_id, refresh, now))
     }
 
@@ -285,7 +290,7 @@ impl Identity {
             }
             Err(SignUpError::Store(error)) => return Err(error.into()),
         }
-        self.store.create_session(&session, None).await?;
+        self.store.create_session(&session, None, None).await?;
         let tokens = self.tokens_for(&owner, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,
@@ -401,7 +406,7 @@ impl Identity {
                 source: None,
             });
         }
-        self.store.create_session(&session, None).await?;
+        self.store.create_session(&session, None, None).await?;
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,
@@ -424,8 +429,21 @@ impl Identity {
                 .throttle_key("SOURCE", request.source_ip.as_deref().unwrap_or("")),
             now: Timestamp::now().as_second(),
         };
-        throttle.check().await?;
-        let user = self.store.user_by_email(body.email.as_str()).await?;
+        let reads = self
+            .store
+            .sign_in_reads(
+                &throttle.account_key,
+                &throttle.source_key,
+                throttle.window_start(),
+                throttle.now,
+                body.email.as_str(),
+            )
+            .await?;
+        throttle.check(reads.account_failures, reads.source_failures)?;
+        let user = match &reads.user {
+            Some((tenant_id, user_id)) => self.store.user(tenant_id, user_id).await?,
+            None => None,
+        };
         // The same work and the same answer whether the account exists or the password is wrong.
         let verified = match &user {
             Some(user) => hashing::verify(
@@ -448,8 +466,9 @@ impl Identity {
                 feature: None,
             });
         }
-        throttle.succeed().await?;
-        let tokens = self.open_session(request, &user).await?;
+        let tokens = self
+            .open_session(request, &user, throttle.forgets())
+            .await?;
         api::json(StatusCode::OK, &tokens)
     }
 

@@ -27,15 +27,16 @@ impl Throttle<'_> {
         (start, start + self.limits.window_seconds)
     }
 
-    /// Refuses when either counter is at its limit. Both are read whether the account exists or
-    /// not, so the answer says nothing about it.
-    pub async fn check(&self) -> Result<(), ApiError> {
-        let (start, end) = self.window();
-        let (account, source) = tokio::try_join!(
-            self.store.failures(&self.account_key, start, self.now),
-            self.store.failures(&self.source_key, start, self.now),
-        )?;
-        if account >= self.limits.per_account || source >= self.limits.per_source {
+    pub fn window_start(&self) -> i64 {
+        self.window().0
+    }
+
+    /// Refuses when either count is at its limit. Both are read with the account, in one
+    /// request, whether the account exists or not, so the answer says nothing about it.
+    pub fn check(&self, account_failures: u32, source_failures: u32) -> Result<(), ApiError> {
+        if account_failures >= self.limits.per_account || source_failures >= self.limits.per_source
+        {
+            let (_, end) = self.window();
             return Err(ApiError::TooManyRequests {
                 retry_after: Duration::from_secs((end - self.now).max(1) as u64),
             });
@@ -52,9 +53,8 @@ impl Throttle<'_> {
         Ok(())
     }
 
-    pub async fn succeed(&self) -> Result<(), ApiError> {
-        let (start, _) = self.window();
-        self.store.clear_failures(&self.account_key, start).await?;
-        Ok(())
+    /// The account's failures, forgotten by a successful sign-in in its session's own write.
+    pub fn forgets(&self) -> (&str, i64) {
+        (&self.account_key, self.window_start())
     }
 }

@@ -23,7 +23,7 @@ use steward_domain::licensing::{Cohort, Limits, Offering};
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
-use crate::write::{cancelled_by_condition, key, put, tenant_pk};
+use crate::write::{cancelled_by_condition, delete, key, put, tenant_pk};
 use crate::{Query, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +180,15 @@ impl UserRecord {
     pub fn key(tenant_id: &str, user_id: &str) -> (String, String) {
         (format!("T#{tenant_id}"), format!("USER#{user_id}"))
     }
+}
+
+/// What a sign-in reads before it verifies a password ([`IdentityStore::sign_in_reads`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInReads {
+    pub account_failures: u32,
+    pub source_failures: u32,
+    /// The tenant and user id the email names.
+    pub user: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -395,15 +404,22 @@ impl IdentityStore {
 
     /// A new session with its audit entry; without one when the session is part of a
     /// mutation audited already (a sign-up, an accepted invitation).
+    /// A new session, with its audit entry, and the failures counted against `forgets` (a
+    /// throttle key and its window's start) forgotten: one transaction.
     pub async fn create_session(
         &self,
         session: &SessionRecord,
         audit: Option<&AuditEntry>,
+        forgets: Option<(&str, i64)>,
     ) -> Result<(), StoreError> {
         let table = self.table.name();
         let mut items = vec![put(session, table, Some("attribute_not_exists(pk)"))?];
         if let Some(audit) = audit {
             items.push(put(audit, table, None)?);
+        }
+        if let Some((key_text, window_start)) = forgets {
+            let (pk, sk) = throttle_pk_sk(key_text, window_start);
+            items.push(delete(table, pk, sk, None)?);
         }
         self.table
             .transact(items)
@@ -638,62 +654,70 @@ impl IdentityStore {
         Ok(read_failures(output.attributes.as_ref()))
     }
 
-    /// Failed sign-ins counted against `key` in the window.
-    pub async fn failures(
+    /// What a sign-in reads before it verifies a password, in one request: the failures
+    /// counted against `account_key` and `source_key` in the window starting at
+    /// `window_start`, and the user `email` names.
+    pub async fn sign_in_reads(
         &self,
-        key_text: &str,
+        account_key: &str,
+        source_key: &str,
         window_start: i64,
         now: i64,
-    ) -> Result<u32, StoreError> {
-        let output = self
+        email: &str,
+    ) -> Result<SignInReads, StoreError> {
+        let account = throttle_key(account_key, window_start);
+        let source = throttle_key(source_key, window_start);
+        let (email_pk, email_sk) = email_key(email);
+        let named = key(email_pk, email_sk);
+        let items = self
             .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(throttle_key(key_text, window_start)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let item = output.item;
-        // TTL deletion is lazy: an expired window counts nothing.
-        let expired = item
-            .as_ref()
-            .and_then(|i| i.get("expires_at"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .is_some_and(|at| at <= now);
-        Ok(if expired {
-            0
-        } else {
-            read_failures(item.as_ref())
+            .batch_get(vec![account.clone(), source.clone(), named.clone()])
+            .await?;
+        let find = |wanted: &Item| {
+            items.iter().find(|item| {
+                item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk")
+            })
+        };
+        let user = find(&named)
+            .map(|item| {
+                serde_dynamo::from_item::<_, EmailRecord>(item.clone()).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: format!("the email item of {email}"),
+                        problem: e.to_string(),
+                    }
+                })
+            })
+            .transpose()?
+            .map(|found| (found.tenant_id, found.user_id));
+        Ok(SignInReads {
+            account_failures: live_failures(find(&account), now),
+            source_failures: live_failures(find(&source), now),
+            user,
         })
-    }
-
-    /// Forgets the failures of `key` in the window (after a successful sign-in).
-    pub async fn clear_failures(
-        &self,
-        key_text: &str,
-        window_start: i64,
-    ) -> Result<(), StoreError> {
-        self.table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(throttle_key(key_text, window_start)))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
     }
 }
 
 /// The item counting `key_text`'s failures in the window starting at `window_start`.
 fn throttle_key(key_text: &str, window_start: i64) -> Item {
-    key(
+    let (pk, sk) = throttle_pk_sk(key_text, window_start);
+    key(pk, sk)
+}
+
+fn throttle_pk_sk(key_text: &str, window_start: i64) -> (String, String) {
+    (
         format!("THROTTLE#{key_text}"),
         format!("WINDOW#{window_start}"),
     )
+}
+
+/// The failures an item counts, none once its window expired (TTL deletion is lazy).
+fn live_failures(item: Option<&Item>, now: i64) -> u32 {
+    let expired = item
+        .and_then(|i| i.get("expires_at"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_some_and(|at| at <= now);
+    if expired { 0 } else { read_failures(item) }
 }
 
 fn read_failures(item: Option<&HashMap<String, AttributeValue>>) -> u32 {
