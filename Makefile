@@ -13,7 +13,7 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
-.PHONY: help venv venv-build venv-bench run test lint build bench deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test lint build bench bench-levers deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,15 +57,36 @@ build: venv-build ## Release zips of every function for arm64 into build/
 
 BENCH_OUT := $(CURDIR)/target/bench
 
+# Every release build here has the jitter-entropy lever, as make build's (a release step without
+# it would rebuild aws-lc and all that depends on it, twice); the debug steps (the cold-start
+# driver, the requests test) keep the debug builds as make test makes them.
+bench: export AWS_LC_SYS_NO_JITTER_ENTROPY = 1
 bench: venv-bench ## Benchmarks (release builds; ~40 min cold): results in target/bench, tables in docs/performance.md
-	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
-	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
-	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --out $(BENCH_OUT)
+	mkdir -p $(BENCH_OUT) && find $(BENCH_OUT) -name '*.json' ! -name levers.json -delete
+	cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
+	env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 20 --out $(BENCH_OUT)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench create_overhead
-	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
+	env -u AWS_LC_SYS_NO_JITTER_ENTROPY STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench load
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench sweep_throughput
+	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
+
+# The build levers, each left off in a build of its own target directory: the SDK floor and two
+# functions (one without a Cedar guard, one with), measured against make bench's builds.
+LEVER_BINS := --bin floor-sdk --bin authorizer --bin rooms
+
+bench-levers: venv-bench ## Each build lever's effect on cold start (two more release builds; ~30 min cold), into docs/performance.md
+	mkdir -p $(BENCH_OUT)
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release $(LEVER_BINS)
+	CARGO_TARGET_DIR=$(CURDIR)/target/lever-jitter cargo build --release $(LEVER_BINS)
+	CARGO_TARGET_DIR=$(CURDIR)/target/lever-profile AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=none \
+		cargo build --release $(LEVER_BINS)
+	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 15 \
+		--only floor-sdk,AuthorizerFunction,RoomsFunction --name levers --out $(BENCH_OUT) \
+		--variant "jitter entropy test on=target/lever-jitter/release" \
+		--variant "default release profile=target/lever-profile/release"
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)

@@ -278,13 +278,45 @@ def sweep_section(data) -> list[str]:
     ]
 
 
+def levers_section(data, results: Path) -> list[str]:
+    lines = ["## 7. The build levers, each left off", ""]
+    if data is None:
+        return lines + ["Not run (`make bench-levers`).", ""]
+    measured = datetime.fromtimestamp((results / "levers.json").stat().st_mtime, timezone.utc)
+    lines += [
+        f"`make bench-levers` ({measured:%Y-%m-%d %H:%M} UTC): the SDK floor and two functions",
+        "as `make bench` builds them, and rebuilt in target directories of their own with one",
+        "lever off: aws-lc's jitter-entropy self-test left on (no `AWS_LC_SYS_NO_JITTER_ENTROPY`),",
+        "or Cargo's default release profile (no fat LTO, 16 codegen units, not stripped). All",
+        f"started in one run, interleaved, {data['runs']} times each.",
+        "",
+        "| subject | build | init ms (median) | first answer ms | binary MB | init vs ours |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    bases = [r for r in data["results"] if " [" not in r["name"]]
+    for base in bases:
+        variants = [("ours (make bench)", base)] + [
+            (r["name"].split(" [", 1)[1].rstrip("]"), r)
+            for r in data["results"]
+            if r["name"].startswith(base["name"] + " [")
+        ]
+        for label, r in variants:
+            lines.append(
+                f"| {base['name']} | {label} | {r['init_ms_median']:.1f} | "
+                f"{r['answer_ms_median']:.1f} | {r['binary_bytes'] / 1_048_576:.1f} | "
+                f"{r['init_ms_median'] / base['init_ms_median']:.2f}× |"
+            )
+    lines.append("")
+    return lines
+
+
 def main() -> None:
     results, docs = Path(sys.argv[1]), Path(sys.argv[2])
     lines = [
         "# Performance",
         "",
         "Written by `make bench` (infra/bench/report.py) from the results it leaves in",
-        f"`{results}`; do not edit by hand. Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"`{os.path.relpath(results)}`; do not edit by hand. Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
         "",
         f"Machine: {machine()}.",
         "",
@@ -298,6 +330,7 @@ def main() -> None:
     lines += requests_section(load(results, "requests"))
     lines += load_section(load(results, "load"), docs)
     lines += sweep_section(load(results, "sweep"))
+    lines += levers_section(load(results, "levers"), results)
     notes = docs / "performance-notes.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]

@@ -22,6 +22,7 @@ use steward_template::{FunctionEvent, Template};
 use crate::runtime_api::{Outcome, RuntimeApi};
 
 /// What one binary is given, and how many times it is started.
+#[derive(Debug, Clone)]
 pub struct Subject {
     pub name: String,
     pub binary: PathBuf,

@@ -30,7 +30,63 @@ enum Command {
         runs: usize,
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
+        /// Only these subjects (function logical ids, `floor-hello`, `floor-sdk`).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// `LABEL=DIR`: the same subjects also from DIR, another build of them (a lever left
+        /// off), measured in the same run, interleaved; named `<subject> [LABEL]`.
+        #[arg(long = "variant")]
+        variants: Vec<String>,
+        /// The results file: `<name>.json` under `--out`.
+        #[arg(long, default_value = "cold-start")]
+        name: String,
     },
+}
+
+/// What a cold-start run measures.
+struct Selection {
+    only: Vec<String>,
+    variants: Vec<(String, PathBuf)>,
+    name: String,
+}
+
+impl Selection {
+    fn new(only: Vec<String>, variants: &[String], name: String) -> Result<Self, String> {
+        let variants = variants
+            .iter()
+            .map(|variant| {
+                variant
+                    .split_once('=')
+                    .map(|(label, dir)| (label.to_owned(), PathBuf::from(dir)))
+                    .ok_or_else(|| format!("--variant {variant}: LABEL=DIR"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            only,
+            variants,
+            name,
+        })
+    }
+
+    /// The subjects chosen, then each again from every variant's directory.
+    fn apply(&self, subjects: Vec<cold_start::Subject>) -> Vec<cold_start::Subject> {
+        let chosen: Vec<cold_start::Subject> = subjects
+            .into_iter()
+            .filter(|s| self.only.is_empty() || self.only.contains(&s.name))
+            .collect();
+        let mut all = chosen.clone();
+        for (label, dir) in &self.variants {
+            all.extend(chosen.iter().map(|subject| {
+                let mut variant = subject.clone();
+                variant.name = format!("{} [{label}]", subject.name);
+                if let Some(file) = subject.binary.file_name() {
+                    variant.binary = dir.join(file);
+                }
+                variant
+            }));
+        }
+        all
+    }
 }
 
 fn repository_root() -> PathBuf {
@@ -41,6 +97,7 @@ async fn cold_start(
     binaries: PathBuf,
     runs: usize,
     out: PathBuf,
+    selection: Selection,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let emulator = steward_emulator::Emulator::start()?;
     let endpoints = emulator.endpoints();
@@ -53,13 +110,13 @@ async fn cold_start(
     ))
     .await?;
     let template = steward_template::Template::load(&template_path)?;
-    let subjects = cold_start::subjects(
+    let subjects = selection.apply(cold_start::subjects(
         &template,
         &stack,
         &endpoints.environment(),
         &binaries,
         stack_name,
-    );
+    ));
     let summaries = cold_start::measure(&subjects, runs).await?;
     let floor = |name: &str| {
         summaries
@@ -96,7 +153,7 @@ async fn cold_start(
         "results": summaries,
     });
     std::fs::write(
-        out.join("cold-start.json"),
+        out.join(format!("{}.json", selection.name)),
         serde_json::to_vec_pretty(&results)?,
     )?;
     stack.stop().await;
@@ -110,7 +167,13 @@ async fn main() -> ExitCode {
             binaries,
             runs,
             out,
-        } => cold_start(binaries, runs, out).await,
+            only,
+            variants,
+            name,
+        } => match Selection::new(only, &variants, name) {
+            Ok(selection) => cold_start(binaries, runs, out, selection).await,
+            Err(error) => Err(error.into()),
+        },
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
