@@ -18,6 +18,7 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use steward_domain::terminal::signature::{Signed, sign};
+use steward_e2e::floor::quantile_ms;
 use steward_e2e::{Person, TestStack, send};
 use steward_store::bookings::{BookingStore, Listing};
 
@@ -334,11 +335,6 @@ async fn double_bookings(stack: &TestStack, tenant_id: &str, rooms: &[String]) -
         }
     }
     (held_total, overlaps)
-}
-
-fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
-    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1e3
 }
 
 #[tokio::main]

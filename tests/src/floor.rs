@@ -58,10 +58,18 @@ pub async fn emulator_alone(stack: &TestStack, clients: usize, seconds: u64) -> 
     }
     let elapsed = started.elapsed().as_secs_f64();
     times.sort();
-    let quantile = |q: f64| {
-        times
-            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
-    (times.len() as f64 / elapsed, quantile(0.5), quantile(0.99))
+    (
+        times.len() as f64 / elapsed,
+        quantile_ms(&times, 0.5),
+        quantile_ms(&times, 0.99),
+    )
+}
+
+/// The `q` quantile of sorted times, in milliseconds (0 when there are none).
+pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
 }

@@ -801,6 +801,39 @@ async fn a_check_in_holds_again_in_its_write_what_the_instance_kept() {
         "confirmed"
     );
 
+    // A wrong PIN is counted once: the same request replayed is a replay, not a second guess.
+    let taken = [&suspended["check_in_pin"], &revoked["check_in_pin"]];
+    let wrong_pin = ["000000", "111111", "222222"]
+        .into_iter()
+        .find(|pin| !taken.contains(&&json!(pin)))
+        .unwrap();
+    let wrong = json!({ "pin": wrong_pin }).to_string().into_bytes();
+    let signing = door.signing();
+    let guess = || {
+        answer(door.request(
+            Method::POST,
+            "/v1/terminal/check-in",
+            &wrong,
+            wrong.clone(),
+            &signing,
+        ))
+    };
+    let first = guess().await.unwrap();
+    assert_eq!(
+        (first.status, problem_type(&first)),
+        (403, "urn:steward:problem:wrong-pin"),
+        "{}",
+        first.body
+    );
+    let left = first.body["attempts_left"].as_u64().unwrap();
+    let replayed = guess().await.unwrap();
+    assert_eq!(replayed.status, 401, "{}", replayed.body);
+    let next = door
+        .post("/v1/terminal/check-in", &json!({ "pin": wrong_pin }))
+        .await
+        .unwrap();
+    assert_eq!(next.body["attempts_left"], left - 1, "{}", next.body);
+
     // The terminal revoked behind the kept one: refused, nothing changed.
     let (status, _) = stack
         .call(

@@ -31,7 +31,7 @@ use steward_store::rooms::RoomRecord;
 use crate::Rooms;
 
 /// Concurrent writers on one room's day: the loser rereads; a second round sees the winner.
-const ATTEMPTS: usize = 5;
+pub(crate) const ATTEMPTS: usize = 5;
 
 /// One booking's new state and its move on the room's calendar.
 #[derive(Debug, Clone)]
@@ -173,6 +173,24 @@ impl Plan {
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
             announce: true,
+        }
+    }
+
+    /// Each placement's booking as the write puts it, over the version it must still be at.
+    fn puts(&self) -> Vec<BookingPut<'_>> {
+        self.placements
+            .iter()
+            .map(|p| BookingPut {
+                record: &p.record,
+                expected: p.expected,
+            })
+            .collect()
+    }
+
+    /// Sets each placement's release deadline, from its room and the tenant's check-in policy.
+    fn set_release(&mut self, room: Option<&RoomRecord>, policy: &CheckInPolicy) {
+        for placement in &mut self.placements {
+            placement.record.release_at = release_at(&placement.record, room, policy);
         }
     }
 
@@ -358,18 +376,8 @@ impl Rooms {
         debug_assert!(!placement.moves(), "a change in place moves nothing");
         let tenant_id = &room.tenant_id;
         let mut plan = Plan::single(placement, audit);
-        for placement in &mut plan.placements {
-            placement.record.release_at =
-                release_at(&placement.record, Some(room), &holder.check_in);
-        }
-        let bookings: Vec<BookingPut<'_>> = plan
-            .placements
-            .iter()
-            .map(|p| BookingPut {
-                record: &p.record,
-                expected: p.expected,
-            })
-            .collect();
+        plan.set_release(Some(room), &holder.check_in);
+        let bookings = plan.puts();
         let notices = plan.notices(tenant_id, &room.room_id, Some(room));
         self.bookings
             .write(CalendarWrite {
@@ -477,10 +485,7 @@ impl Rooms {
                 self.credentials_cover(tenant_id, room, &planned).await?;
             }
             rewrite_days(&mut days, &planned, &moving, &rules);
-            for placement in &mut planned.placements {
-                placement.record.release_at =
-                    release_at(&placement.record, room.as_ref(), &holder.check_in);
-            }
+            planned.set_release(room.as_ref(), &holder.check_in);
             let held = match (holder.quota, read.ledger) {
                 (Some(setting), Some(ledger)) => Some((
                     setting,
@@ -490,14 +495,7 @@ impl Rooms {
                 )),
                 _ => None,
             };
-            let bookings: Vec<BookingPut<'_>> = planned
-                .placements
-                .iter()
-                .map(|p| BookingPut {
-                    record: &p.record,
-                    expected: p.expected,
-                })
-                .collect();
+            let bookings = planned.puts();
             let notices = planned.notices(tenant_id, room_id, room.as_ref());
             let write = CalendarWrite {
                 tenant_id,

@@ -57,6 +57,15 @@ impl<V: Clone> Recent<V> {
         entries.insert(key.into(), (Instant::now(), value));
     }
 
+    /// Keeps what a read of `key` found, or forgets `key` when it found nothing.
+    pub fn remember(&self, key: impl Into<String>, read: Option<&V>) {
+        let key = key.into();
+        match read {
+            Some(value) => self.put(key, value.clone()),
+            None => self.forget(&key),
+        }
+    }
+
     /// Forgets `key`: what was kept is known to be out of date.
     pub fn forget(&self, key: &str) {
         self.entries().remove(key);
@@ -85,6 +94,10 @@ mod tests {
         cache.put("a", 1);
         assert_eq!(cache.get("a"), Some(1));
         cache.forget("a");
+        assert_eq!(cache.get("a"), None);
+        cache.remember("a", Some(&3));
+        assert_eq!(cache.get("a"), Some(3));
+        cache.remember("a", None);
         assert_eq!(cache.get("a"), None);
         cache.put("a", 2);
         cache.clear();

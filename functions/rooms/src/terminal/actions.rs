@@ -23,10 +23,7 @@ use steward_store::rooms::RoomRecord;
 
 use super::auth::{Source, replay};
 use super::{Device, Terminals};
-use crate::calendar::{Holder, Placement, Plan, days_of, slot_of};
-
-/// How often a check-in reads again what it found changed before it answers 503.
-const CHECK_IN_ATTEMPTS: usize = 3;
+use crate::calendar::{ATTEMPTS, Holder, Placement, Plan, days_of, slot_of};
 
 /// How one try of a check-in ended, when not checked in.
 enum Attempt {
@@ -466,7 +463,7 @@ impl Terminals {
     /// again. A refused request uses its nonce up too, so that it cannot be replayed later.
     pub(super) async fn check_in(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let mut source = Source::Kept;
-        for _ in 0..CHECK_IN_ATTEMPTS {
+        for _ in 0..ATTEMPTS {
             let device = self.signed_by(request, source).await?;
             match self.try_check_in(request, &device, source).await {
                 Ok(checked_in) => {
@@ -565,18 +562,23 @@ impl Terminals {
             .await;
         match written {
             Ok(checked_in) => Ok(checked_in),
-            Err(BookingWriteError::Unmet(0)) => Err(Attempt::Final(replay())),
-            Err(BookingWriteError::Unmet(1)) => {
-                self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
-                Err(Attempt::Changed)
-            }
-            Err(BookingWriteError::Unmet(_)) => {
-                // The member changed: read them, for the refusal or (their roles changed
-                // meanwhile) for another try.
-                self.member(device, &member, Permission::BookingsCheckIn)
-                    .await?;
-                Err(Attempt::Changed)
-            }
+            Err(BookingWriteError::Unmet(unmet)) => match preconditions.get(unmet) {
+                Some(Precondition::NonceUnused { .. }) => Err(Attempt::Final(replay())),
+                Some(Precondition::TerminalPaired { .. }) => {
+                    self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
+                    Err(Attempt::Changed)
+                }
+                Some(Precondition::MemberHolds { .. }) => {
+                    // Read the member: for the refusal, or (their roles changed meanwhile)
+                    // for another try.
+                    self.member(device, &member, Permission::BookingsCheckIn)
+                        .await?;
+                    Err(Attempt::Changed)
+                }
+                None => Err(Attempt::Final(ApiError::internal(
+                    "an unmet precondition the check-in did not set",
+                ))),
+            },
             Err(BookingWriteError::Moved | BookingWriteError::Stale) => {
                 self.forget_room(&terminal.tenant_id, &terminal.room_id);
                 Err(Attempt::Changed)

@@ -50,11 +50,9 @@ impl Terminals {
         terminal_id: &str,
     ) -> Result<Option<TerminalRecord>, StoreError> {
         let read = self.rooms.terminals.get(tenant_id, terminal_id).await?;
-        let key = key(tenant_id, terminal_id);
-        match &read {
-            Some(terminal) => self.kept.terminals.put(key, terminal.clone()),
-            None => self.kept.terminals.forget(&key),
-        }
+        self.kept
+            .terminals
+            .remember(key(tenant_id, terminal_id), read.as_ref());
         Ok(read)
     }
 
@@ -74,11 +72,9 @@ impl Terminals {
         room_id: &str,
     ) -> Result<Option<RoomRecord>, StoreError> {
         let read = self.rooms.store.get(tenant_id, room_id).await?;
-        let key = key(tenant_id, room_id);
-        match &read {
-            Some(room) => self.kept.rooms.put(key, room.clone()),
-            None => self.kept.rooms.forget(&key),
-        }
+        self.kept
+            .rooms
+            .remember(key(tenant_id, room_id), read.as_ref());
         Ok(read)
     }
 
