@@ -139,6 +139,15 @@ def authorizer_section(data) -> list[str]:
             f"| {stage['stage']} | {stage['p50_us']:.1f} | {stage['p99_us']:.1f} | {stage['n']} |"
         )
     argon = data.get("argon2id_ms", {})
+    init = data.get("authorizer_new_us")
+    if init:
+        lines += [
+            "",
+            "Building the authorizer at cold start (`Authorizer::new`, medians of fresh processes):",
+            f"{init['first']:.0f} µs as the first call in a process, {init['second']:.0f} µs as a",
+            "second call. The difference is Cedar's one-time set-up (its lexers and extensions),",
+            "which every function with a guard pays at init (docs/performance-notes.md).",
+        ]
     lines += [
         "",
         "Budget (source plans): a permission check under 50 ms p95. Sign-in's Argon2id (OWASP",

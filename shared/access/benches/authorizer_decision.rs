@@ -78,9 +78,50 @@ fn timed(n: usize, mut f: impl FnMut()) -> (Duration, Duration) {
     (percentile(&samples, 0.50), percentile(&samples, 0.99))
 }
 
+/// Set in a child this bench starts: time `Authorizer::new` twice, print both, exit.
+const INIT_CHILD: &str = "STEWARD_AUTHORIZER_INIT_CHILD";
+
+/// `Authorizer::new` as a cold start pays for it (the first call in a fresh process, which
+/// also sets up Cedar's parsers and extensions) and as a second call pays for it: medians in
+/// µs over `runs` fresh processes (this binary, started again).
+fn authorizer_init(runs: usize) -> (f64, f64) {
+    let (mut cold, mut warm) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(INIT_CHILD, "1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (first, second) = text.trim().split_once(' ').unwrap();
+        cold.push(first.parse::<f64>().unwrap());
+        warm.push(second.parse::<f64>().unwrap());
+    }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    (median(cold), median(warm))
+}
+
 fn main() {
+    if std::env::var_os(INIT_CHILD).is_some() {
+        let mut micros = [0.0; 2];
+        for slot in &mut micros {
+            let started = Instant::now();
+            black_box(Authorizer::new().expect("the policies are valid"));
+            *slot = started.elapsed().as_secs_f64() * 1e6;
+        }
+        println!("{} {}", micros[0], micros[1]);
+        return;
+    }
     let full = std::env::args().any(|arg| arg == "--bench");
     let n = if full { 20_000 } else { 50 };
+    let (init_cold, init_warm) = authorizer_init(if full { 30 } else { 2 });
+    println!(
+        "Authorizer::new: first call in a process {init_cold:.0} µs, second call {init_warm:.0} µs \
+         (medians of fresh processes; the difference is Cedar's one-time set-up)"
+    );
 
     let key = [7u8; 32];
     let tokens = AccessTokens::new(&key);
@@ -192,6 +233,7 @@ fn main() {
         let results = serde_json::json!({
             "benchmark": "authorizer",
             "stages": stages.take(),
+            "authorizer_new_us": { "first": init_cold, "second": init_warm },
             "argon2id_ms": { "hash": per_hash.as_secs_f64() * 1e3, "verify": per_verify.as_secs_f64() * 1e3 },
         });
         let path = std::path::Path::new(&out).join("authorizer.json");

@@ -231,14 +231,26 @@ fn a_forbid_that_errors_counts_as_holding() {
 }
 
 #[test]
-fn a_policy_naming_a_permission_is_refused() {
-    let naming = r#"
-        @id("role-permission")
-        permit (principal, action, resource)
-        when { principal in Steward::Permission::"members:list" };
-    "#;
-    let error = Authorizer::load_policies(naming).unwrap_err();
-    assert!(error.to_string().contains("context.permission"), "{error}");
+fn no_policy_names_a_permission() {
+    let naming = POLICIES.replace(
+        "principal in context.permission",
+        r#"principal in Steward::Permission::"members:list""#,
+    );
+    assert_ne!(naming, POLICIES);
+    let naming = Authorizer::load_policies(&naming).unwrap();
+    let permit = naming.policy(&PolicyId::new(PERMIT_ID)).unwrap();
+    assert!(Authorizer::names_a_permission(permit));
+    let policies = Authorizer::load_policies(POLICIES).unwrap();
+    let naming: Vec<_> = policies
+        .policies()
+        .filter(|policy| Authorizer::names_a_permission(policy))
+        .map(|policy| policy.id().to_string())
+        .collect();
+    assert!(naming.is_empty(), "{naming:?} name a Permission entity");
+}
+
+#[test]
+fn a_policy_of_an_unknown_id_or_effect_is_refused() {
     let unknown = r#"@id("owners-only") forbid (principal, action, resource);"#;
     assert!(matches!(
         Authorizer::load_policies(unknown),
