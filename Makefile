@@ -83,7 +83,7 @@ bench-levers: venv-bench ## Each build lever's effect on cold start (two more re
 	CARGO_TARGET_DIR=$(CURDIR)/target/lever-profile AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
 		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=none \
 		cargo build --release $(LEVER_BINS)
-	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 15 \
+	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 60 \
 		--only floor-sdk,AuthorizerFunction,RoomsFunction --name levers --out $(BENCH_OUT) \
 		--variant "jitter entropy test on=target/lever-jitter/release" \
 		--variant "default release profile=target/lever-profile/release"
