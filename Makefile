@@ -13,7 +13,7 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
-.PHONY: help venv venv-build venv-bench run test lint build bench bench-levers deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test fuzz lint build bench bench-levers deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ run: venv ## Start emulator, gateway and demo data; print where to point a clien
 
 test: venv ## Every test: unit, emulator and end to end (each test binary starts its own emulator)
 	cargo test --workspace --all-targets --no-fail-fast
+
+# The fuzzing test of make test, long: 200 examples per operation, the stateful phase too,
+# at most FUZZ_SECONDS per run (two runs: the tenant's routes and the operator's).
+FUZZ_SECONDS ?= 600
+fuzz: venv ## Fuzz every operation from docs/openapi.yaml for longer (~20 min): figures in target/fuzz
+	STEWARD_FUZZ_EXAMPLES=200 STEWARD_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+		STEWARD_FUZZ_SECONDS=$(FUZZ_SECONDS) STEWARD_FUZZ_SEED=$${STEWARD_FUZZ_SEED:-$$(date +%s)} \
+		cargo test -p steward-e2e --test fuzz -- --nocapture
 
 lint: venv ## rustfmt, clippy -D warnings, the template (SAM translation, then cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check

@@ -64,6 +64,22 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
     assert_eq!(status, 405);
     assert_eq!(body["type"], "urn:steward:problem:method-not-allowed");
     assert_eq!(headers["allow"], "GET, OPTIONS");
+
+    // A plain OPTIONS, not a CORS preflight, asks what the resource allows.
+    let (status, headers, _) = send(
+        stack
+            .http
+            .request(reqwest::Method::OPTIONS, stack.url("/v1/health")),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(headers["allow"], "GET, OPTIONS");
+
+    // The methods of the literal route, not of `DELETE /v1/invitations/{invitationId}`,
+    // which would also take `accept` as an id.
+    let (status, headers, _) = send(stack.http.put(stack.url("/v1/invitations/accept"))).await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST, OPTIONS");
 }
 
 #[tokio::test]

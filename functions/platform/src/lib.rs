@@ -102,21 +102,31 @@ impl Platform {
         api::json(status, &health)
     }
 
-    fn fallback(&self, request: &ApiRequest) -> ApiError {
+    /// What no route took: 404 for a path the API does not have; for one it has, the methods it
+    /// allows, as `Allow` of a 405 problem, or of a 204 answer to a plain `OPTIONS` (RFC 9110
+    /// §9.3.7; a CORS preflight never gets here, `HttpFunction` answers it).
+    fn fallback(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let allowed = self.routes.methods_at(&request.path);
         if allowed.is_empty() {
-            return ApiError::RouteNotFound {
+            return Err(ApiError::RouteNotFound {
                 method: request.method.to_string(),
                 path: request.path.clone(),
-            };
+            });
         }
         let mut allowed: Vec<String> = allowed.iter().map(Method::to_string).collect();
         allowed.push("OPTIONS".to_owned());
-        ApiError::MethodNotAllowed {
+        if request.method == http::Method::OPTIONS {
+            let mut answer = api::no_content()?;
+            let allow = http::HeaderValue::from_str(&allowed.join(", "))
+                .expect("method names are header-safe");
+            answer.headers_mut().insert(http::header::ALLOW, allow);
+            return Ok(answer);
+        }
+        Err(ApiError::MethodNotAllowed {
             method: request.method.to_string(),
             path: request.path.clone(),
             allowed,
-        }
+        })
     }
 }
 
@@ -124,7 +134,7 @@ impl Api for Platform {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         match request.route.as_str() {
             "GET /v1/health" => self.health().await,
-            _ => Err(self.fallback(request)),
+            _ => self.fallback(request),
         }
     }
 }

@@ -244,12 +244,22 @@ impl RouteTable {
         }
     }
 
-    /// The methods some route accepts at `path`: the `Allow` of a 405 answer.
+    /// The methods of the resource at `path`, the `Allow` of a 405 answer: those of the most
+    /// specific path that matches it. `/v1/invitations/accept` allows POST only, though
+    /// `DELETE /v1/invitations/{id}` would take it as an id: that is another resource.
     pub fn methods_at(&self, path: &str) -> Vec<Method> {
-        let mut methods: Vec<Method> = self
-            .routes
-            .iter()
-            .filter(|(_, pattern)| pattern.matches(path).is_some())
+        let matching = || {
+            self.routes
+                .iter()
+                .filter(|(_, pattern)| pattern.matches(path).is_some())
+        };
+        // The routes are sorted most specific first.
+        let Some((_, best)) = matching().next() else {
+            return Vec::new();
+        };
+        let best = best.specificity();
+        let mut methods: Vec<Method> = matching()
+            .filter(|(_, pattern)| pattern.specificity() == best)
             .map(|(method, _)| *method)
             .collect();
         methods.sort();
@@ -328,6 +338,20 @@ mod tests {
             vec![Method::Get, Method::Delete]
         );
         assert!(t.methods_at("/v1/other").is_empty());
+
+        let shadowed = table(&[
+            "POST /v1/invitations/accept",
+            "DELETE /v1/invitations/{id}",
+            "GET /v1/invitations/{id}",
+        ]);
+        assert_eq!(
+            shadowed.methods_at("/v1/invitations/accept"),
+            vec![Method::Post]
+        );
+        assert_eq!(
+            shadowed.methods_at("/v1/invitations/i1"),
+            vec![Method::Get, Method::Delete]
+        );
     }
 
     #[test]
