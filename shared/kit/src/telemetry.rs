@@ -18,6 +18,15 @@ pub fn init_for_tests() {
     let _ = subscriber().with_test_writer().try_init();
 }
 
+/// The same subscriber writing to `writer`, for a test that reads what the functions log
+/// (tests/tests/log_secrets.rs). Like [`init`], a second subscriber is not installed.
+pub fn init_with_writer<W>(writer: W)
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let _ = subscriber().with_writer(writer).try_init();
+}
+
 fn subscriber() -> tracing_subscriber::fmt::SubscriberBuilder<
     tracing_subscriber::fmt::format::JsonFields,
     tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
