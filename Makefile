@@ -53,9 +53,16 @@ fuzz: venv ## Fuzz every operation from docs/openapi.yaml for longer (~20 min): 
 		STEWARD_FUZZ_SECONDS=$(FUZZ_SECONDS) STEWARD_FUZZ_SEED=$${STEWARD_FUZZ_SEED:-$$(date +%s)} \
 		cargo test -p steward-e2e --test fuzz -- --nocapture
 
-lint: venv ## rustfmt, clippy -D warnings, the template (SAM translation, then cfn-lint), the OpenAPI document
+# cargo-deny, pinned, built once into .tools/ (a release build of a few minutes, the first time).
+DENY_VERSION := 0.20.2
+DENY := .tools/bin/cargo-deny
+$(DENY):
+	cargo install --locked --quiet --root .tools cargo-deny@$(DENY_VERSION)
+
+lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), the template (SAM translation, then cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(DENY) deny --log-level error check licenses bans sources
 	$(PYTHON) infra/checks/template.py template.yaml
 	$(PYTHON) infra/checks/openapi.py
 
