@@ -297,7 +297,20 @@ impl Rooms {
         let input: BookingInput = request.json()?;
         let invited = invitees(&input.invitees, caller.user_id())?;
         let tenant_id = caller.tenant_id();
-        let booking_id = new_id("bkg");
+        // A keyed create names the booking after its run, so that a retry taking over a run
+        // whose answer was lost finds the booking that run made instead of conflicting with it.
+        let booking_id = match &request.idempotent_run {
+            Some(run) => format!("bkg_{}", run.id.simple()),
+            None => new_id("bkg"),
+        };
+        if request
+            .idempotent_run
+            .as_ref()
+            .is_some_and(|run| run.taken_over)
+            && let Some(made) = self.bookings.get(tenant_id, &booking_id).await?
+        {
+            return created(&made, Some(self.pin(&made)));
+        }
         let plan = self
             .on_calendar(
                 tenant_id,

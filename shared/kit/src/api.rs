@@ -111,6 +111,8 @@ pub struct ApiRequest {
     pub scope: String,
     /// Who is calling, as the authorizer established it; `None` on public routes.
     pub principal: Option<Principal>,
+    /// Set for a POST with an Idempotency-Key while it runs: which run of that request this is.
+    pub idempotent_run: Option<idempotency::IdempotentRun>,
     authentication: Authentication,
     body_limit: usize,
 }
@@ -294,7 +296,7 @@ impl<A: Api> HttpFunction<A> {
     /// Answers one request; never fails (failures are problem answers).
     pub async fn serve(&self, request: lambda_http::Request) -> Response<Body> {
         let started = Instant::now();
-        let request = self.read(request);
+        let mut request = self.read(request);
         let span = tracing::info_span!(
             "request",
             request_id = %request.request_id,
@@ -312,7 +314,7 @@ impl<A: Api> HttpFunction<A> {
                 None => {
                     // Boxed: a handler's future is deep; inline it overflows debug stacks.
                     let (outcome, sent) = steward_store::requests::counted(Box::pin(
-                        AssertUnwindSafe(self.dispatch(&request)).catch_unwind(),
+                        AssertUnwindSafe(self.dispatch(&mut request)).catch_unwind(),
                     ))
                     .await;
                     counts = sent;
@@ -367,7 +369,7 @@ impl<A: Api> HttpFunction<A> {
         }
     }
 
-    async fn dispatch(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+    async fn dispatch(&self, request: &mut ApiRequest) -> Result<Response<Body>, ApiError> {
         if let Authentication::Refused(reason) = &request.authentication {
             tracing::info!(%reason, "unauthenticated request refused");
             return Err(ApiError::Unauthorized);
@@ -392,6 +394,8 @@ impl<A: Api> HttpFunction<A> {
             Begin::Replay(response) => return Ok(response),
             Begin::Run(ticket) => ticket,
         };
+        request.idempotent_run = Some(ticket.run().clone());
+        let request = &*request;
         // Boxed, as above: a handler's future is deep and lives on the heap.
         let response = match AssertUnwindSafe(Box::pin(self.api.handle(request)))
             .catch_unwind()
@@ -495,6 +499,7 @@ impl<A: Api> HttpFunction<A> {
             source_ip,
             scope,
             principal,
+            idempotent_run: None,
             authentication,
             body_limit: self.body_limit,
         }

@@ -65,6 +65,25 @@ pub struct Ticket {
     scope: String,
     key: IdempotencyKey,
     token: String,
+    run: IdempotentRun,
+}
+
+impl Ticket {
+    pub fn run(&self) -> &IdempotentRun {
+        &self.run
+    }
+}
+
+/// A keyed request's run, as its handler sees it (`ApiRequest::idempotent_run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRun {
+    /// A UUIDv7 made when the key was first claimed and kept when a retry takes the key over,
+    /// so that what a handler names after it is the same on every run of one request.
+    pub id: uuid::Uuid,
+    /// This run took the key over from one that held it past its lease. That one may have done
+    /// its work and lost only its answer (the store failed before the answer was recorded), so
+    /// a handler that creates something looks for what `id` names before creating it again.
+    pub taken_over: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -101,10 +120,17 @@ impl Idempotency {
         fingerprint: &str,
     ) -> Result<Begin, ApiError> {
         let token = uuid::Uuid::new_v4().to_string();
+        let run = uuid::Uuid::now_v7();
         let lease = self.lease();
         let existing = match self
             .store
-            .claim(scope, &key.0, fingerprint, &token, lease)
+            .claim(
+                scope,
+                &key.0,
+                fingerprint,
+                (&token, &run.simple().to_string()),
+                lease,
+            )
             .await?
         {
             Claim::Acquired { token } => {
@@ -112,6 +138,10 @@ impl Idempotency {
                     scope: scope.to_owned(),
                     key,
                     token,
+                    run: IdempotentRun {
+                        id: run,
+                        taken_over: false,
+                    },
                 }));
             }
             Claim::Existing(existing) => existing,
@@ -123,19 +153,34 @@ impl Idempotency {
             Existing::Completed { response, .. } => Ok(Begin::Replay(replay(response)?)),
             Existing::InProgress {
                 locked_until_ms, ..
-            } if locked_until_ms >= lease.now_ms => Err(ApiError::IdempotencyInProgress),
+            } if locked_until_ms >= lease.now_ms => Err(ApiError::IdempotencyInProgress {
+                retry_after: Duration::from_millis(
+                    u64::try_from(locked_until_ms - lease.now_ms).unwrap_or_default(),
+                ),
+            }),
             // Its runner died or timed out: the first retry to take it over runs it again.
             Existing::InProgress { .. } => match self
                 .store
                 .take_over(scope, &key.0, fingerprint, &token, lease)
                 .await?
             {
-                Some(token) => Ok(Begin::Run(Ticket {
+                Some(taken) => Ok(Begin::Run(Ticket {
                     scope: scope.to_owned(),
                     key,
-                    token,
+                    token: taken.token,
+                    run: IdempotentRun {
+                        // A record from before runs had ids: nothing to find, a new one.
+                        id: taken
+                            .run
+                            .and_then(|id| uuid::Uuid::try_parse(&id).ok())
+                            .unwrap_or(run),
+                        taken_over: true,
+                    },
                 })),
-                None => Err(ApiError::IdempotencyInProgress),
+                // Another retry took it over just now: it holds a whole lease.
+                None => Err(ApiError::IdempotencyInProgress {
+                    retry_after: self.lock,
+                }),
             },
         }
     }

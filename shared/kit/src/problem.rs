@@ -65,8 +65,10 @@ pub enum ApiError {
     InvalidCursor,
     #[error("the Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
+    /// Another run of the key holds it; it is free to retry after `retry_after` at the latest
+    /// (when that run's lease ends, if it died without giving the key up).
     #[error("a request with this Idempotency-Key is still running")]
-    IdempotencyInProgress,
+    IdempotencyInProgress { retry_after: Duration },
     #[error("conflict: {0}")]
     Conflict(String),
     /// A booking would make its organiser hold more than the tenant's per-member quota.
@@ -165,7 +167,7 @@ impl ApiError {
                 S::UNPROCESSABLE_ENTITY,
                 "Idempotency-Key reused with another request",
             ),
-            Self::IdempotencyInProgress => (
+            Self::IdempotencyInProgress { .. } => (
                 "idempotency-in-progress",
                 S::CONFLICT,
                 "Request still in progress",
@@ -310,14 +312,14 @@ impl ApiError {
             }
             Self::TooManyRequests { retry_after }
             | Self::PinLocked { retry_after }
+            | Self::IdempotencyInProgress { retry_after }
             | Self::Unavailable { retry_after, .. } => {
+                // Whole seconds, rounded up: a client that waits as told is not early.
+                let seconds = retry_after.as_millis().div_ceil(1000).max(1);
                 headers.insert(
                     header::RETRY_AFTER,
-                    HeaderValue::from(retry_after.as_secs().max(1)),
+                    HeaderValue::from(u64::try_from(seconds).unwrap_or(u64::MAX)),
                 );
-            }
-            Self::IdempotencyInProgress => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -481,7 +483,9 @@ mod tests {
             ApiError::Validation(vec![]),
             ApiError::InvalidCursor,
             ApiError::IdempotencyKeyReused,
-            ApiError::IdempotencyInProgress,
+            ApiError::IdempotencyInProgress {
+                retry_after: Duration::ZERO,
+            },
             ApiError::Conflict("x".into()),
             ApiError::QuotaExceeded("x".into()),
             ApiError::Unauthorized,

@@ -2,13 +2,14 @@
 //! that exactly one of any number of concurrent requests runs, and the rest see its record.
 //!
 //! Item: `pk = <scope>#IDEMPOTENCY#<key>` (the scope is `T#<tenant>`, or `public` before sign-in,
-//! so the tenant leads the key), `sk = IDEMPOTENCY`; `expires_at` is the TTL. TTL deletion
+//! so the tenant leads the key), `sk = IDEMPOTENCY`; `expires_at` is the TTL; `run` is the id
+//! of the first run, which a take-over keeps. TTL deletion
 //! is lazy (and the emulator never deletes), so an expired record is treated as absent: the claim's
 //! condition overwrites it and readers ignore it.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, corrupt, get_i64, get_s, n, s};
@@ -61,6 +62,14 @@ pub enum Claim {
     Existing(Existing),
 }
 
+/// A key taken over from a runner that held it past its lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenOver {
+    pub token: String,
+    /// The first run's id; `None` for a record written before runs had ids.
+    pub run: Option<String>,
+}
+
 /// When a claim is made and for how long its parts last, in Unix time.
 #[derive(Debug, Clone, Copy)]
 pub struct Lease {
@@ -85,13 +94,13 @@ impl IdempotencyStore {
         format!("{scope}#IDEMPOTENCY#{key}")
     }
 
-    /// Claims `key` for one request, or returns what is already there.
+    /// Claims `key` for one request, run `run`, or returns what is already there.
     pub async fn claim(
         &self,
         scope: &str,
         key: &str,
         fingerprint: &str,
-        token: &str,
+        (token, run): (&str, &str),
         lease: Lease,
     ) -> Result<Claim, StoreError> {
         let pk = Self::key(scope, key);
@@ -105,6 +114,7 @@ impl IdempotencyStore {
             .item("state", s("in_progress"))
             .item("fingerprint", s(fingerprint))
             .item("token", s(token))
+            .item("run", s(run))
             .item("locked_until_ms", n(lease.now_ms + lease.lock_ms))
             .item("expires_at", n(lease.now_ms / 1000 + lease.keep_s))
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
@@ -148,12 +158,13 @@ impl IdempotencyStore {
         fingerprint: &str,
         token: &str,
         lease: Lease,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<TakenOver>, StoreError> {
         let pk = Self::key(scope, key);
         let result = self
             .table
             .client()
             .update_item()
+            .return_values(ReturnValue::AllNew)
             .table_name(self.table.name())
             .set_key(Some(item_key(&pk)))
             .update_expression("SET #token = :token, locked_until_ms = :until")
@@ -170,7 +181,14 @@ impl IdempotencyStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Some(token.to_owned())),
+            Ok(output) => Ok(Some(TakenOver {
+                token: token.to_owned(),
+                run: output
+                    .attributes()
+                    .and_then(|item| item.get("run"))
+                    .and_then(|run| run.as_s().ok())
+                    .cloned(),
+            })),
             Err(error) if is_condition_failure(&error) => Ok(None),
             Err(error) => Err(StoreError::from_sdk(error)),
         }

@@ -4,7 +4,9 @@
 use futures::future::join_all;
 use steward_emulator::Emulator;
 use steward_store::Table;
-use steward_store::idempotency::{Claim, Existing, IdempotencyStore, Lease, StoredResponse};
+use steward_store::idempotency::{
+    Claim, Existing, IdempotencyStore, Lease, StoredResponse, TakenOver,
+};
 
 async fn store() -> IdempotencyStore {
     let aws = Emulator::shared().endpoints().sdk_config();
@@ -35,7 +37,13 @@ async fn of_fifty_concurrent_claims_exactly_one_wins() {
         let store = store.clone();
         async move {
             store
-                .claim("T#a", "k1", "fp", &format!("token-{i}"), lease(1_000_000))
+                .claim(
+                    "T#a",
+                    "k1",
+                    "fp",
+                    (&format!("token-{i}"), "run-1"),
+                    lease(1_000_000),
+                )
                 .await
                 .unwrap()
         }
@@ -57,7 +65,7 @@ async fn a_stale_claim_is_taken_over_once_and_only_its_holder_completes_it() {
     let store = store().await;
     assert!(matches!(
         store
-            .claim("T#a", "k", "fp", "first", lease(0))
+            .claim("T#a", "k", "fp", ("first", "run-1"), lease(0))
             .await
             .unwrap(),
         Claim::Acquired { .. }
@@ -83,7 +91,11 @@ async fn a_stale_claim_is_taken_over_once_and_only_its_holder_completes_it() {
             .take_over("T#a", "k", "fp", "second", lease(5_000))
             .await
             .unwrap(),
-        Some("second".to_owned())
+        Some(TakenOver {
+            token: "second".to_owned(),
+            run: Some("run-1".to_owned()),
+        }),
+        "the first run's id is kept"
     );
     assert_eq!(
         store
@@ -112,7 +124,7 @@ async fn a_stale_claim_is_taken_over_once_and_only_its_holder_completes_it() {
         .await
         .unwrap();
     match store
-        .claim("T#a", "k", "fp", "late", lease(6_000))
+        .claim("T#a", "k", "fp", ("late", "run-1"), lease(6_000))
         .await
         .unwrap()
     {
@@ -127,21 +139,24 @@ async fn a_stale_claim_is_taken_over_once_and_only_its_holder_completes_it() {
 async fn an_expired_record_counts_as_absent_and_scopes_are_apart() {
     let store = store().await;
     store
-        .claim("T#a", "k", "fp", "old", lease(0))
+        .claim("T#a", "k", "fp", ("old", "run-1"), lease(0))
         .await
         .unwrap();
     // keep_s is 3600: an hour and a second later, TTL may not have deleted it, but it is gone to us.
     let later = 3_601_000;
     assert!(matches!(
         store
-            .claim("T#a", "k", "new-fp", "new", lease(later))
+            .claim("T#a", "k", "new-fp", ("new", "run-1"), lease(later))
             .await
             .unwrap(),
         Claim::Acquired { .. }
     ));
     // The same key of another tenant is another record.
     assert!(matches!(
-        store.claim("T#b", "k", "fp", "b", lease(0)).await.unwrap(),
+        store
+            .claim("T#b", "k", "fp", ("b", "run-1"), lease(0))
+            .await
+            .unwrap(),
         Claim::Acquired { .. }
     ));
 }
@@ -150,13 +165,13 @@ async fn an_expired_record_counts_as_absent_and_scopes_are_apart() {
 async fn releasing_frees_the_key_for_a_retry() {
     let store = store().await;
     store
-        .claim("T#a", "k", "fp", "one", lease(0))
+        .claim("T#a", "k", "fp", ("one", "run-1"), lease(0))
         .await
         .unwrap();
     store.release("T#a", "k", "one").await.unwrap();
     assert!(matches!(
         store
-            .claim("T#a", "k", "fp", "two", lease(1))
+            .claim("T#a", "k", "fp", ("two", "run-1"), lease(1))
             .await
             .unwrap(),
         Claim::Acquired { .. }
