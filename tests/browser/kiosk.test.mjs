@@ -14,6 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const GLOBAL_TIMEOUT_MS = 120_000;
@@ -91,6 +92,23 @@ async function snapshot(page) {
 }
 
 /** Waits until `predicate(arg)`, evaluated in the page, holds. */
+// axe-core in the page as it stands: any serious or critical violation of WCAG 2.1 A and AA
+// fails the test. Prints "@@axe <state> <rules passed> <violations>" for the figures.
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+async function accessible(page, state) {
+  await page.addScriptTag({ path: AXE });
+  const results = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  for (const v of results.violations) log(`axe ${state}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length} nodes)`);
+  const blocking = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (blocking.length > 0) {
+    throw new Error(`${state}: ${blocking.map((v) => `${v.impact} ${v.id} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`).join("; ")}`);
+  }
+  say(`@@axe ${state} ${results.passes.length} ${results.violations.length}`);
+  say(`@@step accessible-${state}`);
+}
+
 async function waitFor(page, description, predicate, arg, timeoutMs) {
   try {
     await page.waitForFunction(predicate, arg, { timeout: timeoutMs, polling: 100 });
@@ -149,6 +167,7 @@ async function run(state) {
 
   // 1. Pair.
   await page.goto(url, { waitUntil: "load" });
+  await accessible(page, "unpaired");
   await page.getByLabel("Pairing code").fill(pairingCode);
   await page.getByRole("button", { name: "Pair", exact: true }).click();
   await waitFor(
@@ -161,6 +180,7 @@ async function run(state) {
     timeoutMs,
   );
   say("@@step paired");
+  await accessible(page, "paired");
 
   // 2. Screenshot.
   fs.mkdirSync(path.dirname(screenshot), { recursive: true });
@@ -178,6 +198,7 @@ async function run(state) {
     timeoutMs,
   );
   say("@@step checked-in-online");
+  await accessible(page, "checked-in");
 
   // 4. The parent stops the API.
   await askParent("@@stop-gateway", timeoutMs);
@@ -196,6 +217,7 @@ async function run(state) {
     timeoutMs,
   );
   say("@@step queued-offline");
+  await accessible(page, "offline");
 
   // 6. The parent starts the API again.
   await askParent("@@start-gateway", timeoutMs);

@@ -99,6 +99,9 @@ async fn the_kiosk_checks_in_online_and_offline() {
                 }
                 "@@done" => return Ok(()),
                 other if other.starts_with("@@step ") => steps.push(other[7..].to_owned()),
+                // axe-core's figures for docs/reliability.md: state, rules passed, violations
+                // (none serious or critical, or the driver fails).
+                other if other.starts_with("@@axe ") => println!("{other}"),
                 other if other.starts_with("@@failed") => return Err(other.to_owned()),
                 _ => {}
             }
@@ -113,11 +116,15 @@ async fn the_kiosk_checks_in_online_and_offline() {
     assert_eq!(
         steps,
         [
+            "accessible-unpaired",
             "paired",
+            "accessible-paired",
             "screenshot",
             "checked-in-online",
+            "accessible-checked-in",
             "gateway-stopped",
             "queued-offline",
+            "accessible-offline",
             "gateway-started",
             "synced"
         ]
