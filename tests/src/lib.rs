@@ -11,6 +11,7 @@ pub use people::{PASSWORD, Person};
 
 use std::path::{Path, PathBuf};
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use steward_emulator::Emulator;
 use steward_local::{Registry, Stack, StackOptions};
@@ -290,4 +291,28 @@ pub fn bench_results(name: &str, results: &Value) {
         std::fs::write(&path, serde_json::to_vec_pretty(results).expect("JSON"))
             .expect("the results file");
     }
+}
+
+/// A queue's messages: visible, and in flight (received, not yet deleted or back).
+pub async fn visible_and_in_flight(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    let count = |name| {
+        attributes
+            .get(&name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        count(QueueAttributeName::ApproximateNumberOfMessages),
+        count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    )
 }
