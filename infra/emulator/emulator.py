@@ -101,6 +101,66 @@ def query_one_partition():
     Table.query = query
 
 
+def sqs_message_move_tasks():
+    """Adds SQS's StartMessageMoveTask and ListMessageMoveTasks, which moto lacks, so that the
+    dead-letter redrive of docs/runbooks/dead-letter-redrive.md runs here as it does on AWS.
+
+    A task moves every message of the dead-letter queue (SourceArn) to DestinationArn, or to the
+    queue whose RedrivePolicy names the dead-letter queue, and is COMPLETED when it answers;
+    each message goes back with its body and attributes and a fresh receive count.
+    """
+    import time
+    import uuid
+
+    from moto.core.responses import ActionResult
+    from moto.sqs.exceptions import QueueDoesNotExist
+    from moto.sqs.responses import SQSResponse
+
+    tasks = {}  # source ARN -> the tasks started on it, newest first
+
+    def queue_named_by(backend, arn):
+        return backend.get_queue(arn.rsplit(":", 1)[-1])
+
+    def source_of(backend, dead_letters_arn):
+        for queue in backend.queues.values():
+            if queue.redrive_policy and queue.redrive_policy.get("deadLetterTargetArn") == dead_letters_arn:
+                return queue
+        raise QueueDoesNotExist()
+
+    def start_message_move_task(self):
+        backend = self.sqs_backend
+        source_arn = self._get_param("SourceArn")
+        dead_letters = queue_named_by(backend, source_arn)
+        destination_arn = self._get_param("DestinationArn")
+        destination = queue_named_by(backend, destination_arn) if destination_arn else source_of(backend, source_arn)
+        moved = 0
+        while True:
+            messages = backend.receive_message(dead_letters.name, 10, 0, 30)
+            if not messages:
+                break
+            for message in messages:
+                backend.send_message(destination.name, message.body, message_attributes=message.message_attributes)
+                backend.delete_message(dead_letters.name, message.receipt_handle)
+                moved += 1
+        handle = str(uuid.uuid4())
+        tasks.setdefault(source_arn, []).insert(0, {
+            "TaskHandle": handle,
+            "Status": "COMPLETED",
+            "SourceArn": source_arn,
+            "DestinationArn": destination.queue_arn,
+            "ApproximateNumberOfMessagesMoved": moved,
+            "ApproximateNumberOfMessagesToMove": moved,
+            "StartedTimestamp": int(time.time() * 1000),
+        })
+        return ActionResult({"TaskHandle": handle})
+
+    def list_message_move_tasks(self):
+        return ActionResult({"Results": tasks.get(self._get_param("SourceArn"), [])[:10]})
+
+    SQSResponse.start_message_move_task = start_message_move_task
+    SQSResponse.list_message_move_tasks = list_message_move_tasks
+
+
 def with_sent_mail(app):
     """Adds GET /_emulator/sent-mail: every email SES accepted, as JSON, for tests to assert on
     (moto keeps them in memory but serves them only to in-process Python)."""
@@ -156,6 +216,8 @@ def main():
     if args.single_threaded:
         undo_transactions_by_item()
         query_one_partition()
+    else:
+        sqs_message_move_tasks()
     app = with_sent_mail(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         "127.0.0.1",

@@ -113,7 +113,8 @@ fn probe(env: &Env, aws: &steward_store::SdkConfig) -> Result<HttpFunction<Probe
     )
 }
 
-/// Consumes the probe queue (`ok:`, `fail:` and `panic:` bodies) and the probe schedule.
+/// Consumes the probe queue (`ok:`, `fail:`, `panic:` and `until-fixed:` bodies) and the probe
+/// schedule.
 struct Consumer {
     table: Table,
 }
@@ -131,18 +132,29 @@ impl RecordHandler for Consumer {
     async fn handle(&self, record: &SqsMessage) -> Result<(), String> {
         let body = record.body.clone().unwrap_or_default();
         let id = record.message_id.clone().unwrap_or_default();
-        match body.split_once(':').map(|(kind, _)| kind) {
-            Some("ok") => {
-                let item = Record {
-                    pk: "PROBE#consumed",
-                    sk: format!("{body}#{id}"),
-                    detail: json!({ "body": body }),
-                };
-                self.table.put(&item).await.map_err(|e| e.to_string())
+        let consume = match body.split_once(':').map(|(kind, _)| kind) {
+            Some("ok") => true,
+            // Fails until a test puts the item PROBE#fixed/FIXED: a cause fixed before its dead
+            // letters are redriven.
+            Some("until-fixed") => {
+                self.table
+                    .count("PROBE#fixed", "FIXED")
+                    .await
+                    .map_err(|e| e.to_string())?
+                    > 0
             }
             Some("panic") => panic!("the probe consumer panics on purpose"),
-            _ => Err(format!("refused {body}")),
+            _ => false,
+        };
+        if !consume {
+            return Err(format!("refused {body}"));
         }
+        let item = Record {
+            pk: "PROBE#consumed",
+            sk: format!("{body}#{id}"),
+            detail: json!({ "body": body }),
+        };
+        self.table.put(&item).await.map_err(|e| e.to_string())
     }
 }
 

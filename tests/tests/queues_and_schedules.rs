@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use steward_e2e::{TestStack, send, visible_and_in_flight};
 
 #[tokio::test]
@@ -80,6 +81,86 @@ async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_que
         !sizes.is_empty() && sizes.iter().all(|s| (1..=3).contains(s)),
         "{sizes:?}"
     );
+}
+
+/// The runbook's redrive (docs/runbooks/dead-letter-redrive.md): once the cause is fixed, a
+/// message move task sends the dead letters back to their queue, and they are handled.
+#[tokio::test]
+async fn dead_letters_redriven_after_the_fix_are_handled() {
+    let stack =
+        TestStack::start_with(|options| options.retry_delay = Some(Duration::from_secs(1))).await;
+    let sqs = aws_sdk_sqs::Client::new(stack.aws());
+    let queue = stack.stack.queue_url("ProbeQueue").unwrap();
+    let dead_letters = stack.stack.queue_url("ProbeDeadLetterQueue").unwrap();
+    for body in ["until-fixed:1", "until-fixed:2"] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while visible_and_in_flight(&sqs, &dead_letters).await.0 < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the failures never reached the dead-letter queue"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(stack.probe_records("PROBE#consumed").await.is_empty());
+
+    // 2. Fix the cause. 3. Redrive, as the runbook does with the AWS CLI.
+    stack
+        .table
+        .put(&json!({ "pk": "PROBE#fixed", "sk": "FIXED" }))
+        .await
+        .unwrap();
+    let source_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dead_letters)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sqs.start_message_move_task()
+        .source_arn(&source_arn)
+        .send()
+        .await
+        .expect("the move task starts");
+    let tasks = sqs
+        .list_message_move_tasks()
+        .source_arn(&source_arn)
+        .send()
+        .await
+        .unwrap();
+    let task = &tasks.results()[0];
+    assert_eq!(task.status(), Some("COMPLETED"));
+    assert_eq!(task.approximate_number_of_messages_moved(), 2);
+
+    // 4. Check: both handled, the dead-letter queue empty.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut consumed: Vec<String> = stack
+            .probe_records("PROBE#consumed")
+            .await
+            .iter()
+            .map(|r| r["detail"]["body"].as_str().unwrap().to_owned())
+            .collect();
+        consumed.sort();
+        if consumed == ["until-fixed:1", "until-fixed:2"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "redriven, not handled: {consumed:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(visible_and_in_flight(&sqs, &dead_letters).await, (0, 0));
 }
 
 #[tokio::test]
