@@ -13,7 +13,7 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
-.PHONY: help venv venv-build venv-bench run test fuzz lint build bench bench-levers deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build bench bench-levers deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,7 +66,22 @@ lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, s
 	$(PYTHON) infra/checks/template.py template.yaml
 	$(PYTHON) infra/checks/openapi.py
 
-build: venv-build ## Release zips of every function for arm64 into build/
+# cargo-cyclonedx, pinned, built once into .tools/ (about 4 minutes the first time).
+CYCLONEDX_VERSION := 0.5.9
+CYCLONEDX := .tools/bin/cargo-cyclonedx
+$(CYCLONEDX):
+	cargo install --locked --quiet --root .tools cargo-cyclonedx@$(CYCLONEDX_VERSION)
+
+# The dependency graph each deployed binary is built from (arm64, no build-time dependencies),
+# read from Cargo.lock: no build needed. cargo-cyclonedx writes next to each crate's manifest.
+sbom: $(CYCLONEDX) ## CycloneDX 1.5 SBOM of each function binary into build/sbom/ (make build makes them too)
+	$(CYCLONEDX) cyclonedx --format json --spec-version 1.5 --describe binaries \
+		--target aarch64-unknown-linux-gnu --no-build-deps -q
+	mkdir -p build/sbom
+	for bin in $(FUNCTIONS); do mv functions/*/$${bin}_bin.cdx.json build/sbom/$$bin.cdx.json; done
+	find functions infra shared tests -name '*_bin.cdx.json' -delete
+
+build: venv-build sbom ## Release zips of every function for arm64 into build/, and their SBOMs into build/sbom/
 	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
 

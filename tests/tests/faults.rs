@@ -152,6 +152,15 @@ async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_noth
         assert_eq!(bookings_of(&stack, &owner, &room).await.len(), before + 1);
     }
     assert_eq!(bookings_of(&stack, &owner, &room).await.len(), 2);
+
+    // With no decision cached, the authorizer itself needs the store: API Gateway answers a
+    // failed authorizer with its own 500, which an HTTP API cannot change (docs/reliability.md).
+    let newcomer = stack.join(&owner, "late@outage.test", &["member"]).await;
+    proxy.break_down(Fault::ServerError);
+    let (status, _, answer) = send(stack.as_person(&newcomer, Method::GET, "/v1/rooms")).await;
+    proxy.heal();
+    assert_eq!(status, 500, "{answer}");
+    assert_eq!(answer, json!({ "message": "Internal Server Error" }));
 }
 
 #[tokio::test]
