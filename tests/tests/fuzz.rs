@@ -7,7 +7,7 @@
 //! `STEWARD_FUZZ_PHASES`, `STEWARD_FUZZ_SECONDS` and `STEWARD_FUZZ_SEED`. Each run's figures
 //! go to target/fuzz/<run>.json, which docs/reliability.md quotes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,6 +35,8 @@ struct Figures {
     failures: Vec<String>,
     errors: Vec<String>,
     statuses: BTreeMap<u16, usize>,
+    /// Operations that answered something other than 401 at least once.
+    reached: BTreeSet<String>,
 }
 
 fn setting(name: &str, default: &str) -> String {
@@ -90,18 +92,16 @@ async fn every_answer_to_fuzzed_requests_conforms_to_the_document() {
             run.name,
             figures.statuses
         );
-        // Signed in for real: most operations answered something other than 401.
-        let authorized: usize = figures
-            .statuses
-            .iter()
-            .filter(|(status, _)| **status != 401)
-            .map(|(_, n)| n)
-            .sum();
+        // Signed in for real: (nearly) every operation answered something other than 401.
+        // Not a share of all answers: the checks of missing credentials are 401s by design, and
+        // in a long run the per-source sign-in limit refuses the fuzzer's own sign-in for a while.
         assert!(
-            authorized * 2 > figures.cases,
-            "{}: mostly unauthorized: {:?}",
+            figures.reached.len() * 10 >= figures.operations * 9,
+            "{}: only {} of {} operations answered other than 401: {:?}",
             run.name,
-            figures.statuses
+            figures.reached.len(),
+            figures.operations,
+            figures.reached
         );
         assert!(
             figures.statuses.keys().any(|s| (200..300).contains(s)),
@@ -220,6 +220,9 @@ fn read_report(path: &PathBuf) -> Figures {
         {
             if let Some(status) = interaction["response"]["status_code"].as_u64() {
                 *figures.statuses.entry(status as u16).or_default() += 1;
+                if status != 401 {
+                    figures.reached.insert(label.to_owned());
+                }
             }
         }
     }
