@@ -96,7 +96,7 @@ bench: venv-bench ## Benchmarks (release builds; ~40 min cold): results in targe
 	cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 20 --out $(BENCH_OUT)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
-	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench create_overhead
+	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench overhead
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench load
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench sweep_throughput
