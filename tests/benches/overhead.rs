@@ -90,6 +90,18 @@ impl Bench {
             .unwrap_or_else(|| panic!("{pk}/{sk} exists"))
     }
 
+    /// `GET path` as the owner through the gateway, timed; it must answer 200.
+    fn timed_get(&self, path: &str) -> impl Future<Output = Duration> + use<> {
+        let request = self.stack.as_person(&self.owner, Method::GET, path);
+        async move {
+            let started = Instant::now();
+            let (status, _, body) = send(request).await;
+            let took = started.elapsed();
+            assert_eq!(status, 200, "{body}");
+            took
+        }
+    }
+
     /// The newest entry of the tenant's audit log: the one the last request wrote.
     async fn last_audit_entry(&self) -> Item {
         self.client
@@ -393,16 +405,7 @@ async fn read(bench: &Bench, booking_id: &str) -> Measured {
     bench
         .alternate(
             route,
-            |_| {
-                let request = bench.stack.as_person(&bench.owner, Method::GET, &path);
-                async move {
-                    let started = Instant::now();
-                    let (status, _, read) = send(request).await;
-                    let took = started.elapsed();
-                    assert_eq!(status, 200, "{read}");
-                    took
-                }
-            },
+            |_| bench.timed_get(&path),
             |_| async {
                 bench.get(&tenant_pk, &user_sk).await;
                 bench.get(&tenant_pk, &booking_sk).await;
@@ -447,16 +450,7 @@ async fn availability(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> M
     bench
         .alternate(
             route,
-            |_| {
-                let request = bench.stack.as_person(&bench.owner, Method::GET, &path);
-                async move {
-                    let started = Instant::now();
-                    let (status, _, free) = send(request).await;
-                    let took = started.elapsed();
-                    assert_eq!(status, 200, "{free}");
-                    took
-                }
-            },
+            |_| bench.timed_get(&path),
             |_| async {
                 bench.get(&tenant_pk, &user_sk).await;
                 bench
