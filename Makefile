@@ -91,7 +91,7 @@ BENCH_OUT := $(CURDIR)/target/bench
 # it would rebuild aws-lc and all that depends on it, twice); the debug steps (the cold-start
 # driver, the requests test) keep the debug builds as make test makes them.
 bench: export AWS_LC_SYS_NO_JITTER_ENTROPY = 1
-bench: venv-bench ## Benchmarks (release builds; ~40 min cold): results in target/bench, tables in docs/performance.md
+bench: venv-bench ## Benchmarks (release builds; ~60 min from a fresh clone): results in target/bench, tables in docs/performance.md
 	mkdir -p $(BENCH_OUT) && find $(BENCH_OUT) -name '*.json' ! -name levers.json -delete
 	cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 20 --out $(BENCH_OUT)
