@@ -21,6 +21,8 @@ pub enum Fault {
     ServerError,
     /// Passed through after this long.
     Slow(Duration),
+    /// The connection breaks before an answer: the request never reaches the emulator.
+    Disconnect,
 }
 
 /// What the proxy does with the requests to come.
@@ -161,6 +163,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             );
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Disconnect) => return broken_answer(),
         None => {}
     }
     let (parts, body) = request.into_parts();
@@ -186,6 +189,15 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let bytes = answer.bytes().await.expect("the emulator's answer");
     response.body(Body::from(bytes)).unwrap()
+}
+
+/// An answer whose body fails at once: the server drops the connection mid-answer, as a
+/// network fault does (axum has no way for a handler to close the connection itself).
+fn broken_answer() -> Response {
+    let broken = futures::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+    });
+    Response::new(Body::from_stream(broken))
 }
 
 /// An error as DynamoDB's JSON protocol sends it.

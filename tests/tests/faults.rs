@@ -93,7 +93,12 @@ async fn throttling_and_server_errors_are_retried_by_the_sdk() {
     let (proxy, stack) = faulty_stack().await;
     let owner = stack.sign_up("Drill Rooms", "owner@drill.test").await;
     let room = room(&stack, &owner, "Brace").await;
-    for (hour, fault) in [(9, Fault::Throttle), (10, Fault::ServerError)] {
+    let faults = [
+        (9, Fault::Throttle),
+        (10, Fault::ServerError),
+        (12, Fault::Disconnect),
+    ];
+    for (hour, fault) in faults {
         let faulted = proxy.faulted();
         // Two failures, then the SDK's third attempt goes through.
         proxy.fail_next(2, fault);
@@ -111,7 +116,7 @@ async fn throttling_and_server_errors_are_retried_by_the_sdk() {
             "{fault:?}: both failures were met"
         );
     }
-    assert_eq!(bookings_of(&stack, &owner, &room).await.len(), 2);
+    assert_eq!(bookings_of(&stack, &owner, &room).await.len(), faults.len());
 
     // A slow store is waited for.
     proxy.break_down(Fault::Slow(Duration::from_millis(300)));
@@ -128,14 +133,24 @@ async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_noth
     // Signed in and authorized before the outage: the gateway caches the authorizer's decision.
     assert!(bookings_of(&stack, &owner, &room).await.is_empty());
 
-    for (hour, fault) in [(9, Fault::Throttle), (10, Fault::ServerError)] {
+    let faults = [
+        (9, Fault::Throttle),
+        (10, Fault::ServerError),
+        (11, Fault::Disconnect),
+    ];
+    for (hour, fault) in faults {
         let body = booking(&room, hour);
         let key = format!("outage-{hour}");
         let before = bookings_of(&stack, &owner, &room).await.len();
+        let faulted = proxy.faulted();
         proxy.break_down(fault);
         let (status, headers, problem) = book(&stack, &owner, &body, &key).await;
         proxy.heal();
         assert_eq!(status, 503, "{fault:?}: {problem}");
+        assert!(
+            proxy.faulted() - faulted > 1,
+            "{fault:?}: the SDK tried again before giving up"
+        );
         assert_eq!(headers["content-type"], "application/problem+json");
         assert_eq!(problem["type"], "urn:steward:problem:unavailable");
         let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -151,7 +166,7 @@ async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_noth
         assert_eq!(status, 201, "{fault:?}: {booked}");
         assert_eq!(bookings_of(&stack, &owner, &room).await.len(), before + 1);
     }
-    assert_eq!(bookings_of(&stack, &owner, &room).await.len(), 2);
+    assert_eq!(bookings_of(&stack, &owner, &room).await.len(), faults.len());
 
     // With no decision cached, the authorizer itself needs the store: API Gateway answers a
     // failed authorizer with its own 500, which an HTTP API cannot change (docs/reliability.md).
