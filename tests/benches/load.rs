@@ -251,14 +251,7 @@ async fn fixture(stack: &TestStack, members: usize) -> Fixture {
         )
         .await;
     assert_eq!(status, 200, "{policy}");
-    let mut people = vec![];
-    for i in 0..members {
-        people.push(
-            stack
-                .join(&owner, &format!("member{i}@load.test"), &["member"])
-                .await,
-        );
-    }
+    let people = stack.members(&owner, "load.test", members).await;
     let mut rooms = vec![];
     for i in 0..ROOMS {
         rooms.push(

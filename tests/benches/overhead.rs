@@ -23,6 +23,7 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, minutes_from_now, send};
+use steward_store::bookings::dates_between;
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -66,17 +67,12 @@ struct Bench {
     client: Client,
     table: String,
     rounds: usize,
+    /// The tenant's partition, and the owner's item in it.
+    tenant_pk: String,
+    user_sk: String,
 }
 
 impl Bench {
-    fn tenant_pk(&self) -> String {
-        format!("T#{}", self.owner.tenant_id)
-    }
-
-    fn user_sk(&self) -> String {
-        format!("USER#{}", self.owner.user_id)
-    }
-
     async fn get(&self, pk: &str, sk: &str) -> Item {
         self.client
             .get_item()
@@ -88,6 +84,11 @@ impl Bench {
             .expect("get")
             .item
             .unwrap_or_else(|| panic!("{pk}/{sk} exists"))
+    }
+
+    /// What the guard reads on every request: the caller's user item.
+    async fn read_caller(&self) {
+        self.get(&self.tenant_pk, &self.user_sk).await;
     }
 
     /// `GET path` as the owner through the gateway, timed; it must answer 200.
@@ -108,7 +109,7 @@ impl Bench {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("{}#AUDIT", self.tenant_pk())))
+            .expression_attribute_values(":pk", s(format!("{}#AUDIT", self.tenant_pk)))
             .scan_index_forward(false)
             .limit(1)
             .send()
@@ -204,6 +205,8 @@ async fn main() {
     let client = Client::new(stack.aws());
     let table = stack.table.name().to_owned();
     let bench = Bench {
+        tenant_pk: format!("T#{}", owner.tenant_id),
+        user_sk: format!("USER#{}", owner.user_id),
         stack,
         owner,
         client,
@@ -278,14 +281,14 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
         .stack
         .queue_url("NotificationsQueue")
         .expect("the notifications queue");
-    let tenant_pk = bench.tenant_pk();
+    let tenant_pk = &bench.tenant_pk;
     let room_sk = format!("ROOM#{room_id}");
     let booking = bench
-        .get(&tenant_pk, &format!("BOOKING#{last_booking}"))
+        .get(tenant_pk, &format!("BOOKING#{last_booking}"))
         .await;
     let day_pk = format!("T#{tenant}#ROOM#{room_id}");
     let day_item = bench.get(&day_pk, &format!("DAY#{day}")).await;
-    let room_version = bench.get(&tenant_pk, &room_sk).await["version"].clone();
+    let room_version = bench.get(tenant_pk, &room_sk).await["version"].clone();
     let audit = bench.last_audit_entry().await;
     let table_handle = steward_store::Table::new(stack.aws(), table);
     let booking_record = steward_store::bookings::BookingStore::new(table_handle.clone())
@@ -331,7 +334,7 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
         let body = serde_json::to_string(&notice).unwrap();
         // The days a local time's create reads: the day before, the day, the day after.
         let mut keys = KeysAndAttributes::builder()
-            .keys(key(&tenant_pk, &room_sk))
+            .keys(key(tenant_pk, &room_sk))
             .consistent_read(true);
         for date in [day.yesterday().unwrap(), day, day.tomorrow().unwrap()] {
             keys = keys.keys(key(&day_pk, &format!("DAY#{date}")));
@@ -343,16 +346,14 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
             .transact_items(put(table, day_copy, "attribute_not_exists(never_there)"))
             .transact_items(version_check(
                 table,
-                key(&tenant_pk, &room_sk),
+                key(tenant_pk, &room_sk),
                 room_version.clone(),
             ))
             .transact_items(put(table, entry, "attribute_not_exists(pk)"))
             .transact_items(put(table, outbox, "attribute_not_exists(pk)"));
-        let user_sk = bench.user_sk();
-        let tenant_pk = &tenant_pk;
         let notices = &notices;
         async move {
-            bench.get(tenant_pk, &user_sk).await;
+            bench.read_caller().await;
             client
                 .batch_get_item()
                 .request_items(table, keys)
@@ -396,7 +397,7 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
 /// `GET /v1/bookings/{id}`: the guard's user read, then the booking's.
 async fn read(bench: &Bench, booking_id: &str) -> Measured {
     let path = format!("/v1/bookings/{booking_id}");
-    let (tenant_pk, user_sk) = (bench.tenant_pk(), bench.user_sk());
+    let tenant_pk = &bench.tenant_pk;
     let booking_sk = format!("BOOKING#{booking_id}");
     let route = Route {
         name: "GET /v1/bookings/{bookingId}",
@@ -407,8 +408,8 @@ async fn read(bench: &Bench, booking_id: &str) -> Measured {
             route,
             |_| bench.timed_get(&path),
             |_| async {
-                bench.get(&tenant_pk, &user_sk).await;
-                bench.get(&tenant_pk, &booking_sk).await;
+                bench.read_caller().await;
+                bench.get(tenant_pk, &booking_sk).await;
             },
         )
         .await
@@ -430,18 +431,16 @@ async fn availability(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> M
         start.timestamp(),
         end.timestamp()
     );
-    // The days whose bookings, with their buffers, could reach into the hour.
+    // The days whose bookings, with their buffers, could reach into the hour: as the route
+    // reckons them.
     let buffer = steward_domain::booking::rules::MAX_BUFFER;
-    let (first, last) = ((&start - buffer).date(), (&end + buffer).date());
     let day_pk = format!("T#{}#ROOM#{room_id}", bench.owner.tenant_id);
     let mut day_keys = KeysAndAttributes::builder().consistent_read(true);
-    let mut date = first;
-    while date <= last {
+    for date in dates_between(start.timestamp() - buffer, end.timestamp() + buffer) {
         day_keys = day_keys.keys(key(&day_pk, &format!("DAY#{date}")));
-        date = date.tomorrow().unwrap();
     }
     let day_keys = day_keys.build().unwrap();
-    let (tenant_pk, user_sk) = (bench.tenant_pk(), bench.user_sk());
+    let tenant_pk = &bench.tenant_pk;
     let route = Route {
         name: "GET /v1/availability",
         raw_calls: "GetItem (the user, for the guard), Query (the tenant's rooms, 200 a page), \
@@ -452,7 +451,7 @@ async fn availability(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> M
             route,
             |_| bench.timed_get(&path),
             |_| async {
-                bench.get(&tenant_pk, &user_sk).await;
+                bench.read_caller().await;
                 bench
                     .client
                     .query()
@@ -460,7 +459,7 @@ async fn availability(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> M
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#pk", "pk")
                     .expression_attribute_names("#sk", "sk")
-                    .expression_attribute_values(":pk", s(&tenant_pk))
+                    .expression_attribute_values(":pk", s(tenant_pk))
                     .expression_attribute_values(":prefix", s("ROOM#"))
                     .limit(200)
                     .send()
@@ -483,7 +482,7 @@ async fn availability(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> M
 async fn check_in(bench: &Bench) -> Measured {
     let (stack, owner, table) = (&bench.stack, &bench.owner, bench.table.as_str());
     let tenant = &owner.tenant_id;
-    let tenant_pk = bench.tenant_pk();
+    let tenant_pk = &bench.tenant_pk;
     let room_id = stack
         .room(
             owner,
@@ -504,7 +503,7 @@ async fn check_in(bench: &Bench) -> Measured {
             .client
             .update_item()
             .table_name(table)
-            .set_key(Some(key(&tenant_pk, &booking_sk)))
+            .set_key(Some(key(tenant_pk, &booking_sk)))
             .update_expression("SET #status = :confirmed")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":confirmed", s("confirmed"))
@@ -529,11 +528,11 @@ async fn check_in(bench: &Bench) -> Measured {
     // The items the replay copies or checks, as the check-ins left them.
     let terminal_id = &door.paired.terminal_id;
     let terminal_sk = format!("TERMINAL#{terminal_id}");
-    let paired_at = bench.get(&tenant_pk, &terminal_sk).await["paired_at"].clone();
+    let paired_at = bench.get(tenant_pk, &terminal_sk).await["paired_at"].clone();
     let room_sk = format!("ROOM#{room_id}");
-    let room_version = bench.get(&tenant_pk, &room_sk).await["version"].clone();
+    let room_version = bench.get(tenant_pk, &room_sk).await["version"].clone();
     let audit = bench.last_audit_entry().await;
-    let mut booking = bench.get(&tenant_pk, &booking_sk).await;
+    let mut booking = bench.get(tenant_pk, &booking_sk).await;
     booking.insert("sk".into(), s("BOOKING#raw-check-in"));
     booking.insert("status".into(), s("checked_in"));
     // The copy is indexed as the booking is, but in partitions of its own, so that the door's
@@ -572,7 +571,7 @@ async fn check_in(bench: &Bench) -> Measured {
                 ]);
                 let terminal = ConditionCheck::builder()
                     .table_name(table)
-                    .set_key(Some(key(&tenant_pk, &terminal_sk)))
+                    .set_key(Some(key(tenant_pk, &terminal_sk)))
                     .condition_expression(
                         "paired_at = :paired_at AND \
                          (attribute_not_exists(pin_locked_until) OR pin_locked_until <= :now)",
@@ -589,7 +588,7 @@ async fn check_in(bench: &Bench) -> Measured {
                     .collect();
                 let mut member = ConditionCheck::builder()
                     .table_name(table)
-                    .set_key(Some(key(&tenant_pk, &bench.user_sk())))
+                    .set_key(Some(key(tenant_pk, &bench.user_sk)))
                     .condition_expression(format!("#status = :active AND ({})", held.join(" OR ")))
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_names("#roles", "roles")
@@ -609,7 +608,7 @@ async fn check_in(bench: &Bench) -> Measured {
                     ))
                     .transact_items(version_check(
                         table,
-                        key(&tenant_pk, &room_sk),
+                        key(tenant_pk, &room_sk),
                         room_version.clone(),
                     ))
                     .transact_items(put(table, entry, "attribute_not_exists(pk)"))

@@ -141,6 +141,18 @@ impl TestStack {
         Person::from_answer(&body, email)
     }
 
+    /// `count` members of `owner`'s tenant, in the member role: `member{i}@{domain}`.
+    pub async fn members(&self, owner: &Person, domain: &str, count: usize) -> Vec<Person> {
+        let mut members = Vec::with_capacity(count);
+        for i in 0..count {
+            members.push(
+                self.join(owner, &format!("member{i}@{domain}"), &["member"])
+                    .await,
+            );
+        }
+        members
+    }
+
     /// The platform's operator, created once per stack as `make run` does, then signed in.
     pub async fn operator(&self) -> Person {
         let email = "operator@steward.test";

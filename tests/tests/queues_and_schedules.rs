@@ -1,11 +1,33 @@
 //! SQS triggers and schedules as the local stack runs them: partial batch failures, redrive to
 //! the dead-letter queue, batch sizes from the template, schedules fired on demand.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use steward_e2e::{TestStack, send, visible_and_in_flight};
+
+async fn send_all(sqs: &aws_sdk_sqs::Client, queue: &str, bodies: &[&str]) {
+    for body in bodies {
+        sqs.send_message()
+            .queue_url(queue)
+            .message_body(*body)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The bodies of the probe messages consumed so far, in order, repeats included.
+async fn consumed_bodies(stack: &TestStack) -> Vec<String> {
+    let mut bodies: Vec<String> = stack
+        .probe_records("PROBE#consumed")
+        .await
+        .iter()
+        .map(|record| record["detail"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    bodies.sort();
+    bodies
+}
 
 #[tokio::test]
 async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_queue() {
@@ -17,14 +39,7 @@ async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_que
     let bodies = [
         "ok:1", "ok:2", "fail:3", "ok:4", "panic:5", "ok:6", "ok:7", "fail:8", "ok:9",
     ];
-    for body in bodies {
-        sqs.send_message()
-            .queue_url(&queue)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
+    send_all(&sqs, &queue, &bodies).await;
 
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -40,17 +55,10 @@ async fn failed_records_are_retried_alone_and_poison_reaches_the_dead_letter_que
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Every good record exactly once, however its batch-mates fared.
-    let mut consumed: BTreeMap<String, usize> = BTreeMap::new();
-    for record in stack.probe_records("PROBE#consumed").await {
-        *consumed
-            .entry(record["detail"]["body"].as_str().unwrap().to_owned())
-            .or_default() += 1;
-    }
-    let expected: BTreeMap<String, usize> = ["ok:1", "ok:2", "ok:4", "ok:6", "ok:7", "ok:9"]
-        .iter()
-        .map(|b| (b.to_string(), 1))
-        .collect();
-    assert_eq!(consumed, expected);
+    assert_eq!(
+        consumed_bodies(&stack).await,
+        ["ok:1", "ok:2", "ok:4", "ok:6", "ok:7", "ok:9"]
+    );
 
     // The poison ones are in the dead-letter queue, and the queue itself is drained.
     let received = sqs
@@ -92,14 +100,7 @@ async fn dead_letters_redriven_after_the_fix_are_handled() {
     let sqs = aws_sdk_sqs::Client::new(stack.aws());
     let queue = stack.stack.queue_url("ProbeQueue").unwrap();
     let dead_letters = stack.stack.queue_url("ProbeDeadLetterQueue").unwrap();
-    for body in ["until-fixed:1", "until-fixed:2"] {
-        sqs.send_message()
-            .queue_url(&queue)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
+    send_all(&sqs, &queue, &["until-fixed:1", "until-fixed:2"]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while visible_and_in_flight(&sqs, &dead_letters).await.0 < 2 {
         assert!(
@@ -144,13 +145,7 @@ async fn dead_letters_redriven_after_the_fix_are_handled() {
     // 4. Check: both handled, the dead-letter queue empty.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut consumed: Vec<String> = stack
-            .probe_records("PROBE#consumed")
-            .await
-            .iter()
-            .map(|r| r["detail"]["body"].as_str().unwrap().to_owned())
-            .collect();
-        consumed.sort();
+        let consumed = consumed_bodies(&stack).await;
         if consumed == ["until-fixed:1", "until-fixed:2"] {
             break;
         }

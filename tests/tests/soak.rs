@@ -165,14 +165,7 @@ async fn every_acknowledged_write_survives_a_soak_and_every_notice_is_accounted_
                 .await,
         );
     }
-    let mut members = Vec::new();
-    for i in 0..MEMBERS {
-        members.push(
-            stack
-                .join(&owner, &format!("member{i}@soak.test"), &["member"])
-                .await,
-        );
-    }
+    let members = stack.members(&owner, "soak.test", MEMBERS).await;
 
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
