@@ -9,7 +9,7 @@ use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
@@ -49,6 +49,7 @@ struct Probe {
 
 impl Probe {
     async fn create(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        own_tenant(request)?;
         let tenant = request.path_param("tenant")?;
         let new: NewNote = request.json()?;
         if new.text.trim().is_empty() || new.text.len() > 200 {
@@ -83,6 +84,25 @@ impl Probe {
             .map(|n| json!({ "id": n.id, "text": n.text }))
             .collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
+    }
+}
+
+/// The probe's callers may write notes in their own tenant only.
+impl Replayable for Probe {
+    async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        own_tenant(request)
+    }
+}
+
+fn own_tenant(request: &ApiRequest) -> Result<(), ApiError> {
+    if request.principal()?.tenant_id == request.path_param("tenant")? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            detail: "notes are written in one's own tenant".into(),
+            permission: None,
+            feature: None,
+        })
     }
 }
 
@@ -205,7 +225,15 @@ impl Function for Authorizer {
             .as_str()
             .unwrap_or_default();
         Ok(match token.strip_prefix("Bearer good-") {
-            Some(tenant) => json!({ "isAuthorized": true, "context": { "tenant_id": tenant } }),
+            // `good-<tenant>` or `good-<tenant>.<user>`: a signed-in caller of that tenant, in a
+            // session named after the user.
+            Some(who) => {
+                let (tenant, user) = who.split_once('.').unwrap_or((who, "probe-user"));
+                json!({ "isAuthorized": true, "context": {
+                    "authenticated": "true", "tenant_id": tenant, "user_id": user,
+                    "session_id": format!("session-of-{user}"),
+                } })
+            }
             None => json!({ "isAuthorized": false }),
         })
     }

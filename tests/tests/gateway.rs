@@ -180,6 +180,7 @@ async fn bodies_over_api_gateways_limit_are_refused_at_the_gateway() {
     let huge = vec![b'x'; 10 * 1024 * 1024 + 1];
     let response = stack
         .post("/v1/probe/acme/notes")
+        .header("authorization", "Bearer good-acme")
         .header("content-type", "application/json")
         .body(huge)
         .send()

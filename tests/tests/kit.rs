@@ -7,8 +7,16 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use steward_e2e::{Note, TestStack, send};
 
+/// A note posted by the probe's default user of `tenant`.
 fn post_note(stack: &TestStack, tenant: &str) -> reqwest::RequestBuilder {
-    stack.post(&format!("/v1/probe/{tenant}/notes"))
+    post_note_as(stack, tenant, &format!("{tenant}.probe-user"))
+}
+
+/// A note for `tenant`, posted by `who` (`<tenant>.<user>`, as the probe's authorizer reads it).
+fn post_note_as(stack: &TestStack, tenant: &str, who: &str) -> reqwest::RequestBuilder {
+    stack
+        .post(&format!("/v1/probe/{tenant}/notes"))
+        .header("authorization", format!("Bearer good-{who}"))
 }
 
 #[tokio::test]
@@ -152,6 +160,43 @@ async fn twenty_concurrent_requests_with_one_key_execute_once() {
         );
     }
     assert_eq!(stack.notes_in_table("t3").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_key_is_its_callers_own_and_a_replay_is_authorized_first() {
+    let stack = TestStack::start().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({ "text": "mine" });
+    // Two people of one tenant with one key and one body: two requests, two notes.
+    let mut ids = BTreeSet::new();
+    for who in ["t6.ann", "t6.bob"] {
+        let (status, headers, answer) =
+            send(post_note_as(&stack, "t6", who).header("idempotency-key", &key).json(&body)).await;
+        assert_eq!(status, 201, "{who}: {answer}");
+        assert!(headers.get("idempotent-replayed").is_none(), "{who}");
+        ids.insert(answer["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 2);
+    assert_eq!(stack.notes_in_table("t6").await.len(), 2);
+    // Someone of another tenant with the same key: refused as themselves, with the same body
+    // or another (a 422 would tell them the key is in use), and refused again on a retry.
+    for text in ["mine", "other", "mine"] {
+        let (status, headers, answer) = send(
+            post_note_as(&stack, "t6", "t7.eve")
+                .header("idempotency-key", &key)
+                .json(&json!({ "text": text })),
+        )
+        .await;
+        assert_eq!(status, 403, "{text}: {answer}");
+        assert_eq!(answer["type"], "urn:steward:problem:forbidden");
+        assert!(headers.get("idempotent-replayed").is_none());
+    }
+    // Ann's own retry is still hers.
+    let (status, headers, answer) =
+        send(post_note_as(&stack, "t6", "t6.ann").header("idempotency-key", &key).json(&body)).await;
+    assert_eq!((status, headers["idempotent-replayed"].to_str().unwrap()), (201, "true"));
+    assert!(ids.contains(answer["id"].as_str().unwrap()));
+    assert_eq!(stack.notes_in_table("t6").await.len(), 2);
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, Principal};
+use steward_kit::api::{self, Api, ApiRequest, Principal, Replayable};
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
 use steward_store::audit::AuditEntry;
 use steward_store::identity::{
@@ -725,5 +725,19 @@ impl Api for Identity {
             "DELETE /v1/me/sessions/{sessionId}" => self.revoke_one(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
+    }
+}
+
+/// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
+/// first: what a replay is allowed on.
+pub const KEYED_ROUTES: &[(&str, Permission)] = &[
+    ("POST /v1/auth/logout", Permission::SessionsManageOwn),
+    ("POST /v1/auth/logout-all", Permission::SessionsManageOwn),
+    ("POST /v1/me/password", Permission::MeUpdate),
+];
+
+impl Replayable for Identity {
+    async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.guard.allow_replay(request, KEYED_ROUTES).await
     }
 }

@@ -18,7 +18,7 @@ use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
 use steward_store::{SdkConfig, Table};
 
-pub use handlers::Identity;
+pub use handlers::{Identity, KEYED_ROUTES};
 pub use keys::Keys;
 pub use throttle::Limits;
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record};
 use steward_authz::Permission;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest};
+use steward_kit::api::{self, Api, ApiRequest, Replayable};
 use steward_kit::pagination::Cursors;
 use steward_store::notices::{NoticeStore, NotificationRecord};
 
@@ -98,5 +98,17 @@ impl Api for Inbox {
             "POST /v1/me/notifications/read" => self.mark_read(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
+    }
+}
+
+/// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
+/// first: what a replay is allowed on.
+pub const KEYED_ROUTES: &[(&str, Permission)] = &[
+    ("POST /v1/me/notifications/read", Permission::MeUpdate),
+];
+
+impl Replayable for Inbox {
+    async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.guard.allow_replay(request, KEYED_ROUTES).await
     }
 }

@@ -162,6 +162,9 @@ pub(crate) struct Plan {
     pub on_conflict: OnConflict,
     /// Whether the people concerned are told (not for imports: the importer asked for it).
     pub announce: bool,
+    /// What the write requires of items it does not change (a terminal still paired and open
+    /// to PINs), held in its own transaction.
+    pub requires: Vec<Precondition>,
 }
 
 impl Plan {
@@ -173,7 +176,14 @@ impl Plan {
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
             announce: true,
+            requires: Vec::new(),
         }
+    }
+
+    /// This plan, committed only while `precondition` holds.
+    pub(crate) fn requiring(mut self, precondition: Precondition) -> Self {
+        self.requires.push(precondition);
+        self
     }
 
     /// Each placement's booking as the write puts it, over the version it must still be at.
@@ -515,7 +525,7 @@ impl Rooms {
                     quota_set_at: &setting.set_at,
                     held,
                 }),
-                preconditions: &[],
+                preconditions: &planned.requires,
             };
             if write.items() > MAX_TRANSACTION_ITEMS {
                 return Err(ApiError::validation(
@@ -539,8 +549,14 @@ impl Rooms {
                     return Err(ApiError::PreconditionFailed("booking".into()));
                 }
                 Err(BookingWriteError::Store(error)) => return Err(error.into()),
-                Err(BookingWriteError::Unmet(_)) => {
-                    return Err(ApiError::internal("a calendar write with no preconditions"));
+                Err(BookingWriteError::Unmet(unmet)) => {
+                    return Err(match planned.requires.get(unmet) {
+                        // The terminal's own write tells a revoked terminal from a locked one.
+                        Some(Precondition::TerminalPaired { .. }) => ApiError::TerminalUnauthorized(
+                            "the terminal changed while its request ran".into(),
+                        ),
+                        _ => ApiError::internal("an unmet precondition the plan did not set"),
+                    });
                 }
             }
         }

@@ -591,6 +591,7 @@ impl Rooms {
                         on_conflict: OnConflict::Skip,
                         // Whoever imports asked for the bookings; nobody else is told.
                         announce: false,
+                        requires: Vec::new(),
                     })
                 },
                 |plan, skipped| {

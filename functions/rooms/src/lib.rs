@@ -31,7 +31,7 @@ use steward_authz::Permission;
 use steward_domain::booking::room::RoomInput;
 use steward_domain::booking::rules::Slot;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
@@ -384,5 +384,29 @@ impl Rooms {
 impl Api for Rooms {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         self.route(request).await
+    }
+}
+
+/// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
+/// first: what a replay is allowed on.
+pub const KEYED_ROUTES: &[(&str, Permission)] = &[
+    ("POST /v1/rooms", Permission::RoomsManage),
+    ("POST /v1/bookings", Permission::BookingsCreate),
+    ("POST /v1/bookings/{bookingId}/cancel", Permission::BookingsCreate),
+    ("POST /v1/bookings/{bookingId}/end", Permission::BookingsCreate),
+    ("POST /v1/bookings/{bookingId}/approve", Permission::BookingsApprove),
+    ("POST /v1/bookings/{bookingId}/reject", Permission::BookingsApprove),
+    ("POST /v1/series", Permission::SeriesCreate),
+    ("POST /v1/series/{seriesId}/cancel", Permission::BookingsCreate),
+    ("POST /v1/rooms/{roomId}/closures", Permission::RoomsManage),
+    ("POST /v1/feeds", Permission::FeedsManage),
+    ("POST /v1/imports/rooms", Permission::RoomsImport),
+    ("POST /v1/imports/bookings", Permission::BookingsImport),
+    ("POST /v1/terminals", Permission::TerminalsManage),
+];
+
+impl Replayable for Rooms {
+    async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.guard.allow_replay(request, KEYED_ROUTES).await
     }
 }

@@ -336,6 +336,7 @@ impl Rooms {
                             Policy::Skip => OnConflict::Skip,
                         },
                         announce: true,
+                        requires: Vec::new(),
                     })
                 },
                 |plan, skipped: &[Skipped]| {
@@ -583,6 +584,7 @@ impl Rooms {
             audit: vec![audit],
             on_conflict: OnConflict::Refuse,
             announce: true,
+            requires: Vec::new(),
         };
         let holder = Holder::of(caller, &series.organiser);
         self.on_calendar(caller.tenant_id(), &series.room_id, holder, &[], |_| {

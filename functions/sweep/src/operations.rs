@@ -11,7 +11,7 @@ use steward_access::operators::PLATFORM_TENANT;
 use steward_access::{Guard, LicensingCache, Record};
 use steward_authz::Permission;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
+use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::latency::{Histogram, Snapshot};
@@ -293,5 +293,19 @@ impl Api for Operations {
             "POST /v1/admin/cache/clear" => self.clear_caches(request).await,
             other => Err(ApiError::NotFound(format!("route {other}"))),
         }
+    }
+}
+
+/// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
+/// first: what a replay is allowed on.
+pub const KEYED_ROUTES: &[(&str, Permission)] = &[
+    ("POST /v1/admin/validate-licenses", Permission::PlatformManageLicences),
+    ("POST /v1/admin/refresh-views", Permission::PlatformManageLicences),
+    ("POST /v1/admin/cache/clear", Permission::PlatformConfigure),
+];
+
+impl Replayable for Operations {
+    async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.guard.allow_replay(request, KEYED_ROUTES).await
     }
 }

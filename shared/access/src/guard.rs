@@ -165,6 +165,24 @@ impl Guard {
         self.allow_principal(request.principal()?, permission).await
     }
 
+    /// Whether the caller may make `request`, by the permission its route's handler checks
+    /// first (`routes`: a function's keyed routes, by route key). What an idempotent replay is
+    /// decided on ([`steward_kit::api::Replayable`]); a keyed route missing from `routes` is a
+    /// deployment error, answered 500 (and so never kept).
+    pub async fn allow_replay(
+        &self,
+        request: &ApiRequest,
+        routes: &[(&str, Permission)],
+    ) -> Result<(), ApiError> {
+        let (_, permission) = routes
+            .iter()
+            .find(|(route, _)| *route == request.route)
+            .ok_or_else(|| {
+                ApiError::internal(format!("no permission declared for {}", request.route))
+            })?;
+        self.allow(request, *permission).await.map(drop)
+    }
+
     /// `principal`, if it may perform `permission`'s action: what a secret that acts for a
     /// member (a calendar feed's token) is checked as, so that removing the member, taking the
     /// permission away or losing the licence feature closes it too.

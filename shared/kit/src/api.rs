@@ -9,6 +9,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -143,6 +144,21 @@ impl ApiRequest {
         self.principal.as_ref().ok_or(ApiError::Unauthorized)
     }
 
+    /// Whose `Idempotency-Key`s this request's key is among: the signed-in caller's, in their
+    /// session (`T#<tenant>#U#<user>#S#<session>`). A retry comes from the client that sent
+    /// the request, which holds the same session (a refresh keeps it), and a stored answer can
+    /// carry what was shown once (an invitation's token): only that session gets it again.
+    /// `None` without a signed-in caller: the public routes issue or check credentials
+    /// (sign-up, sign-in, refresh, accepting an invitation), and an answer replayed to whoever
+    /// sends the same body would hand a credential to someone who does not hold it.
+    pub fn idempotency_scope(&self) -> Option<String> {
+        let principal = self.principal.as_ref()?;
+        Some(format!(
+            "T#{}#U#{}#S#{}",
+            principal.tenant_id, principal.user_id, principal.session_id
+        ))
+    }
+
     pub fn path_param(&self, name: &str) -> Result<&str, ApiError> {
         self.path_params
             .get(name)
@@ -157,6 +173,34 @@ pub trait Api: Send + Sync + 'static {
         &self,
         request: &ApiRequest,
     ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+}
+
+/// A handler whose keyed requests may be answered from a stored answer
+/// ([`HttpFunction::with_idempotency`]). The handler, which would decide whether the caller may
+/// make the request, does not run then; this decides it instead, before anything stored under
+/// the key is revealed (its answer, its body's fingerprint or that it is still running).
+pub trait Replayable: Api {
+    fn authorize_replay(
+        &self,
+        request: &ApiRequest,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+/// [`Replayable::authorize_replay`] of one handler type, as the pipeline keeps it.
+type ReplayCheck<A> =
+    for<'a> fn(&'a A, &'a ApiRequest) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
+
+fn replay_check<'a, A: Replayable>(
+    api: &'a A,
+    request: &'a ApiRequest,
+) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>> {
+    Box::pin(api.authorize_replay(request))
+}
+
+/// The `Idempotency-Key` protocol as one function applies it.
+struct Keyed<A> {
+    idempotency: Idempotency,
+    authorize: ReplayCheck<A>,
 }
 
 /// An empty 204 answer.
@@ -182,7 +226,7 @@ pub struct HttpFunction<A> {
     api: A,
     name: String,
     cors: CorsOrigins,
-    idempotency: Option<Idempotency>,
+    idempotency: Option<Keyed<A>>,
     body_limit: usize,
     recorded: Option<RecordedLatencies>,
     /// EXPOSE_REQUEST_COUNTS: answer each request's DynamoDB requests in a header.
@@ -282,9 +326,17 @@ impl<A: Api> HttpFunction<A> {
         }
     }
 
-    /// Honour `Idempotency-Key` on POSTs.
-    pub fn with_idempotency(mut self, idempotency: Idempotency) -> Self {
-        self.idempotency = Some(idempotency);
+    /// Honour `Idempotency-Key` on signed-in POSTs: keys are the caller's own (see
+    /// [`ApiRequest::idempotency_scope`]), and a stored answer is replayed only once
+    /// [`Replayable::authorize_replay`] allows the caller.
+    pub fn with_idempotency(mut self, idempotency: Idempotency) -> Self
+    where
+        A: Replayable,
+    {
+        self.idempotency = Some(Keyed {
+            idempotency,
+            authorize: replay_check::<A>,
+        });
         self
     }
 
@@ -379,18 +431,23 @@ impl<A: Api> HttpFunction<A> {
                 limit: self.body_limit,
             });
         }
-        let keyed = match (&self.idempotency, request.method == Method::POST) {
-            (Some(idempotency), true) => {
-                IdempotencyKey::from_headers(&request.headers)?.map(|key| (idempotency, key))
+        let keyed = match (&self.idempotency, request.idempotency_scope()) {
+            (Some(keyed), Some(scope)) if request.method == Method::POST => {
+                IdempotencyKey::from_headers(&request.headers)?.map(|key| (keyed, scope, key))
             }
             _ => None,
         };
-        let Some((idempotency, key)) = keyed else {
+        let Some((keyed, scope, key)) = keyed else {
             // Boxed: handlers' futures are deep; on the stack they overflow debug builds.
             return Box::pin(self.api.handle(request)).await;
         };
+        let idempotency = &keyed.idempotency;
         let fingerprint = idempotency::fingerprint(&request.method, &request.path, &request.body);
-        let ticket = match idempotency.begin(&request.scope, key, &fingerprint).await? {
+        let authorize = (keyed.authorize)(&self.api, request);
+        let ticket = match idempotency
+            .begin(&scope, key, &fingerprint, authorize)
+            .await?
+        {
             Begin::Replay(response) => return Ok(response),
             Begin::Run(ticket) => ticket,
         };

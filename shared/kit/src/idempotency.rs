@@ -3,7 +3,9 @@
 //! The first request with a key runs; a retry with the same key and body gets the stored answer
 //! (marked `Idempotent-Replayed: true`); the same key with another body is 422; a duplicate that
 //! arrives while the first still runs is 409. Answers of 5xx are not kept, so a retry runs again.
-//! Keys are scoped by tenant (or `public` before sign-in) and kept 24 hours.
+//! Keys are the signed-in caller's own, in their session (the pipeline's scope), and kept
+//! 24 hours; whether the caller may make the request is decided before anything stored under a
+//! key is acted on.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -113,11 +115,16 @@ impl Idempotency {
         }
     }
 
+    /// Claims `key` in `scope` for this request, or finds what another request left under it.
+    /// `authorize` decides whether the caller may make the request; it is awaited before
+    /// anything found is acted on (replayed, compared, waited for or taken over), since the
+    /// handler that would decide does not run for a replay.
     pub async fn begin(
         &self,
         scope: &str,
         key: IdempotencyKey,
         fingerprint: &str,
+        authorize: impl std::future::Future<Output = Result<(), ApiError>>,
     ) -> Result<Begin, ApiError> {
         let token = uuid::Uuid::new_v4().to_string();
         let run = uuid::Uuid::now_v7();
@@ -146,6 +153,7 @@ impl Idempotency {
             }
             Claim::Existing(existing) => existing,
         };
+        authorize.await?;
         if existing.fingerprint() != fingerprint {
             return Err(ApiError::IdempotencyKeyReused);
         }

@@ -21,12 +21,13 @@ pub enum Precondition {
         expires_at: i64,
     },
     /// The terminal is still registered, paired at `paired_at` (so its secret is the one a
-    /// request was checked with), and not refusing PINs at `now` (unix seconds).
+    /// request was checked with), and, for a write a PIN made, not refusing PINs at
+    /// `pins_open_at` (unix seconds).
     TerminalPaired {
         tenant_id: String,
         terminal_id: String,
         paired_at: String,
-        now: i64,
+        pins_open_at: Option<i64>,
     },
     /// The member is still active and holds one of `roles` (none: never holds).
     MemberHolds {
@@ -58,20 +59,23 @@ impl Precondition {
                 tenant_id,
                 terminal_id,
                 paired_at,
-                now,
+                pins_open_at,
             } => {
                 let (pk, sk) = TerminalRecord::key(tenant_id, terminal_id);
                 let check = ConditionCheck::builder()
                     .table_name(table)
                     .set_key(Some(key(pk, sk)))
-                    .condition_expression(
-                        "paired_at = :paired_at AND \
-                         (attribute_not_exists(pin_locked_until) OR pin_locked_until <= :now)",
-                    )
-                    .expression_attribute_values(":paired_at", s(paired_at))
-                    .expression_attribute_values(":now", n(*now))
-                    .build()
-                    .map_err(failed)?;
+                    .expression_attribute_values(":paired_at", s(paired_at));
+                let check = match pins_open_at {
+                    Some(now) => check
+                        .condition_expression(
+                            "paired_at = :paired_at AND \
+                             (attribute_not_exists(pin_locked_until) OR pin_locked_until <= :now)",
+                        )
+                        .expression_attribute_values(":now", n(*now)),
+                    None => check.condition_expression("paired_at = :paired_at"),
+                };
+                let check = check.build().map_err(failed)?;
                 Ok(TransactWriteItem::builder().condition_check(check).build())
             }
             Self::MemberHolds {

@@ -13,11 +13,17 @@
 //! A terminal counts against the licence's terminal limit from its registration until its
 //! revocation, kept by a conditional update of the tenant's counter in the same transaction.
 
-use aws_sdk_dynamodb::types::{ReturnValue, Update};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
+use crate::preconditions::Precondition;
 use crate::write::{delete, failed_condition, key, put, take_licence_place, tenant_pk, update};
 use crate::{Query, StoreError, Table};
 
@@ -58,6 +64,60 @@ impl TerminalRecord {
     pub fn key(tenant_id: &str, terminal_id: &str) -> (String, String) {
         (tenant_pk(tenant_id), format!("TERMINAL#{terminal_id}"))
     }
+}
+
+/// What counting a wrong PIN found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinCount {
+    /// Counted: the wrong PINs in the current window, this one included.
+    Counted(u32),
+    /// Not counted: the terminal refuses PINs until `until` (unix seconds).
+    Locked { until: i64 },
+    /// Not counted: no such terminal (revoked).
+    Gone,
+}
+
+/// What taking a nonce with the terminal's pairing held found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceTaken {
+    Taken,
+    /// Used before.
+    Replay,
+    /// The terminal was revoked or paired again.
+    Unpaired,
+}
+
+/// `pin_failures` of an update's answer.
+fn failures(attributes: Option<&HashMap<String, AttributeValue>>) -> u32 {
+    attributes
+        .and_then(|a| a.get("pin_failures"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Why a PIN count's condition failed, from the item as it was: `None` when the terminal is
+/// open to PINs (its window is what failed).
+fn refused_pin(
+    error: SdkError<UpdateItemError, HttpResponse>,
+    now: i64,
+) -> Result<Option<PinCount>, StoreError> {
+    let old = match &error {
+        SdkError::ServiceError(service) => match service.err() {
+            UpdateItemError::ConditionalCheckFailedException(failed) => failed.item(),
+            _ => return Err(StoreError::from_sdk(error)),
+        },
+        _ => return Err(StoreError::from_sdk(error)),
+    };
+    let Some(old) = old else {
+        return Ok(Some(PinCount::Gone));
+    };
+    let until = old
+        .get("pin_locked_until")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or_default();
+    Ok((until > now).then_some(PinCount::Locked { until }))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,8 +436,9 @@ impl TerminalStore {
         }
     }
 
-    /// Counts one wrong PIN at `now` (unix seconds) in a window of `window` seconds: the
-    /// failures in the current window, this one included. Atomic, so concurrent guesses are
+    /// Counts one wrong PIN at `now` (unix seconds) in a window of `window` seconds, unless
+    /// the terminal refuses PINs or is gone: the write itself holds that, so a guess sent after
+    /// the lock is refused whatever an instance last read. Atomic, so concurrent guesses are
     /// each counted.
     pub async fn pin_failed(
         &self,
@@ -385,7 +446,9 @@ impl TerminalStore {
         terminal_id: &str,
         now: i64,
         window: i64,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<PinCount, StoreError> {
+        const OPEN: &str = "attribute_exists(pk) AND \
+             (attribute_not_exists(pin_locked_until) OR pin_locked_until <= :now)";
         let (pk, sk) = TerminalRecord::key(tenant_id, terminal_id);
         let counted = self
             .table
@@ -394,43 +457,86 @@ impl TerminalStore {
             .table_name(self.table.name())
             .set_key(Some(key(pk.clone(), sk.clone())))
             .update_expression("ADD pin_failures :one")
-            .condition_expression("attribute_exists(pk) AND pin_window_start > :cutoff")
+            .condition_expression(format!("{OPEN} AND pin_window_start > :cutoff"))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":cutoff", n(now - window))
             .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let failures = match counted {
-            Ok(output) => output.attributes,
-            Err(error) if crate::error::is_condition_failure(&error) => {
+        match counted {
+            Ok(output) => return Ok(PinCount::Counted(failures(output.attributes()))),
+            Err(error) => match refused_pin(error, now)? {
+                Some(refused) => return Ok(refused),
                 // The window is over (or never began): this failure starts a new one.
-                let restarted = self
-                    .table
-                    .client()
-                    .update_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(key(pk, sk)))
-                    .update_expression("SET pin_failures = :one, pin_window_start = :now")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":now", n(now))
-                    .return_values(ReturnValue::UpdatedNew)
-                    .send()
-                    .await;
-                match restarted {
-                    Ok(output) => output.attributes,
-                    Err(error) if crate::error::is_condition_failure(&error) => return Ok(0),
-                    Err(error) => return Err(StoreError::from_sdk(error)),
-                }
-            }
-            Err(error) => return Err(StoreError::from_sdk(error)),
-        };
-        Ok(failures
-            .as_ref()
-            .and_then(|a| a.get("pin_failures"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1))
+                None => {}
+            },
+        }
+        let restarted = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET pin_failures = :one, pin_window_start = :now")
+            .condition_expression(OPEN)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match restarted {
+            Ok(output) => Ok(PinCount::Counted(failures(output.attributes()))),
+            // Its condition fails only for a gone or locked terminal.
+            Err(error) => Ok(refused_pin(error, now)?.unwrap_or(PinCount::Gone)),
+        }
+    }
+
+    /// Takes a nonce for this terminal until `expires_at` (unix seconds), in one write with the
+    /// check that the terminal is still paired at `paired_at`: what a refusal from a terminal as
+    /// an instance kept it rests on, so that a revoked terminal learns nothing of PINs or badges.
+    pub async fn take_nonce_while_paired(
+        &self,
+        (tenant_id, terminal_id): (&str, &str),
+        nonce: &str,
+        expires_at: i64,
+        paired_at: &str,
+    ) -> Result<NonceTaken, StoreError> {
+        let preconditions = [
+            Precondition::NonceUnused {
+                tenant_id: tenant_id.to_owned(),
+                terminal_id: terminal_id.to_owned(),
+                nonce: nonce.to_owned(),
+                expires_at,
+            },
+            Precondition::TerminalPaired {
+                tenant_id: tenant_id.to_owned(),
+                terminal_id: terminal_id.to_owned(),
+                paired_at: paired_at.to_owned(),
+                pins_open_at: None,
+            },
+        ];
+        let items = preconditions
+            .iter()
+            .map(|p| p.item(self.table.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let written = self
+            .table
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(NonceTaken::Taken),
+            Err(error) => match failed_condition(&error) {
+                Some(0) => Ok(NonceTaken::Replay),
+                Some(_) => Ok(NonceTaken::Unpaired),
+                None => Err(StoreError::from_sdk(error)),
+            },
+        }
     }
 
     /// Refuses PINs at this terminal until `until` (unix seconds).

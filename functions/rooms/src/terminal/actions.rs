@@ -20,8 +20,9 @@ use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, BookingWriteError, Listing, NewBooking};
 use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
+use steward_store::terminals::{PinCount, TerminalRecord};
 
-use super::auth::{Source, replay};
+use super::auth::{Source, replay, revoked};
 use super::{Device, Terminals};
 use crate::calendar::{ATTEMPTS, Holder, Placement, Plan, days_of, slot_of};
 
@@ -39,6 +40,14 @@ impl From<ApiError> for Attempt {
     fn from(error: ApiError) -> Self {
         Self::Refused(error)
     }
+}
+
+/// The answer while PINs are refused until `until` (unix seconds), if that is after `now`.
+fn pins_locked(until: i64, now: Timestamp) -> Option<ApiError> {
+    let locked_for = until - now.as_second();
+    (locked_for > 0).then(|| ApiError::PinLocked {
+        retry_after: std::time::Duration::from_secs(locked_for.unsigned_abs()),
+    })
 }
 
 /// How far around now a terminal looks for its room's bookings.
@@ -224,15 +233,32 @@ impl Terminals {
             .map(|b| b.member_id))
     }
 
-    /// 429 while this terminal refuses PINs.
-    pub(super) fn pins_open(device: &Device, now: Timestamp) -> Result<(), ApiError> {
-        let locked_for = device.terminal.pin_locked_until - now.as_second();
-        if locked_for > 0 {
-            return Err(ApiError::PinLocked {
-                retry_after: std::time::Duration::from_secs(locked_for.unsigned_abs()),
-            });
+    /// 429 while `terminal` (as read) refuses PINs.
+    pub(super) fn pins_open(terminal: &TerminalRecord, now: Timestamp) -> Result<(), ApiError> {
+        match pins_locked(terminal.pin_locked_until, now) {
+            Some(locked) => Err(locked),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Why a write that held `device`'s terminal failed: revoked or paired again (401), or
+    /// refusing PINs since the terminal was read (429).
+    pub(super) async fn terminal_changed(&self, device: &Device) -> ApiError {
+        let (tenant_id, terminal_id) = (&device.terminal.tenant_id, &device.terminal.terminal_id);
+        self.forget_terminal(tenant_id, terminal_id);
+        match self.read_terminal(tenant_id, terminal_id).await {
+            Err(error) => error.into(),
+            Ok(Some(current)) if current.paired_at == device.terminal.paired_at => {
+                Self::pins_open(&current, Timestamp::now()).err().unwrap_or(
+                    // Its lock ran out meanwhile: the terminal may try again at once.
+                    ApiError::Unavailable {
+                        retry_after: std::time::Duration::from_secs(1),
+                        source: None,
+                    },
+                )
+            }
+            Ok(_) => revoked(),
+        }
     }
 
     /// Counts a wrong PIN: the answer says how many are left, and the last locks the terminal.
@@ -250,7 +276,15 @@ impl Terminals {
             )
             .await;
         let failures = match counted {
-            Ok(failures) => failures,
+            Ok(PinCount::Counted(failures)) => failures,
+            // The same answer as the right PIN gets at a locked terminal.
+            Ok(PinCount::Locked { until }) => {
+                return pins_locked(until, now).unwrap_or(ApiError::WrongPin { attempts_left: 0 });
+            }
+            Ok(PinCount::Gone) => {
+                self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
+                return revoked();
+            }
             Err(error) => return error.into(),
         };
         tracing::warn!(terminal = %terminal.terminal_id, failures, "wrong PIN");
@@ -286,7 +320,7 @@ impl Terminals {
         let tenant_id = &device.terminal.tenant_id;
         match presented {
             Credential::Pin(pin) => {
-                Self::pins_open(device, Timestamp::now())?;
+                Self::pins_open(&device.terminal, Timestamp::now())?;
                 let found = bookings
                     .iter()
                     .filter(|b| eligible(b))
@@ -366,10 +400,12 @@ impl Terminals {
         )
     }
 
-    /// Commits `current` becoming `next`, held from `from` to `to`, on the room's calendar.
+    /// Commits `current` becoming `next`, held from `from` to `to`, on the room's calendar,
+    /// while the terminal is paired as it was read and, for a change `by` a PIN, open to PINs.
     pub(super) async fn commit(
         &self,
         device: &Device,
+        by: &Credential,
         current: &BookingRecord,
         next: BookingRecord,
         (from, to): (Option<Slot>, Option<Slot>),
@@ -377,7 +413,8 @@ impl Terminals {
     ) -> Result<BookingRecord, ApiError> {
         let tenant = &device.caller.tenant;
         let likely = from.or(to).map(|s| days_of(&s)).unwrap_or_default();
-        let plan = self
+        let paired = Self::still_paired(device, by, Timestamp::now());
+        let planned = self
             .rooms
             .on_calendar(
                 &device.terminal.tenant_id,
@@ -388,15 +425,31 @@ impl Terminals {
                     Ok(Plan::single(
                         Placement::change(current, next.clone(), from, to),
                         audit.clone(),
-                    ))
+                    )
+                    .requiring(paired.clone()))
                 },
             )
-            .await?;
+            .await;
+        let plan = match planned {
+            Err(ApiError::TerminalUnauthorized(_)) => return Err(self.terminal_changed(device).await),
+            other => other?,
+        };
         plan.placements
             .into_iter()
             .next()
             .map(|p| p.record)
             .ok_or_else(|| ApiError::internal("a terminal write placed nothing"))
+    }
+
+    /// What a write by `device` holds of its terminal: still paired as read and, for a write a
+    /// PIN made, open to PINs at `now`.
+    fn still_paired(device: &Device, by: &Credential, now: Timestamp) -> Precondition {
+        Precondition::TerminalPaired {
+            tenant_id: device.terminal.tenant_id.clone(),
+            terminal_id: device.terminal.terminal_id.clone(),
+            paired_at: device.terminal.paired_at.clone().unwrap_or_default(),
+            pins_open_at: matches!(by, Credential::Pin(_)).then_some(now.as_second()),
+        }
     }
 
     /// The slot of `booking` if it may be checked in to at `at`: refused outside its window or
@@ -433,6 +486,7 @@ impl Terminals {
         &self,
         request: &ApiRequest,
         device: &Device,
+        by: &Credential,
         booking: &BookingRecord,
         member: &str,
         at: Timestamp,
@@ -451,7 +505,7 @@ impl Terminals {
             Some(booking),
             &next,
         );
-        self.commit(device, booking, next, (Some(slot), Some(slot)), audit)
+        self.commit(device, by, booking, next, (Some(slot), Some(slot)), audit)
             .await
     }
 
@@ -472,7 +526,8 @@ impl Terminals {
                 Err(Attempt::Changed) => source = Source::Read,
                 Err(Attempt::Final(error)) => return Err(error),
                 Err(Attempt::Refused(error)) => {
-                    self.use_nonce(&device).await?;
+                    // Before anything about the PIN or badge is told: a revoked terminal is 401.
+                    self.use_nonce_while_paired(&device).await?;
                     return Err(match error {
                         ApiError::WrongPin { .. } => {
                             self.wrong_pin(&device, Timestamp::now()).await
@@ -538,12 +593,7 @@ impl Terminals {
                 nonce: device.nonce.clone(),
                 expires_at: Self::nonce_kept_until(),
             },
-            Precondition::TerminalPaired {
-                tenant_id: terminal.tenant_id.clone(),
-                terminal_id: terminal.terminal_id.clone(),
-                paired_at: terminal.paired_at.clone().unwrap_or_default(),
-                now: now.as_second(),
-            },
+            Self::still_paired(device, &presented, now),
             Precondition::MemberHolds {
                 tenant_id: terminal.tenant_id.clone(),
                 user_id: member.clone(),
@@ -732,7 +782,7 @@ impl Terminals {
             &next,
         );
         let ended = self
-            .commit(&device, &current, next, (Some(from), ended), audit)
+            .commit(&device, &presented, &current, next, (Some(from), ended), audit)
             .await?;
         api::json(StatusCode::OK, &crate::bookings::view(&ended))
     }
@@ -777,7 +827,7 @@ impl Terminals {
             &next,
         );
         let extended = self
-            .commit(&device, &current, next, (Some(from), Some(to)), audit)
+            .commit(&device, &presented, &current, next, (Some(from), Some(to)), audit)
             .await?;
         api::json(StatusCode::OK, &crate::bookings::view(&extended))
     }

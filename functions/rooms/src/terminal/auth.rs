@@ -14,7 +14,7 @@ use steward_domain::terminal::signature::{NONCE_MEMORY_SECONDS, Signed, SignedHe
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::secret::keyed_hash;
-use steward_store::terminals::TerminalRecord;
+use steward_store::terminals::{NonceTaken, TerminalRecord};
 
 use super::Terminals;
 use crate::terminals::pairing_code_hash;
@@ -38,6 +38,11 @@ struct PairInput {
 
 fn refused(why: impl Into<String>) -> ApiError {
     ApiError::TerminalUnauthorized(why.into())
+}
+
+/// A terminal that is no longer registered, or was paired again.
+pub(super) fn revoked() -> ApiError {
+    refused("unknown or revoked terminal")
 }
 
 /// A request whose nonce was used before.
@@ -143,7 +148,7 @@ impl Terminals {
                 let read = self
                     .read_terminal(&credential.tenant_id, &credential.terminal_id)
                     .await?
-                    .ok_or_else(|| refused("unknown or revoked terminal"))?;
+                    .ok_or_else(revoked)?;
                 self.verify(&signed, request, &read)?;
                 read
             }
@@ -203,6 +208,30 @@ impl Terminals {
             )
             .await?;
         if fresh { Ok(()) } else { Err(replay()) }
+    }
+
+    /// [`Self::use_nonce`], in one write with the check that the terminal is still paired as
+    /// `device` has it: 401 for a terminal revoked or paired again since it was kept.
+    pub(super) async fn use_nonce_while_paired(&self, device: &Device) -> Result<(), ApiError> {
+        let terminal = &device.terminal;
+        let taken = self
+            .rooms
+            .terminals
+            .take_nonce_while_paired(
+                (&terminal.tenant_id, &terminal.terminal_id),
+                &device.nonce,
+                Self::nonce_kept_until(),
+                terminal.paired_at.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        match taken {
+            NonceTaken::Taken => Ok(()),
+            NonceTaken::Replay => Err(replay()),
+            NonceTaken::Unpaired => {
+                self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
+                Err(revoked())
+            }
+        }
     }
 
     /// Until when a nonce used now is remembered (unix seconds).

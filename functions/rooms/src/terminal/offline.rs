@@ -217,7 +217,7 @@ impl Terminals {
         if booking.status == BookingStatus::Confirmed {
             return Ok(
                 match self
-                    .check_in_booking(request, device, booking, &member, at, &door.room)
+                    .check_in_booking(request, device, &presented, booking, &member, at, &door.room)
                     .await
                 {
                     Ok(_) => Outcome {
@@ -259,7 +259,7 @@ impl Terminals {
             &next,
         );
         match self
-            .commit(device, booking, next, (None, Some(slot)), audit)
+            .commit(device, &presented, booking, next, (None, Some(slot)), audit)
             .await
         {
             Ok(_) => Ok(Outcome {
