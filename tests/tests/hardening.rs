@@ -133,3 +133,162 @@ mod idempotent_replays {
         assert_eq!(send(refresh(live)).await.0, 401, "the family is revoked");
     }
 }
+
+mod door_pin_lockout {
+    use super::*;
+    use jiff::{SignedDuration, Timestamp};
+    use steward_terminal::{Answer, Terminal};
+
+    /// A stack whose terminals function keeps terminals and rooms between requests (a warm
+    /// instance), with a door whose PINs lock after 3 wrong ones; a booking in its check-in
+    /// window now, and a PIN that is not its.
+    async fn door() -> (TestStack, Person, Terminal, Value, &'static str) {
+        let stack = TestStack::with_parameters(&[
+            ("CacheEnabled", "true"),
+            ("CacheTtlSeconds", "300"),
+            ("AuthorizerCacheSeconds", "0"),
+        ])
+        .await;
+        let owner = stack.sign_up("Door", "owner@door.test").await;
+        let room = stack
+            .room(
+                &owner,
+                json!({
+                    "name": "Cedar", "time_zone": "Europe/London", "capacity": 6,
+                    "rules": { "check_in_required": true, "release_minutes": 15,
+                               "min_duration_minutes": 5, "min_notice_minutes": 0 },
+                }),
+            )
+            .await;
+        let (status, policy) = stack
+            .call(
+                &owner,
+                Method::PUT,
+                "/v1/settings/check-in",
+                json!({ "opens_minutes_before": 30, "pin_attempts": 3 }),
+            )
+            .await;
+        assert_eq!(status, 200, "{policy}");
+        let door = stack.terminal(&owner, &room).await;
+        let at = |minutes: i64| {
+            let at = Timestamp::now() + SignedDuration::from_mins(minutes);
+            Timestamp::from_second(at.as_second()).unwrap().to_string()
+        };
+        let (status, booking) = stack
+            .call(
+                &owner,
+                Method::POST,
+                "/v1/bookings",
+                json!({ "room_id": room, "title": "Review", "start": at(5), "end": at(35) }),
+            )
+            .await;
+        assert_eq!(status, 201, "{booking}");
+        let wrong = if booking["check_in_pin"] == "111111" { "222222" } else { "111111" };
+        // The door's status read: the instance now keeps the terminal and its room.
+        assert_eq!(door.status().await.unwrap().status, 200);
+        (stack, owner, door, booking, wrong)
+    }
+
+    fn kind(answer: &Answer) -> (u16, &str) {
+        (answer.status, answer.body["type"].as_str().unwrap_or_default())
+    }
+
+    async fn status_of(stack: &TestStack, owner: &Person, booking: &Value) -> Value {
+        let path = format!("/v1/bookings/{}", booking["id"].as_str().unwrap());
+        let (status, _, read) = send(stack.as_person(owner, Method::GET, &path)).await;
+        assert_eq!(status, 200, "{read}");
+        read["status"].clone()
+    }
+
+    #[tokio::test]
+    async fn a_locked_door_answers_every_pin_alike_on_a_warm_instance() {
+        let (stack, owner, door, booking, wrong) = door().await;
+        let check_in = |pin: &str| {
+            let body = json!({ "pin": pin });
+            let door = &door;
+            async move { door.post("/v1/terminal/check-in", &body).await }
+        };
+        for left in [2, 1, 0] {
+            let answer = check_in(wrong).await.unwrap();
+            assert_eq!(kind(&answer), (403, "urn:steward:problem:wrong-pin"), "{}", answer.body);
+            assert_eq!(answer.body["attempts_left"], left);
+        }
+        // Locked: a wrong PIN and the right one get the same answer (no oracle), and the
+        // booking is not checked in.
+        let (after_wrong, after_right) =
+            (check_in(wrong).await.unwrap(), check_in(booking["check_in_pin"].as_str().unwrap()).await.unwrap());
+        for answer in [&after_wrong, &after_right] {
+            assert_eq!(kind(answer), (429, "urn:steward:problem:pin-locked"), "{}", answer.body);
+            assert!(answer.headers.get("retry-after").is_some());
+        }
+        assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
+    }
+
+    #[tokio::test]
+    async fn an_offline_upload_is_held_to_the_lock_item_by_item() {
+        let (stack, owner, door, booking, wrong) = door().await;
+        let now = Timestamp::now();
+        let item = |i: usize, pin: &Value| {
+            json!({ "id": format!("item-{i}"), "kind": "check_in",
+                    "device_time": (now - SignedDuration::from_secs(60 - i as i64)).to_string(),
+                    "pin": pin })
+        };
+        let mut items: Vec<Value> = (0..12).map(|i| item(i, &json!(wrong))).collect();
+        items.push(item(12, &booking["check_in_pin"]));
+        let synced = door
+            .post("/v1/terminal/sync", &json!({ "items": items }))
+            .await
+            .unwrap();
+        assert_eq!(synced.status, 200, "{}", synced.body);
+        let results = synced.body["results"].as_array().unwrap();
+        assert_eq!(results.len(), 13);
+        assert!(
+            results.iter().all(|r| r["outcome"] == "rejected"),
+            "every item refused, the right PIN's too: {}",
+            synced.body
+        );
+        let last = results.iter().find(|r| r["id"] == "item-12").unwrap();
+        assert!(last["detail"].as_str().unwrap().contains("too many wrong PINs"), "{last}");
+        assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
+        // Online too, the door is locked.
+        let online = door
+            .post("/v1/terminal/check-in", &json!({ "pin": booking["check_in_pin"] }))
+            .await
+            .unwrap();
+        assert_eq!(kind(&online), (429, "urn:steward:problem:pin-locked"), "{}", online.body);
+    }
+
+    #[tokio::test]
+    async fn a_revoked_door_learns_nothing_of_pins_or_badges() {
+        let (stack, owner, door, booking, wrong) = door().await;
+        let (status, _, badge) = send(
+            stack
+                .as_person(&owner, Method::PUT, "/v1/badges/04A1B2C3")
+                .json(&json!({ "member_id": owner.user_id })),
+        )
+        .await;
+        assert!(status < 300, "{badge}");
+        // Kept by this instance from a check-in it refused.
+        let warm = door.post("/v1/terminal/check-in", &json!({ "pin": wrong })).await.unwrap();
+        assert_eq!(kind(&warm), (403, "urn:steward:problem:wrong-pin"), "{}", warm.body);
+        let path = format!("/v1/terminals/{}", door.paired.terminal_id);
+        let (status, _, _) = send(stack.as_person(&owner, Method::DELETE, &path)).await;
+        assert_eq!(status, 204);
+        for presented in [
+            json!({ "pin": wrong }),
+            json!({ "badge": "0E0E0E0E" }),
+            json!({ "badge": "04A1B2C3" }),
+            json!({ "pin": booking["check_in_pin"] }),
+        ] {
+            let answer = door.post("/v1/terminal/check-in", &presented).await.unwrap();
+            assert_eq!(
+                kind(&answer),
+                (401, "urn:steward:problem:terminal-unauthorized"),
+                "{presented}: {}",
+                answer.body
+            );
+            assert!(answer.body.get("attempts_left").is_none());
+        }
+        assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
+    }
+}
