@@ -292,3 +292,81 @@ mod door_pin_lockout {
         assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
     }
 }
+
+mod suspended_owners {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_admin_cannot_reinstate_or_remove_a_suspended_owner() {
+        let stack = stack().await;
+        let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let second = stack.join(&owner, "second-owner@acme.test", &["owner"]).await;
+        let admin = stack.join(&owner, "ada@acme.test", &["admin"]).await;
+        let member = |path: &str| format!("/v1/members/{}{path}", second.user_id);
+        let (status, _, answer) =
+            send(stack.as_person(&owner, Method::POST, &member("/suspend"))).await;
+        assert_eq!(status, 200, "{answer}");
+
+        for (method, path) in [
+            (Method::POST, member("/reinstate")),
+            (Method::DELETE, member("")),
+            (Method::DELETE, member("/roles/owner")),
+        ] {
+            let (status, _, answer) = send(stack.as_person(&admin, method, &path)).await;
+            assert_eq!(status, 403, "{path}: {answer}");
+            assert!(answer["detail"].as_str().unwrap().contains("only an owner"), "{answer}");
+        }
+        let (_, _, read) = send(stack.as_person(&owner, Method::GET, &member(""))).await;
+        assert_eq!(read["status"], "suspended", "{read}");
+        assert_eq!(read["roles"], json!(["owner"]));
+        // An owner may.
+        let (status, _, answer) =
+            send(stack.as_person(&owner, Method::POST, &member("/reinstate"))).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+}
+
+mod sign_in_throttle {
+    use std::net::IpAddr;
+
+    use super::*;
+    use steward_e2e::PASSWORD;
+
+    /// A sign-in from `source` (a loopback address the gateway sees as the caller's): its status.
+    async fn sign_in_from(stack: &TestStack, source: &str, email: &str, password: &str) -> u16 {
+        let client = reqwest::Client::builder()
+            .local_address(source.parse::<IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let request = client
+            .post(stack.url("/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }));
+        send(request).await.0
+    }
+
+    #[tokio::test]
+    async fn a_stranger_locks_out_only_themselves_and_guessing_stays_slow() {
+        let stack = TestStack::with_parameters(&[("SignInFailuresPerAccount", "10")]).await;
+        let email = "owner@acme.test";
+        stack.sign_up("Acme Rooms", email).await;
+        // The owner signs in where they usually do: that source is known to the account.
+        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+
+        // A stranger guesses: five wrong passwords, then refused, the right one too.
+        for _ in 0..5 {
+            assert_eq!(sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await, 401);
+        }
+        assert_eq!(sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await, 429);
+        assert_eq!(sign_in_from(&stack, "127.0.0.2", email, PASSWORD).await, 429);
+        // The owner is not locked out by it.
+        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+
+        // Guessing spread over sources reaches the account's ceiling (10 here): sources never
+        // seen to sign in are refused, the right password too; the owner's known source is not.
+        for _ in 0..5 {
+            assert_eq!(sign_in_from(&stack, "127.0.0.3", email, "another wrong one").await, 401);
+        }
+        assert_eq!(sign_in_from(&stack, "127.0.0.4", email, PASSWORD).await, 429);
+        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+    }
+}

@@ -18,11 +18,11 @@ use steward_kit::api::{self, Api, ApiRequest, Principal, Replayable};
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
 use steward_store::audit::AuditEntry;
 use steward_store::identity::{
-    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, TenantRecord, UserRecord,
+    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, SignedIn, TenantRecord, UserRecord,
 };
 
 use crate::keys::Keys;
-use crate::throttle::{Limits, Throttle};
+use crate::throttle::{Counted, Limits, Throttle, ThrottleKeys};
 use steward_kit::api::no_content;
 
 /// How long a session (a refresh-token family) lives without signing in again.
@@ -173,13 +173,13 @@ impl Identity {
     }
 
     /// A new session for `user` (a sign-in, audited as one) and its first tokens.
-    /// A session for `user` signing in, the throttle's failures of `forgets` forgotten in the
-    /// same write.
+    /// A session for `user` signing in, with what the sign-in leaves (the throttle's
+    /// [`SignedIn`]) in the same write.
     async fn open_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
-        forgets: (&str, i64),
+        signed_in: SignedIn<'_>,
     ) -> Result<Tokens, ApiError> {
         let now = Timestamp::now();
         let (session, refresh) = self.prepare_session(request, user, now);
@@ -192,7 +192,7 @@ impl Identity {
             json!({ "session_id": session.session_id }),
         );
         self.store
-            .create_session(&session, Some(&audit), Some(forgets))
+            .create_session(&session, Some(&audit), Some(signed_in))
             .await?;
         Ok(self.tokens_for(user, &session.session_id, refresh, now))
     }
@@ -420,26 +420,37 @@ impl Identity {
 
     async fn login(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let body: Login = request.json()?;
+        let source = request.source_ip.as_deref().unwrap_or("");
+        let email = body.email.as_str();
         let throttle = Throttle {
             store: &self.store,
             limits: self.limits,
-            account_key: self.keys.throttle_key("ACCOUNT", body.email.as_str()),
-            source_key: self
-                .keys
-                .throttle_key("SOURCE", request.source_ip.as_deref().unwrap_or("")),
+            keys: ThrottleKeys {
+                pair: self.keys.throttle_key("PAIR", &format!("{email}\n{source}")),
+                source: self.keys.throttle_key("SOURCE", source),
+                account: self.keys.throttle_key("ACCOUNT", email),
+            },
             now: Timestamp::now().as_second(),
         };
         let reads = self
             .store
             .sign_in_reads(
-                &throttle.account_key,
-                &throttle.source_key,
+                &throttle.counters(),
                 throttle.window_start(),
                 throttle.now,
-                body.email.as_str(),
+                &throttle.keys.pair,
+                email,
             )
             .await?;
-        throttle.check(reads.account_failures, reads.source_failures)?;
+        let [pair, source, account] = reads.failures[..] else {
+            return Err(ApiError::internal("a sign-in read other than its three counters"));
+        };
+        throttle.check(&Counted {
+            pair,
+            source,
+            account,
+            known_source: reads.known_source,
+        })?;
         let user = match &reads.user {
             Some((tenant_id, user_id)) => self.store.user(tenant_id, user_id).await?,
             None => None,
@@ -467,7 +478,7 @@ impl Identity {
             });
         }
         let tokens = self
-            .open_session(request, &user, throttle.forgets())
+            .open_session(request, &user, throttle.signed_in())
             .await?;
         api::json(StatusCode::OK, &tokens)
     }

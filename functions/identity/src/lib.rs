@@ -25,6 +25,8 @@ pub use throttle::Limits;
 /// Sign-in throttling, from the environment (defaults in [`Limits`]).
 #[derive(Debug, Clone, Deserialize)]
 struct LimitsConfig {
+    #[serde(default = "defaults::per_account_and_source")]
+    login_max_failures_per_account_and_source: u32,
     #[serde(default = "defaults::per_account")]
     login_max_failures_per_account: u32,
     #[serde(default = "defaults::per_source")]
@@ -34,8 +36,11 @@ struct LimitsConfig {
 }
 
 mod defaults {
-    pub fn per_account() -> u32 {
+    pub fn per_account_and_source() -> u32 {
         5
+    }
+    pub fn per_account() -> u32 {
+        100
     }
     pub fn per_source() -> u32 {
         20
@@ -62,6 +67,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
         keys,
         auto_provision: flags.auto_provision_enabled,
         limits: Limits {
+            per_account_and_source: limits.login_max_failures_per_account_and_source,
             per_account: limits.login_max_failures_per_account,
             per_source: limits.login_max_failures_per_source,
             window_seconds: limits.login_failure_window_seconds,

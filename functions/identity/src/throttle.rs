@@ -1,24 +1,58 @@
-//! Sign-in throttling: failures counted per account and per source address in fixed windows;
-//! past a limit, sign-in is refused with 429 and Retry-After until the window ends.
+//! Sign-in throttling, after OWASP's guidance: slow guessing without handing a stranger the
+//! power to lock someone out. Failures are counted in fixed windows against three keys:
+//!
+//! - the account and source pair: past its limit (5), that source may not try that account
+//!   until the window ends. A stranger who guesses locks out only themselves;
+//! - the source: past its limit (20), a source that guesses across accounts is refused;
+//! - the account, from every source: a much higher ceiling (100) against guessing spread over
+//!   many addresses, which does not apply to a source that has signed in to the account before
+//!   (marked by every successful sign-in, for 30 days). The owner signing in from where they
+//!   usually do is never refused for what strangers did.
+//!
+//! No sign-in is made to wait: a Lambda function that sleeps is billed for it and holds a
+//! concurrency slot, which an attacker would turn against everyone. A refusal is 429 with
+//! Retry-After until the window ends.
 
 use std::time::Duration;
 
 use steward_kit::ApiError;
-use steward_store::identity::IdentityStore;
+use steward_store::identity::{IdentityStore, SignedIn};
+
+/// How long a successful sign-in marks its source as known to the account.
+const KNOWN_FOR_SECONDS: i64 = 30 * 86_400;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub per_account: u32,
+    /// Failures of one source against one account.
+    pub per_account_and_source: u32,
     pub per_source: u32,
+    /// Failures against one account from every source not known to it.
+    pub per_account: u32,
     pub window_seconds: i64,
+}
+
+/// The keys a sign-in is counted under (keyed hashes: neither the email nor the address is
+/// stored).
+pub struct ThrottleKeys {
+    pub pair: String,
+    pub source: String,
+    pub account: String,
 }
 
 pub struct Throttle<'a> {
     pub store: &'a IdentityStore,
     pub limits: Limits,
-    pub account_key: String,
-    pub source_key: String,
+    pub keys: ThrottleKeys,
     pub now: i64,
+}
+
+/// What a sign-in read of its throttle's counts.
+pub struct Counted {
+    pub pair: u32,
+    pub source: u32,
+    pub account: u32,
+    /// The source signed in to the account before.
+    pub known_source: bool,
 }
 
 impl Throttle<'_> {
@@ -31,11 +65,19 @@ impl Throttle<'_> {
         self.window().0
     }
 
-    /// Refuses when either count is at its limit. Both are read with the account, in one
+    /// The counters to read, in the order [`Self::check`] takes them.
+    pub fn counters(&self) -> [&str; 3] {
+        [&self.keys.pair, &self.keys.source, &self.keys.account]
+    }
+
+    /// Refuses when a count is at its limit. The counts are read with the account, in one
     /// request, whether the account exists or not, so the answer says nothing about it.
-    pub fn check(&self, account_failures: u32, source_failures: u32) -> Result<(), ApiError> {
-        if account_failures >= self.limits.per_account || source_failures >= self.limits.per_source
-        {
+    pub fn check(&self, counted: &Counted) -> Result<(), ApiError> {
+        let limits = &self.limits;
+        let refused = counted.pair >= limits.per_account_and_source
+            || counted.source >= limits.per_source
+            || (counted.account >= limits.per_account && !counted.known_source);
+        if refused {
             let (_, end) = self.window();
             return Err(ApiError::TooManyRequests {
                 retry_after: Duration::from_secs((end - self.now).max(1) as u64),
@@ -47,14 +89,21 @@ impl Throttle<'_> {
     pub async fn fail(&self) -> Result<(), ApiError> {
         let (start, end) = self.window();
         tokio::try_join!(
-            self.store.count_failure(&self.account_key, start, end),
-            self.store.count_failure(&self.source_key, start, end),
+            self.store.count_failure(&self.keys.pair, start, end),
+            self.store.count_failure(&self.keys.source, start, end),
+            self.store.count_failure(&self.keys.account, start, end),
         )?;
         Ok(())
     }
 
-    /// The account's failures, forgotten by a successful sign-in in its session's own write.
-    pub fn forgets(&self) -> (&str, i64) {
-        (&self.account_key, self.window_start())
+    /// What a successful sign-in leaves in its session's own write: the pair's failures
+    /// forgotten, and the source known to the account.
+    pub fn signed_in(&self) -> SignedIn<'_> {
+        SignedIn {
+            forget: &self.keys.pair,
+            window_start: self.window_start(),
+            known: &self.keys.pair,
+            known_until: self.now + KNOWN_FOR_SECONDS,
+        }
     }
 }

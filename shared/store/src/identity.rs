@@ -23,7 +23,7 @@ use steward_domain::licensing::{Cohort, Limits, Offering};
 
 use crate::attributes::{Item, n, s};
 use crate::audit::AuditEntry;
-use crate::write::{cancelled_by_condition, delete, key, put, tenant_pk};
+use crate::write::{cancelled_by_condition, delete, key, put, tenant_pk, update};
 use crate::{Query, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,10 +185,23 @@ impl UserRecord {
 /// What a sign-in reads before it verifies a password ([`IdentityStore::sign_in_reads`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignInReads {
-    pub account_failures: u32,
-    pub source_failures: u32,
+    /// The failures counted against each throttle key asked for, in their order.
+    pub failures: Vec<u32>,
+    /// Whether the source signed in to the account before (its mark is there).
+    pub known_source: bool,
     /// The tenant and user id the email names.
     pub user: Option<(String, String)>,
+}
+
+/// What a successful sign-in leaves in its session's own write: the failures counted against
+/// `forget` in the window starting at `window_start` forgotten, and `known` (the account and
+/// source pair) marked as having signed in, until `known_until` (unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn<'a> {
+    pub forget: &'a str,
+    pub window_start: i64,
+    pub known: &'a str,
+    pub known_until: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -402,24 +415,30 @@ impl IdentityStore {
             .await
     }
 
-    /// A new session with its audit entry; without one when the session is part of a
-    /// mutation audited already (a sign-up, an accepted invitation).
-    /// A new session, with its audit entry, and the failures counted against `forgets` (a
-    /// throttle key and its window's start) forgotten: one transaction.
+    /// A new session with its audit entry (none when the session is part of a mutation
+    /// audited already: a sign-up, an accepted invitation) and what a sign-in leaves
+    /// ([`SignedIn`]): one transaction.
     pub async fn create_session(
         &self,
         session: &SessionRecord,
         audit: Option<&AuditEntry>,
-        forgets: Option<(&str, i64)>,
+        signed_in: Option<SignedIn<'_>>,
     ) -> Result<(), StoreError> {
         let table = self.table.name();
         let mut items = vec![put(session, table, Some("attribute_not_exists(pk)"))?];
         if let Some(audit) = audit {
             items.push(put(audit, table, None)?);
         }
-        if let Some((key_text, window_start)) = forgets {
-            let (pk, sk) = throttle_pk_sk(key_text, window_start);
+        if let Some(signed_in) = signed_in {
+            let (pk, sk) = throttle_pk_sk(signed_in.forget, signed_in.window_start);
             items.push(delete(table, pk, sk, None)?);
+            let (pk, sk) = known_pk_sk(signed_in.known);
+            let mark = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("SET expires_at = :until")
+                .expression_attribute_values(":until", n(signed_in.known_until));
+            items.push(update(mark.build())?);
         }
         self.table
             .transact(items)
@@ -655,24 +674,27 @@ impl IdentityStore {
     }
 
     /// What a sign-in reads before it verifies a password, in one request: the failures
-    /// counted against `account_key` and `source_key` in the window starting at
-    /// `window_start`, and the user `email` names.
+    /// counted against each of `throttles` in the window starting at `window_start`, whether
+    /// the mark `known` is there, and the user `email` names.
     pub async fn sign_in_reads(
         &self,
-        account_key: &str,
-        source_key: &str,
+        throttles: &[&str],
         window_start: i64,
         now: i64,
+        known: &str,
         email: &str,
     ) -> Result<SignInReads, StoreError> {
-        let account = throttle_key(account_key, window_start);
-        let source = throttle_key(source_key, window_start);
+        let counters: Vec<Item> = throttles
+            .iter()
+            .map(|throttle| throttle_key(throttle, window_start))
+            .collect();
+        let (known_pk, known_sk) = known_pk_sk(known);
+        let known = key(known_pk, known_sk);
         let (email_pk, email_sk) = email_key(email);
         let named = key(email_pk, email_sk);
-        let items = self
-            .table
-            .batch_get(vec![account.clone(), source.clone(), named.clone()])
-            .await?;
+        let mut wanted = counters.clone();
+        wanted.extend([known.clone(), named.clone()]);
+        let items = self.table.batch_get(wanted).await?;
         let find = |wanted: &Item| {
             items.iter().find(|item| {
                 item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk")
@@ -690,11 +712,19 @@ impl IdentityStore {
             .transpose()?
             .map(|found| (found.tenant_id, found.user_id));
         Ok(SignInReads {
-            account_failures: live_failures(find(&account), now),
-            source_failures: live_failures(find(&source), now),
+            failures: counters
+                .iter()
+                .map(|counter| live_failures(find(counter), now))
+                .collect(),
+            known_source: find(&known).is_some_and(|item| !expired(item, now)),
             user,
         })
     }
+}
+
+/// The mark of an account and source pair that signed in.
+fn known_pk_sk(key_text: &str) -> (String, String) {
+    (format!("THROTTLE#{key_text}"), "KNOWN".into())
 }
 
 /// The item counting `key_text`'s failures in the window starting at `window_start`.
@@ -710,14 +740,21 @@ fn throttle_pk_sk(key_text: &str, window_start: i64) -> (String, String) {
     )
 }
 
-/// The failures an item counts, none once its window expired (TTL deletion is lazy).
-fn live_failures(item: Option<&Item>, now: i64) -> u32 {
-    let expired = item
-        .and_then(|i| i.get("expires_at"))
+/// Whether an item's `expires_at` has passed (TTL deletion is lazy).
+fn expired(item: &Item, now: i64) -> bool {
+    item.get("expires_at")
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse::<i64>().ok())
-        .is_some_and(|at| at <= now);
-    if expired { 0 } else { read_failures(item) }
+        .is_some_and(|at| at <= now)
+}
+
+/// The failures an item counts, none once its window expired.
+fn live_failures(item: Option<&Item>, now: i64) -> u32 {
+    if item.is_some_and(|item| expired(item, now)) {
+        0
+    } else {
+        read_failures(item)
+    }
 }
 
 fn read_failures(item: Option<&HashMap<String, AttributeValue>>) -> u32 {

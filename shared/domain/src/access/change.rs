@@ -79,7 +79,7 @@ pub enum ChangeError {
     NoPermissions,
     #[error("you cannot grant {0}, which you do not hold yourself")]
     Escalation(Permission),
-    #[error("only an owner can grant, revoke or invite the owner role")]
+    #[error("only an owner can grant, revoke or invite the owner role, or suspend, reinstate or remove an owner")]
     OwnerOnly,
     #[error("you cannot suspend or remove yourself")]
     OwnSelf,
@@ -164,8 +164,9 @@ impl Change {
     }
 
     /// Whether `actor` may make this change in `state`, beyond holding [`Self::permission`]
-    /// (which Cedar checks): nobody hands out a permission they do not hold, only an owner
-    /// hands out or takes away the owner role, and nobody suspends or removes themselves.
+    /// (which Cedar checks): nobody hands out a permission they do not hold, only an (active)
+    /// owner makes or unmakes owners and suspends, reinstates or removes a member who holds the
+    /// owner role (suspended or not), and nobody suspends or removes themselves.
     pub fn authorised_for(&self, actor: &str, state: &PolicyState) -> Result<(), ChangeError> {
         let held = state.permissions_of(actor);
         let covers = |granted: &BTreeSet<Permission>| match granted.difference(&held).next() {
@@ -178,33 +179,31 @@ impl Change {
                 .map(|d| d.permissions)
                 .ok_or_else(|| ChangeError::UnknownRole(role.to_string()))
         };
+        let owner_concerned = match self {
+            Self::GrantRole { role, .. } | Self::RevokeRole { role, .. } => *role == RoleRef::OWNER,
+            Self::AddMember { roles, .. } => roles.contains(&RoleRef::OWNER),
+            Self::SuspendMember { user_id }
+            | Self::ReinstateMember { user_id }
+            | Self::RemoveMember { user_id } => state.holds_owner_role(user_id),
+            _ => false,
+        };
+        if let Self::SuspendMember { user_id } | Self::RemoveMember { user_id } = self
+            && user_id == actor
+        {
+            return Err(ChangeError::OwnSelf);
+        }
+        if owner_concerned && !state.is_owner(actor) {
+            return Err(ChangeError::OwnerOnly);
+        }
         match self {
             Self::GrantRole { role, .. } | Self::RevokeRole { role, .. } => {
-                if *role == RoleRef::OWNER && !state.is_owner(actor) {
-                    return Err(ChangeError::OwnerOnly);
-                }
                 covers(&role_permissions(role)?)
             }
-            Self::AddMember { roles, .. } => {
-                if roles.contains(&RoleRef::OWNER) && !state.is_owner(actor) {
-                    return Err(ChangeError::OwnerOnly);
-                }
-                roles
-                    .iter()
-                    .try_for_each(|role| covers(&role_permissions(role)?))
-            }
+            Self::AddMember { roles, .. } => roles
+                .iter()
+                .try_for_each(|role| covers(&role_permissions(role)?)),
             Self::CreateRole { permissions, .. } | Self::UpdateRole { permissions, .. } => {
                 covers(permissions)
-            }
-            Self::SuspendMember { user_id } | Self::RemoveMember { user_id }
-                if user_id == actor =>
-            {
-                Err(ChangeError::OwnSelf)
-            }
-            Self::SuspendMember { user_id } | Self::RemoveMember { user_id }
-                if state.is_owner(user_id) && !state.is_owner(actor) =>
-            {
-                Err(ChangeError::OwnerOnly)
             }
             _ => Ok(()),
         }

@@ -102,10 +102,18 @@ impl PolicyState {
         }
     }
 
+    /// An active owner: who may act as one.
     pub fn is_owner(&self, user_id: &str) -> bool {
         self.members
             .get(user_id)
             .is_some_and(|m| m.is_active() && m.roles.contains(&RoleRef::OWNER))
+    }
+
+    /// Holds the owner role, active or suspended: whom only an owner may change.
+    pub fn holds_owner_role(&self, user_id: &str) -> bool {
+        self.members
+            .get(user_id)
+            .is_some_and(|m| m.roles.contains(&RoleRef::OWNER))
     }
 
     /// Active members holding the owner role: a tenant never drops to zero.

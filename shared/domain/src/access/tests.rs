@@ -316,3 +316,93 @@ fn changes_travel_as_tagged_json() {
     );
     assert!(serde_json::from_str::<Change>(r#"{"kind":"make_god","user_id":"u1"}"#).is_err());
 }
+
+/// The owner-only rule, over every change to a member and every state of actor and target:
+/// whoever is not an active owner suspends, reinstates or removes no member who holds the
+/// owner role, suspended or not, and makes or unmakes no owner.
+mod owner_only {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn status() -> impl Strategy<Value = MemberStatus> {
+        prop_oneof![Just(MemberStatus::Active), Just(MemberStatus::Suspended)]
+    }
+
+    fn roles() -> impl Strategy<Value = BTreeSet<RoleRef>> {
+        proptest::sample::subsequence(vec!["owner", "admin", "manager", "member", "desk"], 1..=3)
+            .prop_map(|names| names.into_iter().map(role).collect())
+    }
+
+    fn change(target: &'static str) -> impl Strategy<Value = Change> {
+        let user_id = || target.to_owned();
+        prop_oneof![
+            Just(Change::SuspendMember { user_id: user_id() }),
+            Just(Change::ReinstateMember { user_id: user_id() }),
+            Just(Change::RemoveMember { user_id: user_id() }),
+            proptest::sample::select(vec!["owner", "admin", "member", "desk"])
+                .prop_map(move |r| Change::GrantRole { user_id: user_id(), role: role(r) }),
+            proptest::sample::select(vec!["owner", "admin", "member", "desk"])
+                .prop_map(move |r| Change::RevokeRole { user_id: user_id(), role: role(r) }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn only_an_active_owner_changes_an_owner(
+            (actor_roles, actor_status) in (roles(), status()),
+            (target_roles, target_status) in (roles(), status()),
+            change in change("t"),
+        ) {
+            let mut state = tenant();
+            state.members.insert("x".into(), Member { roles: actor_roles, status: actor_status });
+            state.members.insert("t".into(), Member { roles: target_roles, status: target_status });
+            let owner_concerned = match &change {
+                Change::GrantRole { role, .. } | Change::RevokeRole { role, .. } => {
+                    *role == RoleRef::OWNER
+                }
+                _ => state.holds_owner_role("t"),
+            };
+            let decided = change.authorised_for("x", &state);
+            if owner_concerned && !state.is_owner("x") {
+                prop_assert_eq!(&decided, &Err(ChangeError::OwnerOnly));
+            }
+            if decided == Err(ChangeError::OwnerOnly) {
+                prop_assert!(owner_concerned && !state.is_owner("x"));
+            }
+        }
+
+        #[test]
+        fn an_active_owner_is_never_refused_as_not_an_owner(
+            (target_roles, target_status) in (roles(), status()),
+            change in change("t"),
+        ) {
+            let mut state = tenant();
+            state.members.insert("t".into(), Member { roles: target_roles, status: target_status });
+            prop_assert_ne!(change.authorised_for("o", &state), Err(ChangeError::OwnerOnly));
+        }
+    }
+}
+
+#[test]
+fn an_admin_cannot_reinstate_remove_or_unmake_a_suspended_owner() {
+    let mut state = tenant();
+    state.members.insert(
+        "s".into(),
+        Member {
+            roles: [RoleRef::OWNER].into(),
+            status: MemberStatus::Suspended,
+        },
+    );
+    for change in [
+        Change::ReinstateMember { user_id: "s".into() },
+        Change::RemoveMember { user_id: "s".into() },
+        Change::RevokeRole {
+            user_id: "s".into(),
+            role: RoleRef::OWNER,
+        },
+    ] {
+        assert_eq!(change.authorised_for("a", &state), Err(ChangeError::OwnerOnly), "{change:?}");
+        assert_eq!(change.authorised_for("o", &state), Ok(()), "{change:?}");
+    }
+}
