@@ -70,7 +70,10 @@ mod idempotent_replays {
         // The member with the owner's key and body: refused as themselves, never the owner's
         // 201 with its token; with another body, still 403 (a 422 would tell them the key is
         // in use in the tenant).
-        for body in [invite.clone(), json!({ "email": "x@acme.test", "roles": ["member"] })] {
+        for body in [
+            invite.clone(),
+            json!({ "email": "x@acme.test", "roles": ["member"] }),
+        ] {
             let (status, headers, answer) =
                 keyed(&stack, &member, "/v1/invitations", "k-1", &body).await;
             assert_eq!(status, 403, "{answer}");
@@ -81,10 +84,18 @@ mod idempotent_replays {
         // The owner's retry is replayed to the owner.
         let (status, headers, replayed) =
             keyed(&stack, &owner, "/v1/invitations", "k-1", &invite).await;
-        assert_eq!((status, headers["idempotent-replayed"].to_str().unwrap()), (201, "true"));
+        assert_eq!(
+            (status, headers["idempotent-replayed"].to_str().unwrap()),
+            (201, "true")
+        );
         assert_eq!(replayed["token"], created["token"]);
-        let (_, _, invitations) = send(stack.as_person(&owner, Method::GET, "/v1/invitations")).await;
-        assert_eq!(invitations["items"].as_array().unwrap().len(), 2, "{invitations}");
+        let (_, _, invitations) =
+            send(stack.as_person(&owner, Method::GET, "/v1/invitations")).await;
+        assert_eq!(
+            invitations["items"].as_array().unwrap().len(),
+            2,
+            "{invitations}"
+        );
     }
 
     #[tokio::test]
@@ -100,9 +111,22 @@ mod idempotent_replays {
         // The admin is made a member (each change approved by a second admin); their retry no
         // longer hands out the invitation's token.
         let roles = format!("/v1/members/{}/roles", admin.user_id);
-        approved(&stack, (&owner, &approver), Method::POST, &roles, Some(json!({ "role": "member" })))
-            .await;
-        approved(&stack, (&owner, &approver), Method::DELETE, &format!("{roles}/admin"), None).await;
+        approved(
+            &stack,
+            (&owner, &approver),
+            Method::POST,
+            &roles,
+            Some(json!({ "role": "member" })),
+        )
+        .await;
+        approved(
+            &stack,
+            (&owner, &approver),
+            Method::DELETE,
+            &format!("{roles}/admin"),
+            None,
+        )
+        .await;
         let (status, headers, answer) =
             keyed(&stack, &admin, "/v1/invitations", "k-2", &invite).await;
         assert_eq!(status, 403, "{answer}");
@@ -183,14 +207,21 @@ mod door_pin_lockout {
             )
             .await;
         assert_eq!(status, 201, "{booking}");
-        let wrong = if booking["check_in_pin"] == "111111" { "222222" } else { "111111" };
+        let wrong = if booking["check_in_pin"] == "111111" {
+            "222222"
+        } else {
+            "111111"
+        };
         // The door's status read: the instance now keeps the terminal and its room.
         assert_eq!(door.status().await.unwrap().status, 200);
         (stack, owner, door, booking, wrong)
     }
 
     fn kind(answer: &Answer) -> (u16, &str) {
-        (answer.status, answer.body["type"].as_str().unwrap_or_default())
+        (
+            answer.status,
+            answer.body["type"].as_str().unwrap_or_default(),
+        )
     }
 
     async fn status_of(stack: &TestStack, owner: &Person, booking: &Value) -> Value {
@@ -210,15 +241,29 @@ mod door_pin_lockout {
         };
         for left in [2, 1, 0] {
             let answer = check_in(wrong).await.unwrap();
-            assert_eq!(kind(&answer), (403, "urn:steward:problem:wrong-pin"), "{}", answer.body);
+            assert_eq!(
+                kind(&answer),
+                (403, "urn:steward:problem:wrong-pin"),
+                "{}",
+                answer.body
+            );
             assert_eq!(answer.body["attempts_left"], left);
         }
         // Locked: a wrong PIN and the right one get the same answer (no oracle), and the
         // booking is not checked in.
-        let (after_wrong, after_right) =
-            (check_in(wrong).await.unwrap(), check_in(booking["check_in_pin"].as_str().unwrap()).await.unwrap());
+        let (after_wrong, after_right) = (
+            check_in(wrong).await.unwrap(),
+            check_in(booking["check_in_pin"].as_str().unwrap())
+                .await
+                .unwrap(),
+        );
         for answer in [&after_wrong, &after_right] {
-            assert_eq!(kind(answer), (429, "urn:steward:problem:pin-locked"), "{}", answer.body);
+            assert_eq!(
+                kind(answer),
+                (429, "urn:steward:problem:pin-locked"),
+                "{}",
+                answer.body
+            );
             assert!(answer.headers.get("retry-after").is_some());
         }
         assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
@@ -248,14 +293,28 @@ mod door_pin_lockout {
             synced.body
         );
         let last = results.iter().find(|r| r["id"] == "item-12").unwrap();
-        assert!(last["detail"].as_str().unwrap().contains("too many wrong PINs"), "{last}");
+        assert!(
+            last["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too many wrong PINs"),
+            "{last}"
+        );
         assert_eq!(status_of(&stack, &owner, &booking).await, "confirmed");
         // Online too, the door is locked.
         let online = door
-            .post("/v1/terminal/check-in", &json!({ "pin": booking["check_in_pin"] }))
+            .post(
+                "/v1/terminal/check-in",
+                &json!({ "pin": booking["check_in_pin"] }),
+            )
             .await
             .unwrap();
-        assert_eq!(kind(&online), (429, "urn:steward:problem:pin-locked"), "{}", online.body);
+        assert_eq!(
+            kind(&online),
+            (429, "urn:steward:problem:pin-locked"),
+            "{}",
+            online.body
+        );
     }
 
     #[tokio::test]
@@ -269,8 +328,16 @@ mod door_pin_lockout {
         .await;
         assert!(status < 300, "{badge}");
         // Kept by this instance from a check-in it refused.
-        let warm = door.post("/v1/terminal/check-in", &json!({ "pin": wrong })).await.unwrap();
-        assert_eq!(kind(&warm), (403, "urn:steward:problem:wrong-pin"), "{}", warm.body);
+        let warm = door
+            .post("/v1/terminal/check-in", &json!({ "pin": wrong }))
+            .await
+            .unwrap();
+        assert_eq!(
+            kind(&warm),
+            (403, "urn:steward:problem:wrong-pin"),
+            "{}",
+            warm.body
+        );
         let path = format!("/v1/terminals/{}", door.paired.terminal_id);
         let (status, _, _) = send(stack.as_person(&owner, Method::DELETE, &path)).await;
         assert_eq!(status, 204);
@@ -280,7 +347,10 @@ mod door_pin_lockout {
             json!({ "badge": "04A1B2C3" }),
             json!({ "pin": booking["check_in_pin"] }),
         ] {
-            let answer = door.post("/v1/terminal/check-in", &presented).await.unwrap();
+            let answer = door
+                .post("/v1/terminal/check-in", &presented)
+                .await
+                .unwrap();
             assert_eq!(
                 kind(&answer),
                 (401, "urn:steward:problem:terminal-unauthorized"),
@@ -300,7 +370,9 @@ mod suspended_owners {
     async fn an_admin_cannot_reinstate_or_remove_a_suspended_owner() {
         let stack = stack().await;
         let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
-        let second = stack.join(&owner, "second-owner@acme.test", &["owner"]).await;
+        let second = stack
+            .join(&owner, "second-owner@acme.test", &["owner"])
+            .await;
         let admin = stack.join(&owner, "ada@acme.test", &["admin"]).await;
         let member = |path: &str| format!("/v1/members/{}{path}", second.user_id);
         let (status, _, answer) =
@@ -314,7 +386,10 @@ mod suspended_owners {
         ] {
             let (status, _, answer) = send(stack.as_person(&admin, method, &path)).await;
             assert_eq!(status, 403, "{path}: {answer}");
-            assert!(answer["detail"].as_str().unwrap().contains("only an owner"), "{answer}");
+            assert!(
+                answer["detail"].as_str().unwrap().contains("only an owner"),
+                "{answer}"
+            );
         }
         let (_, _, read) = send(stack.as_person(&owner, Method::GET, &member(""))).await;
         assert_eq!(read["status"], "suspended", "{read}");
@@ -350,23 +425,47 @@ mod sign_in_throttle {
         let email = "owner@acme.test";
         stack.sign_up("Acme Rooms", email).await;
         // The owner signs in where they usually do: that source is known to the account.
-        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
+            200
+        );
 
         // A stranger guesses: five wrong passwords, then refused, the right one too.
         for _ in 0..5 {
-            assert_eq!(sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await, 401);
+            assert_eq!(
+                sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await,
+                401
+            );
         }
-        assert_eq!(sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await, 429);
-        assert_eq!(sign_in_from(&stack, "127.0.0.2", email, PASSWORD).await, 429);
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await,
+            429
+        );
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.2", email, PASSWORD).await,
+            429
+        );
         // The owner is not locked out by it.
-        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
+            200
+        );
 
         // Guessing spread over sources reaches the account's ceiling (10 here): sources never
         // seen to sign in are refused, the right password too; the owner's known source is not.
         for _ in 0..5 {
-            assert_eq!(sign_in_from(&stack, "127.0.0.3", email, "another wrong one").await, 401);
+            assert_eq!(
+                sign_in_from(&stack, "127.0.0.3", email, "another wrong one").await,
+                401
+            );
         }
-        assert_eq!(sign_in_from(&stack, "127.0.0.4", email, PASSWORD).await, 429);
-        assert_eq!(sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await, 200);
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.4", email, PASSWORD).await,
+            429
+        );
+        assert_eq!(
+            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
+            200
+        );
     }
 }

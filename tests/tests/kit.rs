@@ -170,8 +170,12 @@ async fn a_key_is_its_callers_own_and_a_replay_is_authorized_first() {
     // Two people of one tenant with one key and one body: two requests, two notes.
     let mut ids = BTreeSet::new();
     for who in ["t6.ann", "t6.bob"] {
-        let (status, headers, answer) =
-            send(post_note_as(&stack, "t6", who).header("idempotency-key", &key).json(&body)).await;
+        let (status, headers, answer) = send(
+            post_note_as(&stack, "t6", who)
+                .header("idempotency-key", &key)
+                .json(&body),
+        )
+        .await;
         assert_eq!(status, 201, "{who}: {answer}");
         assert!(headers.get("idempotent-replayed").is_none(), "{who}");
         ids.insert(answer["id"].as_str().unwrap().to_owned());
@@ -192,9 +196,16 @@ async fn a_key_is_its_callers_own_and_a_replay_is_authorized_first() {
         assert!(headers.get("idempotent-replayed").is_none());
     }
     // Ann's own retry is still hers.
-    let (status, headers, answer) =
-        send(post_note_as(&stack, "t6", "t6.ann").header("idempotency-key", &key).json(&body)).await;
-    assert_eq!((status, headers["idempotent-replayed"].to_str().unwrap()), (201, "true"));
+    let (status, headers, answer) = send(
+        post_note_as(&stack, "t6", "t6.ann")
+            .header("idempotency-key", &key)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, headers["idempotent-replayed"].to_str().unwrap()),
+        (201, "true")
+    );
     assert!(ids.contains(answer["id"].as_str().unwrap()));
     assert_eq!(stack.notes_in_table("t6").await.len(), 2);
 }

@@ -159,9 +159,8 @@ impl Access {
             .allow(request, Permission::ChangeRequestsDecide)
             .await?;
         let body: Rejection = request.json()?;
-        if body.reason.chars().count() > 500 {
-            return Err(ApiError::validation("reason", "at most 500 characters"));
-        }
+        steward_domain::text::check(&body.reason, 500, true)
+            .map_err(|error| ApiError::validation("reason", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let record = self.find_change_request(tenant_id, request).await?;
         let id = &record.change_request_id;

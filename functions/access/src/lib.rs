@@ -20,9 +20,9 @@ use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use steward_access::{Auditor, Guard};
+use steward_authz::Permission;
 use steward_kit::ApiError;
 pub(crate) use steward_kit::api::no_content;
-use steward_authz::Permission;
 use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
@@ -157,14 +157,29 @@ impl Api for Access {
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
 pub const KEYED_ROUTES: &[(&str, Permission)] = &[
-    ("POST /v1/members/{userId}/suspend", Permission::MembersSuspend),
-    ("POST /v1/members/{userId}/reinstate", Permission::MembersSuspend),
+    (
+        "POST /v1/members/{userId}/suspend",
+        Permission::MembersSuspend,
+    ),
+    (
+        "POST /v1/members/{userId}/reinstate",
+        Permission::MembersSuspend,
+    ),
     ("POST /v1/members/{userId}/roles", Permission::GrantsCreate),
     ("POST /v1/roles", Permission::RolesCreate),
-    ("POST /v1/change-requests/{changeRequestId}/approve", Permission::ChangeRequestsDecide),
-    ("POST /v1/change-requests/{changeRequestId}/reject", Permission::ChangeRequestsDecide),
+    (
+        "POST /v1/change-requests/{changeRequestId}/approve",
+        Permission::ChangeRequestsDecide,
+    ),
+    (
+        "POST /v1/change-requests/{changeRequestId}/reject",
+        Permission::ChangeRequestsDecide,
+    ),
     ("POST /v1/invitations", Permission::InvitationsCreate),
-    ("POST /v1/onboarding/steps/{step}", Permission::SettingsUpdate),
+    (
+        "POST /v1/onboarding/steps/{step}",
+        Permission::SettingsUpdate,
+    ),
 ];
 
 impl Replayable for Access {

@@ -37,12 +37,8 @@ struct Settings {
 }
 
 fn description(text: String) -> Result<String, ApiError> {
-    if text.chars().count() > 200 {
-        return Err(ApiError::validation(
-            "description",
-            "at most 200 characters",
-        ));
-    }
+    steward_domain::text::check(&text, 200, true)
+        .map_err(|error| ApiError::validation("description", error.to_string()))?;
     Ok(text)
 }
 

@@ -277,7 +277,7 @@ pub const DOWNLOAD_VALID: Duration = Duration::from_secs(5 * 60);
 #[serde(deny_unknown_fields)]
 struct Decision {
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<steward_domain::text::Reason>,
 }
 
 impl CredentialsApi {

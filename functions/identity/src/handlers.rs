@@ -18,7 +18,8 @@ use steward_kit::api::{self, Api, ApiRequest, Principal, Replayable};
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
 use steward_store::audit::AuditEntry;
 use steward_store::identity::{
-    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, SignedIn, TenantRecord, UserRecord,
+    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, SignedIn, TenantRecord,
+    UserRecord,
 };
 
 use crate::keys::Keys;
@@ -98,9 +99,11 @@ struct Me<'a> {
 /// A display name or a tenant name: trimmed, 1 to 100 characters.
 fn name(field: &str, text: &str) -> Result<String, ApiError> {
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > 100 {
+    if text.is_empty() {
         return Err(ApiError::validation(field, "must be 1 to 100 characters"));
     }
+    steward_domain::text::check(text, 100, false)
+        .map_err(|error| ApiError::validation(field, error.to_string()))?;
     Ok(text.to_owned())
 }
 
@@ -426,7 +429,9 @@ impl Identity {
             store: &self.store,
             limits: self.limits,
             keys: ThrottleKeys {
-                pair: self.keys.throttle_key("PAIR", &format!("{email}\n{source}")),
+                pair: self
+                    .keys
+                    .throttle_key("PAIR", &format!("{email}\n{source}")),
                 source: self.keys.throttle_key("SOURCE", source),
                 account: self.keys.throttle_key("ACCOUNT", email),
             },
@@ -443,7 +448,9 @@ impl Identity {
             )
             .await?;
         let [pair, source, account] = reads.failures[..] else {
-            return Err(ApiError::internal("a sign-in read other than its three counters"));
+            return Err(ApiError::internal(
+                "a sign-in read other than its three counters",
+            ));
         };
         throttle.check(&Counted {
             pair,

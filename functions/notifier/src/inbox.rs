@@ -103,9 +103,8 @@ impl Api for Inbox {
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
-pub const KEYED_ROUTES: &[(&str, Permission)] = &[
-    ("POST /v1/me/notifications/read", Permission::MeUpdate),
-];
+pub const KEYED_ROUTES: &[(&str, Permission)] =
+    &[("POST /v1/me/notifications/read", Permission::MeUpdate)];
 
 impl Replayable for Inbox {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {

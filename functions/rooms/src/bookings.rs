@@ -14,6 +14,7 @@ use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
 use steward_domain::booking::status::BookingStatus;
+use steward_domain::text::{Reason, Title};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::bookings::{BookingRecord, Listing, NewBooking};
@@ -30,10 +31,10 @@ struct BookingInput {
     start: String,
     end: String,
     #[serde(default)]
-    title: String,
+    title: Title,
     /// Managers book past the room's rules (never past another booking) with a reason.
     #[serde(default)]
-    override_reason: Option<String>,
+    override_reason: Option<Reason>,
     /// Members who may check in to it besides the organiser.
     #[serde(default)]
     invitees: Vec<String>,
@@ -48,9 +49,9 @@ struct ChangeInput {
     #[serde(default)]
     end: Option<String>,
     #[serde(default)]
-    title: Option<String>,
+    title: Option<Title>,
     #[serde(default)]
-    override_reason: Option<String>,
+    override_reason: Option<Reason>,
     /// The invitees, replaced whole.
     #[serde(default)]
     invitees: Option<Vec<String>>,
@@ -92,7 +93,7 @@ pub(crate) fn invitees(given: &[String], organiser: &str) -> Result<Vec<String>,
 #[serde(deny_unknown_fields)]
 struct ReasonInput {
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<Reason>,
 }
 
 /// An instant from RFC 3339, or from a local time on the room's wall clock.
@@ -147,7 +148,7 @@ fn breach_problem(broken: &[RuleBreach]) -> ApiError {
 }
 
 /// A reason as given: trimmed, and none when blank.
-pub(crate) fn given(reason: Option<String>) -> Option<String> {
+pub(crate) fn given(reason: Option<Reason>) -> Option<String> {
     reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty())

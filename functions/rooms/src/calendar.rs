@@ -552,9 +552,11 @@ impl Rooms {
                 Err(BookingWriteError::Unmet(unmet)) => {
                     return Err(match planned.requires.get(unmet) {
                         // The terminal's own write tells a revoked terminal from a locked one.
-                        Some(Precondition::TerminalPaired { .. }) => ApiError::TerminalUnauthorized(
-                            "the terminal changed while its request ran".into(),
-                        ),
+                        Some(Precondition::TerminalPaired { .. }) => {
+                            ApiError::TerminalUnauthorized(
+                                "the terminal changed while its request ran".into(),
+                            )
+                        }
                         _ => ApiError::internal("an unmet precondition the plan did not set"),
                     });
                 }

@@ -21,6 +21,7 @@ use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{Conflict, Slot, Taken, conflicts};
+use steward_domain::text::{Reason, Title, restore_cell};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::bookings::{BookingRecord, NewBooking};
@@ -60,9 +61,9 @@ struct BookingRow {
     start: String,
     end: String,
     #[serde(default)]
-    title: String,
+    title: Title,
     #[serde(default)]
-    override_reason: Option<String>,
+    override_reason: Option<Reason>,
 }
 
 /// What became of one row: its line in the file (the header is line 1).
@@ -138,20 +139,23 @@ fn rows<T: DeserializeOwned>(text: &str) -> Result<Vec<Row<T>>, ApiError> {
             ),
             Ok(record) => (
                 line(record.position()),
-                record.deserialize::<T>(Some(&headers)).map_err(|error| {
-                    let field = match error.kind() {
-                        csv::ErrorKind::Deserialize { err, .. } => err
-                            .field()
-                            .and_then(|i| headers.get(i as usize))
-                            .unwrap_or("row"),
-                        _ => "row",
-                    };
-                    let message = match error.kind() {
-                        csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
-                        _ => error.to_string(),
-                    };
-                    problem(field, message)
-                }),
+                // A cell an export wrote as text (`'=...`) reads back as it was.
+                csv::StringRecord::from_iter(record.iter().map(restore_cell))
+                    .deserialize::<T>(Some(&headers))
+                    .map_err(|error| {
+                        let field = match error.kind() {
+                            csv::ErrorKind::Deserialize { err, .. } => err
+                                .field()
+                                .and_then(|i| headers.get(i as usize))
+                                .unwrap_or("row"),
+                            _ => "row",
+                        };
+                        let message = match error.kind() {
+                            csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
+                            _ => error.to_string(),
+                        };
+                        problem(field, message)
+                    }),
             ),
         };
         parsed.push(row);

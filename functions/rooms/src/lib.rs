@@ -392,12 +392,27 @@ impl Api for Rooms {
 pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/rooms", Permission::RoomsManage),
     ("POST /v1/bookings", Permission::BookingsCreate),
-    ("POST /v1/bookings/{bookingId}/cancel", Permission::BookingsCreate),
-    ("POST /v1/bookings/{bookingId}/end", Permission::BookingsCreate),
-    ("POST /v1/bookings/{bookingId}/approve", Permission::BookingsApprove),
-    ("POST /v1/bookings/{bookingId}/reject", Permission::BookingsApprove),
+    (
+        "POST /v1/bookings/{bookingId}/cancel",
+        Permission::BookingsCreate,
+    ),
+    (
+        "POST /v1/bookings/{bookingId}/end",
+        Permission::BookingsCreate,
+    ),
+    (
+        "POST /v1/bookings/{bookingId}/approve",
+        Permission::BookingsApprove,
+    ),
+    (
+        "POST /v1/bookings/{bookingId}/reject",
+        Permission::BookingsApprove,
+    ),
     ("POST /v1/series", Permission::SeriesCreate),
-    ("POST /v1/series/{seriesId}/cancel", Permission::BookingsCreate),
+    (
+        "POST /v1/series/{seriesId}/cancel",
+        Permission::BookingsCreate,
+    ),
     ("POST /v1/rooms/{roomId}/closures", Permission::RoomsManage),
     ("POST /v1/feeds", Permission::FeedsManage),
     ("POST /v1/imports/rooms", Permission::RoomsImport),

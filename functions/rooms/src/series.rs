@@ -19,6 +19,7 @@ use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
 use steward_domain::booking::rules::{Slot, breaches};
 use steward_domain::booking::status::BookingStatus;
+use steward_domain::text::{Line, Reason, Title};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
@@ -58,13 +59,13 @@ struct SeriesInput {
     start: String,
     end: String,
     #[serde(default)]
-    title: String,
+    title: Title,
     /// RRULE: FREQ (DAILY, WEEKLY, MONTHLY), INTERVAL, BYDAY, COUNT or UNTIL.
-    recurrence: String,
+    recurrence: Line<200>,
     #[serde(default)]
     on_conflict: Policy,
     #[serde(default)]
-    override_reason: Option<String>,
+    override_reason: Option<Reason>,
 }
 
 /// A change from one occurrence on: new wall-clock times and/or title.
@@ -79,7 +80,7 @@ struct SeriesChange {
     #[serde(default)]
     end_time: Option<String>,
     #[serde(default)]
-    title: Option<String>,
+    title: Option<Title>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,7 +89,7 @@ struct SeriesCancel {
     #[serde(default)]
     from_index: u32,
     #[serde(default)]
-    reason: Option<String>,
+    reason: Option<Reason>,
 }
 
 fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {

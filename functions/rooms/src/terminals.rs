@@ -121,9 +121,11 @@ impl Rooms {
             .await?;
         let input: TerminalInput = request.json()?;
         let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() {
             return Err(ApiError::validation("name", "1 to 100 characters"));
         }
+        steward_domain::text::check(name, 100, false)
+            .map_err(|error| ApiError::validation("name", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let room = self
             .store
@@ -259,9 +261,8 @@ impl Rooms {
             .await?;
         let badge = badge_id(request)?;
         let input: BadgeInput = request.json()?;
-        if input.label.chars().count() > 100 {
-            return Err(ApiError::validation("label", "at most 100 characters"));
-        }
+        steward_domain::text::check(&input.label, 100, false)
+            .map_err(|error| ApiError::validation("label", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let member = self
             .identity

@@ -299,8 +299,14 @@ impl Api for Operations {
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
 pub const KEYED_ROUTES: &[(&str, Permission)] = &[
-    ("POST /v1/admin/validate-licenses", Permission::PlatformManageLicences),
-    ("POST /v1/admin/refresh-views", Permission::PlatformManageLicences),
+    (
+        "POST /v1/admin/validate-licenses",
+        Permission::PlatformManageLicences,
+    ),
+    (
+        "POST /v1/admin/refresh-views",
+        Permission::PlatformManageLicences,
+    ),
     ("POST /v1/admin/cache/clear", Permission::PlatformConfigure),
 ];
 

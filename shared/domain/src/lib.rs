@@ -9,3 +9,4 @@ pub mod identity;
 pub mod licensing;
 pub mod onboarding;
 pub mod terminal;
+pub mod text;

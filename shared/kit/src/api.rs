@@ -187,8 +187,11 @@ pub trait Replayable: Api {
 }
 
 /// [`Replayable::authorize_replay`] of one handler type, as the pipeline keeps it.
-type ReplayCheck<A> =
-    for<'a> fn(&'a A, &'a ApiRequest) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
+type ReplayCheck<A> = for<'a> fn(
+    &'a A,
+    &'a ApiRequest,
+)
+    -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
 
 fn replay_check<'a, A: Replayable>(
     api: &'a A,

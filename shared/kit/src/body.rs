@@ -70,7 +70,65 @@ pub fn parse_json<T: DeserializeOwned>(
             e.column()
         ))
     })?;
+    refuse_control_characters(body)?;
     Ok(value)
+}
+
+/// No string of a body holds a control character but a tab or a line feed (fields of one line
+/// refuse those too, by their types: `steward_domain::text`). Most bodies hold no escape, DEL
+/// or C1 byte at all, and are not looked at again.
+fn refuse_control_characters(body: &[u8]) -> Result<(), ApiError> {
+    let suspect = body.contains(&0x7f)
+        || body.windows(2).any(|pair| {
+            matches!(
+                pair,
+                [b'\\', b'u' | b'b' | b'f' | b'r'] | [0xc2, 0x80..=0x9f]
+            )
+        });
+    if !suspect {
+        return Ok(());
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(describe(&e)))?;
+    match control_in(&value, String::new()) {
+        Some(field) => Err(ApiError::Validation(vec![FieldError::new(
+            if field.is_empty() {
+                "body".to_owned()
+            } else {
+                field
+            },
+            "no control characters (a tab or line break is fine where a field takes several lines)",
+        )])),
+        None => Ok(()),
+    }
+}
+
+/// The path of the first string in `value` (at `path`) holding a refused control character.
+fn control_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let refused = |text: &str| {
+        text.chars()
+            .any(|c| steward_domain::text::is_refused_control(c, true))
+    };
+    match value {
+        Value::String(text) => refused(text).then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| control_in(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            if refused(name) {
+                return Some(path.clone());
+            }
+            let inner = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            control_in(field, inner)
+        }),
+        _ => None,
+    }
 }
 
 /// A UTF-8 text body of media type `expected` (`text/csv`), within `limit` bytes.
@@ -94,7 +152,19 @@ pub fn parse_text<'a>(
             expected,
         });
     }
-    std::str::from_utf8(body).map_err(|e| ApiError::validation("body", format!("not UTF-8: {e}")))
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::validation("body", format!("not UTF-8: {e}")))?;
+    // Line breaks (CRLF too) and tabs are a text file's; no other control character is.
+    if let Some(line) = text.lines().position(|line| {
+        line.chars()
+            .any(|c| c != '\r' && steward_domain::text::is_refused_control(c, true))
+    }) {
+        return Err(ApiError::validation(
+            "body",
+            format!("line {}: no control characters", line + 1),
+        ));
+    }
+    Ok(text)
 }
 
 /// serde's message without its " at line L column C" suffix (given separately).
@@ -182,6 +252,43 @@ mod tests {
             parse_json::<Room>(&HeaderMap::new(), b"{}", 1024),
             Err(ApiError::UnsupportedMediaType { .. })
         ));
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_field() {
+        let h = json_headers();
+        for (body, field) in [
+            (r#"{"name":"A\u0000","capacity":4}"#, "name"),
+            (r#"{"name":"A\u0007B","capacity":4}"#, "name"),
+            (r#"{"name":"A\rB","capacity":4}"#, "name"),
+            ("{\"name\":\"A\u{7f}\",\"capacity\":4}", "name"),
+            ("{\"name\":\"A\u{85}\",\"capacity\":4}", "name"),
+            (
+                r#"{"name":"A","capacity":4,"equipment":["ok","\u001b[31m"]}"#,
+                "equipment[1]",
+            ),
+        ] {
+            match parse_json::<Room>(&h, body.as_bytes(), 1024) {
+                Err(ApiError::Validation(fields)) => assert_eq!(fields[0].field, field, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        for fine in [
+            r#"{"name":"Caf\u00e9\nB\tC","capacity":4}"#,
+            r#"{"name":"back\\\\room","capacity":4}"#,
+        ] {
+            assert!(
+                parse_json::<Room>(&h, fine.as_bytes(), 1024).is_ok(),
+                "{fine}"
+            );
+        }
+        let csv =
+            HeaderMap::from_iter([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"))]);
+        assert!(parse_text(&csv, b"a,b\r\n1,\tx\r\n", 1024, "text/csv").is_ok());
+        match parse_text(&csv, b"a,b\n1,x\x07\n", 1024, "text/csv") {
+            Err(ApiError::Validation(fields)) => assert!(fields[0].message.contains("line 2")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -98,7 +98,7 @@ struct WalkUpInput {
     #[serde(default)]
     end: Option<Timestamp>,
     #[serde(default)]
-    title: Option<String>,
+    title: Option<steward_domain::text::Title>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -431,7 +431,9 @@ impl Terminals {
             )
             .await;
         let plan = match planned {
-            Err(ApiError::TerminalUnauthorized(_)) => return Err(self.terminal_changed(device).await),
+            Err(ApiError::TerminalUnauthorized(_)) => {
+                return Err(self.terminal_changed(device).await);
+            }
             other => other?,
         };
         plan.placements
@@ -782,7 +784,14 @@ impl Terminals {
             &next,
         );
         let ended = self
-            .commit(&device, &presented, &current, next, (Some(from), ended), audit)
+            .commit(
+                &device,
+                &presented,
+                &current,
+                next,
+                (Some(from), ended),
+                audit,
+            )
             .await?;
         api::json(StatusCode::OK, &crate::bookings::view(&ended))
     }
@@ -827,7 +836,14 @@ impl Terminals {
             &next,
         );
         let extended = self
-            .commit(&device, &presented, &current, next, (Some(from), Some(to)), audit)
+            .commit(
+                &device,
+                &presented,
+                &current,
+                next,
+                (Some(from), Some(to)),
+                audit,
+            )
             .await?;
         api::json(StatusCode::OK, &crate::bookings::view(&extended))
     }
@@ -839,8 +855,12 @@ impl Terminals {
         device: Device,
     ) -> Result<Response<Body>, ApiError> {
         let input: HeartbeatInput = request.json_or_default()?;
-        if input.app_version.as_ref().is_some_and(|v| v.len() > 40) {
-            return Err(ApiError::validation("app_version", "at most 40 characters"));
+        let shaped = |v: &String| v.len() <= 40 && v.bytes().all(|b| b.is_ascii_graphic());
+        if input.app_version.as_ref().is_some_and(|v| !shaped(v)) {
+            return Err(ApiError::validation(
+                "app_version",
+                "at most 40 visible ASCII characters",
+            ));
         }
         self.rooms
             .terminals

@@ -217,7 +217,9 @@ impl Terminals {
         if booking.status == BookingStatus::Confirmed {
             return Ok(
                 match self
-                    .check_in_booking(request, device, &presented, booking, &member, at, &door.room)
+                    .check_in_booking(
+                        request, device, &presented, booking, &member, at, &door.room,
+                    )
                     .await
                 {
                     Ok(_) => Outcome {

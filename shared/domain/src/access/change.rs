@@ -79,7 +79,9 @@ pub enum ChangeError {
     NoPermissions,
     #[error("you cannot grant {0}, which you do not hold yourself")]
     Escalation(Permission),
-    #[error("only an owner can grant, revoke or invite the owner role, or suspend, reinstate or remove an owner")]
+    #[error(
+        "only an owner can grant, revoke or invite the owner role, or suspend, reinstate or remove an owner"
+    )]
     OwnerOnly,
     #[error("you cannot suspend or remove yourself")]
     OwnSelf,

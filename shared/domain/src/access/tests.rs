@@ -340,10 +340,18 @@ mod owner_only {
             Just(Change::SuspendMember { user_id: user_id() }),
             Just(Change::ReinstateMember { user_id: user_id() }),
             Just(Change::RemoveMember { user_id: user_id() }),
-            proptest::sample::select(vec!["owner", "admin", "member", "desk"])
-                .prop_map(move |r| Change::GrantRole { user_id: user_id(), role: role(r) }),
-            proptest::sample::select(vec!["owner", "admin", "member", "desk"])
-                .prop_map(move |r| Change::RevokeRole { user_id: user_id(), role: role(r) }),
+            proptest::sample::select(vec!["owner", "admin", "member", "desk"]).prop_map(move |r| {
+                Change::GrantRole {
+                    user_id: user_id(),
+                    role: role(r),
+                }
+            }),
+            proptest::sample::select(vec!["owner", "admin", "member", "desk"]).prop_map(move |r| {
+                Change::RevokeRole {
+                    user_id: user_id(),
+                    role: role(r),
+                }
+            }),
         ]
     }
 
@@ -395,14 +403,22 @@ fn an_admin_cannot_reinstate_remove_or_unmake_a_suspended_owner() {
         },
     );
     for change in [
-        Change::ReinstateMember { user_id: "s".into() },
-        Change::RemoveMember { user_id: "s".into() },
+        Change::ReinstateMember {
+            user_id: "s".into(),
+        },
+        Change::RemoveMember {
+            user_id: "s".into(),
+        },
         Change::RevokeRole {
             user_id: "s".into(),
             role: RoleRef::OWNER,
         },
     ] {
-        assert_eq!(change.authorised_for("a", &state), Err(ChangeError::OwnerOnly), "{change:?}");
+        assert_eq!(
+            change.authorised_for("a", &state),
+            Err(ChangeError::OwnerOnly),
+            "{change:?}"
+        );
         assert_eq!(change.authorised_for("o", &state), Ok(()), "{change:?}");
     }
 }

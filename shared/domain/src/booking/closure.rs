@@ -67,8 +67,10 @@ impl ClosureInput {
             problems.push(("end".into(), "after start".into()));
         }
         let reason = self.reason.trim().to_owned();
-        if reason.is_empty() || reason.chars().count() > 200 {
+        if reason.is_empty() {
             problems.push(("reason".into(), "1 to 200 characters".into()));
+        } else if let Err(error) = crate::text::check(&reason, 200, false) {
+            problems.push(("reason".into(), error.to_string()));
         }
         let recurrence = self.recurrence.map(|text| text.trim().to_owned());
         if let Some(text) = &recurrence {

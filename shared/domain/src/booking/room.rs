@@ -63,16 +63,17 @@ impl RoomInput {
         let mut problems: Vec<FieldProblem> = Vec::new();
         let mut problem = |field: &str, message: String| problems.push((field.to_owned(), message));
         let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > MAX_TEXT {
+        if name.is_empty() {
             problem("name", format!("1 to {MAX_TEXT} characters"));
         }
         for (field, value) in [
+            ("name", &name),
             ("site", &self.site),
             ("building", &self.building),
             ("floor", &self.floor),
         ] {
-            if value.chars().count() > MAX_TEXT {
-                problem(field, format!("at most {MAX_TEXT} characters"));
+            if let Err(error) = crate::text::check(value, MAX_TEXT, false) {
+                problem(field, error.to_string());
             }
         }
         if RoomZone::parse(&self.time_zone).is_err() {

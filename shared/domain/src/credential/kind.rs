@@ -51,8 +51,10 @@ impl CredentialTypeInput {
     pub fn parse(self) -> Result<CredentialType, Vec<(String, String)>> {
         let mut problems = Vec::new();
         let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() {
             problems.push(("name".to_owned(), "1 to 100 characters".to_owned()));
+        } else if let Err(error) = crate::text::check(&name, 100, false) {
+            problems.push(("name".to_owned(), error.to_string()));
         }
         let mut accepted = BTreeSet::new();
         for (i, mime) in self.accepted_types.iter().enumerate() {
