@@ -270,6 +270,17 @@ impl CredentialsApi {
     }
 }
 
+/// The name a credential's file is saved under: its id and the type it was checked to be
+/// (`cr_0193….pdf`, the last part of its key).
+fn download_name(record: &CredentialRecord) -> String {
+    record
+        .object_key
+        .rsplit('/')
+        .next()
+        .unwrap_or(&record.credential_id)
+        .to_owned()
+}
+
 /// How long a reviewer's download URL can be used.
 pub const DOWNLOAD_VALID: Duration = Duration::from_secs(5 * 60);
 
@@ -390,7 +401,7 @@ impl CredentialsApi {
         }
         let url = self
             .bucket
-            .presign_download(&record.object_key, DOWNLOAD_VALID)
+            .presign_download(&record.object_key, &download_name(&record), DOWNLOAD_VALID)
             .await?;
         api::json(
             StatusCode::OK,

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use steward_authz::Permission;
 use steward_domain::booking::room::{Room, RoomInput};
 use steward_domain::booking::rules::RoomRules;
+use steward_domain::text::neutralise_cell;
 use steward_kit::ApiError;
-use steward_kit::api::ApiRequest;
+use steward_kit::api::{self, ApiRequest};
 use steward_store::bookings::Listing;
+use steward_store::objects::Bucket;
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
@@ -194,21 +196,112 @@ const BOOKING_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-/// `rows` under `columns` as a CSV file named `name`: even an empty export names its columns,
-/// so that it can be filled in and imported.
-fn csv_file<T: Serialize>(
-    name: &str,
+/// `rows` under `columns` as CSV: even an empty export names its columns, so that it can be
+/// filled in and imported. Every cell is written as text a spreadsheet does not run
+/// ([`neutralise_cell`]): rooms and titles are the members' own words.
+fn csv_bytes<T: Serialize>(
     columns: &[&str],
     rows: impl IntoIterator<Item = T>,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
     writer.write_record(columns).map_err(ApiError::internal)?;
+    // csv writes a struct only as a record of its own: each row is written alone, read back
+    // as cells, and written again neutralised.
     for row in rows {
-        writer.serialize(row).map_err(ApiError::internal)?;
+        let mut one = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        one.serialize(row).map_err(ApiError::internal)?;
+        let written = one.into_inner().map_err(ApiError::internal)?;
+        let mut cells = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(written.as_slice());
+        for record in cells.records() {
+            let record = record.map_err(ApiError::internal)?;
+            writer
+                .write_record(record.iter().map(|cell| neutralise_cell(cell).into_owned()))
+                .map_err(ApiError::internal)?;
+        }
     }
-    let bytes = writer.into_inner().map_err(ApiError::internal)?;
+    writer.into_inner().map_err(ApiError::internal)
+}
+
+/// Where exports larger than `inline_max` bytes are written, to be fetched through a link.
+pub(crate) struct LargeExports {
+    bucket: Bucket,
+    inline_max: usize,
+}
+
+/// EXPORT_BUCKET and EXPORT_INLINE_MAX_BYTES (template.yaml).
+#[derive(Debug, Deserialize)]
+pub(crate) struct LargeExportsConfig {
+    #[serde(default)]
+    export_bucket: Option<String>,
+    #[serde(default = "four_megabytes")]
+    export_inline_max_bytes: usize,
+}
+
+fn four_megabytes() -> usize {
+    4_000_000
+}
+
+impl LargeExportsConfig {
+    pub(crate) fn build(self, aws: &steward_store::SdkConfig) -> Option<LargeExports> {
+        Some(LargeExports {
+            bucket: Bucket::new(aws, self.export_bucket?),
+            inline_max: self.export_inline_max_bytes,
+        })
+    }
+}
+
+/// How long the link to a large export can be used.
+const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+impl Rooms {
+    /// CSV `bytes` as a file named `name`: inline while it is small, else written to the bucket
+    /// and answered 303 with a short-lived link (Lambda answers at most 6 MB, and a JSON-encoded
+    /// CSV grows on the way).
+    async fn export(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Response<Body>, ApiError> {
+        let large = self
+            .exports
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("an export from a function with no export bucket"))?;
+        if bytes.len() <= large.inline_max {
+            return csv_file(name, bytes);
+        }
+        let key = format!(
+            "exports/{tenant_id}/{}/{name}",
+            uuid::Uuid::now_v7().simple()
+        );
+        large
+            .bucket
+            .put(&key, bytes, "text/csv; charset=utf-8")
+            .await?;
+        let link = large
+            .bucket
+            .presign_download(&key, name, LINK_VALID)
+            .await?;
+        let expires_at = jiff::Timestamp::now()
+            + jiff::SignedDuration::try_from(LINK_VALID).map_err(ApiError::internal)?;
+        let location = HeaderValue::from_str(&link.url).map_err(ApiError::internal)?;
+        let mut answer = api::json(
+            StatusCode::SEE_OTHER,
+            &serde_json::json!({ "url": link.url, "expires_at": expires_at.to_string() }),
+        )?;
+        answer.headers_mut().insert(header::LOCATION, location);
+        Ok(answer)
+    }
+}
+
+/// CSV `bytes` as a file named `name`.
+fn csv_file(name: &str, bytes: Vec<u8>) -> Result<Response<Body>, ApiError> {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(ApiError::internal)?;
     Response::builder()
@@ -228,7 +321,8 @@ impl Rooms {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::RoomsRead).await?;
         let rooms = self.store.all(caller.tenant_id()).await?;
-        csv_file("rooms.csv", ROOM_COLUMNS, rooms.iter().map(RoomRow::of))
+        let bytes = csv_bytes(ROOM_COLUMNS, rooms.iter().map(RoomRow::of))?;
+        self.export(caller.tenant_id(), "rooms.csv", bytes).await
     }
 
     /// `GET /v1/exports/bookings?from&to[&room_id]`: the bookings starting in the window (at
@@ -291,7 +385,8 @@ impl Rooms {
                 updated_at: &booking.updated_at,
             }
         });
-        csv_file("bookings.csv", BOOKING_COLUMNS, rows)
+        let bytes = csv_bytes(BOOKING_COLUMNS, rows)?;
+        self.export(tenant_id, "bookings.csv", bytes).await
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Rooms {
     credentials: steward_store::credentials::CredentialStore,
     /// The key booking PINs are derived under.
     pins: [u8; 32],
+    /// Where exports too large to answer inline go (the rooms API's; `None` in the terminal
+    /// and release functions, which export nothing).
+    exports: Option<exports::LargeExports>,
 }
 
 /// Where booking notices go (template.yaml).
@@ -84,7 +87,9 @@ pub(crate) fn rooms(
     table: &Table,
 ) -> Result<Rooms, ConfigError> {
     let notices: NoticeConfig = env.parse()?;
+    let large: exports::LargeExportsConfig = env.parse()?;
     Ok(Rooms {
+        exports: large.build(aws),
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         identity: steward_store::identity::IdentityStore::new(table.clone()),
         reports: steward_store::reports::ReportStore::new(table.clone()),

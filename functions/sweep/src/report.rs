@@ -128,6 +128,8 @@ pub async fn finish(context: &Context, run_id: &str) -> Result<(), StoreError> {
         .await
 }
 
+use steward_domain::text::neutralise_cell;
+
 /// One row per tenant: what the operators open in a spreadsheet.
 fn csv(results: &[TenantResult]) -> Result<Vec<u8>, StoreError> {
     let failed = |e: csv::Error| StoreError::Failed(Box::new(e));
@@ -188,7 +190,10 @@ fn csv(results: &[TenantResult]) -> Result<Vec<u8>, StoreError> {
                 row
             }
         };
-        writer.write_record(&row).map_err(failed)?;
+        // Tenant names are the tenants' own text: no cell runs as a formula.
+        writer
+            .write_record(row.iter().map(|cell| neutralise_cell(cell).into_owned()))
+            .map_err(failed)?;
     }
     writer
         .into_inner()

@@ -20,6 +20,20 @@ use steward_domain::booking::room::Room;
 use steward_domain::booking::status::BookingStatus;
 use steward_store::bookings::BookingRecord;
 
+/// The most characters of a booking's title, or of a calendar's name, a feed writes; a room's
+/// place is four fields of at most 100. What the API takes is shorter (a title is 200); these
+/// bound what was stored before it checked, so that a feed of at most 1,000 events stays
+/// far under Lambda's 6 MB answer limit.
+const MAX_TEXT: usize = 200;
+const MAX_PLACE: usize = 4 * 100 + 6;
+
+/// `value` as iCalendar text: no control character (RFC 5545 §3.3.11 forbids them), at most
+/// `max` characters, escaped.
+fn text(value: &str, max: usize) -> String {
+    let printable = steward_domain::text::printable(value, false);
+    escape_text(printable.chars().take(max).collect::<String>()).into_owned()
+}
+
 /// One booking and the room it is in (its name and time zone).
 pub struct FeedEvent<'a> {
     pub booking: &'a BookingRecord,
@@ -31,11 +45,11 @@ pub struct FeedEvent<'a> {
 pub fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
     let mut calendar = ICalendar::new("2.0", "-//Steward//Bookings//EN");
     calendar.push(Method::new("PUBLISH"));
-    calendar.push(Name::new(escape_text(name.to_owned())));
+    calendar.push(Name::new(text(name, MAX_TEXT)));
     // What most clients read for the calendar's name (NAME is RFC 7986's, newer).
     calendar.push(ics::components::Property::new(
         "X-WR-CALNAME",
-        escape_text(name.to_owned()),
+        text(name, MAX_TEXT),
     ));
     calendar.push(ics::properties::RefreshInterval::new("PT15M"));
     // The span each zone must describe: from its earliest start to its latest end.
@@ -87,14 +101,14 @@ fn vevent(
     let mut dtend = DtEnd::new(local(zone, end));
     dtend.add(TzIDParam::new(tzid));
     vevent.push(dtend);
-    vevent.push(Summary::new(escape_text(booking.title.clone())));
+    vevent.push(Summary::new(text(&booking.title, MAX_TEXT)));
     let place = [&room.name, &room.building, &room.floor, &room.site]
         .into_iter()
         .filter(|part| !part.is_empty())
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    vevent.push(Location::new(escape_text(place)));
+    vevent.push(Location::new(text(&place, MAX_PLACE)));
     vevent.push(Description::new(escape_text(format!(
         "Steward booking {} ({})",
         booking.booking_id, booking.status
@@ -224,6 +238,54 @@ mod tests {
         assert!(
             text.contains("TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400"),
             "{text}"
+        );
+    }
+
+    /// The largest feed: 1,000 events (what a feed holds at most), each with the longest
+    /// title and place of four-byte characters, stored before lengths were checked.
+    #[test]
+    fn a_feed_stays_under_lambdas_answer_limit_and_holds_no_control_character() {
+        let room = Room {
+            name: "\u{1F3E2}".repeat(5_000),
+            building: "\u{1F3E2}".repeat(5_000),
+            floor: "\u{1F3E2}".repeat(5_000),
+            site: "\u{1F3E2}".repeat(5_000),
+            time_zone: "Europe/London".into(),
+            capacity: 4,
+            equipment: Default::default(),
+            bookable: true,
+            rules: Default::default(),
+            required_credentials: Default::default(),
+        };
+        let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap();
+        let bookings: Vec<BookingRecord> = (0..1_000)
+            .map(|i| {
+                BookingRecord::new(steward_store::bookings::NewBooking {
+                    tenant_id: "t_1",
+                    booking_id: &format!("bkg_{i:060}"),
+                    room_id: "rm_1",
+                    organiser: "usr_1",
+                    title: &format!("\u{7}\u{0}{}", "\u{1F4C5}".repeat(60_000)),
+                    slot: (start, start + SignedDuration::from_hours(1)),
+                    approval_required: false,
+                    at: start,
+                })
+            })
+            .collect();
+        let events: Vec<FeedEvent<'_>> = bookings
+            .iter()
+            .map(|booking| FeedEvent {
+                booking,
+                room: &room,
+            })
+            .collect();
+        let feed = calendar(&"\u{1F4C5}".repeat(60_000), &events);
+        assert!(feed.len() < 4_000_000, "{} bytes", feed.len());
+        assert!(
+            !feed
+                .chars()
+                .any(|c| c.is_control() && c != '\r' && c != '\n'),
+            "no control character but the line breaks"
         );
     }
 

@@ -92,10 +92,13 @@ impl Bucket {
         Ok(Presigned::of(&request))
     }
 
-    /// A URL that lets its holder `GET` the object at `key` for `valid`.
+    /// A URL that lets its holder `GET` the object at `key` for `valid`, answered as an
+    /// attachment named `file_name` (signed, so that a browser saves the file rather than
+    /// showing it, whatever it holds).
     pub async fn presign_download(
         &self,
         key: &str,
+        file_name: &str,
         valid: Duration,
     ) -> Result<Presigned, StoreError> {
         let config =
@@ -105,6 +108,7 @@ impl Bucket {
             .get_object()
             .bucket(&self.name)
             .key(key)
+            .response_content_disposition(attachment(file_name))
             .presigned(config)
             .await
             .map_err(StoreError::from_sdk)?;
@@ -169,6 +173,22 @@ pub fn event_key(raw: &str) -> String {
 }
 
 /// A presigned request: where to send it, how, and the headers it must carry as signed.
+/// `Content-Disposition: attachment` naming `file_name`: a plain ASCII `filename` (quotes,
+/// backslashes and anything outside printable ASCII replaced) and the exact name in RFC 8187's
+/// `filename*` for the clients that read it.
+pub fn attachment(file_name: &str) -> String {
+    let plain: String = file_name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let encoded =
+        percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Presigned {
     pub url: String,
@@ -257,15 +277,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_download_url_expires() {
+    async fn a_download_url_expires_and_names_its_attachment() {
         let presigned = bucket()
-            .presign_download("tenants/t_1/credentials/cr_1.pdf", Duration::from_secs(60))
+            .presign_download(
+                "tenants/t_1/credentials/cr_1.pdf",
+                "Jo's \"first aid\".pdf",
+                Duration::from_secs(60),
+            )
             .await
             .unwrap();
         assert_eq!(presigned.method, "GET");
         assert_eq!(
             query(&presigned.url, "X-Amz-Expires").as_deref(),
             Some("60")
+        );
+        let disposition = query(&presigned.url, "response-content-disposition").unwrap();
+        let disposition = percent_encoding::percent_decode_str(&disposition).decode_utf8_lossy();
+        assert!(
+            disposition.starts_with("attachment; filename=\"Jo's _first aid_.pdf\""),
+            "{disposition}"
+        );
+    }
+
+    #[test]
+    fn an_attachment_name_cannot_break_its_header() {
+        assert_eq!(
+            attachment("bookings.csv"),
+            "attachment; filename=\"bookings.csv\"; filename*=UTF-8''bookings%2Ecsv"
+        );
+        let odd = attachment("a\"b\\c\r\nSet-Cookie: x=1 é.pdf");
+        assert!(!odd.contains('\r') && !odd.contains('\n'), "{odd}");
+        assert!(
+            odd.starts_with("attachment; filename=\"a_b_c__Set-Cookie: x=1 _.pdf\""),
+            "{odd}"
         );
     }
 }
