@@ -469,3 +469,398 @@ mod sign_in_throttle {
         );
     }
 }
+
+/// Tomorrow at `hour`:00 UTC, as RFC 3339.
+fn tomorrow_at(hour: u32) -> String {
+    format!("{}T{hour:02}:00:00Z", steward_e2e::days_ahead(1))
+}
+
+/// `owner` makes a room named `name` (its rules open to any booking tomorrow).
+async fn room_named(stack: &TestStack, owner: &Person, name: &str) -> (u16, Value) {
+    stack
+        .call(
+            owner,
+            Method::POST,
+            "/v1/rooms",
+            json!({ "name": name, "time_zone": "Europe/London", "capacity": 6 }),
+        )
+        .await
+}
+
+mod text_limits {
+    use super::*;
+
+    #[tokio::test]
+    async fn long_or_control_text_is_refused_and_changes_nothing() {
+        let stack = stack().await;
+        let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let (status, room) = room_named(&stack, &owner, "Atlas").await;
+        assert_eq!(status, 201, "{room}");
+        let room_id = room["id"].as_str().unwrap();
+        let booking = |title: &str| json!({ "room_id": room_id, "start": tomorrow_at(9), "end": tomorrow_at(10), "title": title });
+        for (body, field) in [
+            (booking(&"x".repeat(60_000)), "title"),
+            (booking(&"x".repeat(201)), "title"),
+            (booking("Review\u{0}"), "title"),
+            (booking("Review\u{7}"), "title"),
+            (booking("two\nlines"), "title"),
+            (booking("Review\u{7f}"), "title"),
+        ] {
+            let (status, answer) = stack.call(&owner, Method::POST, "/v1/bookings", body).await;
+            assert_eq!(status, 422, "{answer}");
+            assert_eq!(answer["errors"][0]["field"], field, "{answer}");
+        }
+        // A room, a closure's reason, a terminal's name: the same rules.
+        let (status, answer) = room_named(&stack, &owner, &"x".repeat(101)).await;
+        assert_eq!(
+            (status, answer["errors"][0]["field"].as_str()),
+            (422, Some("name"))
+        );
+        let (status, answer) = room_named(&stack, &owner, "Atlas\u{1b}[31m").await;
+        assert_eq!(status, 422, "{answer}");
+        let (status, answer) = stack
+            .call(
+                &owner,
+                Method::POST,
+                "/v1/terminals",
+                json!({ "room_id": room_id, "name": "Door\u{0}" }),
+            )
+            .await;
+        assert_eq!(status, 422, "{answer}");
+        // The CSV import holds each row to them too.
+        let sheet = format!(
+            "room_id,start,end,title\n{room_id},{},{},{}\n",
+            tomorrow_at(11),
+            tomorrow_at(12),
+            "y".repeat(60_000)
+        );
+        let (status, _, answer) = send(
+            stack
+                .as_person(&owner, Method::POST, "/v1/imports/bookings")
+                .header("content-type", "text/csv")
+                .body(sheet),
+        )
+        .await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["errors"][0]["field"], "rows[2].title", "{answer}");
+        let (status, _, answer) = send(
+            stack
+                .as_person(&owner, Method::POST, "/v1/imports/bookings")
+                .header("content-type", "text/csv")
+                .body(format!(
+                    "room_id,start,end,title\n{room_id},{},{},bell\u{7}\n",
+                    tomorrow_at(11),
+                    tomorrow_at(12)
+                )),
+        )
+        .await;
+        assert_eq!(status, 422, "{answer}");
+
+        let path = format!(
+            "/v1/bookings?room_id={room_id}&from={}&to={}",
+            tomorrow_at(0),
+            tomorrow_at(23)
+        );
+        let (_, _, listed) = send(stack.as_person(&owner, Method::GET, &path)).await;
+        assert_eq!(listed["items"], json!([]), "nothing was booked");
+        let (_, _, rooms) = send(stack.as_person(&owner, Method::GET, "/v1/rooms")).await;
+        assert_eq!(rooms["items"].as_array().unwrap().len(), 1, "{rooms}");
+    }
+
+    #[tokio::test]
+    async fn a_large_export_is_handed_out_as_a_short_lived_attachment() {
+        let stack = TestStack::with_parameters(&[("ExportInlineMaxBytes", "1000")]).await;
+        let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let (_, room) = room_named(&stack, &owner, "Atlas").await;
+        let room_id = room["id"].as_str().unwrap();
+        // Small: inline.
+        let (status, headers, _) =
+            send(stack.as_person(&owner, Method::GET, "/v1/exports/rooms")).await;
+        assert_eq!(status, 200);
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        for hour in 8..14 {
+            let body = json!({ "room_id": room_id, "start": tomorrow_at(hour), "end": tomorrow_at(hour + 1),
+                               "title": format!("Planning session number {hour} of the quarter") });
+            assert_eq!(
+                stack
+                    .call(&owner, Method::POST, "/v1/bookings", body)
+                    .await
+                    .0,
+                201
+            );
+        }
+        let path = format!(
+            "/v1/exports/bookings?from={}&to={}",
+            tomorrow_at(0),
+            tomorrow_at(23)
+        );
+        let unfollowed = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = unfollowed
+            .get(stack.url(&path))
+            .bearer_auth(&owner.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let link = response.headers()["location"].to_str().unwrap().to_owned();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["url"], link.as_str());
+        assert!(link.contains("X-Amz-Expires=300"), "{link}");
+        let file = reqwest::get(&link).await.unwrap();
+        assert_eq!(file.status(), 200);
+        let disposition = file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment; filename=\"bookings.csv\""),
+            "{disposition}"
+        );
+        let text = file.text().await.unwrap();
+        assert!(text.len() > 1000, "{text}");
+        assert_eq!(
+            text.lines().count(),
+            7,
+            "the header and six bookings: {text}"
+        );
+    }
+}
+
+mod output_that_runs {
+    use super::*;
+    use steward_e2e::sweeps::{start_run, wait_for_run};
+
+    #[tokio::test]
+    async fn no_csv_cell_steward_writes_is_a_formula() {
+        let stack = stack().await;
+        let tenant = "=HYPERLINK(\"http://evil.test\",\"click\")";
+        let owner = stack.sign_up(tenant, "owner@acme.test").await;
+        let (status, room) = room_named(&stack, &owner, "=cmd|' /C calc'!A0").await;
+        assert_eq!(status, 201, "{room}");
+        let room_id = room["id"].as_str().unwrap();
+        for (hour, title) in [
+            (9, "+SUM(1,2)"),
+            (10, "@SUM(1,2)"),
+            (11, "-2+3"),
+            (12, "Plain"),
+        ] {
+            let body = json!({ "room_id": room_id, "start": tomorrow_at(hour), "end": tomorrow_at(hour + 1), "title": title });
+            assert_eq!(
+                stack
+                    .call(&owner, Method::POST, "/v1/bookings", body)
+                    .await
+                    .0,
+                201
+            );
+        }
+        let read = |path: String| {
+            let request = stack.as_person(&owner, Method::GET, &path);
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let cells = |text: &str| -> Vec<String> {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes());
+            reader
+                .records()
+                .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+                .collect()
+        };
+        let rooms = cells(&read("/v1/exports/rooms".into()).await);
+        let bookings = cells(
+            &read(format!(
+                "/v1/exports/bookings?from={}&to={}",
+                tomorrow_at(0),
+                tomorrow_at(23)
+            ))
+            .await,
+        );
+        for cell in rooms.iter().chain(&bookings) {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?}"
+            );
+        }
+        assert!(
+            rooms.contains(&"'=cmd|' /C calc'!A0".to_owned()),
+            "{rooms:?}"
+        );
+        for title in ["'+SUM(1,2)", "'@SUM(1,2)", "'-2+3", "Plain"] {
+            assert!(
+                bookings.contains(&title.to_owned()),
+                "{title}: {bookings:?}"
+            );
+        }
+        // An export imported again reads the names back as they were.
+        let (_, _, list) = send(stack.as_person(&owner, Method::GET, "/v1/rooms")).await;
+        assert_eq!(list["items"][0]["name"], "=cmd|' /C calc'!A0");
+        let exported = read("/v1/exports/rooms".into()).await;
+        let (status, _, report) = send(
+            stack
+                .as_person(&owner, Method::POST, "/v1/imports/rooms")
+                .header("content-type", "text/csv")
+                .body(exported),
+        )
+        .await;
+        assert_eq!(status, 200, "{report}");
+        let (_, _, list) = send(stack.as_person(&owner, Method::GET, "/v1/rooms")).await;
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["=cmd|' /C calc'!A0", "=cmd|' /C calc'!A0"]);
+
+        // The licence sweep's report: the tenant's name is the tenant's own text.
+        let operator = stack.operator().await;
+        let run_id = start_run(&stack, &operator).await;
+        let run = wait_for_run(&stack, &operator, &run_id).await;
+        let bucket = steward_store::objects::Bucket::new(
+            stack.aws(),
+            run["report"]["bucket"].as_str().unwrap(),
+        );
+        let report = bucket
+            .get(run["report"]["csv_key"].as_str().unwrap())
+            .await
+            .unwrap();
+        let cells = cells(std::str::from_utf8(&report).unwrap());
+        assert!(cells.contains(&format!("'{tenant}")), "{cells:?}");
+        assert!(
+            !cells
+                .iter()
+                .any(|cell| cell.starts_with(['=', '+', '-', '@'])),
+            "{cells:?}"
+        );
+    }
+}
+
+mod smaller_ones {
+    use super::*;
+
+    #[tokio::test]
+    async fn look_alike_emails_are_one_account_or_refused() {
+        let stack = stack().await;
+        stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let sign_up = |email: &str| {
+            stack.post("/v1/signup").json(&json!({
+                "tenant_name": "Twin", "name": "Twin", "email": email, "password": steward_e2e::PASSWORD,
+            }))
+        };
+        for same in ["ｏｗｎｅｒ@acme.test", "OWNER@ACME.TEST"] {
+            let (status, _, answer) = send(sign_up(same)).await;
+            assert_eq!(status, 409, "{same}: {answer}");
+        }
+        for look_alike in [
+            "owner\u{200b}@acme.test",
+            "\u{043e}wner@acme.test",
+            "owner@\u{0430}cme.test",
+        ] {
+            let (status, _, answer) = send(sign_up(look_alike)).await;
+            assert_eq!(
+                (status, answer["errors"][0]["field"].as_str()),
+                (422, Some("email")),
+                "{look_alike}"
+            );
+        }
+        let (status, _, answer) = send(sign_up("\u{212a}im@acme.test")).await;
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["user"]["email"], "kim@acme.test");
+    }
+
+    #[tokio::test]
+    async fn pairing_codes_cannot_be_guessed_at_speed() {
+        let stack = stack().await;
+        let guess = || {
+            stack
+                .post("/v1/terminals/pair")
+                .json(&json!({ "pairing_code": "AAAA-BBBB-CC" }))
+        };
+        for _ in 0..20 {
+            assert_eq!(send(guess()).await.0, 404);
+        }
+        let (status, headers, answer) = send(guess()).await;
+        assert_eq!(status, 429, "{answer}");
+        assert_eq!(answer["type"], "urn:steward:problem:too-many-requests");
+        assert!(headers.get("retry-after").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_feed_link_is_built_from_configuration_only() {
+        let stack = stack().await;
+        let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let (status, _, feed) = send(
+            stack
+                .as_person(&owner, Method::POST, "/v1/feeds")
+                .header("host", "evil.test")
+                .header("x-forwarded-proto", "javascript")
+                .json(&json!({})),
+        )
+        .await;
+        assert_eq!(status, 201, "{feed}");
+        let url = feed["url"].as_str().unwrap();
+        assert_eq!(
+            url,
+            format!("{}{}", stack.url, feed["path"].as_str().unwrap())
+        );
+        // And it works.
+        assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn an_organiser_does_not_approve_their_own_booking() {
+        let stack = stack().await;
+        let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+        let manager = stack.join(&owner, "max@acme.test", &["manager"]).await;
+        let (status, room) = stack
+            .call(
+                &owner,
+                Method::POST,
+                "/v1/rooms",
+                json!({
+                    "name": "Board", "time_zone": "Europe/London", "capacity": 6,
+                    "rules": { "approval_required": true },
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{room}");
+        let body = json!({ "room_id": room["id"], "start": tomorrow_at(9), "end": tomorrow_at(10), "title": "Mine" });
+        let (status, asked) = stack
+            .call(&manager, Method::POST, "/v1/bookings", body)
+            .await;
+        assert_eq!(
+            (status, asked["status"].as_str()),
+            (201, Some("pending")),
+            "{asked}"
+        );
+        let approve = format!("/v1/bookings/{}/approve", asked["id"].as_str().unwrap());
+        let as_who = |who: &Person| {
+            stack
+                .as_person(who, Method::POST, &approve)
+                .header("if-match", "\"1\"")
+                .json(&json!({}))
+        };
+        let (status, _, answer) = send(as_who(&manager)).await;
+        assert_eq!(status, 403, "{answer}");
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap()
+                .contains("someone other than its organiser")
+        );
+        let (status, _, answer) = send(as_who(&owner)).await;
+        assert_eq!(
+            (status, answer["status"].as_str()),
+            (200, Some("confirmed")),
+            "{answer}"
+        );
+    }
+}

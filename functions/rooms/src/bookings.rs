@@ -578,6 +578,15 @@ impl Rooms {
                 current.booking_id, current.status
             )));
         }
+        // Approval is a second person's look at the booking, as a change request's and a
+        // credential's review are (docs/reliability.md): never the organiser's own.
+        if approve && current.organiser == caller.user_id() {
+            return Err(ApiError::Forbidden {
+                detail: "a booking is approved by someone other than its organiser".into(),
+                permission: None,
+                feature: None,
+            });
+        }
         let slot = slot_of(&current)?;
         let decider = caller.user_id().to_owned();
         let action = if approve {

@@ -102,7 +102,7 @@ impl Rooms {
         let path = path_of(&token);
         let mut body = view(&record);
         body["token"] = json!(token.expose());
-        body["url"] = json!(public_url(request, &path));
+        body["url"] = json!(self.public_url.as_ref().map(|base| format!("{base}{path}")));
         body["path"] = json!(path);
         let mut response = api::json(StatusCode::CREATED, &body)?;
         response
@@ -251,15 +251,4 @@ impl Rooms {
             },
         )
     }
-}
-
-/// The feed's absolute URL where the request says which host it reached.
-fn public_url(request: &ApiRequest, path: &str) -> Option<String> {
-    let host = request.headers.get(header::HOST)?.to_str().ok()?;
-    let scheme = request
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("https");
-    Some(format!("{scheme}://{host}{path}"))
 }

@@ -61,9 +61,9 @@ struct BookingRow {
     start: String,
     end: String,
     #[serde(default)]
-    title: Title,
+    title: String,
     #[serde(default)]
-    override_reason: Option<Reason>,
+    override_reason: Option<String>,
 }
 
 /// What became of one row: its line in the file (the header is line 1).
@@ -515,19 +515,20 @@ impl Rooms {
         let end = instant(&zone, &input.end, "end")?;
         let slot = Slot::new(start, end).map_err(|e| ApiError::validation("end", e.to_string()))?;
         let rules = room.room.rules;
-        let override_reason = self.overridden(
-            caller,
-            &rules,
-            &slot,
-            false,
-            input.override_reason.as_deref(),
-        )?;
+        // Checked here rather than as the row is read: csv names no field for a type's error.
+        let title = Title::parse(input.title.trim())
+            .map_err(|e| ApiError::validation("title", e.to_string()))?;
+        let reason = (input.override_reason.as_deref())
+            .map(Reason::parse)
+            .transpose()
+            .map_err(|e| ApiError::validation("override_reason", e.to_string()))?;
+        let override_reason = self.overridden(caller, &rules, &slot, false, reason.as_deref())?;
         let mut record = BookingRecord::new(NewBooking {
             tenant_id: caller.tenant_id(),
             booking_id: &new_id("bkg"),
             room_id: &room.room_id,
             organiser: caller.user_id(),
-            title: input.title.trim(),
+            title: &title,
             slot: (slot.start, slot.end),
             approval_required: rules.approval_required,
             at: Timestamp::now(),

@@ -57,6 +57,16 @@ pub struct Rooms {
     /// Where exports too large to answer inline go (the rooms API's; `None` in the terminal
     /// and release functions, which export nothing).
     exports: Option<exports::LargeExports>,
+    /// The API's public base URL (PUBLIC_API_URL), what handed-out links start with; never
+    /// taken from a request. `None`: links are given as paths.
+    public_url: Option<String>,
+}
+
+/// PUBLIC_API_URL (template.yaml); empty where it is not set.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct LinksConfig {
+    #[serde(default)]
+    public_api_url: String,
 }
 
 /// Where booking notices go (template.yaml).
@@ -88,7 +98,10 @@ pub(crate) fn rooms(
 ) -> Result<Rooms, ConfigError> {
     let notices: NoticeConfig = env.parse()?;
     let large: exports::LargeExportsConfig = env.parse()?;
+    let links: LinksConfig = env.parse()?;
     Ok(Rooms {
+        public_url: Some(links.public_api_url.trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty()),
         exports: large.build(aws),
         notices: NoticeQueue::new(aws, notices.notifications_queue_url),
         identity: steward_store::identity::IdentityStore::new(table.clone()),

@@ -126,10 +126,27 @@ pub struct Stack {
     http: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
+/// The template parameter naming the API's public base URL.
+const PUBLIC_API_URL: &str = "PublicApiUrl";
+
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let template = Template::load(&options.template)?;
-        let parameters = template.parameter_values(&options.parameter_overrides)?;
+        let address = SocketAddr::from(([127, 0, 0, 1], options.port));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| StackError::Listen { address, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| StackError::Listen { address, source })?;
+        let mut overrides = options.parameter_overrides.clone();
+        // The API's public URL is this gateway's, as a deployment sets its domain.
+        if template.parameters.contains_key(PUBLIC_API_URL) {
+            overrides
+                .entry(PUBLIC_API_URL.to_owned())
+                .or_insert_with(|| format!("http://{bound}"));
+        }
+        let parameters = template.parameter_values(&overrides)?;
         let aws = options.endpoints.sdk_config();
         let mut resolver = LocalResolver::new(&options.stack_name, &template, parameters);
         provision(&template, &mut resolver, &aws).await?;
@@ -248,13 +265,6 @@ impl Stack {
         });
 
         let (stop, stopped) = watch::channel(false);
-        let address = SocketAddr::from(([127, 0, 0, 1], options.port));
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|source| StackError::Listen { address, source })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|source| StackError::Listen { address, source })?;
         let http = serve_http(listener, &shared);
         let mut tasks = Vec::new();
         let sqs = aws_sdk_sqs::Client::new(&aws);

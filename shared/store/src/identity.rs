@@ -649,7 +649,8 @@ impl IdentityStore {
         }
     }
 
-    /// Counts one failed sign-in against `key` in the window starting at `window_start`;
+    /// Counts one failure (a wrong sign-in, a pairing attempt) against `key` in the window
+    /// starting at `window_start`;
     /// answers the count so far. The item expires with its window.
     pub async fn count_failure(
         &self,

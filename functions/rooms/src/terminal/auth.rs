@@ -36,6 +36,10 @@ struct PairInput {
     pairing_code: String,
 }
 
+/// Pairing attempts a source address may make in one window of [`PAIRING_WINDOW`] seconds.
+pub(super) const PAIRING_ATTEMPTS: u32 = 20;
+const PAIRING_WINDOW: i64 = 15 * 60;
+
 fn refused(why: impl Into<String>) -> ApiError {
     ApiError::TerminalUnauthorized(why.into())
 }
@@ -71,6 +75,7 @@ impl Terminals {
     pub(super) async fn pair(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let input: PairInput = request.json()?;
         let now = Timestamp::now();
+        self.pairing_attempt(request, now).await?;
         let unknown = || ApiError::NotFound("pairing code (unknown, used or expired)".into());
         let terminals = &self.rooms.terminals;
         let pairing = terminals
@@ -108,6 +113,32 @@ impl Terminals {
                 "secret": self.secret_of(&terminal.tenant_id, &terminal.terminal_id, paired_at),
             }),
         )
+    }
+
+    /// Counts a pairing attempt from `request`'s source address, before its code is looked
+    /// at: past [`PAIRING_ATTEMPTS`] in [`PAIRING_WINDOW`] seconds, 429 until the window ends.
+    /// Every attempt counts, so that concurrent guesses cannot slip past a read of the count; a
+    /// code has 10 characters of 32 (50 bits), so 20 guesses a quarter of an hour find none,
+    /// while an office pairing its doors one after another is not held up.
+    async fn pairing_attempt(&self, request: &ApiRequest, now: Timestamp) -> Result<(), ApiError> {
+        let source = request.source_ip.as_deref().unwrap_or_default();
+        let key = format!("PAIR#{}", keyed_hash(&self.throttle, source));
+        let start = now.as_second() - now.as_second().rem_euclid(PAIRING_WINDOW);
+        let attempts = self
+            .rooms
+            .identity
+            .count_failure(&key, start, start + PAIRING_WINDOW)
+            .await?;
+        if attempts > PAIRING_ATTEMPTS {
+            return Err(ApiError::TooManyRequests {
+                retry_after: std::time::Duration::from_secs(
+                    (start + PAIRING_WINDOW - now.as_second())
+                        .max(1)
+                        .unsigned_abs(),
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The terminal that signed `request`, or 401 with why; its nonce is then used up. The

@@ -28,6 +28,8 @@ pub struct Terminals {
     rooms: Rooms,
     /// The key each terminal's secret is derived under.
     secrets: [u8; 32],
+    /// The key source addresses are hashed under to count their pairing attempts.
+    throttle: [u8; 32],
     kept: kept::Kept,
 }
 
@@ -36,6 +38,7 @@ impl Terminals {
         Self {
             rooms,
             secrets: signing_secret.derive("terminal-secret"),
+            throttle: signing_secret.derive("throttle"),
             kept: kept::Kept::new(kept_for),
         }
     }
