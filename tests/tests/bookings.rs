@@ -461,9 +461,11 @@ async fn moves_extensions_and_approvals_never_double_book_under_concurrency() {
         json!({ "time_zone": "UTC", "rules": { "approval_required": true } }),
     )
     .await;
+    // A member's: a booking is approved by someone other than its organiser.
+    let member = stack.join(&owner, "member@race.test", &["member"]).await;
     let pending = create(
         &stack,
-        &owner,
+        &member,
         &booking(&board, &format!("{d}T09:00:00Z"), &format!("{d}T10:00:00Z")),
     )
     .await;

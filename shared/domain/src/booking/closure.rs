@@ -74,7 +74,10 @@ impl ClosureInput {
         }
         let recurrence = self.recurrence.map(|text| text.trim().to_owned());
         if let Some(text) = &recurrence {
-            match text.parse::<RecurrenceRule>() {
+            match crate::text::check(text, 200, false)
+                .map_err(|e| e.to_string())
+                .and_then(|()| text.parse::<RecurrenceRule>().map_err(|e| e.to_string()))
+            {
                 Err(error) => problems.push(("recurrence".into(), error.to_string())),
                 Ok(rule) => {
                     if let (Some(start), Some(end)) = (start, end)

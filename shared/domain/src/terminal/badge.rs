@@ -10,6 +10,9 @@ pub struct BadgeId(String);
 impl BadgeId {
     /// 4 to 32 hexadecimal digits once `:`, `-` and spaces are taken out.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
+        if text.chars().count() > 64 {
+            return Err("4 to 32 hexadecimal digits, such as 04A1B2C3 (64 characters at most)");
+        }
         let digits: String = text
             .chars()
             .filter(|c| !matches!(c, ':' | '-' | ' '))
