@@ -84,6 +84,20 @@ impl TestStack {
         room["id"].as_str().expect("a room id").to_owned()
     }
 
+    /// `owner` creates a room named `name` whose bookings need a check-in (released 15 minutes
+    /// after their start), bookable from 5 minutes long and at no notice: its id.
+    pub async fn check_in_room(&self, owner: &Person, name: &str) -> String {
+        self.room(
+            owner,
+            json!({
+                "name": name, "time_zone": "Europe/London", "capacity": 6,
+                "rules": { "check_in_required": true, "release_minutes": 15,
+                           "min_duration_minutes": 5, "min_notice_minutes": 0 },
+            }),
+        )
+        .await
+    }
+
     /// `owner` registers a door terminal for `room`, and it pairs: a terminal that signs its
     /// requests as a real one does.
     pub async fn terminal(&self, owner: &Person, room: &str) -> steward_terminal::Terminal {

@@ -631,15 +631,16 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             201,
         )
         .await;
+    // A member's bookings: a booking is approved by someone other than its organiser.
+    let booker = stack.join(&owner, "booker@acme.test", &["member"]).await;
     for (route, verb, hour) in [
         ("POST /v1/bookings/{bookingId}/approve", "approve", 9),
         ("POST /v1/bookings/{bookingId}/reject", "reject", 11),
     ] {
-        // A member's: a booking is approved by someone other than its organiser.
         let pending = script
             .step(
                 "POST /v1/bookings",
-                as_(&member, Method::POST, "/v1/bookings").json(&json!({
+                as_(&booker, Method::POST, "/v1/bookings").json(&json!({
                     "room_id": board["id"],
                     "start": format!("{d3}T{hour:02}:00"),
                     "end": format!("{d3}T{:02}:00", hour + 1),

@@ -174,16 +174,7 @@ mod door_pin_lockout {
         ])
         .await;
         let owner = stack.sign_up("Door", "owner@door.test").await;
-        let room = stack
-            .room(
-                &owner,
-                json!({
-                    "name": "Cedar", "time_zone": "Europe/London", "capacity": 6,
-                    "rules": { "check_in_required": true, "release_minutes": 15,
-                               "min_duration_minutes": 5, "min_notice_minutes": 0 },
-                }),
-            )
-            .await;
+        let room = stack.check_in_room(&owner, "Cedar").await;
         let (status, policy) = stack
             .call(
                 &owner,
@@ -424,49 +415,27 @@ mod sign_in_throttle {
         let stack = TestStack::with_parameters(&[("SignInFailuresPerAccount", "10")]).await;
         let email = "owner@acme.test";
         stack.sign_up("Acme Rooms", email).await;
-        // The owner signs in where they usually do: that source is known to the account.
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
-            200
-        );
-
-        // A stranger guesses: five wrong passwords, then refused, the right one too.
-        for _ in 0..5 {
-            assert_eq!(
-                sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await,
-                401
-            );
-        }
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.2", email, "wrong guess number").await,
-            429
-        );
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.2", email, PASSWORD).await,
-            429
-        );
-        // The owner is not locked out by it.
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
-            200
-        );
-
+        let (owner, stranger, wrong) = ("127.0.0.1", "127.0.0.2", "wrong guess number");
+        let mut steps = vec![
+            // The owner signs in where they usually do: that source is known to the account.
+            (owner, PASSWORD, 200),
+        ];
+        // A stranger guesses: five wrong passwords, then refused, the right one too; the owner
+        // is not locked out by it.
+        steps.extend([(stranger, wrong, 401); 5]);
+        steps.extend([
+            (stranger, wrong, 429),
+            (stranger, PASSWORD, 429),
+            (owner, PASSWORD, 200),
+        ]);
         // Guessing spread over sources reaches the account's ceiling (10 here): sources never
         // seen to sign in are refused, the right password too; the owner's known source is not.
-        for _ in 0..5 {
-            assert_eq!(
-                sign_in_from(&stack, "127.0.0.3", email, "another wrong one").await,
-                401
-            );
+        steps.extend([("127.0.0.3", wrong, 401); 5]);
+        steps.extend([("127.0.0.4", PASSWORD, 429), (owner, PASSWORD, 200)]);
+        for (i, (source, password, status)) in steps.into_iter().enumerate() {
+            let got = sign_in_from(&stack, source, email, password).await;
+            assert_eq!(got, status, "step {i}: from {source}");
         }
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.4", email, PASSWORD).await,
-            429
-        );
-        assert_eq!(
-            sign_in_from(&stack, "127.0.0.1", email, PASSWORD).await,
-            200
-        );
     }
 }
 

@@ -691,16 +691,7 @@ async fn a_check_in_holds_again_in_its_write_what_the_instance_kept() {
     let owner = stack.sign_up("Kept", "owner@kept.test").await;
     let first = stack.join(&owner, "first@kept.test", &["member"]).await;
     let second = stack.join(&owner, "second@kept.test", &["member"]).await;
-    let room = stack
-        .room(
-            &owner,
-            json!({
-                "name": "Cedar", "time_zone": "Europe/London", "capacity": 6,
-                "rules": { "check_in_required": true, "release_minutes": 15,
-                           "min_duration_minutes": 5, "min_notice_minutes": 0 },
-            }),
-        )
-        .await;
+    let room = stack.check_in_room(&owner, "Cedar").await;
     // Four bookings, each in its window now: check-in opens half an hour before.
     let (status, policy) = stack
         .call(
