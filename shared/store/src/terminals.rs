@@ -469,11 +469,13 @@ impl TerminalStore {
             .await;
         match counted {
             Ok(output) => return Ok(PinCount::Counted(failures(output.attributes()))),
-            Err(error) => match refused_pin(error, now)? {
-                Some(refused) => return Ok(refused),
-                // The window is over (or never began): this failure starts a new one.
-                None => {}
-            },
+            Err(error) => {
+                if let Some(refused) = refused_pin(error, now)? {
+                    return Ok(refused);
+                }
+                // Open to PINs: the window is over (or never began), and this failure starts a
+                // new one.
+            }
         }
         let restarted = self
             .table

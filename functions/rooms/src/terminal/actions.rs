@@ -488,9 +488,8 @@ impl Terminals {
         &self,
         request: &ApiRequest,
         device: &Device,
-        by: &Credential,
+        (by, member): (&Credential, &str),
         booking: &BookingRecord,
-        member: &str,
         at: Timestamp,
         room: &RoomRecord,
     ) -> Result<BookingRecord, ApiError> {

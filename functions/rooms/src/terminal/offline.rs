@@ -218,7 +218,12 @@ impl Terminals {
             return Ok(
                 match self
                     .check_in_booking(
-                        request, device, &presented, booking, &member, at, &door.room,
+                        request,
+                        device,
+                        (&presented, &member),
+                        booking,
+                        at,
+                        &door.room,
                     )
                     .await
                 {
