@@ -10,15 +10,12 @@ use steward_access::{Caller, Record, new_id};
 use steward_domain::access::{Change, ChangeError, PolicyState, RoleRef};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
+use steward_kit::retry::Optimistic;
 use steward_store::access::{Also, ChangeRequestRecord, CommitError, PolicyCommit};
 use steward_store::audit::AuditEntry;
 use steward_store::identity::TenantRecord;
 
 use crate::Access;
-
-/// Commits lost to a concurrent change before giving up with 503: each retry re-reads the
-/// state, so only a tenant under a storm of changes gets there.
-const MAX_ATTEMPTS: usize = 5;
 
 /// How [`Access::commit_change`] ended.
 pub(crate) enum Committed {
@@ -83,7 +80,8 @@ impl Access {
         also: Also<'_>,
         audit: impl Fn(&PolicyState, &PolicyState) -> AuditEntry,
     ) -> Result<Result<Committed, CommitError>, ApiError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut tries = Optimistic::new();
+        while tries.next().await {
             let (_, state) = self.load(tenant_id).await?;
             change
                 .authorised_for(actor, &state)
@@ -111,10 +109,7 @@ impl Access {
                 Err(refused) => return Ok(Err(refused)),
             }
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+        Err(tries.spent())
     }
 
     /// Makes `change` as `caller`: 200 with the new policy version, or 202 with the change

@@ -15,6 +15,7 @@ use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, Refresh
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, Api, ApiRequest, Principal, Replayable};
+use steward_kit::retry::Optimistic;
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
 use steward_store::audit::AuditEntry;
 use steward_store::identity::{
@@ -351,7 +352,8 @@ impl Identity {
         };
         let (session, refresh) = self.prepare_session(request, &user, now);
         let mut committed = false;
-        for _ in 0..5 {
+        let mut tries = Optimistic::new();
+        while tries.next().await {
             let (_, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
             let mut next = state.clone();
             change
@@ -404,10 +406,7 @@ impl Identity {
             }
         }
         if !committed {
-            return Err(ApiError::Unavailable {
-                retry_after: std::time::Duration::from_secs(1),
-                source: None,
-            });
+            return Err(tries.spent());
         }
         self.store.create_session(&session, None, None).await?;
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);

@@ -15,6 +15,7 @@ use steward_domain::booking::rules::{Conflict, MAX_BUFFER, RoomRules, Slot, Take
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::check_in::{CheckInPolicy, release_deadline};
 use steward_kit::ApiError;
+use steward_kit::retry::Optimistic;
 use steward_store::StoreError;
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::Listing;
@@ -29,9 +30,6 @@ use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
-
-/// Concurrent writers on one room's day: the loser rereads; a second round sees the winner.
-pub(crate) const ATTEMPTS: usize = 5;
 
 /// One booking's new state and its move on the room's calendar.
 #[derive(Debug, Clone)]
@@ -428,7 +426,8 @@ impl Rooms {
         F: FnMut(Option<&RoomRecord>) -> Result<Plan, ApiError>,
         S: FnMut(&mut Plan, &[Skipped]) -> Result<Settled, ApiError>,
     {
-        for _ in 0..ATTEMPTS {
+        let mut tries = Optimistic::new();
+        while tries.next().await {
             let read = self
                 .bookings
                 .room_and_days(
@@ -562,10 +561,7 @@ impl Rooms {
                 }
             }
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+        Err(tries.spent())
     }
 
     /// What the organiser will hold once `plan` commits, checked against the quota: refused

@@ -13,6 +13,7 @@ use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{Slot, Taken};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
+use steward_kit::retry::Optimistic;
 use steward_store::bookings::dates_between;
 use steward_store::rooms::{RoomRecord, RoomWriteError};
 
@@ -124,7 +125,8 @@ impl Rooms {
         let tenant_id = caller.tenant_id();
         let room_id = request.path_param("roomId")?;
         let not_found = || ApiError::NotFound(format!("room {room_id}"));
-        for _ in 0..3 {
+        let mut tries = Optimistic::new();
+        while tries.next().await {
             let current = self
                 .store
                 .get(tenant_id, room_id)
@@ -152,10 +154,7 @@ impl Rooms {
                 Err(error) => return Err(ApiError::internal(error)),
             }
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+        Err(tries.spent())
     }
 
     /// `GET /v1/rooms/{roomId}/closures`.

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 pub const REGION: &str = "us-east-1";
@@ -127,6 +128,9 @@ impl Endpoints {
             )))
             .endpoint_url(&self.services)
             .service_config(DynamoDbApart(self.dynamodb.clone()))
+            // What `aws_config::load_defaults` sets in AWS: without a timer the SDK silently
+            // ignores its timeouts.
+            .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
             .build()
     }
 

@@ -147,7 +147,13 @@ impl Stack {
                 .or_insert_with(|| format!("http://{bound}"));
         }
         let parameters = template.parameter_values(&overrides)?;
-        let aws = options.endpoints.sdk_config();
+        // The functions' clients wait on the emulator as they would on AWS.
+        let aws = options
+            .endpoints
+            .sdk_config()
+            .into_builder()
+            .timeout_config(steward_store::timeouts())
+            .build();
         let mut resolver = LocalResolver::new(&options.stack_name, &template, parameters);
         provision(&template, &mut resolver, &aws).await?;
         let resolver = Arc::new(resolver);

@@ -253,6 +253,10 @@ struct RecordedLatencies {
     instance: String,
 }
 
+/// The longest an answer waits for its instance's recorded latencies to be written: a write
+/// takes milliseconds, and only a failing store gets here.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// PERFORMANCE_METRICS_FLUSH_SECONDS: how often an instance writes what it recorded.
 #[derive(Debug, Clone, serde::Deserialize)]
 struct FlushInterval {
@@ -311,7 +315,8 @@ impl<A: Api> HttpFunction<A> {
     }
 
     /// Writes what this instance recorded once its interval has passed. A failure costs the
-    /// interval's numbers, never the answer.
+    /// interval's numbers, never the answer, and neither does a slow store: the answer waits
+    /// at most [`FLUSH_WAIT`] for the write.
     async fn flush_latencies(&self) {
         let Some(recorded) = &self.recorded else {
             return;
@@ -320,12 +325,17 @@ impl<A: Api> HttpFunction<A> {
             return;
         };
         let at = jiff::Timestamp::now().as_millisecond();
-        if let Err(error) = recorded
-            .store
-            .save(&self.name, &recorded.instance, at, &snapshot)
-            .await
-        {
-            tracing::warn!(%error, "recorded latencies not saved");
+        let saved = tokio::time::timeout(
+            FLUSH_WAIT,
+            recorded
+                .store
+                .save(&self.name, &recorded.instance, at, &snapshot),
+        )
+        .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "recorded latencies not saved"),
+            Err(_) => tracing::warn!("recorded latencies not saved: the store is slow"),
         }
     }
 

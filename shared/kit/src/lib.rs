@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod pagination;
 pub mod problem;
 pub mod recent;
+pub mod retry;
 pub mod runtime;
 pub mod secret;
 pub mod sqs;

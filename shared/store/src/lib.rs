@@ -4,6 +4,7 @@
 pub mod access;
 mod attributes;
 pub mod audit;
+pub mod backoff;
 pub mod bookings;
 pub mod credentials;
 mod error;
@@ -38,9 +39,25 @@ pub use table::{Index, PageKey, Query, Table};
 
 pub use aws_config::SdkConfig;
 
-/// The SDK configuration from the environment, loaded once at init and shared by every client.
+/// The SDK configuration from the environment, loaded once at init and shared by every client,
+/// with [`timeouts`].
 ///
 /// Locally `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_DYNAMODB`) point it at the emulator.
 pub async fn load_aws_config() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+/// How long a call to AWS may take: a try 2.5 s, a call with the SDK's own retries 5 s, a new
+/// connection 1 s. A store that stops answering is then a 503 with Retry-After well inside a
+/// function's 10 s timeout, instead of an invocation run out (which answers nothing useful and
+/// leaves an idempotency key held). DynamoDB answers in milliseconds; these bound only a fault.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_millis(2_500))
+        .operation_timeout(std::time::Duration::from_secs(5))
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
 }

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 use crate::attributes::{Item, s};
+use crate::backoff::Backoff;
+
+/// Tries of a batch read whose keys the service leaves unprocessed.
+const UNPROCESSED_TRIES: u32 = 8;
 
 /// Steward's table: a client built once at init and the table's name from configuration.
 #[derive(Clone, Debug)]
@@ -244,19 +248,26 @@ impl Table {
     }
 
     /// The items of `keys` that exist, consistent reads, 100 keys a call (BatchGetItem's most);
-    /// keys the service leaves unprocessed are asked again after a backoff.
+    /// keys the service leaves unprocessed (it is throttling) are asked again after a jittered
+    /// backoff, at most [`UNPROCESSED_TRIES`] tries in all: then the store is unavailable.
     pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let mut pending = chunk.to_vec();
-            for attempt in 0u32.. {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    // Unprocessed keys mean throttling: back off before asking again.
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6)))
-                        .await;
+            let mut backoff = Backoff::new(
+                UNPROCESSED_TRIES,
+                std::time::Duration::from_millis(25),
+                std::time::Duration::from_millis(800),
+            );
+            while !pending.is_empty() {
+                if !backoff.next_try().await {
+                    return Err(StoreError::Unavailable(
+                        format!(
+                            "{} keys still unprocessed after {UNPROCESSED_TRIES} tries",
+                            pending.len()
+                        )
+                        .into(),
+                    ));
                 }
                 let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))

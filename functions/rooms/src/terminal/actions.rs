@@ -15,6 +15,7 @@ use steward_domain::terminal::check_in::{CheckInPolicy, CheckInRefusal, PIN_WIND
 use steward_domain::terminal::pin::pin_matches;
 use steward_domain::terminal::status::{Occupant, status_at};
 use steward_kit::api::{self, ApiRequest, Principal};
+use steward_kit::retry::Optimistic;
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, BookingWriteError, Listing, NewBooking};
@@ -24,7 +25,7 @@ use steward_store::terminals::{PinCount, TerminalRecord};
 
 use super::auth::{Source, replay, revoked};
 use super::{Device, Terminals};
-use crate::calendar::{ATTEMPTS, Holder, Placement, Plan, days_of, slot_of};
+use crate::calendar::{Holder, Placement, Plan, days_of, slot_of};
 
 /// How one try of a check-in ended, when not checked in.
 enum Attempt {
@@ -518,7 +519,8 @@ impl Terminals {
     /// again. A refused request uses its nonce up too, so that it cannot be replayed later.
     pub(super) async fn check_in(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let mut source = Source::Kept;
-        for _ in 0..ATTEMPTS {
+        let mut tries = Optimistic::new();
+        while tries.next().await {
             let device = self.signed_by(request, source).await?;
             match self.try_check_in(request, &device, source).await {
                 Ok(checked_in) => {
@@ -538,10 +540,7 @@ impl Terminals {
                 }
             }
         }
-        Err(ApiError::Unavailable {
-            retry_after: std::time::Duration::from_secs(1),
-            source: None,
-        })
+        Err(tries.spent())
     }
 
     /// One try of a check-in; a wrong PIN is refused uncounted (counted once its nonce is used).
