@@ -42,7 +42,7 @@ venv-bench: $(VENV)/.installed-bench
 run: venv ## Start emulator, gateway and demo data; print where to point a client
 	cargo run --quiet -p steward-local -- run --port $(PORT) --stack $(STACK)
 
-test: venv ## Every test: unit, emulator and end to end (each test binary starts its own emulator)
+test: venv ## Every test: unit, emulator and end to end (the end-to-end tests are one binary, tests/tests/e2e/)
 	cargo test --workspace --all-targets --no-fail-fast
 
 # The fuzzing test of make test, long: 200 examples per operation, the stateful phase too,

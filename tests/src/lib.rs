@@ -71,6 +71,8 @@ fn template_with_probe(stack_name: &str) -> PathBuf {
 }
 
 pub struct TestStack {
+    /// The stack's name: what its resources' physical names begin with.
+    pub name: String,
     pub stack: Stack,
     pub url: String,
     pub http: reqwest::Client,
@@ -111,6 +113,8 @@ impl TestStack {
         for (name, value) in [
             ("CacheEnabled", "false"),
             ("PerformanceMetricsFlushSeconds", "1"),
+            // Mail from this stack says so: the emulator's sent mail is every stack's.
+            ("NotificationSender", &sender_of(&stack_name)),
         ] {
             options
                 .parameter_overrides
@@ -120,6 +124,7 @@ impl TestStack {
         let stack = Stack::start(options).await.expect("the stack starts");
         let table = Table::new(stack.aws(), stack.physical_name("Table"));
         Self {
+            name: stack_name,
             url: stack.url().to_owned(),
             http: reqwest::Client::new(),
             table,
@@ -195,18 +200,27 @@ pub async fn read(response: reqwest::Response) -> (u16, reqwest::header::HeaderM
     (status, headers, body)
 }
 
-/// Every email the emulator's SES accepted whose recipients include `matching` (an address
-/// or part of one), oldest first: `destinations`, `subject`, `body`, and `raw` MIME for the
-/// ones sent raw (with attachments).
-pub async fn sent_mail(matching: &str) -> Vec<Value> {
-    let url = format!(
-        "{}/_emulator/sent-mail",
-        Emulator::shared().endpoints().services
-    );
-    let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
-    all.into_iter()
-        .filter(|m| m["destinations"].to_string().contains(matching))
-        .collect()
+/// The address a stack's mail comes from.
+fn sender_of(stack_name: &str) -> String {
+    format!("no-reply+{stack_name}@steward.invalid")
+}
+
+impl TestStack {
+    /// Every email this stack sent whose recipients include `matching` (an address or part of
+    /// one), oldest first: `destinations`, `subject`, `body`, and `raw` MIME for the ones sent
+    /// raw (with attachments). Other stacks' mail, to the same addresses, is not this one's.
+    pub async fn sent_mail(&self, matching: &str) -> Vec<Value> {
+        let url = format!(
+            "{}/_emulator/sent-mail",
+            Emulator::shared().endpoints().services
+        );
+        let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
+        let sender = sender_of(&self.name);
+        all.into_iter()
+            .filter(|m| m["source"].as_str().is_some_and(|s| s.contains(&sender)))
+            .filter(|m| m["destinations"].to_string().contains(matching))
+            .collect()
+    }
 }
 
 /// The text of a sent email, whichever way it was sent: SES's simple form, or raw MIME with

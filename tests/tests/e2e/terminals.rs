@@ -400,7 +400,8 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     let id = soon["id"].as_str().unwrap();
     let mut confirmation = String::new();
     for _ in 0..50 {
-        if let Some(mail) = steward_e2e::sent_mail(&organiser.email)
+        if let Some(mail) = stack
+            .sent_mail(&organiser.email)
             .await
             .iter()
             .map(steward_e2e::mail_text)

@@ -298,7 +298,7 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
             "{hours} h: {ran}"
         );
     }
-    let mails = steward_e2e::sent_mail(&owner.email).await;
+    let mails = stack.sent_mail(&owner.email).await;
     assert_eq!(
         mails
             .iter()
@@ -525,7 +525,7 @@ async fn verified_credentials_are_reminded_then_expire() {
         .await
         .1;
     assert_eq!(read["status"], "expired");
-    let mails = steward_e2e::sent_mail(&provider.email).await;
+    let mails = stack.sent_mail(&provider.email).await;
     let subjects: Vec<String> = mails
         .iter()
         .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use mailparse::MailHeaderMap;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send, sent_mail};
+use steward_e2e::{Person, TestStack, days_ahead, send};
 use steward_store::Query;
 
 async fn room(stack: &TestStack, owner: &Person, rules: Value) -> String {
@@ -73,8 +73,9 @@ async fn wait_for(stack: &TestStack, who: &Person, kind: &str, count: usize) -> 
 }
 
 /// The emails to `who` whose subject begins with `prefix`.
-async fn mail(who: &Person, prefix: &str) -> Vec<Value> {
-    sent_mail(&who.email)
+async fn mail(stack: &TestStack, who: &Person, prefix: &str) -> Vec<Value> {
+    stack
+        .sent_mail(&who.email)
         .await
         .into_iter()
         .filter(|m| {
@@ -142,7 +143,7 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     let confirmed = wait_for(&stack, &owner, "confirmed", 1).await;
     assert_eq!(confirmed[0]["booking_ids"], json!([id]));
     assert_eq!(confirmed[0]["read"], false);
-    let emails = mail(&owner, "Confirmed: Quarterly review").await;
+    let emails = mail(&stack, &owner, "Confirmed: Quarterly review").await;
     assert_eq!(emails.len(), 1, "{emails:?}");
     let email = parsed(&emails[0]);
     assert!(
@@ -200,7 +201,7 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     .await;
     assert_eq!(status, 200, "{renamed}");
     wait_for(&stack, &owner, "changed", 1).await;
-    let changed = mail(&owner, "Changed: Quarterly review").await;
+    let changed = mail(&stack, &owner, "Changed: Quarterly review").await;
     assert_eq!(changed.len(), 1);
     assert!(
         parts_of(&changed[0]).contains(&"text/calendar".to_owned()),
@@ -217,7 +218,7 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     )
     .await;
     wait_for(&stack, &owner, "cancelled", 1).await;
-    let cancelled = mail(&owner, "Cancelled: Quarterly review (final)").await;
+    let cancelled = mail(&stack, &owner, "Cancelled: Quarterly review (final)").await;
     assert_eq!(cancelled.len(), 1);
     let body = cancelled[0]["body"].as_str().unwrap_or_default().to_owned();
     assert!(body.contains("Reason: Board moved online"), "{cancelled:?}");
@@ -231,7 +232,7 @@ async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["cancelled", "changed", "confirmed"]);
-    assert_eq!(sent_mail(&owner.email).await.len(), 3);
+    assert_eq!(stack.sent_mail(&owner.email).await.len(), 3);
     outbox_drained(&stack).await;
 
     // Read up to now: every one is read; an earlier mark does not move it back.
@@ -309,14 +310,14 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     for approver in [&owner, &manager] {
         wait_for(&stack, approver, "approval_needed", 2).await;
         assert_eq!(
-            mail(approver, "Approval needed: Quarterly review")
+            mail(&stack, approver, "Approval needed: Quarterly review")
                 .await
                 .len(),
             2
         );
     }
     for bystander in [&member, &colleague] {
-        assert!(sent_mail(&bystander.email).await.is_empty());
+        assert!(stack.sent_mail(&bystander.email).await.is_empty());
         assert_eq!(notifications(&stack, bystander).await["items"], json!([]));
     }
 
@@ -339,10 +340,10 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     .await;
     wait_for(&stack, &member, "approved", 1).await;
     wait_for(&stack, &member, "rejected", 1).await;
-    let approved = mail(&member, "Approved: Quarterly review").await;
+    let approved = mail(&stack, &member, "Approved: Quarterly review").await;
     assert_eq!(approved.len(), 1);
     assert!(parts_of(&approved[0]).contains(&"text/calendar".to_owned()));
-    let declined = mail(&member, "Declined: Quarterly review").await;
+    let declined = mail(&stack, &member, "Declined: Quarterly review").await;
     assert_eq!(declined.len(), 1);
     assert!(
         declined[0]["body"]
@@ -351,7 +352,7 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
             .contains("Reason: The room is for the board")
     );
     // The approver is not told of their own decision.
-    assert!(mail(&manager, "Approved").await.is_empty());
+    assert!(mail(&stack, &manager, "Approved").await.is_empty());
 }
 
 #[tokio::test]
@@ -395,7 +396,7 @@ async fn reminders_go_once_per_booking_whatever_the_schedule_does() {
     assert_eq!(reminders[0]["booking_ids"], json!([booking["id"]]));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(wait_for(&stack, &owner, "reminder", 1).await.len(), 1);
-    let emails = mail(&owner, "Starting soon: Quarterly review").await;
+    let emails = mail(&stack, &owner, "Starting soon: Quarterly review").await;
     assert_eq!(emails.len(), 1, "{emails:?}");
 }
 
@@ -441,7 +442,12 @@ async fn a_notice_left_in_the_outbox_is_sent_again_by_the_schedule() {
     let told = wait_for(&stack, &owner, "cancelled", 1).await;
     assert_eq!(told[0]["id"], "nt_stranded");
     outbox_drained(&stack).await;
-    assert_eq!(mail(&owner, "Cancelled: Quarterly review").await.len(), 1);
+    assert_eq!(
+        mail(&stack, &owner, "Cancelled: Quarterly review")
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

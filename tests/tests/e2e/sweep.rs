@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use serde_json::{Value, json};
 use steward_e2e::sweeps::{PROBLEMS, Plant, plant, plant_tenants, start_run, wait_for_run};
-use steward_e2e::{TestStack, send, sent_mail};
+use steward_e2e::{TestStack, send};
 
 async fn tenant_item(stack: &TestStack, tenant_id: &str) -> Value {
     let (items, _) = stack
@@ -198,7 +198,7 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     );
 
     // The notices reached the tenants' admins; the report reached the operator.
-    let notice_mail = sent_mail(&format!("usr_{tag}")).await;
+    let notice_mail = stack.sent_mail(&format!("usr_{tag}")).await;
     assert_eq!(notice_mail.len() as u64, notices, "one email per notice");
     let notice7 = &plan[&Plant::Notice7][0];
     let to_notice7: Vec<&Value> = notice_mail
@@ -206,7 +206,7 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
         .filter(|m| m["destinations"].to_string().contains(notice7.as_str()))
         .collect();
     assert_eq!(to_notice7.len(), 2, "30 and 7 days");
-    let reports = sent_mail(&operator.email).await;
+    let reports = stack.sent_mail(&operator.email).await;
     let report_mail: Vec<&Value> = reports
         .iter()
         .filter(|m| m["subject"].as_str().unwrap().contains(&run_id))
@@ -279,7 +279,7 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     assert_eq!(rerun["summary"]["transitions"], json!({}));
     assert_eq!(rerun["summary"]["fixes_applied"], 0);
     assert_eq!(
-        sent_mail(&format!("usr_{tag}")).await.len() as u64,
+        stack.sent_mail(&format!("usr_{tag}")).await.len() as u64,
         notices,
         "no second notice"
     );
@@ -397,7 +397,7 @@ async fn with_validation_and_view_refresh_off_the_schedules_do_nothing_but_say_s
     assert!(again["summary"].is_null());
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
-        sent_mail("usr_quietp0").await.is_empty(),
+        stack.sent_mail("usr_quietp0").await.is_empty(),
         "no notice: nothing ran"
     );
     // On demand, the aggregates still refresh.

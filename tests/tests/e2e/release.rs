@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send, sent_mail};
+use steward_e2e::{Person, TestStack, days_ahead, send};
 use steward_terminal::answer;
 
 fn minutes(m: i64) -> SignedDuration {
@@ -70,10 +70,11 @@ async fn fire(stack: &TestStack, at: Timestamp) -> Value {
 }
 
 /// The released notices mailed to `who` so far, waiting up to 10 s for `count`.
-async fn released_mail(who: &Person, count: usize) -> Vec<Value> {
+async fn released_mail(stack: &TestStack, who: &Person, count: usize) -> Vec<Value> {
     let mut found = Vec::new();
     for _ in 0..50 {
-        found = sent_mail(&who.email)
+        found = stack
+            .sent_mail(&who.email)
             .await
             .into_iter()
             .filter(|m| m.to_string().contains("Released"))
@@ -166,7 +167,7 @@ async fn missed_bookings_are_released_exempt_ones_are_not_and_series_end() {
     let start: Timestamp = missed["start"].as_str().unwrap().parse().unwrap();
     let end: Timestamp = missed["end"].as_str().unwrap().parse().unwrap();
     book(&stack, &owner, &small, start, end).await;
-    let mail = released_mail(&member, 1).await;
+    let mail = released_mail(&stack, &member, 1).await;
     assert_eq!(mail.len(), 1, "the organiser is told once: {mail:?}");
 
     // A daily series: released twice in a row, the rest of it is cancelled.

@@ -178,6 +178,32 @@ async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_noth
     assert_eq!(answer, json!({ "message": "Internal Server Error" }));
 }
 
+/// A store that takes a request and never answers: the SDK's timeouts end the call, and the
+/// answer is a 503 to retry, well inside the function's timeout (10 s, template.yaml), rather
+/// than an invocation run out.
+#[tokio::test]
+async fn a_store_that_hangs_answers_503_before_the_functions_timeout_and_books_nothing() {
+    let (proxy, stack) = faulty_stack().await;
+    let owner = stack.sign_up("Hung Rooms", "owner@hung.test").await;
+    let room = room(&stack, &owner, "Still").await;
+    assert!(bookings_of(&stack, &owner, &room).await.is_empty());
+
+    proxy.break_down(Fault::Slow(Duration::from_secs(60)));
+    let started = std::time::Instant::now();
+    let (status, headers, problem) = book(&stack, &owner, &booking(&room, 9), "hung").await;
+    let waited = started.elapsed();
+    proxy.heal();
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(problem["type"], "urn:steward:problem:unavailable");
+    assert!(headers.get("retry-after").is_some());
+    assert!(
+        waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    println!("a hung store answered 503 after {waited:?}");
+    assert!(bookings_of(&stack, &owner, &room).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_booking_is_all_or_nothing_wherever_the_store_fails() {
     let (proxy, stack) = faulty_stack().await;

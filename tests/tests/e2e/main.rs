@@ -1,0 +1,37 @@
+//! The end-to-end tests, one module a capability, in one test binary: each links every function
+//! crate and the SDK, and on two cores linking 26 binaries cost more than running their tests.
+//! Every test starts a stack of its own (its own table, queues and bucket in the one emulator
+//! this binary starts), so modules share nothing but the emulator.
+//!
+//! Apart, in binaries of their own, are the tests that must run alone: fuzzing (tests/fuzz.rs),
+//! the soak (tests/soak.rs), the log capture (tests/log_secrets.rs, which installs the process's
+//! one log subscriber) and the request counts `make bench` also runs (tests/requests.rs).
+//!
+//! One module: `cargo test --workspace --test e2e hardening::`.
+
+mod access;
+mod audit;
+mod bookings;
+mod csv;
+mod demo;
+mod faults;
+mod feeds;
+mod gateway;
+mod hardening;
+mod identity;
+mod isolation;
+mod kiosk;
+mod kit;
+mod notifications;
+mod openapi;
+mod operations;
+mod queues_and_schedules;
+mod quotas;
+mod release;
+mod rooms;
+mod series;
+mod sweep;
+mod template_check;
+mod terminals;
+mod uploads;
+mod utilisation;
