@@ -333,3 +333,40 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
         assert_eq!(body["type"], "urn:steward:problem:invalid-cursor");
     }
 }
+
+/// Every signed-in POST of a function that takes an `Idempotency-Key` is in its `KEYED_ROUTES`,
+/// which names the permission a replay is decided on (a route missing would answer a retry
+/// 500), and every entry is such a route of that function.
+#[test]
+fn every_keyed_route_names_the_permission_a_replay_is_decided_on() {
+    use steward_template::{HttpAuth, Template};
+    let keyed: [(&str, &[(&str, steward_authz::Permission)]); 5] = [
+        ("IdentityFunction", steward_identity::KEYED_ROUTES),
+        ("AccessFunction", steward_access_management::KEYED_ROUTES),
+        ("RoomsFunction", steward_rooms::KEYED_ROUTES),
+        (
+            "NotificationsFunction",
+            steward_notifier::inbox::KEYED_ROUTES,
+        ),
+        (
+            "OperationsFunction",
+            steward_sweep::operations::KEYED_ROUTES,
+        ),
+    ];
+    let template = Template::load(steward_e2e::repository_root().join("template.yaml")).unwrap();
+    let routes = template.routes().unwrap();
+    for (function, declared) in keyed {
+        let served: BTreeSet<String> = routes
+            .iter()
+            .filter(|(key, f, auth)| {
+                f.logical_id == function
+                    && !matches!(auth, HttpAuth::None)
+                    && key.to_string().starts_with("POST ")
+            })
+            .map(|(key, _, _)| key.to_string())
+            .collect();
+        let named: BTreeSet<String> = declared.iter().map(|(r, _)| (*r).to_owned()).collect();
+        assert!(!served.is_empty(), "{function} serves signed-in POSTs");
+        assert_eq!(named, served, "{function}'s KEYED_ROUTES");
+    }
+}
