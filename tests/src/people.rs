@@ -84,6 +84,16 @@ impl TestStack {
         room["id"].as_str().expect("a room id").to_owned()
     }
 
+    /// `who` imports `csv` (`text/csv`) at `path`: the status and the answer.
+    pub async fn import(&self, who: &Person, path: &str, csv: &str) -> (u16, Value) {
+        let request = self
+            .as_person(who, Method::POST, path)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned());
+        let (status, _, answer) = send(request).await;
+        (status, answer)
+    }
+
     /// `owner` creates a room named `name` whose bookings need a check-in (released 15 minutes
     /// after their start), bookable from 5 minutes long and at no notice: its id.
     pub async fn check_in_room(&self, owner: &Person, name: &str) -> String {

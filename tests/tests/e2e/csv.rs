@@ -6,17 +6,6 @@ use http::Method;
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send};
 
-async fn import(stack: &TestStack, who: &Person, path: &str, csv: &str) -> (u16, Value) {
-    let (status, _, answer) = send(
-        stack
-            .as_person(who, Method::POST, path)
-            .header("content-type", "text/csv")
-            .body(csv.to_owned()),
-    )
-    .await;
-    (status, answer)
-}
-
 /// A CSV export: its content type and its rows as maps of column to cell.
 async fn export(
     stack: &TestStack,
@@ -94,7 +83,7 @@ async fn rooms_export_and_import_with_a_report_of_every_row() {
                  Birch,Europe/Paris,8,screen;phone,10\n\
                  Cedar,Mars/Base,4,,\n\
                  Dune,UTC,lots,,\n";
-    let (status, problem) = import(&stack, &owner, "/v1/imports/rooms", sheet).await;
+    let (status, problem) = stack.import(&owner, "/v1/imports/rooms", sheet).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(
         fields(&problem),
@@ -107,7 +96,9 @@ async fn rooms_export_and_import_with_a_report_of_every_row() {
         "none imported"
     );
 
-    let (status, report) = import(&stack, &owner, "/v1/imports/rooms?mode=valid_only", sheet).await;
+    let (status, report) = stack
+        .import(&owner, "/v1/imports/rooms?mode=valid_only", sheet)
+        .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
         (report["imported"].as_u64(), report["rejected"].as_u64()),
@@ -143,18 +134,15 @@ async fn rooms_export_and_import_with_a_report_of_every_row() {
         .await;
     assert_eq!(status, 415);
     assert_eq!(
-        import(
-            &stack,
-            &owner,
-            "/v1/imports/rooms",
-            "name,time_zone,capacity\n"
-        )
-        .await
-        .0,
+        stack
+            .import(&owner, "/v1/imports/rooms", "name,time_zone,capacity\n")
+            .await
+            .0,
         422
     );
     assert_eq!(
-        import(&stack, &owner, "/v1/imports/rooms?mode=some", sheet)
+        stack
+            .import(&owner, "/v1/imports/rooms?mode=some", sheet)
             .await
             .0,
         422
@@ -188,7 +176,7 @@ async fn a_bookings_import_reports_each_bad_row_and_imports_none_or_the_good_one
          {atlas},not a time,{d}T12:00,Bad start\n\
          {atlas},{d}T16:00,{d}T17:00,\"Review, weekly\"\n"
     );
-    let (status, problem) = import(&stack, &owner, "/v1/imports/bookings", &sheet).await;
+    let (status, problem) = stack.import(&owner, "/v1/imports/bookings", &sheet).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(
         fields(&problem),
@@ -320,13 +308,9 @@ async fn imports_need_the_csv_import_feature_and_exports_do_not() {
         .await;
     stack.enforce_offering(&essential, "essential").await;
     for path in ["/v1/imports/rooms", "/v1/imports/bookings"] {
-        let (status, refused) = import(
-            &stack,
-            &essential,
-            path,
-            "name,time_zone,capacity\nA,UTC,2\n",
-        )
-        .await;
+        let (status, refused) = stack
+            .import(&essential, path, "name,time_zone,capacity\nA,UTC,2\n")
+            .await;
         assert_eq!(
             (status, refused["missing_feature"].as_str()),
             (403, Some("csv_import")),

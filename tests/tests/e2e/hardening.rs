@@ -503,26 +503,15 @@ mod text_limits {
             tomorrow_at(12),
             "y".repeat(60_000)
         );
-        let (status, _, answer) = send(
-            stack
-                .as_person(&owner, Method::POST, "/v1/imports/bookings")
-                .header("content-type", "text/csv")
-                .body(sheet),
-        )
-        .await;
+        let (status, answer) = stack.import(&owner, "/v1/imports/bookings", &sheet).await;
         assert_eq!(status, 422, "{answer}");
         assert_eq!(answer["errors"][0]["field"], "rows[2].title", "{answer}");
-        let (status, _, answer) = send(
-            stack
-                .as_person(&owner, Method::POST, "/v1/imports/bookings")
-                .header("content-type", "text/csv")
-                .body(format!(
-                    "room_id,start,end,title\n{room_id},{},{},bell\u{7}\n",
-                    tomorrow_at(11),
-                    tomorrow_at(12)
-                )),
-        )
-        .await;
+        let bell = format!(
+            "room_id,start,end,title\n{room_id},{},{},bell\u{7}\n",
+            tomorrow_at(11),
+            tomorrow_at(12)
+        );
+        let (status, answer) = stack.import(&owner, "/v1/imports/bookings", &bell).await;
         assert_eq!(status, 422, "{answer}");
 
         let path = format!(
@@ -672,13 +661,7 @@ mod output_that_runs {
         let (_, _, list) = send(stack.as_person(&owner, Method::GET, "/v1/rooms")).await;
         assert_eq!(list["items"][0]["name"], "=cmd|' /C calc'!A0");
         let exported = read("/v1/exports/rooms".into()).await;
-        let (status, _, report) = send(
-            stack
-                .as_person(&owner, Method::POST, "/v1/imports/rooms")
-                .header("content-type", "text/csv")
-                .body(exported),
-        )
-        .await;
+        let (status, report) = stack.import(&owner, "/v1/imports/rooms", &exported).await;
         assert_eq!(status, 200, "{report}");
         let (_, _, list) = send(stack.as_person(&owner, Method::GET, "/v1/rooms")).await;
         let names: Vec<&str> = list["items"]
