@@ -20,7 +20,7 @@ use crate::mutate::{Committed, affected};
 #[serde(deny_unknown_fields)]
 struct Rejection {
     #[serde(default)]
-    reason: String,
+    reason: steward_domain::text::Reason,
 }
 
 /// A change request as the API shows it, its status as of `now`.
@@ -159,8 +159,6 @@ impl Access {
             .allow(request, Permission::ChangeRequestsDecide)
             .await?;
         let body: Rejection = request.json()?;
-        steward_domain::text::check(&body.reason, 500, true)
-            .map_err(|error| ApiError::validation("reason", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let record = self.find_change_request(tenant_id, request).await?;
         let id = &record.change_request_id;

@@ -19,7 +19,7 @@ struct NewRole {
     name: RoleName,
     permissions: BTreeSet<Permission>,
     #[serde(default)]
-    description: String,
+    description: Description,
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,19 +27,16 @@ struct NewRole {
 struct RoleEdit {
     permissions: BTreeSet<Permission>,
     #[serde(default)]
-    description: String,
+    description: Description,
 }
+
+/// A role's description.
+type Description = steward_domain::text::Paragraph<200>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Settings {
     dual_approval: bool,
-}
-
-fn description(text: String) -> Result<String, ApiError> {
-    steward_domain::text::check(&text, 200, true)
-        .map_err(|error| ApiError::validation("description", error.to_string()))?;
-    Ok(text)
 }
 
 fn role_name(text: &str) -> Result<RoleName, ApiError> {
@@ -80,7 +77,7 @@ impl Access {
         let change = Change::CreateRole {
             name: body.name,
             permissions: body.permissions,
-            description: description(body.description)?,
+            description: body.description.into_string(),
         };
         self.make(request, &caller, change).await
     }
@@ -95,7 +92,7 @@ impl Access {
         let change = Change::UpdateRole {
             name,
             permissions: body.permissions,
-            description: description(body.description)?,
+            description: body.description.into_string(),
         };
         self.make(request, &caller, change).await
     }

@@ -439,18 +439,14 @@ impl Identity {
         let reads = self
             .store
             .sign_in_reads(
-                &throttle.counters(),
+                throttle.counters(),
                 throttle.window_start(),
                 throttle.now,
                 &throttle.keys.pair,
                 email,
             )
             .await?;
-        let [pair, source, account] = reads.failures[..] else {
-            return Err(ApiError::internal(
-                "a sign-in read other than its three counters",
-            ));
-        };
+        let [pair, source, account] = reads.failures;
         throttle.check(&Counted {
             pair,
             source,

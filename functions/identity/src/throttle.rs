@@ -100,9 +100,8 @@ impl Throttle<'_> {
     /// forgotten, and the source known to the account.
     pub fn signed_in(&self) -> SignedIn<'_> {
         SignedIn {
-            forget: &self.keys.pair,
+            pair: &self.keys.pair,
             window_start: self.window_start(),
-            known: &self.keys.pair,
             known_until: self.now + KNOWN_FOR_SECONDS,
         }
     }

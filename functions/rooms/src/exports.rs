@@ -203,27 +203,27 @@ fn csv_bytes<T: Serialize>(
     columns: &[&str],
     rows: impl IntoIterator<Item = T>,
 ) -> Result<Vec<u8>, ApiError> {
+    // csv turns a struct into cells only as it writes it: the rows are written as they are,
+    // read back as cells, and written again neutralised.
+    let mut plain = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for row in rows {
+        plain.serialize(row).map_err(ApiError::internal)?;
+    }
+    let plain = plain.into_inner().map_err(ApiError::internal)?;
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
     writer.write_record(columns).map_err(ApiError::internal)?;
-    // csv writes a struct only as a record of its own: each row is written alone, read back
-    // as cells, and written again neutralised.
-    for row in rows {
-        let mut one = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        one.serialize(row).map_err(ApiError::internal)?;
-        let written = one.into_inner().map_err(ApiError::internal)?;
-        let mut cells = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(written.as_slice());
-        for record in cells.records() {
-            let record = record.map_err(ApiError::internal)?;
-            writer
-                .write_record(record.iter().map(|cell| neutralise_cell(cell).into_owned()))
-                .map_err(ApiError::internal)?;
-        }
+    let mut cells = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(plain.as_slice());
+    for record in cells.records() {
+        let record = record.map_err(ApiError::internal)?;
+        writer
+            .write_record(record.iter().map(|cell| neutralise_cell(cell).into_owned()))
+            .map_err(ApiError::internal)?;
     }
     writer.into_inner().map_err(ApiError::internal)
 }

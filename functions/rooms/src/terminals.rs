@@ -58,7 +58,7 @@ struct TerminalInput {
 struct BadgeInput {
     member_id: String,
     #[serde(default)]
-    label: String,
+    label: steward_domain::text::Name,
 }
 
 /// What a terminal is now: waiting for its pairing, online, offline, or revoked.
@@ -261,8 +261,6 @@ impl Rooms {
             .await?;
         let badge = badge_id(request)?;
         let input: BadgeInput = request.json()?;
-        steward_domain::text::check(&input.label, 100, false)
-            .map_err(|error| ApiError::validation("label", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let member = self
             .identity

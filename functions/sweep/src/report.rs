@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use steward_access::operators::PLATFORM_TENANT;
 use steward_domain::licensing::sweep::{Outcome, TENANT_SHARDS, Tally};
+use steward_domain::text::neutralise_cell;
 use steward_store::StoreError;
 use steward_store::identity::UserRecord;
 use steward_store::mail::Email;
@@ -127,8 +128,6 @@ pub async fn finish(context: &Context, run_id: &str) -> Result<(), StoreError> {
         )
         .await
 }
-
-use steward_domain::text::neutralise_cell;
 
 /// One row per tenant: what the operators open in a spreadsheet.
 fn csv(results: &[TenantResult]) -> Result<Vec<u8>, StoreError> {

@@ -183,24 +183,23 @@ impl UserRecord {
 }
 
 /// What a sign-in reads before it verifies a password ([`IdentityStore::sign_in_reads`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SignInReads {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInReads<const N: usize> {
     /// The failures counted against each throttle key asked for, in their order.
-    pub failures: Vec<u32>,
+    pub failures: [u32; N],
     /// Whether the source signed in to the account before (its mark is there).
     pub known_source: bool,
     /// The tenant and user id the email names.
     pub user: Option<(String, String)>,
 }
 
-/// What a successful sign-in leaves in its session's own write: the failures counted against
-/// `forget` in the window starting at `window_start` forgotten, and `known` (the account and
-/// source pair) marked as having signed in, until `known_until` (unix seconds).
+/// What a successful sign-in leaves in its session's own write: the failures its account and
+/// source `pair` counted in the window starting at `window_start` forgotten, and the pair
+/// marked as having signed in, until `known_until` (unix seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct SignedIn<'a> {
-    pub forget: &'a str,
+    pub pair: &'a str,
     pub window_start: i64,
-    pub known: &'a str,
     pub known_until: i64,
 }
 
@@ -430,9 +429,9 @@ impl IdentityStore {
             items.push(put(audit, table, None)?);
         }
         if let Some(signed_in) = signed_in {
-            let (pk, sk) = throttle_pk_sk(signed_in.forget, signed_in.window_start);
+            let (pk, sk) = throttle_pk_sk(signed_in.pair, signed_in.window_start);
             items.push(delete(table, pk, sk, None)?);
-            let (pk, sk) = known_pk_sk(signed_in.known);
+            let (pk, sk) = known_pk_sk(signed_in.pair);
             let mark = Update::builder()
                 .table_name(table)
                 .set_key(Some(key(pk, sk)))
@@ -676,24 +675,21 @@ impl IdentityStore {
 
     /// What a sign-in reads before it verifies a password, in one request: the failures
     /// counted against each of `throttles` in the window starting at `window_start`, whether
-    /// the mark `known` is there, and the user `email` names.
-    pub async fn sign_in_reads(
+    /// the mark of the account and source pair `known` is there, and the user `email` names.
+    pub async fn sign_in_reads<const N: usize>(
         &self,
-        throttles: &[&str],
+        throttles: [&str; N],
         window_start: i64,
         now: i64,
         known: &str,
         email: &str,
-    ) -> Result<SignInReads, StoreError> {
-        let counters: Vec<Item> = throttles
-            .iter()
-            .map(|throttle| throttle_key(throttle, window_start))
-            .collect();
+    ) -> Result<SignInReads<N>, StoreError> {
+        let counters = throttles.map(|throttle| throttle_key(throttle, window_start));
         let (known_pk, known_sk) = known_pk_sk(known);
         let known = key(known_pk, known_sk);
         let (email_pk, email_sk) = email_key(email);
         let named = key(email_pk, email_sk);
-        let mut wanted = counters.clone();
+        let mut wanted = counters.to_vec();
         wanted.extend([known.clone(), named.clone()]);
         let items = self.table.batch_get(wanted).await?;
         let find = |wanted: &Item| {
@@ -714,9 +710,8 @@ impl IdentityStore {
             .map(|found| (found.tenant_id, found.user_id));
         Ok(SignInReads {
             failures: counters
-                .iter()
-                .map(|counter| live_failures(find(counter), now))
-                .collect(),
+                .each_ref()
+                .map(|counter| live_failures(find(counter), now)),
             known_source: find(&known).is_some_and(|item| !expired(item, now)),
             user,
         })

@@ -526,14 +526,7 @@ impl TerminalStore {
             .iter()
             .map(|p| p.item(self.table.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let written = self
-            .table
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match written {
+        match self.table.transact(items).await {
             Ok(_) => Ok(NonceTaken::Taken),
             Err(error) => match failed_condition(&error) {
                 Some(0) => Ok(NonceTaken::Replay),

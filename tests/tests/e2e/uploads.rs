@@ -369,16 +369,14 @@ async fn a_provider_uploads_through_the_api_and_the_file_waits_for_review() {
     assert_eq!(status, 200, "{link}");
     let url = link["url"].as_str().unwrap();
     assert!(url.contains("X-Amz-Expires=300"), "{url}");
-    let fetched = stack
-        .http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(&fetched[..], PDF);
+    let fetched = stack.http.get(url).send().await.unwrap();
+    // Saved as a file, never shown in the browser, whatever it holds (issue 23).
+    let disposition = fetched.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"cr_") && disposition.contains(".pdf\""),
+        "{disposition}"
+    );
+    assert_eq!(&fetched.bytes().await.unwrap()[..], PDF);
     let (status, problem) = stack
         .call(&manager, Method::POST, &format!("{path}/reject"), json!({}))
         .await;

@@ -122,7 +122,7 @@ impl Terminals {
     /// while an office pairing its doors one after another is not held up.
     async fn pairing_attempt(&self, request: &ApiRequest, now: Timestamp) -> Result<(), ApiError> {
         let source = request.source_ip.as_deref().unwrap_or_default();
-        let key = format!("PAIR#{}", keyed_hash(&self.throttle, source));
+        let key = format!("PAIRING#{}", keyed_hash(&self.throttle, source));
         let start = now.as_second() - now.as_second().rem_euclid(PAIRING_WINDOW);
         let attempts = self
             .rooms
