@@ -22,8 +22,8 @@ use aws_sdk_dynamodb::types::{
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use steward_domain::booking::days::dates_between;
 use steward_e2e::{Person, TestStack, days_ahead, minutes_from_now, send};
-use steward_store::bookings::dates_between;
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 

@@ -9,16 +9,14 @@ use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use steward_authz::Permission;
+use steward_domain::booking::days::{closures_within, days_of, taken_on};
 use steward_domain::booking::local_time::RoomZone;
-use steward_domain::booking::rules::{Conflict, MAX_BUFFER, Slot, Taken, breaches, conflicts};
+use steward_domain::booking::rules::{Conflict, Slot, Taken, breaches, conflicts};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_store::bookings::dates_between;
 use steward_store::rooms::RoomRecord;
 
 use crate::Rooms;
-use crate::calendar::taken_on;
-use crate::closures::closed_within;
 
 /// Rooms read a page at a time while looking for free ones.
 const ROOM_PAGE: u32 = 200;
@@ -63,9 +61,9 @@ fn room_summary(room: &RoomRecord) -> Value {
 
 /// What holds `room` during `slot`: bookings (from its days) and closures.
 fn taken_in(room: &RoomRecord, days: &[steward_store::bookings::Day], slot: &Slot) -> Vec<Taken> {
-    let mut taken = taken_on(days, &HashSet::new());
+    let mut taken = taken_on(days.iter().flat_map(|day| &day.entries), &HashSet::new());
     if let Ok(zone) = RoomZone::parse(&room.room.time_zone) {
-        taken.extend(closed_within(room, &zone, slot));
+        taken.extend(closures_within(&room.closures, &zone, slot));
     }
     taken
 }
@@ -116,7 +114,7 @@ impl Rooms {
             }
         }
         // Buffers reach at most MAX_BUFFER beyond a slot: the days that could hold a meeting.
-        let dates = dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER);
+        let dates = days_of(&slot);
         let ids: Vec<&str> = rooms.iter().map(|room| room.room_id.as_str()).collect();
         let days = self.bookings.days_of_rooms(tenant_id, &ids, &dates).await?;
         let now = Timestamp::now();
@@ -159,7 +157,7 @@ impl Rooms {
         let room = self.found(&caller, request).await?;
         let slot = crate::query_window(request, ("from", "to"), MAX_WINDOW_DAYS)?;
         let rules = room.room.rules;
-        let dates = dates_between(slot.start - MAX_BUFFER, slot.end + MAX_BUFFER);
+        let dates = days_of(&slot);
         let days = self
             .bookings
             .days(caller.tenant_id(), &room.room_id, &dates)

@@ -5,23 +5,24 @@
 
 use http::{HeaderValue, StatusCode, header};
 use jiff::Timestamp;
-use jiff::civil::DateTime;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
+use steward_calendar::{
+    BookingRequest, Holder, Placement, Plan, RoomAt, Times, bookable, instant, waived,
+};
+use steward_domain::booking::days::{days_of, likely_days};
 use steward_domain::booking::local_time::RoomZone;
-use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
+use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::text::{Reason, Title};
+use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_kit::{ApiError, FieldError};
-use steward_store::bookings::{BookingRecord, Listing, NewBooking};
-use steward_store::rooms::RoomRecord;
+use steward_store::bookings::{BookingRecord, Listing};
 
 use crate::Rooms;
-use crate::calendar::{Holder, Placement, Plan, days_of, likely_days, slot_of};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,21 +97,6 @@ struct ReasonInput {
     reason: Option<Reason>,
 }
 
-/// An instant from RFC 3339, or from a local time on the room's wall clock.
-pub(crate) fn instant(zone: &RoomZone, text: &str, field: &str) -> Result<Timestamp, ApiError> {
-    if let Ok(at) = text.parse::<Timestamp>() {
-        return Ok(at);
-    }
-    let local: DateTime = text.parse().map_err(|_| {
-        ApiError::validation(
-            field,
-            "an RFC 3339 time, or a local time such as 2026-06-01T09:00",
-        )
-    })?;
-    zone.resolve(local)
-        .map_err(|error| ApiError::validation(field, error.to_string()))
-}
-
 pub(crate) fn view(record: &BookingRecord) -> Value {
     json!({
         "id": record.booking_id,
@@ -132,21 +118,6 @@ pub(crate) fn view(record: &BookingRecord) -> Value {
     })
 }
 
-fn breach_problem(broken: &[RuleBreach]) -> ApiError {
-    ApiError::Validation(
-        broken
-            .iter()
-            .map(|breach| {
-                let rule = serde_json::to_value(breach).unwrap_or_default();
-                FieldError::new(
-                    format!("rules.{}", rule["rule"].as_str().unwrap_or("rule")),
-                    breach.to_string(),
-                )
-            })
-            .collect(),
-    )
-}
-
 /// A reason as given: trimmed, and none when blank.
 pub(crate) fn given(reason: Option<Reason>) -> Option<String> {
     reason
@@ -156,17 +127,6 @@ pub(crate) fn given(reason: Option<Reason>) -> Option<String> {
 
 fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
     Ok(given(request.json_or_default::<ReasonInput>()?.reason))
-}
-
-pub(crate) fn bookable(room: Option<&RoomRecord>, room_id: &str) -> Result<RoomRecord, ApiError> {
-    let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id}")))?;
-    if !room.room.bookable {
-        return Err(ApiError::Conflict(format!(
-            "room {} is not bookable",
-            room.room_id
-        )));
-    }
-    Ok(room.clone())
 }
 
 fn created(record: &BookingRecord, pin: Option<String>) -> Result<Response<Body>, ApiError> {
@@ -203,44 +163,11 @@ fn answered_to(
 
 /// The one placement a single-booking write commits.
 fn only(plan: Plan) -> Result<BookingRecord, ApiError> {
-    plan.placements
-        .into_iter()
-        .next()
-        .map(|placement| placement.record)
+    plan.placed()
         .ok_or_else(|| ApiError::internal("a booking write placed nothing"))
 }
 
 impl Rooms {
-    /// The rule breaches of `slot`, waived with a manager's reason; `started` leaves out the
-    /// rules about the start (a booking under way is extended, not booked).
-    pub(crate) fn overridden(
-        &self,
-        caller: &Caller,
-        rules: &RoomRules,
-        slot: &Slot,
-        started: bool,
-        reason: Option<&str>,
-    ) -> Result<Option<String>, ApiError> {
-        let mut broken = breaches(rules, slot, Timestamp::now());
-        if started {
-            broken.retain(|b| {
-                !matches!(
-                    b,
-                    RuleBreach::InThePast | RuleBreach::TooLittleNotice { .. }
-                )
-            });
-        }
-        match (broken.is_empty(), reason.map(str::trim)) {
-            (true, _) => Ok(None),
-            (false, Some(reason)) if !reason.is_empty() => {
-                // Only those who manage rooms may book past their rules.
-                self.guard.also(caller, Permission::RoomsManage)?;
-                Ok(Some(reason.to_owned()))
-            }
-            (false, _) => Err(breach_problem(&broken)),
-        }
-    }
-
     /// The booking `bookingId`, if the caller may change it: its organiser, or someone who
     /// manages rooms; and the version `If-Match` names, which must be the current one.
     async fn changeable(
@@ -312,43 +239,33 @@ impl Rooms {
         {
             return created(&made, Some(self.pin(&made)));
         }
+        let authority = self.authority(&caller);
+        let asked = BookingRequest {
+            tenant_id,
+            booking_id: &booking_id,
+            room_id: &input.room_id,
+            organiser: caller.user_id(),
+            title: &input.title,
+            times: Times::Given {
+                start: &input.start,
+                end: &input.end,
+            },
+            override_reason: input.override_reason.as_deref(),
+            started: false,
+        };
+        let at = RoomAt::Read {
+            tenant_id,
+            room_id: &input.room_id,
+            likely: &likely_days(&input.start, &input.end),
+        };
         let plan = self
-            .on_calendar(
-                tenant_id,
-                &input.room_id,
-                Holder::of(&caller, caller.user_id()),
-                &likely_days(&input.start, &input.end),
-                |room| {
-                    let room = bookable(room, &input.room_id)?;
-                    let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-                    let start = instant(&zone, &input.start, "start")?;
-                    let end = instant(&zone, &input.end, "end")?;
-                    let slot = Slot::new(start, end)
-                        .map_err(|e| ApiError::validation("end", e.to_string()))?;
-                    let rules = room.room.rules;
-                    let override_reason = self.overridden(
-                        &caller,
-                        &rules,
-                        &slot,
-                        false,
-                        input.override_reason.as_deref(),
-                    )?;
-                    let mut record = BookingRecord::new(NewBooking {
-                        tenant_id,
-                        booking_id: &booking_id,
-                        room_id: &room.room_id,
-                        organiser: caller.user_id(),
-                        title: &input.title,
-                        slot: (slot.start, slot.end),
-                        approval_required: rules.approval_required,
-                        at: Timestamp::now(),
-                    });
-                    record.override_reason = override_reason;
-                    record.invitees = invited.clone();
-                    let audit = self.audit(request, &caller, "booking.create", None, &record);
-                    Ok(Plan::single(Placement::new(record, slot), audit))
-                },
-            )
+            .calendar
+            .place(at, Holder::of(&caller, caller.user_id()), |room| {
+                let (mut record, slot) = asked.build(room, &authority, Timestamp::now())?;
+                record.invitees = invited.clone();
+                let audit = self.audit(request, &caller, "booking.create", None, &record);
+                Ok::<_, ApiError>(Plan::single(Placement::new(record, slot), audit))
+            })
             .await?;
         let record = only(plan)?;
         created(&record, Some(self.pin(&record)))
@@ -388,82 +305,80 @@ impl Rooms {
                 current.booking_id, current.status
             )));
         }
-        let from = slot_of(&current)?;
+        let from = current.slot()?;
         let mut likely = days_of(&from);
         if let (Some(start), Some(end)) = (&input.start, &input.end) {
             likely.extend(likely_days(start, end));
             likely.sort();
             likely.dedup();
         }
+        let authority = self.authority(&caller);
+        // Decided before the write: a manager's move needs no approval again.
+        let approves = self
+            .guard
+            .decision(&caller, Permission::BookingsApprove)
+            .is_ok();
+        let at = RoomAt::Read {
+            tenant_id: caller.tenant_id(),
+            room_id: &current.room_id,
+            likely: &likely,
+        };
         let plan = self
-            .on_calendar(
-                caller.tenant_id(),
-                &current.room_id,
-                Holder::of(&caller, &current.organiser),
-                &likely,
-                |room| {
-                    let room = bookable(room, &current.room_id)?;
-                    let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-                    let start = match &input.start {
-                        Some(text) => instant(&zone, text, "start")?,
-                        None => from.start,
-                    };
-                    let end = match &input.end {
-                        Some(text) => instant(&zone, text, "end")?,
-                        None => from.end,
-                    };
-                    let started = from.start <= Timestamp::now();
-                    if started && start != from.start {
-                        return Err(ApiError::Conflict(format!(
-                            "booking {} has started; only its end can move",
-                            current.booking_id
-                        )));
-                    }
-                    let to = Slot::new(start, end)
-                        .map_err(|e| ApiError::validation("end", e.to_string()))?;
-                    let rules = room.room.rules;
-                    let override_reason = if to == from {
-                        current.override_reason.clone()
-                    } else {
-                        self.overridden(
-                            &caller,
-                            &rules,
-                            &to,
-                            started,
-                            input.override_reason.as_deref(),
-                        )?
-                    };
-                    let mut next = current.revised();
-                    next.start = to.start.to_string();
-                    next.end = to.end.to_string();
-                    if let Some(title) = &input.title {
-                        next.title = title.trim().to_owned();
-                    }
-                    if let Some(invited) = &invited {
-                        next.invitees = invited.clone();
-                    }
-                    next.override_reason = override_reason;
-                    // A new time in a room needing approval is approved again, unless a manager
-                    // (who could approve it) moved it.
-                    if rules.approval_required
-                        && to != from
-                        && next.status == BookingStatus::Confirmed
-                        && self
-                            .guard
-                            .also(&caller, Permission::BookingsApprove)
-                            .is_err()
-                    {
-                        next.status = BookingStatus::Pending;
-                        next.decided_by = None;
-                    }
-                    let audit =
-                        self.audit(request, &caller, "booking.update", Some(&current), &next);
-                    Ok(Plan::single(
-                        Placement::change(&current, next, Some(from), Some(to)),
-                        audit,
-                    ))
-                },
-            )
+            .calendar
+            .place(at, Holder::of(&caller, &current.organiser), |room| {
+                let room = bookable(room, &current.room_id)?;
+                let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
+                let start = match &input.start {
+                    Some(text) => instant(&zone, text, "start")?,
+                    None => from.start,
+                };
+                let end = match &input.end {
+                    Some(text) => instant(&zone, text, "end")?,
+                    None => from.end,
+                };
+                let now = Timestamp::now();
+                let started = from.start <= now;
+                if started && start != from.start {
+                    return Err(ApiError::Conflict(format!(
+                        "booking {} has started; only its end can move",
+                        current.booking_id
+                    )));
+                }
+                let to = Slot::new(start, end)
+                    .map_err(|e| ApiError::validation("end", e.to_string()))?;
+                let rules = room.room.rules;
+                let override_reason = if to == from {
+                    current.override_reason.clone()
+                } else {
+                    let reason = input.override_reason.as_deref();
+                    waived(&rules, &to, started, reason, &authority, now)?
+                };
+                let mut next = current.revised();
+                next.start = to.start.to_string();
+                next.end = to.end.to_string();
+                if let Some(title) = &input.title {
+                    next.title = title.trim().to_owned();
+                }
+                if let Some(invited) = &invited {
+                    next.invitees = invited.clone();
+                }
+                next.override_reason = override_reason;
+                // A new time in a room needing approval is approved again, unless a manager
+                // (who could approve it) moved it.
+                if rules.approval_required
+                    && to != from
+                    && next.status == BookingStatus::Confirmed
+                    && !approves
+                {
+                    next.status = BookingStatus::Pending;
+                    next.decided_by = None;
+                }
+                let audit = self.audit(request, &caller, "booking.update", Some(&current), &next);
+                Ok::<_, ApiError>(Plan::single(
+                    Placement::change(&current, next, Some(from), Some(to)),
+                    audit,
+                ))
+            })
             .await?;
         answered(&only(plan)?)
     }
@@ -477,24 +392,24 @@ impl Rooms {
         action: &str,
         change: impl Fn(&mut BookingRecord) -> Option<Slot>,
     ) -> Result<Response<Body>, ApiError> {
-        let from = slot_of(&current)?;
+        let from = current.slot()?;
         let held = current.status.holds_room().then_some(from);
         let mut next = current.revised();
         let to = change(&mut next);
         let audit = self.audit(request, caller, action, Some(&current), &next);
+        let at = RoomAt::Read {
+            tenant_id: caller.tenant_id(),
+            room_id: &current.room_id,
+            likely: &days_of(&from),
+        };
         let plan = self
-            .on_calendar(
-                caller.tenant_id(),
-                &current.room_id,
-                Holder::of(caller, &current.organiser),
-                &days_of(&from),
-                |_| {
-                    Ok(Plan::single(
-                        Placement::change(&current, next.clone(), held, to),
-                        audit.clone(),
-                    ))
-                },
-            )
+            .calendar
+            .place(at, Holder::of(caller, &current.organiser), |_| {
+                Ok::<_, ApiError>(Plan::single(
+                    Placement::change(&current, next.clone(), held, to),
+                    audit.clone(),
+                ))
+            })
             .await?;
         answered(&only(plan)?)
     }
@@ -535,7 +450,7 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        let slot = slot_of(&current)?;
+        let slot = current.slot()?;
         let now = Timestamp::now();
         let under_way = current.status.may_be_under_way() && slot.start <= now && now < slot.end;
         if !under_way {
@@ -587,7 +502,7 @@ impl Rooms {
                 feature: None,
             });
         }
-        let slot = slot_of(&current)?;
+        let slot = current.slot()?;
         let decider = caller.user_id().to_owned();
         let action = if approve {
             "booking.approve"

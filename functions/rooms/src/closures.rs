@@ -9,48 +9,15 @@ use serde_json::{Value, json};
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_domain::booking::closure::{Closure, ClosureInput, MAX_CLOSURES};
+use steward_domain::booking::days::{dates_between, taken_on};
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{Slot, Taken};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::retry::Optimistic;
-use steward_store::bookings::dates_between;
 use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
-use crate::calendar::{Plan, taken_on};
-
-/// What the closures of `room` hold over the span of the slots `plan` moves bookings to,
-/// each closure expanded once (a series places up to 48 slots).
-pub(crate) fn taken_by_closures(room: &RoomRecord, plan: &Plan) -> Vec<Taken> {
-    let Ok(zone) = RoomZone::parse(&room.room.time_zone) else {
-        return Vec::new();
-    };
-    let slots = plan.placements.iter().filter_map(|p| p.to);
-    let span = slots.reduce(|a, b| Slot {
-        start: a.start.min(b.start),
-        end: a.end.max(b.end),
-    });
-    span.map(|span| closed_within(room, &zone, &span))
-        .unwrap_or_default()
-}
-
-/// The closures' occurrences overlapping `window`.
-pub(crate) fn closed_within(room: &RoomRecord, zone: &RoomZone, window: &Slot) -> Vec<Taken> {
-    room.closures
-        .iter()
-        .flat_map(|closure| {
-            closure
-                .within(zone, window)
-                .into_iter()
-                .map(|slot| Taken::Closure {
-                    closure_id: closure.id.clone(),
-                    slot,
-                    reason: closure.reason.clone(),
-                })
-        })
-        .collect()
-}
 
 fn view(closure: &Closure) -> Value {
     json!(closure)
@@ -194,16 +161,19 @@ impl Rooms {
             .bookings
             .days(&room.tenant_id, &room.room_id, &dates)
             .await?;
-        let mut met: Vec<Value> = taken_on(&days, &Default::default())
-            .into_iter()
-            .filter_map(|taken| match taken {
-                Taken::Booking { booking_id, slot } => closed
-                    .iter()
-                    .any(|c| c.overlaps(&slot))
-                    .then(|| json!({ "id": booking_id, "start": slot.start, "end": slot.end })),
-                Taken::Closure { .. } => None,
-            })
-            .collect();
+        let mut met: Vec<Value> = taken_on(
+            days.iter().flat_map(|day| &day.entries),
+            &Default::default(),
+        )
+        .into_iter()
+        .filter_map(|taken| match taken {
+            Taken::Booking { booking_id, slot } => closed
+                .iter()
+                .any(|c| c.overlaps(&slot))
+                .then(|| json!({ "id": booking_id, "start": slot.start, "end": slot.end })),
+            Taken::Closure { .. } => None,
+        })
+        .collect();
         met.sort_by(|a, b| a["start"].as_str().cmp(&b["start"].as_str()));
         Ok(met)
     }

@@ -19,17 +19,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
-use steward_domain::booking::local_time::RoomZone;
+use steward_calendar::{
+    Authority, BookingRequest, Holder, OnConflict, Placement, Plan, RoomAt, Settled, Times,
+    bookable, taken_detail,
+};
+use steward_domain::booking::days::likely_days;
 use steward_domain::booking::rules::{Conflict, Slot, Taken, conflicts};
 use steward_domain::text::{Reason, Title, restore_cell};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
-use steward_store::bookings::{BookingRecord, NewBooking};
+use steward_store::bookings::BookingRecord;
 use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
-use crate::bookings::{bookable, instant, view};
-use crate::calendar::{Holder, OnConflict, Placement, Plan, Settled, likely_days, taken_detail};
+use crate::bookings::view;
 use crate::exports::RoomRow;
 
 /// The most rows one import holds.
@@ -300,6 +303,7 @@ impl Rooms {
             .allow(request, Permission::BookingsImport)
             .await?;
         self.guard.also(&caller, Permission::BookingsCreate)?;
+        let authority = self.authority(&caller);
         let mode = mode_of(request)?;
         let parsed = rows::<BookingRow>(request.text("text/csv")?)?;
         let tenant_id = caller.tenant_id();
@@ -322,7 +326,7 @@ impl Rooms {
             .values()
             .any(|room| !room.room.required_credentials.is_empty())
         {
-            Some(self.holdings(tenant_id, caller.user_id()).await?)
+            Some(self.calendar.holdings(tenant_id, caller.user_id()).await?)
         } else {
             None
         };
@@ -335,7 +339,12 @@ impl Rooms {
         for (row, input) in parsed {
             let checked = input.and_then(|input| {
                 let candidate = self
-                    .candidate(&caller, rooms.get(&input.room_id), &input, row)
+                    .candidate(
+                        (&caller, &authority),
+                        rooms.get(&input.room_id),
+                        &input,
+                        row,
+                    )
                     .map_err(problems_of)?;
                 Ok((candidate, input))
             });
@@ -388,7 +397,7 @@ impl Rooms {
             let names: HashMap<&str, String> = ids
                 .iter()
                 .copied()
-                .zip(self.credential_names(tenant_id, &ids).await?)
+                .zip(self.calendar.credential_names(tenant_id, &ids).await?)
                 .collect();
             for (row, lacking) in short {
                 let named: Vec<&str> = lacking.iter().map(|id| names[id].as_str()).collect();
@@ -425,7 +434,13 @@ impl Rooms {
             // refusal names every bad row at once.
             for (room_id, chunk) in &chunks {
                 for (row, met) in self
-                    .write_chunk(request, &caller, room_id, chunk, Writing::Look)
+                    .write_chunk(
+                        request,
+                        (&caller, &authority),
+                        room_id,
+                        chunk,
+                        Writing::Look,
+                    )
                     .await?
                 {
                     reports.push(RowReport::rejected(
@@ -458,7 +473,7 @@ impl Rooms {
                 Mode::ValidOnly => Writing::Free,
             };
             let skipped = self
-                .write_chunk(request, &caller, room_id, chunk, writing)
+                .write_chunk(request, (&caller, &authority), room_id, chunk, writing)
                 .await?;
             if mode == Mode::AllOrNothing && !skipped.is_empty() {
                 stopped = true;
@@ -503,37 +518,35 @@ impl Rooms {
     /// A row's booking against its room as read.
     fn candidate(
         &self,
-        caller: &Caller,
+        (caller, authority): (&Caller, &Authority),
         room: Option<&RoomRecord>,
         input: &BookingRow,
         row: u64,
     ) -> Result<Candidate, ApiError> {
-        let room = bookable(room, &input.room_id)
-            .map_err(|e| ApiError::validation("room_id", e.to_string()))?;
-        let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
-        let start = instant(&zone, &input.start, "start")?;
-        let end = instant(&zone, &input.end, "end")?;
-        let slot = Slot::new(start, end).map_err(|e| ApiError::validation("end", e.to_string()))?;
-        let rules = room.room.rules;
+        // The room is the row's `room_id`: a file names no route to be missing.
+        bookable(room, &input.room_id)
+            .map_err(|e| ApiError::validation("room_id", ApiError::from(e).to_string()))?;
+        let asked = BookingRequest {
+            tenant_id: caller.tenant_id(),
+            booking_id: &new_id("bkg"),
+            room_id: &input.room_id,
+            organiser: caller.user_id(),
+            title: input.title.trim(),
+            times: Times::Given {
+                start: &input.start,
+                end: &input.end,
+            },
+            override_reason: input.override_reason.as_deref(),
+            started: false,
+        };
+        let (record, slot) = asked.build(room, authority, Timestamp::now())?;
         // Checked here rather than as the row is read: csv names no field for a type's error.
-        let title = Title::parse(input.title.trim())
+        Title::parse(input.title.trim())
             .map_err(|e| ApiError::validation("title", e.to_string()))?;
-        let reason = (input.override_reason.as_deref())
+        (input.override_reason.as_deref())
             .map(Reason::parse)
             .transpose()
             .map_err(|e| ApiError::validation("override_reason", e.to_string()))?;
-        let override_reason = self.overridden(caller, &rules, &slot, false, reason.as_deref())?;
-        let mut record = BookingRecord::new(NewBooking {
-            tenant_id: caller.tenant_id(),
-            booking_id: &new_id("bkg"),
-            room_id: &room.room_id,
-            organiser: caller.user_id(),
-            title: &title,
-            slot: (slot.start, slot.end),
-            approval_required: rules.approval_required,
-            at: Timestamp::now(),
-        });
-        record.override_reason = override_reason;
         Ok(Candidate { row, slot, record })
     }
 
@@ -542,7 +555,7 @@ impl Rooms {
     async fn write_chunk(
         &self,
         request: &ApiRequest,
-        caller: &Caller,
+        (caller, authority): (&Caller, &Authority),
         room_id: &str,
         chunk: &[(Candidate, BookingRow)],
         writing: Writing,
@@ -556,17 +569,22 @@ impl Rooms {
             .into_iter()
             .collect();
         let mut taken = Vec::new();
+        let at = RoomAt::Read {
+            tenant_id: caller.tenant_id(),
+            room_id,
+            likely: &likely,
+        };
         let written = self
-            .on_calendar_settling(
-                caller.tenant_id(),
-                room_id,
+            .calendar
+            .write(
+                at,
                 Holder::of(caller, caller.user_id()),
-                &likely,
                 |room| {
                     let mut placements = Vec::with_capacity(chunk.len());
                     for (candidate, input) in chunk {
                         // The room may have changed since the rows were checked.
-                        let fresh = self.candidate(caller, room, input, candidate.row)?;
+                        let fresh =
+                            self.candidate((caller, authority), room, input, candidate.row)?;
                         if fresh.slot != candidate.slot {
                             return Err(ApiError::Conflict(
                                 "the room changed during the import".into(),

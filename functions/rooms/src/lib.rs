@@ -5,7 +5,6 @@
 
 mod availability;
 mod bookings;
-mod calendar;
 mod closures;
 mod exports;
 mod feeds;
@@ -36,7 +35,7 @@ use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::idempotency::Idempotency;
 use steward_kit::pagination::Cursors;
 use steward_store::idempotency::IdempotencyStore;
-use steward_store::notices::{Notice, NoticeQueue};
+use steward_store::notices::NoticeQueue;
 use steward_store::rooms::{RoomRecord, RoomStore, RoomWriteError};
 use steward_store::{SdkConfig, Table};
 
@@ -47,7 +46,7 @@ pub struct Rooms {
     feeds: steward_store::feeds::FeedStore,
     auditor: Auditor,
     cursors: Cursors,
-    notices: NoticeQueue,
+    calendar: steward_calendar::Calendar,
     identity: steward_store::identity::IdentityStore,
     reports: steward_store::reports::ReportStore,
     terminals: steward_store::terminals::TerminalStore,
@@ -103,7 +102,10 @@ pub(crate) fn rooms(
         public_url: Some(links.public_api_url.trim_end_matches('/').to_owned())
             .filter(|url| !url.is_empty()),
         exports: large.build(aws),
-        notices: NoticeQueue::new(aws, notices.notifications_queue_url),
+        calendar: steward_calendar::Calendar::new(
+            table,
+            NoticeQueue::new(aws, notices.notifications_queue_url),
+        ),
         identity: steward_store::identity::IdentityStore::new(table.clone()),
         reports: steward_store::reports::ReportStore::new(table.clone()),
         terminals: steward_store::terminals::TerminalStore::new(table.clone()),
@@ -188,6 +190,11 @@ fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Roo
 }
 
 impl Rooms {
+    /// What `caller` may do past a room's rules, decided once before a write's retries.
+    pub(crate) fn authority(&self, caller: &Caller) -> steward_calendar::Authority {
+        steward_calendar::Authority::new(self.guard.decision(caller, Permission::RoomsManage))
+    }
+
     /// A booking's check-in PIN.
     pub(crate) fn pin(&self, record: &steward_store::bookings::BookingRecord) -> String {
         steward_domain::terminal::pin::booking_pin(
@@ -195,14 +202,6 @@ impl Rooms {
             &record.tenant_id,
             &record.booking_id,
         )
-    }
-
-    /// Sends a committed write's notices on. Their outbox entries were written with the
-    /// bookings, so a send that fails here is made again by the schedule, never lost.
-    pub(crate) async fn announce(&self, notices: &[Notice]) {
-        if let Err(error) = self.notices.send(notices).await {
-            tracing::warn!(%error, count = notices.len(), "notices not sent; the outbox keeps them");
-        }
     }
 }
 

@@ -16,6 +16,8 @@ use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use steward_access::Record;
+use steward_calendar::{CalendarError, Holder, OnConflict, Placement, Plan, RoomAt};
+use steward_domain::booking::days::days_of;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::check_in::{release_deadline, series_no_shows_reached};
 use steward_kit::ApiError;
@@ -26,7 +28,6 @@ use steward_store::identity::TenantRecord;
 use steward_store::{SdkConfig, Table};
 
 use crate::Rooms;
-use crate::calendar::{Holder, OnConflict, Placement, Plan, days_of, slot_of};
 
 /// Bookings released per shard per firing at most; the rest wait a minute.
 const PER_SHARD: usize = 200;
@@ -108,7 +109,7 @@ impl Release {
         let tenant_id = &booking.tenant_id;
         let policy = tenant.check_in.unwrap_or_default();
         let room = rooms.store.get(tenant_id, &booking.room_id).await?;
-        let slot = slot_of(booking)?;
+        let slot = booking.slot()?;
         let deadline = room.as_ref().and_then(|room| {
             release_deadline(
                 booking.status,
@@ -162,20 +163,21 @@ impl Release {
             }
             None => false,
         };
+        let at = RoomAt::Read {
+            tenant_id,
+            room_id: &booking.room_id,
+            likely: &days_of(&slot),
+        };
+        let holder = Holder::in_tenant(tenant, &booking.organiser);
         let written = rooms
-            .on_calendar(
-                tenant_id,
-                &booking.room_id,
-                Holder::in_tenant(tenant, &booking.organiser),
-                &days_of(&slot),
-                |_| Ok(plan.clone()),
-            )
+            .calendar
+            .place(at, holder, |_| Ok::<_, CalendarError>(plan.clone()))
             .await;
         match written {
             Ok(_) => Ok(Released::Released { series_cancelled }),
             // Checked in (or changed) since the index was read.
-            Err(ApiError::PreconditionFailed(_)) => Ok(Released::Left),
-            Err(error) => Err(error),
+            Err(CalendarError::Stale) => Ok(Released::Left),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -218,7 +220,7 @@ impl Release {
         }
         let mut started: Vec<(Timestamp, BookingStatus)> = bookings
             .values()
-            .filter_map(|b| Some((slot_of(b).ok()?.start, b.status)))
+            .filter_map(|b| Some((b.slot().ok()?.start, b.status)))
             .filter(|(start, _)| *start <= at)
             .collect();
         started.sort_by_key(|(start, _)| *start);
@@ -238,7 +240,7 @@ impl Release {
             plan.placements.push(Placement::change(
                 current,
                 next,
-                Some(slot_of(current)?),
+                Some(current.slot()?),
                 None,
             ));
         }

@@ -15,20 +15,21 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
+use steward_calendar::{
+    BookingRequest, CalendarError, Holder, OnConflict, Placement, Plan, RoomAt, Settled, Skipped,
+    Times, bookable, taken_detail,
+};
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
-use steward_domain::booking::rules::{Slot, breaches};
+use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::text::{Line, Reason, Title};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, NewBooking, OccurrenceRecord, SeriesRecord};
+use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
-use crate::calendar::{
-    Holder, OnConflict, Placement, Plan, Settled, Skipped, slot_of, taken_detail,
-};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -202,14 +203,19 @@ impl Rooms {
             return Err(ApiError::validation("end", "after start"));
         }
         let duration = last.duration_since(first);
+        let authority = self.authority(&caller);
+        let at = RoomAt::Read {
+            tenant_id,
+            room_id: &input.room_id,
+            likely: &[],
+        };
         let plan = self
-            .on_calendar_settling(
-                tenant_id,
-                &input.room_id,
+            .calendar
+            .write(
+                at,
                 Holder::of(&caller, caller.user_id()),
-                &[],
                 |room| {
-                    let room = crate::bookings::bookable(room, &input.room_id)?;
+                    let room = bookable(room, &input.room_id)?;
                     let zone = RoomZone::parse(&room.room.time_zone).map_err(ApiError::internal)?;
                     let rules = room.room.rules;
                     let caps = Caps {
@@ -228,63 +234,62 @@ impl Rooms {
                     let mut records = Vec::new();
                     let mut problems = Vec::new();
                     let mut overridden = false;
+                    let mut denied = None;
                     for occurrence in &occurrences {
                         let index = occurrence.index;
                         let booking_id =
                             format!("{}_{index:02}", series_id.replacen("ser", "bkg", 1));
-                        let skip = |reason: String, records: &mut Vec<OccurrenceRecord>| {
-                            records.push(OccurrenceRecord {
-                                index,
-                                local_start: occurrence.local_start.to_string(),
-                                start: None,
-                                end: None,
-                                outcome: "skipped".into(),
-                                booking_id: None,
-                                reason: Some(reason),
-                            });
-                        };
+                        let mut refuse =
+                            |reason: String, records: &mut Vec<OccurrenceRecord>| match input
+                                .on_conflict
+                            {
+                                Policy::AllOrNothing => problems
+                                    .push(FieldError::new(format!("occurrences[{index}]"), reason)),
+                                Policy::Skip => records.push(OccurrenceRecord {
+                                    index,
+                                    local_start: occurrence.local_start.to_string(),
+                                    start: None,
+                                    end: None,
+                                    outcome: "skipped".into(),
+                                    booking_id: None,
+                                    reason: Some(reason),
+                                }),
+                            };
                         let slot = match &occurrence.slot {
                             Ok((start, end)) => {
                                 Slot::new(*start, *end).map_err(ApiError::internal)?
                             }
                             Err(gap) => {
-                                match input.on_conflict {
-                                    Policy::AllOrNothing => problems.push(FieldError::new(
-                                        format!("occurrences[{index}]"),
-                                        gap.to_string(),
-                                    )),
-                                    Policy::Skip => skip(gap.to_string(), &mut records),
-                                }
+                                refuse(gap.to_string(), &mut records);
                                 continue;
                             }
                         };
-                        let broken = breaches(&rules, &slot, now);
-                        if !broken.is_empty() {
-                            if override_reason.is_some() {
-                                overridden = true;
-                            } else {
-                                let why: Vec<String> =
-                                    broken.iter().map(ToString::to_string).collect();
-                                match input.on_conflict {
-                                    Policy::AllOrNothing => problems.push(FieldError::new(
-                                        format!("occurrences[{index}]"),
-                                        why.join("; "),
-                                    )),
-                                    Policy::Skip => skip(why.join("; "), &mut records),
-                                }
-                                continue;
-                            }
-                        }
-                        let mut record = BookingRecord::new(NewBooking {
+                        let asked = BookingRequest {
                             tenant_id,
                             booking_id: &booking_id,
                             room_id: &room.room_id,
                             organiser: caller.user_id(),
                             title: &input.title,
-                            slot: (slot.start, slot.end),
-                            approval_required: rules.approval_required,
-                            at: now,
-                        });
+                            times: Times::Exact(slot),
+                            override_reason,
+                            started: false,
+                        };
+                        let mut record = match asked.build(Some(room), &authority, now) {
+                            Ok((record, _)) => record,
+                            Err(CalendarError::RulesBroken(broken)) => {
+                                let why: Vec<String> =
+                                    broken.iter().map(ToString::to_string).collect();
+                                refuse(why.join("; "), &mut records);
+                                continue;
+                            }
+                            // Refused once every occurrence is known (a gap is told first).
+                            Err(CalendarError::OverrideDenied(reason)) => {
+                                denied = Some(reason);
+                                continue;
+                            }
+                            Err(other) => return Err(other.into()),
+                        };
+                        overridden |= record.override_reason.is_some();
                         record.series_id = Some(series_id.clone());
                         record.occurrence = Some(index);
                         records.push(OccurrenceRecord {
@@ -301,9 +306,11 @@ impl Rooms {
                     if !problems.is_empty() {
                         return Err(ApiError::Validation(problems));
                     }
+                    if let Some(reason) = denied {
+                        return Err(CalendarError::OverrideDenied(reason).into());
+                    }
                     if overridden {
-                        // Only those who manage rooms may book past their rules.
-                        self.guard.also(&caller, Permission::RoomsManage)?;
+                        // The whole series was booked on the reason, as one decision.
                         for placement in &mut placements {
                             placement.record.override_reason = override_reason.map(str::to_owned);
                         }
@@ -463,7 +470,7 @@ impl Rooms {
             placements.push(Placement::change(
                 current,
                 next,
-                Some(slot_of(current)?),
+                Some(current.slot()?),
                 None,
             ));
         }
@@ -508,7 +515,7 @@ impl Rooms {
         let mut placements = Vec::new();
         let mut problems = Vec::new();
         for (occurrence, current) in open_from(&series, &bookings, input.from_index) {
-            let from = slot_of(current)?;
+            let from = current.slot()?;
             // The occurrence keeps its own local date; its times change.
             let date = zone.local(from.start).date();
             let start_local = date.to_datetime(start_time.unwrap_or(zone.local(from.start).time()));
@@ -588,10 +595,14 @@ impl Rooms {
             requires: Vec::new(),
         };
         let holder = Holder::of(caller, &series.organiser);
-        self.on_calendar(caller.tenant_id(), &series.room_id, holder, &[], |_| {
-            Ok(plan.clone())
-        })
-        .await?;
+        let at = RoomAt::Read {
+            tenant_id: caller.tenant_id(),
+            room_id: &series.room_id,
+            likely: &[],
+        };
+        self.calendar
+            .place(at, holder, |_| Ok::<_, ApiError>(plan.clone()))
+            .await?;
         Ok(crate::with_etag(
             api::json(StatusCode::OK, &view(&next, &bookings))?,
             next.version,

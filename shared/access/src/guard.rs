@@ -270,6 +270,13 @@ impl Guard {
         })
     }
 
+    /// Whether `caller` holds `permission`, decided now and kept for later, unlogged: for a
+    /// decision a write needs only on some paths (a rule overridden), taken before its retries.
+    /// A refusal reaches the caller as [`deny_to_problem`] makes it.
+    pub fn decision(&self, caller: &Caller, permission: Permission) -> Result<(), DenyReason> {
+        self.decide(caller, permission)
+    }
+
     fn decide(&self, caller: &Caller, permission: Permission) -> Result<(), DenyReason> {
         let (principal_data, tenant_data) =
             subject(&caller.user, &caller.tenant, caller.licence_enforced);

@@ -32,9 +32,20 @@ impl Optimistic {
 
     /// The answer once every try met another writer: 503, to be tried again in a second.
     pub fn spent(&self) -> ApiError {
+        Self::unavailable(self.tried())
+    }
+
+    /// How many tries were made.
+    pub fn tried(&self) -> u32 {
+        self.0.tried()
+    }
+
+    /// The answer to a write whose `tried` tries all met other writers (see [`Self::spent`]),
+    /// for a boundary that reports them in its own error first.
+    pub fn unavailable(tried: u32) -> ApiError {
         ApiError::Unavailable {
             retry_after: Duration::from_secs(1),
-            source: Some(format!("{} tries met other writers", self.0.tried()).into()),
+            source: Some(format!("{tried} tries met other writers").into()),
         }
     }
 }

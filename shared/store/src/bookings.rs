@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+pub use steward_domain::booking::days::DayEntry;
 use steward_domain::booking::status::BookingStatus;
 
 use crate::attributes::{Item, n};
@@ -125,6 +126,21 @@ impl BookingRecord {
     }
 
     /// Whether `member` may act on it at a terminal: its organiser or an invitee.
+    /// The slot it holds, from its stored times (a row that does not hold one is a failure of
+    /// the store, never of the request).
+    pub fn slot(&self) -> Result<steward_domain::booking::rules::Slot, StoreError> {
+        let corrupt = |problem: String| StoreError::Corrupt {
+            key: format!("{}/{}", self.pk, self.sk),
+            problem,
+        };
+        let time = |text: &str| {
+            text.parse::<jiff::Timestamp>()
+                .map_err(|e| corrupt(e.to_string()))
+        };
+        steward_domain::booking::rules::Slot::new(time(&self.start)?, time(&self.end)?)
+            .map_err(|e| corrupt(e.to_string()))
+    }
+
     pub fn attended_by(&self, member: &str) -> bool {
         self.organiser == member || self.invitees.iter().any(|i| i == member)
     }
@@ -263,15 +279,6 @@ pub struct OccurrenceRecord {
     /// Why it was skipped: the booking, closure or rule it met.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// One booking as a day of its room sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayEntry {
-    pub booking_id: String,
-    /// The booking's own interval, RFC 3339 UTC; buffers are applied from the room's rules.
-    pub start: String,
-    pub end: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -732,42 +739,4 @@ fn within(records: Vec<BookingRecord>, to: &str) -> Vec<BookingRecord> {
         .into_iter()
         .filter(|record| record.start.as_str() < to)
         .collect()
-}
-
-/// The UTC dates an interval touches.
-pub fn dates_between(start: jiff::Timestamp, end: jiff::Timestamp) -> Vec<Date> {
-    let utc = jiff::tz::TimeZone::UTC;
-    let first = start.to_zoned(utc.clone()).date();
-    // `end` is exclusive: an interval ending at midnight does not touch the next day.
-    let last = (end - jiff::SignedDuration::from_nanos(1))
-        .to_zoned(utc)
-        .date();
-    let mut dates = Vec::new();
-    let mut date = first;
-    while date <= last {
-        dates.push(date);
-        match date.tomorrow() {
-            Ok(next) => date = next,
-            Err(_) => break,
-        }
-    }
-    dates
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_interval_touches_the_utc_days_it_overlaps() {
-        let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
-        assert_eq!(
-            dates_between(at("2026-06-01T22:00:00Z"), at("2026-06-02T00:00:00Z")),
-            [jiff::civil::date(2026, 6, 1)]
-        );
-        assert_eq!(
-            dates_between(at("2026-06-01T23:30:00Z"), at("2026-06-02T00:30:00Z")),
-            [jiff::civil::date(2026, 6, 1), jiff::civil::date(2026, 6, 2)]
-        );
-    }
 }

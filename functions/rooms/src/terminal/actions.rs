@@ -8,6 +8,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
+use steward_calendar::{
+    Authority, BookingRequest, CalendarError, Holder, Placement, Plan, RoomAt, Times, waived,
+};
+use steward_domain::booking::days::days_of;
 use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::badge::BadgeId;
@@ -18,14 +22,13 @@ use steward_kit::api::{self, ApiRequest, Principal};
 use steward_kit::retry::Optimistic;
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, BookingWriteError, Listing, NewBooking};
+use steward_store::bookings::{BookingRecord, Listing};
 use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 use steward_store::terminals::{PinCount, TerminalRecord};
 
 use super::auth::{Source, replay, revoked};
 use super::{Device, Terminals};
-use crate::calendar::{Holder, Placement, Plan, days_of, slot_of};
 
 /// How one try of a check-in ended, when not checked in.
 enum Attempt {
@@ -188,7 +191,7 @@ impl Terminals {
             .iter()
             .filter_map(|b| {
                 Some(Occupant {
-                    slot: slot_of(b).ok()?,
+                    slot: b.slot().ok()?,
                     status: b.status,
                 })
             })
@@ -342,7 +345,7 @@ impl Terminals {
                     .filter(|b| eligible(b) && b.attended_by(&member))
                     .collect();
                 theirs.sort_by_key(|b| {
-                    slot_of(b)
+                    b.slot()
                         .map(|s| s.start.duration_since(at).abs())
                         .unwrap_or(SignedDuration::MAX)
                 });
@@ -415,32 +418,31 @@ impl Terminals {
         let tenant = &device.caller.tenant;
         let likely = from.or(to).map(|s| days_of(&s)).unwrap_or_default();
         let paired = Self::still_paired(device, by, Timestamp::now());
+        let at = RoomAt::Read {
+            tenant_id: &device.terminal.tenant_id,
+            room_id: &current.room_id,
+            likely: &likely,
+        };
         let planned = self
             .rooms
-            .on_calendar(
-                &device.terminal.tenant_id,
-                &current.room_id,
-                Holder::in_tenant(tenant, &current.organiser),
-                &likely,
-                |_| {
-                    Ok(Plan::single(
+            .calendar
+            .place(at, Holder::in_tenant(tenant, &current.organiser), |_| {
+                Ok::<_, CalendarError>(
+                    Plan::single(
                         Placement::change(current, next.clone(), from, to),
                         audit.clone(),
                     )
-                    .requiring(paired.clone()))
-                },
-            )
+                    .requiring(paired.clone()),
+                )
+            })
             .await;
         let plan = match planned {
-            Err(ApiError::TerminalUnauthorized(_)) => {
+            Err(CalendarError::Unmet(Precondition::TerminalPaired { .. })) => {
                 return Err(self.terminal_changed(device).await);
             }
             other => other?,
         };
-        plan.placements
-            .into_iter()
-            .next()
-            .map(|p| p.record)
+        plan.placed()
             .ok_or_else(|| ApiError::internal("a terminal write placed nothing"))
     }
 
@@ -463,7 +465,7 @@ impl Terminals {
         room: &RoomRecord,
         at: Timestamp,
     ) -> Result<Slot, ApiError> {
-        let slot = slot_of(booking)?;
+        let slot = booking.slot()?;
         may_check_in(
             booking.status,
             &slot,
@@ -586,54 +588,55 @@ impl Terminals {
             &next,
         );
         let terminal = &device.terminal;
-        let preconditions = [
-            Precondition::NonceUnused {
-                tenant_id: terminal.tenant_id.clone(),
-                terminal_id: terminal.terminal_id.clone(),
-                nonce: device.nonce.clone(),
-                expires_at: Self::nonce_kept_until(),
-            },
-            Self::still_paired(device, &presented, now),
-            Precondition::MemberHolds {
-                tenant_id: terminal.tenant_id.clone(),
-                user_id: member.clone(),
-                roles,
-            },
-        ];
+        // In this order: the first that fails is the one answered.
+        let plan = Plan::single(
+            Placement::change(booking, next, Some(slot), Some(slot)),
+            audit,
+        )
+        .requiring(Precondition::NonceUnused {
+            tenant_id: terminal.tenant_id.clone(),
+            terminal_id: terminal.terminal_id.clone(),
+            nonce: device.nonce.clone(),
+            expires_at: Self::nonce_kept_until(),
+        })
+        .requiring(Self::still_paired(device, &presented, now))
+        .requiring(Precondition::MemberHolds {
+            tenant_id: terminal.tenant_id.clone(),
+            user_id: member.clone(),
+            roles,
+        });
+        let holder = Holder::in_tenant(&caller.tenant, &booking.organiser);
         let written = self
             .rooms
-            .change_in_place(
-                &door.room,
-                Holder::in_tenant(&caller.tenant, &booking.organiser),
-                Placement::change(booking, next, Some(slot), Some(slot)),
-                audit,
-                &preconditions,
-            )
+            .calendar
+            .place(RoomAt::Kept(&door.room), holder, |_| {
+                Ok::<_, CalendarError>(plan.clone())
+            })
             .await;
-        match written {
-            Ok(checked_in) => Ok(checked_in),
-            Err(BookingWriteError::Unmet(unmet)) => match preconditions.get(unmet) {
-                Some(Precondition::NonceUnused { .. }) => Err(Attempt::Final(replay())),
-                Some(Precondition::TerminalPaired { .. }) => {
+        match written.map(Plan::placed) {
+            Ok(Some(checked_in)) => Ok(checked_in),
+            Ok(None) => Err(Attempt::Final(ApiError::internal(
+                "a check-in placed nothing",
+            ))),
+            Err(CalendarError::Unmet(unmet)) => match unmet {
+                Precondition::NonceUnused { .. } => Err(Attempt::Final(replay())),
+                Precondition::TerminalPaired { .. } => {
                     self.forget_terminal(&terminal.tenant_id, &terminal.terminal_id);
                     Err(Attempt::Changed)
                 }
-                Some(Precondition::MemberHolds { .. }) => {
+                Precondition::MemberHolds { .. } => {
                     // Read the member: for the refusal, or (their roles changed meanwhile)
                     // for another try.
                     self.member(device, &member, Permission::BookingsCheckIn)
                         .await?;
                     Err(Attempt::Changed)
                 }
-                None => Err(Attempt::Final(ApiError::internal(
-                    "an unmet precondition the check-in did not set",
-                ))),
             },
-            Err(BookingWriteError::Moved | BookingWriteError::Stale) => {
+            Err(CalendarError::Moved | CalendarError::Stale) => {
                 self.forget_room(&terminal.tenant_id, &terminal.room_id);
                 Err(Attempt::Changed)
             }
-            Err(BookingWriteError::Store(error)) => Err(Attempt::Final(error.into())),
+            Err(error) => Err(Attempt::Final(error.into())),
         }
     }
 
@@ -672,7 +675,7 @@ impl Terminals {
             .bookings
             .iter()
             .filter(|b| b.status.holds_room())
-            .filter_map(|b| slot_of(b).ok())
+            .filter_map(|b| b.slot().ok())
             .filter(|s| s.end > now)
             .map(|s| s.start)
             .min();
@@ -693,41 +696,38 @@ impl Terminals {
                     .unwrap_or_default()
             ))
         })?;
-        self.rooms.overridden(&caller, &rules, &slot, true, None)?;
         let booking_id = new_id("bkg");
         let tenant_id = &device.terminal.tenant_id;
-        let mut record = BookingRecord::new(NewBooking {
+        let asked = BookingRequest {
             tenant_id,
             booking_id: &booking_id,
             room_id: &door.room.room_id,
             organiser: &member,
             title: input.title.as_deref().unwrap_or("Walk-up"),
-            slot: (slot.start, slot.end),
-            approval_required: false,
-            at: now,
-        });
+            times: Times::Exact(slot),
+            override_reason: None,
+            started: true,
+        };
+        let (mut record, slot) = asked.build(Some(&door.room), &Authority::none(), now)?;
         record.status = BookingStatus::CheckedIn;
         let audit = self.audit(request, &device, &member, "booking.walk_up", None, &record);
+        let at = RoomAt::Read {
+            tenant_id,
+            room_id: &door.room.room_id,
+            likely: &days_of(&slot),
+        };
         let plan = self
             .rooms
-            .on_calendar(
-                tenant_id,
-                &door.room.room_id,
-                Holder::of(&caller, &member),
-                &days_of(&slot),
-                |_| {
-                    Ok(Plan::single(
-                        Placement::new(record.clone(), slot),
-                        audit.clone(),
-                    ))
-                },
-            )
+            .calendar
+            .place(at, Holder::of(&caller, &member), |_| {
+                Ok::<_, ApiError>(Plan::single(
+                    Placement::new(record.clone(), slot),
+                    audit.clone(),
+                ))
+            })
             .await?;
         let record = plan
-            .placements
-            .into_iter()
-            .next()
-            .map(|p| p.record)
+            .placed()
             .ok_or_else(|| ApiError::internal("a walk-up placed nothing"))?;
         api::json(StatusCode::CREATED, &crate::bookings::view(&record))
     }
@@ -747,7 +747,7 @@ impl Terminals {
                 &door.bookings,
                 |b| {
                     b.status.may_be_under_way()
-                        && slot_of(b).is_ok_and(|s| s.start <= now && now < s.end)
+                        && b.slot().is_ok_and(|s| s.start <= now && now < s.end)
                 },
                 now,
                 true,
@@ -768,7 +768,7 @@ impl Terminals {
         let (current, member) = self.under_way(&device, &presented, &door, now).await?;
         self.member(&device, &member, Permission::BookingsCheckIn)
             .await?;
-        let from = slot_of(&current)?;
+        let from = current.slot()?;
         let ended = Slot::new(from.start, now.max(from.start)).ok();
         let mut next = current.revised();
         next.end = now.max(from.start).to_string();
@@ -812,17 +812,16 @@ impl Terminals {
         let now = second(Timestamp::now());
         let door = self.door(&device, now).await?;
         let (current, member) = self.under_way(&device, &presented, &door, now).await?;
-        let caller = self
-            .member(&device, &member, Permission::BookingsCheckIn)
+        self.member(&device, &member, Permission::BookingsCheckIn)
             .await?;
-        let from = slot_of(&current)?;
+        let from = current.slot()?;
         let to = Slot::new(
             from.start,
             from.end + SignedDuration::from_mins(i64::from(input.minutes)),
         )
         .map_err(ApiError::internal)?;
-        self.rooms
-            .overridden(&caller, &door.room.room.rules, &to, true, None)?;
+        let rules = &door.room.room.rules;
+        waived(rules, &to, true, None, &Authority::none(), Timestamp::now())?;
         let mut next = current.revised();
         next.end = to.end.to_string();
         let audit = self.audit(

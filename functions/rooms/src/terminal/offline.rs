@@ -19,7 +19,6 @@ use steward_store::terminals::AppliedItem;
 
 use super::actions::Presented;
 use super::{Device, Terminals};
-use crate::calendar::slot_of;
 
 /// Items per upload at most.
 const MAX_ITEMS: usize = 100;
@@ -240,7 +239,7 @@ impl Terminals {
         // Released meanwhile: the check-in reinstates it if it was in time and the slot is free.
         self.member(device, &member, steward_authz::Permission::BookingsCheckIn)
             .await?;
-        let slot = slot_of(booking)?;
+        let slot = booking.slot()?;
         let policy = Self::policy(device);
         if let Err(CheckInRefusal::OutsideWindow(window)) = may_check_in(
             BookingStatus::Confirmed,

@@ -105,6 +105,19 @@ pub enum RuleBreach {
     TooLittleNotice { min_notice_minutes: u32 },
 }
 
+impl RuleBreach {
+    /// The rule's name, as its `rule` tag serialises.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::InThePast => "in_the_past",
+            Self::TooShort { .. } => "too_short",
+            Self::TooLong { .. } => "too_long",
+            Self::BeyondHorizon { .. } => "beyond_horizon",
+            Self::TooLittleNotice { .. } => "too_little_notice",
+        }
+    }
+}
+
 impl std::fmt::Display for RuleBreach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -241,6 +254,22 @@ pub fn conflicts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_breach_is_named_by_the_tag_it_serialises_with() {
+        for breach in [
+            RuleBreach::InThePast,
+            RuleBreach::TooShort { min_minutes: 1 },
+            RuleBreach::TooLong { max_minutes: 1 },
+            RuleBreach::BeyondHorizon { horizon_days: 1 },
+            RuleBreach::TooLittleNotice {
+                min_notice_minutes: 1,
+            },
+        ] {
+            let tagged = serde_json::to_value(&breach).unwrap();
+            assert_eq!(tagged["rule"], breach.rule());
+        }
+    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
