@@ -14,23 +14,19 @@ mod onboarding;
 mod policy;
 mod roles;
 
-use std::time::Duration;
-
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
-use steward_access::{Auditor, Guard};
+use steward_access::{Auditor, Guard, Instance};
 use steward_authz::Permission;
 use steward_kit::ApiError;
 pub(crate) use steward_kit::api::no_content;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
-use steward_kit::config::{Common, ConfigError, Env};
-use steward_kit::idempotency::Idempotency;
+use steward_kit::api::{self, ApiRequest, HttpFunction, Replayable};
+use steward_kit::config::{ConfigError, Env};
 use steward_kit::pagination::Cursors;
+use steward_store::SdkConfig;
 use steward_store::access::AccessStore;
-use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
-use steward_store::{SdkConfig, Table};
 
 /// Lifetimes, from the environment.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,33 +64,23 @@ struct Onboarding {
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigError> {
-    let common: Common = env.parse()?;
-    let lifetimes: Lifetimes = env.parse()?;
-    let table = Table::new(aws, &common.table);
-    let identity = IdentityStore::new(table.clone());
-    let guard = Guard::from_env(env, &table)?;
+    let instance = Instance::new(env, aws)?;
+    let table = instance.table();
     let access = Access {
-        guard,
+        guard: instance.guard()?,
         store: AccessStore::new(table.clone()),
-        identity,
-        auditor: Auditor::new(&common.signing_secret),
-        cursors: Cursors::new(&common.signing_secret),
-        lifetimes,
+        identity: IdentityStore::new(table.clone()),
+        auditor: instance.auditor(),
+        cursors: instance.cursors(),
+        lifetimes: instance.parse()?,
         onboarding: Onboarding {
-            enabled: env
+            enabled: instance
                 .parse::<steward_kit::config::Flags>()?
                 .onboarding_wizard_enabled,
-            store: steward_store::onboarding::OnboardingStore::new(table.clone()),
+            store: steward_store::onboarding::OnboardingStore::new(table),
         },
     };
-    let idempotency = Idempotency::new(
-        IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
-    HttpFunction::new(common.function_name, access, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    instance.keyed_http(access)
 }
 
 impl Access {
@@ -119,40 +105,40 @@ impl Access {
     }
 }
 
-impl Api for Access {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "GET /v1/members" => self.list_members(request).await,
-            "GET /v1/members/{userId}" => self.member(request).await,
-            "POST /v1/members/{userId}/suspend" => self.suspend(request).await,
-            "POST /v1/members/{userId}/reinstate" => self.reinstate(request).await,
-            "DELETE /v1/members/{userId}" => self.remove(request).await,
-            "POST /v1/members/{userId}/roles" => self.grant(request).await,
-            "DELETE /v1/members/{userId}/roles/{role}" => self.revoke(request).await,
-            "GET /v1/roles" => self.list_roles(request).await,
-            "POST /v1/roles" => self.create_role(request).await,
-            "PUT /v1/roles/{role}" => self.update_role(request).await,
-            "DELETE /v1/roles/{role}" => self.delete_role(request).await,
-            "PUT /v1/settings" => self.update_settings(request).await,
-            "GET /v1/change-requests" => self.list_change_requests(request).await,
-            "GET /v1/change-requests/{changeRequestId}" => self.change_request(request).await,
-            "POST /v1/change-requests/{changeRequestId}/approve" => self.approve(request).await,
-            "POST /v1/change-requests/{changeRequestId}/reject" => self.reject(request).await,
-            "POST /v1/invitations" => self.invite(request).await,
-            "GET /v1/invitations" => self.list_invitations(request).await,
-            "DELETE /v1/invitations/{invitationId}" => self.revoke_invitation(request).await,
-            "GET /v1/policy" => self.current_policy(request).await,
-            "GET /v1/policy/versions" => self.policy_versions(request).await,
-            "GET /v1/policy/versions/{version}" => self.policy_version(request).await,
-            "GET /v1/policy/diff" => self.policy_diff(request).await,
-            "GET /v1/audit" => self.audit_log(request).await,
-            "GET /v1/licence" => self.licence(request).await,
-            "GET /v1/onboarding" => self.onboarding(request).await,
-            "POST /v1/onboarding/steps/{step}" => self.advance_onboarding(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// The access API: members, roles, settings, change requests, invitations, the policy, the audit log, the licence and onboarding.
+    pub const ROUTES for Access, fn route(request) {
+        "GET /v1/members" => list_members,
+        "GET /v1/members/{userId}" => member,
+        "POST /v1/members/{userId}/suspend" => suspend,
+        "POST /v1/members/{userId}/reinstate" => reinstate,
+        "DELETE /v1/members/{userId}" => remove,
+        "POST /v1/members/{userId}/roles" => grant,
+        "DELETE /v1/members/{userId}/roles/{role}" => revoke,
+        "GET /v1/roles" => list_roles,
+        "POST /v1/roles" => create_role,
+        "PUT /v1/roles/{role}" => update_role,
+        "DELETE /v1/roles/{role}" => delete_role,
+        "PUT /v1/settings" => update_settings,
+        "GET /v1/change-requests" => list_change_requests,
+        "GET /v1/change-requests/{changeRequestId}" => change_request,
+        "POST /v1/change-requests/{changeRequestId}/approve" => approve,
+        "POST /v1/change-requests/{changeRequestId}/reject" => reject,
+        "POST /v1/invitations" => invite,
+        "GET /v1/invitations" => list_invitations,
+        "DELETE /v1/invitations/{invitationId}" => revoke_invitation,
+        "GET /v1/policy" => current_policy,
+        "GET /v1/policy/versions" => policy_versions,
+        "GET /v1/policy/versions/{version}" => policy_version,
+        "GET /v1/policy/diff" => policy_diff,
+        "GET /v1/audit" => audit_log,
+        "GET /v1/licence" => licence,
+        "GET /v1/onboarding" => onboarding,
+        "POST /v1/onboarding/steps/{step}" => advance_onboarding,
     }
 }
+
+steward_kit::routed_api!(Access, route);
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
@@ -185,5 +171,17 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
 impl Replayable for Access {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
         self.guard.allow_replay(request, KEYED_ROUTES).await
+    }
+}
+
+steward_kit::binaries! {
+    "access" => init,
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("AccessFunction", super::ROUTES);
     }
 }

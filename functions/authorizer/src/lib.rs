@@ -82,3 +82,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<Authorizer, ConfigError> {
         store: IdentityStore::new(Table::new(aws, &common.table)),
     })
 }
+
+steward_kit::binaries! {
+    "authorizer" => init,
+}

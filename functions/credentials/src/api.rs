@@ -18,7 +18,7 @@ use steward_domain::credential::kind::CredentialTypeInput;
 use steward_domain::credential::status::{CredentialStatus, ReviewRefusal, may_review};
 use steward_domain::credential::trust::{Weighed, trust_score};
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest};
+use steward_kit::api::{self, ApiRequest};
 use steward_store::credentials::{
     CredentialRecord, CredentialStore, CredentialTypeRecord, CredentialWriteError, object_key,
 };
@@ -446,20 +446,40 @@ impl CredentialsApi {
     }
 }
 
-impl Api for CredentialsApi {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "POST /v1/credential-types" => self.create_type(request).await,
-            "GET /v1/credential-types" => self.types(request).await,
-            "POST /v1/credentials" => self.create(request).await,
-            "GET /v1/credentials" => self.mine(request).await,
-            "GET /v1/credentials/{credentialId}" => self.read(request).await,
-            "GET /v1/credential-reviews" => self.review_queue(request).await,
-            "GET /v1/members/{userId}/trust" => self.trust(request).await,
-            "POST /v1/credentials/{credentialId}/approve" => self.decide(request, true).await,
-            "POST /v1/credentials/{credentialId}/reject" => self.decide(request, false).await,
-            "GET /v1/credentials/{credentialId}/download" => self.download(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// The credentials API: credential types, uploads, the review queue, trust scores and downloads.
+    pub const ROUTES for CredentialsApi, fn route(request) {
+        "POST /v1/credential-types" => create_type,
+        "GET /v1/credential-types" => types,
+        "POST /v1/credentials" => create,
+        "GET /v1/credentials" => mine,
+        "GET /v1/credentials/{credentialId}" => read,
+        "GET /v1/credential-reviews" => review_queue,
+        "GET /v1/members/{userId}/trust" => trust,
+        "POST /v1/credentials/{credentialId}/approve" => approve,
+        "POST /v1/credentials/{credentialId}/reject" => reject,
+        "GET /v1/credentials/{credentialId}/download" => download,
+    }
+}
+
+steward_kit::routed_api!(CredentialsApi, route);
+
+impl CredentialsApi {
+    /// `POST …/approve`.
+    async fn approve(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        self.decide(request, true).await
+    }
+
+    /// `POST …/reject`.
+    async fn reject(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        self.decide(request, false).await
+    }
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("CredentialsFunction", super::ROUTES);
     }
 }

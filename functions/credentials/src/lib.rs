@@ -43,19 +43,16 @@ pub fn init_api(
     env: &Env,
     aws: &SdkConfig,
 ) -> Result<steward_kit::api::HttpFunction<CredentialsApi>, ConfigError> {
-    let common: Common = env.parse()?;
-    let bucket: BucketConfig = env.parse()?;
-    let table = Table::new(aws, &common.table);
+    let instance = steward_access::Instance::new(env, aws)?;
+    let bucket: BucketConfig = instance.parse()?;
     let api = CredentialsApi {
-        guard: steward_access::Guard::from_env(env, &table)?,
-        store: CredentialStore::new(table.clone()),
+        guard: instance.guard()?,
+        store: CredentialStore::new(instance.table()),
         bucket: Bucket::new(aws, bucket.credential_bucket),
-        auditor: steward_access::Auditor::new(&common.signing_secret),
-        identity: steward_store::identity::IdentityStore::new(table.clone()),
+        auditor: instance.auditor(),
+        identity: steward_store::identity::IdentityStore::new(instance.table()),
     };
-    steward_kit::api::HttpFunction::new(common.function_name, api, common.cors_allowed_origins)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    instance.http(api)
 }
 
 /// Who sends the sweeps' emails (template.yaml).
@@ -74,4 +71,10 @@ pub fn init_sweeps(env: &Env, aws: &SdkConfig) -> Result<CredentialSweeps, Confi
         guard: steward_access::Guard::from_env(env, &table)?,
         mailer: steward_store::mail::Mailer::new(aws, mail.notification_sender),
     })
+}
+
+steward_kit::binaries! {
+    "credentials" => init_api,
+    "credential-sweeps" => init_sweeps,
+    "verifier" => init_verifier,
 }

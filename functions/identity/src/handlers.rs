@@ -14,7 +14,7 @@ use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, Principal, Replayable};
+use steward_kit::api::{self, ApiRequest, Principal, Replayable};
 use steward_kit::retry::Optimistic;
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
 use steward_store::audit::AuditEntry;
@@ -723,23 +723,23 @@ impl Identity {
     }
 }
 
-impl Api for Identity {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "POST /v1/signup" => self.sign_up(request).await,
-            "POST /v1/invitations/accept" => self.accept_invitation(request).await,
-            "POST /v1/auth/login" => self.login(request).await,
-            "POST /v1/auth/refresh" => self.refresh(request).await,
-            "POST /v1/auth/logout" => self.logout(request).await,
-            "POST /v1/auth/logout-all" => self.logout_all(request).await,
-            "GET /v1/me" => self.me(request).await,
-            "POST /v1/me/password" => self.change_password(request).await,
-            "GET /v1/me/sessions" => self.sessions(request).await,
-            "DELETE /v1/me/sessions/{sessionId}" => self.revoke_one(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// The identity API: sign-up, invitations accepted, sign-in, tokens, sessions and the caller.
+    pub const ROUTES for Identity, fn route(request) {
+        "POST /v1/signup" => sign_up,
+        "POST /v1/invitations/accept" => accept_invitation,
+        "POST /v1/auth/login" => login,
+        "POST /v1/auth/refresh" => refresh,
+        "POST /v1/auth/logout" => logout,
+        "POST /v1/auth/logout-all" => logout_all,
+        "GET /v1/me" => me,
+        "POST /v1/me/password" => change_password,
+        "GET /v1/me/sessions" => sessions,
+        "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
 }
+
+steward_kit::routed_api!(Identity, route);
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
@@ -752,5 +752,13 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
 impl Replayable for Identity {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
         self.guard.allow_replay(request, KEYED_ROUTES).await
+    }
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("IdentityFunction", super::ROUTES);
     }
 }

@@ -5,18 +5,14 @@ mod handlers;
 mod keys;
 mod throttle;
 
-use std::time::Duration;
-
 use serde::Deserialize;
-use steward_access::{Auditor, Guard};
+use steward_access::Instance;
 use steward_domain::identity::tokens::AccessTokens;
 use steward_kit::api::HttpFunction;
-use steward_kit::config::{Common, ConfigError, Env, Flags};
-use steward_kit::idempotency::Idempotency;
+use steward_kit::config::{ConfigError, Env, Flags};
+use steward_store::SdkConfig;
 use steward_store::access::AccessStore;
-use steward_store::idempotency::IdempotencyStore;
 use steward_store::identity::IdentityStore;
-use steward_store::{SdkConfig, Table};
 
 pub use handlers::{Identity, KEYED_ROUTES};
 pub use keys::Keys;
@@ -51,18 +47,16 @@ mod defaults {
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
-    let common: Common = env.parse()?;
-    let flags: Flags = env.parse()?;
-    let limits: LimitsConfig = env.parse()?;
-    let table = Table::new(aws, &common.table);
-    let keys = Keys::derive(&common.signing_secret);
-    let store = IdentityStore::new(table.clone());
-    let guard = Guard::from_env(env, &table)?;
+    let instance = Instance::new(env, aws)?;
+    let flags: Flags = instance.parse()?;
+    let limits: LimitsConfig = instance.parse()?;
+    let table = instance.table();
+    let keys = Keys::derive(&instance.common.signing_secret);
     let identity = Identity {
-        store,
-        access: AccessStore::new(table.clone()),
-        guard,
-        auditor: Auditor::new(&common.signing_secret),
+        store: IdentityStore::new(table.clone()),
+        access: AccessStore::new(table),
+        guard: instance.guard()?,
+        auditor: instance.auditor(),
         tokens: AccessTokens::new(&keys.access_token),
         keys,
         auto_provision: flags.auto_provision_enabled,
@@ -73,12 +67,9 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
             window_seconds: limits.login_failure_window_seconds,
         },
     };
-    let idempotency = Idempotency::new(
-        IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
-    HttpFunction::new(common.function_name, identity, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    instance.keyed_http(identity)
+}
+
+steward_kit::binaries! {
+    "identity" => init,
 }

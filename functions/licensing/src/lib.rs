@@ -8,16 +8,16 @@ use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::operators::PLATFORM_TENANT;
-use steward_access::{Auditor, Guard, Record};
+use steward_access::{Auditor, Guard, Instance, Record};
 use steward_authz::{LicenceStatus, Permission};
 use steward_domain::licensing::{Cohort, Offering, Rollout, RolloutStage};
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction};
-use steward_kit::config::{Common, ConfigError, Env, Flags};
+use steward_kit::api::{self, ApiRequest, HttpFunction};
+use steward_kit::config::{ConfigError, Env, Flags};
+use steward_store::SdkConfig;
 use steward_store::identity::{IdentityStore, LicenceRecord};
 use steward_store::licensing::LicensingStore;
 use steward_store::platform::{LicensingConfigRecord, PlatformStore};
-use steward_store::{SdkConfig, Table};
 
 pub struct Licensing {
     guard: Guard,
@@ -29,23 +29,18 @@ pub struct Licensing {
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Licensing>, ConfigError> {
-    let common: Common = env.parse()?;
-    let flags: Flags = env.parse()?;
-    let table = Table::new(aws, &common.table);
-    let identity = IdentityStore::new(table.clone());
-    let platform = PlatformStore::new(table.clone());
-    let guard = Guard::from_env(env, &table)?;
+    let instance = Instance::new(env, aws)?;
+    let flags: Flags = instance.parse()?;
+    let table = instance.table();
     let licensing = Licensing {
-        guard,
-        identity,
+        guard: instance.guard()?,
+        identity: IdentityStore::new(table.clone()),
         licensing: LicensingStore::new(table.clone()),
-        platform,
-        auditor: Auditor::new(&common.signing_secret),
+        platform: PlatformStore::new(table),
+        auditor: instance.auditor(),
         defaults: flags.rollout(),
     };
-    HttpFunction::new(common.function_name, licensing, common.cors_allowed_origins)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    instance.http(licensing)
 }
 
 #[derive(Debug, Deserialize)]
@@ -221,14 +216,26 @@ fn switches_view(rollout: &Rollout, source: &str) -> Value {
     })
 }
 
-impl Api for Licensing {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "PUT /v1/admin/tenants/{tenantId}/licence" => self.assign_licence(request).await,
-            "PUT /v1/admin/tenants/{tenantId}/cohort" => self.set_cohort(request).await,
-            "GET /v1/admin/config/licensing" => self.switches(request).await,
-            "PUT /v1/admin/config/licensing" => self.set_switches(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// The operators' licensing routes: licences, cohorts and the licensing switches.
+    pub const ROUTES for Licensing, fn route(request) {
+        "PUT /v1/admin/tenants/{tenantId}/licence" => assign_licence,
+        "PUT /v1/admin/tenants/{tenantId}/cohort" => set_cohort,
+        "GET /v1/admin/config/licensing" => switches,
+        "PUT /v1/admin/config/licensing" => set_switches,
+    }
+}
+
+steward_kit::routed_api!(Licensing, route);
+
+steward_kit::binaries! {
+    "licensing" => init,
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("LicensingFunction", super::ROUTES);
     }
 }

@@ -1,9 +1,3 @@
-use steward_kit::config::Env;
+//! The `licensing` binary: `steward_licensing::BINARIES` says what it runs.
 
-#[tokio::main]
-async fn main() -> Result<(), steward_kit::runtime::Error> {
-    steward_kit::telemetry::init();
-    let aws = steward_store::load_aws_config().await;
-    let function = steward_licensing::init(&Env::from_process(), &aws)?;
-    steward_kit::runtime::run(function).await
-}
+steward_kit::main!(steward_licensing);

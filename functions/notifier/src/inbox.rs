@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record};
 use steward_authz::Permission;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, Replayable};
+use steward_kit::api::{self, ApiRequest, Replayable};
 use steward_kit::pagination::Cursors;
 use steward_store::notices::{NoticeStore, NotificationRecord};
 
@@ -91,15 +91,15 @@ impl Inbox {
     }
 }
 
-impl Api for Inbox {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "GET /v1/me/notifications" => self.list(request).await,
-            "POST /v1/me/notifications/read" => self.mark_read(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// A member's notifications.
+    pub const ROUTES for Inbox, fn route(request) {
+        "GET /v1/me/notifications" => list,
+        "POST /v1/me/notifications/read" => mark_read,
     }
 }
+
+steward_kit::routed_api!(Inbox, route);
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
@@ -109,5 +109,13 @@ pub const KEYED_ROUTES: &[(&str, Permission)] =
 impl Replayable for Inbox {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
         self.guard.allow_replay(request, KEYED_ROUTES).await
+    }
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("NotificationsFunction", super::ROUTES);
     }
 }

@@ -12,13 +12,10 @@ pub mod inbox;
 pub mod render;
 pub mod schedule;
 
-use std::time::Duration;
-
 use serde::Deserialize;
-use steward_access::{Auditor, Guard};
+use steward_access::Guard;
 use steward_kit::api::HttpFunction;
 use steward_kit::config::{Common, ConfigError, Env};
-use steward_kit::pagination::Cursors;
 use steward_kit::sqs::SqsFunction;
 use steward_store::bookings::BookingStore;
 use steward_store::identity::IdentityStore;
@@ -98,20 +95,18 @@ pub fn init_notifications(
     env: &Env,
     aws: &SdkConfig,
 ) -> Result<HttpFunction<inbox::Inbox>, ConfigError> {
-    let common: Common = env.parse()?;
-    let table = Table::new(aws, &common.table);
+    let instance = steward_access::Instance::new(env, aws)?;
     let inbox = inbox::Inbox {
-        guard: Guard::from_env(env, &table)?,
-        notices: NoticeStore::new(table.clone()),
-        auditor: Auditor::new(&common.signing_secret),
-        cursors: Cursors::new(&common.signing_secret),
+        guard: instance.guard()?,
+        notices: NoticeStore::new(instance.table()),
+        auditor: instance.auditor(),
+        cursors: instance.cursors(),
     };
-    let idempotency = steward_kit::idempotency::Idempotency::new(
-        steward_store::idempotency::IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
-    HttpFunction::new(common.function_name, inbox, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+    instance.keyed_http(inbox)
+}
+
+steward_kit::binaries! {
+    "notifier" => init_notifier,
+    "reminders" => init_reminders,
+    "notifications" => init_notifications,
 }

@@ -63,7 +63,7 @@ struct Checks {
 }
 
 impl Platform {
-    async fn health(&self) -> Result<Response<Body>, ApiError> {
+    async fn health(&self, _request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let started = Instant::now();
         let outcome = tokio::time::timeout(CHECK_TIMEOUT, self.table.ping()).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -130,11 +130,18 @@ impl Platform {
     }
 }
 
+steward_kit::routes! {
+    /// Health; every other request is the `$default` route's ([`Platform::fallback`]).
+    pub const ROUTES for Platform, fn route(request) {
+        "GET /v1/health" => health,
+    }
+}
+
 impl Api for Platform {
     async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "GET /v1/health" => self.health().await,
-            _ => self.fallback(request),
+        match self.route(request) {
+            Some(answer) => answer.await,
+            None => self.fallback(request),
         }
     }
 }
@@ -153,9 +160,19 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Platform>, Config
     ))
 }
 
+steward_kit::binaries! {
+    "platform" => init,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_route_table_and_the_default_route_are_what_the_template_deploys_to_the_function() {
+        let all: Vec<&str> = [ROUTES, &["$default"]].concat();
+        steward_template::Template::assert_routes("PlatformFunction", &all);
+    }
 
     #[test]
     fn the_compiled_route_table_is_the_templates() {

@@ -97,26 +97,7 @@ struct ReasonInput {
     reason: Option<Reason>,
 }
 
-pub(crate) fn view(record: &BookingRecord) -> Value {
-    json!({
-        "id": record.booking_id,
-        "room_id": record.room_id,
-        "organiser": record.organiser,
-        "title": record.title,
-        "start": record.start,
-        "end": record.end,
-        "status": record.status,
-        "status_reason": record.status_reason,
-        "decided_by": record.decided_by,
-        "series_id": record.series_id,
-        "occurrence": record.occurrence,
-        "invitees": record.invitees,
-        "version": record.version,
-        "override_reason": record.override_reason,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-    })
-}
+pub(crate) use steward_calendar::view::booking as view;
 
 /// A reason as given: trimmed, and none when blank.
 pub(crate) fn given(reason: Option<Reason>) -> Option<String> {
@@ -474,9 +455,25 @@ impl Rooms {
         .await
     }
 
-    /// `POST /v1/bookings/{bookingId}/approve` and `/reject`: an approver decides a pending
-    /// booking; it held its slot while pending, so approval keeps it and rejection frees it.
-    pub(crate) async fn decide_booking(
+    /// `POST /v1/bookings/{bookingId}/approve`.
+    pub(crate) async fn approve_booking(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        self.decide_booking(request, true).await
+    }
+
+    /// `POST /v1/bookings/{bookingId}/reject`.
+    pub(crate) async fn reject_booking(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        self.decide_booking(request, false).await
+    }
+
+    /// An approver decides a pending booking; it held its slot while pending, so approval
+    /// keeps it and rejection frees it.
+    async fn decide_booking(
         &self,
         request: &ApiRequest,
         approve: bool,

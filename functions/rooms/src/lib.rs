@@ -10,51 +10,45 @@ mod exports;
 mod feeds;
 mod imports;
 mod quota;
-pub mod release;
 mod reports;
 mod requirements;
 mod series;
-pub mod terminal;
-mod terminals;
-
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use steward_access::{Auditor, Caller, Guard, Record, new_id};
+use steward_access::{Auditor, Caller, Guard, Instance, Record, new_id};
 use steward_authz::Permission;
+use steward_calendar::Calendar;
 use steward_domain::booking::room::RoomInput;
 use steward_domain::booking::rules::Slot;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
-use steward_kit::config::{Common, ConfigError, Env};
-use steward_kit::idempotency::Idempotency;
+use steward_kit::api::{self, ApiRequest, HttpFunction, Replayable};
+use steward_kit::config::{ConfigError, Env};
 use steward_kit::pagination::Cursors;
-use steward_store::idempotency::IdempotencyStore;
-use steward_store::notices::NoticeQueue;
+use steward_store::SdkConfig;
+use steward_store::bookings::BookingStore;
+use steward_store::credentials::CredentialStore;
+use steward_store::feeds::FeedStore;
+use steward_store::identity::IdentityStore;
+use steward_store::reports::ReportStore;
 use steward_store::rooms::{RoomRecord, RoomStore, RoomWriteError};
-use steward_store::{SdkConfig, Table};
 
 pub struct Rooms {
     guard: Guard,
     store: RoomStore,
-    bookings: steward_store::bookings::BookingStore,
-    feeds: steward_store::feeds::FeedStore,
+    bookings: BookingStore,
+    feeds: FeedStore,
     auditor: Auditor,
     cursors: Cursors,
-    calendar: steward_calendar::Calendar,
-    identity: steward_store::identity::IdentityStore,
-    reports: steward_store::reports::ReportStore,
-    terminals: steward_store::terminals::TerminalStore,
-    credentials: steward_store::credentials::CredentialStore,
+    calendar: Calendar,
+    identity: IdentityStore,
+    reports: ReportStore,
+    credentials: CredentialStore,
     /// The key booking PINs are derived under.
     pins: [u8; 32],
-    /// Where exports too large to answer inline go (the rooms API's; `None` in the terminal
-    /// and release functions, which export nothing).
+    /// Where exports too large to answer inline go (`None`: no bucket is configured).
     exports: Option<exports::LargeExports>,
     /// The API's public base URL (PUBLIC_API_URL), what handed-out links start with; never
     /// taken from a request. `None`: links are given as paths.
@@ -68,56 +62,28 @@ struct LinksConfig {
     public_api_url: String,
 }
 
-/// Where booking notices go (template.yaml).
-#[derive(Debug, Clone, serde::Deserialize)]
-struct NoticeConfig {
-    notifications_queue_url: String,
-}
-
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Rooms>, ConfigError> {
-    let common: Common = env.parse()?;
-    let table = Table::new(aws, &common.table);
-    let rooms = rooms(env, aws, &common, &table)?;
-    let idempotency = Idempotency::new(
-        IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
-    HttpFunction::new(common.function_name, rooms, common.cors_allowed_origins)
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
-}
-
-/// The rooms and their calendars, as every binary of this crate builds them at init.
-pub(crate) fn rooms(
-    env: &Env,
-    aws: &SdkConfig,
-    common: &Common,
-    table: &Table,
-) -> Result<Rooms, ConfigError> {
-    let notices: NoticeConfig = env.parse()?;
-    let large: exports::LargeExportsConfig = env.parse()?;
-    let links: LinksConfig = env.parse()?;
-    Ok(Rooms {
+    let instance = Instance::new(env, aws)?;
+    let large: exports::LargeExportsConfig = instance.parse()?;
+    let links: LinksConfig = instance.parse()?;
+    let table = instance.table();
+    let rooms = Rooms {
         public_url: Some(links.public_api_url.trim_end_matches('/').to_owned())
             .filter(|url| !url.is_empty()),
         exports: large.build(aws),
-        calendar: steward_calendar::Calendar::new(
-            table,
-            NoticeQueue::new(aws, notices.notifications_queue_url),
-        ),
-        identity: steward_store::identity::IdentityStore::new(table.clone()),
-        reports: steward_store::reports::ReportStore::new(table.clone()),
-        terminals: steward_store::terminals::TerminalStore::new(table.clone()),
-        credentials: steward_store::credentials::CredentialStore::new(table.clone()),
-        pins: common.signing_secret.derive("booking-pin"),
-        guard: Guard::from_env(env, table)?,
+        calendar: Calendar::of(&instance)?,
+        identity: IdentityStore::new(table.clone()),
+        reports: ReportStore::new(table.clone()),
+        credentials: CredentialStore::new(table.clone()),
+        pins: instance.derive("booking-pin"),
+        guard: instance.guard()?,
         store: RoomStore::new(table.clone()),
-        bookings: steward_store::bookings::BookingStore::new(table.clone()),
-        feeds: steward_store::feeds::FeedStore::new(table.clone()),
-        auditor: Auditor::new(&common.signing_secret),
-        cursors: Cursors::new(&common.signing_secret),
-    })
+        bookings: BookingStore::new(table.clone()),
+        feeds: FeedStore::new(table),
+        auditor: instance.auditor(),
+        cursors: instance.cursors(),
+    };
+    instance.keyed_http(rooms)
 }
 
 fn view(record: &RoomRecord) -> Value {
@@ -340,69 +306,47 @@ impl Rooms {
     }
 }
 
-/// A route's answer, still to come.
-type Answer<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send + 'a>>;
-
-impl Rooms {
-    /// The handler of `request`'s route, boxed: one plain function picks it, so that polling
-    /// it does not carry every route's future in one stack frame (over a megabyte in a debug
-    /// build, which overflowed a test thread's stack).
-    fn route<'a>(&'a self, request: &'a ApiRequest) -> Answer<'a> {
-        match request.route.as_str() {
-            "POST /v1/rooms" => Box::pin(self.create(request)),
-            "GET /v1/rooms" => Box::pin(self.list(request)),
-            "GET /v1/rooms/{roomId}" => Box::pin(self.read(request)),
-            "PUT /v1/rooms/{roomId}" => Box::pin(self.update(request)),
-            "DELETE /v1/rooms/{roomId}" => Box::pin(self.archive(request)),
-            "POST /v1/bookings" => Box::pin(self.create_booking(request)),
-            "GET /v1/bookings/{bookingId}" => Box::pin(self.booking(request)),
-            "GET /v1/bookings" => Box::pin(self.list_bookings(request)),
-            "PATCH /v1/bookings/{bookingId}" => Box::pin(self.change_booking(request)),
-            "POST /v1/bookings/{bookingId}/cancel" => Box::pin(self.cancel_booking(request)),
-            "POST /v1/bookings/{bookingId}/end" => Box::pin(self.end_booking(request)),
-            "POST /v1/bookings/{bookingId}/approve" => Box::pin(self.decide_booking(request, true)),
-            "POST /v1/bookings/{bookingId}/reject" => Box::pin(self.decide_booking(request, false)),
-            "GET /v1/rooms/{roomId}/closures" => Box::pin(self.closures(request)),
-            "GET /v1/rooms/{roomId}/free-busy" => Box::pin(self.free_busy(request)),
-            "GET /v1/availability" => Box::pin(self.availability(request)),
-            "POST /v1/series" => Box::pin(self.create_series(request)),
-            "GET /v1/series/{seriesId}" => Box::pin(self.series(request)),
-            "PATCH /v1/series/{seriesId}" => Box::pin(self.change_series(request)),
-            "POST /v1/series/{seriesId}/cancel" => Box::pin(self.cancel_series(request)),
-            "POST /v1/rooms/{roomId}/closures" => Box::pin(self.close(request)),
-            "DELETE /v1/rooms/{roomId}/closures/{closureId}" => Box::pin(self.reopen(request)),
-            "POST /v1/feeds" => Box::pin(self.create_feed(request)),
-            "GET /v1/feeds" => Box::pin(self.feeds(request)),
-            "DELETE /v1/feeds/{feedId}" => Box::pin(self.revoke_feed(request)),
-            "GET /v1/ical/{token}" => Box::pin(self.ical(request)),
-            "GET /v1/exports/rooms" => Box::pin(self.export_rooms(request)),
-            "GET /v1/exports/bookings" => Box::pin(self.export_bookings(request)),
-            "POST /v1/imports/rooms" => Box::pin(self.import_rooms(request)),
-            "POST /v1/imports/bookings" => Box::pin(self.import_bookings(request)),
-            "GET /v1/settings/booking-quota" => Box::pin(self.booking_quota(request)),
-            "PUT /v1/settings/booking-quota" => Box::pin(self.set_booking_quota(request)),
-            "GET /v1/reports/utilisation" => Box::pin(self.utilisation(request)),
-            "POST /v1/terminals" => Box::pin(self.register_terminal(request)),
-            "GET /v1/terminals" => Box::pin(self.list_terminals(request)),
-            "DELETE /v1/terminals/{terminalId}" => Box::pin(self.revoke_terminal(request)),
-            "GET /v1/badges" => Box::pin(self.list_badges(request)),
-            "PUT /v1/badges/{badgeId}" => Box::pin(self.put_badge(request)),
-            "DELETE /v1/badges/{badgeId}" => Box::pin(self.remove_badge(request)),
-            "GET /v1/settings/check-in" => Box::pin(self.check_in_policy(request)),
-            "PUT /v1/settings/check-in" => Box::pin(self.set_check_in_policy(request)),
-            other => {
-                let other = other.to_owned();
-                Box::pin(async move { Err(ApiError::NotFound(format!("route {other}"))) })
-            }
-        }
+steward_kit::routes! {
+    /// The rooms API's routes: rooms, bookings, series, closures, availability, feeds, imports,
+    /// exports, the booking quota and utilisation.
+    pub const ROUTES for Rooms, fn route(request) {
+        "POST /v1/rooms" => create,
+        "GET /v1/rooms" => list,
+        "GET /v1/rooms/{roomId}" => read,
+        "PUT /v1/rooms/{roomId}" => update,
+        "DELETE /v1/rooms/{roomId}" => archive,
+        "POST /v1/bookings" => create_booking,
+        "GET /v1/bookings/{bookingId}" => booking,
+        "GET /v1/bookings" => list_bookings,
+        "PATCH /v1/bookings/{bookingId}" => change_booking,
+        "POST /v1/bookings/{bookingId}/cancel" => cancel_booking,
+        "POST /v1/bookings/{bookingId}/end" => end_booking,
+        "POST /v1/bookings/{bookingId}/approve" => approve_booking,
+        "POST /v1/bookings/{bookingId}/reject" => reject_booking,
+        "GET /v1/rooms/{roomId}/closures" => closures,
+        "GET /v1/rooms/{roomId}/free-busy" => free_busy,
+        "GET /v1/availability" => availability,
+        "POST /v1/series" => create_series,
+        "GET /v1/series/{seriesId}" => series,
+        "PATCH /v1/series/{seriesId}" => change_series,
+        "POST /v1/series/{seriesId}/cancel" => cancel_series,
+        "POST /v1/rooms/{roomId}/closures" => close,
+        "DELETE /v1/rooms/{roomId}/closures/{closureId}" => reopen,
+        "POST /v1/feeds" => create_feed,
+        "GET /v1/feeds" => feeds,
+        "DELETE /v1/feeds/{feedId}" => revoke_feed,
+        "GET /v1/ical/{token}" => ical,
+        "GET /v1/exports/rooms" => export_rooms,
+        "GET /v1/exports/bookings" => export_bookings,
+        "POST /v1/imports/rooms" => import_rooms,
+        "POST /v1/imports/bookings" => import_bookings,
+        "GET /v1/settings/booking-quota" => booking_quota,
+        "PUT /v1/settings/booking-quota" => set_booking_quota,
+        "GET /v1/reports/utilisation" => utilisation,
     }
 }
 
-impl Api for Rooms {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        self.route(request).await
-    }
-}
+steward_kit::routed_api!(Rooms, route);
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
@@ -434,11 +378,22 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/feeds", Permission::FeedsManage),
     ("POST /v1/imports/rooms", Permission::RoomsImport),
     ("POST /v1/imports/bookings", Permission::BookingsImport),
-    ("POST /v1/terminals", Permission::TerminalsManage),
 ];
 
 impl Replayable for Rooms {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
         self.guard.allow_replay(request, KEYED_ROUTES).await
+    }
+}
+
+steward_kit::binaries! {
+    "rooms" => init,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_rooms_function() {
+        steward_template::Template::assert_routes("RoomsFunction", super::ROUTES);
     }
 }

@@ -104,6 +104,7 @@ impl Rooms {
         self.identity
             .set_booking_quota(caller.tenant_id(), setting.as_ref(), &audit)
             .await?;
+        self.guard.forget_tenant(caller.tenant_id());
         api::json(StatusCode::OK, &view(setting.as_ref()))
     }
 }

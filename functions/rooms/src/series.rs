@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use jiff::civil::{DateTime, Time};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use steward_access::{Caller, Record, new_id};
 use steward_authz::Permission;
 use steward_calendar::{
@@ -30,6 +30,7 @@ use steward_store::audit::AuditEntry;
 use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
+use steward_calendar::view::{open_from, series as view};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -100,57 +101,6 @@ fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
             "a local time on the room's wall clock, such as 2027-03-01T09:00",
         )
     })
-}
-
-pub(crate) fn view(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
-    let occurrences: Vec<Value> = series
-        .occurrences
-        .iter()
-        .map(|o| {
-            let booking = o.booking_id.as_ref().and_then(|id| bookings.get(id));
-            json!({
-                "index": o.index,
-                "local_start": o.local_start,
-                "start": booking.map(|b| b.start.clone()).or_else(|| o.start.clone()),
-                "end": booking.map(|b| b.end.clone()).or_else(|| o.end.clone()),
-                "outcome": o.outcome,
-                "booking_id": o.booking_id,
-                "status": booking.map(|b| b.status),
-                "reason": o.reason,
-            })
-        })
-        .collect();
-    json!({
-        "id": series.series_id,
-        "room_id": series.room_id,
-        "organiser": series.organiser,
-        "title": series.title,
-        "recurrence": series.recurrence,
-        "time_zone": series.time_zone,
-        "local_start": series.local_start,
-        "local_end": series.local_end,
-        "on_conflict": series.on_conflict,
-        "version": series.version,
-        "booked": series.occurrences.iter().filter(|o| o.outcome == "booked").count(),
-        "skipped": series.occurrences.iter().filter(|o| o.outcome == "skipped").count(),
-        "occurrences": occurrences,
-        "created_at": series.created_at,
-    })
-}
-
-/// The occurrences from `from_index` on whose bookings are still pending or confirmed: what a
-/// change or cancellation "from this one on" touches.
-pub(crate) fn open_from<'a>(
-    series: &'a SeriesRecord,
-    bookings: &'a HashMap<String, BookingRecord>,
-    from_index: u32,
-) -> impl Iterator<Item = (&'a OccurrenceRecord, &'a BookingRecord)> {
-    series
-        .occurrences
-        .iter()
-        .filter(move |o| o.index >= from_index)
-        .filter_map(|o| Some((o, bookings.get(o.booking_id.as_deref()?)?)))
-        .filter(|(_, booking)| booking.status.is_upcoming())
 }
 
 /// The series as its placements leave it: each placed booking by id.

@@ -106,6 +106,12 @@ pub fn init_operations(
     env: &Env,
     aws: &SdkConfig,
 ) -> Result<steward_kit::api::HttpFunction<operations::Operations>, ConfigError> {
-    let (context, common) = Context::new(env, aws)?;
-    operations::init(context, common, env, aws)
+    let (context, _) = Context::new(env, aws)?;
+    operations::init(context, steward_access::Instance::new(env, aws)?)
+}
+
+steward_kit::binaries! {
+    "sweep-schedule" => init_schedule,
+    "sweep-worker" => init_worker,
+    "operations" => init_operations,
 }

@@ -1,8 +1,6 @@
 //! The operators' endpoints of SPEC §F: licence health, starting a validation run and reading
 //! run summaries, recomputing the aggregates.
 
-use std::time::Duration;
-
 use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
@@ -11,16 +9,15 @@ use steward_access::operators::PLATFORM_TENANT;
 use steward_access::{Guard, LicensingCache, Record};
 use steward_authz::Permission;
 use steward_kit::ApiError;
-use steward_kit::api::{self, Api, ApiRequest, HttpFunction, Replayable};
-use steward_kit::config::{Common, ConfigError, Env};
-use steward_kit::idempotency::Idempotency;
+use steward_kit::api::{self, ApiRequest, HttpFunction, Replayable};
+use steward_kit::config::ConfigError;
 use steward_kit::latency::{Histogram, Snapshot};
 use steward_kit::pagination::Cursors;
-use steward_store::idempotency::IdempotencyStore;
 use steward_store::metrics::MetricsStore;
 use steward_store::platform::PlatformStore;
 use steward_store::sweep::RunRecord;
-use steward_store::{SdkConfig, Table};
+
+use steward_access::Instance;
 
 use crate::Context;
 use crate::start::{Started, run_id, start_run};
@@ -36,33 +33,18 @@ pub struct Operations {
 
 pub(crate) fn init(
     context: Context,
-    common: Common,
-    env: &Env,
-    aws: &SdkConfig,
+    instance: Instance<'_>,
 ) -> Result<HttpFunction<Operations>, ConfigError> {
-    let cache: LicensingCache = env.parse()?;
-    let table = Table::new(aws, &common.table);
-    let guard = Guard::from_env(env, &table)?;
-    let idempotency = Idempotency::new(
-        IdempotencyStore::new(table.clone()),
-        Duration::from_secs(10),
-    );
+    let cache: LicensingCache = instance.parse()?;
     let operations = Operations {
         context,
-        guard,
-        cursors: Cursors::new(&common.signing_secret),
-        platform: PlatformStore::new(table.clone()),
-        metrics: MetricsStore::new(table.clone()),
+        guard: instance.guard()?,
+        cursors: instance.cursors(),
+        platform: PlatformStore::new(instance.table()),
+        metrics: MetricsStore::new(instance.table()),
         licensing_cache_seconds: cache.licensing_config_cache_seconds,
     };
-    HttpFunction::new(
-        common.function_name,
-        operations,
-        common.cors_allowed_origins,
-    )
-    .with_idempotency(idempotency)
-    .with_request_counts(env)?
-    .with_recorded_latencies(&table, env)
+    instance.keyed_http(operations)
 }
 
 fn run_view(run: &RunRecord) -> serde_json::Value {
@@ -281,20 +263,20 @@ impl Operations {
     }
 }
 
-impl Api for Operations {
-    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        match request.route.as_str() {
-            "GET /v1/admin/monitoring/license-health" => self.licence_health(request).await,
-            "POST /v1/admin/validate-licenses" => self.validate(request).await,
-            "GET /v1/admin/sweeps" => self.runs(request).await,
-            "GET /v1/admin/sweeps/{runId}" => self.run(request).await,
-            "POST /v1/admin/refresh-views" => self.refresh_views(request).await,
-            "GET /v1/admin/metrics/performance" => self.performance(request).await,
-            "POST /v1/admin/cache/clear" => self.clear_caches(request).await,
-            other => Err(ApiError::NotFound(format!("route {other}"))),
-        }
+steward_kit::routes! {
+    /// The operators' routes: licence health, sweeps, views, performance and caches.
+    pub const ROUTES for Operations, fn route(request) {
+        "GET /v1/admin/monitoring/license-health" => licence_health,
+        "POST /v1/admin/validate-licenses" => validate,
+        "GET /v1/admin/sweeps" => runs,
+        "GET /v1/admin/sweeps/{runId}" => run,
+        "POST /v1/admin/refresh-views" => refresh_views,
+        "GET /v1/admin/metrics/performance" => performance,
+        "POST /v1/admin/cache/clear" => clear_caches,
     }
 }
+
+steward_kit::routed_api!(Operations, route);
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.
@@ -313,5 +295,13 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
 impl Replayable for Operations {
     async fn authorize_replay(&self, request: &ApiRequest) -> Result<(), ApiError> {
         self.guard.allow_replay(request, KEYED_ROUTES).await
+    }
+}
+
+#[cfg(test)]
+mod route_table {
+    #[test]
+    fn the_route_table_is_what_the_template_deploys_to_the_function() {
+        steward_template::Template::assert_routes("OperationsFunction", super::ROUTES);
     }
 }

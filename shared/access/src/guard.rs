@@ -145,6 +145,12 @@ impl Guard {
         *self.rollout.cached.lock().expect("not poisoned") = None;
     }
 
+    /// Forgets this instance's copy of a tenant it has just changed (its settings), so that
+    /// its next request reads the change; other instances see it within the cache's TTL.
+    pub fn forget_tenant(&self, tenant_id: &str) {
+        self.tenants.recent.forget(tenant_id);
+    }
+
     async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
         if let Some(tenant) = self.tenants.recent.get(tenant_id) {
             return Ok(Some(tenant));

@@ -8,10 +8,12 @@
 
 mod audit;
 mod guard;
+mod instance;
 pub mod operators;
 
 pub use audit::{AUDIT_RETENTION_DAYS, Auditor, Record};
 pub use guard::{Caller, Guard, deny_to_problem, subject};
+pub use instance::Instance;
 
 /// How long the guard keeps the operators' licensing switches (LICENSING_CONFIG_CACHE_SECONDS,
 /// default 30): the bound on how late a stage change or the kill switch takes effect.

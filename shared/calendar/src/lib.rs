@@ -16,7 +16,9 @@ mod error;
 mod plan;
 mod quota;
 mod request;
+pub mod view;
 
+use steward_kit::config::ConfigError;
 use steward_store::Table;
 use steward_store::bookings::BookingStore;
 use steward_store::credentials::CredentialStore;
@@ -27,6 +29,12 @@ pub use engine::{RoomAt, commit};
 pub use error::{CalendarError, taken_detail};
 pub use plan::{Holder, OnConflict, Placement, Plan, Settled, Skipped};
 pub use request::{Authority, BookingRequest, Times, bookable, instant, waived};
+
+/// Where booking notices go (template.yaml).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct NoticeConfig {
+    notifications_queue_url: String,
+}
 
 /// A tenant's room calendars, as one instance of a function writes them.
 #[derive(Clone)]
@@ -44,6 +52,16 @@ impl Calendar {
             credentials: CredentialStore::new(table.clone()),
             notices,
         }
+    }
+
+    /// The calendars of `instance`'s table, telling people through the notifications queue its
+    /// environment names (NOTIFICATIONS_QUEUE_URL).
+    pub fn of(instance: &steward_access::Instance<'_>) -> Result<Self, ConfigError> {
+        let notices: NoticeConfig = instance.parse()?;
+        Ok(Self::new(
+            &instance.table(),
+            NoticeQueue::new(instance.aws, notices.notifications_queue_url),
+        ))
     }
 
     /// Sends a committed write's notices on. Their outbox entries were written with the

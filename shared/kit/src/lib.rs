@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod problem;
 pub mod recent;
 pub mod retry;
+pub mod routes;
 pub mod runtime;
 pub mod secret;
 pub mod sqs;

@@ -71,6 +71,66 @@ pub fn erase<F: Function>(function: F) -> Arc<dyn Invoke> {
     Arc::new(Erased(function))
 }
 
+/// Builds one function as its `main` would, from its environment and the SDK configuration,
+/// erased (what the local gateway invokes).
+pub type Init = fn(
+    &crate::config::Env,
+    &steward_store::SdkConfig,
+) -> Result<Arc<dyn Invoke>, crate::config::ConfigError>;
+
+/// One deployed binary of a function crate: its cargo name (template.yaml's
+/// `Metadata.BuildProperties.Binary`) and how it is built.
+#[derive(Clone, Copy)]
+pub struct Binary {
+    pub name: &'static str,
+    pub init: Init,
+}
+
+/// The SDK configuration a binary's `main` loads (kept here so that [`binaries!`]'s expansion
+/// needs no other crate).
+pub async fn aws_config() -> steward_store::SdkConfig {
+    steward_store::load_aws_config().await
+}
+
+/// Declares a function crate's deployed binaries, each by its cargo name and `init`: one list,
+/// from which the binaries' shared `main` ([`main!`]) picks its own and the local gateway's
+/// registry takes them all (`BINARIES`).
+#[macro_export]
+macro_rules! binaries {
+    ($($name:literal => $init:path),+ $(,)?) => {
+        /// This crate's deployed binaries: one list for their `main` and the local gateway.
+        pub const BINARIES: &[$crate::runtime::Binary] = &[$(
+            $crate::runtime::Binary {
+                name: $name,
+                init: |env, aws| Ok($crate::runtime::erase($init(env, aws)?)),
+            }
+        ),+];
+
+        /// Runs this crate's binary `name` under the Lambda runtime (its `main`).
+        pub async fn run_binary(name: &str) -> Result<(), $crate::runtime::Error> {
+            let env = $crate::config::Env::from_process();
+            let aws = $crate::runtime::aws_config().await;
+            match name {
+                $($name => $crate::runtime::run($init(&env, &aws)?).await,)+
+                other => Err(format!("{other} is not a binary of this crate").into()),
+            }
+        }
+    };
+}
+
+/// The `main` every binary of a function crate shares (each `[[bin]]` names the same file):
+/// it runs the binary cargo built it as, from the crate's [`binaries!`].
+#[macro_export]
+macro_rules! main {
+    ($krate:ident) => {
+        #[tokio::main]
+        async fn main() -> Result<(), $crate::runtime::Error> {
+            $crate::telemetry::init();
+            $krate::run_binary(env!("CARGO_BIN_NAME")).await
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

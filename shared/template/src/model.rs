@@ -216,6 +216,43 @@ impl Template {
         Ok(routes)
     }
 
+    /// The repository's template.yaml, read.
+    pub fn repository() -> Result<Self, TemplateError> {
+        Self::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+    }
+
+    /// The HTTP routes (`"METHOD /path"`) the template gives `logical_id`, sorted.
+    pub fn routes_of(&self, logical_id: &str) -> Vec<String> {
+        let mut routes: Vec<String> = self
+            .function(logical_id)
+            .into_iter()
+            .flat_map(|function| function.events.values())
+            .filter_map(|event| match event {
+                FunctionEvent::Http { route, .. } => Some(route.to_string()),
+                _ => None,
+            })
+            .collect();
+        routes.sort();
+        routes
+    }
+
+    /// Panics, naming the differences, unless `declared` (a crate's route table) are exactly
+    /// the routes the repository's template gives `logical_id`: the test each function crate
+    /// makes that what it dispatches is what is deployed to it.
+    pub fn assert_routes(logical_id: &str, declared: &[&str]) {
+        let template = Self::repository().expect("template.yaml reads");
+        let deployed = template.routes_of(logical_id);
+        let mut declared: Vec<String> = declared.iter().map(|r| (*r).to_owned()).collect();
+        declared.sort();
+        let missing: Vec<&String> = deployed.iter().filter(|r| !declared.contains(r)).collect();
+        let extra: Vec<&String> = declared.iter().filter(|r| !deployed.contains(r)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty() && !declared.is_empty(),
+            "{logical_id}: routes the template gives it but its table lacks: {missing:?}; \
+             routes its table declares but the template does not give it: {extra:?}"
+        );
+    }
+
     pub fn function(&self, logical_id: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.logical_id == logical_id)
     }

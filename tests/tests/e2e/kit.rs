@@ -340,10 +340,11 @@ async fn cursors_page_through_and_cannot_be_forged_or_moved_to_another_tenant() 
 #[test]
 fn every_keyed_route_names_the_permission_a_replay_is_decided_on() {
     use steward_template::{HttpAuth, Template};
-    let keyed: [(&str, &[(&str, steward_authz::Permission)]); 5] = [
+    let keyed: [(&str, &[(&str, steward_authz::Permission)]); 6] = [
         ("IdentityFunction", steward_identity::KEYED_ROUTES),
         ("AccessFunction", steward_access_management::KEYED_ROUTES),
         ("RoomsFunction", steward_rooms::KEYED_ROUTES),
+        ("TerminalsFunction", steward_terminals::KEYED_ROUTES),
         (
             "NotificationsFunction",
             steward_notifier::inbox::KEYED_ROUTES,

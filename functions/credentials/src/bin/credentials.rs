@@ -1,9 +1,3 @@
-use steward_kit::config::Env;
+//! The `credentials` binary: `steward_credentials::BINARIES` says what it runs.
 
-#[tokio::main]
-async fn main() -> Result<(), steward_kit::runtime::Error> {
-    steward_kit::telemetry::init();
-    let aws = steward_store::load_aws_config().await;
-    let function = steward_credentials::init_api(&Env::from_process(), &aws)?;
-    steward_kit::runtime::run(function).await
-}
+steward_kit::main!(steward_credentials);

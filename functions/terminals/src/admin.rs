@@ -16,7 +16,7 @@ use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::terminals::{BadgeRecord, TerminalRecord, TerminalWriteError, pairing_pk};
 
-use crate::Rooms;
+use crate::Terminals;
 
 /// A terminal silent this long shows as offline.
 pub(crate) const OFFLINE_AFTER: SignedDuration = SignedDuration::from_mins(10);
@@ -108,7 +108,7 @@ fn badge_id(request: &ApiRequest) -> Result<BadgeId, ApiError> {
         .map_err(|message| ApiError::validation("badgeId", message))
 }
 
-impl Rooms {
+impl Terminals {
     /// `POST /v1/terminals`: registers a terminal for a room; the answer's pairing code is
     /// shown once.
     pub(crate) async fn register_terminal(
@@ -128,7 +128,7 @@ impl Rooms {
             .map_err(|error| ApiError::validation("name", error.to_string()))?;
         let tenant_id = caller.tenant_id();
         let room = self
-            .store
+            .rooms
             .get(tenant_id, &input.room_id)
             .await?
             .ok_or_else(|| ApiError::validation("room_id", "no such room"))?;
@@ -375,6 +375,7 @@ impl Rooms {
         self.identity
             .set_check_in_policy(caller.tenant_id(), &policy, &audit)
             .await?;
+        self.guard.forget_tenant(caller.tenant_id());
         api::json(StatusCode::OK, &policy)
     }
 }

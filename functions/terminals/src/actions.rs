@@ -174,8 +174,7 @@ impl Terminals {
         };
         let (room, (bookings, _)) = tokio::try_join!(
             room,
-            self.rooms
-                .bookings
+            self.bookings
                 .all(tenant_id, Listing::Room(room_id), (&from, &to), 500),
         )?;
         let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id} (archived)")))?;
@@ -183,7 +182,11 @@ impl Terminals {
     }
 
     /// `GET /v1/terminal/status`.
-    pub(super) async fn status(&self, device: Device) -> Result<Response<Body>, ApiError> {
+    pub(super) async fn status(
+        &self,
+        _request: &ApiRequest,
+        device: Device,
+    ) -> Result<Response<Body>, ApiError> {
         let now = Timestamp::now();
         let door = self.door(&device, now).await?;
         let occupants: Vec<Occupant> = door
@@ -230,7 +233,6 @@ impl Terminals {
         badge: &BadgeId,
     ) -> Result<Option<String>, ApiError> {
         Ok(self
-            .rooms
             .terminals
             .badge(&device.terminal.tenant_id, badge.as_str())
             .await?
@@ -270,7 +272,6 @@ impl Terminals {
         let policy = Self::policy(device);
         let terminal = &device.terminal;
         let counted = self
-            .rooms
             .terminals
             .pin_failed(
                 &terminal.tenant_id,
@@ -296,7 +297,6 @@ impl Terminals {
         if left == 0 {
             let until = now.as_second() + i64::from(policy.pin_lockout_minutes) * 60;
             if let Err(error) = self
-                .rooms
                 .terminals
                 .lock_pins(&terminal.tenant_id, &terminal.terminal_id, until)
                 .await
@@ -328,7 +328,7 @@ impl Terminals {
                 let found = bookings
                     .iter()
                     .filter(|b| eligible(b))
-                    .find(|b| pin_matches(&self.rooms.pins, tenant_id, &b.booking_id, pin));
+                    .find(|b| pin_matches(&self.pins, tenant_id, &b.booking_id, pin));
                 match found {
                     Some(booking) => Ok((booking, booking.organiser.clone())),
                     None if count_wrong_pins => Err(self.wrong_pin(device, Timestamp::now()).await),
@@ -373,10 +373,7 @@ impl Terminals {
             tenant_id: device.terminal.tenant_id.clone(),
             session_id: String::new(),
         };
-        self.rooms
-            .guard
-            .allow_principal(&principal, permission)
-            .await
+        self.guard.allow_principal(&principal, permission).await
     }
 
     /// An audit entry for a terminal's change, in the name of the member at the door.
@@ -389,16 +386,18 @@ impl Terminals {
         before: Option<&BookingRecord>,
         after: &BookingRecord,
     ) -> AuditEntry {
-        let mut after_view = crate::bookings::view(after);
+        let mut after_view = steward_calendar::view::booking(after);
         after_view["terminal_id"] = json!(device.terminal.terminal_id);
-        self.rooms.auditor.entry(
+        self.auditor.entry(
             request,
             Record {
                 tenant_id: &device.terminal.tenant_id,
                 actor,
                 action,
                 target: &format!("booking:{}", after.booking_id),
-                before: before.map(crate::bookings::view).unwrap_or(Value::Null),
+                before: before
+                    .map(steward_calendar::view::booking)
+                    .unwrap_or(Value::Null),
                 after: after_view,
             },
         )
@@ -424,7 +423,6 @@ impl Terminals {
             likely: &likely,
         };
         let planned = self
-            .rooms
             .calendar
             .place(at, Holder::in_tenant(tenant, &current.organiser), |_| {
                 Ok::<_, CalendarError>(
@@ -526,7 +524,10 @@ impl Terminals {
             let device = self.signed_by(request, source).await?;
             match self.try_check_in(request, &device, source).await {
                 Ok(checked_in) => {
-                    return api::json(StatusCode::OK, &crate::bookings::view(&checked_in));
+                    return api::json(
+                        StatusCode::OK,
+                        &steward_calendar::view::booking(&checked_in),
+                    );
                 }
                 Err(Attempt::Changed) => source = Source::Read,
                 Err(Attempt::Final(error)) => return Err(error),
@@ -567,7 +568,7 @@ impl Terminals {
             .await?;
         let slot = Self::checkable(device, booking, &door.room, now)?;
         let caller = &device.caller;
-        let roles = self.rooms.guard.roles_granting(
+        let roles = self.guard.roles_granting(
             &caller.tenant,
             caller.licence_enforced,
             Permission::BookingsCheckIn,
@@ -607,7 +608,6 @@ impl Terminals {
         });
         let holder = Holder::in_tenant(&caller.tenant, &booking.organiser);
         let written = self
-            .rooms
             .calendar
             .place(RoomAt::Kept(&door.room), holder, |_| {
                 Ok::<_, CalendarError>(plan.clone())
@@ -656,9 +656,7 @@ impl Terminals {
         let caller = self
             .member(&device, &member, Permission::BookingsCreate)
             .await?;
-        self.rooms
-            .guard
-            .also(&caller, Permission::BookingsCheckIn)?;
+        self.guard.also(&caller, Permission::BookingsCheckIn)?;
         let now = second(Timestamp::now());
         let door = self.door(&device, now).await?;
         let rules = door.room.room.rules;
@@ -717,7 +715,6 @@ impl Terminals {
             likely: &days_of(&slot),
         };
         let plan = self
-            .rooms
             .calendar
             .place(at, Holder::of(&caller, &member), |_| {
                 Ok::<_, ApiError>(Plan::single(
@@ -729,7 +726,10 @@ impl Terminals {
         let record = plan
             .placed()
             .ok_or_else(|| ApiError::internal("a walk-up placed nothing"))?;
-        api::json(StatusCode::CREATED, &crate::bookings::view(&record))
+        api::json(
+            StatusCode::CREATED,
+            &steward_calendar::view::booking(&record),
+        )
     }
 
     /// The booking under way at `now` that a credential names.
@@ -791,7 +791,7 @@ impl Terminals {
                 audit,
             )
             .await?;
-        api::json(StatusCode::OK, &crate::bookings::view(&ended))
+        api::json(StatusCode::OK, &steward_calendar::view::booking(&ended))
     }
 
     /// `POST /v1/terminal/extend`: moves the end of the booking under way by `minutes`.
@@ -842,7 +842,7 @@ impl Terminals {
                 audit,
             )
             .await?;
-        api::json(StatusCode::OK, &crate::bookings::view(&extended))
+        api::json(StatusCode::OK, &steward_calendar::view::booking(&extended))
     }
 
     /// `POST /v1/terminal/heartbeat`.
@@ -859,8 +859,7 @@ impl Terminals {
                 "at most 40 visible ASCII characters",
             ));
         }
-        self.rooms
-            .terminals
+        self.terminals
             .seen(
                 &device.terminal.tenant_id,
                 &device.terminal.terminal_id,

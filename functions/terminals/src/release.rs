@@ -21,26 +21,39 @@ use steward_domain::booking::days::days_of;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::check_in::{release_deadline, series_no_shows_reached};
 use steward_kit::ApiError;
-use steward_kit::config::{Common, ConfigError, Env};
+use steward_kit::config::{ConfigError, Env};
 use steward_kit::runtime::{Error, Function};
+use steward_store::SdkConfig;
 use steward_store::bookings::BookingRecord;
 use steward_store::identity::TenantRecord;
-use steward_store::{SdkConfig, Table};
 
-use crate::Rooms;
+use steward_access::{Auditor, Instance};
+use steward_calendar::Calendar;
+use steward_store::bookings::BookingStore;
+use steward_store::identity::IdentityStore;
+use steward_store::rooms::RoomStore;
 
 /// Bookings released per shard per firing at most; the rest wait a minute.
 const PER_SHARD: usize = 200;
 
+/// The release schedule's stores: no guard (it acts as the system) and no cursors.
 pub struct Release {
-    rooms: Rooms,
+    calendar: Calendar,
+    bookings: BookingStore,
+    rooms: RoomStore,
+    identity: IdentityStore,
+    auditor: Auditor,
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<Release, ConfigError> {
-    let common: Common = env.parse()?;
-    let table = Table::new(aws, &common.table);
+    let instance = Instance::new(env, aws)?;
+    let table = instance.table();
     Ok(Release {
-        rooms: crate::rooms(env, aws, &common, &table)?,
+        calendar: Calendar::of(&instance)?,
+        bookings: BookingStore::new(table.clone()),
+        rooms: RoomStore::new(table.clone()),
+        identity: IdentityStore::new(table),
+        auditor: instance.auditor(),
     })
 }
 
@@ -60,12 +73,12 @@ impl Function for Release {
     async fn call(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let at = steward_kit::runtime::scheduled_time(&event.payload);
         let cause = format!("release:{at}");
-        let due = self.rooms.bookings.due_for_release(at, PER_SHARD).await?;
+        let due = self.bookings.due_for_release(at, PER_SHARD).await?;
         let mut tenants: HashMap<String, Option<TenantRecord>> = HashMap::new();
         let (mut released, mut series_cancelled, mut left, mut failed) = (0, 0, 0, 0);
         for booking in due {
             if !tenants.contains_key(&booking.tenant_id) {
-                let tenant = self.rooms.identity.tenant(&booking.tenant_id).await?;
+                let tenant = self.identity.tenant(&booking.tenant_id).await?;
                 tenants.insert(booking.tenant_id.clone(), tenant);
             }
             let Some(Some(tenant)) = tenants.get(&booking.tenant_id) else {
@@ -105,10 +118,9 @@ impl Release {
         at: Timestamp,
         cause: &str,
     ) -> Result<Released, ApiError> {
-        let rooms = &self.rooms;
         let tenant_id = &booking.tenant_id;
         let policy = tenant.check_in.unwrap_or_default();
-        let room = rooms.store.get(tenant_id, &booking.room_id).await?;
+        let room = self.rooms.get(tenant_id, &booking.room_id).await?;
         let slot = booking.slot()?;
         let deadline = room.as_ref().and_then(|room| {
             release_deadline(
@@ -120,8 +132,7 @@ impl Release {
             )
         });
         let Some(deadline) = deadline else {
-            rooms
-                .bookings
+            self.bookings
                 .clear_release(tenant_id, &booking.booking_id, booking.version)
                 .await?;
             return Ok(Released::Left);
@@ -134,7 +145,7 @@ impl Release {
         next.status = BookingStatus::Released;
         next.status_reason = Some(format!("nobody checked in by {deadline}"));
         let audit = |action: &str, target: String, before: Value, after: Value| {
-            rooms.auditor.system_entry(
+            self.auditor.system_entry(
                 cause,
                 Record {
                     tenant_id,
@@ -151,8 +162,8 @@ impl Release {
             audit(
                 "booking.release",
                 format!("booking:{}", booking.booking_id),
-                crate::bookings::view(booking),
-                crate::bookings::view(&next),
+                steward_calendar::view::booking(booking),
+                steward_calendar::view::booking(&next),
             ),
         );
         plan.on_conflict = OnConflict::Refuse;
@@ -169,7 +180,7 @@ impl Release {
             likely: &days_of(&slot),
         };
         let holder = Holder::in_tenant(tenant, &booking.organiser);
-        let written = rooms
+        let written = self
             .calendar
             .place(at, holder, |_| Ok::<_, CalendarError>(plan.clone()))
             .await;
@@ -191,16 +202,15 @@ impl Release {
         at: Timestamp,
         audit: &impl Fn(&str, String, Value, Value) -> steward_store::audit::AuditEntry,
     ) -> Result<bool, ApiError> {
-        let rooms = &self.rooms;
         let tenant_id = &released.tenant_id;
-        let limit = rooms
+        let limit = self
             .identity
             .tenant(tenant_id)
             .await?
             .and_then(|t| t.check_in)
             .unwrap_or_default()
             .series_no_show_limit;
-        let Some(series) = rooms.bookings.series(tenant_id, series_id).await? else {
+        let Some(series) = self.bookings.series(tenant_id, series_id).await? else {
             return Ok(false);
         };
         let ids: Vec<&str> = series
@@ -208,7 +218,7 @@ impl Release {
             .iter()
             .filter_map(|o| o.booking_id.as_deref())
             .collect();
-        let mut bookings: HashMap<String, BookingRecord> = rooms
+        let mut bookings: HashMap<String, BookingRecord> = self
             .bookings
             .many(tenant_id, &ids)
             .await?
@@ -228,9 +238,9 @@ impl Release {
         if !series_no_shows_reached(&statuses, limit) {
             return Ok(false);
         }
-        let before = crate::series::view(&series, &bookings);
+        let before = steward_calendar::view::series(&series, &bookings);
         let reason = format!("cancelled after {limit} no-shows in a row");
-        for (_, current) in crate::series::open_from(&series, &bookings, 0) {
+        for (_, current) in steward_calendar::view::open_from(&series, &bookings, 0) {
             if current.booking_id == released.booking_id {
                 continue;
             }
@@ -257,7 +267,7 @@ impl Release {
             "series.cancel",
             format!("series:{series_id}"),
             before,
-            json!({ "reason": reason, "series": crate::series::view(&next, &bookings) }),
+            json!({ "reason": reason, "series": steward_calendar::view::series(&next, &bookings) }),
         ));
         plan.series = Some((next, Some(series.version)));
         tracing::info!(series = %series_id, limit, "series cancelled after no-shows");

@@ -17,7 +17,7 @@ use steward_kit::secret::keyed_hash;
 use steward_store::terminals::{NonceTaken, TerminalRecord};
 
 use super::Terminals;
-use crate::terminals::pairing_code_hash;
+use crate::admin::pairing_code_hash;
 
 /// A terminal whose request holds: its record, the terminal as a principal of its tenant, and
 /// when (by its own clock) it signed.
@@ -77,13 +77,13 @@ impl Terminals {
         let now = Timestamp::now();
         self.pairing_attempt(request, now).await?;
         let unknown = || ApiError::NotFound("pairing code (unknown, used or expired)".into());
-        let terminals = &self.rooms.terminals;
+        let terminals = &self.terminals;
         let pairing = terminals
             .pairing(&pairing_code_hash(&input.pairing_code), now.as_second())
             .await?
             .ok_or_else(unknown)?;
         let actor = format!("terminal:{}", pairing.terminal_id);
-        let audit = self.rooms.auditor.entry(
+        let audit = self.auditor.entry(
             request,
             Record {
                 tenant_id: &pairing.tenant_id,
@@ -125,7 +125,6 @@ impl Terminals {
         let key = format!("PAIRING#{}", keyed_hash(&self.throttle, source));
         let start = now.as_second() - now.as_second().rem_euclid(PAIRING_WINDOW);
         let attempts = self
-            .rooms
             .identity
             .count_failure(&key, start, start + PAIRING_WINDOW)
             .await?;
@@ -185,7 +184,6 @@ impl Terminals {
             }
         };
         let caller = self
-            .rooms
             .guard
             .allow_terminal(
                 &terminal.tenant_id,
@@ -229,7 +227,6 @@ impl Terminals {
     /// Uses up the nonce of `device`'s request: 401 if it was used before.
     pub(super) async fn use_nonce(&self, device: &Device) -> Result<(), ApiError> {
         let fresh = self
-            .rooms
             .terminals
             .take_nonce(
                 &device.terminal.tenant_id,
@@ -246,7 +243,6 @@ impl Terminals {
     pub(super) async fn use_nonce_while_paired(&self, device: &Device) -> Result<(), ApiError> {
         let terminal = &device.terminal;
         let taken = self
-            .rooms
             .terminals
             .take_nonce_while_paired(
                 (&terminal.tenant_id, &terminal.terminal_id),

@@ -96,7 +96,6 @@ impl Terminals {
         let ids: Vec<String> = input.items.iter().map(|i| i.id.clone()).collect();
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let applied = self
-            .rooms
             .terminals
             .applied(&terminal.tenant_id, &terminal.terminal_id, &id_refs)
             .await?;
@@ -121,8 +120,7 @@ impl Terminals {
         for (at, position, item) in ordered {
             let outcome = self.apply(request, &device, &item, at).await?;
             let (pk, sk) = AppliedItem::key(&terminal.tenant_id, &terminal.terminal_id, &item.id);
-            self.rooms
-                .terminals
+            self.terminals
                 .record_applied(&AppliedItem {
                     pk,
                     sk,

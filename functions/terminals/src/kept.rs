@@ -49,7 +49,7 @@ impl Terminals {
         tenant_id: &str,
         terminal_id: &str,
     ) -> Result<Option<TerminalRecord>, StoreError> {
-        let read = self.rooms.terminals.get(tenant_id, terminal_id).await?;
+        let read = self.terminals.get(tenant_id, terminal_id).await?;
         self.kept
             .terminals
             .remember(key(tenant_id, terminal_id), read.as_ref());
@@ -71,7 +71,7 @@ impl Terminals {
         tenant_id: &str,
         room_id: &str,
     ) -> Result<Option<RoomRecord>, StoreError> {
-        let read = self.rooms.store.get(tenant_id, room_id).await?;
+        let read = self.rooms.get(tenant_id, room_id).await?;
         self.kept
             .rooms
             .remember(key(tenant_id, room_id), read.as_ref());

@@ -1,0 +1,3 @@
+//! The `sweep-worker` binary: `steward_sweep::BINARIES` says what it runs.
+
+steward_kit::main!(steward_sweep);
