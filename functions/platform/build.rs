@@ -4,7 +4,10 @@
 use std::path::Path;
 
 fn main() {
-    let template_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    // Read when the script runs, not when it was compiled: one compiled script serves every
+    // checkout whose build it matches (a second worktree reused one pointing at the first).
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let template_path = Path::new(&manifest_dir).join("../../template.yaml");
     println!("cargo::rerun-if-changed={}", template_path.display());
     let template = steward_template::Template::load(&template_path).expect("template.yaml parses");
     let keys: Vec<String> = template

@@ -1,12 +1,14 @@
 //! The end-to-end harness: a whole local stack per test, on the emulator shared by the test
 //! binary, with its own resource names so tests run side by side.
 
+mod client;
 pub mod faults;
 pub mod floor;
 mod people;
 mod probe;
 pub mod sweeps;
 
+pub use client::{NewBooking, NewRoom};
 pub use people::{PASSWORD, Person};
 
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use steward_calendar::{
 use steward_domain::booking::days::{days_of, likely_days};
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::Slot;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::text::{Reason, Title};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
@@ -406,14 +406,14 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        if !current.status.is_upcoming() {
-            return Err(ApiError::Conflict(format!(
+        let cancelled = current.status.after(Transition::Cancel).map_err(|_| {
+            ApiError::Conflict(format!(
                 "booking {} is {} and cannot be cancelled",
                 current.booking_id, current.status
-            )));
-        }
+            ))
+        })?;
         self.settle(request, &caller, current, "booking.cancel", |next| {
-            next.status = BookingStatus::Cancelled;
+            next.status = cancelled;
             next.status_reason = reason.clone();
             None
         })
@@ -433,13 +433,15 @@ impl Rooms {
         let current = self.changeable(&caller, request).await?;
         let slot = current.slot()?;
         let now = Timestamp::now();
-        let under_way = current.status.may_be_under_way() && slot.start <= now && now < slot.end;
-        if !under_way {
-            return Err(ApiError::Conflict(format!(
-                "booking {} is not under way ({}, {} to {}); cancel it instead",
-                current.booking_id, current.status, current.start, current.end
-            )));
-        }
+        let in_slot = slot.start <= now && now < slot.end;
+        let completed = (current.status.after(Transition::End).ok())
+            .filter(|_| in_slot)
+            .ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "booking {} is not under way ({}, {} to {}); cancel it instead",
+                    current.booking_id, current.status, current.start, current.end
+                ))
+            })?;
         // Whole seconds: the end is shown and compared as RFC 3339.
         let end = Timestamp::from_second(now.as_second())
             .unwrap_or(now)
@@ -447,7 +449,7 @@ impl Rooms {
         let ended = Slot::new(slot.start, end).ok();
         self.settle(request, &caller, current, "booking.end", |next| {
             next.end = end.to_string();
-            next.status = BookingStatus::Completed;
+            next.status = completed;
             next.status_reason = reason.clone();
             // A booking that ends the second it started holds nothing.
             ended
@@ -484,12 +486,17 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        if current.status != BookingStatus::Pending {
-            return Err(ApiError::Conflict(format!(
+        let transition = if approve {
+            Transition::Approve
+        } else {
+            Transition::Reject
+        };
+        let decided = current.status.after(transition).map_err(|_| {
+            ApiError::Conflict(format!(
                 "booking {} is {}, not pending",
                 current.booking_id, current.status
-            )));
-        }
+            ))
+        })?;
         // Approval is a second person's look at the booking, as a change request's and a
         // credential's review are (docs/reliability.md): never the organiser's own.
         if approve && current.organiser == caller.user_id() {
@@ -507,11 +514,7 @@ impl Rooms {
             "booking.reject"
         };
         self.settle(request, &caller, current, action, |next| {
-            next.status = if approve {
-                BookingStatus::Confirmed
-            } else {
-                BookingStatus::Rejected
-            };
+            next.status = decided;
             next.status_reason = reason.clone();
             next.decided_by = Some(decider.clone());
             approve.then_some(slot)

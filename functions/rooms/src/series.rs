@@ -22,7 +22,8 @@ use steward_calendar::{
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
 use steward_domain::booking::rules::Slot;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::series::{Outcome, SeriesPolicy};
+use steward_domain::booking::status::Transition;
 use steward_domain::text::{Line, Reason, Title};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
@@ -36,23 +37,6 @@ use steward_calendar::view::{open_from, series as view};
 /// series is written in one transaction of at most 100 items.
 pub(crate) const MAX_OCCURRENCES: u32 = 48;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum Policy {
-    #[default]
-    AllOrNothing,
-    Skip,
-}
-
-impl Policy {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::AllOrNothing => "all_or_nothing",
-            Self::Skip => "skip",
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SeriesInput {
@@ -65,7 +49,7 @@ struct SeriesInput {
     /// RRULE: FREQ (DAILY, WEEKLY, MONTHLY), INTERVAL, BYDAY, COUNT or UNTIL.
     recurrence: Line<200>,
     #[serde(default)]
-    on_conflict: Policy,
+    on_conflict: SeriesPolicy,
     #[serde(default)]
     override_reason: Option<Reason>,
 }
@@ -193,14 +177,14 @@ impl Rooms {
                             |reason: String, records: &mut Vec<OccurrenceRecord>| match input
                                 .on_conflict
                             {
-                                Policy::AllOrNothing => problems
+                                SeriesPolicy::AllOrNothing => problems
                                     .push(FieldError::new(format!("occurrences[{index}]"), reason)),
-                                Policy::Skip => records.push(OccurrenceRecord {
+                                SeriesPolicy::Skip => records.push(OccurrenceRecord {
                                     index,
                                     local_start: occurrence.local_start.to_string(),
                                     start: None,
                                     end: None,
-                                    outcome: "skipped".into(),
+                                    outcome: Outcome::Skipped,
                                     booking_id: None,
                                     reason: Some(reason),
                                 }),
@@ -247,7 +231,7 @@ impl Rooms {
                             local_start: occurrence.local_start.to_string(),
                             start: Some(record.start.clone()),
                             end: Some(record.end.clone()),
-                            outcome: "booked".into(),
+                            outcome: Outcome::Booked,
                             booking_id: Some(booking_id),
                             reason: None,
                         });
@@ -279,7 +263,7 @@ impl Rooms {
                         local_start: first.to_string(),
                         local_end: last.to_string(),
                         time_zone: zone.name().to_owned(),
-                        on_conflict: input.on_conflict.as_str().into(),
+                        on_conflict: input.on_conflict,
                         occurrences: records,
                         version: 1,
                         created_at: now.clone(),
@@ -290,8 +274,8 @@ impl Rooms {
                         series: Some((series, None)),
                         audit: Vec::new(),
                         on_conflict: match input.on_conflict {
-                            Policy::AllOrNothing => OnConflict::Refuse,
-                            Policy::Skip => OnConflict::Skip,
+                            SeriesPolicy::AllOrNothing => OnConflict::Refuse,
+                            SeriesPolicy::Skip => OnConflict::Skip,
                         },
                         announce: true,
                         requires: Vec::new(),
@@ -313,7 +297,7 @@ impl Rooms {
                             .iter_mut()
                             .find(|o| o.booking_id.as_deref() == Some(left_out.booking_id.as_str()))
                         {
-                            occurrence.outcome = "skipped".into();
+                            occurrence.outcome = Outcome::Skipped;
                             occurrence.booking_id = None;
                             occurrence.reason = Some(taken_detail(&left_out.met));
                         }
@@ -415,7 +399,10 @@ impl Rooms {
         let mut placements = Vec::new();
         for (_, current) in open_from(&series, &bookings, input.from_index) {
             let mut next = current.revised();
-            next.status = BookingStatus::Cancelled;
+            next.status = current
+                .status
+                .after(Transition::Cancel)
+                .map_err(ApiError::internal)?;
             next.status_reason = reason.clone();
             placements.push(Placement::change(
                 current,

@@ -13,7 +13,7 @@ use steward_calendar::{
 };
 use steward_domain::booking::days::days_of;
 use steward_domain::booking::rules::Slot;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::terminal::badge::BadgeId;
 use steward_domain::terminal::check_in::{CheckInPolicy, CheckInRefusal, PIN_WINDOW, may_check_in};
 use steward_domain::terminal::pin::pin_matches;
@@ -498,7 +498,10 @@ impl Terminals {
             .await?;
         let slot = Self::checkable(device, booking, room, at)?;
         let mut next = booking.revised();
-        next.status = BookingStatus::CheckedIn;
+        next.status = booking
+            .status
+            .after(Transition::CheckIn)
+            .map_err(ApiError::internal)?;
         let audit = self.audit(
             request,
             device,
@@ -579,7 +582,10 @@ impl Terminals {
                 .await?;
         }
         let mut next = booking.revised();
-        next.status = BookingStatus::CheckedIn;
+        next.status = booking
+            .status
+            .after(Transition::CheckIn)
+            .map_err(ApiError::internal)?;
         let audit = self.audit(
             request,
             device,
@@ -772,7 +778,10 @@ impl Terminals {
         let ended = Slot::new(from.start, now.max(from.start)).ok();
         let mut next = current.revised();
         next.end = now.max(from.start).to_string();
-        next.status = BookingStatus::Completed;
+        next.status = current
+            .status
+            .after(Transition::End)
+            .map_err(ApiError::internal)?;
         let audit = self.audit(
             request,
             &device,

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::terminal::check_in::{CheckInRefusal, may_check_in};
 use steward_domain::terminal::offline::{corrected, in_device_order};
 use steward_kit::ApiError;
@@ -252,7 +252,10 @@ impl Terminals {
             )));
         }
         let mut next = booking.revised();
-        next.status = BookingStatus::CheckedIn;
+        next.status = booking
+            .status
+            .after(Transition::Reinstate)
+            .map_err(ApiError::internal)?;
         next.status_reason = Some(format!("reinstated: checked in offline at {at}"));
         let audit = self.audit(
             request,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use steward_access::Record;
 use steward_calendar::{CalendarError, Holder, OnConflict, Placement, Plan, RoomAt};
 use steward_domain::booking::days::days_of;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::terminal::check_in::{release_deadline, series_no_shows_reached};
 use steward_kit::ApiError;
 use steward_kit::config::{ConfigError, Env};
@@ -141,8 +141,11 @@ impl Release {
             // Its room's rules moved the deadline on since it was written.
             return Ok(Released::Left);
         }
+        let Ok(released) = booking.status.after(Transition::Release) else {
+            return Ok(Released::Left);
+        };
         let mut next = booking.revised();
-        next.status = BookingStatus::Released;
+        next.status = released;
         next.status_reason = Some(format!("nobody checked in by {deadline}"));
         let audit = |action: &str, target: String, before: Value, after: Value| {
             self.auditor.system_entry(
@@ -245,7 +248,10 @@ impl Release {
                 continue;
             }
             let mut next = current.revised();
-            next.status = BookingStatus::Cancelled;
+            next.status = current
+                .status
+                .after(Transition::Cancel)
+                .map_err(ApiError::internal)?;
             next.status_reason = Some(reason.clone());
             plan.placements.push(Placement::change(
                 current,

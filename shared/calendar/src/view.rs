@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
+use steward_domain::booking::series::Outcome;
 use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
 
 /// A booking, without its check-in PIN (no part of its history: audit entries and exports
@@ -59,8 +60,8 @@ pub fn series(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) 
         "local_end": series.local_end,
         "on_conflict": series.on_conflict,
         "version": series.version,
-        "booked": series.occurrences.iter().filter(|o| o.outcome == "booked").count(),
-        "skipped": series.occurrences.iter().filter(|o| o.outcome == "skipped").count(),
+        "booked": series.occurrences.iter().filter(|o| o.outcome == Outcome::Booked).count(),
+        "skipped": series.occurrences.iter().filter(|o| o.outcome == Outcome::Skipped).count(),
         "occurrences": occurrences,
         "created_at": series.created_at,
     })

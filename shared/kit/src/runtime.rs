@@ -86,15 +86,37 @@ pub struct Binary {
     pub init: Init,
 }
 
-/// The SDK configuration a binary's `main` loads (kept here so that [`binaries!`]'s expansion
-/// needs no other crate).
+pub use steward_store::SdkConfig;
+
+/// A binary's function running under the Lambda runtime until its sandbox ends.
+pub type Running = futures::future::LocalBoxFuture<'static, Result<(), Error>>;
+
+/// The SDK configuration a binary's `main` loads (here, so that [`binaries!`]'s expansion needs
+/// no other crate).
 pub async fn aws_config() -> steward_store::SdkConfig {
     steward_store::load_aws_config().await
 }
 
+/// Whether two names are the same, at compile time (`str` equality is not `const`).
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Declares a function crate's deployed binaries, each by its cargo name and `init`: one list,
-/// from which the binaries' shared `main` ([`main!`]) picks its own and the local gateway's
-/// registry takes them all (`BINARIES`).
+/// from which each binary's `main` ([`main!`]) runs its own and the local gateway's registry
+/// takes them all (`BINARIES`). A binary's own entry is chosen at compile time, so it links
+/// only its own function, and a binary missing from the list does not compile.
 #[macro_export]
 macro_rules! binaries {
     ($($name:literal => $init:path),+ $(,)?) => {
@@ -106,27 +128,49 @@ macro_rules! binaries {
             }
         ),+];
 
-        /// Runs this crate's binary `name` under the Lambda runtime (its `main`).
-        pub async fn run_binary(name: &str) -> Result<(), $crate::runtime::Error> {
-            let env = $crate::config::Env::from_process();
-            let aws = $crate::runtime::aws_config().await;
-            match name {
-                $($name => $crate::runtime::run($init(&env, &aws)?).await,)+
-                other => Err(format!("{other} is not a binary of this crate").into()),
+        /// Where binary `name` is in [`BINARIES`], evaluated at compile time by its `main`.
+        pub const fn binary_index(name: &str) -> usize {
+            let mut index = 0;
+            while index < BINARIES.len() {
+                if $crate::runtime::same_name(BINARIES[index].name, name) {
+                    return index;
+                }
+                index += 1;
             }
+            panic!("this binary is not in the crate's binaries! list");
+        }
+
+        /// The binary at `INDEX` of [`BINARIES`], built and ready to run under the Lambda
+        /// runtime. Not `async`: the branches of the others fold away, and their functions
+        /// with them (in an `async fn` each would stay, reachable through the future's states).
+        pub fn binary<const INDEX: usize>(
+            env: &$crate::config::Env,
+            aws: &$crate::runtime::SdkConfig,
+        ) -> Result<$crate::runtime::Running, $crate::config::ConfigError> {
+            let mut position = 0;
+            $(
+                if INDEX == position {
+                    return Ok(Box::pin($crate::runtime::run($init(env, aws)?)));
+                }
+                position += 1;
+            )+
+            unreachable!("binary_index answers one of the {position} binaries")
         }
     };
 }
 
-/// The `main` every binary of a function crate shares (each `[[bin]]` names the same file):
-/// it runs the binary cargo built it as, from the crate's [`binaries!`].
+/// The `main` of every binary of a function crate: it runs the binary cargo builds it as
+/// (`CARGO_BIN_NAME`), found in the crate's [`binaries!`] at compile time.
 #[macro_export]
 macro_rules! main {
     ($krate:ident) => {
         #[tokio::main]
         async fn main() -> Result<(), $crate::runtime::Error> {
+            const INDEX: usize = $krate::binary_index(env!("CARGO_BIN_NAME"));
             $crate::telemetry::init();
-            $krate::run_binary(env!("CARGO_BIN_NAME")).await
+            let env = $crate::config::Env::from_process();
+            let aws = $crate::runtime::aws_config().await;
+            $krate::binary::<INDEX>(&env, &aws)?.await
         }
     };
 }
@@ -134,6 +178,14 @@ macro_rules! main {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_same_only_byte_for_byte() {
+        const { assert!(same_name("credential-sweeps", "credential-sweeps")) };
+        assert!(!same_name("release", "releases"));
+        assert!(!same_name("rooms", "Rooms"));
+        assert!(!same_name("", "rooms"));
+    }
 
     #[test]
     fn a_schedule_event_carries_its_time_and_any_other_event_is_now() {

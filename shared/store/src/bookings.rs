@@ -249,8 +249,7 @@ pub struct SeriesRecord {
     pub local_start: String,
     pub local_end: String,
     pub time_zone: String,
-    /// `all_or_nothing` or `skip`.
-    pub on_conflict: String,
+    pub on_conflict: steward_domain::booking::series::SeriesPolicy,
     pub occurrences: Vec<OccurrenceRecord>,
     pub version: u64,
     pub created_at: String,
@@ -272,8 +271,7 @@ pub struct OccurrenceRecord {
     pub start: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
-    /// `booked` or `skipped`.
-    pub outcome: String,
+    pub outcome: steward_domain::booking::series::Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// Why it was skipped: the booking, closure or rule it met.

@@ -4,32 +4,24 @@
 use futures::future::join_all;
 use http::Method;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, next_fall_back, next_spring_forward, send};
-
-async fn room(stack: &TestStack, owner: &Person, extra: Value) -> String {
-    let mut body = json!({ "name": "Atlas", "time_zone": "America/New_York", "capacity": 6 });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let (status, _, room) = send(
-        stack
-            .as_person(owner, Method::POST, "/v1/rooms")
-            .json(&body),
-    )
-    .await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
-}
+use steward_e2e::{
+    NewRoom, Person, TestStack, days_ahead, next_fall_back, next_spring_forward, send,
+};
 
 fn booking(room: &str, start: &str, end: &str) -> Value {
     json!({ "room_id": room, "start": start, "end": end, "title": "Planning" })
+}
+
+/// The room most tests book: Atlas, in New York.
+fn atlas() -> NewRoom {
+    NewRoom::named("Atlas").zone("America/New_York")
 }
 
 #[tokio::test]
 async fn fifty_concurrent_overlapping_creates_give_one_booking_in_each_of_twenty_rounds() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Busy Rooms", "owner@busy.test").await;
-    let room = room(&stack, &owner, json!({})).await;
+    let room = stack.create_room(&owner, atlas()).await;
     for round in 0..20 {
         let hour = 8 + round % 10;
         let day = days_ahead(20 + round / 10);
@@ -71,12 +63,14 @@ async fn fifty_concurrent_overlapping_creates_give_one_booking_in_each_of_twenty
 async fn buffers_count_on_both_sides_and_local_times_follow_the_room_zone() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Buffer Rooms", "owner@buffer.test").await;
-    let room = room(
-        &stack,
-        &owner,
-        json!({ "rules": { "buffer_before_minutes": 5, "buffer_after_minutes": 10 } }),
-    )
-    .await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(
+                json!({ "rules": { "buffer_before_minutes": 5, "buffer_after_minutes": 10 } }),
+            ),
+        )
+        .await;
     let create = |start: &str, end: &str| {
         send(
             stack
@@ -137,12 +131,12 @@ async fn rules_are_named_managers_may_override_them_and_a_retry_books_once() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Rule Rooms", "owner@rule.test").await;
     let member = stack.join(&owner, "member@rule.test", &["member"]).await;
-    let room = room(
-        &stack,
-        &owner,
-        json!({ "rules": { "max_duration_minutes": 60 } }),
-    )
-    .await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "rules": { "max_duration_minutes": 60 } })),
+        )
+        .await;
     let long = booking(
         &room,
         &format!("{}T09:00", days_ahead(40)),
@@ -225,12 +219,12 @@ async fn a_cancelled_booking_is_kept_its_slot_freed_and_only_its_organiser_or_a_
     let owner = stack.sign_up("Cancel Rooms", "owner@cancel.test").await;
     let member = stack.join(&owner, "member@cancel.test", &["member"]).await;
     let other = stack.join(&owner, "other@cancel.test", &["member"]).await;
-    let room = room(
-        &stack,
-        &owner,
-        json!({ "rules": { "buffer_after_minutes": 15 } }),
-    )
-    .await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "rules": { "buffer_after_minutes": 15 } })),
+        )
+        .await;
     let slot = booking(
         &room,
         &format!("{}T10:00", days_ahead(35)),
@@ -363,7 +357,9 @@ fn id(value: &Value) -> &str {
 async fn moves_extensions_and_approvals_never_double_book_under_concurrency() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Race Rooms", "owner@race.test").await;
-    let room = room(&stack, &owner, json!({ "time_zone": "UTC" })).await;
+    let room = stack
+        .create_room(&owner, atlas().with_all(json!({ "time_zone": "UTC" })))
+        .await;
 
     // 50 bookings of 20 minutes, 25 minutes apart, all moved at once onto one free slot.
     for round in 0..3 {
@@ -455,12 +451,12 @@ async fn moves_extensions_and_approvals_never_double_book_under_concurrency() {
     assert!(created.iter().all(|s| [201, 409].contains(s)));
 
     // Approvals: the pending booking holds its slot; of 50 approvals at once, one applies.
-    let board = self::room(
-        &stack,
-        &owner,
-        json!({ "time_zone": "UTC", "rules": { "approval_required": true } }),
-    )
-    .await;
+    let board = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "time_zone": "UTC", "rules": { "approval_required": true } })),
+        )
+        .await;
     // A member's: a booking is approved by someone other than its organiser.
     let member = stack.join(&owner, "member@race.test", &["member"]).await;
     let pending = create(
@@ -509,7 +505,9 @@ async fn bookings_move_resize_extend_and_end_early_at_the_version_named() {
     let owner = stack.sign_up("Change Rooms", "owner@change.test").await;
     let member = stack.join(&owner, "member@change.test", &["member"]).await;
     let other = stack.join(&owner, "other@change.test", &["member"]).await;
-    let room = room(&stack, &owner, json!({ "time_zone": "UTC" })).await;
+    let room = stack
+        .create_room(&owner, atlas().with_all(json!({ "time_zone": "UTC" })))
+        .await;
     let (d, e) = (days_ahead(60), days_ahead(59));
     let mine = create(
         &stack,
@@ -667,12 +665,12 @@ async fn approvers_decide_pending_bookings_and_a_moved_booking_is_approved_again
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Board Rooms", "owner@board.test").await;
     let member = stack.join(&owner, "member@board.test", &["member"]).await;
-    let board = room(
-        &stack,
-        &owner,
-        json!({ "time_zone": "UTC", "rules": { "approval_required": true } }),
-    )
-    .await;
+    let board = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "time_zone": "UTC", "rules": { "approval_required": true } })),
+        )
+        .await;
     let d = days_ahead(61);
     let asked = create(
         &stack,
@@ -768,12 +766,14 @@ async fn approvers_decide_pending_bookings_and_a_moved_booking_is_approved_again
 async fn closures_refuse_bookings_with_their_reason_and_name_the_bookings_they_meet() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Closed Rooms", "owner@closed.test").await;
-    let room = room(
-        &stack,
-        &owner,
-        json!({ "time_zone": "Europe/London", "rules": { "horizon_days": 730 } }),
-    )
-    .await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(
+                json!({ "time_zone": "Europe/London", "rules": { "horizon_days": 730 } }),
+            ),
+        )
+        .await;
     // The Sunday the clocks go forward, the Sunday before, and the Monday after.
     let spring = next_spring_forward("Europe/London");
     let week_before = spring.checked_sub(jiff::ToSpan::days(7)).unwrap();
@@ -876,18 +876,18 @@ async fn bookings_are_listed_by_organiser_room_and_day_with_sealed_cursors() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Listed Rooms", "owner@listed.test").await;
     let member = stack.join(&owner, "member@listed.test", &["member"]).await;
-    let north = room(
-        &stack,
-        &owner,
-        json!({ "name": "North", "time_zone": "UTC" }),
-    )
-    .await;
-    let south = room(
-        &stack,
-        &owner,
-        json!({ "name": "South", "time_zone": "UTC" }),
-    )
-    .await;
+    let north = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "name": "North", "time_zone": "UTC" })),
+        )
+        .await;
+    let south = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "name": "South", "time_zone": "UTC" })),
+        )
+        .await;
     let (d, next, far) = (days_ahead(62), days_ahead(63), days_ahead(100));
     let mut made = Vec::new();
     for (who, room, hour) in [
@@ -968,27 +968,19 @@ async fn bookings_are_listed_by_organiser_room_and_day_with_sealed_cursors() {
 async fn availability_names_free_rooms_and_why_the_others_are_not() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Free Rooms", "owner@free.test").await;
-    let small = room(
-        &stack,
-        &owner,
-        json!({ "name": "Small", "time_zone": "UTC", "capacity": 4, "equipment": ["screen"] }),
-    )
+    let small = stack.create_room(&owner, atlas().with_all(json!({ "name": "Small", "time_zone": "UTC", "capacity": 4, "equipment": ["screen"] })))
     .await;
-    let large = room(
-        &stack,
-        &owner,
-        json!({
+    let large = stack.create_room(&owner, atlas().with_all(json!({
             "name": "Large", "time_zone": "UTC", "capacity": 12, "equipment": ["screen", "video"],
             "rules": { "buffer_after_minutes": 15 },
-        }),
-    )
+        })))
     .await;
-    let closed = room(
-        &stack,
-        &owner,
-        json!({ "name": "Closed", "time_zone": "UTC", "capacity": 20 }),
-    )
-    .await;
+    let closed = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "name": "Closed", "time_zone": "UTC", "capacity": 20 })),
+        )
+        .await;
     let d = days_ahead(45);
     let booked = create(
         &stack,
@@ -1123,7 +1115,12 @@ async fn a_local_time_in_the_fall_back_fold_is_the_earlier_instant_as_the_docs_s
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Fold Rooms", "owner@fold.test").await;
     // The next fall-back may be up to a year away.
-    let room = room(&stack, &owner, json!({ "rules": { "horizon_days": 730 } })).await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "rules": { "horizon_days": 730 } })),
+        )
+        .await;
     let fall = next_fall_back("America/New_York");
     let create = |start: String, end: String| {
         send(

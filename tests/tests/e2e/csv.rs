@@ -4,7 +4,7 @@
 use futures::future::join_all;
 use http::Method;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send};
+use steward_e2e::{NewRoom, Person, TestStack, days_ahead, send};
 
 /// A CSV export: its content type and its rows as maps of column to cell.
 async fn export(
@@ -32,18 +32,6 @@ async fn export(
     (status, kind, rows)
 }
 
-async fn room(stack: &TestStack, owner: &Person, name: &str) -> String {
-    let (status, room) = stack.call(
-        owner,
-        Method::POST,
-        "/v1/rooms",
-        json!({ "name": name, "time_zone": "Europe/London", "capacity": 6, "equipment": ["screen"] }),
-    )
-    .await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
-}
-
 async fn bookings_of(stack: &TestStack, who: &Person, room: &str) -> Vec<Value> {
     let path = format!(
         "/v1/bookings?room_id={room}&from={}T00:00:00Z&to={}T00:00:00Z",
@@ -68,7 +56,12 @@ fn fields(problem: &Value) -> Vec<String> {
 async fn rooms_export_and_import_with_a_report_of_every_row() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Sheet Rooms", "owner@sheet.test").await;
-    let atlas = room(&stack, &owner, "Atlas, east").await;
+    let atlas = stack
+        .create_room(
+            &owner,
+            NewRoom::named("Atlas, east").with("equipment", json!(["screen"])),
+        )
+        .await;
 
     let (status, kind, rows) = export(&stack, &owner, "/v1/exports/rooms").await;
     assert_eq!(status, 200);
@@ -154,7 +147,12 @@ async fn rooms_export_and_import_with_a_report_of_every_row() {
 async fn a_bookings_import_reports_each_bad_row_and_imports_none_or_the_good_ones() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Import Rooms", "owner@import.test").await;
-    let atlas = room(&stack, &owner, "Atlas").await;
+    let atlas = stack
+        .create_room(
+            &owner,
+            NewRoom::named("Atlas").with("equipment", json!(["screen"])),
+        )
+        .await;
     let d = days_ahead(10);
     let (status, existing) = stack
         .call(
@@ -265,7 +263,12 @@ async fn a_bookings_import_reports_each_bad_row_and_imports_none_or_the_good_one
 async fn fifty_concurrent_imports_of_one_slot_make_one_booking() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Race Rooms", "owner@race.test").await;
-    let atlas = room(&stack, &owner, "Atlas").await;
+    let atlas = stack
+        .create_room(
+            &owner,
+            NewRoom::named("Atlas").with("equipment", json!(["screen"])),
+        )
+        .await;
     let d = days_ahead(12);
     let answers = join_all((0..50).map(|i| {
         let sheet = format!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use steward_e2e::faults::{Fault, FaultProxy};
-use steward_e2e::{Person, TestStack, days_ahead, send};
+use steward_e2e::{NewRoom, Person, TestStack, days_ahead, send};
 use steward_emulator::Emulator;
 
 /// A stack whose DynamoDB requests all go through a fault proxy.
@@ -17,15 +17,6 @@ async fn faulty_stack() -> (FaultProxy, TestStack) {
     let url = proxy.url().to_owned();
     let stack = TestStack::start_with(|options| options.endpoints.dynamodb = url).await;
     (proxy, stack)
-}
-
-async fn room(stack: &TestStack, owner: &Person, name: &str) -> String {
-    stack
-        .room(
-            owner,
-            json!({ "name": name, "time_zone": "Europe/London", "capacity": 6 }),
-        )
-        .await
 }
 
 fn booking(room: &str, hour: u32) -> Value {
@@ -92,7 +83,7 @@ async fn bookings_of(stack: &TestStack, owner: &Person, room: &str) -> Vec<Value
 async fn throttling_and_server_errors_are_retried_by_the_sdk() {
     let (proxy, stack) = faulty_stack().await;
     let owner = stack.sign_up("Drill Rooms", "owner@drill.test").await;
-    let room = room(&stack, &owner, "Brace").await;
+    let room = stack.create_room(&owner, NewRoom::named("Brace")).await;
     let faults = [
         (9, Fault::Throttle),
         (10, Fault::ServerError),
@@ -129,7 +120,7 @@ async fn throttling_and_server_errors_are_retried_by_the_sdk() {
 async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_nothing() {
     let (proxy, stack) = faulty_stack().await;
     let owner = stack.sign_up("Outage Rooms", "owner@outage.test").await;
-    let room = room(&stack, &owner, "Still").await;
+    let room = stack.create_room(&owner, NewRoom::named("Still")).await;
     // Signed in and authorized before the outage: the gateway caches the authorizer's decision.
     assert!(bookings_of(&stack, &owner, &room).await.is_empty());
 
@@ -185,7 +176,7 @@ async fn a_store_that_cannot_serve_answers_503_with_retry_after_and_changes_noth
 async fn a_store_that_hangs_answers_503_before_the_functions_timeout_and_books_nothing() {
     let (proxy, stack) = faulty_stack().await;
     let owner = stack.sign_up("Hung Rooms", "owner@hung.test").await;
-    let room = room(&stack, &owner, "Still").await;
+    let room = stack.create_room(&owner, NewRoom::named("Still")).await;
     assert!(bookings_of(&stack, &owner, &room).await.is_empty());
 
     proxy.break_down(Fault::Slow(Duration::from_secs(60)));
@@ -209,7 +200,7 @@ async fn a_booking_is_all_or_nothing_wherever_the_store_fails() {
     let (proxy, stack) = faulty_stack().await;
     let owner = stack.sign_up("Atomic Rooms", "owner@atomic.test").await;
     let member = stack.join(&owner, "member@atomic.test", &["member"]).await;
-    let room = room(&stack, &owner, "Keel").await;
+    let room = stack.create_room(&owner, NewRoom::named("Keel")).await;
     assert!(bookings_of(&stack, &owner, &room).await.is_empty());
     // Warm the member's authorization too: the outage below is the store's, not the authorizer's.
     let (status, _) = stack

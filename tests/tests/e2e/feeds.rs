@@ -12,29 +12,9 @@ use ical::property::Property;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, next_spring_forward, send};
+use steward_e2e::{NewBooking, TestStack, days_ahead, next_spring_forward, send};
 
 const ZONE: &str = "America/New_York";
-
-async fn book(
-    stack: &TestStack,
-    who: &Person,
-    room: &str,
-    start: String,
-    end: String,
-    title: &str,
-) -> Value {
-    let (status, booking) = stack
-        .call(
-            who,
-            Method::POST,
-            "/v1/bookings",
-            json!({ "room_id": room, "start": start, "end": end, "title": title }),
-        )
-        .await;
-    assert_eq!(status, 201, "{booking}");
-    booking
-}
 
 /// The feed at `path`, as a calendar client fetches it: no credentials but the URL.
 async fn fetch(stack: &TestStack, path: &str) -> (u16, String, String) {
@@ -200,42 +180,32 @@ async fn feeds_are_valid_icalendar_with_time_zones_stable_uids_sequences_and_can
     let after = spring.checked_add(jiff::Span::new().days(7)).unwrap();
     let soon = days_ahead(5);
     let at = |day: jiff::civil::Date, time: &str| format!("{day}T{time}");
-    let winter = book(
-        &stack,
-        &member,
-        room_id,
-        at(before, "09:00"),
-        at(before, "10:00"),
-        "Winter, stand-up",
-    )
-    .await;
-    let summer = book(
-        &stack,
-        &member,
-        room_id,
-        at(after, "09:00"),
-        at(after, "10:00"),
-        "Summer stand-up",
-    )
-    .await;
-    let soon_one = book(
-        &stack,
-        &member,
-        room_id,
-        at(soon, "15:00"),
-        at(soon, "16:00"),
-        "Soon\\now",
-    )
-    .await;
-    let owners = book(
-        &stack,
-        &owner,
-        room_id,
-        at(soon, "10:00"),
-        at(soon, "11:00"),
-        "Owner's",
-    )
-    .await;
+    let winter = stack
+        .book(
+            &member,
+            NewBooking::of(room_id, at(before, "09:00"), at(before, "10:00"))
+                .title("Winter, stand-up"),
+        )
+        .await;
+    let summer = stack
+        .book(
+            &member,
+            NewBooking::of(room_id, at(after, "09:00"), at(after, "10:00"))
+                .title("Summer stand-up"),
+        )
+        .await;
+    let soon_one = stack
+        .book(
+            &member,
+            NewBooking::of(room_id, at(soon, "15:00"), at(soon, "16:00")).title("Soon\\now"),
+        )
+        .await;
+    let owners = stack
+        .book(
+            &owner,
+            NewBooking::of(room_id, at(soon, "10:00"), at(soon, "11:00")).title("Owner's"),
+        )
+        .await;
 
     // The member's own feed: a token shown once, a URL that needs no sign-in.
     let (status, feed) = stack

@@ -9,34 +9,8 @@ use std::time::{Duration, Instant};
 use http::Method;
 use mailparse::MailHeaderMap;
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send};
+use steward_e2e::{NewBooking, NewRoom, Person, TestStack, days_ahead, send};
 use steward_store::Query;
-
-async fn room(stack: &TestStack, owner: &Person, rules: Value) -> String {
-    stack
-        .room(
-            owner,
-            json!({ "name": "Orchid", "time_zone": "Europe/London", "capacity": 6, "rules": rules }),
-        )
-        .await
-}
-
-async fn book(stack: &TestStack, who: &Person, room: &str, day: i64, hour: u32) -> Value {
-    let day = days_ahead(day);
-    let (status, booking) = stack
-        .call(
-            who,
-            Method::POST,
-            "/v1/bookings",
-            json!({
-                "room_id": room, "title": "Quarterly review",
-                "start": format!("{day}T{hour:02}:00"), "end": format!("{day}T{:02}:00", hour + 1),
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{booking}");
-    booking
-}
 
 /// `who`'s in-app notifications, newest first.
 async fn notifications(stack: &TestStack, who: &Person) -> Value {
@@ -131,12 +105,24 @@ async fn outbox(stack: &TestStack) -> usize {
     left
 }
 
+/// A quarterly review in `room`, `day` days ahead at `hour` (the room's wall clock), an hour.
+fn review(room: &str, day: i64, hour: u32) -> NewBooking {
+    let day = days_ahead(day);
+    let (start, end) = (
+        format!("{day}T{hour:02}:00"),
+        format!("{day}T{:02}:00", hour + 1),
+    );
+    NewBooking::of(room, start, end).title("Quarterly review")
+}
+
 #[tokio::test]
 async fn a_bookings_life_is_told_to_its_organiser_by_email_and_in_the_app() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Told Rooms", "owner@told.test").await;
-    let room = room(&stack, &owner, json!({})).await;
-    let booking = book(&stack, &owner, &room, 12, 9).await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Orchid").rules(json!({})))
+        .await;
+    let booking = stack.book(&owner, review(&room, 12, 9)).await;
     let id = booking["id"].as_str().unwrap();
 
     // Confirmed: in the app, and by email with text, HTML and the booking as an .ics.
@@ -299,10 +285,15 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
     let colleague = stack
         .join(&owner, "colleague@asked.test", &["member"])
         .await;
-    let room = room(&stack, &owner, json!({ "approval_required": true })).await;
+    let room = stack
+        .create_room(
+            &owner,
+            NewRoom::named("Orchid").rules(json!({ "approval_required": true })),
+        )
+        .await;
 
-    let first = book(&stack, &member, &room, 14, 9).await;
-    let second = book(&stack, &member, &room, 14, 11).await;
+    let first = stack.book(&member, review(&room, 14, 9)).await;
+    let second = stack.book(&member, review(&room, 14, 11)).await;
     assert_eq!(first["status"], "pending");
 
     // Everyone who may approve is asked, each once per request; the member and another member
@@ -359,9 +350,11 @@ async fn approvers_hear_of_requests_and_organisers_of_decisions() {
 async fn reminders_go_once_per_booking_whatever_the_schedule_does() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Reminded Rooms", "owner@reminded.test").await;
-    let room = room(&stack, &owner, json!({})).await;
-    let booking = book(&stack, &owner, &room, 9, 10).await;
-    let cancelled = book(&stack, &owner, &room, 9, 12).await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Orchid").rules(json!({})))
+        .await;
+    let booking = stack.book(&owner, review(&room, 9, 10)).await;
+    let cancelled = stack.book(&owner, review(&room, 9, 12)).await;
     act(
         &stack,
         &owner,
@@ -404,8 +397,10 @@ async fn reminders_go_once_per_booking_whatever_the_schedule_does() {
 async fn a_notice_left_in_the_outbox_is_sent_again_by_the_schedule() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Crashed Rooms", "owner@crashed.test").await;
-    let room = room(&stack, &owner, json!({})).await;
-    let booking = book(&stack, &owner, &room, 10, 9).await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Orchid").rules(json!({})))
+        .await;
+    let booking = stack.book(&owner, review(&room, 10, 9)).await;
     wait_for(&stack, &owner, "confirmed", 1).await;
     outbox_drained(&stack).await;
 
@@ -460,7 +455,9 @@ async fn a_notice_that_cannot_be_delivered_leaves_the_outbox_for_the_dead_letter
     })
     .await;
     let owner = stack.sign_up("Broken Rooms", "owner@broken.test").await;
-    let room = room(&stack, &owner, json!({})).await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Orchid").rules(json!({})))
+        .await;
     // A member whose item cannot be read: every delivery to them fails the same way.
     stack
         .table

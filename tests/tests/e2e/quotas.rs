@@ -5,16 +5,7 @@ use futures::future::join_all;
 use http::Method;
 use jiff::civil::{Date, Weekday};
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send};
-
-async fn room(stack: &TestStack, owner: &Person, name: &str) -> String {
-    stack
-        .room(
-            owner,
-            json!({ "name": name, "time_zone": "UTC", "capacity": 4 }),
-        )
-        .await
-}
+use steward_e2e::{NewBooking, NewRoom, Person, TestStack, days_ahead, send};
 
 /// A Monday at least ten days ahead: the tests' weeks are whole.
 fn monday() -> Date {
@@ -30,26 +21,17 @@ fn at(day: Date, days_later: i64, hour: i64) -> String {
     format!("{day}T{hour:02}:00")
 }
 
-async fn book(
-    stack: &TestStack,
-    who: &Person,
-    room: &str,
-    (start, end): (String, String),
-    extra: Value,
-) -> (u16, Value) {
-    let mut body = json!({ "room_id": room, "title": "Stand-up", "start": start, "end": end });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    stack.call(who, Method::POST, "/v1/bookings", body).await
-}
-
 async fn set_quota(stack: &TestStack, owner: &Person, quota: Value) -> Value {
     let (status, answer) = stack
         .call(owner, Method::PUT, "/v1/settings/booking-quota", quota)
         .await;
     assert_eq!(status, 200, "{answer}");
     answer
+}
+
+/// A stand-up in `room` from `start` to `end`.
+fn stand_up(room: &str, (start, end): (String, String)) -> NewBooking {
+    NewBooking::of(room, start, end).title("Stand-up")
 }
 
 #[tokio::test]
@@ -59,8 +41,12 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
     let member = stack.join(&owner, "member@fair.test", &["member"]).await;
     let manager = stack.join(&owner, "manager@fair.test", &["manager"]).await;
     let (a, b) = (
-        room(&stack, &owner, "Ash").await,
-        room(&stack, &owner, "Birch").await,
+        stack
+            .create_room(&owner, NewRoom::named("Ash").zone("UTC").capacity(4))
+            .await,
+        stack
+            .create_room(&owner, NewRoom::named("Birch").zone("UTC").capacity(4))
+            .await,
     );
     let week = monday();
 
@@ -103,32 +89,17 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
     assert_eq!(read["active_bookings"], 2);
 
     // Two bookings held; a third is refused, naming the limit, and nothing is written.
-    let (status, first) = book(
-        &stack,
-        &member,
-        &a,
-        (at(week, 1, 9), at(week, 1, 10)),
-        json!({}),
-    )
-    .await;
+    let (status, first) = stack
+        .try_book(&member, stand_up(&a, (at(week, 1, 9), at(week, 1, 10))))
+        .await;
     assert_eq!(status, 201, "{first}");
-    let (status, second) = book(
-        &stack,
-        &member,
-        &b,
-        (at(week, 2, 9), at(week, 2, 10)),
-        json!({}),
-    )
-    .await;
+    let (status, second) = stack
+        .try_book(&member, stand_up(&b, (at(week, 2, 9), at(week, 2, 10))))
+        .await;
     assert_eq!(status, 201, "{second}");
-    let (status, refused) = book(
-        &stack,
-        &member,
-        &a,
-        (at(week, 3, 9), at(week, 3, 10)),
-        json!({}),
-    )
-    .await;
+    let (status, refused) = stack
+        .try_book(&member, stand_up(&a, (at(week, 3, 9), at(week, 3, 10))))
+        .await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(
         refused["type"], "urn:steward:problem:quota-exceeded",
@@ -185,45 +156,32 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
     )
     .await;
     assert_eq!(status, 200, "{cancelled}");
-    let (status, again) = book(
-        &stack,
-        &member,
-        &b,
-        (at(week, 3, 9), at(week, 3, 10)),
-        json!({}),
-    )
-    .await;
+    let (status, again) = stack
+        .try_book(&member, stand_up(&b, (at(week, 3, 9), at(week, 3, 10))))
+        .await;
     assert_eq!(status, 201, "{again}");
 
     // A manager's override passes a room's rules, not the quota (it is raised instead).
     for day in [1, 2] {
-        let (status, made) = book(
-            &stack,
-            &manager,
-            &b,
-            (at(week, day, 14), at(week, day, 15)),
-            json!({}),
-        )
-        .await;
+        let (status, made) = stack
+            .try_book(
+                &manager,
+                stand_up(&b, (at(week, day, 14), at(week, day, 15))),
+            )
+            .await;
         assert_eq!(status, 201, "{made}");
     }
-    let (status, _) = book(
-        &stack,
-        &manager,
-        &b,
-        (at(week, 4, 14), at(week, 4, 15)),
-        json!({}),
-    )
-    .await;
+    let (status, _) = stack
+        .try_book(&manager, stand_up(&b, (at(week, 4, 14), at(week, 4, 15))))
+        .await;
     assert_eq!(status, 409);
-    let (status, overridden) = book(
-        &stack,
-        &manager,
-        &b,
-        (at(week, 4, 14), at(week, 4, 15)),
-        json!({ "override_reason": "Board week" }),
-    )
-    .await;
+    let (status, overridden) = stack
+        .try_book(
+            &manager,
+            stand_up(&b, (at(week, 4, 14), at(week, 4, 15)))
+                .with_all(json!({ "override_reason": "Board week" })),
+        )
+        .await;
     assert_eq!(status, 409, "{overridden}");
     assert_eq!(overridden["type"], "urn:steward:problem:quota-exceeded");
 
@@ -234,27 +192,23 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
         json!({ "active_bookings": null, "hours_per_week": null }),
     )
     .await;
-    let (status, _) = book(
-        &stack,
-        &member,
-        &a,
-        (at(week, 4, 9), at(week, 4, 10)),
-        json!({}),
-    )
-    .await;
+    let (status, _) = stack
+        .try_book(&member, stand_up(&a, (at(week, 4, 9), at(week, 4, 10))))
+        .await;
     assert_eq!(status, 201);
     set_quota(&stack, &owner, json!({ "active_bookings": 3 })).await;
-    let (status, refused) = book(
-        &stack,
-        &member,
-        &a,
-        (
-            at(week + jiff::Span::new().days(7), 0, 9),
-            at(week + jiff::Span::new().days(7), 0, 10),
-        ),
-        json!({}),
-    )
-    .await;
+    let (status, refused) = stack
+        .try_book(
+            &member,
+            stand_up(
+                &a,
+                (
+                    at(week + jiff::Span::new().days(7), 0, 9),
+                    at(week + jiff::Span::new().days(7), 0, 10),
+                ),
+            ),
+        )
+        .await;
     assert_eq!(
         status, 409,
         "three held, counted from the member's bookings: {refused}"
@@ -269,7 +223,9 @@ async fn a_member_holds_no_more_than_the_quota_on_any_path() {
 async fn a_series_and_an_import_are_held_to_the_quota_as_a_whole() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Serial Rooms", "owner@serial.test").await;
-    let room = room(&stack, &owner, "Elm").await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Elm").zone("UTC").capacity(4))
+        .await;
     set_quota(&stack, &owner, json!({ "active_bookings": 2 })).await;
     let week = monday();
 
@@ -331,20 +287,22 @@ async fn concurrent_bookings_in_different_rooms_cannot_pass_the_quota() {
     set_quota(&stack, &owner, json!({ "active_bookings": 3 })).await;
     let mut rooms = Vec::new();
     for i in 0..12 {
-        rooms.push(room(&stack, &owner, &format!("Room {i}")).await);
+        rooms.push(
+            stack
+                .create_room(
+                    &owner,
+                    NewRoom::named(&format!("Room {i}")).zone("UTC").capacity(4),
+                )
+                .await,
+        );
     }
     let week = monday();
     // The same hour in twelve rooms: no two meet on a calendar, only on the member's ledger.
-    let answers = join_all(rooms.iter().map(|room| {
-        book(
-            &stack,
-            &member,
-            room,
-            (at(week, 1, 9), at(week, 1, 10)),
-            json!({}),
-        )
-    }))
-    .await;
+    let answers =
+        join_all(rooms.iter().map(|room| {
+            stack.try_book(&member, stand_up(room, (at(week, 1, 9), at(week, 1, 10))))
+        }))
+        .await;
     let made = answers.iter().filter(|(status, _)| *status == 201).count();
     let refused: Vec<&Value> = answers
         .iter()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, send};
+use steward_e2e::{NewBooking, NewRoom, Person, TestStack, days_ahead, send};
 use steward_terminal::answer;
 
 fn minutes(m: i64) -> SignedDuration {
@@ -20,37 +20,6 @@ fn minutes(m: i64) -> SignedDuration {
 
 fn whole(at: Timestamp) -> Timestamp {
     Timestamp::from_second(at.as_second()).unwrap()
-}
-
-async fn room(stack: &TestStack, owner: &Person, name: &str, capacity: u32) -> String {
-    stack
-        .room(
-            owner,
-            json!({
-                "name": name, "time_zone": "UTC", "capacity": capacity,
-                "rules": { "check_in_required": true, "release_minutes": 15, "max_duration_minutes": 600 },
-            }),
-        )
-        .await
-}
-
-/// A booking of `room` from `start` to `end` (an owner may book in the past, with a reason).
-async fn book(
-    stack: &TestStack,
-    who: &Person,
-    room: &str,
-    start: Timestamp,
-    end: Timestamp,
-) -> Value {
-    let mut body = json!({
-        "room_id": room, "title": "Sync", "start": whole(start).to_string(), "end": whole(end).to_string(),
-    });
-    if start < Timestamp::now() {
-        body["override_reason"] = json!("recorded late");
-    }
-    let (status, booking) = stack.call(who, Method::POST, "/v1/bookings", body).await;
-    assert_eq!(status, 201, "{booking}");
-    booking
 }
 
 async fn read(stack: &TestStack, who: &Person, booking: &Value) -> Value {
@@ -87,6 +56,26 @@ async fn released_mail(stack: &TestStack, who: &Person, count: usize) -> Vec<Val
     found
 }
 
+/// A room needing a check-in (released 15 minutes in), in UTC.
+fn checked_in(name: &str, capacity: u32) -> NewRoom {
+    NewRoom::named(name)
+        .zone("UTC")
+        .capacity(capacity)
+        .rules(json!({
+            "check_in_required": true, "release_minutes": 15, "max_duration_minutes": 600,
+        }))
+}
+
+/// A sync in `room` from `start` to `end`, to the second; one already begun is recorded late.
+fn sync(room: &str, start: Timestamp, end: Timestamp) -> NewBooking {
+    let booking = NewBooking::of(room, whole(start), whole(end)).title("Sync");
+    if start < Timestamp::now() {
+        booking.with("override_reason", json!("recorded late"))
+    } else {
+        booking
+    }
+}
+
 #[tokio::test]
 async fn missed_bookings_are_released_exempt_ones_are_not_and_series_end() {
     let stack = TestStack::start().await;
@@ -101,30 +90,27 @@ async fn missed_bookings_are_released_exempt_ones_are_not_and_series_end() {
         )
         .await;
     assert_eq!(status, 200, "{policy}");
-    let small = room(&stack, &owner, "Small", 4).await;
-    let large = room(&stack, &owner, "Large", 30).await;
-    let attended_room = room(&stack, &owner, "Attended", 4).await;
+    let small = stack.create_room(&owner, checked_in("Small", 4)).await;
+    let large = stack.create_room(&owner, checked_in("Large", 30)).await;
+    let attended_room = stack.create_room(&owner, checked_in("Attended", 4)).await;
     let door = stack.terminal(&owner, &attended_room).await;
 
     let now = Timestamp::now();
-    let missed = book(&stack, &member, &small, now + minutes(5), now + minutes(35)).await;
-    let long = book(
-        &stack,
-        &member,
-        &small,
-        now + minutes(40),
-        now + minutes(220),
-    )
-    .await;
-    let in_large = book(&stack, &member, &large, now + minutes(5), now + minutes(35)).await;
-    let attended = book(
-        &stack,
-        &member,
-        &attended_room,
-        now + minutes(5),
-        now + minutes(35),
-    )
-    .await;
+    let missed = stack
+        .book(&member, sync(&small, now + minutes(5), now + minutes(35)))
+        .await;
+    let long = stack
+        .book(&member, sync(&small, now + minutes(40), now + minutes(220)))
+        .await;
+    let in_large = stack
+        .book(&member, sync(&large, now + minutes(5), now + minutes(35)))
+        .await;
+    let attended = stack
+        .book(
+            &member,
+            sync(&attended_room, now + minutes(5), now + minutes(35)),
+        )
+        .await;
     let checked_in = door
         .post(
             "/v1/terminal/check-in",
@@ -166,7 +152,7 @@ async fn missed_bookings_are_released_exempt_ones_are_not_and_series_end() {
     // Its slot is free: the same time can be booked again.
     let start: Timestamp = missed["start"].as_str().unwrap().parse().unwrap();
     let end: Timestamp = missed["end"].as_str().unwrap().parse().unwrap();
-    book(&stack, &owner, &small, start, end).await;
+    stack.book(&owner, sync(&small, start, end)).await;
     let mail = released_mail(&stack, &member, 1).await;
     assert_eq!(mail.len(), 1, "the organiser is told once: {mail:?}");
 
@@ -215,9 +201,9 @@ async fn offline_check_ins_reinstate_conflict_apply_once_and_in_device_order() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Offline Co", "owner@offline.test").await;
     let (north, south, east) = (
-        room(&stack, &owner, "North", 4).await,
-        room(&stack, &owner, "South", 4).await,
-        room(&stack, &owner, "East", 4).await,
+        stack.create_room(&owner, checked_in("North", 4)).await,
+        stack.create_room(&owner, checked_in("South", 4)).await,
+        stack.create_room(&owner, checked_in("East", 4)).await,
     );
     let (north_door, south_door, east_door) = (
         stack.terminal(&owner, &north).await,
@@ -226,12 +212,18 @@ async fn offline_check_ins_reinstate_conflict_apply_once_and_in_device_order() {
     );
     // Two bookings that began 8 minutes ago; nobody checked in before the release.
     let now = Timestamp::now();
-    let free_after = book(&stack, &owner, &north, now - minutes(8), now + minutes(30)).await;
-    let taken_after = book(&stack, &owner, &south, now - minutes(8), now + minutes(30)).await;
+    let free_after = stack
+        .book(&owner, sync(&north, now - minutes(8), now + minutes(30)))
+        .await;
+    let taken_after = stack
+        .book(&owner, sync(&south, now - minutes(8), now + minutes(30)))
+        .await;
     let ran = fire(&stack, now + minutes(10)).await;
     assert_eq!(ran["released"], 2, "{ran}");
     // South's slot is booked again meanwhile.
-    book(&stack, &owner, &south, now + minutes(1), now + minutes(20)).await;
+    stack
+        .book(&owner, sync(&south, now + minutes(1), now + minutes(20)))
+        .await;
 
     // The check-ins captured a minute ago, in time for both.
     let item = |id: &str, booking: &Value, device_time: Timestamp| json!({ "id": id, "kind": "check_in", "device_time": device_time.to_string(), "pin": booking["check_in_pin"] });
@@ -287,7 +279,9 @@ async fn offline_check_ins_reinstate_conflict_apply_once_and_in_device_order() {
     );
 
     // Device order: uploaded late-first, applied early-first; the later one finds it done.
-    let current = book(&stack, &owner, &east, now - minutes(2), now + minutes(30)).await;
+    let current = stack
+        .book(&owner, sync(&east, now - minutes(2), now + minutes(30)))
+        .await;
     let synced = east_door
         .post(
             "/v1/terminal/sync",

@@ -9,21 +9,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack, days_ahead, next_spring_forward, send};
-
-async fn room(stack: &TestStack, owner: &Person, time_zone: &str) -> String {
-    let (status, _, room) = send(
-        stack
-            .as_person(owner, Method::POST, "/v1/rooms")
-            .json(&json!({
-                "name": "Weekly", "time_zone": time_zone, "capacity": 8,
-                "rules": { "horizon_days": 730 },
-            })),
-    )
-    .await;
-    assert_eq!(status, 201, "{room}");
-    room["id"].as_str().unwrap().to_owned()
-}
+use steward_e2e::{NewRoom, Person, TestStack, days_ahead, next_spring_forward, send};
 
 async fn post(stack: &TestStack, who: &Person, path: &str, body: Value) -> (u16, Value) {
     let (status, _, answer) = send(stack.as_person(who, Method::POST, path).json(&body)).await;
@@ -40,12 +26,20 @@ fn next_two_changes(zone: &str) -> (Date, Date) {
     (changes.next().unwrap(), changes.next().unwrap())
 }
 
+/// A room booked weekly for up to two years, on `time_zone`'s clock.
+fn weekly(time_zone: &str) -> NewRoom {
+    NewRoom::named("Weekly")
+        .zone(time_zone)
+        .capacity(8)
+        .rules(json!({ "horizon_days": 730 }))
+}
+
 #[tokio::test]
 async fn a_weekly_nine_oclock_stays_at_nine_local_across_both_clock_changes() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Weekly Rooms", "owner@weekly.test").await;
     for zone in ["Europe/London", "America/New_York", "Australia/Sydney"] {
-        let room = room(&stack, &owner, zone).await;
+        let room = stack.create_room(&owner, weekly(zone)).await;
         let (first_change, second_change) = next_two_changes(zone);
         let first = first_change.checked_sub(jiff::ToSpan::days(7)).unwrap();
         let weeks = (second_change - first).get_days() / 7 + 2;
@@ -90,7 +84,7 @@ async fn conflicts_refuse_the_whole_series_or_are_skipped_each_with_its_reason()
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Series Rooms", "owner@series.test").await;
     let member = stack.join(&owner, "member@series.test", &["member"]).await;
-    let room = room(&stack, &owner, "UTC").await;
+    let room = stack.create_room(&owner, weekly("UTC")).await;
     let d = days_ahead(20);
     let third = d.checked_add(jiff::ToSpan::days(2)).unwrap();
     let (status, blocker) = post(
@@ -239,7 +233,7 @@ async fn conflicts_refuse_the_whole_series_or_are_skipped_each_with_its_reason()
 async fn a_local_time_that_does_not_exist_is_refused_or_skipped() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Gap Rooms", "owner@gap.test").await;
-    let room = room(&stack, &owner, "America/New_York").await;
+    let room = stack.create_room(&owner, weekly("America/New_York")).await;
     let spring = next_spring_forward("America/New_York");
     let first = spring.yesterday().unwrap();
     let body = |policy: &str| {
@@ -287,7 +281,7 @@ async fn a_local_time_that_does_not_exist_is_refused_or_skipped() {
 async fn fifty_concurrent_series_on_one_slot_give_one_and_a_retry_creates_one() {
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Busy Series", "owner@busyseries.test").await;
-    let room = room(&stack, &owner, "UTC").await;
+    let room = stack.create_room(&owner, weekly("UTC")).await;
     let d = days_ahead(15);
     let answers = join_all((0..50).map(|i| {
         let request = stack
@@ -354,7 +348,7 @@ async fn series_need_the_recurring_bookings_feature_when_the_licence_is_enforced
     let essential = stack
         .sign_up("Essential Rooms", "owner@essential.test")
         .await;
-    let room_of_essential = room(&stack, &essential, "UTC").await;
+    let room_of_essential = stack.create_room(&essential, weekly("UTC")).await;
     stack.enforce_offering(&essential, "essential").await;
     let d = days_ahead(12);
     let series = |room: &str| {
@@ -381,7 +375,7 @@ async fn series_need_the_recurring_bookings_feature_when_the_licence_is_enforced
     assert_eq!(status, 201);
     // A new tenant's trial shows every feature, enforced or not.
     let trial = stack.sign_up("Trial Rooms", "owner@trial.test").await;
-    let room_of_trial = room(&stack, &trial, "UTC").await;
+    let room_of_trial = stack.create_room(&trial, weekly("UTC")).await;
     let (status, created) = post(&stack, &trial, "/v1/series", series(&room_of_trial)).await;
     assert_eq!(status, 201, "{created}");
 }

@@ -6,7 +6,7 @@
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use steward_e2e::{Person, TestStack};
+use steward_e2e::{NewBooking, Person, TestStack};
 use steward_terminal::{Answer, Terminal, answer};
 
 fn minutes(m: i64) -> SignedDuration {
@@ -31,23 +31,6 @@ async fn check_in_room(stack: &TestStack, owner: &Person, name: &str) -> String 
         .await
 }
 
-async fn book(
-    stack: &TestStack,
-    who: &Person,
-    room: &str,
-    (start, end): (SignedDuration, SignedDuration),
-    extra: Value,
-) -> Value {
-    let mut body =
-        json!({ "room_id": room, "title": "Review", "start": at(start), "end": at(end) });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let (status, booking) = stack.call(who, Method::POST, "/v1/bookings", body).await;
-    assert_eq!(status, 201, "{booking}");
-    booking
-}
-
 async fn booking(stack: &TestStack, who: &Person, id: &Value) -> Value {
     let path = format!("/v1/bookings/{}", id.as_str().unwrap());
     let (status, booking) = stack.call(who, Method::GET, &path, Value::Null).await;
@@ -57,6 +40,11 @@ async fn booking(stack: &TestStack, who: &Person, id: &Value) -> Value {
 
 fn problem_type(answer: &Answer) -> &str {
     answer.body["type"].as_str().unwrap_or_default()
+}
+
+/// A review in `room` from `start` to `end` after now.
+fn review(room: &str, (start, end): (SignedDuration, SignedDuration)) -> NewBooking {
+    NewBooking::of(room, at(start), at(end)).title("Review")
 }
 
 #[tokio::test]
@@ -171,7 +159,9 @@ async fn pairing_the_signature_and_revocation() {
     );
 
     // A booking in its window, to be checked in to by the attacks below (none may).
-    let booked = book(&stack, &member, &room, (minutes(5), minutes(35)), json!({})).await;
+    let booked = stack
+        .book(&member, review(&room, (minutes(5), minutes(35))))
+        .await;
     let pin = booked["check_in_pin"].as_str().unwrap().to_owned();
     let body = json!({ "pin": pin }).to_string().into_bytes();
     let path = "/v1/terminal/check-in";
@@ -346,14 +336,9 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     let second_door = stack.terminal(&owner, &room).await;
 
     // Outside the window: refused, with the window.
-    let later = book(
-        &stack,
-        &organiser,
-        &room,
-        (minutes(120), minutes(150)),
-        json!({}),
-    )
-    .await;
+    let later = stack
+        .book(&organiser, review(&room, (minutes(120), minutes(150))))
+        .await;
     let refused = door
         .post(
             "/v1/terminal/check-in",
@@ -387,14 +372,13 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     );
 
     // Badges: registered to members; only the organiser or an invitee checks in.
-    let soon = book(
-        &stack,
-        &organiser,
-        &room,
-        (minutes(3), minutes(30)),
-        json!({ "invitees": [invitee.user_id] }),
-    )
-    .await;
+    let soon = stack
+        .book(
+            &organiser,
+            review(&room, (minutes(3), minutes(30)))
+                .with_all(json!({ "invitees": [invitee.user_id] })),
+        )
+        .await;
     assert_eq!(soon["invitees"], json!([invitee.user_id]));
     // The organiser's confirmation email carries the PIN (the room needs a check-in).
     let id = soon["id"].as_str().unwrap();
@@ -530,14 +514,9 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
         (status, problem["errors"][0]["field"].clone()),
         (422, json!("pin_attempts"))
     );
-    let guessed = book(
-        &stack,
-        &organiser,
-        &room,
-        (minutes(32), minutes(60)),
-        json!({}),
-    )
-    .await;
+    let guessed = stack
+        .book(&organiser, review(&room, (minutes(32), minutes(60))))
+        .await;
     let pin = guessed["check_in_pin"].as_str().unwrap();
     let wrong = if pin == "111111" { "222222" } else { "111111" };
     for left in [2, 1, 0] {
@@ -583,14 +562,9 @@ async fn check_in_by_pin_and_badge_walk_up_end_and_extend() {
     // Walk-up in a free room until its next booking, checked in; extend past it refused; end.
     let free_room = check_in_room(&stack, &owner, "Annex").await;
     let annex = stack.terminal(&owner, &free_room).await;
-    let next = book(
-        &stack,
-        &invitee,
-        &free_room,
-        (minutes(50), minutes(80)),
-        json!({}),
-    )
-    .await;
+    let next = stack
+        .book(&invitee, review(&free_room, (minutes(50), minutes(80))))
+        .await;
     let walked = annex
         .post("/v1/terminal/walk-up", &json!({ "badge": "0E0E0E0E" }))
         .await
@@ -705,10 +679,10 @@ async fn a_check_in_holds_again_in_its_write_what_the_instance_kept() {
     assert_eq!(status, 200, "{policy}");
     let door = stack.terminal(&owner, &room).await;
     let slot = |n: i64| (minutes(1 + 5 * n), minutes(6 + 5 * n));
-    let warm = book(&stack, &first, &room, slot(0), json!({})).await;
-    let renamed = book(&stack, &second, &room, slot(1), json!({})).await;
-    let suspended = book(&stack, &first, &room, slot(2), json!({})).await;
-    let revoked = book(&stack, &second, &room, slot(3), json!({})).await;
+    let warm = stack.book(&first, review(&room, slot(0))).await;
+    let renamed = stack.book(&second, review(&room, slot(1))).await;
+    let suspended = stack.book(&first, review(&room, slot(2))).await;
+    let revoked = stack.book(&second, review(&room, slot(3))).await;
     let status = door.status().await.unwrap();
     assert_eq!(status.status, 200, "{}", status.body);
     let check_in = |booking: &Value| {

@@ -11,5 +11,6 @@ pub mod quota;
 pub mod recurrence;
 pub mod room;
 pub mod rules;
+pub mod series;
 pub mod status;
 pub mod utilisation;
