@@ -103,7 +103,11 @@ impl Access {
                 also,
             };
             match self.store.commit(commit).await {
-                Ok(()) => return Ok(Ok(Committed::Version(next.version))),
+                Ok(()) => {
+                    // Roles live on the tenant: this instance applies them from its next request.
+                    self.guard.forget_tenant(tenant_id);
+                    return Ok(Ok(Committed::Version(next.version)));
+                }
                 Err(CommitError::Moved) => continue,
                 Err(CommitError::Store(error)) => return Err(error.into()),
                 Err(refused) => return Ok(Err(refused)),

@@ -142,12 +142,6 @@ fn answered_to(
     ))
 }
 
-/// The one placement a single-booking write commits.
-fn only(plan: Plan) -> Result<BookingRecord, ApiError> {
-    plan.placed()
-        .ok_or_else(|| ApiError::internal("a booking write placed nothing"))
-}
-
 impl Rooms {
     /// The booking `bookingId`, if the caller may change it: its organiser, or someone who
     /// manages rooms; and the version `If-Match` names, which must be the current one.
@@ -220,7 +214,7 @@ impl Rooms {
         {
             return created(&made, Some(self.pin(&made)));
         }
-        let authority = self.authority(&caller);
+        let authority = self.authority(&caller, input.override_reason.as_deref());
         let asked = BookingRequest {
             tenant_id,
             booking_id: &booking_id,
@@ -248,7 +242,7 @@ impl Rooms {
                 Ok::<_, ApiError>(Plan::single(Placement::new(record, slot), audit))
             })
             .await?;
-        let record = only(plan)?;
+        let record = plan.placed()?;
         created(&record, Some(self.pin(&record)))
     }
 
@@ -293,12 +287,13 @@ impl Rooms {
             likely.sort();
             likely.dedup();
         }
-        let authority = self.authority(&caller);
-        // Decided before the write: a manager's move needs no approval again.
-        let approves = self
-            .guard
-            .decision(&caller, Permission::BookingsApprove)
-            .is_ok();
+        let authority = self.authority(&caller, input.override_reason.as_deref());
+        // Decided before the write, and only for a move: a manager's needs no approval again.
+        let moves = input.start.is_some() || input.end.is_some();
+        let approves = moves
+            && (self.guard)
+                .decision(&caller, Permission::BookingsApprove)
+                .is_ok();
         let at = RoomAt::Read {
             tenant_id: caller.tenant_id(),
             room_id: &current.room_id,
@@ -361,7 +356,7 @@ impl Rooms {
                 ))
             })
             .await?;
-        answered(&only(plan)?)
+        answered(&plan.placed()?)
     }
 
     /// A change of status that lets go of the room (`to: None`) or keeps the slot held.
@@ -392,7 +387,7 @@ impl Rooms {
                 ))
             })
             .await?;
-        answered(&only(plan)?)
+        answered(&plan.placed()?)
     }
 
     /// `POST /v1/bookings/{bookingId}/cancel`: kept, as history; its slot freed.

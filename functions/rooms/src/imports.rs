@@ -303,9 +303,14 @@ impl Rooms {
             .allow(request, Permission::BookingsImport)
             .await?;
         self.guard.also(&caller, Permission::BookingsCreate)?;
-        let authority = self.authority(&caller);
         let mode = mode_of(request)?;
         let parsed = rows::<BookingRow>(request.text("text/csv")?)?;
+        // One row giving a reason is enough to ask whether the importer may waive rules.
+        let reason = parsed.iter().find_map(|(_, row)| {
+            let reason = row.as_ref().ok()?.override_reason.as_deref()?;
+            (!reason.trim().is_empty()).then_some(reason)
+        });
+        let authority = self.authority(&caller, reason);
         let tenant_id = caller.tenant_id();
         let mut room_ids: Vec<&str> = parsed
             .iter()

@@ -156,8 +156,17 @@ fn parse_room(request: &ApiRequest) -> Result<steward_domain::booking::room::Roo
 }
 
 impl Rooms {
-    /// What `caller` may do past a room's rules, decided once before a write's retries.
-    pub(crate) fn authority(&self, caller: &Caller) -> steward_calendar::Authority {
+    /// What `caller` may do past a room's rules, decided once before a write's retries, and
+    /// only when they give a `reason` to: without one no rule is waived, so most writes take no
+    /// decision at all.
+    pub(crate) fn authority(
+        &self,
+        caller: &Caller,
+        reason: Option<&str>,
+    ) -> steward_calendar::Authority {
+        if reason.is_none_or(|reason| reason.trim().is_empty()) {
+            return steward_calendar::Authority::none();
+        }
         steward_calendar::Authority::new(self.guard.decision(caller, Permission::RoomsManage))
     }
 

@@ -137,7 +137,7 @@ impl Rooms {
             return Err(ApiError::validation("end", "after start"));
         }
         let duration = last.duration_since(first);
-        let authority = self.authority(&caller);
+        let authority = self.authority(&caller, input.override_reason.as_deref());
         let at = RoomAt::Read {
             tenant_id,
             room_id: &input.room_id,

@@ -440,8 +440,7 @@ impl Terminals {
             }
             other => other?,
         };
-        plan.placed()
-            .ok_or_else(|| ApiError::internal("a terminal write placed nothing"))
+        Ok(plan.placed()?)
     }
 
     /// What a write by `device` holds of its terminal: still paired as read and, for a write a
@@ -619,11 +618,8 @@ impl Terminals {
                 Ok::<_, CalendarError>(plan.clone())
             })
             .await;
-        match written.map(Plan::placed) {
-            Ok(Some(checked_in)) => Ok(checked_in),
-            Ok(None) => Err(Attempt::Final(ApiError::internal(
-                "a check-in placed nothing",
-            ))),
+        match written.and_then(Plan::placed) {
+            Ok(checked_in) => Ok(checked_in),
             Err(CalendarError::Unmet(unmet)) => match unmet {
                 Precondition::NonceUnused { .. } => Err(Attempt::Final(replay())),
                 Precondition::TerminalPaired { .. } => {
@@ -729,9 +725,7 @@ impl Terminals {
                 ))
             })
             .await?;
-        let record = plan
-            .placed()
-            .ok_or_else(|| ApiError::internal("a walk-up placed nothing"))?;
+        let record = plan.placed()?;
         api::json(
             StatusCode::CREATED,
             &steward_calendar::view::booking(&record),

@@ -145,8 +145,9 @@ impl Guard {
         *self.rollout.cached.lock().expect("not poisoned") = None;
     }
 
-    /// Forgets this instance's copy of a tenant it has just changed (its settings), so that
-    /// its next request reads the change; other instances see it within the cache's TTL.
+    /// Forgets this instance's copy of a tenant it has just changed (a setting, its roles):
+    /// every write of what the tenant cache holds calls it, so that an instance's own change
+    /// applies from its next request; other instances see it within the cache's TTL.
     pub fn forget_tenant(&self, tenant_id: &str) {
         self.tenants.recent.forget(tenant_id);
     }
@@ -264,7 +265,7 @@ impl Guard {
     /// overriding a rule, editing someone else's booking): decided on what the first check
     /// read, so it costs no request.
     pub fn also(&self, caller: &Caller, permission: Permission) -> Result<(), ApiError> {
-        self.decide(caller, permission).map_err(|reason| {
+        self.decision(caller, permission).map_err(|reason| {
             tracing::warn!(
                 policy = reason.policy_id(),
                 %permission,
@@ -276,14 +277,9 @@ impl Guard {
         })
     }
 
-    /// Whether `caller` holds `permission`, decided now and kept for later, unlogged: for a
-    /// decision a write needs only on some paths (a rule overridden), taken before its retries.
-    /// A refusal reaches the caller as [`deny_to_problem`] makes it.
+    /// Whether `caller` holds `permission`, unlogged: a decision kept for later (a write takes
+    /// it before its retries), whose refusal reaches the caller as [`deny_to_problem`] makes it.
     pub fn decision(&self, caller: &Caller, permission: Permission) -> Result<(), DenyReason> {
-        self.decide(caller, permission)
-    }
-
-    fn decide(&self, caller: &Caller, permission: Permission) -> Result<(), DenyReason> {
         let (principal_data, tenant_data) =
             subject(&caller.user, &caller.tenant, caller.licence_enforced);
         self.authorizer
@@ -336,7 +332,7 @@ impl Guard {
                     tenant: tenant.clone(),
                     licence_enforced,
                 };
-                self.decide(&caller, permission).is_ok()
+                self.decision(&caller, permission).is_ok()
             })
             .collect())
     }

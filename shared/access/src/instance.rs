@@ -68,26 +68,23 @@ impl<'a> Instance<'a> {
     /// The HTTP function answering with `api`: request counts exposed and latencies recorded
     /// as the environment says.
     pub fn http<A: Api>(self, api: A) -> Result<HttpFunction<A>, ConfigError> {
-        HttpFunction::new(
-            self.common.function_name,
-            api,
-            self.common.cors_allowed_origins,
-        )
-        .with_request_counts(self.env)?
-        .with_recorded_latencies(&self.table, self.env)
+        self.finish(api, |function| function)
     }
 
     /// [`Self::http`], honouring `Idempotency-Key` on signed-in POSTs.
     pub fn keyed_http<A: Api + Replayable>(self, api: A) -> Result<HttpFunction<A>, ConfigError> {
         let idempotency = Idempotency::new(IdempotencyStore::new(self.table()), IDEMPOTENCY_LEASE);
-        let (env, table) = (self.env, self.table.clone());
-        HttpFunction::new(
-            self.common.function_name,
-            api,
-            self.common.cors_allowed_origins,
-        )
-        .with_idempotency(idempotency)
-        .with_request_counts(env)?
-        .with_recorded_latencies(&table, env)
+        self.finish(api, |function| function.with_idempotency(idempotency))
+    }
+
+    fn finish<A: Api>(
+        self,
+        api: A,
+        with: impl FnOnce(HttpFunction<A>) -> HttpFunction<A>,
+    ) -> Result<HttpFunction<A>, ConfigError> {
+        let (name, cors) = (self.common.function_name, self.common.cors_allowed_origins);
+        with(HttpFunction::new(name, api, cors))
+            .with_request_counts(self.env)?
+            .with_recorded_latencies(&self.table, self.env)
     }
 }

@@ -16,6 +16,8 @@ use steward_store::notices::Notice;
 use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 
+use crate::CalendarError;
+
 /// One booking's new state and its move on the room's calendar.
 #[derive(Debug, Clone)]
 pub struct Placement {
@@ -151,8 +153,9 @@ impl Plan {
     }
 
     /// The booking a single-booking write placed, as committed.
-    pub fn placed(self) -> Option<BookingRecord> {
-        self.placements.into_iter().next().map(|p| p.record)
+    pub fn placed(self) -> Result<BookingRecord, CalendarError> {
+        let placed = self.placements.into_iter().next().map(|p| p.record);
+        placed.ok_or(CalendarError::Internal("a booking write placed nothing"))
     }
 
     /// The placements that move on the calendar (a check-in or an approval moves nothing).

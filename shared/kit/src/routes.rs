@@ -40,31 +40,31 @@ pub fn unrouted(route: &str) -> Answer<'static> {
 macro_rules! routes {
     (
         $(#[$meta:meta])*
-        $vis:vis const $table:ident for $api:ty, fn $dispatch:ident(request) {
+        $vis:vis const $table:ident for $api:ty, fn $dispatch:ident($request:ident) {
             $($route:literal => $handler:ident),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
-        $vis const $table: &[&str] = &[$($route),+];
-
-        impl $api {
-            /// The handler of `request`'s route in the table, if it is one of them.
-            fn $dispatch<'a>(
-                &'a self,
-                request: &'a $crate::api::ApiRequest,
-            ) -> Option<$crate::routes::Answer<'a>> {
-                Some(match request.route.as_str() {
-                    $($route => Box::pin(self.$handler(request)),)+
-                    _ => return None,
-                })
-            }
+        $crate::routes! {
+            @table $(#[$meta])* $vis $table, $api, $dispatch, $request, [], ($request),
+            $($route => $handler),+
         }
     };
     (
         $(#[$meta:meta])*
-        $vis:vis const $table:ident for $api:ty, fn $dispatch:ident(request, $arg:ident: $ty:ty) {
+        $vis:vis const $table:ident for $api:ty, fn $dispatch:ident($request:ident, $arg:ident: $ty:ty) {
             $($route:literal => $handler:ident),+ $(,)?
         }
+    ) => {
+        $crate::routes! {
+            @table $(#[$meta])* $vis $table, $api, $dispatch, $request, [$arg: $ty,], ($request, $arg),
+            $($route => $handler),+
+        }
+    };
+    // The table and its dispatch: `$params` are the parameters after `request`, `$call` the
+    // arguments each handler is called with (one token tree, so that every route repeats it).
+    (
+        @table $(#[$meta:meta])* $vis:vis $table:ident, $api:ty, $dispatch:ident, $request:ident,
+        [$($params:tt)*], $call:tt, $($route:literal => $handler:ident),+
     ) => {
         $(#[$meta])*
         $vis const $table: &[&str] = &[$($route),+];
@@ -73,11 +73,11 @@ macro_rules! routes {
             /// The handler of `request`'s route in the table, if it is one of them.
             fn $dispatch<'a>(
                 &'a self,
-                request: &'a $crate::api::ApiRequest,
-                $arg: $ty,
+                $request: &'a $crate::api::ApiRequest,
+                $($params)*
             ) -> Option<$crate::routes::Answer<'a>> {
-                Some(match request.route.as_str() {
-                    $($route => Box::pin(self.$handler(request, $arg)),)+
+                Some(match $request.route.as_str() {
+                    $($route => Box::pin(self.$handler $call),)+
                     _ => return None,
                 })
             }

@@ -990,3 +990,32 @@ async fn operators_assign_licences_and_cohorts_and_tenants_cannot() {
         200
     );
 }
+
+/// With the caches on, a role an instance creates is known to it from its next request: a
+/// committed change forgets the instance's copy of the tenant (others follow within the TTL).
+#[tokio::test]
+async fn a_role_created_on_a_warm_instance_is_granted_at_once() {
+    let stack = stack_with(&[("CacheEnabled", "true"), ("CacheTtlSeconds", "300")]).await;
+    let (owner, admin) = owner_and_admin(&stack).await;
+    let (status, requested) = call(
+        &stack,
+        &owner,
+        Method::PUT,
+        "/v1/settings",
+        Some(json!({ "dual_approval": false })),
+    )
+    .await;
+    assert_eq!(status, 202, "{requested}");
+    let id = requested["change_request"]["id"].as_str().unwrap();
+    let approve = format!("/v1/change-requests/{id}/approve");
+    assert_eq!(
+        call(&stack, &admin, Method::POST, &approve, None).await.0,
+        200
+    );
+    let role = json!({ "name": "desk", "permissions": ["members:list", "me:read"] });
+    let (status, body) = call(&stack, &owner, Method::POST, "/v1/roles", Some(role)).await;
+    assert_eq!(status, 200, "{body}");
+    let desk = stack.join(&owner, "dee@acme.test", &["desk"]).await;
+    let (status, body) = call(&stack, &desk, Method::GET, "/v1/members", None).await;
+    assert_eq!(status, 200, "{body}");
+}

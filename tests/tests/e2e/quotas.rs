@@ -318,3 +318,30 @@ async fn concurrent_bookings_in_different_rooms_cannot_pass_the_quota() {
         "{refused:?}"
     );
 }
+
+/// With the caches on, the instance that sets a quota applies it from its next request: it
+/// forgets its own copy of the tenant (other instances follow within the cache's TTL). The
+/// tenant is cached before the change, by a booking made under no quota.
+#[tokio::test]
+async fn a_quota_set_on_a_warm_instance_binds_its_next_booking() {
+    let stack =
+        TestStack::with_parameters(&[("CacheEnabled", "true"), ("CacheTtlSeconds", "300")]).await;
+    let owner = stack.sign_up("Warm Rooms", "owner@warm.test").await;
+    let room = stack
+        .create_room(&owner, NewRoom::named("Cedar").zone("UTC"))
+        .await;
+    let week = monday();
+    let (status, first) = stack
+        .try_book(&owner, stand_up(&room, (at(week, 1, 9), at(week, 1, 10))))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    set_quota(&stack, &owner, json!({ "active_bookings": 1 })).await;
+    let (status, refused) = stack
+        .try_book(&owner, stand_up(&room, (at(week, 2, 9), at(week, 2, 10))))
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["type"], "urn:steward:problem:quota-exceeded",
+        "{refused}"
+    );
+}
