@@ -17,6 +17,7 @@ use goose::prelude::*;
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use steward_domain::booking::rules::Slot;
 use steward_domain::terminal::signature::{Signed, sign};
 use steward_e2e::floor::quantile_ms;
 use steward_e2e::{Person, TestStack, send};
@@ -304,27 +305,24 @@ async fn fixture(stack: &TestStack, members: usize) -> Fixture {
 async fn double_bookings(stack: &TestStack, tenant_id: &str, rooms: &[String]) -> (usize, usize) {
     let store = BookingStore::new(stack.table.clone());
     let (mut held_total, mut overlaps) = (0, 0);
+    let ever = Slot {
+        start: Timestamp::MIN,
+        end: Timestamp::MAX,
+    };
     for room in rooms {
         let (bookings, more) = store
-            .all(tenant_id, Listing::Room(room), ("0", "9999"), 100_000)
+            .all(tenant_id, Listing::Room(room), ever, 100_000)
             .await
             .expect("the room's bookings");
         assert!(!more, "every booking read");
         let held: Vec<_> = bookings
             .iter()
             .filter(|b| b.status.holds_room())
-            .map(|b| {
-                let start: Timestamp = b.start.parse().expect("a stored start");
-                let end: Timestamp = b.end.parse().expect("a stored end");
-                (start, end)
-            })
+            .map(|b| b.slot)
             .collect();
         held_total += held.len();
         for (i, a) in held.iter().enumerate() {
-            overlaps += held[i + 1..]
-                .iter()
-                .filter(|b| a.0 < b.1 && b.0 < a.1)
-                .count();
+            overlaps += held[i + 1..].iter().filter(|b| a.overlaps(b)).count();
         }
     }
     (held_total, overlaps)

@@ -23,6 +23,7 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use steward_domain::booking::days::dates_between;
+use steward_domain::booking::notice::NoticeMessage;
 use steward_e2e::{Person, TestStack, days_ahead, minutes_from_now, send};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
@@ -304,13 +305,13 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
         .await
         .unwrap()
         .expect("the room");
-    let notice_template = steward_store::notices::Notice {
+    let notice_template = steward_domain::booking::notice::Notice {
         notice_id: String::new(),
         tenant_id: tenant.clone(),
         kind: steward_domain::booking::notice::NoticeKind::Confirmed,
         organiser: owner.user_id.clone(),
         actor: owner.user_id.clone(),
-        at: Timestamp::now().to_string(),
+        at: Timestamp::now(),
         room_id: room_id.to_owned(),
         room: Some(room_record.room),
         bookings: vec![booking_record],
@@ -334,7 +335,7 @@ async fn create(bench: &Bench, room_id: &str, day: jiff::civil::Date) -> (Measur
         // A real notice, so the notifier does for these what it did for the gateway's.
         let mut notice = notice_template.clone();
         notice.notice_id = format!("nt_raw_{i}");
-        let body = serde_json::to_string(&notice).unwrap();
+        let body = serde_json::to_string(&NoticeMessage::from(notice)).unwrap();
         // The days a local time's create reads: the day before, the day, the day after.
         let mut keys = KeysAndAttributes::builder()
             .keys(key(tenant_pk, &room_sk))

@@ -8,11 +8,12 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use steward_access::Guard;
 use steward_authz::Permission;
 use steward_domain::booking::notice::Audience;
+use steward_domain::booking::notice::{Notice, NoticeMessage};
 use steward_kit::sqs::{RecordHandler, is_last_delivery};
 use steward_store::StoreError;
 use steward_store::identity::{IdentityStore, UserRecord};
 use steward_store::mail::{Attachment, Email, Mailer};
-use steward_store::notices::{Notice, NoticeStore, NotificationRecord, Recorded};
+use steward_store::notices::{NoticeStore, NotificationRecord, Recorded};
 
 use crate::render::render;
 
@@ -41,7 +42,9 @@ impl RecordHandler for Deliverer {
     type Error = NotifyError;
 
     async fn handle(&self, record: &SqsMessage) -> Result<(), NotifyError> {
-        let notice: Notice = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
+        let message: NoticeMessage =
+            serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
+        let notice = message.into_notice();
         let delivered = self.deliver(&notice).await;
         if let Err(error) = &delivered
             && is_last_delivery(record, self.max_receives)
@@ -104,7 +107,7 @@ impl Deliverer {
     }
 
     async fn tell(&self, notice: &Notice, reader: &UserRecord) -> Result<(), NotifyError> {
-        let pin_of = |booking: &steward_store::bookings::BookingRecord| {
+        let pin_of = |booking: &steward_domain::booking::entity::Booking| {
             steward_domain::terminal::pin::booking_pin(
                 &self.pins,
                 &booking.tenant_id,
@@ -117,7 +120,7 @@ impl Deliverer {
             notice,
             &reader.name,
             organiser
-                .then_some(&pin_of as &dyn Fn(&steward_store::bookings::BookingRecord) -> String),
+                .then_some(&pin_of as &dyn Fn(&steward_domain::booking::entity::Booking) -> String),
         );
         let notification = NotificationRecord::new(
             &notice.tenant_id,

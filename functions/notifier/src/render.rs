@@ -3,12 +3,10 @@
 //! clock, named by zone, since that is where the meeting happens.
 
 use html_escape::encode_text;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use steward_domain::booking::notice::NoticeKind;
+use steward_domain::booking::entity::Booking;
+use steward_domain::booking::notice::{Notice, NoticeKind};
 use steward_ical::{FeedEvent, calendar};
-use steward_store::bookings::BookingRecord;
-use steward_store::notices::Notice;
 
 /// Occurrences listed in one email; a longer series says how many more.
 const LISTED: usize = 10;
@@ -28,7 +26,7 @@ pub struct Rendered {
 pub fn render(
     notice: &Notice,
     reader: &str,
-    pin_of: Option<&dyn Fn(&BookingRecord) -> String>,
+    pin_of: Option<&dyn Fn(&Booking) -> String>,
 ) -> Rendered {
     let bookings = &notice.bookings;
     let title = bookings
@@ -164,19 +162,16 @@ pub fn render(
 }
 
 /// `Tue 24 Nov 2026, 09:00–10:00 GMT`, on the room's clock (UTC if it is not known).
-fn when(notice: &Notice, booking: &BookingRecord) -> String {
+fn when(notice: &Notice, booking: &Booking) -> String {
     let zone = notice
         .room
         .as_ref()
         .and_then(|room| TimeZone::get(&room.time_zone).ok())
         .unwrap_or(TimeZone::UTC);
-    let (Ok(start), Ok(end)) = (
-        booking.start.parse::<Timestamp>(),
-        booking.end.parse::<Timestamp>(),
-    ) else {
-        return format!("{} to {}", booking.start, booking.end);
-    };
-    let (start, end) = (start.to_zoned(zone.clone()), end.to_zoned(zone));
+    let (start, end) = (
+        booking.slot.start.to_zoned(zone.clone()),
+        booking.slot.end.to_zoned(zone),
+    );
     let end_format = if start.date() == end.date() {
         "%H:%M %Z"
     } else {
@@ -192,9 +187,11 @@ fn when(notice: &Notice, booking: &BookingRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
+    use steward_domain::booking::entity::NewBooking;
     use steward_domain::booking::room::Room;
+    use steward_domain::booking::rules::Slot;
     use steward_domain::booking::status::BookingStatus;
-    use steward_store::bookings::NewBooking;
 
     fn notice(kind: NoticeKind, count: usize) -> Notice {
         let room: Room = serde_json::from_value(serde_json::json!({
@@ -207,13 +204,13 @@ mod tests {
             .map(|i| {
                 let start: Timestamp = "2026-07-01T08:00:00Z".parse().unwrap();
                 let start = start + jiff::SignedDuration::from_hours(24 * i as i64);
-                let mut booking = BookingRecord::new(NewBooking {
+                let mut booking = Booking::new(NewBooking {
                     tenant_id: "t1",
                     booking_id: &format!("bk_{i}"),
                     room_id: "rm_1",
                     organiser: "u1",
                     title: "Design & review",
-                    slot: (start, start + jiff::SignedDuration::from_hours(1)),
+                    slot: Slot::new(start, start + jiff::SignedDuration::from_hours(1)).unwrap(),
                     approval_required: false,
                     at: Timestamp::now(),
                 });
@@ -228,7 +225,7 @@ mod tests {
             kind,
             organiser: "u1".into(),
             actor: "u1".into(),
-            at: "2026-06-01T00:00:00Z".into(),
+            at: "2026-06-01T00:00:00Z".parse().unwrap(),
             room_id: "rm_1".into(),
             room: Some(room),
             bookings,
@@ -280,7 +277,7 @@ mod tests {
 
     #[test]
     fn the_organiser_is_given_the_pin_where_the_room_needs_a_check_in() {
-        let pin_of = |b: &BookingRecord| format!("PIN-{}", b.booking_id);
+        let pin_of = |b: &Booking| format!("PIN-{}", b.booking_id);
         let mut confirmed = notice(NoticeKind::Confirmed, 1);
         let no_check_in = render(&confirmed, "Ann", Some(&pin_of));
         assert!(

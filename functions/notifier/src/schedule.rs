@@ -13,13 +13,14 @@
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use steward_domain::booking::notice::NoticeKind;
+use steward_domain::booking::notice::{Notice, NoticeKind};
+use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::licensing::sweep::TENANT_SHARDS;
 use steward_kit::runtime::{Error, Function};
 use steward_store::StoreError;
 use steward_store::bookings::{BookingStore, Listing};
-use steward_store::notices::{Notice, NoticeQueue, NoticeStore};
+use steward_store::notices::{NoticeQueue, NoticeStore};
 use steward_store::rooms::RoomStore;
 use steward_store::sweep::SweepStore;
 
@@ -66,8 +67,11 @@ impl Reminders {
     }
 
     async fn remind(&self, at: Timestamp) -> Result<usize, StoreError> {
-        let from = (at + self.before).to_string();
-        let to = (at + self.before + self.every).to_string();
+        // Reminded of: the bookings starting in the window after `before`, `every` long.
+        let window = Slot {
+            start: at + self.before,
+            end: at + self.before + self.every,
+        };
         let mut reminded = 0;
         for shard in 0..TENANT_SHARDS {
             let mut after: Option<String> = None;
@@ -77,7 +81,7 @@ impl Reminders {
                     .tenant_ids(shard, after.as_deref(), 100)
                     .await?;
                 for tenant_id in &tenant_ids {
-                    reminded += self.remind_tenant(tenant_id, (&from, &to), at).await?;
+                    reminded += self.remind_tenant(tenant_id, window, at).await?;
                 }
                 match next {
                     Some(next) => after = Some(next),
@@ -91,7 +95,7 @@ impl Reminders {
     async fn remind_tenant(
         &self,
         tenant_id: &str,
-        window: (&str, &str),
+        window: Slot,
         at: Timestamp,
     ) -> Result<usize, StoreError> {
         let (bookings, _) = self
@@ -115,7 +119,7 @@ impl Reminders {
                 organiser: booking.organiser.clone(),
                 actor: booking.organiser.clone(),
                 // The firing's time, not the clock's: a firing delivered twice is one notice.
-                at: at.to_string(),
+                at,
                 room_id: booking.room_id.clone(),
                 room: rooms
                     .iter()

@@ -14,13 +14,14 @@ use steward_calendar::{
     BookingRequest, Holder, Placement, Plan, RoomAt, Times, bookable, instant, waived,
 };
 use steward_domain::booking::days::{days_of, likely_days};
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::text::{Reason, Title};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_store::bookings::{BookingRecord, Listing};
+use steward_store::bookings::Listing;
 
 use crate::Rooms;
 
@@ -110,7 +111,7 @@ fn reason_of(request: &ApiRequest) -> Result<Option<String>, ApiError> {
     Ok(given(request.json_or_default::<ReasonInput>()?.reason))
 }
 
-fn created(record: &BookingRecord, pin: Option<String>) -> Result<Response<Body>, ApiError> {
+fn created(record: &Booking, pin: Option<String>) -> Result<Response<Body>, ApiError> {
     let mut body = view(record);
     body["check_in_pin"] = json!(pin);
     let mut response = api::json(StatusCode::CREATED, &body)?;
@@ -120,7 +121,7 @@ fn created(record: &BookingRecord, pin: Option<String>) -> Result<Response<Body>
     Ok(crate::with_etag(response, record.version))
 }
 
-fn answered(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
+fn answered(record: &Booking) -> Result<Response<Body>, ApiError> {
     Ok(crate::with_etag(
         api::json(StatusCode::OK, &view(record))?,
         record.version,
@@ -130,9 +131,9 @@ fn answered(record: &BookingRecord) -> Result<Response<Body>, ApiError> {
 /// A booking as `caller` reads it: with its check-in PIN when they attend it (the PIN is no
 /// part of the booking's history: audit entries and exports leave it out).
 fn answered_to(
-    record: &BookingRecord,
+    record: &Booking,
     caller: &Caller,
-    pin: impl Fn(&BookingRecord) -> String,
+    pin: impl Fn(&Booking) -> String,
 ) -> Result<Response<Body>, ApiError> {
     let mut body = view(record);
     body["check_in_pin"] = json!(record.attended_by(caller.user_id()).then(|| pin(record)));
@@ -145,11 +146,7 @@ fn answered_to(
 impl Rooms {
     /// The booking `bookingId`, if the caller may change it: its organiser, or someone who
     /// manages rooms; and the version `If-Match` names, which must be the current one.
-    async fn changeable(
-        &self,
-        caller: &Caller,
-        request: &ApiRequest,
-    ) -> Result<BookingRecord, ApiError> {
+    async fn changeable(&self, caller: &Caller, request: &ApiRequest) -> Result<Booking, ApiError> {
         let id = request.path_param("bookingId")?;
         let current = self
             .bookings
@@ -172,8 +169,8 @@ impl Rooms {
         request: &ApiRequest,
         caller: &Caller,
         action: &str,
-        before: Option<&BookingRecord>,
-        after: &BookingRecord,
+        before: Option<&Booking>,
+        after: &Booking,
     ) -> steward_store::audit::AuditEntry {
         self.auditor.entry(
             request,
@@ -280,7 +277,7 @@ impl Rooms {
                 current.booking_id, current.status
             )));
         }
-        let from = current.slot()?;
+        let from = current.slot;
         let mut likely = days_of(&from);
         if let (Some(start), Some(end)) = (&input.start, &input.end) {
             likely.extend(likely_days(start, end));
@@ -329,9 +326,8 @@ impl Rooms {
                     let reason = input.override_reason.as_deref();
                     waived(&rules, &to, started, reason, &authority, now)?
                 };
-                let mut next = current.revised();
-                next.start = to.start.to_string();
-                next.end = to.end.to_string();
+                let mut next = current.revised(now);
+                next.slot = to;
                 if let Some(title) = &input.title {
                     next.title = title.trim().to_owned();
                 }
@@ -364,13 +360,13 @@ impl Rooms {
         &self,
         request: &ApiRequest,
         caller: &Caller,
-        current: BookingRecord,
+        current: Booking,
         action: &str,
-        change: impl Fn(&mut BookingRecord) -> Option<Slot>,
+        change: impl Fn(&mut Booking) -> Option<Slot>,
     ) -> Result<Response<Body>, ApiError> {
-        let from = current.slot()?;
+        let from = current.slot;
         let held = current.status.holds_room().then_some(from);
-        let mut next = current.revised();
+        let mut next = current.revised(Timestamp::now());
         let to = change(&mut next);
         let audit = self.audit(request, caller, action, Some(&current), &next);
         let at = RoomAt::Read {
@@ -426,7 +422,7 @@ impl Rooms {
             .await?;
         let reason = reason_of(request)?;
         let current = self.changeable(&caller, request).await?;
-        let slot = current.slot()?;
+        let slot = current.slot;
         let now = Timestamp::now();
         let in_slot = slot.start <= now && now < slot.end;
         let completed = (current.status.after(Transition::End).ok())
@@ -434,20 +430,17 @@ impl Rooms {
             .ok_or_else(|| {
                 ApiError::Conflict(format!(
                     "booking {} is not under way ({}, {} to {}); cancel it instead",
-                    current.booking_id, current.status, current.start, current.end
+                    current.booking_id, current.status, slot.start, slot.end
                 ))
             })?;
         // Whole seconds: the end is shown and compared as RFC 3339.
-        let end = Timestamp::from_second(now.as_second())
-            .unwrap_or(now)
-            .max(slot.start);
-        let ended = Slot::new(slot.start, end).ok();
+        let ended = slot.cut_at(Timestamp::from_second(now.as_second()).unwrap_or(now));
         self.settle(request, &caller, current, "booking.end", |next| {
-            next.end = end.to_string();
+            next.slot = ended;
             next.status = completed;
             next.status_reason = reason.clone();
             // A booking that ends the second it started holds nothing.
-            ended
+            Some(ended).filter(|ended| !ended.is_empty())
         })
         .await
     }
@@ -501,7 +494,7 @@ impl Rooms {
                 feature: None,
             });
         }
-        let slot = current.slot()?;
+        let slot = current.slot;
         let decider = caller.user_id().to_owned();
         let action = if approve {
             "booking.approve"
@@ -548,13 +541,7 @@ impl Rooms {
         let page = self.cursors.page_request(&scope, query)?;
         let (records, next) = self
             .bookings
-            .page(
-                caller.tenant_id(),
-                listing,
-                (&from, &to),
-                page.limit,
-                page.start,
-            )
+            .page(caller.tenant_id(), listing, window, page.limit, page.start)
             .await?;
         let items: Vec<Value> = records.iter().map(view).collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))

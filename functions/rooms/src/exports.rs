@@ -143,16 +143,16 @@ struct BookingRow<'a> {
     room_name: &'a str,
     organiser: &'a str,
     title: &'a str,
-    start: &'a str,
-    end: &'a str,
+    start: Timestamp,
+    end: Timestamp,
     local_start: String,
     local_end: String,
     time_zone: &'a str,
     status: &'a str,
     version: u64,
     series_id: &'a str,
-    created_at: &'a str,
-    updated_at: &'a str,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 /// The columns of [`RoomRow`], in order (checked against serde's in a test).
@@ -341,10 +341,9 @@ impl Rooms {
             Some(room_id) => Listing::Room(room_id),
             None => Listing::Tenant,
         };
-        let (from, to) = (window.start.to_string(), window.end.to_string());
         let (bookings, more) = self
             .bookings
-            .all(tenant_id, listing, (&from, &to), MAX_EXPORT_ROWS)
+            .all(tenant_id, listing, window, MAX_EXPORT_ROWS)
             .await?;
         if more {
             return Err(ApiError::validation(
@@ -360,29 +359,25 @@ impl Rooms {
             let zone = room
                 .and_then(|room| jiff::tz::TimeZone::get(&room.room.time_zone).ok())
                 .unwrap_or(jiff::tz::TimeZone::UTC);
-            let local = |text: &str| {
-                text.parse::<Timestamp>()
-                    .map(|at| at.to_zoned(zone.clone()).datetime().to_string())
-                    .unwrap_or_default()
-            };
+            let local = |at: Timestamp| at.to_zoned(zone.clone()).datetime().to_string();
             BookingRow {
                 id: &booking.booking_id,
                 room_id: &booking.room_id,
                 room_name: room.map(|room| room.room.name.as_str()).unwrap_or(""),
                 organiser: &booking.organiser,
                 title: &booking.title,
-                start: &booking.start,
-                end: &booking.end,
-                local_start: local(&booking.start),
-                local_end: local(&booking.end),
+                start: booking.slot.start,
+                end: booking.slot.end,
+                local_start: local(booking.slot.start),
+                local_end: local(booking.slot.end),
                 time_zone: room
                     .map(|room| room.room.time_zone.as_str())
                     .unwrap_or("UTC"),
                 status: booking.status.as_str(),
                 version: booking.version,
                 series_id: booking.series_id.as_deref().unwrap_or(""),
-                created_at: &booking.created_at,
-                updated_at: &booking.updated_at,
+                created_at: booking.created_at,
+                updated_at: booking.updated_at,
             }
         });
         let bytes = csv_bytes(BOOKING_COLUMNS, rows)?;
@@ -410,16 +405,16 @@ mod tests {
             room_name: "",
             organiser: "",
             title: "",
-            start: "",
-            end: "",
+            start: Timestamp::UNIX_EPOCH,
+            end: Timestamp::UNIX_EPOCH,
             local_start: String::new(),
             local_end: String::new(),
             time_zone: "",
             status: "",
             version: 1,
             series_id: "",
-            created_at: "",
-            updated_at: "",
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
         };
         assert_eq!(header_of(row), BOOKING_COLUMNS.join(","));
     }

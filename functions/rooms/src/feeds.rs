@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::{Caller, Record, new_id, new_secret};
 use steward_authz::Permission;
+use steward_domain::booking::rules::Slot;
 use steward_domain::digest::TenantToken;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal};
@@ -180,10 +181,10 @@ impl Rooms {
                 _ => not_found(),
             })?;
         let now = Timestamp::now();
-        let (from, to) = (
-            (now - FEED_PAST).to_string(),
-            (now + FEED_AHEAD).to_string(),
-        );
+        let window = Slot {
+            start: now - FEED_PAST,
+            end: now + FEED_AHEAD,
+        };
         let tenant_id = caller.tenant_id();
         let listing = match &feed.room_id {
             Some(room_id) => Listing::Room(room_id),
@@ -191,7 +192,7 @@ impl Rooms {
         };
         let (bookings, _more) = self
             .bookings
-            .all(tenant_id, listing, (&from, &to), FEED_EVENTS)
+            .all(tenant_id, listing, window, FEED_EVENTS)
             .await?;
         let rooms = match &feed.room_id {
             // The room itself, for its name even while it has no bookings.

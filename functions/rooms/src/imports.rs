@@ -24,11 +24,11 @@ use steward_calendar::{
     bookable, taken_detail,
 };
 use steward_domain::booking::days::likely_days;
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::rules::{Conflict, Slot, Taken, conflicts};
 use steward_domain::text::{Reason, Title, restore_cell};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
-use steward_store::bookings::BookingRecord;
 use steward_store::rooms::{RoomRecord, RoomWriteError};
 
 use crate::Rooms;
@@ -219,7 +219,7 @@ enum Writing {
 struct Candidate {
     row: u64,
     slot: Slot,
-    record: BookingRecord,
+    record: Booking,
 }
 
 impl Rooms {

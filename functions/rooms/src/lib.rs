@@ -171,7 +171,7 @@ impl Rooms {
     }
 
     /// A booking's check-in PIN.
-    pub(crate) fn pin(&self, record: &steward_store::bookings::BookingRecord) -> String {
+    pub(crate) fn pin(&self, record: &steward_domain::booking::entity::Booking) -> String {
         steward_domain::terminal::pin::booking_pin(
             &self.pins,
             &record.tenant_id,

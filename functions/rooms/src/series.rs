@@ -19,16 +19,16 @@ use steward_calendar::{
     BookingRequest, CalendarError, Holder, OnConflict, Placement, Plan, RoomAt, Settled, Skipped,
     Times, bookable, taken_detail,
 };
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
 use steward_domain::booking::rules::Slot;
-use steward_domain::booking::series::{Outcome, SeriesPolicy};
+use steward_domain::booking::series::{Occurrence, Outcome, Series, SeriesPolicy};
 use steward_domain::booking::status::Transition;
 use steward_domain::text::{Line, Reason, Title};
 use steward_kit::api::{self, ApiRequest};
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
 
 use crate::Rooms;
 use steward_calendar::view::{open_from, series as view};
@@ -88,7 +88,7 @@ fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
 }
 
 /// The series as its placements leave it: each placed booking by id.
-fn placed(plan: &Plan) -> HashMap<String, BookingRecord> {
+fn placed(plan: &Plan) -> HashMap<String, Booking> {
     plan.placements
         .iter()
         .map(|p| (p.record.booking_id.clone(), p.record.clone()))
@@ -173,22 +173,21 @@ impl Rooms {
                         let index = occurrence.index;
                         let booking_id =
                             format!("{}_{index:02}", series_id.replacen("ser", "bkg", 1));
-                        let mut refuse =
-                            |reason: String, records: &mut Vec<OccurrenceRecord>| match input
-                                .on_conflict
-                            {
-                                SeriesPolicy::AllOrNothing => problems
-                                    .push(FieldError::new(format!("occurrences[{index}]"), reason)),
-                                SeriesPolicy::Skip => records.push(OccurrenceRecord {
-                                    index,
-                                    local_start: occurrence.local_start.to_string(),
-                                    start: None,
-                                    end: None,
-                                    outcome: Outcome::Skipped,
-                                    booking_id: None,
-                                    reason: Some(reason),
-                                }),
-                            };
+                        let mut refuse = |reason: String, records: &mut Vec<Occurrence>| match input
+                            .on_conflict
+                        {
+                            SeriesPolicy::AllOrNothing => problems
+                                .push(FieldError::new(format!("occurrences[{index}]"), reason)),
+                            SeriesPolicy::Skip => records.push(Occurrence {
+                                index,
+                                local_start: occurrence.local_start,
+                                start: None,
+                                end: None,
+                                outcome: Outcome::Skipped,
+                                booking_id: None,
+                                reason: Some(reason),
+                            }),
+                        };
                         let slot = match &occurrence.slot {
                             Ok((start, end)) => {
                                 Slot::new(*start, *end).map_err(ApiError::internal)?
@@ -226,11 +225,11 @@ impl Rooms {
                         overridden |= record.override_reason.is_some();
                         record.series_id = Some(series_id.clone());
                         record.occurrence = Some(index);
-                        records.push(OccurrenceRecord {
+                        records.push(Occurrence {
                             index,
-                            local_start: occurrence.local_start.to_string(),
-                            start: Some(record.start.clone()),
-                            end: Some(record.end.clone()),
+                            local_start: occurrence.local_start,
+                            start: Some(record.slot.start),
+                            end: Some(record.slot.end),
                             outcome: Outcome::Booked,
                             booking_id: Some(booking_id),
                             reason: None,
@@ -249,24 +248,20 @@ impl Rooms {
                             placement.record.override_reason = override_reason.map(str::to_owned);
                         }
                     }
-                    let now = now.to_string();
-                    let (pk, sk) = SeriesRecord::key(tenant_id, &series_id);
-                    let series = SeriesRecord {
-                        pk,
-                        sk,
+                    let series = Series {
                         series_id: series_id.clone(),
                         tenant_id: tenant_id.to_owned(),
                         room_id: room.room_id.clone(),
                         organiser: caller.user_id().to_owned(),
                         title: input.title.trim().to_owned(),
                         recurrence: rule.to_string(),
-                        local_start: first.to_string(),
-                        local_end: last.to_string(),
+                        local_start: first,
+                        local_end: last,
                         time_zone: zone.name().to_owned(),
                         on_conflict: input.on_conflict,
                         occurrences: records,
                         version: 1,
-                        created_at: now.clone(),
+                        created_at: now,
                         updated_at: now,
                     };
                     Ok(Plan {
@@ -333,7 +328,7 @@ impl Rooms {
         &self,
         caller: &Caller,
         request: &ApiRequest,
-    ) -> Result<(SeriesRecord, HashMap<String, BookingRecord>), ApiError> {
+    ) -> Result<(Series, HashMap<String, Booking>), ApiError> {
         let id = request.path_param("seriesId")?;
         let series = self
             .bookings
@@ -371,7 +366,7 @@ impl Rooms {
         &self,
         caller: &Caller,
         request: &ApiRequest,
-    ) -> Result<(SeriesRecord, HashMap<String, BookingRecord>), ApiError> {
+    ) -> Result<(Series, HashMap<String, Booking>), ApiError> {
         let (series, bookings) = self.series_now(caller, request).await?;
         if series.organiser != caller.user_id() {
             self.guard.also(caller, Permission::RoomsManage)?;
@@ -398,18 +393,11 @@ impl Rooms {
         let reason = crate::bookings::given(input.reason);
         let mut placements = Vec::new();
         for (_, current) in open_from(&series, &bookings, input.from_index) {
-            let mut next = current.revised();
-            next.status = current
-                .status
-                .after(Transition::Cancel)
+            let mut next = current
+                .after(Transition::Cancel, Timestamp::now())
                 .map_err(ApiError::internal)?;
             next.status_reason = reason.clone();
-            placements.push(Placement::change(
-                current,
-                next,
-                Some(current.slot()?),
-                None,
-            ));
+            placements.push(Placement::change(current, next, Some(current.slot), None));
         }
         self.rewrite_series(
             request,
@@ -452,7 +440,7 @@ impl Rooms {
         let mut placements = Vec::new();
         let mut problems = Vec::new();
         for (occurrence, current) in open_from(&series, &bookings, input.from_index) {
-            let from = current.slot()?;
+            let from = current.slot;
             // The occurrence keeps its own local date; its times change.
             let date = zone.local(from.start).date();
             let start_local = date.to_datetime(start_time.unwrap_or(zone.local(from.start).time()));
@@ -479,9 +467,8 @@ impl Rooms {
             if to != from && to.start < now {
                 continue;
             }
-            let mut next = current.revised();
-            next.start = to.start.to_string();
-            next.end = to.end.to_string();
+            let mut next = current.revised(now);
+            next.slot = to;
             if let Some(title) = &input.title {
                 next.title = title.trim().to_owned();
             }
@@ -506,15 +493,13 @@ impl Rooms {
         &self,
         request: &ApiRequest,
         caller: &Caller,
-        series: SeriesRecord,
-        mut bookings: HashMap<String, BookingRecord>,
+        series: Series,
+        mut bookings: HashMap<String, Booking>,
         placements: Vec<Placement>,
         action: &str,
     ) -> Result<Response<Body>, ApiError> {
         let before = view(&series, &bookings);
-        let mut next = series.clone();
-        next.version = series.version + 1;
-        next.updated_at = Timestamp::now().to_string();
+        let next = series.revised(Timestamp::now());
         for placement in &placements {
             bookings.insert(
                 placement.record.booking_id.clone(),

@@ -204,15 +204,13 @@ async fn utilisation_of(
         return Ok(utilisation(window, &[], &[], now));
     }
     // A booking lasts at most a week: one starting that much earlier may reach into the window.
-    let from = (window.start - SignedDuration::from_hours(24 * 7)).to_string();
+    let reaching_in = Slot {
+        start: window.start - SignedDuration::from_hours(24 * 7),
+        end: now,
+    };
     let (bookings, more) = context
         .bookings
-        .all(
-            tenant_id,
-            Listing::Tenant,
-            (&from, &now.to_string()),
-            MAX_BOOKINGS,
-        )
+        .all(tenant_id, Listing::Tenant, reaching_in, MAX_BOOKINGS)
         .await?;
     if more {
         tracing::warn!(
@@ -245,12 +243,10 @@ async fn utilisation_of(
         .collect();
     let bookings: Vec<BookingFacts> = bookings
         .iter()
-        .filter_map(|booking| {
-            Some(BookingFacts {
-                room_id: booking.room_id.clone(),
-                slot: Slot::new(booking.start.parse().ok()?, booking.end.parse().ok()?).ok()?,
-                status: booking.status,
-            })
+        .map(|booking| BookingFacts {
+            room_id: booking.room_id.clone(),
+            slot: booking.slot,
+            status: booking.status,
         })
         .collect();
     Ok(utilisation(window, &rooms, &bookings, now))

@@ -12,6 +12,7 @@ use steward_calendar::{
     Authority, BookingRequest, CalendarError, Holder, Placement, Plan, RoomAt, Times, waived,
 };
 use steward_domain::booking::days::days_of;
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::terminal::badge::BadgeId;
@@ -22,7 +23,7 @@ use steward_kit::api::{self, ApiRequest, Principal};
 use steward_kit::retry::Optimistic;
 use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingRecord, Listing};
+use steward_store::bookings::Listing;
 use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 use steward_store::terminals::{PinCount, TerminalRecord};
@@ -122,12 +123,12 @@ struct HeartbeatInput {
     app_version: Option<String>,
 }
 
-fn summary(record: &BookingRecord) -> Value {
+fn summary(record: &Booking) -> Value {
     json!({
         "id": record.booking_id,
         "title": record.title,
-        "start": record.start,
-        "end": record.end,
+        "start": record.slot.start,
+        "end": record.slot.end,
         "status": record.status,
     })
 }
@@ -135,7 +136,7 @@ fn summary(record: &BookingRecord) -> Value {
 /// The room a terminal stands at and its bookings around `at`.
 pub(super) struct Door {
     pub room: RoomRecord,
-    pub bookings: Vec<BookingRecord>,
+    pub bookings: Vec<Booking>,
 }
 
 /// Whole seconds: times are shown and compared as RFC 3339.
@@ -161,7 +162,10 @@ impl Terminals {
     ) -> Result<Door, ApiError> {
         let tenant_id = &device.terminal.tenant_id;
         let room_id = &device.terminal.room_id;
-        let (from, to) = ((at - AROUND).to_string(), (at + AROUND).to_string());
+        let around = Slot {
+            start: at - AROUND,
+            end: at + AROUND,
+        };
         let kept = match source {
             Source::Kept => self.kept_room(tenant_id, room_id),
             Source::Read => None,
@@ -175,7 +179,7 @@ impl Terminals {
         let (room, (bookings, _)) = tokio::try_join!(
             room,
             self.bookings
-                .all(tenant_id, Listing::Room(room_id), (&from, &to), 500),
+                .all(tenant_id, Listing::Room(room_id), around, 500),
         )?;
         let room = room.ok_or_else(|| ApiError::NotFound(format!("room {room_id} (archived)")))?;
         Ok(Door { room, bookings })
@@ -192,14 +196,11 @@ impl Terminals {
         let occupants: Vec<Occupant> = door
             .bookings
             .iter()
-            .filter_map(|b| {
-                Some(Occupant {
-                    slot: b.slot().ok()?,
-                    status: b.status,
-                })
+            .map(|b| Occupant {
+                slot: b.slot,
+                status: b.status,
             })
             .collect();
-        // `occupants` lost none: every stored booking has a valid slot.
         let status = status_at(
             &occupants,
             &door.room.room.rules,
@@ -316,11 +317,11 @@ impl Terminals {
         &self,
         device: &Device,
         presented: &Credential,
-        bookings: &'b [BookingRecord],
-        eligible: impl Fn(&BookingRecord) -> bool,
+        bookings: &'b [Booking],
+        eligible: impl Fn(&Booking) -> bool,
         at: Timestamp,
         count_wrong_pins: bool,
-    ) -> Result<(&'b BookingRecord, String), ApiError> {
+    ) -> Result<(&'b Booking, String), ApiError> {
         let tenant_id = &device.terminal.tenant_id;
         match presented {
             Credential::Pin(pin) => {
@@ -340,15 +341,11 @@ impl Terminals {
                     .badge_member(device, badge)
                     .await?
                     .ok_or_else(|| ApiError::NotFound(format!("badge {}", badge.as_str())))?;
-                let mut theirs: Vec<&BookingRecord> = bookings
+                let mut theirs: Vec<&Booking> = bookings
                     .iter()
                     .filter(|b| eligible(b) && b.attended_by(&member))
                     .collect();
-                theirs.sort_by_key(|b| {
-                    b.slot()
-                        .map(|s| s.start.duration_since(at).abs())
-                        .unwrap_or(SignedDuration::MAX)
-                });
+                theirs.sort_by_key(|b| b.slot.start.duration_since(at).abs());
                 let booking = theirs.first().copied().ok_or_else(|| ApiError::Forbidden {
                     detail: "this badge's member is neither the organiser nor an invitee of a \
                              booking here now"
@@ -383,8 +380,8 @@ impl Terminals {
         device: &Device,
         actor: &str,
         action: &str,
-        before: Option<&BookingRecord>,
-        after: &BookingRecord,
+        before: Option<&Booking>,
+        after: &Booking,
     ) -> AuditEntry {
         let mut after_view = steward_calendar::view::booking(after);
         after_view["terminal_id"] = json!(device.terminal.terminal_id);
@@ -409,11 +406,11 @@ impl Terminals {
         &self,
         device: &Device,
         by: &Credential,
-        current: &BookingRecord,
-        next: BookingRecord,
+        current: &Booking,
+        next: Booking,
         (from, to): (Option<Slot>, Option<Slot>),
         audit: AuditEntry,
-    ) -> Result<BookingRecord, ApiError> {
+    ) -> Result<Booking, ApiError> {
         let tenant = &device.caller.tenant;
         let likely = from.or(to).map(|s| days_of(&s)).unwrap_or_default();
         let paired = Self::still_paired(device, by, Timestamp::now());
@@ -458,11 +455,11 @@ impl Terminals {
     /// unless confirmed.
     fn checkable(
         device: &Device,
-        booking: &BookingRecord,
+        booking: &Booking,
         room: &RoomRecord,
         at: Timestamp,
     ) -> Result<Slot, ApiError> {
-        let slot = booking.slot()?;
+        let slot = booking.slot;
         may_check_in(
             booking.status,
             &slot,
@@ -489,17 +486,15 @@ impl Terminals {
         request: &ApiRequest,
         device: &Device,
         (by, member): (&Credential, &str),
-        booking: &BookingRecord,
+        booking: &Booking,
         at: Timestamp,
         room: &RoomRecord,
-    ) -> Result<BookingRecord, ApiError> {
+    ) -> Result<Booking, ApiError> {
         self.member(device, member, Permission::BookingsCheckIn)
             .await?;
         let slot = Self::checkable(device, booking, room, at)?;
-        let mut next = booking.revised();
-        next.status = booking
-            .status
-            .after(Transition::CheckIn)
+        let next = booking
+            .after(Transition::CheckIn, Timestamp::now())
             .map_err(ApiError::internal)?;
         let audit = self.audit(
             request,
@@ -554,7 +549,7 @@ impl Terminals {
         request: &ApiRequest,
         device: &Device,
         source: Source,
-    ) -> Result<BookingRecord, Attempt> {
+    ) -> Result<Booking, Attempt> {
         let presented = request.json::<Presented>()?.parse()?;
         let now = Timestamp::now();
         let door = self.door_from(device, now, source).await?;
@@ -580,10 +575,8 @@ impl Terminals {
             self.member(device, &member, Permission::BookingsCheckIn)
                 .await?;
         }
-        let mut next = booking.revised();
-        next.status = booking
-            .status
-            .after(Transition::CheckIn)
+        let next = booking
+            .after(Transition::CheckIn, Timestamp::now())
             .map_err(ApiError::internal)?;
         let audit = self.audit(
             request,
@@ -675,7 +668,7 @@ impl Terminals {
             .bookings
             .iter()
             .filter(|b| b.status.holds_room())
-            .filter_map(|b| b.slot().ok())
+            .map(|b| b.slot)
             .filter(|s| s.end > now)
             .map(|s| s.start)
             .min();
@@ -739,16 +732,13 @@ impl Terminals {
         presented: &Credential,
         door: &Door,
         now: Timestamp,
-    ) -> Result<(BookingRecord, String), ApiError> {
+    ) -> Result<(Booking, String), ApiError> {
         let (booking, member) = self
             .presented_booking(
                 device,
                 presented,
                 &door.bookings,
-                |b| {
-                    b.status.may_be_under_way()
-                        && b.slot().is_ok_and(|s| s.start <= now && now < s.end)
-                },
+                |b| b.status.may_be_under_way() && b.slot.start <= now && now < b.slot.end,
                 now,
                 true,
             )
@@ -768,14 +758,13 @@ impl Terminals {
         let (current, member) = self.under_way(&device, &presented, &door, now).await?;
         self.member(&device, &member, Permission::BookingsCheckIn)
             .await?;
-        let from = current.slot()?;
-        let ended = Slot::new(from.start, now.max(from.start)).ok();
-        let mut next = current.revised();
-        next.end = now.max(from.start).to_string();
-        next.status = current
-            .status
-            .after(Transition::End)
+        let from = current.slot;
+        let mut next = current
+            .after(Transition::End, now)
             .map_err(ApiError::internal)?;
+        next.slot = from.cut_at(now);
+        // A booking that ends the second it started holds nothing.
+        let ended = Some(next.slot).filter(|slot| !slot.is_empty());
         let audit = self.audit(
             request,
             &device,
@@ -817,7 +806,7 @@ impl Terminals {
         let (current, member) = self.under_way(&device, &presented, &door, now).await?;
         self.member(&device, &member, Permission::BookingsCheckIn)
             .await?;
-        let from = current.slot()?;
+        let from = current.slot;
         let to = Slot::new(
             from.start,
             from.end + SignedDuration::from_mins(i64::from(input.minutes)),
@@ -825,8 +814,8 @@ impl Terminals {
         .map_err(ApiError::internal)?;
         let rules = &door.room.room.rules;
         waived(rules, &to, true, None, &Authority::none(), Timestamp::now())?;
-        let mut next = current.revised();
-        next.end = to.end.to_string();
+        let mut next = current.revised(Timestamp::now());
+        next.slot = to;
         let audit = self.audit(
             request,
             &device,

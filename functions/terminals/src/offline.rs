@@ -237,11 +237,10 @@ impl Terminals {
         // Released meanwhile: the check-in reinstates it if it was in time and the slot is free.
         self.member(device, &member, steward_authz::Permission::BookingsCheckIn)
             .await?;
-        let slot = booking.slot()?;
         let policy = Self::policy(device);
         if let Err(CheckInRefusal::OutsideWindow(window)) = may_check_in(
             BookingStatus::Confirmed,
-            &slot,
+            &booking.slot,
             &door.room.room.rules,
             &policy,
             at,
@@ -251,10 +250,8 @@ impl Terminals {
                 window.opens, window.closes
             )));
         }
-        let mut next = booking.revised();
-        next.status = booking
-            .status
-            .after(Transition::Reinstate)
+        let mut next = booking
+            .after(Transition::Reinstate, Timestamp::now())
             .map_err(ApiError::internal)?;
         next.status_reason = Some(format!("reinstated: checked in offline at {at}"));
         let audit = self.audit(
@@ -266,7 +263,14 @@ impl Terminals {
             &next,
         );
         match self
-            .commit(device, &presented, booking, next, (None, Some(slot)), audit)
+            .commit(
+                device,
+                &presented,
+                booking,
+                next,
+                (None, Some(booking.slot)),
+                audit,
+            )
             .await
         {
             Ok(_) => Ok(Outcome {

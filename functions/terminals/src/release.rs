@@ -18,13 +18,13 @@ use serde_json::{Value, json};
 use steward_access::Record;
 use steward_calendar::{CalendarError, Holder, OnConflict, Placement, Plan, RoomAt};
 use steward_domain::booking::days::days_of;
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::status::{BookingStatus, Transition};
 use steward_domain::terminal::check_in::{release_deadline, series_no_shows_reached};
 use steward_kit::ApiError;
 use steward_kit::config::{ConfigError, Env};
 use steward_kit::runtime::{Error, Function};
 use steward_store::SdkConfig;
-use steward_store::bookings::BookingRecord;
 use steward_store::identity::TenantRecord;
 
 use steward_access::{Auditor, Instance};
@@ -114,18 +114,17 @@ impl Release {
     async fn release(
         &self,
         tenant: &TenantRecord,
-        booking: &BookingRecord,
+        booking: &Booking,
         at: Timestamp,
         cause: &str,
     ) -> Result<Released, ApiError> {
         let tenant_id = &booking.tenant_id;
         let policy = tenant.check_in.unwrap_or_default();
         let room = self.rooms.get(tenant_id, &booking.room_id).await?;
-        let slot = booking.slot()?;
         let deadline = room.as_ref().and_then(|room| {
             release_deadline(
                 booking.status,
-                &slot,
+                &booking.slot,
                 &room.room.rules,
                 room.room.capacity,
                 &policy,
@@ -141,11 +140,9 @@ impl Release {
             // Its room's rules moved the deadline on since it was written.
             return Ok(Released::Left);
         }
-        let Ok(released) = booking.status.after(Transition::Release) else {
+        let Ok(mut next) = booking.after(Transition::Release, Timestamp::now()) else {
             return Ok(Released::Left);
         };
-        let mut next = booking.revised();
-        next.status = released;
         next.status_reason = Some(format!("nobody checked in by {deadline}"));
         let audit = |action: &str, target: String, before: Value, after: Value| {
             self.auditor.system_entry(
@@ -161,7 +158,7 @@ impl Release {
             )
         };
         let mut plan = Plan::single(
-            Placement::change(booking, next.clone(), Some(slot), None),
+            Placement::change(booking, next.clone(), Some(booking.slot), None),
             audit(
                 "booking.release",
                 format!("booking:{}", booking.booking_id),
@@ -180,7 +177,7 @@ impl Release {
         let at = RoomAt::Read {
             tenant_id,
             room_id: &booking.room_id,
-            likely: &days_of(&slot),
+            likely: &days_of(&booking.slot),
         };
         let holder = Holder::in_tenant(tenant, &booking.organiser);
         let written = self
@@ -200,7 +197,7 @@ impl Release {
     async fn end_series(
         &self,
         plan: &mut Plan,
-        released: &BookingRecord,
+        released: &Booking,
         series_id: &str,
         at: Timestamp,
         audit: &impl Fn(&str, String, Value, Value) -> steward_store::audit::AuditEntry,
@@ -221,7 +218,7 @@ impl Release {
             .iter()
             .filter_map(|o| o.booking_id.as_deref())
             .collect();
-        let mut bookings: HashMap<String, BookingRecord> = self
+        let mut bookings: HashMap<String, Booking> = self
             .bookings
             .many(tenant_id, &ids)
             .await?
@@ -233,7 +230,7 @@ impl Release {
         }
         let mut started: Vec<(Timestamp, BookingStatus)> = bookings
             .values()
-            .filter_map(|b| Some((b.slot().ok()?.start, b.status)))
+            .map(|b| (b.slot.start, b.status))
             .filter(|(start, _)| *start <= at)
             .collect();
         started.sort_by_key(|(start, _)| *start);
@@ -247,22 +244,14 @@ impl Release {
             if current.booking_id == released.booking_id {
                 continue;
             }
-            let mut next = current.revised();
-            next.status = current
-                .status
-                .after(Transition::Cancel)
+            let mut next = current
+                .after(Transition::Cancel, Timestamp::now())
                 .map_err(ApiError::internal)?;
             next.status_reason = Some(reason.clone());
-            plan.placements.push(Placement::change(
-                current,
-                next,
-                Some(current.slot()?),
-                None,
-            ));
+            plan.placements
+                .push(Placement::change(current, next, Some(current.slot), None));
         }
-        let mut next = series.clone();
-        next.version = series.version + 1;
-        next.updated_at = Timestamp::now().to_string();
+        let next = series.revised(Timestamp::now());
         for placement in &plan.placements {
             bookings.insert(
                 placement.record.booking_id.clone(),

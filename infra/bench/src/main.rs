@@ -2,13 +2,11 @@
 //! results as JSON under `--out` (read by `infra/bench/report.py`, which writes
 //! docs/performance.md) and prints a table.
 
-mod cold_start;
-mod runtime_api;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use steward_bench::cold_start;
 
 #[derive(Parser)]
 #[command(about = "Steward's benchmarks (make bench)")]

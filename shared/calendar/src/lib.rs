@@ -66,7 +66,7 @@ impl Calendar {
 
     /// Sends a committed write's notices on. Their outbox entries were written with the
     /// bookings, so a send that fails here is made again by the schedule, never lost.
-    async fn announce(&self, notices: &[steward_store::notices::Notice]) {
+    async fn announce(&self, notices: &[steward_domain::booking::notice::Notice]) {
         if let Err(error) = self.notices.send(notices).await {
             tracing::warn!(%error, count = notices.len(), "notices not sent; the outbox keeps them");
         }

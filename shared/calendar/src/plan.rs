@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use steward_access::{Caller, new_id};
+use steward_domain::booking::entity::Booking;
+use steward_domain::booking::notice::Notice;
 use steward_domain::booking::notice::NoticeKind;
 use steward_domain::booking::rules::{Conflict, Slot};
+use steward_domain::booking::series::Series;
 use steward_domain::booking::status::BookingStatus;
 use steward_domain::terminal::check_in::{CheckInPolicy, release_deadline};
 use steward_store::audit::AuditEntry;
-use steward_store::bookings::{BookingPut, BookingRecord, SeriesRecord};
+use steward_store::bookings::BookingPut;
 use steward_store::identity::{QuotaSetting, TenantRecord};
-use steward_store::notices::Notice;
 use steward_store::preconditions::Precondition;
 use steward_store::rooms::RoomRecord;
 
@@ -21,7 +23,7 @@ use crate::CalendarError;
 /// One booking's new state and its move on the room's calendar.
 #[derive(Debug, Clone)]
 pub struct Placement {
-    pub record: BookingRecord,
+    pub record: Booking,
     /// The version the booking must still be at (`None`: it is new).
     pub expected: Option<u64>,
     /// Where it holds the room now (`None`: nowhere: new, or no longer holding it).
@@ -34,7 +36,7 @@ pub struct Placement {
 
 impl Placement {
     /// A new booking taking `to`.
-    pub fn new(record: BookingRecord, to: Slot) -> Self {
+    pub fn new(record: Booking, to: Slot) -> Self {
         Self {
             record,
             expected: None,
@@ -45,12 +47,7 @@ impl Placement {
     }
 
     /// `current` becoming `next`, moving from the slot it holds (if any) to `to` (if any).
-    pub fn change(
-        current: &BookingRecord,
-        next: BookingRecord,
-        from: Option<Slot>,
-        to: Option<Slot>,
-    ) -> Self {
+    pub fn change(current: &Booking, next: Booking, from: Option<Slot>, to: Option<Slot>) -> Self {
         Self {
             record: next,
             expected: Some(current.version),
@@ -123,7 +120,7 @@ pub enum Settled {
 pub struct Plan {
     pub placements: Vec<Placement>,
     /// A series written with the placements, and the version it must still be at.
-    pub series: Option<(SeriesRecord, Option<u64>)>,
+    pub series: Option<(Series, Option<u64>)>,
     pub audit: Vec<AuditEntry>,
     pub on_conflict: OnConflict,
     /// Whether the people concerned are told (not for imports: the importer asked for it).
@@ -153,7 +150,7 @@ impl Plan {
     }
 
     /// The booking a single-booking write placed, as committed.
-    pub fn placed(self) -> Result<BookingRecord, CalendarError> {
+    pub fn placed(self) -> Result<Booking, CalendarError> {
         let placed = self.placements.into_iter().next().map(|p| p.record);
         placed.ok_or(CalendarError::Internal("a booking write placed nothing"))
     }
@@ -193,8 +190,8 @@ impl Plan {
             return Vec::new();
         }
         let actor = self.audit.first().map(|entry| entry.actor.clone());
-        let at = Timestamp::now().to_string();
-        let mut grouped: BTreeMap<(NoticeKind, &str), Vec<BookingRecord>> = BTreeMap::new();
+        let at = Timestamp::now();
+        let mut grouped: BTreeMap<(NoticeKind, &str), Vec<Booking>> = BTreeMap::new();
         for placement in &self.placements {
             if let Some(kind) = placement.notice() {
                 grouped
@@ -211,7 +208,7 @@ impl Plan {
                 kind,
                 organiser: organiser.to_owned(),
                 actor: actor.clone().unwrap_or_else(|| organiser.to_owned()),
-                at: at.clone(),
+                at,
                 room_id: room_id.to_owned(),
                 room: room.map(|room| room.room.clone()),
                 bookings,
@@ -223,18 +220,16 @@ impl Plan {
 /// When the release schedule releases `record` on `room` (see
 /// [`steward_domain::terminal::check_in::release_deadline`]).
 fn release_at(
-    record: &BookingRecord,
+    record: &Booking,
     room: Option<&RoomRecord>,
     policy: &CheckInPolicy,
-) -> Option<String> {
+) -> Option<Timestamp> {
     let room = room?;
-    let slot = record.slot().ok()?;
     release_deadline(
         record.status,
-        &slot,
+        &record.slot,
         &room.room.rules,
         room.room.capacity,
         policy,
     )
-    .map(|at| at.to_string())
 }

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use jiff::{SignedDuration, Timestamp};
 use steward_domain::booking::quota::Held;
+use steward_domain::booking::rules::Slot;
 use steward_store::bookings::Listing;
 use steward_store::identity::QuotaSetting;
 use steward_store::ledger::Ledger;
@@ -66,26 +67,22 @@ impl Calendar {
     ) -> Result<Vec<Held>, CalendarError> {
         // A booking lasts at most a week (a room's longest rule): a week back covers every one
         // not ended, but for an override longer than that.
-        let from = (now - SignedDuration::from_hours(24 * 7)).to_string();
+        let from = now - SignedDuration::from_hours(24 * 7);
+        let not_ended = Slot {
+            start: from,
+            end: Timestamp::MAX,
+        };
         let (bookings, _) = self
             .bookings
-            .all(
-                tenant_id,
-                Listing::Organiser(member),
-                (&from, "9999"),
-                5_000,
-            )
+            .all(tenant_id, Listing::Organiser(member), not_ended, 5_000)
             .await?;
         Ok(bookings
             .iter()
             .filter(|b| b.status.holds_room())
-            .filter_map(|b| {
-                let slot = b.slot().ok()?;
-                Some(Held {
-                    booking_id: b.booking_id.clone(),
-                    start: slot.start,
-                    end: slot.end,
-                })
+            .map(|b| Held {
+                booking_id: b.booking_id.clone(),
+                start: b.slot.start,
+                end: b.slot.end,
             })
             .filter(|h| h.end > now)
             .collect())

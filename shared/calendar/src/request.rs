@@ -5,9 +5,9 @@
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use steward_authz::DenyReason;
+use steward_domain::booking::entity::{Booking, NewBooking};
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::{RoomRules, RuleBreach, Slot, breaches};
-use steward_store::bookings::{BookingRecord, NewBooking};
 use steward_store::rooms::RoomRecord;
 
 use crate::error::CalendarError;
@@ -66,7 +66,7 @@ impl BookingRequest<'_> {
         room: Option<&RoomRecord>,
         authority: &Authority,
         now: Timestamp,
-    ) -> Result<(BookingRecord, Slot), CalendarError> {
+    ) -> Result<(Booking, Slot), CalendarError> {
         let room = bookable(room, self.room_id)?;
         let slot = match self.times {
             Times::Given { start, end } => {
@@ -86,13 +86,13 @@ impl BookingRequest<'_> {
             authority,
             now,
         )?;
-        let mut record = BookingRecord::new(NewBooking {
+        let mut record = Booking::new(NewBooking {
             tenant_id: self.tenant_id,
             booking_id: self.booking_id,
             room_id: &room.room_id,
             organiser: self.organiser,
             title: self.title,
-            slot: (slot.start, slot.end),
+            slot,
             approval_required: rules.approval_required,
             at: now,
         });

@@ -4,19 +4,19 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use steward_domain::booking::series::Outcome;
-use steward_store::bookings::{BookingRecord, OccurrenceRecord, SeriesRecord};
+use steward_domain::booking::entity::Booking;
+use steward_domain::booking::series::{Occurrence, Outcome, Series};
 
 /// A booking, without its check-in PIN (no part of its history: audit entries and exports
 /// leave it out; an answer to someone attending it adds it).
-pub fn booking(record: &BookingRecord) -> Value {
+pub fn booking(record: &Booking) -> Value {
     json!({
         "id": record.booking_id,
         "room_id": record.room_id,
         "organiser": record.organiser,
         "title": record.title,
-        "start": record.start,
-        "end": record.end,
+        "start": record.slot.start,
+        "end": record.slot.end,
         "status": record.status,
         "status_reason": record.status_reason,
         "decided_by": record.decided_by,
@@ -31,7 +31,7 @@ pub fn booking(record: &BookingRecord) -> Value {
 }
 
 /// A series with each occurrence as its booking is now.
-pub fn series(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) -> Value {
+pub fn series(series: &Series, bookings: &HashMap<String, Booking>) -> Value {
     let occurrences: Vec<Value> = series
         .occurrences
         .iter()
@@ -40,8 +40,8 @@ pub fn series(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) 
             json!({
                 "index": o.index,
                 "local_start": o.local_start,
-                "start": booking.map(|b| b.start.clone()).or_else(|| o.start.clone()),
-                "end": booking.map(|b| b.end.clone()).or_else(|| o.end.clone()),
+                "start": booking.map(|b| b.slot.start).or(o.start),
+                "end": booking.map(|b| b.slot.end).or(o.end),
                 "outcome": o.outcome,
                 "booking_id": o.booking_id,
                 "status": booking.map(|b| b.status),
@@ -70,10 +70,10 @@ pub fn series(series: &SeriesRecord, bookings: &HashMap<String, BookingRecord>) 
 /// The occurrences from `from_index` on whose bookings are still pending or confirmed: what a
 /// change or cancellation "from this one on" touches.
 pub fn open_from<'a>(
-    series: &'a SeriesRecord,
-    bookings: &'a HashMap<String, BookingRecord>,
+    series: &'a Series,
+    bookings: &'a HashMap<String, Booking>,
     from_index: u32,
-) -> impl Iterator<Item = (&'a OccurrenceRecord, &'a BookingRecord)> {
+) -> impl Iterator<Item = (&'a Occurrence, &'a Booking)> {
     series
         .occurrences
         .iter()

@@ -16,9 +16,10 @@ use ics::properties::{
 use ics::{Daylight, Event, ICalendar, Standard, TimeZone as VTimeZone, escape_text};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
+use steward_domain::booking::entity::Booking;
 use steward_domain::booking::room::Room;
+use steward_domain::booking::rules::Slot;
 use steward_domain::booking::status::BookingStatus;
-use steward_store::bookings::BookingRecord;
 
 /// The most characters of a booking's title, or of a calendar's name, a feed writes; a room's
 /// place is four fields of at most 100. What the API takes is shorter (a title is 200); these
@@ -36,7 +37,7 @@ fn text(value: &str, max: usize) -> String {
 
 /// One booking and the room it is in (its name and time zone).
 pub struct FeedEvent<'a> {
-    pub booking: &'a BookingRecord,
+    pub booking: &'a Booking,
     pub room: &'a Room,
 }
 
@@ -56,10 +57,11 @@ pub fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
     let mut spans: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
     let mut written = Vec::with_capacity(events.len());
     for event in events {
-        let Some((zone, start, end)) = times(event) else {
-            tracing::warn!(booking = %event.booking.booking_id, "booking left out of a feed: unreadable times");
+        let Ok(zone) = TimeZone::get(&event.room.time_zone) else {
+            tracing::warn!(booking = %event.booking.booking_id, "booking left out of a feed: its room's time zone is unknown");
             continue;
         };
+        let Slot { start, end } = event.booking.slot;
         let span = spans
             .entry(event.room.time_zone.as_str())
             .or_insert((start, end));
@@ -77,13 +79,6 @@ pub fn calendar(name: &str, events: &[FeedEvent<'_>]) -> String {
     calendar.to_string()
 }
 
-fn times(event: &FeedEvent<'_>) -> Option<(TimeZone, Timestamp, Timestamp)> {
-    let zone = TimeZone::get(&event.room.time_zone).ok()?;
-    let start = event.booking.start.parse().ok()?;
-    let end = event.booking.end.parse().ok()?;
-    Some((zone, start, end))
-}
-
 fn vevent(
     event: &FeedEvent<'_>,
     zone: &TimeZone,
@@ -93,7 +88,7 @@ fn vevent(
     let booking = event.booking;
     let room = event.room;
     let tzid = room.time_zone.clone();
-    let stamp = utc(&booking.updated_at);
+    let stamp = utc(booking.updated_at);
     let mut vevent = Event::new(format!("{}@steward", booking.booking_id), stamp.clone());
     let mut dtstart = DtStart::new(local(zone, start));
     dtstart.add(TzIDParam::new(tzid.clone()));
@@ -124,7 +119,7 @@ fn vevent(
             Status::cancelled()
         }
     });
-    vevent.push(Created::new(utc(&booking.created_at)));
+    vevent.push(Created::new(utc(booking.created_at)));
     vevent.push(LastModified::new(stamp));
     vevent
 }
@@ -201,17 +196,15 @@ fn local(zone: &TimeZone, at: Timestamp) -> String {
         .to_string()
 }
 
-/// An RFC 3339 instant as an iCalendar UTC date-time (`20261123T090000Z`).
-fn utc(rfc3339: &str) -> String {
-    rfc3339
-        .parse::<Timestamp>()
-        .map(|at| at.strftime("%Y%m%dT%H%M%SZ").to_string())
-        .unwrap_or_default()
+/// An instant as an iCalendar UTC date-time (`20261123T090000Z`).
+fn utc(at: Timestamp) -> String {
+    at.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use steward_domain::booking::entity::NewBooking;
 
     #[test]
     fn offsets_are_written_as_rfc_5545_wants() {
@@ -258,15 +251,15 @@ mod tests {
             required_credentials: Default::default(),
         };
         let start: Timestamp = "2027-03-01T09:00:00Z".parse().unwrap();
-        let bookings: Vec<BookingRecord> = (0..1_000)
+        let bookings: Vec<Booking> = (0..1_000)
             .map(|i| {
-                BookingRecord::new(steward_store::bookings::NewBooking {
+                Booking::new(NewBooking {
                     tenant_id: "t_1",
                     booking_id: &format!("bkg_{i:060}"),
                     room_id: "rm_1",
                     organiser: "usr_1",
                     title: &format!("\u{7}\u{0}{}", "\u{1F4C5}".repeat(60_000)),
-                    slot: (start, start + SignedDuration::from_hours(1)),
+                    slot: Slot::new(start, start + SignedDuration::from_hours(1)).unwrap(),
                     approval_required: false,
                     at: start,
                 })

@@ -21,7 +21,9 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 pub use steward_domain::booking::days::DayEntry;
-use steward_domain::booking::status::BookingStatus;
+use steward_domain::booking::entity::Booking;
+use steward_domain::booking::rules::Slot;
+use steward_domain::booking::series::Series;
 
 use crate::attributes::{Item, n};
 use crate::audit::AuditEntry;
@@ -31,127 +33,19 @@ use crate::table::{Index, PageKey, Query};
 use crate::write::{TransactError, cancellation_codes, key, put, versioned_put};
 use crate::{StoreError, Table};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookingRecord {
-    pub pk: String,
-    pub sk: String,
-    pub booking_id: String,
-    pub tenant_id: String,
-    pub room_id: String,
-    pub organiser: String,
-    pub title: String,
-    /// RFC 3339, UTC.
-    pub start: String,
-    pub end: String,
-    pub status: BookingStatus,
-    pub version: u64,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub override_reason: Option<String>,
-    /// Why it was cancelled, rejected or ended early, when someone said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    /// Who approved or rejected it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decided_by: Option<String>,
-    /// The series this booking is an occurrence of, and which.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub series_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub occurrence: Option<u32>,
-    /// Members invited besides the organiser: each may check in to it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub invitees: Vec<String>,
-    /// When the release schedule releases it without a check-in (RFC 3339, UTC): set on every
-    /// calendar write from its room's rules and the tenant's check-in policy, for a confirmed
-    /// booking that needs a check-in and is not exempt. Indexed by `gsi4` while set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release_at: Option<String>,
+/// A booking's item key.
+pub fn booking_key(tenant_id: &str, booking_id: &str) -> (String, String) {
+    (format!("T#{tenant_id}"), format!("BOOKING#{booking_id}"))
 }
 
-/// What a new booking is made of.
-#[derive(Debug, Clone, Copy)]
-pub struct NewBooking<'a> {
-    pub tenant_id: &'a str,
-    pub booking_id: &'a str,
-    pub room_id: &'a str,
-    pub organiser: &'a str,
-    pub title: &'a str,
-    pub slot: (jiff::Timestamp, jiff::Timestamp),
-    /// Whether the room needs approval: the booking is pending until an approver decides.
-    pub approval_required: bool,
-    pub at: jiff::Timestamp,
-}
-
-impl BookingRecord {
-    pub fn key(tenant_id: &str, booking_id: &str) -> (String, String) {
-        (format!("T#{tenant_id}"), format!("BOOKING#{booking_id}"))
-    }
-
-    /// Its next version, as a change starts from: version + 1, updated now.
-    pub fn revised(&self) -> Self {
-        let mut next = self.clone();
-        next.version = self.version + 1;
-        next.updated_at = jiff::Timestamp::now().to_string();
-        next
-    }
-
-    /// A booking at version 1: pending when its room needs approval, else confirmed.
-    pub fn new(new: NewBooking<'_>) -> Self {
-        let (pk, sk) = Self::key(new.tenant_id, new.booking_id);
-        let at = new.at.to_string();
-        Self {
-            pk,
-            sk,
-            booking_id: new.booking_id.to_owned(),
-            tenant_id: new.tenant_id.to_owned(),
-            room_id: new.room_id.to_owned(),
-            organiser: new.organiser.to_owned(),
-            title: new.title.trim().to_owned(),
-            start: new.slot.0.to_string(),
-            end: new.slot.1.to_string(),
-            status: BookingStatus::initial(new.approval_required),
-            version: 1,
-            created_at: at.clone(),
-            updated_at: at,
-            override_reason: None,
-            status_reason: None,
-            decided_by: None,
-            series_id: None,
-            occurrence: None,
-            invitees: Vec::new(),
-            release_at: None,
-        }
-    }
-
-    /// Whether `member` may act on it at a terminal: its organiser or an invitee.
-    /// The slot it holds, from its stored times (a row that does not hold one is a failure of
-    /// the store, never of the request).
-    pub fn slot(&self) -> Result<steward_domain::booking::rules::Slot, StoreError> {
-        let corrupt = |problem: String| StoreError::Corrupt {
-            key: format!("{}/{}", self.pk, self.sk),
-            problem,
-        };
-        let time = |text: &str| {
-            text.parse::<jiff::Timestamp>()
-                .map_err(|e| corrupt(e.to_string()))
-        };
-        steward_domain::booking::rules::Slot::new(time(&self.start)?, time(&self.end)?)
-            .map_err(|e| corrupt(e.to_string()))
-    }
-
-    pub fn attended_by(&self, member: &str) -> bool {
-        self.organiser == member || self.invitees.iter().any(|i| i == member)
-    }
-}
-
-/// A booking as stored: the record and the index keys derived from it, so the record never
-/// carries keys that disagree with its fields.
+/// A booking as stored: the booking, its key and the index keys derived from it, so that no
+/// item carries keys that disagree with its fields. Read back, the keys are left behind.
 #[derive(Serialize)]
 struct Stored<'a> {
+    pk: String,
+    sk: String,
     #[serde(flatten)]
-    record: &'a BookingRecord,
+    booking: &'a Booking,
     gsi1pk: String,
     gsi1sk: String,
     gsi2pk: String,
@@ -166,25 +60,26 @@ struct Stored<'a> {
 }
 
 impl<'a> Stored<'a> {
-    fn new(record: &'a BookingRecord) -> Self {
-        let t = &record.tenant_id;
-        let by_start = format!("{}#{}", record.start, record.booking_id);
+    fn new(booking: &'a Booking) -> Self {
+        let t = &booking.tenant_id;
+        let (pk, sk) = booking_key(t, &booking.booking_id);
+        let by_start = format!("{}#{}", booking.slot.start, booking.booking_id);
         Self {
-            record,
-            gsi1pk: room_bookings(t, &record.room_id),
+            pk,
+            sk,
+            booking,
+            gsi1pk: room_bookings(t, &booking.room_id),
             gsi1sk: by_start.clone(),
-            gsi2pk: organiser_bookings(t, &record.organiser),
+            gsi2pk: organiser_bookings(t, &booking.organiser),
             gsi2sk: by_start.clone(),
             gsi3pk: tenant_bookings(t),
             gsi3sk: by_start,
-            gsi4pk: record
+            gsi4pk: booking
                 .release_at
-                .as_ref()
-                .map(|_| release_partition(&record.booking_id)),
-            gsi4sk: record
+                .map(|_| release_partition(&booking.booking_id)),
+            gsi4sk: booking
                 .release_at
-                .as_ref()
-                .map(|at| format!("{at}#{t}#{}", record.booking_id)),
+                .map(|at| format!("{at}#{t}#{}", booking.booking_id)),
         }
     }
 }
@@ -231,56 +126,28 @@ impl Listing<'_> {
     }
 }
 
-/// A recurring series (SPEC §C): its rule and each occurrence's outcome. Each booked
-/// occurrence is a booking of its own (`series_id`, `occurrence`), so everything a booking does
-/// an occurrence does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesRecord {
-    pub pk: String,
-    pub sk: String,
-    pub series_id: String,
-    pub tenant_id: String,
-    pub room_id: String,
-    pub organiser: String,
-    pub title: String,
-    /// The RRULE, as given.
-    pub recurrence: String,
-    /// The first occurrence, on the room's wall clock.
-    pub local_start: String,
-    pub local_end: String,
-    pub time_zone: String,
-    pub on_conflict: steward_domain::booking::series::SeriesPolicy,
-    pub occurrences: Vec<OccurrenceRecord>,
-    pub version: u64,
-    pub created_at: String,
-    pub updated_at: String,
+fn series_key(tenant_id: &str, series_id: &str) -> (String, String) {
+    (format!("T#{tenant_id}"), format!("SERIES#{series_id}"))
 }
 
-impl SeriesRecord {
-    pub fn key(tenant_id: &str, series_id: &str) -> (String, String) {
-        (format!("T#{tenant_id}"), format!("SERIES#{series_id}"))
+/// A series as stored: the series and its key.
+#[derive(Serialize)]
+struct StoredSeries<'a> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    series: &'a Series,
+}
+
+impl<'a> StoredSeries<'a> {
+    fn new(series: &'a Series) -> Self {
+        let (pk, sk) = series_key(&series.tenant_id, &series.series_id);
+        Self { pk, sk, series }
     }
 }
 
-/// One occurrence of a series and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OccurrenceRecord {
-    pub index: u32,
-    pub local_start: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end: Option<String>,
-    pub outcome: steward_domain::booking::series::Outcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub booking_id: Option<String>,
-    /// Why it was skipped: the booking, closure or rule it met.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayRecord {
+struct DayRecord {
     pub pk: String,
     pub sk: String,
     pub version: u64,
@@ -341,14 +208,14 @@ pub enum BookingWriteError {
 /// One booking a calendar write puts, and the version it must still be at (`None`: it is new).
 #[derive(Debug, Clone, Copy)]
 pub struct BookingPut<'a> {
-    pub record: &'a BookingRecord,
+    pub record: &'a Booking,
     pub expected: Option<u64>,
 }
 
 /// A series a calendar write puts, and the version it must still be at (`None`: it is new).
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesPut<'a> {
-    pub record: &'a SeriesRecord,
+    pub record: &'a Series,
     pub expected: Option<u64>,
 }
 
@@ -369,7 +236,7 @@ pub struct CalendarWrite<'a> {
     pub days: &'a [Day],
     pub audit: &'a [AuditEntry],
     /// What the change tells people, kept in the outbox until the notifier has it.
-    pub notices: &'a [crate::notices::Notice],
+    pub notices: &'a [steward_domain::booking::notice::Notice],
     /// The organiser's ledger, while the tenant has a quota.
     pub ledger: Option<LedgerPut<'a>>,
     /// What the write also requires of items it does not change.
@@ -515,7 +382,11 @@ impl BookingStore {
             )?);
         }
         if let Some(series) = write.series {
-            items.push(versioned_put(series.record, table, series.expected)?);
+            items.push(versioned_put(
+                &StoredSeries::new(series.record),
+                table,
+                series.expected,
+            )?);
         }
         for day in write.days {
             items.push(self.day_write(write.tenant_id, write.room_id, day)?);
@@ -557,8 +428,8 @@ impl BookingStore {
         &self,
         tenant_id: &str,
         booking_id: &str,
-    ) -> Result<Option<BookingRecord>, StoreError> {
-        let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
+    ) -> Result<Option<Booking>, StoreError> {
+        let (pk, sk) = booking_key(tenant_id, booking_id);
         self.table.get(pk, sk, true).await
     }
 
@@ -566,8 +437,8 @@ impl BookingStore {
         &self,
         tenant_id: &str,
         series_id: &str,
-    ) -> Result<Option<SeriesRecord>, StoreError> {
-        let (pk, sk) = SeriesRecord::key(tenant_id, series_id);
+    ) -> Result<Option<Series>, StoreError> {
+        let (pk, sk) = series_key(tenant_id, series_id);
         self.table.get(pk, sk, true).await
     }
 
@@ -576,30 +447,28 @@ impl BookingStore {
         &self,
         tenant_id: &str,
         booking_ids: &[&str],
-    ) -> Result<Vec<BookingRecord>, StoreError> {
-        let keys = booking_ids
-            .iter()
-            .map(|id| BookingRecord::key(tenant_id, id));
+    ) -> Result<Vec<Booking>, StoreError> {
+        let keys = booking_ids.iter().map(|id| booking_key(tenant_id, id));
         self.table
             .get_many(keys, &format!("a booking of {tenant_id}"))
             .await
     }
 
-    /// One page of bookings starting in `[from, to)` (RFC 3339 UTC), by start time.
+    /// One page of bookings starting in `window`, by start time.
     pub async fn page(
         &self,
         tenant_id: &str,
         listing: Listing<'_>,
-        (from, to): (&str, &str),
+        window: Slot,
         limit: u32,
         start: Option<PageKey>,
-    ) -> Result<(Vec<BookingRecord>, Option<PageKey>), StoreError> {
+    ) -> Result<(Vec<Booking>, Option<PageKey>), StoreError> {
         let (index, partition) = listing.index(tenant_id);
-        // `start#id` sort keys: every key of a start before `to` sorts below `to` itself.
-        let query = Query::partition(&partition).on(index).between(from, to);
-        let (records, next): (Vec<BookingRecord>, _) =
+        let (from, to) = bounds(window);
+        let query = Query::partition(&partition).on(index).between(&from, &to);
+        let (bookings, next): (Vec<Booking>, _) =
             self.table.query_page(query, limit, start).await?;
-        Ok((within(records, to), next))
+        Ok((within(bookings, window), next))
     }
 
     /// Every booking of `listing` starting in `window`, in start order, at most `cap`; and
@@ -608,13 +477,14 @@ impl BookingStore {
         &self,
         tenant_id: &str,
         listing: Listing<'_>,
-        (from, to): (&str, &str),
+        window: Slot,
         cap: usize,
-    ) -> Result<(Vec<BookingRecord>, bool), StoreError> {
+    ) -> Result<(Vec<Booking>, bool), StoreError> {
         let (index, partition) = listing.index(tenant_id);
-        let query = Query::partition(&partition).on(index).between(from, to);
-        let (records, more): (Vec<BookingRecord>, _) = self.table.query_up_to(query, cap).await?;
-        Ok((within(records, to), more))
+        let (from, to) = bounds(window);
+        let query = Query::partition(&partition).on(index).between(&from, &to);
+        let (bookings, more): (Vec<Booking>, _) = self.table.query_up_to(query, cap).await?;
+        Ok((within(bookings, window), more))
     }
 
     /// Bookings whose release deadline is at or before `at`, of every tenant, at most `cap` per
@@ -624,7 +494,7 @@ impl BookingStore {
         &self,
         at: jiff::Timestamp,
         cap: usize,
-    ) -> Result<Vec<BookingRecord>, StoreError> {
+    ) -> Result<Vec<Booking>, StoreError> {
         // `<deadline>#<tenant>#<id>` sort keys: every deadline at or before `at` sorts below
         // `at` followed by `$` ('#' < '$').
         let last = format!("{at}$");
@@ -634,8 +504,8 @@ impl BookingStore {
             let query = Query::partition(&partition)
                 .on(Index::Gsi4)
                 .between("0", &last);
-            let (records, _): (Vec<BookingRecord>, _) = self.table.query_up_to(query, cap).await?;
-            due.extend(records);
+            let (bookings, _): (Vec<Booking>, _) = self.table.query_up_to(query, cap).await?;
+            due.extend(bookings);
         }
         Ok(due)
     }
@@ -648,7 +518,7 @@ impl BookingStore {
         booking_id: &str,
         version: u64,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
+        let (pk, sk) = booking_key(tenant_id, booking_id);
         let cleared = self
             .table
             .client()
@@ -730,11 +600,17 @@ fn classify(
         .then_some(BookingWriteError::Moved)
 }
 
-/// The records that start before `to`: a sort key `<start>#<id>` of a start with more
-/// fractional digits than `to` can sort below it while starting after it.
-fn within(records: Vec<BookingRecord>, to: &str) -> Vec<BookingRecord> {
-    records
+/// The sort key bounds of the bookings starting in `window`: `<start>#<id>` keys, so every key
+/// of a start before `window.end` sorts below the end itself.
+fn bounds(window: Slot) -> (String, String) {
+    (window.start.to_string(), window.end.to_string())
+}
+
+/// The bookings that start in `window`: a sort key of a start with more fractional digits than
+/// the window's end can sort below it while starting after it.
+fn within(bookings: Vec<Booking>, window: Slot) -> Vec<Booking> {
+    bookings
         .into_iter()
-        .filter(|record| record.start.as_str() < to)
+        .filter(|booking| booking.slot.start < window.end)
         .collect()
 }

@@ -12,11 +12,9 @@
 //! sends again whatever is still there after a grace period.
 
 use serde::{Deserialize, Serialize};
-use steward_domain::booking::notice::NoticeKind;
-use steward_domain::booking::room::Room;
+use steward_domain::booking::notice::{Notice, NoticeKind, NoticeMessage};
 use steward_domain::licensing::sweep::{TENANT_SHARDS, shard_of};
 
-use crate::bookings::BookingRecord;
 use crate::error::is_condition_failure;
 use crate::write::{key, put, put_if};
 use crate::{Query, StoreError, Table};
@@ -28,35 +26,12 @@ const OUTBOX_SHARDS: u8 = TENANT_SHARDS;
 /// How long a member's notifications are kept (TTL).
 pub const NOTICE_RETENTION_DAYS: i64 = 90;
 
-/// One notice, as the queue carries it and the outbox keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Notice {
-    /// Unique per change; a redelivery carries the same one, so it is recorded once.
-    pub notice_id: String,
-    pub tenant_id: String,
-    pub kind: NoticeKind,
-    /// The bookings' organiser (the approvers are found by the notifier).
-    pub organiser: String,
-    /// Who made the change: approvers are not told of their own requests.
-    pub actor: String,
-    /// When the change was made (RFC 3339, UTC).
-    pub at: String,
-    pub room_id: String,
-    /// The room as it was (`None`: archived since).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room: Option<Room>,
-    /// The bookings as the change left them: one, or a series' occurrences.
-    pub bookings: Vec<BookingRecord>,
+fn outbox_shard(notice: &Notice) -> u8 {
+    shard_of(&notice.notice_id)
 }
 
-impl Notice {
-    fn shard(&self) -> u8 {
-        shard_of(&self.notice_id)
-    }
-
-    fn sort_key(&self) -> String {
-        format!("{}#{}", self.at, self.notice_id)
-    }
+fn sort_key(notice: &Notice) -> String {
+    format!("{}#{}", notice.at, notice.notice_id)
 }
 
 fn outbox_pk(shard: u8) -> String {
@@ -67,7 +42,8 @@ fn outbox_pk(shard: u8) -> String {
 struct OutboxEntry {
     pk: String,
     sk: String,
-    notice: Notice,
+    /// As the queue carries it: what the schedule resends is the message as it was sent.
+    notice: NoticeMessage,
     expires_at: i64,
 }
 
@@ -77,9 +53,9 @@ pub(crate) fn outbox_put(
     table: &str,
 ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
     let entry = OutboxEntry {
-        pk: outbox_pk(notice.shard()),
-        sk: notice.sort_key(),
-        notice: notice.clone(),
+        pk: outbox_pk(outbox_shard(notice)),
+        sk: sort_key(notice),
+        notice: notice.clone().into(),
         // Left only if the notifier never got it: a week is long past any redrive.
         expires_at: jiff::Timestamp::now().as_second() + 7 * 86_400,
     };
@@ -112,13 +88,12 @@ impl NotificationRecord {
         subject: String,
         summary: String,
     ) -> Self {
-        let at: jiff::Timestamp = notice.at.parse().unwrap_or_else(|_| jiff::Timestamp::now());
         Self {
             pk: notices_pk(tenant_id, member),
-            sk: notice.sort_key(),
+            sk: sort_key(notice),
             notice_id: notice.notice_id.clone(),
             kind: notice.kind,
-            at: notice.at.clone(),
+            at: notice.at.to_string(),
             subject,
             summary,
             room_id: notice.room_id.clone(),
@@ -128,7 +103,7 @@ impl NotificationRecord {
                 .map(|b| b.booking_id.clone())
                 .collect(),
             mailed_at: None,
-            expires_at: at.as_second() + NOTICE_RETENTION_DAYS * 86_400,
+            expires_at: notice.at.as_second() + NOTICE_RETENTION_DAYS * 86_400,
         }
     }
 }
@@ -228,7 +203,7 @@ impl NoticeStore {
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .set_key(Some(key(outbox_pk(notice.shard()), notice.sort_key())))
+            .set_key(Some(key(outbox_pk(outbox_shard(notice)), sort_key(notice))))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -250,7 +225,7 @@ impl NoticeStore {
                 .table
                 .query_up_to::<OutboxEntry>(Query::partition(&pk).between("0", &last), cap)
                 .await?;
-            notices.extend(entries.into_iter().map(|entry| entry.notice));
+            notices.extend(entries.into_iter().map(|entry| entry.notice.into_notice()));
         }
         Ok(notices)
     }
@@ -331,14 +306,14 @@ impl NoticeQueue {
         }
     }
 
-    /// Sends each notice as one message.
+    /// Sends each notice as one message, of the message version this build writes.
     pub async fn send(&self, notices: &[Notice]) -> Result<(), StoreError> {
         if notices.is_empty() {
             return Ok(());
         }
         let bodies = notices
             .iter()
-            .map(serde_json::to_string)
+            .map(|notice| serde_json::to_string(&NoticeMessage::from(notice.clone())))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Failed(Box::new(e)))?;
         self.queue.send_all(&bodies).await

@@ -133,7 +133,7 @@ impl RoomStore {
     pub async fn of_bookings(
         &self,
         tenant_id: &str,
-        bookings: &[crate::bookings::BookingRecord],
+        bookings: &[steward_domain::booking::entity::Booking],
     ) -> Result<Vec<RoomRecord>, StoreError> {
         let mut ids: Vec<&str> = bookings.iter().map(|b| b.room_id.as_str()).collect();
         ids.sort_unstable();

@@ -412,6 +412,7 @@ async fn a_notice_left_in_the_outbox_is_sent_again_by_the_schedule() {
     record.status = steward_domain::booking::status::BookingStatus::Cancelled;
     let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
     let notice = json!({
+        "version": "1",
         "notice_id": "nt_stranded", "tenant_id": owner.tenant_id, "kind": "cancelled",
         "organiser": owner.user_id, "actor": owner.user_id, "at": at.to_string(),
         "room_id": room, "bookings": [record],
@@ -471,6 +472,7 @@ async fn a_notice_that_cannot_be_delivered_leaves_the_outbox_for_the_dead_letter
         .put(&json!({
             "pk": format!("OUTBOX#{shard:02}"), "sk": format!("{at}#nt_doomed"),
             "notice": {
+                "version": "1",
                 "notice_id": "nt_doomed", "tenant_id": owner.tenant_id, "kind": "confirmed",
                 "organiser": "usr_broken", "actor": "usr_broken", "at": at.to_string(),
                 "room_id": room, "bookings": [],

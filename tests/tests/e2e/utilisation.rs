@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::{Value, json};
 use steward_e2e::{Person, TestStack, days_ahead, send};
-use steward_store::bookings::BookingRecord;
+use steward_store::bookings::booking_key;
 
 /// A booking `days` ago (local times), booked past the rules as a manager may.
 async fn booked(
@@ -34,7 +34,7 @@ async fn booked(
 
 /// Sets a booking's status as the check-in and release flows do.
 async fn set_status(stack: &TestStack, tenant_id: &str, booking_id: &str, status: &str) {
-    let (pk, sk) = BookingRecord::key(tenant_id, booking_id);
+    let (pk, sk) = booking_key(tenant_id, booking_id);
     aws_sdk_dynamodb::Client::new(stack.aws())
         .update_item()
         .table_name(stack.table.name())

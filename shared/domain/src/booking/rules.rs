@@ -50,11 +50,34 @@ impl Default for RoomRules {
     }
 }
 
-/// A half-open interval of time, `[start, end)`.
+/// A half-open interval of time, `[start, end)`. One made for a request ends after it starts;
+/// one cut short may be empty (a booking ended the second it began), never reversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedSlot")]
 pub struct Slot {
     pub start: Timestamp,
     pub end: Timestamp,
+}
+
+#[derive(Deserialize)]
+struct UncheckedSlot {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl TryFrom<UncheckedSlot> for Slot {
+    type Error = EmptySlot;
+
+    fn try_from(slot: UncheckedSlot) -> Result<Self, EmptySlot> {
+        if slot.end >= slot.start {
+            Ok(Self {
+                start: slot.start,
+                end: slot.end,
+            })
+        } else {
+            Err(EmptySlot)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +91,18 @@ impl Slot {
         } else {
             Err(EmptySlot)
         }
+    }
+
+    /// The slot ended at `end`, kept within it: empty when that is its start (or before).
+    pub fn cut_at(self, end: Timestamp) -> Self {
+        Self {
+            start: self.start,
+            end: end.clamp(self.start, self.end),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
     }
 
     pub fn duration(&self) -> SignedDuration {
@@ -280,6 +315,26 @@ mod tests {
     }
 
     const NOW: &str = "2026-06-01T08:00:00Z";
+
+    #[test]
+    fn a_slot_cut_short_stays_within_itself_and_may_be_empty_but_never_reversed() {
+        let meeting = slot("2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z");
+        let cut = meeting.cut_at(at("2026-06-01T09:20:00Z"));
+        assert_eq!(cut, slot("2026-06-01T09:00:00Z", "2026-06-01T09:20:00Z"));
+        assert!(!cut.is_empty());
+        let at_start = meeting.cut_at(at("2026-06-01T08:59:00Z"));
+        assert!(at_start.is_empty());
+        assert_eq!(at_start.end, meeting.start);
+        assert_eq!(meeting.cut_at(at("2026-06-01T11:00:00Z")), meeting);
+        let read = |start: &str, end: &str| {
+            serde_json::from_value::<Slot>(serde_json::json!({ "start": start, "end": end }))
+        };
+        assert_eq!(
+            read("2026-06-01T09:00:00Z", "2026-06-01T09:00:00Z").unwrap(),
+            at_start
+        );
+        assert!(read("2026-06-01T09:00:00Z", "2026-06-01T08:00:00Z").is_err());
+    }
 
     #[test]
     fn each_rule_names_itself() {

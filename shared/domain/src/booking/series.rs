@@ -1,6 +1,58 @@
-//! A recurring series' policy and its occurrences' outcomes, as stored and shown (SPEC §C).
+//! A recurring series (SPEC §C): its rule, its policy and what became of each occurrence. Each
+//! booked occurrence is a booking of its own (`series_id`, `occurrence`), so everything a
+//! booking does an occurrence does.
 
+use jiff::Timestamp;
+use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Series {
+    pub series_id: String,
+    pub tenant_id: String,
+    pub room_id: String,
+    pub organiser: String,
+    pub title: String,
+    /// The RRULE, as written back from its parse.
+    pub recurrence: String,
+    /// The first occurrence, on the room's wall clock.
+    pub local_start: DateTime,
+    pub local_end: DateTime,
+    pub time_zone: String,
+    pub on_conflict: SeriesPolicy,
+    pub occurrences: Vec<Occurrence>,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Series {
+    /// Its next version, as a change made `at` starts from.
+    pub fn revised(&self, at: Timestamp) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next.updated_at = at;
+        next
+    }
+}
+
+/// One occurrence of a series and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occurrence {
+    pub index: u32,
+    pub local_start: DateTime,
+    /// Where it falls (a skipped one too, when its times exist in the zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Timestamp>,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    /// Why it was skipped: the booking, closure or rule it met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
 
 /// What a series does with an occurrence that cannot be booked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
