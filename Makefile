@@ -13,6 +13,11 @@ BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 
+# A comma inside a $(call) argument.
+, := ,
+# A step that takes a while says what it does before it starts (cargo then shows its progress).
+step = @printf '==> %s\n' "$(1)"
+
 .PHONY: help venv venv-build venv-bench run test fuzz lint sbom build bench bench-levers deploy fire operator clean
 
 help: ## List the targets
@@ -20,6 +25,7 @@ help: ## List the targets
 
 # The project virtualenv: the emulator and the template checks, pinned.
 $(VENV)/.installed: infra/requirements.txt
+	$(call step,Installing the emulator and the template checks into $(VENV) (once; about a minute))
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $@
@@ -27,6 +33,7 @@ $(VENV)/.installed: infra/requirements.txt
 venv: $(VENV)/.installed ## Install the emulator and template checks into .venv
 
 $(VENV)/.installed-build: infra/requirements-build.txt $(VENV)/.installed
+	$(call step,Installing the build tools (cargo-lambda and zig) and the arm64 target (once))
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-build.txt
 	rustup target add aarch64-unknown-linux-gnu
 	touch $@
@@ -34,19 +41,27 @@ $(VENV)/.installed-build: infra/requirements-build.txt $(VENV)/.installed
 venv-build: $(VENV)/.installed-build
 
 $(VENV)/.installed-bench: infra/requirements-bench.txt $(VENV)/.installed
+	$(call step,Installing the benchmarks' Python packages (once))
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-bench.txt
 	touch $@
 
 venv-bench: $(VENV)/.installed-bench
 
 run: venv ## Start emulator, gateway and demo data; print where to point a client
-	cargo run --quiet -p steward-local -- run --port $(PORT) --stack $(STACK)
+	$(call step,Building the local stack (the first build takes several minutes))
+	cargo build -p steward-local
+	$(call step,Starting the emulator$(,) the gateway and the demo data)
+	target/debug/steward-local run --port $(PORT) --stack $(STACK)
 
 # Each library's unit tests and each integration test. Not the binaries' (thin mains without
 # tests: each would link a test harness of the SDK for nothing) nor the benches (make bench
 # runs them; clippy --all-targets checks them in make lint).
+# Tests at a time in one binary: the end-to-end tests wait on the emulator more than on the CPU
+# (at the default of one per core, half of two cores sat idle: 183 s, against 138 s at 4); at 8
+# the emulator slows until the 50-way concurrency tests run out of retries.
+TEST_THREADS ?= 4
 test: venv ## Every test: unit, emulator and end to end (the end-to-end tests are one binary, tests/tests/e2e/)
-	cargo test --workspace --lib --test '*' --no-fail-fast
+	cargo test --workspace --lib --test '*' --no-fail-fast -- --test-threads=$(TEST_THREADS)
 
 # The fuzzing test of make test, long: 200 examples per operation, the stateful phase too,
 # at most FUZZ_SECONDS per run (two runs: the tenant's routes and the operator's).
@@ -60,7 +75,8 @@ fuzz: venv ## Fuzz every operation from docs/openapi.yaml for longer (~20 min): 
 DENY_VERSION := 0.20.2
 DENY := .tools/bin/cargo-deny
 $(DENY):
-	cargo install --locked --quiet --root .tools cargo-deny@$(DENY_VERSION)
+	$(call step,Building cargo-deny $(DENY_VERSION) into .tools (once; a few minutes))
+	cargo install --locked --root .tools cargo-deny@$(DENY_VERSION)
 
 lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), the template (SAM translation, then cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check
@@ -73,11 +89,13 @@ lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, s
 CYCLONEDX_VERSION := 0.5.9
 CYCLONEDX := .tools/bin/cargo-cyclonedx
 $(CYCLONEDX):
-	cargo install --locked --quiet --root .tools cargo-cyclonedx@$(CYCLONEDX_VERSION)
+	$(call step,Building cargo-cyclonedx $(CYCLONEDX_VERSION) into .tools (once; about 4 minutes))
+	cargo install --locked --root .tools cargo-cyclonedx@$(CYCLONEDX_VERSION)
 
 # The dependency graph each deployed binary is built from (arm64, no build-time dependencies),
 # read from Cargo.lock: no build needed. cargo-cyclonedx writes next to each crate's manifest.
 sbom: $(CYCLONEDX) ## CycloneDX 1.5 SBOM of each function binary into build/sbom/ (make build makes them too)
+	$(call step,Writing each function's SBOM into build/sbom)
 	$(CYCLONEDX) cyclonedx --format json --spec-version 1.5 --describe binaries \
 		--target aarch64-unknown-linux-gnu --no-build-deps -q
 	mkdir -p build/sbom
@@ -85,6 +103,7 @@ sbom: $(CYCLONEDX) ## CycloneDX 1.5 SBOM of each function binary into build/sbom
 	find functions infra shared tests -name '*_bin.cdx.json' -delete
 
 build: venv-build sbom ## Release zips of every function for arm64 into build/, and their SBOMs into build/sbom/
+	$(call step,Building every function for arm64$(,) release (about 30 minutes cold))
 	STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
 
@@ -96,13 +115,21 @@ BENCH_OUT := $(CURDIR)/target/bench
 bench: export AWS_LC_SYS_NO_JITTER_ENTROPY = 1
 bench: venv-bench ## Benchmarks (release builds; ~60 min from a fresh clone): results in target/bench, tables in docs/performance.md
 	mkdir -p $(BENCH_OUT) && find $(BENCH_OUT) -name '*.json' ! -name levers.json -delete
+	$(call step,1/8 Release builds of every function and the two floors (about 30 minutes cold))
 	cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
+	$(call step,2/8 Cold starts: every function and the floors$(,) 20 starts each)
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 20 --out $(BENCH_OUT)
+	$(call step,3/8 The authorizer's decision)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
+	$(call step,4/8 A booking's overhead against its raw calls)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench overhead
+	$(call step,5/8 Requests through the gateway)
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
+	$(call step,6/8 Load)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench load
+	$(call step,7/8 Sweep throughput)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench sweep_throughput
+	$(call step,8/8 Writing the tables into docs/performance.md)
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 # The build levers, each left off in a build of its own target directory: the SDK floor and two

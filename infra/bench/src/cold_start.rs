@@ -123,10 +123,19 @@ pub async fn measure(subjects: &[Subject], runs: usize) -> Result<Vec<Summary>, 
     let mut failed = vec![0; subjects.len()];
     let mut answers = vec![String::new(); subjects.len()];
     // One unmeasured start each: the binary's pages in the OS cache, as on a warm Lambda host.
+    eprintln!(
+        "cold start: one unmeasured start of each of {} binaries",
+        subjects.len()
+    );
     for subject in subjects {
         start_once(subject).await?;
     }
-    for _ in 0..runs {
+    for round in 1..=runs {
+        // A round starts every subject once, interleaved; a long loop says how far it is.
+        eprintln!(
+            "cold start: round {round} of {runs} ({} binaries)",
+            subjects.len()
+        );
         for (i, subject) in subjects.iter().enumerate() {
             let (start, outcome) = start_once(subject).await?;
             starts[i].push(start);

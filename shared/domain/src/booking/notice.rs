@@ -122,7 +122,10 @@ pub enum NoticeMessage {
 /// What a reader accepts: a message of a version it knows, or one sent before messages had a
 /// version (the fields of version 1, still in queues and outboxes while a deploy rolls out).
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a notice message of a version this notifier reads"
+)]
 enum Received {
     Versioned(Versioned),
     Unversioned(Unversioned),
@@ -237,9 +240,12 @@ mod tests {
         let mut message: serde_json::Value = serde_json::from_str(VERSION_1).unwrap();
         for unknown in [json!("2"), json!(1), json!(null)] {
             message["version"] = unknown.clone();
+            let refused = serde_json::from_value::<NoticeMessage>(message.clone()).unwrap_err();
             assert!(
-                serde_json::from_value::<NoticeMessage>(message.clone()).is_err(),
-                "version {unknown}"
+                refused
+                    .to_string()
+                    .contains("a version this notifier reads"),
+                "version {unknown}: {refused}"
             );
         }
     }
