@@ -78,10 +78,11 @@ $(DENY):
 	$(call step,Building cargo-deny $(DENY_VERSION) into .tools (once; a few minutes))
 	cargo install --locked --root .tools cargo-deny@$(DENY_VERSION)
 
-lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), the template (SAM translation, then cfn-lint), the OpenAPI document
+lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), the template (its alarms, SAM translation, cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(DENY) deny --log-level error check licenses bans sources
+	$(PYTHON) infra/monitoring/alarms.py --check template.yaml
 	$(PYTHON) infra/checks/template.py template.yaml
 	$(PYTHON) infra/checks/openapi.py
 

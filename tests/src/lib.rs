@@ -1,6 +1,7 @@
 //! The end-to-end harness: a whole local stack per test, on the emulator shared by the test
 //! binary, with its own resource names so tests run side by side.
 
+mod capture;
 mod client;
 pub mod faults;
 pub mod floor;
@@ -8,6 +9,7 @@ mod people;
 mod probe;
 pub mod sweeps;
 
+pub use capture::Captured;
 pub use client::{NewBooking, NewRoom};
 pub use people::{PASSWORD, Person};
 

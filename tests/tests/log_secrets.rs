@@ -3,33 +3,9 @@
 //! a terminal paired and signing its requests, a calendar feed) is captured in the production
 //! JSON format and searched for each password, token and key the run handled.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use reqwest::Method;
 use serde_json::{Value, json};
-use steward_e2e::{PASSWORD, TestStack, send};
-
-/// Every log line of this test binary (one test, so one stack).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use steward_e2e::{Captured, PASSWORD, TestStack, send};
 
 fn text(value: &Value) -> String {
     value
@@ -130,7 +106,7 @@ async fn no_password_token_or_key_is_logged() {
     assert_eq!(status, 200);
     secrets.push(("feed token", text(&feed["token"])));
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     // The capture saw the run: each answer is logged with its status.
     assert!(
         logs.lines()

@@ -221,7 +221,7 @@ impl Operations {
                 "enabled": self.context.flags.performance_metrics_enabled,
                 "window_minutes": minutes,
                 "intervals": records.len(),
-                "permission_check": merged.latencies.get("permission_check").map(latency_view),
+                "permission_check": merged.latencies.get(steward_kit::latency::PERMISSION_CHECK).map(latency_view),
                 "routes": routes,
                 "cache": {
                     "enabled": self.context.flags.cache_enabled,

@@ -12,6 +12,8 @@ use steward_store::identity::UserRecord;
 use steward_store::mail::Email;
 use steward_store::sweep::{ReportLocation, RunRecord, RunStatus, TenantResult};
 
+use steward_kit::metrics::{MetricName, Metrics};
+
 use crate::Context;
 
 /// Writes the report of a run whose tenants are all counted, once.
@@ -126,7 +128,14 @@ pub async fn finish(context: &Context, run_id: &str) -> Result<(), StoreError> {
             &finished.to_string(),
             duration_ms,
         )
-        .await
+        .await?;
+    // Once per run: a finish delivered again finds the run finished and returns above.
+    Metrics::new()
+        .count(MetricName::SweepTenants, tally.tenants)
+        .count(MetricName::SweepFailedTenants, tally.failed)
+        .property("run_id", run_id)
+        .emit();
+    Ok(())
 }
 
 /// One row per tenant: what the operators open in a spreadsheet.

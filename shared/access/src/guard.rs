@@ -221,7 +221,7 @@ impl Guard {
             licence_enforced,
         };
         let decided = self.also(&caller, permission);
-        steward_kit::latency::record("permission_check", started.elapsed());
+        steward_kit::latency::record(steward_kit::latency::PERMISSION_CHECK, started.elapsed());
         decided.map(|()| caller)
     }
 

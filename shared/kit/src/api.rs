@@ -362,6 +362,7 @@ impl<A: Api> HttpFunction<A> {
     pub async fn serve(&self, request: lambda_http::Request) -> Response<Body> {
         let started = Instant::now();
         let mut request = self.read(request);
+        let cold_start = telemetry::take_cold_start();
         let span = tracing::info_span!(
             "request",
             request_id = %request.request_id,
@@ -369,20 +370,23 @@ impl<A: Api> HttpFunction<A> {
             function = %self.name,
             route = %request.route,
             source = %request.source_ip.as_deref().map(|ip| crate::mask::Ip(ip).to_string()).unwrap_or_default(),
-            cold_start = telemetry::take_cold_start(),
+            cold_start,
         );
         let work = async {
             let mut counts = steward_store::requests::Counts::new();
+            let mut tally = crate::latency::Tally::default();
             let mut response = match cors::preflight(&self.cors, &request.method, &request.headers)
             {
                 Some(preflight) => preflight,
                 None => {
                     // Boxed: a handler's future is deep; inline it overflows debug stacks.
-                    let (outcome, sent) = steward_store::requests::counted(Box::pin(
-                        AssertUnwindSafe(self.dispatch(&mut request)).catch_unwind(),
-                    ))
-                    .await;
+                    let ((outcome, sent), tallied) =
+                        crate::latency::tallied(steward_store::requests::counted(Box::pin(
+                            AssertUnwindSafe(self.dispatch(&mut request)).catch_unwind(),
+                        )))
+                        .await;
                     counts = sent;
+                    tally = tallied;
                     match outcome {
                         Ok(Ok(response)) => response,
                         Ok(Err(error)) => self.refuse(error, &request),
@@ -406,20 +410,10 @@ impl<A: Api> HttpFunction<A> {
                 dynamodb_requests,
                 "answered"
             );
-            Metrics::new()
-                .dimension("Function", &self.name)
-                .dimension("Route", &request.route)
-                .millis("Latency", latency_ms)
-                .count(
-                    if response.status().is_server_error() {
-                        "Faults"
-                    } else {
-                        "Requests"
-                    },
-                    1,
-                )
-                .property("request_id", request.request_id.as_str())
-                .emit();
+            answer_metrics(
+                &self.name, &request, &response, latency_ms, cold_start, &tally,
+            )
+            .emit();
             crate::latency::record(&format!("route:{}", request.route), started.elapsed());
             self.flush_latencies().await;
             response
@@ -634,4 +628,39 @@ impl fmt::Display for Chain<'_> {
         }
         Ok(())
     }
+}
+
+/// The metrics line of one answer: by function and route, by function (a route group, which
+/// the alarms and the dashboard read), and across the service (the availability objective).
+fn answer_metrics(
+    function: &str,
+    request: &ApiRequest,
+    response: &Response<Body>,
+    latency_ms: f64,
+    cold_start: bool,
+    tally: &crate::latency::Tally,
+) -> Metrics {
+    use crate::metrics::MetricName as M;
+    let answered = if response.status().is_server_error() {
+        M::Faults
+    } else {
+        M::Requests
+    };
+    let mut metrics = Metrics::new()
+        .dimension("Function", function)
+        .dimension("Route", &request.route)
+        .also_by(&["Function"])
+        .also_by(&[])
+        .millis(M::Latency, latency_ms)
+        .count(answered, 1)
+        .millis_each(M::PermissionCheckLatency, &tally.permission_checks_ms);
+    if cold_start {
+        metrics = metrics.count(M::ColdStarts, 1);
+    }
+    if tally.cache_hits + tally.cache_misses > 0 {
+        metrics = metrics
+            .count(M::CacheHits, tally.cache_hits)
+            .count(M::CacheMisses, tally.cache_misses);
+    }
+    metrics.property("request_id", request.request_id.as_str())
 }

@@ -4,7 +4,11 @@
 //!
 //! Histograms are log-linear: four buckets per doubling (each about 19 % wide), so a quantile
 //! is exact to within one bucket and a histogram of any traffic stays a few dozen numbers.
+//!
+//! Each request's own permission checks and tenant cache lookups are also kept apart, in its
+//! [`Tally`], for the metrics line the request writes (whether or not recording is on).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -121,9 +125,44 @@ impl Recorder {
     }
 }
 
+/// The name the guard records each permission decision under.
+pub const PERMISSION_CHECK: &str = "permission_check";
+/// The counters of the tenant cache (`Recent::new("tenant", …)`).
+const TENANT_CACHE_HIT: &str = "cache.tenant.hit";
+const TENANT_CACHE_MISS: &str = "cache.tenant.miss";
+
+/// What one request did that its metrics line reports besides its answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub permission_checks_ms: Vec<f64>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+tokio::task_local! {
+    static TALLY: RefCell<Tally>;
+}
+
+/// Runs `work` with a tally of its own; answers its output and what it tallied.
+pub async fn tallied<F: std::future::Future>(work: F) -> (F::Output, Tally) {
+    TALLY
+        .scope(RefCell::new(Tally::default()), async {
+            let output = work.await;
+            (output, TALLY.with(RefCell::take))
+        })
+        .await
+}
+
+fn tally(change: impl FnOnce(&mut Tally)) {
+    let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
+}
+
 /// Records one latency under `name` (`permission_check`, `route:GET /v1/members`) in the
 /// current recorder, if any.
 pub fn record(name: &str, latency: Duration) {
+    if name == PERMISSION_CHECK {
+        tally(|t| t.permission_checks_ms.push(latency.as_secs_f64() * 1000.0));
+    }
     let _ = CURRENT.try_with(|recorder| {
         recorder.change(|snapshot| {
             snapshot
@@ -137,6 +176,11 @@ pub fn record(name: &str, latency: Duration) {
 
 /// Adds to a counter (`cache.tenant.hit`) of the current recorder, if any.
 pub fn count(name: &str, by: u64) {
+    match name {
+        TENANT_CACHE_HIT => tally(|t| t.cache_hits += by),
+        TENANT_CACHE_MISS => tally(|t| t.cache_misses += by),
+        _ => {}
+    }
     let _ = CURRENT.try_with(|recorder| {
         recorder.change(|snapshot| *snapshot.counters.entry(name.to_owned()).or_default() += by)
     });
@@ -145,6 +189,30 @@ pub fn count(name: &str, by: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_tallies_its_own_checks_and_lookups_and_nothing_leaks_out() {
+        let ((), tally) = tallied(async {
+            record(PERMISSION_CHECK, Duration::from_micros(1500));
+            record("route:GET /v1/rooms", Duration::from_millis(9));
+            count(TENANT_CACHE_HIT, 2);
+            count(TENANT_CACHE_MISS, 1);
+            count("cache.other.hit", 5);
+        })
+        .await;
+        assert_eq!(
+            tally,
+            Tally {
+                permission_checks_ms: vec![1.5],
+                cache_hits: 2,
+                cache_misses: 1,
+            }
+        );
+        // Outside a tally nothing is kept, and nothing fails.
+        record(PERMISSION_CHECK, Duration::from_millis(1));
+        let ((), empty) = tallied(async {}).await;
+        assert_eq!(empty, Tally::default());
+    }
 
     #[test]
     fn quantiles_are_within_a_bucket_of_the_truth() {

@@ -44,3 +44,101 @@ fn the_template_passes_and_a_planted_broken_reference_fails() {
     );
     assert!(errors.contains("Tabel"), "{errors}");
 }
+
+/// `template` without the resource `logical_id` (its block, up to the blank line after it).
+fn without(template: &str, logical_id: &str) -> String {
+    let start = template
+        .find(&format!("\n  {logical_id}:\n"))
+        .unwrap_or_else(|| panic!("{logical_id} is in template.yaml"));
+    let end = start
+        + 1
+        + template[start + 1..]
+            .find("\n\n")
+            .expect("a blank line after it");
+    format!("{}{}", &template[..start], &template[end..])
+}
+
+#[test]
+fn a_template_missing_an_alarm_or_its_actions_fails_naming_the_gap() {
+    let root = repository_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let silent = template.replacen("      OKActions: [!Ref AlarmTopic]\n", "", 1);
+    let plants = [
+        (
+            "an alarm that tells nobody when it clears",
+            silent,
+            "has no OKActions: nobody hears of it",
+        ),
+        (
+            "a function without its errors alarm",
+            without(&template, "RoomsFunctionErrorsAlarm"),
+            "function RoomsFunction has no alarm on its Errors",
+        ),
+        (
+            "a route group without its latency alarm",
+            without(&template, "IdentityFunctionLatencyAlarm"),
+            "HTTP function IdentityFunction has no alarm on its routes' Latency",
+        ),
+        (
+            "a dead-letter queue without its depth alarm",
+            without(&template, "SweepDeadLetterAlarm"),
+            "queue SweepQueue's dead-letter queue SweepDeadLetterQueue has no depth alarm",
+        ),
+        (
+            "an objective's windows left without the composite that pages",
+            without(&template, "RoomsLatencyBurnPageAlarm"),
+            "alarm RoomsLatencyBurnPageLongAlarm has no AlarmActions",
+        ),
+        (
+            "a dashboard drawing a metric nothing writes",
+            template.replacen("\"CacheHits\"", "\"CacheHitz\"", 1),
+            "dashboard OperationsDashboard draws Steward CacheHitz, a metric nothing writes",
+        ),
+    ];
+    let dir = root.join("target/template-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (what, planted, finding)) in plants.into_iter().enumerate() {
+        assert_ne!(
+            planted, template,
+            "{what}: the plant site is in template.yaml"
+        );
+        let path = dir.join(format!("monitoring-{i}.yaml"));
+        std::fs::write(&path, planted).unwrap();
+        let (ok, errors) = check(&path);
+        assert!(!ok, "{what} passed");
+        assert!(errors.contains(finding), "{what}: {errors}");
+    }
+}
+
+#[test]
+fn the_written_alarms_are_what_the_resources_need() {
+    let root = repository_root();
+    let run = |template: &std::path::Path| {
+        Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("infra/monitoring/alarms.py"))
+            .arg("--check")
+            .arg(template)
+            .output()
+            .expect("run the alarm writer")
+    };
+    let current = run(&root.join("template.yaml"));
+    assert!(
+        current.status.success(),
+        "{}",
+        String::from_utf8_lossy(&current.stderr)
+    );
+    // A new function with no alarms written for it yet.
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let added = template.replacen(
+        "\n  PlatformFunction:\n",
+        "\n  NewFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n\n  PlatformFunction:\n",
+        1,
+    );
+    assert_ne!(added, template);
+    let dir = root.join("target/template-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("new-function.yaml");
+    std::fs::write(&path, added).unwrap();
+    let stale = run(&path);
+    assert!(!stale.status.success(), "a function without alarms passed");
+}
