@@ -1,6 +1,8 @@
 //! A local Lambda Runtime API (the `2018-06-01` interface a function process polls) that hands
 //! one event to one process and times it: when the process first asks for an event (its init is
-//! done) and when it answers.
+//! done) and when it answers. It also takes an extension's registration (the `2020-01-01`
+//! Extensions API), as a function that asks to be told of its shutdown registers one during
+//! its init; that extension is sent no event.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -62,6 +64,11 @@ impl RuntimeApi {
                 "/2018-06-01/runtime/init/error",
                 post(|state, body| finish(state, body, false)),
             )
+            .route("/2020-01-01/extension/register", post(register))
+            .route(
+                "/2020-01-01/extension/event/next",
+                get(std::future::pending::<()>),
+            )
             .with_state(inner);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -117,6 +124,20 @@ async fn next(State(inner): State<Arc<Inner>>) -> axum::response::Response {
         }
     }
     (StatusCode::OK, headers, event).into_response()
+}
+
+async fn register() -> impl IntoResponse {
+    (
+        [(
+            "lambda-extension-identifier",
+            "00000000-0000-4000-8000-00000000e001",
+        )],
+        axum::Json(serde_json::json!({
+            "functionName": "bench",
+            "functionVersion": "$LATEST",
+            "handler": "bootstrap",
+        })),
+    )
 }
 
 async fn finish(State(inner): State<Arc<Inner>>, body: Bytes, answered: bool) -> StatusCode {

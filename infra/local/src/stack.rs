@@ -371,8 +371,13 @@ impl Stack {
         &self.route_keys
     }
 
+    /// Stops the stack as Lambda ends its sandboxes: no more requests, then each function's
+    /// instance is shut down (and writes what it kept), then the queues and schedules stop.
     pub async fn stop(mut self) {
         self.stop_http().await;
+        for function in self.shared.functions.values() {
+            function.handler.shutdown().await;
+        }
         let _ = self.stop.send(true);
         for task in self.tasks.drain(..) {
             let _ = task.await;

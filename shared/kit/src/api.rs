@@ -314,14 +314,15 @@ impl<A: Api> HttpFunction<A> {
         Ok(self)
     }
 
-    /// Writes what this instance recorded once its interval has passed. A failure costs the
-    /// interval's numbers, never the answer, and neither does a slow store: the answer waits
-    /// at most [`FLUSH_WAIT`] for the write.
-    async fn flush_latencies(&self) {
+    /// Writes what this instance recorded once `every` has passed since the last write (its
+    /// interval after an answer; none at shutdown). A failure costs the interval's numbers,
+    /// never the answer, and neither does a slow store: the answer waits at most
+    /// [`FLUSH_WAIT`] for the write.
+    async fn flush_latencies(&self, every: std::time::Duration) {
         let Some(recorded) = &self.recorded else {
             return;
         };
-        let Some(snapshot) = recorded.recorder.take_if_due(recorded.every) else {
+        let Some(snapshot) = recorded.recorder.take_if_due(every) else {
             return;
         };
         let at = jiff::Timestamp::now().as_millisecond();
@@ -415,7 +416,9 @@ impl<A: Api> HttpFunction<A> {
             )
             .emit();
             crate::latency::record(&format!("route:{}", request.route), started.elapsed());
-            self.flush_latencies().await;
+            if let Some(recorded) = &self.recorded {
+                self.flush_latencies(recorded.every).await;
+            }
             response
         }
         .instrument(span);
@@ -590,6 +593,16 @@ impl<A: Api> Function for HttpFunction<A> {
         let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event.payload).into();
         let response = self.serve(request.with_lambda_context(event.context)).await;
         Ok(to_gateway_response(response))
+    }
+
+    fn keeps_unwritten(&self) -> bool {
+        self.recorded.is_some()
+    }
+
+    /// The latencies recorded since the last write, written now: an instance's last interval
+    /// is not lost when Lambda ends it.
+    async fn shutdown(&self) {
+        self.flush_latencies(std::time::Duration::ZERO).await;
     }
 }
 

@@ -22,11 +22,31 @@ pub trait Function: Send + Sync + 'static {
         &self,
         event: LambdaEvent<Self::Event>,
     ) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+
+    /// Whether the instance keeps something it must write before it ends: only then is Lambda
+    /// asked to tell it (a no-op extension registered during init, which costs a request).
+    fn keeps_unwritten(&self) -> bool {
+        false
+    }
+
+    /// Writes what the instance kept, when Lambda shuts it down (after its last invocation;
+    /// Lambda allows an internal extension's process about 500 ms).
+    fn shutdown(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
-/// Runs `function` under the Lambda Runtime API until the sandbox is shut down.
+/// Runs `function` under the Lambda Runtime API until the sandbox is shut down, and then runs
+/// its [`Function::shutdown`] (SIGTERM, which Lambda sends only to a sandbox with an extension).
 pub async fn run<F: Function>(function: F) -> Result<(), Error> {
     let function = Arc::new(function);
+    if function.keeps_unwritten() {
+        let instance = Arc::clone(&function);
+        lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
+            instance.shutdown().await;
+        })
+        .await;
+    }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<F::Event>| {
         let function = Arc::clone(&function);
         // Boxed: the handler's future type is deep, and naming it inside the runtime's own
@@ -52,6 +72,9 @@ pub fn scheduled_time(event: &Value) -> jiff::Timestamp {
 /// A function as the local gateway holds it: JSON event in, JSON answer out.
 pub trait Invoke: Send + Sync {
     fn invoke(&self, payload: Value, context: Context) -> BoxFuture<'_, Result<Value, Error>>;
+
+    /// [`Function::shutdown`], as the local gateway ends an instance.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
 
 struct Erased<F>(F);
@@ -63,6 +86,10 @@ impl<F: Function> Invoke for Erased<F> {
             let output = self.0.call(LambdaEvent::new(event, context)).await?;
             Ok(serde_json::to_value(output)?)
         })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.0.shutdown())
     }
 }
 

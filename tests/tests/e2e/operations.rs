@@ -214,3 +214,36 @@ async fn with_the_wizard_off_there_is_no_checklist() {
             .contains("ONBOARDING_WIZARD_ENABLED")
     );
 }
+
+#[tokio::test]
+async fn an_instance_writes_its_last_latencies_when_it_is_shut_down() {
+    use steward_kit::latency::Snapshot;
+    use steward_store::metrics::{MetricsRecord, MetricsStore};
+
+    // An interval longer than the test: nothing is written while it runs.
+    let stack = TestStack::with_parameters(&[("PerformanceMetricsFlushSeconds", "3600")]).await;
+    let owner = stack.sign_up("Last Rooms", "owner@last.test").await;
+    for _ in 0..3 {
+        let (status, _, body) = send(stack.as_person(&owner, Method::GET, "/v1/members")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let metrics = MetricsStore::new(stack.table.clone());
+    let written = || async {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let records: Vec<MetricsRecord<Snapshot>> = metrics
+            .since(now - 3_600_000, now + 60_000)
+            .await
+            .expect("read the recorded latencies");
+        records
+            .iter()
+            .filter_map(|r| r.snapshot.latencies.get("route:GET /v1/members"))
+            .map(|histogram| histogram.count())
+            .sum::<u64>()
+    };
+    assert_eq!(written().await, 0, "written before its interval ended");
+
+    // As Lambda ends the sandboxes: each instance is told, and writes what it kept.
+    let TestStack { stack: running, .. } = stack;
+    running.stop().await;
+    assert_eq!(written().await, 3);
+}
