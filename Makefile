@@ -78,10 +78,20 @@ $(DENY):
 	$(call step,Building cargo-deny $(DENY_VERSION) into .tools (once; a few minutes))
 	cargo install --locked --root .tools cargo-deny@$(DENY_VERSION)
 
-lint: venv $(DENY) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), the template (its alarms, SAM translation, cfn-lint), the OpenAPI document
+# cargo-machete, pinned, built once into .tools/ (under a minute): dependencies a crate declares
+# and does not use. A use it cannot see (a macro's expansion) is listed, with why, under
+# [package.metadata.cargo-machete] in that crate's Cargo.toml.
+MACHETE_VERSION := 0.9.2
+MACHETE := .tools/bin/cargo-machete
+$(MACHETE):
+	$(call step,Building cargo-machete $(MACHETE_VERSION) into .tools (once; under a minute))
+	cargo install --locked --root .tools cargo-machete@$(MACHETE_VERSION)
+
+lint: venv $(DENY) $(MACHETE) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), unused dependencies, the template (its alarms, SAM translation, cfn-lint), the OpenAPI document
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(DENY) deny --log-level error check licenses bans sources
+	$(MACHETE)
 	$(PYTHON) infra/monitoring/alarms.py --check template.yaml
 	$(PYTHON) infra/checks/template.py template.yaml
 	$(PYTHON) infra/checks/openapi.py

@@ -7,7 +7,8 @@
 //! the soak (tests/soak.rs), the log capture (tests/log_secrets.rs, which installs the process's
 //! one log subscriber) and the request counts `make bench` also runs (tests/requests.rs).
 //!
-//! One module: `cargo test --workspace --test e2e hardening::`.
+//! One module: `cargo test --workspace --test e2e hardening::`. The metrics lines
+//! (tests/metrics_lines.rs) are captured apart too.
 
 mod access;
 mod audit;
@@ -22,6 +23,9 @@ mod identity;
 mod isolation;
 mod kiosk;
 mod kit;
+// libtest starts tests in name order: named `sweep`, the longest test (a 520-tenant sweep)
+// started among the last and was the binary's tail.
+mod licence_sweep;
 mod notifications;
 mod openapi;
 mod operations;
@@ -30,7 +34,6 @@ mod quotas;
 mod release;
 mod rooms;
 mod series;
-mod sweep;
 mod template_check;
 mod terminals;
 mod uploads;
