@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,17 +49,21 @@ def machine() -> str:
     )
 
 
-def zipped_size(binary: str) -> int:
-    """The size of the binary zipped as Lambda takes it (`bootstrap`, deflated)."""
+def zipped_mb(binary: str) -> str:
+    """The binary zipped as Lambda takes it (`bootstrap`, deflated), in MB. The bench writes
+    paths relative to the repository, so they are read from there, wherever this runs; a
+    binary no longer there is `–`, not a size of 0.0."""
     path = Path(binary)
+    if not path.is_absolute():
+        path = Path(__file__).resolve().parents[2] / path
     if not path.exists():
-        return 0
-    target = Path("/tmp") / f"steward-bench-{path.name}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(path, "bootstrap")
-    size = target.stat().st_size
-    target.unlink()
-    return size
+        print(f"report: {binary} is gone; its zip size is left out", file=sys.stderr)
+        return "–"
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "function.zip"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(path, "bootstrap")
+        return f"{target.stat().st_size / 1048576:.1f}"
 
 
 def cold_start_section(data, docs: Path) -> list[str]:
@@ -89,7 +94,7 @@ def cold_start_section(data, docs: Path) -> list[str]:
         lines.append(
             f"| {r['name']} | {r['event']} | {r['init_ms_median']:.1f} | "
             f"{r['init_ms_median'] / sdk:.2f} | {r['answer_ms_median']:.1f} | "
-            f"{zipped_size(r['binary']) / 1048576:.1f} |"
+            f"{zipped_mb(r['binary'])} |"
         )
     met = "met" if worst <= BUDGET_INIT_RATIO else "**not met**"
     lines += [
