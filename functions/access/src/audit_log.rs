@@ -20,6 +20,19 @@ fn instant(field: &str, text: Option<&String>) -> Result<Option<Timestamp>, ApiE
     .transpose()
 }
 
+/// `2026-03-01T09:30:15`: a prefix of the key of every entry in that second, and of no other.
+fn whole_second(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+fn within(entry: &AuditEntry, from: Option<Timestamp>, to: Option<Timestamp>) -> bool {
+    // Every entry's time was written by `Timestamp::to_string`: one that does not parse is kept.
+    let Ok(at) = entry.at.parse::<Timestamp>() else {
+        return true;
+    };
+    from.is_none_or(|from| from <= at) && to.is_none_or(|to| at <= to)
+}
+
 fn view(entry: &AuditEntry) -> Value {
     json!({
         "id": entry.entry_id,
@@ -57,10 +70,13 @@ impl Access {
             (None, Some(target)) => (audit::target_partition(tenant_id, target), Index::Gsi2),
             (None, None) => (audit::partition(tenant_id), Index::Primary),
         };
-        // Sort keys are `<RFC 3339 instant>#<id>`: "0" sorts before every instant, "~" after
-        // every id (DynamoDB refuses an empty key value).
-        let first = from.map_or_else(|| "0".to_owned(), |t| t.to_string());
-        let last = to.map_or_else(|| "~".to_owned(), |t| format!("{t}~"));
+        // Sort keys are `<RFC 3339 instant>#<id>` with as many fraction digits as the instant
+        // needs, so text order is time order only to the second: the key range covers the
+        // bounds' whole seconds ("0" sorts before every instant, "~" after every id; DynamoDB
+        // refuses an empty key value), and the entries of those edge seconds are compared as
+        // instants below.
+        let first = from.map_or_else(|| "0".to_owned(), whole_second);
+        let last = to.map_or_else(|| "~".to_owned(), |t| format!("{}~", whole_second(t)));
         // The cursor is bound to the filters too: it cannot move a query to other ones.
         let scope = format!("{}#audit#{partition}#{first}#{last}", request.scope);
         let page = self.cursors.page_request(&scope, query)?;
@@ -75,7 +91,11 @@ impl Access {
                 page.start,
             )
             .await?;
-        let items: Vec<Value> = entries.iter().map(view).collect();
+        let items: Vec<Value> = entries
+            .iter()
+            .filter(|entry| within(entry, from, to))
+            .map(view)
+            .collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
 }

@@ -648,6 +648,33 @@ async fn the_audit_log_is_queried_by_time_actor_and_target_in_pages() {
         "the address is keyed-hashed"
     );
 
+    // The bounds are instants, to the nanosecond: an entry is in a range that starts or ends
+    // at its own time and outside one a nanosecond past it, whatever its time's digits.
+    let at: jiff::Timestamp = entry["at"].as_str().unwrap().parse().unwrap();
+    let nanosecond = jiff::SignedDuration::from_nanos(1);
+    let second = at.strftime("%Y-%m-%dT%H:%M:%S");
+    for (range, holds) in [
+        (format!("from={at}&to={at}"), true),
+        (format!("from={}", at + nanosecond), false),
+        (format!("to={}", at - nanosecond), false),
+        (format!("from={second}Z&to={second}.999999999Z"), true),
+    ] {
+        let (status, page) = call(
+            &stack,
+            &owner,
+            Method::GET,
+            &format!("/v1/audit?target={first}&{range}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{range}: {page}");
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            usize::from(holds),
+            "{range} holds the entry at {at}: {holds}"
+        );
+    }
+
     let (status, _) = call(
         &stack,
         &owner,

@@ -79,11 +79,11 @@ impl Script<'_> {
     }
 }
 
-/// Where a step's count of entries starts: a second before it, so that every entry its request
-/// writes is counted, and those of the step before alike before and after it. Reading only
-/// these, not the whole log, keeps each step's reads the same size however long the log grows.
+/// Where a step's count of entries starts: now, before its request, so that every entry the
+/// request writes is counted and none of the steps before. Reading only these, not the whole
+/// log, keeps each step's reads the same size however long the log grows.
 fn began() -> jiff::Timestamp {
-    jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1)
+    jiff::Timestamp::now()
 }
 
 fn person(answer: &Value, email: &str) -> Person {
