@@ -7,8 +7,10 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PORT ?= 8080
 STACK ?= steward-local
-# The deployed stack (samconfig.toml's stack_name).
-STACK_NAME ?= steward
+# Where `make deploy` goes: staging first, then production (samconfig.toml's environments).
+ENV ?= staging
+# The deployed stack (samconfig.toml's stack_name of ENV).
+STACK_NAME ?= steward-$(ENV)
 BUILD_ID ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 # Every deployed function: the cargo binaries the template names (Metadata.BuildProperties.Binary).
 FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
@@ -160,9 +162,9 @@ bench-levers: venv-bench ## Each build lever's effect on cold start (two more re
 		--variant "default release profile=target/lever-profile/release"
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
-deploy: venv-build ## sam build then sam deploy with samconfig.toml (needs AWS credentials; not run here)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml $(SAM_ARGS)
+deploy: venv-build ## sam build then sam deploy to ENV=staging (default) or production: docs/runbooks/deploy.md (needs AWS credentials; not run here)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml --config-env $(ENV)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml --config-env $(ENV) $(SAM_ARGS)
 	$(PYTHON) infra/kiosk/deploy.py --stack $(STACK_NAME)
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event

@@ -1,5 +1,6 @@
 """Checks template.yaml for real: what an on-call engineer needs (every alarm reaches someone;
-every function, route group and dead-letter queue has its alarms), then SAM translation, then
+every function, route group and dead-letter queue has its alarms), what a safe deploy needs
+(aliases, the HTTP functions' canary with its hook and rollback alarms), then SAM translation, then
 cfn-lint on the CloudFormation it produces. cfn-lint alone no longer expands SAM and misses
 broken references inside SAM resources.
 
@@ -8,6 +9,7 @@ Runs offline: no AWS account, no network; the region is only a name for ARNs.
 """
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -17,6 +19,17 @@ import tempfile
 from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+
+# Offline there is no feature-toggle configuration: the translator's defaults are the answer, and
+# its warning that it has none would be printed once per deployment preference.
+logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
+
+# cfn-lint findings on the translated template that are the translation's, not the template's:
+# SAM resolves `DeploymentPreference.Type: !Ref DeploymentType` from the parameter's value when
+# it translates (as CloudFormation's transform does with the deployed value), so the translated
+# template no longer names the parameter.
+TRANSLATION_ARTEFACTS = ("W2001:Parameter DeploymentType not used",)
 
 
 class NoManagedPolicies:
@@ -173,6 +186,63 @@ def monitoring_findings(document):
     return findings
 
 
+HOOK_PREFIX = "CodeDeployHook_"
+
+
+def deployment_findings(document):
+    """What a deploy needs to be safe: every function behind an alias; every HTTP function (and
+    the API's authorizer) shifted by CodeDeploy after the pre-traffic hook, rolled back by its
+    alarms; the hook named so that CodeDeploy's role may invoke it."""
+    resources = document.get("Resources", {})
+    defaults = (document.get("Globals") or {}).get("Function") or {}
+    findings = []
+    authorizers = set()
+    for resource in resources.values():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            declared = (((resource.get("Properties") or {}).get("Auth") or {}).get("Authorizers") or {})
+            for name, authorizer in declared.items():
+                arn = authorizer.get("FunctionArn")
+                target = arn.get("Ref") if isinstance(arn, dict) else None
+                if not (isinstance(target, str) and target.endswith(".Alias")):
+                    findings.append(f"authorizer {name} does not call its function's alias (!Ref <Function>.Alias)")
+                else:
+                    authorizers.add(target.split(".")[0])
+    hooks = set()
+    functions = {i: r for i, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    for logical_id, resource in functions.items():
+        properties = resource.get("Properties") or {}
+        if not (properties.get("AutoPublishAlias") or defaults.get("AutoPublishAlias")):
+            findings.append(f"function {logical_id} has no AutoPublishAlias: a deploy replaces it at once")
+        events = (properties.get("Events") or {}).values()
+        if not (any(e.get("Type") == "HttpApi" for e in events) or logical_id in authorizers):
+            continue
+        preference = properties.get("DeploymentPreference") or {}
+        if not preference.get("Type"):
+            findings.append(f"HTTP function {logical_id} has no DeploymentPreference: no canary")
+            continue
+        hook = ((preference.get("Hooks") or {}).get("PreTraffic") or {}).get("Ref")
+        if not hook:
+            findings.append(f"HTTP function {logical_id}'s deployment has no PreTraffic hook")
+        else:
+            hooks.add(hook)
+        rollback = {ref(alarm) for alarm in preference.get("Alarms", [])}
+        for kind in ("Errors", "FaultRate", "Latency"):
+            alarm = f"{logical_id}{kind}Alarm"
+            if (kind == "Errors" or alarm in resources) and alarm not in rollback:
+                findings.append(f"HTTP function {logical_id}'s deployment does not roll back on {alarm}")
+    for hook in sorted(hooks):
+        properties = (functions.get(hook) or {}).get("Properties") or {}
+        if hook not in functions:
+            findings.append(f"pre-traffic hook {hook} is not a function of the template")
+            continue
+        name, _ = substituted(properties.get("FunctionName", ""))
+        if not name.startswith(HOOK_PREFIX):
+            findings.append(f"pre-traffic hook {hook} is not named {HOOK_PREFIX}*: CodeDeploy may not invoke it")
+        if properties.get("DeploymentPreference"):
+            findings.append(f"pre-traffic hook {hook} has a DeploymentPreference: it would wait on itself")
+    return findings
+
+
 def translate(path):
     with open(path, encoding="utf-8") as f:
         document = as_packaged(yaml_parse(f.read()))
@@ -191,9 +261,11 @@ def main(argv):
     path = argv[1] if len(argv) == 2 else "template.yaml"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with open(path, encoding="utf-8") as f:
-        findings = monitoring_findings(yaml_parse(f.read()))
+        document = yaml_parse(f.read())
+    findings = [f"monitoring: {finding}" for finding in monitoring_findings(document)]
+    findings += [f"deployment: {finding}" for finding in deployment_findings(document)]
     for finding in findings:
-        print(f"{path}: monitoring: {finding}", file=sys.stderr)
+        print(f"{path}: {finding}", file=sys.stderr)
     if findings:
         return 1
     translated = translate(path)
@@ -209,10 +281,15 @@ def main(argv):
         )
     finally:
         os.unlink(out.name)
-    findings = (lint.stdout + lint.stderr).strip()
+    findings = [
+        line
+        for line in (lint.stdout + lint.stderr).strip().splitlines()
+        if not any(artefact in line for artefact in TRANSLATION_ARTEFACTS)
+    ]
     if findings:
-        print(findings.replace(out.name, f"{path} (translated)"), file=sys.stderr)
-    if lint.returncode != 0:
+        print("\n".join(findings).replace(out.name, f"{path} (translated)"), file=sys.stderr)
+    # cfn-lint's exit code: bit 1 a failure to run, then errors 2, warnings 4, notes 8.
+    if findings or lint.returncode & 1:
         return 1
     print(f"{path}: SAM translation and cfn-lint clean")
     return 0

@@ -11,6 +11,17 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use steward_emulator::Emulator;
+
+use crate::TestStack;
+
+/// A stack whose DynamoDB requests all go through a fault proxy.
+pub async fn faulty_stack() -> (FaultProxy, TestStack) {
+    let proxy = FaultProxy::start(&Emulator::shared().endpoints().dynamodb).await;
+    let url = proxy.url().to_owned();
+    let stack = TestStack::start_with(|options| options.endpoints.dynamodb = url).await;
+    (proxy, stack)
+}
 
 /// How DynamoDB fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

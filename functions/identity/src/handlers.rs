@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record, new_id};
 use steward_authz::Permission;
-use steward_domain::access::{
-    Change, InvitationToken, Member, MemberStatus, PolicySnapshot, PolicyState, RoleRef,
-};
+use steward_domain::access::{Change, InvitationToken, RoleRef};
 use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Email, Password, PasswordError};
@@ -256,20 +254,8 @@ impl Identity {
             created_at: now_text.clone(),
             password_changed_at: now_text.clone(),
         };
-        let policy = PolicyState {
-            version: tenant.policy_version,
-            dual_approval: tenant.dual_approval,
-            custom_roles: tenant.custom_roles.clone(),
-            members: [(
-                user_id.clone(),
-                Member {
-                    roles: [RoleRef::OWNER].into(),
-                    status: MemberStatus::Active,
-                },
-            )]
-            .into(),
-        };
-        let snapshot = SnapshotRecord::new(&tenant_id, PolicySnapshot::from(&policy), &now_text);
+        let snapshot =
+            SnapshotRecord::founding(&tenant, &user_id, [RoleRef::OWNER].into(), &now_text);
         let (session, refresh) = self.prepare_session(request, &owner, now);
         // One entry for the whole sign-up: the tenant, its owner, and the first session.
         let audit = self.audit(

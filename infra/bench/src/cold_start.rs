@@ -7,8 +7,9 @@
 //!
 //! The event each function gets: the first of its schedules' events, an empty SQS batch, a
 //! request to one of its routes without an identity (answered 401 by the guard; `GET
-//! /v1/health`, which reads the table, for the function that has it), or for the authorizer a
-//! request with a token that does not verify.
+//! /v1/health`, which reads the table, for the function that has it), for the authorizer a
+//! request with a token that does not verify, or for the deploy check CodeDeploy's hook event
+//! (its checks fail here, where nothing answers Lambda's `Invoke`: its init is what counts).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -190,6 +191,11 @@ pub fn event_for(stack_name: &str, function: &steward_template::Function) -> (Va
             FunctionEvent::Queue(_) => return (json!({ "Records": [] }), "sqs (empty batch)"),
             FunctionEvent::Http { route, .. } => routes.push(route.to_string()),
         }
+    }
+    // The canary's pre-traffic hook has no trigger in the template: CodeDeploy invokes it.
+    if function.binary == "deploy-check" {
+        let hook = json!({ "DeploymentId": "d-BENCH", "LifecycleEventHookExecutionId": "bench" });
+        return (hook, "codedeploy hook");
     }
     if routes.is_empty() {
         return (authorizer_request(), "authorizer (bad token)");

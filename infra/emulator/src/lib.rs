@@ -120,6 +120,15 @@ impl Endpoints {
     /// SDK configuration pointed at the emulator, with dummy credentials: what the functions get
     /// from `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_DYNAMODB` when run as processes.
     pub fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_with(&[])
+    }
+
+    /// The same, with the services named (by SDK service id: `Lambda`, `CodeDeploy`) answered
+    /// at other addresses: what `AWS_ENDPOINT_URL_<SERVICE>` does for a process. The local
+    /// stack answers those the emulator cannot run.
+    pub fn sdk_config_with(&self, elsewhere: &[(&'static str, String)]) -> SdkConfig {
+        let mut apart = vec![("DynamoDB", self.dynamodb.clone())];
+        apart.extend(elsewhere.iter().cloned());
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -127,7 +136,7 @@ impl Endpoints {
                 "test", "test", None, None, "emulator",
             )))
             .endpoint_url(&self.services)
-            .service_config(DynamoDbApart(self.dynamodb.clone()))
+            .service_config(ServicesApart(apart))
             // What `aws_config::load_defaults` sets in AWS: without a timer the SDK silently
             // ignores its timeouts.
             .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
@@ -146,13 +155,19 @@ impl Endpoints {
     }
 }
 
-/// Answers the SDK's per-service endpoint question as `AWS_ENDPOINT_URL_DYNAMODB` would.
+/// Answers the SDK's per-service endpoint question as `AWS_ENDPOINT_URL_<SERVICE>` would.
 #[derive(Debug)]
-struct DynamoDbApart(String);
+struct ServicesApart(Vec<(&'static str, String)>);
 
-impl LoadServiceConfig for DynamoDbApart {
+impl LoadServiceConfig for ServicesApart {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        (key.service_id() == "DynamoDB" && key.env() == "AWS_ENDPOINT_URL").then(|| self.0.clone())
+        if key.env() != "AWS_ENDPOINT_URL" {
+            return None;
+        }
+        self.0
+            .iter()
+            .find(|(service, _)| *service == key.service_id())
+            .map(|(_, url)| url.clone())
     }
 }
 

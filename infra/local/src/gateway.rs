@@ -20,6 +20,7 @@ use steward_template::{Method, Selected};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::services::{CODEDEPLOY_PATH, LAMBDA_PATH};
 use crate::stack::{Deployed, LocalAuthorizer, Shared};
 
 /// API Gateway's own payload limit.
@@ -34,6 +35,15 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/_local/routes", get(routes))
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
+        .route(
+            &format!("{LAMBDA_PATH}/2015-03-31/functions/{{function}}/invocations"),
+            post(crate::services::invoke_function),
+        )
+        .route(CODEDEPLOY_PATH, post(crate::services::codedeploy))
+        .route(
+            &format!("{CODEDEPLOY_PATH}/"),
+            post(crate::services::codedeploy),
+        )
         .route("/kiosk", get(kiosk_root))
         .route("/kiosk/", get(kiosk_index))
         .route("/kiosk/{file}", get(kiosk_file))

@@ -10,10 +10,12 @@ mod queues;
 mod registry;
 mod resolver;
 mod schedules;
+mod services;
 mod stack;
 
 pub mod demo;
 
 pub use registry::{FunctionInit, Registry};
 pub use schedules::scheduled_event;
+pub use services::HookReport;
 pub use stack::{Stack, StackError, StackOptions};

@@ -30,6 +30,7 @@ impl Registry {
             steward_credentials::BINARIES,
             steward_notifier::BINARIES,
             steward_sweep::BINARIES,
+            steward_deploy_check::BINARIES,
         ];
         for binary in crates.into_iter().flatten() {
             registry.insert(binary.name, binary.init);

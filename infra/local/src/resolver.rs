@@ -101,6 +101,20 @@ impl LocalResolver {
     }
 }
 
+impl LocalResolver {
+    /// SAM's `!Ref <Function>.Version` and `!Ref <Function>.Alias` (AutoPublishAlias): here a
+    /// function has one version, so its version and its alias are the function itself.
+    fn function_reference(&self, function: &str, property: &str) -> Result<String, TemplateError> {
+        match (self.kinds.get(function).map(String::as_str), property) {
+            (Some("AWS::Serverless::Function"), "Version" | "Alias") => self.arn(function),
+            (None, _) => Err(TemplateError::UnknownReference(function.to_owned())),
+            _ => Err(TemplateError::Unsupported(format!(
+                "!Ref {function}.{property}"
+            ))),
+        }
+    }
+}
+
 impl Resolver for LocalResolver {
     fn reference(&self, name: &str) -> Result<String, TemplateError> {
         if let Some(value) = self.parameters.get(name) {
@@ -116,6 +130,9 @@ impl Resolver for LocalResolver {
         }
         if let Some(value) = self.refs.get(name) {
             return Ok(value.clone());
+        }
+        if let Some((function, property)) = name.split_once('.') {
+            return self.function_reference(function, property);
         }
         match self.kinds.get(name).map(String::as_str) {
             Some("AWS::SQS::Queue") => self.queue_url(name).ok_or_else(|| {

@@ -110,6 +110,8 @@ pub(crate) struct Shared {
     pub schedules: BTreeMap<(String, String), steward_template::Schedule>,
     pub stack_name: String,
     pub kiosk: Option<PathBuf>,
+    /// What lifecycle hooks reported to CodeDeploy, in order.
+    pub hook_reports: Mutex<Vec<crate::HookReport>>,
 }
 
 /// The running stack; dropping it (or `stop`) ends the gateway and its pollers.
@@ -147,10 +149,18 @@ impl Stack {
                 .or_insert_with(|| format!("http://{bound}"));
         }
         let parameters = template.parameter_values(&overrides)?;
-        // The functions' clients wait on the emulator as they would on AWS.
+        // The functions' clients wait on the emulator as they would on AWS; the calls of a
+        // deployment's hook that the emulator cannot answer come here (services.rs).
+        let here = format!("http://{bound}");
         let aws = options
             .endpoints
-            .sdk_config()
+            .sdk_config_with(&[
+                ("Lambda", format!("{here}{}", crate::services::LAMBDA_PATH)),
+                (
+                    "CodeDeploy",
+                    format!("{here}{}", crate::services::CODEDEPLOY_PATH),
+                ),
+            ])
             .into_builder()
             .timeout_config(steward_store::timeouts())
             .build();
@@ -268,6 +278,7 @@ impl Stack {
             schedules,
             stack_name: options.stack_name.clone(),
             kiosk: options.kiosk.clone(),
+            hook_reports: Mutex::new(Vec::new()),
         });
 
         let (stop, stopped) = watch::channel(false);
@@ -365,6 +376,15 @@ impl Stack {
             .functions
             .values()
             .map(|f| (f.logical_id.as_str(), f.binary.as_str(), &f.environment))
+    }
+
+    /// What lifecycle hooks reported to CodeDeploy so far, in order.
+    pub fn hook_reports(&self) -> Vec<crate::HookReport> {
+        self.shared
+            .hook_reports
+            .lock()
+            .expect("not poisoned")
+            .clone()
     }
 
     pub fn route_keys(&self) -> &[String] {

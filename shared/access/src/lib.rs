@@ -7,6 +7,7 @@
 //!   same transaction as the mutation it records.
 
 mod audit;
+pub mod deploy_check;
 mod guard;
 mod instance;
 pub mod operators;

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde_json::json;
 use steward_authz::BuiltInRole;
-use steward_domain::access::{Member, MemberStatus, PolicySnapshot, PolicyState, RoleRef};
+use steward_domain::access::RoleRef;
 use steward_domain::identity::{Email, Password, hashing};
 use steward_store::access::SnapshotRecord;
 use steward_store::audit::NewAuditEntry;
@@ -43,20 +43,7 @@ pub async fn bootstrap_operator(
         created_at: at.clone(),
         password_changed_at: at.clone(),
     };
-    let state = PolicyState {
-        version: tenant.policy_version,
-        dual_approval: tenant.dual_approval,
-        custom_roles: Default::default(),
-        members: [(
-            user_id.clone(),
-            Member {
-                roles: [operator].into(),
-                status: MemberStatus::Active,
-            },
-        )]
-        .into(),
-    };
-    let snapshot = SnapshotRecord::new(PLATFORM_TENANT, PolicySnapshot::from(&state), &at);
+    let snapshot = SnapshotRecord::founding(&tenant, &user_id, [operator].into(), &at);
     let entry_id = crate::new_id("aud");
     let audit = NewAuditEntry {
         tenant_id: PLATFORM_TENANT,

@@ -52,6 +52,29 @@ impl SnapshotRecord {
         }
     }
 
+    /// A new tenant's first policy snapshot: its one member, `user_id`, active with `roles`.
+    pub fn founding(
+        tenant: &TenantRecord,
+        user_id: &str,
+        roles: BTreeSet<RoleRef>,
+        at: &str,
+    ) -> Self {
+        let state = PolicyState {
+            version: tenant.policy_version,
+            dual_approval: tenant.dual_approval,
+            custom_roles: tenant.custom_roles.clone(),
+            members: [(
+                user_id.to_owned(),
+                Member {
+                    roles,
+                    status: MemberStatus::Active,
+                },
+            )]
+            .into(),
+        };
+        Self::new(&tenant.tenant_id, PolicySnapshot::from(&state), at)
+    }
+
     fn sort_key(version: u64) -> String {
         format!("POLICY#{version:020}")
     }

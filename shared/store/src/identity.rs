@@ -322,6 +322,27 @@ impl IdentityStore {
         }
     }
 
+    /// A reserved tenant with its one user and first policy snapshot, unless the tenant is
+    /// there already. No email is claimed, so nobody signs in as this user with a password, and
+    /// the tenant is in no tenant index, so sweeps and tenant lists never meet it.
+    pub async fn reserve_principal(
+        &self,
+        tenant: &TenantRecord,
+        user: &UserRecord,
+        snapshot: &crate::access::SnapshotRecord,
+    ) -> Result<(), StoreError> {
+        let table = self.table.name();
+        let items = vec![
+            put(tenant, table, Some("attribute_not_exists(pk)"))?,
+            put(user, table, Some("attribute_not_exists(pk)"))?,
+            put(snapshot, table, Some("attribute_not_exists(pk)"))?,
+        ];
+        match self.table.transact(items).await {
+            Err(error) if cancelled_by_condition(&error, 0) => Ok(()),
+            other => other.map_err(StoreError::from_sdk),
+        }
+    }
+
     /// The user an email signs in as.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let (pk, sk) = email_key(email);

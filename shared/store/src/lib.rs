@@ -7,6 +7,8 @@ pub mod audit;
 pub mod backoff;
 pub mod bookings;
 pub mod credentials;
+#[cfg(feature = "deploy")]
+pub mod deploy;
 mod error;
 pub mod feeds;
 pub mod idempotency;

@@ -7,17 +7,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use steward_e2e::faults::{Fault, FaultProxy};
+use steward_e2e::faults::{Fault, faulty_stack};
 use steward_e2e::{NewRoom, Person, TestStack, days_ahead, send};
-use steward_emulator::Emulator;
-
-/// A stack whose DynamoDB requests all go through a fault proxy.
-async fn faulty_stack() -> (FaultProxy, TestStack) {
-    let proxy = FaultProxy::start(&Emulator::shared().endpoints().dynamodb).await;
-    let url = proxy.url().to_owned();
-    let stack = TestStack::start_with(|options| options.endpoints.dynamodb = url).await;
-    (proxy, stack)
-}
 
 fn booking(room: &str, hour: u32) -> Value {
     let day = days_ahead(20);

@@ -15,6 +15,7 @@ mod audit;
 mod bookings;
 mod csv;
 mod demo;
+mod deploys;
 mod faults;
 mod feeds;
 mod gateway;

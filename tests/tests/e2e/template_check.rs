@@ -45,6 +45,28 @@ fn the_template_passes_and_a_planted_broken_reference_fails() {
     assert!(errors.contains("Tabel"), "{errors}");
 }
 
+/// Checks each planted template (what is planted, the template, the finding it must give):
+/// each must fail the check, naming its finding.
+fn each_plant_fails(
+    template: &str,
+    plants: impl IntoIterator<Item = (&'static str, String, &'static str)>,
+    kind: &str,
+) {
+    let dir = repository_root().join("target/template-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (what, planted, finding)) in plants.into_iter().enumerate() {
+        assert_ne!(
+            planted, template,
+            "{what}: the plant site is in template.yaml"
+        );
+        let path = dir.join(format!("{kind}-{i}.yaml"));
+        std::fs::write(&path, planted).unwrap();
+        let (ok, errors) = check(&path);
+        assert!(!ok, "{what} passed");
+        assert!(errors.contains(finding), "{what}: {errors}");
+    }
+}
+
 /// `template` without the resource `logical_id` (its block, up to the blank line after it).
 fn without(template: &str, logical_id: &str) -> String {
     let start = template
@@ -95,19 +117,51 @@ fn a_template_missing_an_alarm_or_its_actions_fails_naming_the_gap() {
             "dashboard OperationsDashboard draws Steward CacheHitz, a metric nothing writes",
         ),
     ];
-    let dir = root.join("target/template-check");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (i, (what, planted, finding)) in plants.into_iter().enumerate() {
-        assert_ne!(
-            planted, template,
-            "{what}: the plant site is in template.yaml"
-        );
-        let path = dir.join(format!("monitoring-{i}.yaml"));
-        std::fs::write(&path, planted).unwrap();
-        let (ok, errors) = check(&path);
-        assert!(!ok, "{what} passed");
-        assert!(errors.contains(finding), "{what}: {errors}");
-    }
+    each_plant_fails(&template, plants, "monitoring");
+}
+
+#[test]
+fn a_template_without_a_safe_deploy_fails_naming_the_gap() {
+    let root = repository_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let rooms_preference = "      DeploymentPreference:\n        Type: !Ref DeploymentType\n        Alarms:\n          - !Ref RoomsFunctionErrorsAlarm\n          - !Ref RoomsFunctionFaultRateAlarm\n          - !Ref RoomsFunctionLatencyAlarm\n        Hooks:\n          PreTraffic: !Ref DeployCheckFunction\n";
+    let plants = [
+        (
+            "functions without their alias",
+            template.replacen("    AutoPublishAlias: live\n", "", 1),
+            "function RoomsFunction has no AutoPublishAlias",
+        ),
+        (
+            "an HTTP function deployed at once",
+            template.replacen(rooms_preference, "", 1),
+            "HTTP function RoomsFunction has no DeploymentPreference: no canary",
+        ),
+        (
+            "a canary that does not roll back on its route group's faults",
+            template.replacen("          - !Ref RoomsFunctionFaultRateAlarm\n", "", 1),
+            "HTTP function RoomsFunction's deployment does not roll back on RoomsFunctionFaultRateAlarm",
+        ),
+        (
+            "a canary without the pre-traffic hook",
+            template.replacen(
+                "          - !Ref RoomsFunctionLatencyAlarm\n        Hooks:\n          PreTraffic: !Ref DeployCheckFunction\n",
+                "          - !Ref RoomsFunctionLatencyAlarm\n",
+                1,
+            ),
+            "HTTP function RoomsFunction's deployment has no PreTraffic hook",
+        ),
+        (
+            "a hook CodeDeploy may not invoke",
+            template.replacen("\"CodeDeployHook_${AWS::StackName}-deploy-check\"", "\"${AWS::StackName}-deploy-check\"", 1),
+            "pre-traffic hook DeployCheckFunction is not named CodeDeployHook_*",
+        ),
+        (
+            "an authorizer that calls the function, not its alias",
+            template.replacen("FunctionArn: !Ref AuthorizerFunction.Alias", "FunctionArn: !GetAtt AuthorizerFunction.Arn", 1),
+            "authorizer TokenAuthorizer does not call its function's alias",
+        ),
+    ];
+    each_plant_fails(&template, plants, "deployment");
 }
 
 #[test]
