@@ -163,6 +163,23 @@ def monitoring_findings(document):
         for stat in [m.get("MetricStat", {}).get("Metric", {}) for m in (resources[part].get("Properties") or {}).get("Metrics", [])]
         if not stat.get("Dimensions")
     }
+    heartbeat = any(
+        event.get("Type") == "HttpApi"
+        and ((event.get("Properties") or {}).get("Method"), (event.get("Properties") or {}).get("Path"))
+        == ("POST", "/v1/terminal/heartbeat")
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        for event in ((resource.get("Properties") or {}).get("Events") or {}).values()
+    )
+    heartbeat_watched = any(
+        dimension.get("Name") == "Route" and dimension.get("Value") == "POST /v1/terminal/heartbeat"
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm" and (resource.get("Properties") or {}).get("AlarmActions")
+        for query in (resource.get("Properties") or {}).get("Metrics", [])
+        for dimension in query.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+    )
+    if heartbeat and not heartbeat_watched:
+        findings.append("no alarm on the door terminals' heartbeats: terminals going offline tell nobody")
     if ("Steward", "Faults") not in service_wide:
         findings.append("no burn-rate alarm on the availability objective (service-wide Faults)")
     for logical_id, resource in resources.items():

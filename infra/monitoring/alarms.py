@@ -5,7 +5,7 @@ fails until then).
 Per function: errors, throttles, and p99 duration against its timeout. Per HTTP function (a
 route group): the share of answers that are 5xx and the p99 latency, from the Embedded Metric
 Format lines the kit writes (namespace Steward, dimension Function). Per dead-letter queue: its
-depth. The service-level objectives of docs/slo.md: multi-window burn-rate alarms on
+depth. The door terminals: their heartbeats against the fleet's usual band. The service-level objectives of docs/slo.md: multi-window burn-rate alarms on
 availability (all routes) and on each route group's latency. Every alarm that notifies tells
 the AlarmTopic when it fires and when it clears, and names the runbook section that says what
 its threshold means and what to do; the window alarms under a composite notify through it.
@@ -253,6 +253,61 @@ def function_alarms(function, timeout_seconds, http):
     return out
 
 
+# The route every door terminal calls once a minute while it is up (infra/kiosk/kiosk.js).
+HEARTBEAT_ROUTE = ("POST", "/v1/terminal/heartbeat")
+# Consecutive minutes of heartbeats below the fleet's usual band that page.
+TERMINALS_OFFLINE_MINUTES = 10
+
+
+def heartbeat_function(resources):
+    """The function that answers the terminals' heartbeats, or None."""
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
+            properties = event.get("Properties") or {}
+            if event.get("Type") == "HttpApi" and (properties.get("Method"), properties.get("Path")) == HEARTBEAT_ROUTE:
+                return logical_id
+    return None
+
+
+def terminals_offline_alarm(function):
+    """Heartbeats a minute are the terminals online: fewer than the fleet's usual band (anomaly
+    detection, which learns the day's and the week's shape) for ten minutes is a fleet going
+    dark. Minutes without any heartbeat count as zero, so a whole fleet gone silent fires too,
+    while a stack that never had terminals (a band around zero) stays quiet."""
+    method, path = HEARTBEAT_ROUTE
+    return alarm(
+        "TerminalsOfflineAlarm",
+        f"Door terminals: heartbeats below the fleet's usual band for {TERMINALS_OFFLINE_MINUTES} minutes (terminals offline).",
+        "terminals-offline",
+        f"      ComparisonOperator: LessThanLowerThreshold\n"
+        f"      EvaluationPeriods: {TERMINALS_OFFLINE_MINUTES}\n"
+        f"      DatapointsToAlarm: {TERMINALS_OFFLINE_MINUTES}\n"
+        f"      ThresholdMetricId: band\n"
+        f"      Metrics:\n"
+        f"        - Id: beats\n"
+        f"          ReturnData: false\n"
+        f"          MetricStat:\n"
+        f"            Metric:\n"
+        f"              Namespace: Steward\n"
+        f"              MetricName: Requests\n"
+        f"              Dimensions:\n"
+        f"                - Name: Function\n"
+        f"                  Value: !Ref {function}\n"
+        f"                - Name: Route\n"
+        f"                  Value: {method} {path}\n"
+        f"            Period: 60\n"
+        f"            Stat: Sum\n"
+        f"        - Id: online\n"
+        f"          Expression: FILL(beats, 0)\n"
+        f"          ReturnData: true\n"
+        f"        - Id: band\n"
+        f"          Expression: ANOMALY_DETECTION_BAND(online, 3)\n"
+        f"          ReturnData: true",
+    )
+
+
 def dead_letter_alarm(queue, source, runbook):
     name = source.removesuffix("Queue")
     return alarm(
@@ -383,6 +438,9 @@ def written(document):
             "      ComparisonOperator: GreaterThanThreshold",
         )
     )
+    terminals = heartbeat_function(resources)
+    if terminals:
+        blocks.append(terminals_offline_alarm(terminals))
     blocks.append(dashboard(functions, http_functions, queues))
     return "\n".join(blocks)
 

@@ -3,7 +3,7 @@
 //! binary: the sink is the process's) and read as CloudWatch would: each answer is published by
 //! function and route, by function, and across the service, names only metrics of the
 //! catalogue (infra/monitoring/metrics.json), and carries its permission checks and tenant
-//! cache lookups.
+//! cache lookups; a door terminal's heartbeat is counted by the dimensions its alarm reads.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -35,6 +35,16 @@ async fn every_answer_is_published_per_route_group_and_service_wide_with_catalog
     let (status, _, body) =
         send(stack.as_person(&owner, Method::GET, &format!("/v1/rooms/{room}"))).await;
     assert_eq!(status, 200, "{body}");
+    // A door terminal's heartbeat: what the terminals-offline alarm counts.
+    let terminal = stack.terminal(&owner, &room).await;
+    let beat = terminal
+        .post(
+            "/v1/terminal/heartbeat",
+            &json!({ "app_version": "test-1" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(beat.status, 204);
 
     let catalogue: Value = serde_json::from_str(
         &std::fs::read_to_string(repository_root().join("infra/monitoring/metrics.json")).unwrap(),
@@ -69,6 +79,19 @@ async fn every_answer_is_published_per_route_group_and_service_wide_with_catalog
         assert!(answer["Latency"].as_f64().unwrap() > 0.0, "{answer}");
         assert_eq!(answer["Requests"], 1.0, "{answer}");
     }
+    // The alarm reads Requests by these two dimensions (infra/monitoring/alarms.py).
+    let beats: Vec<&&Value> = answers
+        .iter()
+        .filter(|a| a["Route"] == "POST /v1/terminal/heartbeat")
+        .collect();
+    assert_eq!(beats.len(), 1, "{answers:?}");
+    assert!(
+        beats[0]["Function"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("-TerminalsFunction")),
+        "{}",
+        beats[0]
+    );
     let rooms_reads: Vec<&&Value> = answers
         .iter()
         .filter(|a| a["Route"] == "GET /v1/rooms")

@@ -112,6 +112,11 @@ fn a_template_missing_an_alarm_or_its_actions_fails_naming_the_gap() {
             "alarm RoomsLatencyBurnPageLongAlarm has no AlarmActions",
         ),
         (
+            "door terminals that go offline telling nobody",
+            without(&template, "TerminalsOfflineAlarm"),
+            "no alarm on the door terminals' heartbeats",
+        ),
+        (
             "a dashboard drawing a metric nothing writes",
             template.replacen("\"CacheHits\"", "\"CacheHitz\"", 1),
             "dashboard OperationsDashboard draws Steward CacheHitz, a metric nothing writes",
