@@ -156,6 +156,28 @@ impl TestStack {
         self.stack.aws()
     }
 
+    /// Waits until the template's queue `logical_id` holds nothing, visible or in flight: its
+    /// consumers have taken every message (at most a minute, else the test fails).
+    pub async fn drained(&self, logical_id: &str) {
+        let sqs = aws_sdk_sqs::Client::new(self.aws());
+        let url = self
+            .stack
+            .queue_url(logical_id)
+            .expect("a queue of the template");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = visible_and_in_flight(&sqs, &url).await;
+            if left == (0, 0) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{logical_id} still holds {left:?} (visible, in flight)"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Every note of a tenant, read straight from the table (not through the API under test).
     pub async fn notes_in_table(&self, tenant: &str) -> Vec<Note> {
         let partition = probe::note_partition(tenant);

@@ -1,5 +1,6 @@
 //! What travels on the sweep queue: a page of the tenant index to fan out, a tenant to
-//! validate, a run to finish, and a tenant's utilisation to recompute. Each is safe to receive
+//! validate, a run to finish; a page of the tenant index whose views to recompute, and a
+//! tenant's utilisation or onboarding checklist to recompute. Each is safe to receive
 //! twice.
 
 use serde::{Deserialize, Serialize};
@@ -24,8 +25,19 @@ pub enum SweepMessage {
     },
     /// Every tenant of the run is counted: write the report.
     Finish { run_id: String },
+    /// Queue the views' recomputations for the tenants of one shard after `after` (from the
+    /// start when `None`): utilisation for those licensed for `reports`, and, with
+    /// `onboarding`, every tenant's checklist; then the next page.
+    ViewsPage {
+        shard: u8,
+        after: Option<String>,
+        at: i64,
+        onboarding: bool,
+    },
     /// Recompute one tenant's room utilisation as of `at` (Unix seconds, the refresh's).
     Utilisation { tenant_id: String, at: i64 },
+    /// Recompute one tenant's onboarding checklist for the views, as of `at` (the refresh's).
+    Onboarding { tenant_id: String, at: i64 },
 }
 
 impl SweepMessage {
@@ -39,7 +51,7 @@ impl SweepMessage {
             Self::Page { run_id, .. } | Self::Tenant { run_id, .. } | Self::Finish { run_id } => {
                 Some(run_id)
             }
-            Self::Utilisation { .. } => None,
+            Self::ViewsPage { .. } | Self::Utilisation { .. } | Self::Onboarding { .. } => None,
         }
     }
 }

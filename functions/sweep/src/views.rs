@@ -16,6 +16,7 @@ use steward_domain::booking::utilisation::{
 use steward_domain::licensing::sweep::{TENANT_SHARDS, Tally, Utilisation};
 use steward_store::StoreError;
 use steward_store::bookings::Listing;
+use steward_store::onboarding::OnboardingProgress;
 use steward_store::reports::StoredUtilisation;
 use steward_store::sweep::RunStatus;
 
@@ -44,13 +45,42 @@ pub struct LicenceHealth {
     pub utilisation_queued: u64,
 }
 
+/// Onboarding across tenants, from each tenant's checklist as the sweep's workers last
+/// computed it (one message a tenant, queued by each refresh: the figures are those of the
+/// refresh before, plus whatever the workers finished since).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnboardingRate {
+    /// Tenants with a computed checklist.
     pub tenants: u64,
-    /// Tenants whose every step is done or skipped.
+    /// Of those, tenants whose every step is done or skipped.
     pub complete: u64,
     pub completion_rate: f64,
     pub average_percent: f64,
+    /// Tenants whose checklist this refresh queued to be recomputed.
+    #[serde(default)]
+    pub queued: u64,
+}
+
+impl OnboardingRate {
+    fn new(progress: &[OnboardingProgress], queued: u64) -> Self {
+        let tenants = progress.len() as u64;
+        let complete = progress.iter().filter(|p| p.complete).count() as u64;
+        let sum: f64 = progress.iter().map(|p| f64::from(p.percent)).sum();
+        let share = |n: f64| {
+            if tenants == 0 {
+                0.0
+            } else {
+                n / tenants as f64
+            }
+        };
+        Self {
+            tenants,
+            complete,
+            completion_rate: share(complete as f64),
+            average_percent: share(sum),
+            queued,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +114,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
     };
     let mut tenant_ids = Vec::new();
     let mut reporting = Vec::new();
+    let mut progress = Vec::new();
     let mut tiers: BTreeMap<String, Utilisation> = BTreeMap::new();
     for shard in 0..TENANT_SHARDS {
         let mut start = None;
@@ -98,6 +129,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                     continue;
                 }
                 tenant_ids.push(tenant.tenant_id.clone());
+                progress.extend(tenant.onboarding_progress);
                 let licence = &tenant.licence;
                 if licence.features.contains(&Feature::Reports) {
                     reporting.push(tenant.tenant_id.clone());
@@ -127,8 +159,9 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
             (tier, TierUtilisation { counts, ratio })
         })
         .collect();
-    if context.flags.onboarding_wizard_enabled {
-        view.onboarding = Some(onboarding_rate(context, &tenant_ids).await?);
+    let onboarding = context.flags.onboarding_wizard_enabled;
+    if onboarding {
+        view.onboarding = Some(OnboardingRate::new(&progress, tenant_ids.len() as u64));
     }
     let (runs, _) = context.sweep.runs(20, None).await?;
     view.last_sweep = runs
@@ -150,23 +183,69 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         });
     view.utilisation_queued = reporting.len() as u64;
     context.sweep.save_view(LICENCE_HEALTH, &view).await?;
-    // Each tenant's utilisation is computed by the sweep's workers, one message a tenant: the
-    // refresh answers once they are queued, however many tenants there are. Queued last, so
-    // that the workers' reads do not hold up the refresh's own (the local emulator serves
-    // DynamoDB one request at a time).
+    // Each tenant's utilisation and onboarding checklist are computed by the sweep's workers,
+    // one message a tenant each, which the workers queue a page of the tenant index at a
+    // time: the refresh sends one message a shard and answers, however many tenants there
+    // are. Sent last, so that the workers' reads do not hold up the refresh's own (the local
+    // emulator serves DynamoDB one request at a time).
     let at = Timestamp::now().as_second();
-    let bodies: Vec<String> = reporting
-        .iter()
-        .map(|tenant_id| {
-            SweepMessage::Utilisation {
-                tenant_id: tenant_id.clone(),
+    let pages: Vec<String> = (0..TENANT_SHARDS)
+        .map(|shard| {
+            SweepMessage::ViewsPage {
+                shard,
+                after: None,
                 at,
+                onboarding,
             }
             .body()
         })
         .collect();
-    context.queue.send_all(&bodies).await?;
+    context.queue.send_all(&pages).await?;
     Ok(view)
+}
+
+/// Queues the recomputations of one page of a shard's tenants, then the next page. The sends
+/// of a page go together: a retry sends them again, and a tenant's figures computed twice are
+/// the same figures.
+pub async fn queue_page(
+    context: &Context,
+    shard: u8,
+    after: Option<&str>,
+    at: i64,
+    onboarding: bool,
+) -> Result<(), StoreError> {
+    let (tenants, next) = context
+        .sweep
+        .tenant_page(shard, after, crate::worker::PAGE_SIZE)
+        .await?;
+    let mut messages = Vec::new();
+    for tenant in tenants.into_iter().flatten() {
+        if tenant.tenant_id == PLATFORM_TENANT {
+            continue;
+        }
+        if tenant.licence.features.contains(&Feature::Reports) {
+            messages.push(SweepMessage::Utilisation {
+                tenant_id: tenant.tenant_id.clone(),
+                at,
+            });
+        }
+        if onboarding {
+            messages.push(SweepMessage::Onboarding {
+                tenant_id: tenant.tenant_id,
+                at,
+            });
+        }
+    }
+    if let Some(after) = next {
+        messages.push(SweepMessage::ViewsPage {
+            shard,
+            after: Some(after),
+            at,
+            onboarding,
+        });
+    }
+    let bodies: Vec<String> = messages.iter().map(SweepMessage::body).collect();
+    context.queue.send_all(&bodies).await
 }
 
 /// The days a tenant's utilisation covers, up to the refresh.
@@ -252,45 +331,29 @@ async fn utilisation_of(
     Ok(utilisation(window, &rooms, &bookings, now))
 }
 
-/// Every tenant's checklist, summed; read a few tenants at a time.
-async fn onboarding_rate(
+/// Recomputes one tenant's onboarding checklist and keeps it on the tenant's item for the
+/// next refresh to sum.
+pub async fn refresh_onboarding(
     context: &Context,
-    tenant_ids: &[String],
-) -> Result<OnboardingRate, StoreError> {
-    use futures::{StreamExt, TryStreamExt, stream};
+    tenant_id: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     use steward_domain::onboarding::checklist;
-    let percents: Vec<(u8, bool)> = stream::iter(tenant_ids.to_vec())
-        .map(|tenant_id| async move {
-            let (evidence, marks) = tokio::try_join!(
-                context.onboarding.evidence(&tenant_id),
-                context.onboarding.marks(&tenant_id),
-            )?;
-            let marks = marks
-                .into_iter()
-                .map(|(step, mark)| (step, mark.status))
-                .collect();
-            let list = checklist(evidence, &marks);
-            Ok::<_, StoreError>((list.percent, list.is_complete()))
-        })
-        .buffer_unordered(8)
-        .try_collect()
-        .await?;
-    let tenants = percents.len() as u64;
-    let complete = percents.iter().filter(|(_, done)| *done).count() as u64;
-    let sum: f64 = percents.iter().map(|(p, _)| f64::from(*p)).sum();
-    let share = |n: f64| {
-        if tenants == 0 {
-            0.0
-        } else {
-            n / tenants as f64
-        }
+    let (evidence, marks) = tokio::try_join!(
+        context.onboarding.evidence(tenant_id),
+        context.onboarding.marks(tenant_id),
+    )?;
+    let marks = marks
+        .into_iter()
+        .map(|(step, mark)| (step, mark.status))
+        .collect();
+    let list = checklist(evidence, &marks);
+    let progress = OnboardingProgress {
+        percent: list.percent,
+        complete: list.is_complete(),
+        at,
     };
-    Ok(OnboardingRate {
-        tenants,
-        complete,
-        completion_rate: share(complete as f64),
-        average_percent: share(sum),
-    })
+    context.onboarding.save_progress(tenant_id, progress).await
 }
 
 /// The stored view, computed first if there is none yet.

@@ -81,6 +81,20 @@ impl Worker {
                     other => Ok(other?),
                 }
             }
+            SweepMessage::Onboarding { tenant_id, at } => {
+                crate::views::refresh_onboarding(&self.context, tenant_id, *at).await?;
+                Ok(())
+            }
+            SweepMessage::ViewsPage {
+                shard,
+                after,
+                at,
+                onboarding,
+            } => {
+                crate::views::queue_page(&self.context, *shard, after.as_deref(), *at, *onboarding)
+                    .await?;
+                Ok(())
+            }
         }
     }
 
@@ -264,7 +278,9 @@ impl Worker {
                 self.check_shard(run_id, *shard).await
             }
             // The tenant's last figures stay; the next refresh tries again.
-            SweepMessage::Utilisation { .. } => Ok(()),
+            SweepMessage::ViewsPage { .. }
+            | SweepMessage::Utilisation { .. }
+            | SweepMessage::Onboarding { .. } => Ok(()),
             SweepMessage::Finish { run_id } => {
                 report::alert(
                     context,

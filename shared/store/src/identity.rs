@@ -57,6 +57,9 @@ pub struct TenantRecord {
     /// How check-in and release work (SPEC §D); `None`: the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_in: Option<steward_domain::terminal::check_in::CheckInPolicy>,
+    /// The onboarding checklist as last computed for the operators' views; `None` until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_progress: Option<crate::onboarding::OnboardingProgress>,
 }
 
 /// A tenant's per-member quota, and when it was set: members' ledgers built under an earlier
@@ -151,6 +154,7 @@ impl TenantRecord {
             gsi1sk: Some(tenant_id.into()),
             booking_quota: None,
             check_in: None,
+            onboarding_progress: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::Update;
 use serde::{Deserialize, Serialize};
 use steward_domain::onboarding::{Evidence, Mark, Step};
 
+use crate::attributes::n;
 use crate::audit::AuditEntry;
 use crate::write::tenant_pk;
 use crate::write::{key, put, update};
@@ -19,6 +20,17 @@ pub struct MarkRecord {
     pub by: String,
 }
 
+/// A tenant's checklist as the sweep's workers last computed it. Kept on the tenant's own item,
+/// so that the operators' views sum it from the tenant index they page anyway: two reads a
+/// tenant (evidence and marks) move off the refresh onto the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingProgress {
+    pub percent: u8,
+    pub complete: bool,
+    /// Unix seconds: the refresh that asked for it.
+    pub at: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct OnboardingStore {
     table: Table,
@@ -27,6 +39,38 @@ pub struct OnboardingStore {
 impl OnboardingStore {
     pub fn new(table: Table) -> Self {
         Self { table }
+    }
+
+    /// Keeps `progress` on the tenant's item, unless a later refresh's is there already (a
+    /// message delivered late or twice changes nothing) or the tenant is gone.
+    pub async fn save_progress(
+        &self,
+        tenant_id: &str,
+        progress: OnboardingProgress,
+    ) -> Result<(), StoreError> {
+        let value = serde_dynamo::to_attribute_value(progress)
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let saved = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(tenant_pk(tenant_id), "TENANT".into())))
+            .update_expression("SET onboarding_progress = :progress")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(onboarding_progress) \
+                 OR onboarding_progress.#at <= :at)",
+            )
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":progress", value)
+            .expression_attribute_values(":at", n(progress.at))
+            .send()
+            .await;
+        match saved {
+            Ok(_) => Ok(()),
+            Err(error) if crate::error::is_condition_failure(&error) => Ok(()),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
     }
 
     /// The steps an admin marked.

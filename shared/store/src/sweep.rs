@@ -260,6 +260,50 @@ impl SweepStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<String>, Option<String>), StoreError> {
+        let (items, next) = self
+            .index_page(shard, after, limit, Some("tenant_id, gsi1sk"))
+            .await?;
+        let ids = items
+            .into_iter()
+            .filter_map(|mut item| match item.remove("tenant_id") {
+                Some(AttributeValue::S(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
+        Ok((ids, next))
+    }
+
+    /// The same page, whole tenants: each, or why it does not read as one.
+    pub async fn tenant_page(
+        &self,
+        shard: u8,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<
+        (
+            Vec<Result<crate::identity::TenantRecord, String>>,
+            Option<String>,
+        ),
+        StoreError,
+    > {
+        let (items, next) = self.index_page(shard, after, limit, None).await?;
+        let tenants = items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| e.to_string()))
+            .collect();
+        Ok((tenants, next))
+    }
+
+    /// Up to `limit` items of a shard of the tenant index after tenant `after` (only the
+    /// attributes `projection` names, if it names any: it must name `gsi1sk`), and the last
+    /// tenant id when more may follow: a cursor that fits in a queue message.
+    async fn index_page(
+        &self,
+        shard: u8,
+        after: Option<&str>,
+        limit: u32,
+        projection: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let partition = tenant_index_partition(shard);
         let start = after.map(|tenant_id| {
             Item::from([
@@ -277,24 +321,21 @@ impl SweepStore {
             .index_name("gsi1")
             .key_condition_expression("gsi1pk = :shard")
             .expression_attribute_values(":shard", s(&partition))
-            .projection_expression("tenant_id")
+            .set_projection_expression(projection.map(str::to_owned))
             .limit(limit as i32)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let ids: Vec<String> = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|mut item| match item.remove("tenant_id") {
-                Some(AttributeValue::S(id)) => Some(id),
+        let more = output.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let items = output.items.unwrap_or_default();
+        let next = more
+            .then(|| match items.last().and_then(|item| item.get("gsi1sk")) {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
                 _ => None,
             })
-            .collect();
-        let more = output.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let next = more.then(|| ids.last().cloned()).flatten();
-        Ok((ids, next))
+            .flatten();
+        Ok((items, next))
     }
 
     /// Counts one page of a shard once: the tenants it enqueued, and the page itself (a next

@@ -71,11 +71,8 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
         for (name, value) in [
             ("SelfHealingEnabled", "true"),
             ("SweepMaxReceiveCount", "2"),
-            // The views' onboarding rate reads two items per tenant inline: at 520 tenants on
-            // the emulator that took 20–30 s and once passed the function's 30 s timeout. It is
-            // tested in onboarding's own tests; queuing it per tenant is an open gap
-            // (docs/performance.md).
-            ("OnboardingWizardEnabled", "false"),
+            // The onboarding wizard is on (the default): the views' refresh queues each
+            // tenant's checklist instead of reading it inline.
         ] {
             options
                 .parameter_overrides
@@ -297,8 +294,10 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["tenants"], 520 - poison);
     assert_eq!(view["unreadable"], poison);
-    // Every readable tenant is licensed for reports: its utilisation is queued.
+    // Every readable tenant is licensed for reports: its utilisation is queued, and with the
+    // wizard on, its onboarding checklist.
     assert_eq!(view["utilisation_queued"], 520 - poison);
+    assert_eq!(view["onboarding"]["queued"], 520 - poison);
     assert_eq!(view["last_sweep"]["run_id"], rerun_id.as_str());
     assert_eq!(view["by_status"]["grace"], count(Plant::Lapsed));
     let (_, _, served) = send(stack.as_person(
@@ -308,6 +307,14 @@ async fn a_sweep_of_520_planted_tenants_finds_heals_and_reports_every_problem_on
     ))
     .await;
     assert_eq!(served, view, "served from the stored view");
+
+    // Once the workers have computed them, the next refresh sums every readable tenant's
+    // checklist (planted tenants have one member and nothing else: no step done).
+    stack.drained("SweepQueue").await;
+    let (status, _, view) =
+        send(stack.as_person(&operator, Method::POST, "/v1/admin/refresh-views")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["onboarding"]["tenants"], 520 - poison, "{view}");
 }
 
 #[tokio::test]
