@@ -333,6 +333,15 @@ pub fn bench_results(name: &str, results: &Value) {
     }
 }
 
+/// Held by a test while it sends a burst of concurrent writers (thirty or fifty at once): one
+/// burst at a time in this process. Two at once overload the one emulator past the store's
+/// timeouts, which the store rightly answers 503, but which these tests do not measure: they
+/// count winners and losers.
+pub async fn burst() -> tokio::sync::MutexGuard<'static, ()> {
+    static BURSTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    BURSTS.lock().await
+}
+
 /// A queue's messages: visible, and in flight (received, not yet deleted or back).
 pub async fn visible_and_in_flight(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
     let attributes = sqs

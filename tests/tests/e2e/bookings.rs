@@ -20,6 +20,7 @@ fn atlas() -> NewRoom {
 #[tokio::test]
 async fn fifty_concurrent_overlapping_creates_give_one_booking_in_each_of_twenty_rounds() {
     let stack = TestStack::start().await;
+    let _burst = steward_e2e::burst().await;
     let owner = stack.sign_up("Busy Rooms", "owner@busy.test").await;
     let room = stack.create_room(&owner, atlas()).await;
     for round in 0..20 {
@@ -356,6 +357,7 @@ fn id(value: &Value) -> &str {
 #[tokio::test]
 async fn moves_extensions_and_approvals_never_double_book_under_concurrency() {
     let stack = TestStack::start().await;
+    let _burst = steward_e2e::burst().await;
     let owner = stack.sign_up("Race Rooms", "owner@race.test").await;
     let room = stack
         .create_room(&owner, atlas().with_all(json!({ "time_zone": "UTC" })))

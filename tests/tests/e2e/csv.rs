@@ -262,6 +262,7 @@ async fn a_bookings_import_reports_each_bad_row_and_imports_none_or_the_good_one
 #[tokio::test]
 async fn fifty_concurrent_imports_of_one_slot_make_one_booking() {
     let stack = TestStack::start().await;
+    let _burst = steward_e2e::burst().await;
     let owner = stack.sign_up("Race Rooms", "owner@race.test").await;
     let atlas = stack
         .create_room(

@@ -280,6 +280,7 @@ async fn a_local_time_that_does_not_exist_is_refused_or_skipped() {
 #[tokio::test]
 async fn fifty_concurrent_series_on_one_slot_give_one_and_a_retry_creates_one() {
     let stack = TestStack::start().await;
+    let _burst = steward_e2e::burst().await;
     let owner = stack.sign_up("Busy Series", "owner@busyseries.test").await;
     let room = stack.create_room(&owner, weekly("UTC")).await;
     let d = days_ahead(15);
