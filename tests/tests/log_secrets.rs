@@ -119,6 +119,15 @@ async fn no_password_token_or_key_is_logged() {
         logs.contains("\"status\":401"),
         "the wrong password's 401 is logged"
     );
+    // Every answer's line carries its invocation's X-Ray trace id (`1-<8 hex>-<24 hex>`).
+    for line in logs.lines().filter(|line| line.contains("\"answered\"")) {
+        let line: Value = serde_json::from_str(line).unwrap();
+        let trace = line["span"]["trace_id"].as_str().unwrap_or_default();
+        assert!(
+            trace.len() == 35 && trace.starts_with("1-"),
+            "no trace id: {line}"
+        );
+    }
     for (what, secret) in &secrets {
         assert!(secret.len() >= 6, "{what} is too short to search for");
         if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {

@@ -11,7 +11,7 @@ use steward_authz::Permission;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::ConfigError;
-use steward_kit::latency::{Histogram, Snapshot};
+use steward_kit::latency::{Cache, Histogram, Lookup, Snapshot, Timed};
 use steward_kit::pagination::Cursors;
 use steward_store::metrics::MetricsStore;
 use steward_store::platform::PlatformStore;
@@ -200,18 +200,16 @@ impl Operations {
         let routes: serde_json::Map<String, serde_json::Value> = merged
             .latencies
             .iter()
-            .filter_map(|(name, h)| {
-                Some((name.strip_prefix("route:")?.to_owned(), latency_view(h)))
-            })
+            .filter_map(|(name, h)| Some((Timed::route_of(name)?.to_owned(), latency_view(h))))
             .collect();
         let hits = merged
             .counters
-            .get("cache.tenant.hit")
+            .get(&Lookup::Hit(Cache::Tenant).name())
             .copied()
             .unwrap_or(0);
         let misses = merged
             .counters
-            .get("cache.tenant.miss")
+            .get(&Lookup::Miss(Cache::Tenant).name())
             .copied()
             .unwrap_or(0);
         let lookups = hits + misses;
@@ -221,7 +219,7 @@ impl Operations {
                 "enabled": self.context.flags.performance_metrics_enabled,
                 "window_minutes": minutes,
                 "intervals": records.len(),
-                "permission_check": merged.latencies.get(steward_kit::latency::PERMISSION_CHECK).map(latency_view),
+                "permission_check": merged.latencies.get(&Timed::PermissionCheck.name()).map(latency_view),
                 "routes": routes,
                 "cache": {
                     "enabled": self.context.flags.cache_enabled,

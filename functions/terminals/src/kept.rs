@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use steward_kit::latency::Cache;
 use steward_kit::recent::Recent;
 use steward_store::StoreError;
 use steward_store::rooms::RoomRecord;
@@ -24,8 +25,8 @@ impl Kept {
     /// Keeping for `ttl` (zero: nothing is kept, every request reads).
     pub(super) fn new(ttl: Duration) -> Self {
         Self {
-            terminals: Recent::new("terminal", ttl),
-            rooms: Recent::new("room", ttl),
+            terminals: Recent::new(Cache::Terminal, ttl),
+            rooms: Recent::new(Cache::Room, ttl),
         }
     }
 }

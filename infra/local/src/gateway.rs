@@ -155,7 +155,14 @@ async fn api(
             Err(refusal) => return refusal,
         }
     }
-    match invoke(&target.function, event).await {
+    // A request naming a trace (X-Amzn-Trace-Id) is invoked in it, as an upstream traced
+    // service's would be; any other starts its own.
+    let trace = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match invoke_in_trace(&target.function, event, trace).await {
         Ok(output) => into_http(output),
         Err(Failure::Timeout) => {
             gateway_message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
@@ -316,15 +323,41 @@ fn http_event(
     })
 }
 
+/// A new X-Ray trace header: `Root=1-<seconds, hex>-<96 random bits>;Parent=<64 random
+/// bits>;Sampled=1`.
+fn new_trace_header() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=1",
+        &random[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
+}
+
 pub(crate) enum Failure {
     Timeout,
     Error(String),
 }
 
-/// One invocation as Lambda makes it: a fresh context, the function's timeout.
+/// One invocation as Lambda makes it: a fresh context (a new trace, as a function with
+/// `Tracing: Active` gets one), the function's timeout.
 pub(crate) async fn invoke(function: &Deployed, event: Value) -> Result<Value, Failure> {
+    invoke_in_trace(function, event, None).await
+}
+
+/// The same, within the trace `header` names when there is one (`Root=…;Parent=…;Sampled=…`).
+pub(crate) async fn invoke_in_trace(
+    function: &Deployed,
+    event: Value,
+    header: Option<String>,
+) -> Result<Value, Failure> {
     let mut context = lambda_runtime::Context::default();
     context.request_id = uuid::Uuid::new_v4().to_string();
+    context.xray_trace_id = Some(header.unwrap_or_else(new_trace_header));
     context.invoked_function_arn = format!(
         "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
         function.physical_name

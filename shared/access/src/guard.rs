@@ -12,6 +12,7 @@ use steward_domain::access::{RoleRef, definition};
 use steward_domain::licensing::Rollout;
 use steward_kit::ApiError;
 use steward_kit::api::{ApiRequest, Principal};
+use steward_kit::latency::Cache;
 use steward_kit::recent::Recent;
 use steward_store::StoreError;
 use steward_store::identity::{IdentityStore, TenantRecord, UserRecord};
@@ -107,7 +108,7 @@ impl Guard {
                 cached: Mutex::new(None),
             },
             tenants: TenantCache {
-                recent: Recent::new("tenant", Duration::ZERO),
+                recent: Recent::new(Cache::Tenant, Duration::ZERO),
                 epoch: AtomicU64::new(0),
             },
         })
@@ -135,7 +136,7 @@ impl Guard {
 
     /// Keeps tenants for `ttl` (zero: every request reads through).
     pub fn with_tenant_cache(mut self, ttl: Duration) -> Self {
-        self.tenants.recent = Recent::new("tenant", ttl);
+        self.tenants.recent = Recent::new(Cache::Tenant, ttl);
         self
     }
 
@@ -221,7 +222,10 @@ impl Guard {
             licence_enforced,
         };
         let decided = self.also(&caller, permission);
-        steward_kit::latency::record(steward_kit::latency::PERMISSION_CHECK, started.elapsed());
+        steward_kit::latency::record(
+            steward_kit::latency::Timed::PermissionCheck,
+            started.elapsed(),
+        );
         decided.map(|()| caller)
     }
 

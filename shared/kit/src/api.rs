@@ -114,6 +114,8 @@ pub struct ApiRequest {
     pub principal: Option<Principal>,
     /// Set for a POST with an Idempotency-Key while it runs: which run of that request this is.
     pub idempotent_run: Option<idempotency::IdempotentRun>,
+    /// Lambda's X-Ray trace header for this invocation (`Root=…;Parent=…;Sampled=…`).
+    pub trace_header: Option<String>,
     authentication: Authentication,
     body_limit: usize,
 }
@@ -371,8 +373,10 @@ impl<A: Api> HttpFunction<A> {
             function = %self.name,
             route = %request.route,
             source = %request.source_ip.as_deref().map(|ip| crate::mask::Ip(ip).to_string()).unwrap_or_default(),
+            trace_id = request.trace_header.as_deref().and_then(crate::traces::trace_id).unwrap_or_default(),
             cold_start,
         );
+        crate::traces::continue_trace(&span, request.trace_header.as_deref());
         let work = async {
             let mut counts = steward_store::requests::Counts::new();
             let mut tally = crate::latency::Tally::default();
@@ -415,7 +419,10 @@ impl<A: Api> HttpFunction<A> {
                 &self.name, &request, &response, latency_ms, cold_start, &tally,
             )
             .emit();
-            crate::latency::record(&format!("route:{}", request.route), started.elapsed());
+            crate::latency::record(
+                crate::latency::Timed::Route(&request.route),
+                started.elapsed(),
+            );
             if let Some(recorded) = &self.recorded {
                 self.flush_latencies(recorded.every).await;
             }
@@ -518,6 +525,9 @@ impl<A: Api> HttpFunction<A> {
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
+        let trace_header = request
+            .lambda_context_ref()
+            .and_then(|c| c.xray_trace_id.clone());
         let (route, request_id, source_ip, authorizer) = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => (
                 context.route_key.clone().unwrap_or_default(),
@@ -567,6 +577,7 @@ impl<A: Api> HttpFunction<A> {
             scope,
             principal,
             idempotent_run: None,
+            trace_header,
             authentication,
             body_limit: self.body_limit,
         }

@@ -125,11 +125,72 @@ impl Recorder {
     }
 }
 
-/// The name the guard records each permission decision under.
-pub const PERMISSION_CHECK: &str = "permission_check";
-/// The counters of the tenant cache (`Recent::new("tenant", …)`).
-const TENANT_CACHE_HIT: &str = "cache.tenant.hit";
-const TENANT_CACHE_MISS: &str = "cache.tenant.miss";
+/// What a latency is recorded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timed<'a> {
+    /// One permission decision of the guard.
+    PermissionCheck,
+    /// One answer of a route (`GET /v1/members`).
+    Route(&'a str),
+}
+
+const ROUTE_PREFIX: &str = "route:";
+
+impl<'a> Timed<'a> {
+    /// The name a snapshot keeps it under (snapshots are stored: names outlive a deploy).
+    pub fn name(self) -> String {
+        match self {
+            Self::PermissionCheck => "permission_check".to_owned(),
+            Self::Route(route) => format!("{ROUTE_PREFIX}{route}"),
+        }
+    }
+
+    /// The route a snapshot's latency name is of, if it is a route's.
+    pub fn route_of(name: &'a str) -> Option<&'a str> {
+        name.strip_prefix(ROUTE_PREFIX)
+    }
+}
+
+/// The in-process caches whose lookups are counted ([`crate::recent::Recent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// The guard's tenants (licence, custom roles): the one a request's metrics line reports.
+    Tenant,
+    /// The terminal API's terminals and rooms.
+    Terminal,
+    Room,
+    #[cfg(test)]
+    Test,
+}
+
+impl Cache {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant",
+            Self::Terminal => "terminal",
+            Self::Room => "room",
+            #[cfg(test)]
+            Self::Test => "test",
+        }
+    }
+}
+
+/// A lookup in a cache: it found the entry, or it did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Hit(Cache),
+    Miss(Cache),
+}
+
+impl Lookup {
+    /// The counter a snapshot keeps it under (`cache.tenant.hit`).
+    pub fn name(self) -> String {
+        match self {
+            Self::Hit(cache) => format!("cache.{}.hit", cache.name()),
+            Self::Miss(cache) => format!("cache.{}.miss", cache.name()),
+        }
+    }
+}
 
 /// What one request did that its metrics line reports besides its answer.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -157,32 +218,33 @@ fn tally(change: impl FnOnce(&mut Tally)) {
     let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
 }
 
-/// Records one latency under `name` (`permission_check`, `route:GET /v1/members`) in the
-/// current recorder, if any.
-pub fn record(name: &str, latency: Duration) {
-    if name == PERMISSION_CHECK {
+/// Records one latency in the current recorder, if any, and a permission check in the
+/// request's tally.
+pub fn record(timed: Timed<'_>, latency: Duration) {
+    if timed == Timed::PermissionCheck {
         tally(|t| t.permission_checks_ms.push(latency.as_secs_f64() * 1000.0));
     }
     let _ = CURRENT.try_with(|recorder| {
         recorder.change(|snapshot| {
             snapshot
                 .latencies
-                .entry(name.to_owned())
+                .entry(timed.name())
                 .or_default()
                 .record(latency)
         })
     });
 }
 
-/// Adds to a counter (`cache.tenant.hit`) of the current recorder, if any.
-pub fn count(name: &str, by: u64) {
-    match name {
-        TENANT_CACHE_HIT => tally(|t| t.cache_hits += by),
-        TENANT_CACHE_MISS => tally(|t| t.cache_misses += by),
+/// Counts `by` lookups in the current recorder, if any, and the tenant cache's in the
+/// request's tally.
+pub fn count(lookup: Lookup, by: u64) {
+    match lookup {
+        Lookup::Hit(Cache::Tenant) => tally(|t| t.cache_hits += by),
+        Lookup::Miss(Cache::Tenant) => tally(|t| t.cache_misses += by),
         _ => {}
     }
     let _ = CURRENT.try_with(|recorder| {
-        recorder.change(|snapshot| *snapshot.counters.entry(name.to_owned()).or_default() += by)
+        recorder.change(|snapshot| *snapshot.counters.entry(lookup.name()).or_default() += by)
     });
 }
 
@@ -192,14 +254,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_tallies_its_own_checks_and_lookups_and_nothing_leaks_out() {
-        let ((), tally) = tallied(async {
-            record(PERMISSION_CHECK, Duration::from_micros(1500));
-            record("route:GET /v1/rooms", Duration::from_millis(9));
-            count(TENANT_CACHE_HIT, 2);
-            count(TENANT_CACHE_MISS, 1);
-            count("cache.other.hit", 5);
-        })
-        .await;
+        let recorder = Recorder::new();
+        let ((), tally) = recorder
+            .scope(tallied(async {
+                record(Timed::PermissionCheck, Duration::from_micros(1500));
+                record(Timed::Route("GET /v1/rooms"), Duration::from_millis(9));
+                count(Lookup::Hit(Cache::Tenant), 2);
+                count(Lookup::Miss(Cache::Tenant), 1);
+                count(Lookup::Hit(Cache::Terminal), 5);
+            }))
+            .await;
         assert_eq!(
             tally,
             Tally {
@@ -208,8 +272,22 @@ mod tests {
                 cache_misses: 1,
             }
         );
+        // The instance's snapshot keeps every one under the names the operators read.
+        let snapshot = recorder.take_if_due(Duration::ZERO).unwrap();
+        assert_eq!(
+            snapshot.latencies.keys().collect::<Vec<_>>(),
+            ["permission_check", "route:GET /v1/rooms"]
+        );
+        assert_eq!(
+            snapshot.counters,
+            BTreeMap::from([
+                ("cache.tenant.hit".to_owned(), 2),
+                ("cache.tenant.miss".to_owned(), 1),
+                ("cache.terminal.hit".to_owned(), 5),
+            ])
+        );
         // Outside a tally nothing is kept, and nothing fails.
-        record(PERMISSION_CHECK, Duration::from_millis(1));
+        record(Timed::PermissionCheck, Duration::from_millis(1));
         let ((), empty) = tallied(async {}).await;
         assert_eq!(empty, Tally::default());
     }
@@ -247,16 +325,19 @@ mod tests {
     #[tokio::test]
     async fn only_work_inside_a_scope_is_recorded_and_a_snapshot_is_taken_once() {
         let recorder = Recorder::new();
-        record("outside", Duration::from_millis(1));
+        record(Timed::Route("GET /outside"), Duration::from_millis(1));
         recorder
             .scope(async {
-                record("inside", Duration::from_millis(2));
-                count("hit", 1);
+                record(Timed::Route("GET /inside"), Duration::from_millis(2));
+                count(Lookup::Hit(Cache::Test), 1);
             })
             .await;
         let snapshot = recorder.take_if_due(Duration::ZERO).unwrap();
-        assert_eq!(snapshot.latencies.keys().collect::<Vec<_>>(), ["inside"]);
-        assert_eq!(snapshot.counters["hit"], 1);
+        assert_eq!(
+            snapshot.latencies.keys().collect::<Vec<_>>(),
+            ["route:GET /inside"]
+        );
+        assert_eq!(snapshot.counters["cache.test.hit"], 1);
         assert!(recorder.take_if_due(Duration::ZERO).is_none(), "emptied");
         assert!(recorder.take_if_due(Duration::from_secs(60)).is_none());
     }

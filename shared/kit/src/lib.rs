@@ -21,5 +21,6 @@ pub mod runtime;
 pub mod secret;
 pub mod sqs;
 pub mod telemetry;
+pub mod traces;
 
 pub use problem::{ApiError, FieldError};

@@ -6,22 +6,22 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::latency::{Cache, Lookup};
+
 /// How many entries an instance keeps before it drops the expired ones.
 const PRUNE_AT: usize = 10_000;
 
 pub struct Recent<V> {
-    hit: String,
-    miss: String,
+    cache: Cache,
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, V)>>,
 }
 
 impl<V: Clone> Recent<V> {
     /// A cache whose entries live `ttl`; a zero `ttl` keeps nothing.
-    pub fn new(name: &str, ttl: Duration) -> Self {
+    pub fn new(cache: Cache, ttl: Duration) -> Self {
         Self {
-            hit: format!("cache.{name}.hit"),
-            miss: format!("cache.{name}.miss"),
+            cache,
             ttl,
             entries: Mutex::new(HashMap::new()),
         }
@@ -41,7 +41,11 @@ impl<V: Clone> Recent<V> {
             .get(key)
             .filter(|(read_at, _)| read_at.elapsed() < self.ttl)
             .map(|(_, value)| value.clone());
-        crate::latency::count(if hit.is_some() { &self.hit } else { &self.miss }, 1);
+        let lookup = match hit {
+            Some(_) => Lookup::Hit(self.cache),
+            None => Lookup::Miss(self.cache),
+        };
+        crate::latency::count(lookup, 1);
         hit
     }
 
@@ -89,7 +93,7 @@ mod tests {
 
     #[test]
     fn keeps_a_value_for_its_ttl_and_forgets_on_demand() {
-        let cache = Recent::new("test", Duration::from_secs(60));
+        let cache = Recent::new(Cache::Test, Duration::from_secs(60));
         assert_eq!(cache.get("a"), None);
         cache.put("a", 1);
         assert_eq!(cache.get("a"), Some(1));
@@ -106,7 +110,7 @@ mod tests {
 
     #[test]
     fn an_expired_value_is_not_answered() {
-        let cache = Recent::new("test", Duration::from_millis(1));
+        let cache = Recent::new(Cache::Test, Duration::from_millis(1));
         cache.put("a", 1);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(cache.get("a"), None);
@@ -114,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_zero_ttl_keeps_nothing() {
-        let cache = Recent::new("test", Duration::ZERO);
+        let cache = Recent::new(Cache::Test, Duration::ZERO);
         cache.put("a", 1);
         assert_eq!(cache.get("a"), None);
     }

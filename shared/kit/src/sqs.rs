@@ -70,7 +70,14 @@ async fn run_group<H: RecordHandler>(handler: &H, group: Vec<SqsMessage>) -> Vec
             failed.push(id);
             continue;
         }
-        let span = tracing::info_span!("record", message_id = %id);
+        // SQS hands on the sender's trace (`AWSTraceHeader`) when it had one.
+        let trace_header = record.attributes.get("AWSTraceHeader").map(String::as_str);
+        let span = tracing::info_span!(
+            "record",
+            message_id = %id,
+            trace_id = trace_header.and_then(crate::traces::trace_id).unwrap_or_default(),
+        );
+        crate::traces::continue_trace(&span, trace_header);
         match AssertUnwindSafe(handler.handle(record))
             .catch_unwind()
             .instrument(span)

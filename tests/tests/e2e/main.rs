@@ -8,7 +8,7 @@
 //! one log subscriber) and the request counts `make bench` also runs (tests/requests.rs).
 //!
 //! One module: `cargo test --workspace --test e2e hardening::`. The metrics lines
-//! (tests/metrics_lines.rs) are captured apart too.
+//! and the trace segments (tests/telemetry.rs) are captured apart too.
 
 mod access;
 mod audit;
