@@ -159,7 +159,8 @@ bench-levers: venv-bench ## Each build lever's effect on cold start (two more re
 	cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 60 \
 		--only floor-sdk,AuthorizerFunction,RoomsFunction --name levers --out $(BENCH_OUT) \
 		--variant "jitter entropy test on=target/lever-jitter/release" \
-		--variant "default release profile=target/lever-profile/release"
+		--variant "default release profile=target/lever-profile/release" \
+		--variant "traces off=env:TRACES_ENABLED=false"
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 deploy: venv-build ## sam build then sam deploy to ENV=staging (default) or production: docs/runbooks/deploy.md (needs AWS credentials; not run here)

@@ -32,7 +32,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// `LABEL=DIR`: the same subjects also from DIR, another build of them (a lever left
-        /// off), measured in the same run, interleaved; named `<subject> [LABEL]`.
+        /// off), measured in the same run, interleaved; named `<subject> [LABEL]`. Or
+        /// `LABEL=env:NAME=VALUE`: the same binaries started with NAME set to VALUE (a switch).
         #[arg(long = "variant")]
         variants: Vec<String>,
         /// The results file: `<name>.json` under `--out`.
@@ -44,8 +45,30 @@ enum Command {
 /// What a cold-start run measures.
 struct Selection {
     only: Vec<String>,
-    variants: Vec<(String, PathBuf)>,
+    variants: Vec<(String, Variant)>,
     name: String,
+}
+
+/// How a variant differs from the subjects it repeats.
+enum Variant {
+    /// Another build, in this directory.
+    Binaries(PathBuf),
+    /// The same build, with this environment variable set.
+    Environment(String, String),
+}
+
+impl Variant {
+    fn parse(text: &str) -> Option<(String, Self)> {
+        let (label, what) = text.split_once('=')?;
+        let variant = match what.strip_prefix("env:") {
+            Some(pair) => {
+                let (name, value) = pair.split_once('=')?;
+                Self::Environment(name.to_owned(), value.to_owned())
+            }
+            None => Self::Binaries(PathBuf::from(what)),
+        };
+        Some((label.to_owned(), variant))
+    }
 }
 
 impl Selection {
@@ -53,10 +76,9 @@ impl Selection {
         let variants = variants
             .iter()
             .map(|variant| {
-                variant
-                    .split_once('=')
-                    .map(|(label, dir)| (label.to_owned(), PathBuf::from(dir)))
-                    .ok_or_else(|| format!("--variant {variant}: LABEL=DIR"))
+                Variant::parse(variant).ok_or_else(|| {
+                    format!("--variant {variant}: LABEL=DIR or LABEL=env:NAME=VALUE")
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -73,12 +95,20 @@ impl Selection {
             .filter(|s| self.only.is_empty() || self.only.contains(&s.name))
             .collect();
         let mut all = chosen.clone();
-        for (label, dir) in &self.variants {
+        for (label, how) in &self.variants {
             all.extend(chosen.iter().map(|subject| {
                 let mut variant = subject.clone();
                 variant.name = format!("{} [{label}]", subject.name);
-                if let Some(file) = subject.binary.file_name() {
-                    variant.binary = dir.join(file);
+                match how {
+                    Variant::Binaries(dir) => {
+                        if let Some(file) = subject.binary.file_name() {
+                            variant.binary = dir.join(file);
+                        }
+                    }
+                    Variant::Environment(name, value) => {
+                        variant.environment.retain(|(key, _)| key != name);
+                        variant.environment.push((name.clone(), value.clone()));
+                    }
                 }
                 variant
             }));
