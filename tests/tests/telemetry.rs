@@ -6,7 +6,8 @@
 //!   CloudWatch would: each answer is published by function and route, by function, and across
 //!   the service, names only metrics of the catalogue (infra/monitoring/metrics.json), and
 //!   carries its permission checks and tenant cache lookups; a door terminal's heartbeat is
-//!   counted by the dimensions its alarm reads.
+//!   counted by the dimensions its alarm reads; a licence sweep's run writes its tenants and
+//!   failed tenants once, when it ends.
 //! - The traces: every span the functions end is sent to an X-Ray daemon address as Lambda's
 //!   daemon would receive it (UDP datagrams of segment documents), here a socket of this test.
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use steward_e2e::sweeps::{plant_tenants, start_run, wait_for_run};
 use steward_e2e::{Captured, NewRoom, TestStack, repository_root, send};
 use steward_kit::traces::TraceSettings;
 
@@ -75,8 +77,20 @@ async fn every_answer_is_published_per_route_group_and_service_wide_with_catalog
     daemon();
     let lines = Captured::default();
     steward_kit::metrics::redirect(Box::new(lines.clone()));
-    let stack =
-        TestStack::with_parameters(&[("CacheEnabled", "true"), ("CacheTtlSeconds", "300")]).await;
+    let stack = TestStack::start_with(|options| {
+        // A failed sweep delivery is tried again after a second, twice at most.
+        options.retry_delay = Some(Duration::from_secs(1));
+        for (name, value) in [
+            ("CacheEnabled", "true"),
+            ("CacheTtlSeconds", "300"),
+            ("SweepMaxReceiveCount", "2"),
+        ] {
+            options
+                .parameter_overrides
+                .insert(name.into(), value.into());
+        }
+    })
+    .await;
     let owner = stack.sign_up("Counted Rooms", "owner@counted.test").await;
     let room = stack
         .create_room(&owner, NewRoom::named("Abacus").rules(json!({})))
@@ -172,6 +186,26 @@ async fn every_answer_is_published_per_route_group_and_service_wide_with_catalog
         .collect();
     assert_eq!(cold.len(), 1, "{cold:?}");
     assert_eq!(cold[0]["ColdStarts"], 1.0);
+
+    // A licence sweep writes, once, when its run ends (through the sweep queue's workers), the
+    // tenants it checked and those it could not: what the sweep's alarm reads. One planted
+    // tenant cannot be read.
+    let operator = stack.operator().await;
+    plant_tenants(&stack, "counted", 16, 1).await;
+    let run_id = start_run(&stack, &operator).await;
+    let run = wait_for_run(&stack, &operator, &run_id).await;
+    let sweeps: Vec<Value> = self::documents(&lines)
+        .into_iter()
+        .filter(|d| d["run_id"] == run_id.as_str())
+        .collect();
+    assert_eq!(sweeps.len(), 1, "once per run: {sweeps:?}");
+    assert_eq!(
+        sweeps[0]["SweepTenants"].as_f64(),
+        run["summary"]["tenants"].as_f64(),
+        "{run}"
+    );
+    assert_eq!(sweeps[0]["SweepFailedTenants"], 1.0, "{}", sweeps[0]);
+    assert_eq!(run["summary"]["failed"], 1, "{run}");
 }
 
 #[tokio::test]
