@@ -246,48 +246,40 @@ impl DeployCheck {
         let live = events::authorization(AUTHORIZED_ROUTE, format!("Bearer {token}"));
         let forged = events::authorization(AUTHORIZED_ROUTE, format!("Bearer {forged}"));
         let (live, forged) = tokio::join!(
-            self.functions.invoke(authorizer, &live),
-            self.functions.invoke(authorizer, &forged),
+            self.answer(authorizer, &live),
+            self.answer(authorizer, &forged),
         );
         let forged_refused = match forged {
-            Ok(Invocation::Answered(answer)) => {
+            Ok(answer) => {
                 let authenticated = &answer["context"]["authenticated"];
-                let refused = authenticated == "false";
                 Outcome::new(
                     "authorizer: a forged token",
-                    refused,
+                    authenticated == "false",
                     format!("authenticated: {authenticated}"),
                 )
             }
-            other => Outcome::new("authorizer: a forged token", false, failed(other)),
+            Err(why) => Outcome::new("authorizer: a forged token", false, why),
         };
         checks.push(forged_refused);
-        match live {
-            Ok(Invocation::Answered(answer))
-                if answer["context"]["authenticated"] == "true"
-                    && answer["context"]["user_id"] == DEPLOY_CHECK_USER =>
-            {
+        let context = live.and_then(|answer| {
+            let context = &answer["context"];
+            if context["authenticated"] == "true" && context["user_id"] == DEPLOY_CHECK_USER {
+                Ok(context.clone())
+            } else {
+                Err(format!("not authenticated: {context}"))
+            }
+        });
+        match context {
+            Ok(context) => {
                 checks.push(Outcome::new(
                     "authorizer: a live session",
                     true,
                     "authenticated",
                 ));
-                serde_json::from_value(answer["context"].clone()).ok()
+                serde_json::from_value(context).ok()
             }
-            Ok(Invocation::Answered(answer)) => {
-                checks.push(Outcome::new(
-                    "authorizer: a live session",
-                    false,
-                    format!("not authenticated: {}", answer["context"]),
-                ));
-                None
-            }
-            other => {
-                checks.push(Outcome::new(
-                    "authorizer: a live session",
-                    false,
-                    failed(other),
-                ));
+            Err(why) => {
+                checks.push(Outcome::new("authorizer: a live session", false, why));
                 None
             }
         }
@@ -302,8 +294,8 @@ impl DeployCheck {
             }
         };
         let event = events::request(probe.route, signed_in);
-        match self.functions.invoke(probe.function, &event).await {
-            Ok(Invocation::Answered(answer)) => match events::status(answer) {
+        match self.answer(probe.function, &event).await {
+            Ok(answer) => match events::status(answer) {
                 Some(status) if status == probe.expect => Outcome::new(
                     probe.check,
                     true,
@@ -316,17 +308,18 @@ impl DeployCheck {
                 ),
                 None => Outcome::new(probe.check, false, "not an HTTP answer"),
             },
-            other => Outcome::new(probe.check, false, failed(other)),
+            Err(why) => Outcome::new(probe.check, false, why),
         }
     }
-}
 
-/// Why an invocation gave no answer to check: a raised error or a failed call.
-fn failed(invocation: Result<Invocation, StoreError>) -> String {
-    match invocation {
-        Ok(Invocation::Answered(_)) => "answered".to_owned(),
-        Ok(Invocation::Raised(error)) => format!("raised {}", error["errorType"]),
-        Err(error) => format!("not invoked: {error}"),
+    /// What `function` answered `event`, or why it gave no answer to check: an error it
+    /// raised, or a call that failed.
+    async fn answer(&self, function: &str, event: &Value) -> Result<Value, String> {
+        match self.functions.invoke(function, event).await {
+            Ok(Invocation::Answered(answer)) => Ok(answer),
+            Ok(Invocation::Raised(error)) => Err(format!("raised {}", error["errorType"])),
+            Err(error) => Err(format!("not invoked: {error}")),
+        }
     }
 }
 

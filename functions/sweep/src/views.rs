@@ -112,8 +112,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         onboarding: None,
         utilisation_queued: 0,
     };
-    let mut tenant_ids = Vec::new();
-    let mut reporting = Vec::new();
+    let mut reporting = 0;
     let mut progress = Vec::new();
     let mut tiers: BTreeMap<String, Utilisation> = BTreeMap::new();
     for shard in 0..TENANT_SHARDS {
@@ -128,11 +127,10 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 if tenant.tenant_id == PLATFORM_TENANT {
                     continue;
                 }
-                tenant_ids.push(tenant.tenant_id.clone());
                 progress.extend(tenant.onboarding_progress);
                 let licence = &tenant.licence;
                 if licence.features.contains(&Feature::Reports) {
-                    reporting.push(tenant.tenant_id.clone());
+                    reporting += 1;
                 }
                 view.tenants += 1;
                 *view
@@ -161,7 +159,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
         .collect();
     let onboarding = context.flags.onboarding_wizard_enabled;
     if onboarding {
-        view.onboarding = Some(OnboardingRate::new(&progress, tenant_ids.len() as u64));
+        view.onboarding = Some(OnboardingRate::new(&progress, view.tenants));
     }
     let (runs, _) = context.sweep.runs(20, None).await?;
     view.last_sweep = runs
@@ -181,7 +179,7 @@ pub async fn refresh(context: &Context) -> Result<LicenceHealth, StoreError> {
                 summary,
             })
         });
-    view.utilisation_queued = reporting.len() as u64;
+    view.utilisation_queued = reporting;
     context.sweep.save_view(LICENCE_HEALTH, &view).await?;
     // Each tenant's utilisation and onboarding checklist are computed by the sweep's workers,
     // one message a tenant each, which the workers queue a page of the tenant index at a

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::gateway::{Failure, invoke};
-use crate::stack::Shared;
+use crate::stack::{Shared, function_named};
 
 /// Where the SDK's Lambda client is pointed (it appends `/2015-03-31/functions/...`).
 pub(crate) const LAMBDA_PATH: &str = "/_local/lambda";
@@ -38,15 +38,7 @@ pub(crate) async fn invoke_function(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let unqualified = match name.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or_default(),
-        None => name.split(':').next().unwrap_or_default(),
-    };
-    let Some(function) = shared
-        .functions
-        .values()
-        .find(|f| f.physical_name == unqualified)
-    else {
+    let Some(function) = function_named(&shared.functions, &name) else {
         return lambda_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",

@@ -215,10 +215,8 @@ impl Stack {
                     })?,
                 None => 0,
             };
-            let function = functions
-                .values()
-                .find(|f| arn.ends_with(&format!(":function:{}", f.physical_name)))
-                .ok_or_else(|| StackError::Function {
+            let function =
+                function_named(&functions, &arn).ok_or_else(|| StackError::Function {
                     function: name.clone(),
                     problem: format!("authorizer function {arn} is not in the template"),
                 })?;
@@ -425,6 +423,17 @@ fn serve_http(
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(crate::gateway::serve(listener, Arc::clone(shared), stopped));
     (stop, task)
+}
+
+/// The function Lambda's `FunctionName` names: a name or an ARN, with or without a version or
+/// alias (here every function has one version, and its alias is the function).
+pub(crate) fn function_named<'a>(
+    functions: &'a BTreeMap<String, Arc<Deployed>>,
+    name: &str,
+) -> Option<&'a Arc<Deployed>> {
+    let unqualified = name.split_once(":function:").map_or(name, |(_, rest)| rest);
+    let unqualified = unqualified.split(':').next().unwrap_or_default();
+    functions.values().find(|f| f.physical_name == unqualified)
 }
 
 fn queue_url_of(queue: &Value, resolver: &LocalResolver) -> Result<String, StackError> {
