@@ -20,7 +20,7 @@ FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 # A step that takes a while says what it does before it starts (cargo then shows its progress).
 step = @printf '==> %s\n' "$(1)"
 
-.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build bench bench-levers deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -121,6 +121,25 @@ build: venv-build sbom ## Release zips of every function for arm64 into build/, 
 		cargo lambda build --release --arm64 --output-format zip --lambda-dir build $(addprefix --bin ,$(FUNCTIONS))
 
 BENCH_OUT := $(CURDIR)/target/bench
+
+# qemu-user runs an arm64 binary here; the arm64 C library is what the binaries link to.
+QEMU := /usr/bin/qemu-aarch64-static
+ARM64_SYSROOT := /usr/aarch64-linux-gnu
+
+$(QEMU):
+	$(call step,Installing qemu-user and the arm64 C library from Debian's packages (once))
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
+
+# Not in CI: it needs make build's release build (over half an hour cold). Run it before
+# resolving an issue that touches the build (docs/runbooks/deploy.md).
+verify-build: build venv-bench $(QEMU) ## Start every function's arm64 zip from make build under qemu-user against the local stack, its answer checked: into docs/performance.md
+	$(call step,Building the verifier)
+	cargo build -p steward-bench
+	$(call step,Starting each function's arm64 bootstrap under qemu-user)
+	target/debug/steward-bench verify-build --bundles build --work target/verify-build --out $(BENCH_OUT) \
+		--launcher "$(QEMU) -L $(ARM64_SYSROOT)"
+	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 # Every release build here has the jitter-entropy lever, as make build's (a release step without
 # it would rebuild aws-lc and all that depends on it, twice); the debug steps (the cold-start

@@ -314,19 +314,18 @@ def views_refresh_lines(views) -> list[str]:
     ]
 
 
-LEVERS_HEADING = "## 7. The build levers, each left off"
-
-
-def kept_levers_section(docs: Path) -> list[str] | None:
-    """Table 7 as the last `make bench-levers` wrote it: `make bench` does not rebuild the
-    levers (two more release builds), so its report keeps their table as it was."""
+def kept_section(docs: Path, number: int) -> list[str] | None:
+    """Section `number` as docs/performance.md has it now. A benchmark not run this time keeps
+    its last table: `make bench-levers` and `make verify-build` each run one benchmark, and
+    `make bench` does not rebuild the levers (two more release builds)."""
     written = docs / "performance.md"
     if not written.exists():
         return None
     lines = written.read_text().splitlines()
-    if LEVERS_HEADING not in lines:
+    prefix = f"## {number}. "
+    start = next((i for i, line in enumerate(lines) if line.startswith(prefix)), None)
+    if start is None:
         return None
-    start = lines.index(LEVERS_HEADING)
     end = next(
         (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
     )
@@ -336,10 +335,10 @@ def kept_levers_section(docs: Path) -> list[str] | None:
     return section
 
 
-def levers_section(data, results: Path, docs: Path) -> list[str]:
-    lines = [LEVERS_HEADING, ""]
+def levers_section(data, results: Path) -> list[str]:
+    lines = ["## 7. The build levers, each left off", ""]
     if data is None:
-        return kept_levers_section(docs) or lines + ["Not run (`make bench-levers`).", ""]
+        return lines + ["Not run (`make bench-levers`).", ""]
     measured = datetime.fromtimestamp((results / "levers.json").stat().st_mtime, timezone.utc)
     lines += [
         f"`make bench-levers` ({measured:%Y-%m-%d %H:%M} UTC): the SDK floor and two functions",
@@ -370,9 +369,59 @@ def levers_section(data, results: Path, docs: Path) -> list[str]:
     return lines
 
 
+def verify_build_section(data, results: Path) -> list[str]:
+    lines = ["## 8. The deploy artifacts, started", ""]
+    if data is None:
+        return lines + ["Not run (`make verify-build`).", ""]
+    measured = datetime.fromtimestamp(
+        (results / "verify-build.json").stat().st_mtime, timezone.utc
+    )
+    verdicts = data["results"]
+    passed = sum(1 for v in verdicts if v["passed"])
+    lines += [
+        f"`make verify-build` ({measured:%Y-%m-%d %H:%M} UTC): every function's `bootstrap` from",
+        "`make build`'s arm64 zips, unpacked and started once under",
+        f"`{data['launcher'] or 'no launcher'}`, as Lambda starts it: under the local Runtime API,",
+        "against the emulator and a local stack, with the environment the template gives it and",
+        "the event of table 1; its answer checked (the deploy check's smoke checks call the",
+        "stack's functions and it must report `Succeeded` to CodeDeploy).",
+        f"**{passed} of {len(verdicts)} answered as they must.** Machine: {machine()}. Times are",
+        "under emulation, where every arm64 instruction is translated: they show the binaries",
+        "start, not how fast they start on Graviton.",
+        "",
+        "| function | event | verdict | init ms | first answer ms | bootstrap MB | what it answered |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    # A start that never answered has no times (JSON null).
+    def ms(value) -> str:
+        return "–" if value is None else f"{value:.0f}"
+
+    for v in verdicts:
+        finding = v["finding"].replace("|", "\\|")
+        lines.append(
+            f"| {v['function']} | {v['event']} | {'ok' if v['passed'] else '**failed**'} | "
+            f"{ms(v['init_ms'])} | {ms(v['answer_ms'])} | "
+            f"{v['bootstrap_bytes'] / 1_048_576:.1f} | {finding} |"
+        )
+    lines.append("")
+    return lines
+
+
+def kept_header(docs: Path) -> list[str] | None:
+    """The header as the last whole `make bench` wrote it (its time and machine): a run of one
+    benchmark (`make bench-levers`, `make verify-build`) does not re-date the tables it keeps."""
+    written = docs / "performance.md"
+    if not written.exists():
+        return None
+    lines = written.read_text().splitlines()
+    end = next((i for i, line in enumerate(lines) if line.startswith("## ")), None)
+    return lines[:end] if end else None
+
+
 def main() -> None:
     results, docs = Path(sys.argv[1]), Path(sys.argv[2])
-    lines = [
+    whole_run = (results / "cold-start.json").exists()
+    lines = (None if whole_run else kept_header(docs)) or [
         "# Performance",
         "",
         "Written by `make bench` (infra/bench/report.py) from the results it leaves in",
@@ -384,13 +433,20 @@ def main() -> None:
         "times on a shared 2-core machine are noisy, ratios less so.",
         "",
     ]
-    lines += cold_start_section(load(results, "cold-start"), docs)
-    lines += authorizer_section(load(results, "authorizer"))
-    lines += overhead_section(load(results, "overhead"))
-    lines += requests_section(load(results, "requests"))
-    lines += load_section(load(results, "load"), docs)
-    lines += sweep_section(load(results, "sweep"))
-    lines += levers_section(load(results, "levers"), results, docs)
+    sections = [
+        (1, "cold-start", lambda data: cold_start_section(data, docs)),
+        (2, "authorizer", authorizer_section),
+        (3, "overhead", overhead_section),
+        (4, "requests", requests_section),
+        (5, "load", lambda data: load_section(data, docs)),
+        (6, "sweep", sweep_section),
+        (7, "levers", lambda data: levers_section(data, results)),
+        (8, "verify-build", lambda data: verify_build_section(data, results)),
+    ]
+    for number, name, render in sections:
+        data = load(results, name)
+        kept = kept_section(docs, number) if data is None else None
+        lines += kept or render(data)
     notes = docs / "performance-notes.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]

@@ -29,14 +29,45 @@ pub struct Subject {
     pub binary: PathBuf,
     pub environment: Vec<(String, String)>,
     pub event: Value,
-    pub event_kind: &'static str,
+    pub event_kind: EventKind,
+    /// A program the binary is started under, with its arguments before the binary's path
+    /// (qemu-user for an arm64 build); empty: the binary is executed itself.
+    pub launcher: Vec<String>,
+    /// Where the process's output goes; none: discarded.
+    pub log: Option<PathBuf>,
+}
+
+/// Which event a function is started with: what it must answer follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Schedule,
+    EmptyBatch,
+    Health,
+    HttpWithoutIdentity,
+    AuthorizerBadToken,
+    CodeDeployHook,
+    Floor,
+}
+
+impl EventKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::EmptyBatch => "sqs (empty batch)",
+            Self::Health => "GET /v1/health",
+            Self::HttpWithoutIdentity => "http (no identity)",
+            Self::AuthorizerBadToken => "authorizer (bad token)",
+            Self::CodeDeployHook => "codedeploy hook",
+            Self::Floor => "floor",
+        }
+    }
 }
 
 /// One start: milliseconds from exec to init done and to the answer.
 #[derive(Debug, Clone, Copy)]
-struct Start {
-    init_ms: f64,
-    answer_ms: f64,
+pub struct Start {
+    pub init_ms: f64,
+    pub answer_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,20 +91,42 @@ pub struct Summary {
 pub enum ColdStartError {
     #[error("{0}: {1}")]
     Start(String, std::io::Error),
-    #[error("{0} never asked for its event within 20 s")]
+    #[error("{0} never asked for its event within {WAIT:?}")]
     NeverReady(String),
-    #[error("{0} never answered its event within 20 s")]
+    #[error("{0} never answered its event within {WAIT:?}")]
     NeverAnswered(String),
 }
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The lifecycle hook execution the deploy check is started for.
+pub const HOOK_EXECUTION_ID: &str = "bench";
+
+/// The process's standard output and error: into the subject's log, or nowhere.
+fn output(subject: &Subject) -> Result<(Stdio, Stdio), ColdStartError> {
+    let Some(path) = &subject.log else {
+        return Ok((Stdio::null(), Stdio::null()));
+    };
+    let fail = |e| ColdStartError::Start(format!("{} (log {})", subject.name, path.display()), e);
+    let file = std::fs::File::create(path).map_err(fail)?;
+    let copy = file.try_clone().map_err(fail)?;
+    Ok((Stdio::from(file), Stdio::from(copy)))
+}
+
 /// Starts `subject` once; the process is killed once it has answered.
-async fn start_once(subject: &Subject) -> Result<(Start, Outcome), ColdStartError> {
+pub async fn start_once(subject: &Subject) -> Result<(Start, Outcome), ColdStartError> {
     let mut api = RuntimeApi::serve(serde_json::to_vec(&subject.event).unwrap_or_default())
         .await
         .map_err(|e| ColdStartError::Start(subject.name.clone(), e))?;
-    let mut command = tokio::process::Command::new(&subject.binary);
+    let (stdout, stderr) = output(subject)?;
+    let mut command = match subject.launcher.split_first() {
+        Some((program, arguments)) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(arguments).arg(&subject.binary);
+            command
+        }
+        None => tokio::process::Command::new(&subject.binary),
+    };
     command
         .env_clear()
         // lambda_runtime refuses to start without it; the functions' own name overrides it.
@@ -85,8 +138,8 @@ async fn start_once(subject: &Subject) -> Result<(Start, Outcome), ColdStartErro
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
         .kill_on_drop(true);
     let started = Instant::now();
     let mut child = command
@@ -159,7 +212,7 @@ pub async fn measure(subjects: &[Subject], runs: usize) -> Result<Vec<Summary>, 
             Summary {
                 name: subject.name.clone(),
                 binary: subject.binary.display().to_string(),
-                event: subject.event_kind,
+                event: subject.event_kind.label(),
                 binary_bytes: std::fs::metadata(&subject.binary).map_or(0, |m| m.len()),
                 runs: starts.len(),
                 init_ms_median: median(&mut init),
@@ -174,7 +227,7 @@ pub async fn measure(subjects: &[Subject], runs: usize) -> Result<Vec<Summary>, 
 }
 
 /// The event `function` is started with, and what kind it is.
-pub fn event_for(stack_name: &str, function: &steward_template::Function) -> (Value, &'static str) {
+pub fn event_for(stack_name: &str, function: &steward_template::Function) -> (Value, EventKind) {
     let mut routes = Vec::new();
     for (name, event) in &function.events {
         match event {
@@ -186,28 +239,31 @@ pub fn event_for(stack_name: &str, function: &steward_template::Function) -> (Va
                     schedule,
                     None,
                 );
-                return (event, "schedule");
+                return (event, EventKind::Schedule);
             }
-            FunctionEvent::Queue(_) => return (json!({ "Records": [] }), "sqs (empty batch)"),
+            FunctionEvent::Queue(_) => return (json!({ "Records": [] }), EventKind::EmptyBatch),
             FunctionEvent::Http { route, .. } => routes.push(route.to_string()),
         }
     }
     // The canary's pre-traffic hook has no trigger in the template: CodeDeploy invokes it.
     if function.binary == "deploy-check" {
-        let hook = json!({ "DeploymentId": "d-BENCH", "LifecycleEventHookExecutionId": "bench" });
-        return (hook, "codedeploy hook");
+        let hook = json!({
+            "DeploymentId": "d-BENCH",
+            "LifecycleEventHookExecutionId": HOOK_EXECUTION_ID,
+        });
+        return (hook, EventKind::CodeDeployHook);
     }
     if routes.is_empty() {
-        return (authorizer_request(), "authorizer (bad token)");
+        return (authorizer_request(), EventKind::AuthorizerBadToken);
     }
     match routes.iter().find(|r| *r == "GET /v1/health") {
-        Some(health) => (http_request(health), "GET /v1/health"),
+        Some(health) => (http_request(health), EventKind::Health),
         None => {
             let first = routes
                 .iter()
                 .find(|r| r.starts_with("GET "))
                 .unwrap_or(&routes[0]);
-            (http_request(first), "http (no identity)")
+            (http_request(first), EventKind::HttpWithoutIdentity)
         }
     }
 }
@@ -268,8 +324,55 @@ fn authorizer_request() -> Value {
     })
 }
 
-/// Every function of `template` (its binary in `binaries`), with the environment `stack` gave
-/// it, then the two floors.
+/// `env` (a function's, or none for a floor) with the AWS settings every process gets.
+fn with_aws(
+    env: Option<&Env>,
+    aws_environment: &[(&'static str, String)],
+) -> Vec<(String, String)> {
+    env.into_iter()
+        .flat_map(|env| env.vars())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain(
+            aws_environment
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone())),
+        )
+        .collect()
+}
+
+/// Every function of `template` (its binary `binary_of` it), with the environment `stack` gave
+/// it.
+pub fn function_subjects(
+    template: &Template,
+    stack: &steward_local::Stack,
+    aws_environment: &[(&'static str, String)],
+    binary_of: impl Fn(&steward_template::Function) -> PathBuf,
+    stack_name: &str,
+) -> Vec<Subject> {
+    let environments: std::collections::BTreeMap<&str, &Env> = stack
+        .functions()
+        .map(|(logical_id, _, env)| (logical_id, env))
+        .collect();
+    template
+        .functions
+        .iter()
+        .map(|function| {
+            let (event, event_kind) = event_for(stack_name, function);
+            let env = environments.get(function.logical_id.as_str()).copied();
+            Subject {
+                name: function.logical_id.clone(),
+                binary: binary_of(function),
+                environment: with_aws(env, aws_environment),
+                event,
+                event_kind,
+                launcher: Vec::new(),
+                log: None,
+            }
+        })
+        .collect()
+}
+
+/// Every function of `template` (its binary in `binaries`), then the two floors.
 pub fn subjects(
     template: &Template,
     stack: &steward_local::Stack,
@@ -277,42 +380,17 @@ pub fn subjects(
     binaries: &Path,
     stack_name: &str,
 ) -> Vec<Subject> {
-    let with_aws = |env: Option<&Env>| -> Vec<(String, String)> {
-        env.into_iter()
-            .flat_map(|env| env.vars())
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .chain(
-                aws_environment
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.clone())),
-            )
-            .collect()
-    };
-    let environments: std::collections::BTreeMap<&str, &Env> = stack
-        .functions()
-        .map(|(logical_id, _, env)| (logical_id, env))
-        .collect();
-    let mut subjects: Vec<Subject> = template
-        .functions
-        .iter()
-        .map(|function| {
-            let (event, event_kind) = event_for(stack_name, function);
-            Subject {
-                name: function.logical_id.clone(),
-                binary: binaries.join(&function.binary),
-                environment: with_aws(environments.get(function.logical_id.as_str()).copied()),
-                event,
-                event_kind,
-            }
-        })
-        .collect();
+    let binary_of = |function: &steward_template::Function| binaries.join(&function.binary);
+    let mut subjects = function_subjects(template, stack, aws_environment, binary_of, stack_name);
     for floor in ["floor-hello", "floor-sdk"] {
         subjects.push(Subject {
             name: floor.to_owned(),
             binary: binaries.join(floor),
-            environment: with_aws(None),
+            environment: with_aws(None, aws_environment),
             event: json!({}),
-            event_kind: "floor",
+            event_kind: EventKind::Floor,
+            launcher: Vec::new(),
+            log: None,
         });
     }
     subjects

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use steward_bench::cold_start;
+use steward_bench::{cold_start, verify_build};
 
 #[derive(Parser)]
 #[command(about = "Steward's benchmarks (make bench)")]
@@ -39,6 +39,22 @@ enum Command {
         /// The results file: `<name>.json` under `--out`.
         #[arg(long, default_value = "cold-start")]
         name: String,
+    },
+    /// `make build`'s arm64 zips, each unpacked and its bootstrap started once under qemu-user
+    /// against the local stack, its answer checked.
+    VerifyBuild {
+        /// `make build`'s output: `<binary>/bootstrap.zip` per function.
+        #[arg(long, default_value = "build")]
+        bundles: PathBuf,
+        /// Where the zips are unpacked, with each process's output beside its bootstrap.
+        #[arg(long, default_value = "target/verify-build")]
+        work: PathBuf,
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+        /// The program each bootstrap is started under, with its arguments (whitespace
+        /// separated); empty on an arm64 host.
+        #[arg(long, default_value = "qemu-aarch64-static -L /usr/aarch64-linux-gnu")]
+        launcher: String,
     },
 }
 
@@ -127,23 +143,13 @@ async fn cold_start(
     out: PathBuf,
     selection: Selection,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let emulator = steward_emulator::Emulator::start()?;
-    let endpoints = emulator.endpoints();
-    let template_path = repository_root().join("template.yaml");
-    let stack_name = "bench";
-    let stack = steward_local::Stack::start(steward_local::StackOptions::new(
-        &template_path,
-        stack_name,
-        endpoints.clone(),
-    ))
-    .await?;
-    let template = steward_template::Template::load(&template_path)?;
+    let local = LocalStack::start().await?;
     let subjects = selection.apply(cold_start::subjects(
-        &template,
-        &stack,
-        &endpoints.environment(),
+        &local.template,
+        &local.stack,
+        &local.endpoints.environment(),
         &binaries,
-        stack_name,
+        STACK_NAME,
     ));
     let summaries = cold_start::measure(&subjects, runs).await?;
     let floor = |name: &str| {
@@ -184,8 +190,102 @@ async fn cold_start(
         out.join(format!("{}.json", selection.name)),
         serde_json::to_vec_pretty(&results)?,
     )?;
-    stack.stop().await;
+    local.stack.stop().await;
     Ok(())
+}
+
+/// `make build`'s zips, each unpacked and started once under `launcher`: true if every one
+/// answered its event as it must.
+async fn verify_build(
+    bundles: PathBuf,
+    work: PathBuf,
+    out: PathBuf,
+    launcher: Vec<String>,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let local = LocalStack::start().await?;
+    let mut unpacked = std::collections::BTreeMap::new();
+    for function in &local.template.functions {
+        let zip = bundles.join(&function.binary).join("bootstrap.zip");
+        let into = work.join(&function.binary);
+        unpacked.insert(function.binary.clone(), verify_build::unpack(&zip, &into)?);
+    }
+    let binary_of = |function: &steward_template::Function| unpacked[&function.binary].clone();
+    let mut subjects = cold_start::function_subjects(
+        &local.template,
+        &local.stack,
+        &local.endpoints.environment(),
+        binary_of,
+        STACK_NAME,
+    );
+    for subject in &mut subjects {
+        subject.launcher = launcher.clone();
+        subject.log = subject.binary.parent().map(|dir| dir.join("output.log"));
+        // The deploy check's Lambda and CodeDeploy calls go to the stack, as in-process.
+        subject
+            .environment
+            .extend(local.stack.service_environment());
+    }
+    let verdicts = verify_build::verify(&subjects, || local.stack.hook_reports()).await;
+    println!(
+        "{:<28} {:>8} {:>10} {:>10}  {:<24} finding",
+        "function", "verdict", "init ms", "answer ms", "event"
+    );
+    for verdict in &verdicts {
+        println!(
+            "{:<28} {:>8} {:>10.1} {:>10.1}  {:<24} {}",
+            verdict.function,
+            if verdict.passed { "ok" } else { "FAILED" },
+            verdict.init_ms,
+            verdict.answer_ms,
+            verdict.event,
+            verdict.finding,
+        );
+    }
+    std::fs::create_dir_all(&out)?;
+    let results = serde_json::json!({
+        "benchmark": "verify-build",
+        "launcher": launcher.join(" "),
+        "results": verdicts,
+    });
+    std::fs::write(
+        out.join("verify-build.json"),
+        serde_json::to_vec_pretty(&results)?,
+    )?;
+    local.stack.stop().await;
+    Ok(verdicts.iter().all(|verdict| verdict.passed))
+}
+
+/// The physical-name prefix of the stack the functions are started against.
+const STACK_NAME: &str = "bench";
+
+/// The emulator and a local stack of the template, which the started binaries use.
+struct LocalStack {
+    /// Kept for the run: dropping it stops the emulator.
+    _emulator: steward_emulator::Emulator,
+    endpoints: steward_emulator::Endpoints,
+    stack: steward_local::Stack,
+    template: steward_template::Template,
+}
+
+impl LocalStack {
+    async fn start() -> Result<Self, Box<dyn std::error::Error>> {
+        let emulator = steward_emulator::Emulator::start()?;
+        let endpoints = emulator.endpoints();
+        let template_path = repository_root().join("template.yaml");
+        let stack = steward_local::Stack::start(steward_local::StackOptions::new(
+            &template_path,
+            STACK_NAME,
+            endpoints.clone(),
+        ))
+        .await?;
+        let template = steward_template::Template::load(&template_path)?;
+        Ok(Self {
+            _emulator: emulator,
+            endpoints,
+            stack,
+            template,
+        })
+    }
 }
 
 #[tokio::main]
@@ -202,6 +302,19 @@ async fn main() -> ExitCode {
             Ok(selection) => cold_start(binaries, runs, out, selection).await,
             Err(error) => Err(error.into()),
         },
+        Command::VerifyBuild {
+            bundles,
+            work,
+            out,
+            launcher,
+        } => {
+            let launcher = launcher.split_whitespace().map(str::to_owned).collect();
+            match verify_build(bundles, work, out, launcher).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("a function's artifact did not answer as it must".into()),
+                Err(error) => Err(error),
+            }
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,15 @@ pub(crate) const LAMBDA_PATH: &str = "/_local/lambda";
 /// Where the SDK's CodeDeploy client is pointed (it posts to `/`, JSON 1.1).
 pub(crate) const CODEDEPLOY_PATH: &str = "/_local/codedeploy";
 
+/// The services answered here, by SDK service id, at their addresses under `base` (the stack's
+/// URL).
+pub(crate) fn answered_here(base: &str) -> [(&'static str, String); 2] {
+    [
+        ("Lambda", format!("{base}{LAMBDA_PATH}")),
+        ("CodeDeploy", format!("{base}{CODEDEPLOY_PATH}")),
+    ]
+}
+
 /// One status a lifecycle hook reported to CodeDeploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -154,13 +154,7 @@ impl Stack {
         let here = format!("http://{bound}");
         let aws = options
             .endpoints
-            .sdk_config_with(&[
-                ("Lambda", format!("{here}{}", crate::services::LAMBDA_PATH)),
-                (
-                    "CodeDeploy",
-                    format!("{here}{}", crate::services::CODEDEPLOY_PATH),
-                ),
-            ])
+            .sdk_config_with(&crate::services::answered_here(&here))
             .into_builder()
             .timeout_config(steward_store::timeouts())
             .build();
@@ -343,6 +337,19 @@ impl Stack {
     /// Where to point a client.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The endpoints a function process started apart from the stack is given for the calls
+    /// the stack answers itself (`AWS_ENDPOINT_URL_<SERVICE>`), as its in-process functions
+    /// have them.
+    pub fn service_environment(&self) -> Vec<(String, String)> {
+        crate::services::answered_here(&self.url)
+            .into_iter()
+            .map(|(service, url)| {
+                let name = format!("AWS_ENDPOINT_URL_{}", service.to_uppercase());
+                (name, url)
+            })
+            .collect()
     }
 
     /// The physical name of a template resource (`Table` → `<stack>-Table`).
