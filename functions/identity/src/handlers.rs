@@ -15,11 +15,13 @@ use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal, Replayable};
 use steward_kit::retry::Optimistic;
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
+use steward_store::account_mail::AccountMailQueue;
 use steward_store::audit::AuditEntry;
 use steward_store::identity::{
     IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, SignedIn, TenantRecord,
     UserRecord,
 };
+use steward_store::recovery::RecoveryStore;
 
 use crate::keys::Keys;
 use crate::throttle::{Counted, Limits, Throttle, ThrottleKeys};
@@ -35,6 +37,8 @@ pub struct Identity {
     pub(crate) tokens: AccessTokens,
     pub(crate) keys: Keys,
     pub(crate) limits: Limits,
+    pub(crate) recovery: RecoveryStore,
+    pub(crate) account_mail: AccountMailQueue,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
 }
@@ -106,13 +110,17 @@ fn name(field: &str, text: &str) -> Result<String, ApiError> {
     Ok(text.to_owned())
 }
 
-fn new_password(field: &str, text: &str, personal: &[&str]) -> Result<Password, ApiError> {
+pub(crate) fn new_password(
+    field: &str,
+    text: &str,
+    personal: &[&str],
+) -> Result<Password, ApiError> {
     Password::new(text, personal)
         .map_err(|error: PasswordError| ApiError::validation(field, error.to_string()))
 }
 
 impl Identity {
-    fn audit(
+    pub(crate) fn audit(
         &self,
         request: &ApiRequest,
         tenant_id: &str,
@@ -715,6 +723,8 @@ steward_kit::routes! {
         "POST /v1/signup" => sign_up,
         "POST /v1/invitations/accept" => accept_invitation,
         "POST /v1/auth/login" => login,
+        "POST /v1/auth/password-reset" => ask_password_reset,
+        "POST /v1/auth/password-reset/confirm" => reset_password,
         "POST /v1/auth/refresh" => refresh,
         "POST /v1/auth/logout" => logout,
         "POST /v1/auth/logout-all" => logout_all,

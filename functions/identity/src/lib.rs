@@ -3,6 +3,7 @@
 
 mod handlers;
 mod keys;
+mod recovery;
 mod throttle;
 
 use serde::Deserialize;
@@ -12,7 +13,9 @@ use steward_kit::api::HttpFunction;
 use steward_kit::config::{ConfigError, Env, Flags};
 use steward_store::SdkConfig;
 use steward_store::access::AccessStore;
+use steward_store::account_mail::AccountMailQueue;
 use steward_store::identity::IdentityStore;
+use steward_store::recovery::RecoveryStore;
 
 pub use handlers::{Identity, KEYED_ROUTES};
 pub use keys::Keys;
@@ -29,6 +32,12 @@ struct LimitsConfig {
     login_max_failures_per_source: u32,
     #[serde(default = "defaults::window")]
     login_failure_window_seconds: i64,
+}
+
+/// Where the emails an account needs are queued (template.yaml).
+#[derive(Debug, Clone, Deserialize)]
+struct QueuesConfig {
+    account_mail_queue_url: String,
 }
 
 mod defaults {
@@ -50,11 +59,14 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     let instance = Instance::new(env, aws)?;
     let flags: Flags = instance.parse()?;
     let limits: LimitsConfig = instance.parse()?;
+    let queues: QueuesConfig = instance.parse()?;
     let table = instance.table();
     let keys = Keys::derive(&instance.common.signing_secret);
     let identity = Identity {
         store: IdentityStore::new(table.clone()),
-        access: AccessStore::new(table),
+        access: AccessStore::new(table.clone()),
+        recovery: RecoveryStore::new(table),
+        account_mail: AccountMailQueue::new(aws, queues.account_mail_queue_url),
         guard: instance.guard()?,
         auditor: instance.auditor(),
         tokens: AccessTokens::new(&keys.access_token),

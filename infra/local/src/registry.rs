@@ -31,6 +31,7 @@ impl Registry {
             steward_notifier::BINARIES,
             steward_sweep::BINARIES,
             steward_deploy_check::BINARIES,
+            steward_account_mail::BINARIES,
         ];
         for binary in crates.into_iter().flatten() {
             registry.insert(binary.name, binary.init);

@@ -130,6 +130,8 @@ pub struct Stack {
 
 /// The template parameter naming the API's public base URL.
 const PUBLIC_API_URL: &str = "PublicApiUrl";
+/// The template parameter naming the web app's base URL.
+const APP_BASE_URL: &str = "AppBaseUrl";
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
@@ -147,6 +149,12 @@ impl Stack {
             overrides
                 .entry(PUBLIC_API_URL.to_owned())
                 .or_insert_with(|| format!("http://{bound}"));
+        }
+        // The web app is served by this gateway (at /app): the emails' links lead there.
+        if template.parameters.contains_key(APP_BASE_URL) {
+            overrides
+                .entry(APP_BASE_URL.to_owned())
+                .or_insert_with(|| format!("http://{bound}/app"));
         }
         let parameters = template.parameter_values(&overrides)?;
         // The functions' clients wait on the emulator as they would on AWS; the calls of a

@@ -75,3 +75,76 @@ impl fmt::Debug for TenantToken {
         write!(f, "TenantToken({}.{}.redacted)", self.tenant_id, self.id)
     }
 }
+
+/// A secret that names what it opens outside any tenant (a password reset, which starts
+/// before anyone is signed in): `<id>.<secret>`, shown once and stored only as its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdToken {
+    id: String,
+    secret: String,
+}
+
+impl IdToken {
+    /// A new token, `secret` being 32 random bytes encoded by the caller.
+    pub fn new(id: &str, secret: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.split('.').collect::<Vec<_>>().as_slice() {
+            [id, secret] if is_token_part(id) && is_token_part(secret) => {
+                Some(Self::new(id, secret))
+            }
+            _ => None,
+        }
+    }
+
+    /// The id of what the token opens.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What is stored: SHA-256 of the whole token.
+    pub fn hash(&self) -> String {
+        sha256_hex(self.expose())
+    }
+
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.id, self.secret)
+    }
+}
+
+impl fmt::Debug for IdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdToken({}.redacted)", self.id)
+    }
+}
+
+#[cfg(test)]
+mod id_token_tests {
+    use super::*;
+
+    #[test]
+    fn an_id_token_parses_back_and_is_stored_as_the_hash_of_all_of_it() {
+        let token = IdToken::new("rst_1", "s3cr3t");
+        let parsed = IdToken::parse(&token.expose()).unwrap();
+        assert_eq!(parsed.id(), "rst_1");
+        assert_eq!(parsed.hash(), token.hash());
+        assert_ne!(IdToken::new("rst_1", "other").hash(), token.hash());
+        assert!(!format!("{token:?}").contains("s3cr3t"));
+        for bad in [
+            "",
+            "rst_1",
+            "rst_1.",
+            ".s3cr3t",
+            "a.b.c",
+            "rst 1.s3cr3t",
+            "rst_1.s3/cr3t",
+        ] {
+            assert!(IdToken::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -108,6 +108,10 @@ pub enum ApiError {
     /// `terminals`) and `allowed` is its value.
     #[error("the licence allows {allowed} {limit}; all are in use")]
     LicenceLimit { limit: String, allowed: u32 },
+    /// A single-use token (a password reset's) that was used, expired, replaced or forged:
+    /// one answer for all, so that it tells a guesser nothing.
+    #[error("{0}")]
+    InvalidToken(String),
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error("temporarily unavailable")]
@@ -162,6 +166,7 @@ impl ApiError {
                 "Invalid input",
             ),
             Self::InvalidCursor => ("invalid-cursor", S::BAD_REQUEST, "Invalid cursor"),
+            Self::InvalidToken(_) => ("invalid-token", S::BAD_REQUEST, "Invalid or spent token"),
             Self::IdempotencyKeyReused => (
                 "idempotency-key-reused",
                 S::UNPROCESSABLE_ENTITY,

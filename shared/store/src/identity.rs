@@ -529,7 +529,7 @@ impl IdentityStore {
         Ok(())
     }
 
-    fn revocations(
+    pub(crate) fn revocations(
         &self,
         tenant_id: &str,
         user_id: &str,
@@ -696,6 +696,24 @@ impl IdentityStore {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(read_failures(output.attributes.as_ref()))
+    }
+
+    /// The failures counted against each of `throttles` in the window starting at
+    /// `window_start`, in one request.
+    pub async fn failures<const N: usize>(
+        &self,
+        throttles: [&str; N],
+        window_start: i64,
+        now: i64,
+    ) -> Result<[u32; N], StoreError> {
+        let counters = throttles.map(|throttle| throttle_key(throttle, window_start));
+        let items = self.table.batch_get(counters.to_vec()).await?;
+        Ok(counters.each_ref().map(|counter| {
+            let found = items.iter().find(|item| {
+                item.get("pk") == counter.get("pk") && item.get("sk") == counter.get("sk")
+            });
+            live_failures(found, now)
+        }))
     }
 
     /// What a sign-in reads before it verifies a password, in one request: the failures

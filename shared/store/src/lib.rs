@@ -2,6 +2,7 @@
 //! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
 
 pub mod access;
+pub mod account_mail;
 mod attributes;
 pub mod audit;
 pub mod backoff;
@@ -28,6 +29,7 @@ pub mod preconditions;
 pub mod provision;
 #[cfg(feature = "sqs")]
 pub mod queue;
+pub mod recovery;
 pub mod reports;
 pub mod requests;
 pub mod rooms;

@@ -32,6 +32,7 @@ mod openapi;
 mod operations;
 mod queues_and_schedules;
 mod quotas;
+mod recovery;
 mod release;
 mod rooms;
 mod series;

@@ -3,6 +3,7 @@
 mod email;
 pub mod hashing;
 mod password;
+pub mod recovery;
 pub mod tokens;
 
 pub use email::{Email, EmailError};

@@ -1,0 +1,184 @@
+//! The account mail function (`account-mail`): the account mail queue's consumer. It sends the
+//! emails a person's account needs: a link to choose a new password, and a notice once the
+//! password changed. Whether an address has an account is found out here, off the path of the
+//! request that asked, so that the request's answer and time are the same for everyone.
+//!
+//! SQS may deliver a message twice: a reset asked for twice sends two links, of which only the
+//! newer works, as when the person asks twice.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use jiff::Timestamp;
+use serde::Deserialize;
+use steward_access::{new_id, new_secret};
+use steward_domain::digest::IdToken;
+use steward_domain::identity::recovery::{
+    RESET_MAIL_WINDOW_SECONDS, RESET_MAILS_PER_WINDOW, RESET_MINUTES,
+};
+use steward_kit::config::{Common, ConfigError, Env};
+use steward_kit::secret::keyed_hash;
+use steward_kit::sqs::{RecordHandler, SqsFunction};
+use steward_mail::{AppLinks, Email as _, PasswordChanged, PasswordReset};
+use steward_store::account_mail::{AccountMail, MessageError};
+use steward_store::identity::IdentityStore;
+use steward_store::mail::{Email, Mailer};
+use steward_store::recovery::{RecoveryStore, ResetRecord};
+use steward_store::{SdkConfig, StoreError, Table};
+
+/// The app's pages the emails link to.
+pub const RESET_PAGE: &str = "reset-password";
+pub const FORGOT_PAGE: &str = "forgot-password";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountMailError {
+    #[error(transparent)]
+    Unreadable(#[from] MessageError),
+    #[error("rendering an email: {0}")]
+    Template(#[from] steward_mail::TemplateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct AccountMailer {
+    identity: IdentityStore,
+    recovery: RecoveryStore,
+    mailer: Mailer,
+    links: AppLinks,
+    /// Keys the hashes that count reset emails per address (no address stored in clear).
+    counting: [u8; 32],
+}
+
+impl RecordHandler for AccountMailer {
+    type Error = AccountMailError;
+
+    async fn handle(&self, record: &SqsMessage) -> Result<(), AccountMailError> {
+        let mail = AccountMail::from_message(record.body.as_deref().unwrap_or_default())?;
+        match mail {
+            AccountMail::PasswordReset { email } => self.password_reset(&email).await,
+            AccountMail::PasswordChanged { tenant_id, user_id } => {
+                self.password_changed(&tenant_id, &user_id).await
+            }
+        }
+    }
+}
+
+impl AccountMailer {
+    /// A link to choose a new password, to the account `email` names; nothing for an address
+    /// nobody has, or one sent more reset emails this hour than a person asks for.
+    async fn password_reset(&self, email: &str) -> Result<(), AccountMailError> {
+        let Some(user) = self.identity.user_by_email(email).await? else {
+            tracing::info!("a password reset was asked for an address with no account");
+            return Ok(());
+        };
+        let now = Timestamp::now();
+        if !self.within_mail_limit(email, now.as_second()).await? {
+            tracing::warn!(
+                user = %user.user_id,
+                "password reset emails to one address past the hourly limit: dropped"
+            );
+            return Ok(());
+        }
+        let reset_id = new_id("rst");
+        let token = IdToken::new(&reset_id, &new_secret());
+        let (pk, sk) = ResetRecord::key(&reset_id);
+        let reset = ResetRecord {
+            pk,
+            sk,
+            reset_id,
+            email: email.to_owned(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.user_id.clone(),
+            token_hash: token.hash(),
+            created_at: now.to_string(),
+            expires_at: now.as_second() + RESET_MINUTES * 60,
+        };
+        if !self.recovery.start(&reset).await? {
+            tracing::info!("the address moved to another account while its reset was made");
+            return Ok(());
+        }
+        let link = self.links.with_token(RESET_PAGE, &token.expose());
+        let composed = PasswordReset {
+            name: &user.name,
+            email,
+            link: &link,
+            minutes: RESET_MINUTES,
+        }
+        .compose()?;
+        self.send(email, composed).await
+    }
+
+    /// Tells the account's owner that its password changed.
+    async fn password_changed(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<(), AccountMailError> {
+        let Some(user) = self.identity.user(tenant_id, user_id).await? else {
+            return Ok(());
+        };
+        let reset_link = self.links.page(FORGOT_PAGE);
+        let composed = PasswordChanged {
+            name: &user.name,
+            email: &user.email,
+            reset_link: &reset_link,
+        }
+        .compose()?;
+        self.send(&user.email, composed).await
+    }
+
+    async fn send(
+        &self,
+        to: &str,
+        composed: steward_mail::Composed,
+    ) -> Result<(), AccountMailError> {
+        let email = Email {
+            to: vec![to.to_owned()],
+            subject: composed.subject,
+            text: composed.text,
+            html: Some(composed.html),
+            attachments: Vec::new(),
+        };
+        Ok(self.mailer.send(&email).await?)
+    }
+
+    /// Counts one more reset email to `email` in this hour's window: whether it may go.
+    async fn within_mail_limit(&self, email: &str, now: i64) -> Result<bool, StoreError> {
+        let start = now - now.rem_euclid(RESET_MAIL_WINDOW_SECONDS);
+        let counter = format!("RESETMAIL#{}", keyed_hash(&self.counting, email));
+        let sent = self
+            .identity
+            .count_failure(&counter, start, start + RESET_MAIL_WINDOW_SECONDS)
+            .await?;
+        Ok(sent <= RESET_MAILS_PER_WINDOW)
+    }
+}
+
+/// Where the emails link to and who they come from (template.yaml).
+#[derive(Debug, Clone, Deserialize)]
+struct AccountMailConfig {
+    notification_sender: String,
+    /// The web app's address (`AppBaseUrl`).
+    app_base_url: String,
+}
+
+/// Messages an instance handles at once (each a few requests and an email, mostly waiting).
+const CONCURRENCY: usize = 4;
+
+pub fn init(env: &Env, aws: &SdkConfig) -> Result<SqsFunction<AccountMailer>, ConfigError> {
+    let common: Common = env.parse()?;
+    let config: AccountMailConfig = env.parse()?;
+    let table = Table::new(aws, &common.table);
+    Ok(SqsFunction::new(
+        AccountMailer {
+            identity: IdentityStore::new(table.clone()),
+            recovery: RecoveryStore::new(table),
+            mailer: Mailer::new(aws, config.notification_sender),
+            links: AppLinks::new(&config.app_base_url),
+            counting: common.signing_secret.derive("reset-mail"),
+        },
+        CONCURRENCY,
+    ))
+}
+
+steward_kit::binaries! {
+    "account-mail" => init,
+}

@@ -1,0 +1,187 @@
+//! Choosing a new password with a link sent by email (issue 26, item 1).
+//!
+//! Asking for a link answers the same, in the same time, for every address: it counts the ask
+//! against its source and queues it, and the account mail function finds out whether the
+//! address has an account (`steward_store::account_mail`). Using a link is throttled as a
+//! sign-in is, and sets the password, spends the link and ends every session in one write.
+
+use http::StatusCode;
+use jiff::Timestamp;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+use steward_domain::digest::IdToken;
+use steward_domain::identity::hashing;
+use steward_domain::identity::recovery::RESET_MINUTES;
+use steward_kit::ApiError;
+use steward_kit::api::{self, ApiRequest, no_content};
+use steward_store::account_mail::AccountMail;
+use steward_store::recovery::ResetError;
+
+use crate::handlers::{Identity, new_password};
+use crate::throttle::{Counted, Throttle, ThrottleKeys};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AskReset {
+    email: steward_domain::identity::Email,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetPassword {
+    token: String,
+    new_password: String,
+}
+
+/// What every refused link gets: used, expired, replaced by a newer one and forged alike.
+fn spent() -> ApiError {
+    ApiError::InvalidToken(
+        "this password reset link was used, has expired, was replaced by a newer one, or is \
+         not one we sent; ask for a new one"
+            .into(),
+    )
+}
+
+impl Identity {
+    /// `POST /v1/auth/password-reset`: 202 and the same body for every address.
+    pub(crate) async fn ask_password_reset(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let body: AskReset = request.json()?;
+        let source = request.source_ip.as_deref().unwrap_or("");
+        let now = Timestamp::now().as_second();
+        let window = self.limits.window_seconds;
+        let start = now - now.rem_euclid(window);
+        let counter = self.keys.throttle_key("RESETASK", source);
+        let asked = self
+            .store
+            .count_failure(&counter, start, start + window)
+            .await?;
+        if asked > self.limits.per_source {
+            return Err(ApiError::TooManyRequests {
+                retry_after: std::time::Duration::from_secs((start + window - now).max(1) as u64),
+            });
+        }
+        self.account_mail
+            .send(&AccountMail::PasswordReset {
+                email: body.email.to_string(),
+            })
+            .await?;
+        api::json(
+            StatusCode::ACCEPTED,
+            &json!({
+                "status": "accepted",
+                "detail": format!(
+                    "If an account uses this address, a link to choose a new password is on its \
+                     way. It works once, for {RESET_MINUTES} minutes."
+                ),
+            }),
+        )
+    }
+
+    /// `POST /v1/auth/password-reset/confirm`: the new password, set with the emailed token.
+    pub(crate) async fn reset_password(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let body: ResetPassword = request.json()?;
+        let token = IdToken::parse(&body.token);
+        let reset = match &token {
+            Some(token) => self.recovery.reset(token.id()).await?,
+            None => None,
+        };
+        let email = reset
+            .as_ref()
+            .map_or_else(String::new, |reset| reset.email.clone());
+        let source = request.source_ip.as_deref().unwrap_or("");
+        let throttle = Throttle {
+            store: &self.store,
+            limits: self.limits,
+            keys: ThrottleKeys {
+                pair: self
+                    .keys
+                    .throttle_key("RESETPAIR", &format!("{email}\n{source}")),
+                source: self.keys.throttle_key("RESETSOURCE", source),
+                account: self.keys.throttle_key("RESETACCOUNT", &email),
+            },
+            now: Timestamp::now().as_second(),
+        };
+        let [pair, source_failures, account] = self
+            .store
+            .failures(throttle.counters(), throttle.window_start(), throttle.now)
+            .await?;
+        throttle.check(&Counted {
+            pair,
+            source: source_failures,
+            account,
+            known_source: false,
+        })?;
+        let usable = match (&token, &reset) {
+            (Some(token), Some(reset)) => {
+                reset.token_hash == token.hash()
+                    && reset.expires_at > throttle.now
+                    && self.recovery.is_latest(reset).await?
+            }
+            _ => false,
+        };
+        let (Some(token), Some(reset)) = (token.filter(|_| usable), reset) else {
+            throttle.fail().await?;
+            return Err(spent());
+        };
+        let user = self
+            .store
+            .user(&reset.tenant_id, &reset.user_id)
+            .await?
+            .ok_or_else(spent)?;
+        let password = new_password("new_password", &body.new_password, &[&email, &user.name])?;
+        let hash = hashing::hash(&password);
+        let sessions: Vec<String> = self
+            .store
+            .sessions(&reset.tenant_id, &reset.user_id)
+            .await?
+            .into_iter()
+            .filter(|session| session.is_alive(throttle.now))
+            .map(|session| session.session_id)
+            .collect();
+        let audit = self.audit(
+            request,
+            &reset.tenant_id,
+            &reset.user_id,
+            "user.password_reset",
+            &format!("user:{}", reset.user_id),
+            json!({ "reset_id": reset.reset_id, "sessions_revoked": sessions }),
+        );
+        let finished = self
+            .recovery
+            .finish(
+                &reset,
+                &token.hash(),
+                throttle.now,
+                hash.as_str(),
+                &Timestamp::now().to_string(),
+                &sessions,
+                &audit,
+            )
+            .await;
+        match finished {
+            Ok(()) => {}
+            Err(ResetError::Spent) => {
+                throttle.fail().await?;
+                return Err(spent());
+            }
+            Err(ResetError::Store(error)) => return Err(error.into()),
+        }
+        // The password is set: a notice that fails to queue is logged, not the person's
+        // problem (their link is spent, and a retry would be refused).
+        let notice = AccountMail::PasswordChanged {
+            tenant_id: reset.tenant_id.clone(),
+            user_id: reset.user_id.clone(),
+        };
+        if let Err(error) = self.account_mail.send(&notice).await {
+            tracing::error!(%error, user = %reset.user_id, "the password-changed notice was not queued");
+        }
+        no_content()
+    }
+}

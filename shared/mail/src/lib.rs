@@ -1,0 +1,157 @@
+//! Every email Steward sends about a person's account, as compiled templates (askama, in
+//! `templates/`): a text part and an HTML part from the same values, the HTML escaped by
+//! default (an `.html` template escapes every value it shows), and a link to the page of the
+//! web app where the person acts.
+
+use askama::Template;
+
+/// Why an email could not be rendered.
+pub use askama::Error as TemplateError;
+
+/// An email ready for the mailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// An email Steward sends: its subject, and its two parts from its templates.
+pub trait Email {
+    fn subject(&self) -> String;
+    fn text(&self) -> askama::Result<String>;
+    fn html(&self) -> askama::Result<String>;
+
+    fn compose(&self) -> askama::Result<Composed> {
+        Ok(Composed {
+            subject: self.subject(),
+            text: self.text()?,
+            html: self.html()?,
+        })
+    }
+}
+
+/// Where the web app is (the template's `AppBaseUrl`): the emails link to its pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppLinks {
+    base: String,
+}
+
+impl AppLinks {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The app's `page`.
+    pub fn page(&self, page: &str) -> String {
+        format!("{}/{page}", self.base)
+    }
+
+    /// The app's `page`, handed `token` in the fragment: a browser never sends a fragment to
+    /// a server, so the token stays out of access logs and `Referer` headers.
+    pub fn with_token(&self, page: &str, token: &str) -> String {
+        format!("{}/{page}#token={token}", self.base)
+    }
+}
+
+/// Declares an email's two templates, its text and its HTML, each given the email as `mail`,
+/// and implements [`Email`] with them.
+macro_rules! email {
+    ($email:ident, $text:literal, $html:literal, |$mail:ident| $subject:expr) => {
+        const _: () = {
+            #[derive(Template)]
+            #[template(path = $text)]
+            struct Text<'a> {
+                mail: &'a $email<'a>,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> {
+                mail: &'a $email<'a>,
+            }
+
+            impl Email for $email<'_> {
+                fn subject(&self) -> String {
+                    let $mail = self;
+                    $subject
+                }
+
+                fn text(&self) -> askama::Result<String> {
+                    Text { mail: self }.render()
+                }
+
+                fn html(&self) -> askama::Result<String> {
+                    Html { mail: self }.render()
+                }
+            }
+        };
+    };
+}
+
+/// A link to choose a new password, sent to an account's address when someone asks for it.
+#[derive(Debug, Clone)]
+pub struct PasswordReset<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub link: &'a str,
+    /// How long the link works.
+    pub minutes: i64,
+}
+
+email!(
+    PasswordReset,
+    "password_reset.txt",
+    "password_reset.html",
+    |_mail| "Choose a new Steward password".to_owned()
+);
+
+/// What an account's owner is told once its password was changed, by a reset or by them.
+#[derive(Debug, Clone)]
+pub struct PasswordChanged<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    /// Where to ask for a reset if it was not them.
+    pub reset_link: &'a str,
+}
+
+email!(
+    PasswordChanged,
+    "password_changed.txt",
+    "password_changed.html",
+    |_mail| "Your Steward password was changed".to_owned()
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_person_typed_is_escaped_in_html_and_kept_in_text() {
+        let reset = PasswordReset {
+            name: "<script>alert(1)</script> & Co",
+            email: "ada@example.com",
+            link: "https://app.example/reset-password#token=a.b",
+            minutes: 30,
+        };
+        let mail = reset.compose().unwrap();
+        assert!(!mail.html.contains("<script>"), "{}", mail.html);
+        assert!(mail.html.contains("&#60;script&#62;") || mail.html.contains("&lt;script&gt;"));
+        assert!(mail.text.contains("<script>alert(1)</script> & Co"));
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("reset-password#token=a.b"), "{part}");
+            assert!(part.contains("30 minutes"), "{part}");
+        }
+    }
+
+    #[test]
+    fn a_link_carries_its_token_in_the_fragment_under_the_app_base() {
+        let links = AppLinks::new("https://app.example/steward/");
+        assert_eq!(
+            links.with_token("reset-password", "rst_1.s3cr3t"),
+            "https://app.example/steward/reset-password#token=rst_1.s3cr3t"
+        );
+    }
+}
