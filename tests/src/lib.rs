@@ -249,6 +249,32 @@ impl TestStack {
     }
 }
 
+impl TestStack {
+    /// The tokens the links of every email to `address` with `subject` carry (`#token=…`),
+    /// oldest first, once the account mail queue has been worked off.
+    pub async fn emailed_tokens(&self, address: &str, subject: &str) -> Vec<String> {
+        self.drained("AccountMailQueue").await;
+        self.sent_mail(address)
+            .await
+            .iter()
+            .filter(|mail| mail["subject"] == subject)
+            .filter_map(|mail| link_token(&mail_text(mail)))
+            .collect()
+    }
+}
+
+/// The token a link in `text` carries in its fragment (`#token=`): ids and URL-safe base64,
+/// joined by dots.
+pub fn link_token(text: &str) -> Option<String> {
+    let start = text.find("#token=")? + "#token=".len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect(),
+    )
+}
+
 /// The text of a sent email, whichever way it was sent: SES's simple form, or raw MIME with
 /// every leaf part decoded.
 pub fn mail_text(message: &Value) -> String {

@@ -1,4 +1,5 @@
-//! Invitations: create (the token shown once), list, revoke. Accepting one is the identity
+//! Invitations: create (the token shown once, and emailed to the invitee), send again, list,
+//! revoke. Accepting one is the identity
 //! function's, since it signs the new member in.
 
 use std::collections::BTreeSet;
@@ -15,6 +16,7 @@ use steward_domain::identity::Email;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::access::{InvitationRecord, InviteError};
+use steward_store::account_mail::AccountMail;
 
 use crate::Access;
 use crate::mutate::{change_problem, role};
@@ -72,18 +74,16 @@ impl Access {
         }
         .authorised_for(caller.user_id(), &inviter)
         .map_err(change_problem)?;
+        // An address that is already one of this tenant's members is refused, as the admin
+        // can list them anyway; whether it has an account elsewhere is not told (one read
+        // either way): the answer would tell any admin who uses Steward.
         let tenant = &caller.tenant;
-        if self
-            .identity
-            .user_by_email(body.email.as_str())
-            .await?
-            .is_some()
-        {
+        let member_of = self.identity.tenant_of_email(body.email.as_str()).await?;
+        if member_of.as_deref() == Some(tenant_id) {
             return Err(ApiError::Conflict(
-                "that email already belongs to a Steward account".into(),
+                "that address is already a member of this organisation".into(),
             ));
         }
-
         let now = Timestamp::now();
         let id = new_id("inv");
         let token = InvitationToken::new(tenant_id, &id, &steward_access::new_secret());
@@ -127,10 +127,87 @@ impl Access {
             }
             Err(InviteError::Store(error)) => return Err(error.into()),
         }
+        self.mail_invitation(&caller, &record, &token).await;
         let mut answer = view(&record, now.as_second());
         // Shown this once: only its hash is kept.
         answer["token"] = json!(token.expose());
         api::json(StatusCode::CREATED, &answer)
+    }
+
+    /// `POST /v1/invitations/{invitationId}/resend`: a new link for a pending invitation,
+    /// emailed again; the old link stops working and the invitation runs a full lifetime from
+    /// now. The new token is shown once, as at creation.
+    pub(crate) async fn resend_invitation(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self
+            .guard
+            .allow(request, Permission::InvitationsCreate)
+            .await?;
+        let tenant_id = caller.tenant_id();
+        let id = request.path_param("invitationId")?;
+        let Some(mut record) = self.store.invitation(tenant_id, id).await? else {
+            return Err(ApiError::NotFound(format!("invitation {id}")));
+        };
+        let now = Timestamp::now();
+        let token = InvitationToken::new(tenant_id, id, &steward_access::new_secret());
+        let expires_at = now.as_second() + self.lifetimes.invitation_ttl_seconds;
+        let audit = self.auditor.entry(
+            request,
+            Record {
+                tenant_id,
+                actor: caller.user_id(),
+                action: "invitation.resend",
+                target: &format!("invitation:{id}"),
+                before: json!({ "expires_at": record.expires_at }),
+                after: json!({ "expires_at": expires_at }),
+            },
+        );
+        let renewed = self
+            .store
+            .renew_invitation(
+                tenant_id,
+                id,
+                &token.hash(),
+                expires_at,
+                now.as_second(),
+                &audit,
+            )
+            .await?;
+        if !renewed {
+            let status = record.status_at(now.as_second()).to_owned();
+            return Err(ApiError::Conflict(format!(
+                "the invitation is {status}: only a pending one is sent again"
+            )));
+        }
+        record.token_hash = token.hash();
+        record.expires_at = expires_at;
+        self.mail_invitation(&caller, &record, &token).await;
+        let mut answer = view(&record, now.as_second());
+        answer["token"] = json!(token.expose());
+        api::json(StatusCode::OK, &answer)
+    }
+
+    /// Queues the invitation's email to its invitee. The invitation stands without it (the
+    /// admin holds the token, and can send it again), so a failure is logged, not answered.
+    async fn mail_invitation(
+        &self,
+        caller: &steward_access::Caller,
+        record: &InvitationRecord,
+        token: &InvitationToken,
+    ) {
+        let mail = AccountMail::Invitation {
+            email: record.email.clone(),
+            token: token.expose(),
+            tenant_name: caller.tenant.name.clone(),
+            inviter_name: caller.user.name.clone(),
+            roles: record.roles.iter().map(ToString::to_string).collect(),
+            expires_at: record.expires_at,
+        };
+        if let Err(error) = self.account_mail.send(&mail).await {
+            tracing::error!(%error, invitation = %record.invitation_id, "the invitation's email was not queued; it can be sent again");
+        }
     }
 
     pub(crate) async fn list_invitations(

@@ -26,6 +26,7 @@ use steward_kit::config::{ConfigError, Env};
 use steward_kit::pagination::Cursors;
 use steward_store::SdkConfig;
 use steward_store::access::AccessStore;
+use steward_store::account_mail::AccountMailQueue;
 use steward_store::identity::IdentityStore;
 
 /// Lifetimes, from the environment.
@@ -55,6 +56,13 @@ pub struct Access {
     cursors: Cursors,
     lifetimes: Lifetimes,
     onboarding: Onboarding,
+    account_mail: AccountMailQueue,
+}
+
+/// Where invitations' emails are queued (template.yaml).
+#[derive(Debug, Clone, Deserialize)]
+struct QueuesConfig {
+    account_mail_queue_url: String,
 }
 
 /// The onboarding checklist's store, and whether ONBOARDING_WIZARD_ENABLED is on.
@@ -73,6 +81,10 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Access>, ConfigEr
         auditor: instance.auditor(),
         cursors: instance.cursors(),
         lifetimes: instance.parse()?,
+        account_mail: AccountMailQueue::new(
+            aws,
+            instance.parse::<QueuesConfig>()?.account_mail_queue_url,
+        ),
         onboarding: Onboarding {
             enabled: instance
                 .parse::<steward_kit::config::Flags>()?
@@ -127,6 +139,7 @@ steward_kit::routes! {
         "POST /v1/invitations" => invite,
         "GET /v1/invitations" => list_invitations,
         "DELETE /v1/invitations/{invitationId}" => revoke_invitation,
+        "POST /v1/invitations/{invitationId}/resend" => resend_invitation,
         "GET /v1/policy" => current_policy,
         "GET /v1/policy/versions" => policy_versions,
         "GET /v1/policy/versions/{version}" => policy_version,
@@ -162,6 +175,10 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
         Permission::ChangeRequestsDecide,
     ),
     ("POST /v1/invitations", Permission::InvitationsCreate),
+    (
+        "POST /v1/invitations/{invitationId}/resend",
+        Permission::InvitationsCreate,
+    ),
     (
         "POST /v1/onboarding/steps/{step}",
         Permission::SettingsUpdate,

@@ -1,6 +1,6 @@
 //! The account mail function (`account-mail`): the account mail queue's consumer. It sends the
-//! emails a person's account needs: a link to choose a new password, and a notice once the
-//! password changed. Whether an address has an account is found out here, off the path of the
+//! emails a person's account needs: a link to choose a new password, a notice once the
+//! password changed, and invitations with the link that accepts them. Whether an address has an account is found out here, off the path of the
 //! request that asked, so that the request's answer and time are the same for everyone.
 //!
 //! SQS may deliver a message twice: a reset asked for twice sends two links, of which only the
@@ -17,7 +17,7 @@ use steward_domain::identity::recovery::{
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::secret::keyed_hash;
 use steward_kit::sqs::{RecordHandler, SqsFunction};
-use steward_mail::{AppLinks, Email as _, PasswordChanged, PasswordReset};
+use steward_mail::{AppLinks, Email as _, Invitation, PasswordChanged, PasswordReset};
 use steward_store::account_mail::{AccountMail, MessageError};
 use steward_store::identity::IdentityStore;
 use steward_store::mail::{Email, Mailer};
@@ -27,6 +27,7 @@ use steward_store::{SdkConfig, StoreError, Table};
 /// The app's pages the emails link to.
 pub const RESET_PAGE: &str = "reset-password";
 pub const FORGOT_PAGE: &str = "forgot-password";
+pub const INVITATION_PAGE: &str = "accept-invitation";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountMailError {
@@ -56,6 +57,28 @@ impl RecordHandler for AccountMailer {
             AccountMail::PasswordReset { email } => self.password_reset(&email).await,
             AccountMail::PasswordChanged { tenant_id, user_id } => {
                 self.password_changed(&tenant_id, &user_id).await
+            }
+            AccountMail::Invitation {
+                email,
+                token,
+                tenant_name,
+                inviter_name,
+                roles,
+                expires_at,
+            } => {
+                let link = self.links.with_token(INVITATION_PAGE, &token);
+                let expires = Timestamp::from_second(expires_at)
+                    .map(|at| at.strftime("%A %-d %B %Y, %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                let composed = Invitation {
+                    inviter: &inviter_name,
+                    organisation: &tenant_name,
+                    roles: &roles.join(" and "),
+                    link: &link,
+                    expires: &expires,
+                }
+                .compose()?;
+                self.send(&email, composed).await
             }
         }
     }

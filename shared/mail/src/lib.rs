@@ -124,6 +124,30 @@ email!(
     |_mail| "Your Steward password was changed".to_owned()
 );
 
+/// An invitation to join an organisation, with the link that accepts it.
+#[derive(Debug, Clone)]
+pub struct Invitation<'a> {
+    /// Who invited, by name.
+    pub inviter: &'a str,
+    /// The tenant's name.
+    pub organisation: &'a str,
+    /// The roles offered, in words (`member`, `admin and manager`).
+    pub roles: &'a str,
+    pub link: &'a str,
+    /// When the invitation lapses, as a reader reads it (UTC).
+    pub expires: &'a str,
+}
+
+email!(
+    Invitation,
+    "invitation.txt",
+    "invitation.html",
+    |mail| format!(
+        "{} invited you to {} on Steward",
+        mail.inviter, mail.organisation
+    )
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

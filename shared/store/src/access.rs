@@ -525,6 +525,43 @@ impl AccessStore {
         }
     }
 
+    /// A pending, unexpired invitation's token replaced by `token_hash` and its end moved to
+    /// `expires_at` (a resend: the old link stops working), with its audit entry; `false` when
+    /// it was not pending any more (nothing written).
+    pub async fn renew_invitation(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let table = self.table.name();
+        let (pk, sk) = InvitationRecord::key(tenant_id, id);
+        let items = vec![
+            update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(pk, sk)))
+                    .update_expression("SET token_hash = :hash, expires_at = :expires")
+                    .condition_expression("#status = :pending AND expires_at > :now")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":hash", s(token_hash))
+                    .expression_attribute_values(":expires", n(expires_at))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .expression_attribute_values(":now", n(now))
+                    .build(),
+            )?,
+            put(audit, table, None)?,
+        ];
+        match self.table.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if failed_condition(&error) == Some(0) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
     pub async fn change_request(
         &self,
         tenant_id: &str,

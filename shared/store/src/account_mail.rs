@@ -14,6 +14,18 @@ pub enum AccountMail {
     PasswordReset { email: String },
     /// The password of this account was changed: its owner is told.
     PasswordChanged { tenant_id: String, user_id: String },
+    /// An invitation to send to its invitee, with the token that accepts it (the message is
+    /// the only place besides the admin's answer where the token is whole: the queue is
+    /// encrypted at rest and keeps it for a day at most).
+    Invitation {
+        email: String,
+        token: String,
+        tenant_name: String,
+        inviter_name: String,
+        roles: Vec<String>,
+        /// Unix seconds.
+        expires_at: i64,
+    },
 }
 
 /// The version of the message this build writes and reads (docs/architecture.md, "Account

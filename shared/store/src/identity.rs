@@ -347,6 +347,13 @@ impl IdentityStore {
         }
     }
 
+    /// The tenant whose member an email is, if any: one read, whatever the answer.
+    pub async fn tenant_of_email(&self, email: &str) -> Result<Option<String>, StoreError> {
+        let (pk, sk) = email_key(email);
+        let found: Option<EmailRecord> = self.table.get(pk, sk, true).await?;
+        Ok(found.map(|found| found.tenant_id))
+    }
+
     /// The user an email signs in as.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let (pk, sk) = email_key(email);

@@ -112,7 +112,8 @@ async fn invitations_are_single_use_revocable_and_checked() {
         409
     );
 
-    // Nobody invites into a role above their own, an existing account, or a role that is not.
+    // Nobody invites into a role above their own, one of the tenant's members, or a role that
+    // is not.
     let manager = stack.join(&owner, "max@acme.test", &["manager"]).await;
     let (status, body) = call(
         &stack,

@@ -21,6 +21,7 @@ mod feeds;
 mod gateway;
 mod hardening;
 mod identity;
+mod invitation_mail;
 mod isolation;
 mod kiosk;
 mod kit;

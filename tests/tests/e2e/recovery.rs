@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use steward_e2e::{PASSWORD, Person, TestStack, mail_text, send};
+use steward_e2e::{PASSWORD, Person, TestStack, send};
 
 const NEW_PASSWORD: &str = "quartz harbour lantern ferry";
 const RESET_SUBJECT: &str = "Choose a new Steward password";
@@ -59,25 +59,9 @@ async fn reset(stack: &TestStack, token: &str, password: &str) -> (u16, Value) {
     (status, body)
 }
 
-/// The tokens of every reset email `email` was sent, oldest first, once the account mail queue
-/// has been worked off.
+/// The tokens of every reset email `email` was sent, oldest first.
 async fn reset_tokens(stack: &TestStack, email: &str) -> Vec<String> {
-    stack.drained("AccountMailQueue").await;
-    stack
-        .sent_mail(email)
-        .await
-        .iter()
-        .filter(|mail| mail["subject"] == RESET_SUBJECT)
-        .map(|mail| {
-            let text = mail_text(mail);
-            let start = text.find("#token=").expect("the email links with a token") + 7;
-            // A token is ids and URL-safe base64, joined by a dot.
-            text[start..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                .collect()
-        })
-        .collect()
+    stack.emailed_tokens(email, RESET_SUBJECT).await
 }
 
 fn problem_type(body: &Value) -> &str {
