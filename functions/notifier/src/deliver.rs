@@ -24,6 +24,8 @@ const MAX_APPROVERS: usize = 50;
 pub enum NotifyError {
     #[error("not a notice: {0}")]
     Unreadable(#[from] serde_json::Error),
+    #[error("rendering the notice: {0}")]
+    Template(#[from] steward_mail::TemplateError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -121,7 +123,7 @@ impl Deliverer {
             &reader.name,
             organiser
                 .then_some(&pin_of as &dyn Fn(&steward_domain::booking::entity::Booking) -> String),
-        );
+        )?;
         let notification = NotificationRecord::new(
             &notice.tenant_id,
             &reader.user_id,

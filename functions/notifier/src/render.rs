@@ -1,12 +1,13 @@
 //! A notice as its reader sees it: the subject, a one-line summary for the in-app list, the
-//! email's text and HTML, and the .ics a confirmation carries. Times are on the room's wall
+//! email's text and HTML (the `booking_notice` templates of `steward-mail`), and the .ics a
+//! confirmation carries. Times are on the room's wall
 //! clock, named by zone, since that is where the meeting happens.
 
-use html_escape::encode_text;
 use jiff::tz::TimeZone;
 use steward_domain::booking::entity::Booking;
 use steward_domain::booking::notice::{Notice, NoticeKind};
 use steward_ical::{FeedEvent, calendar};
+use steward_mail::{BookingNotice, Email as _, TemplateError};
 
 /// Occurrences listed in one email; a longer series says how many more.
 const LISTED: usize = 10;
@@ -27,7 +28,7 @@ pub fn render(
     notice: &Notice,
     reader: &str,
     pin_of: Option<&dyn Fn(&Booking) -> String>,
-) -> Rendered {
+) -> Result<Rendered, TemplateError> {
     let bookings = &notice.bookings;
     let title = bookings
         .first()
@@ -104,42 +105,15 @@ pub fn render(
             .collect(),
         None => Vec::new(),
     };
-    let mut text = format!("Hello {reader},\n\n{lead}\n\n");
-    for line in &lines {
-        text.push_str(&format!("  {line}\n"));
+    let composed = BookingNotice {
+        subject: &subject,
+        reader,
+        lead: &lead,
+        lines: &lines,
+        pins: &pins,
+        reason,
     }
-    if !pins.is_empty() {
-        text.push_str("\nCheck in at the room's door terminal, or the room is given back:\n");
-        for pin in &pins {
-            text.push_str(&format!("  {pin}\n"));
-        }
-    }
-    if let Some(reason) = reason {
-        text.push_str(&format!("\nReason: {reason}\n"));
-    }
-    text.push_str("\nSteward\n");
-    let mut html = format!(
-        "<!doctype html><html><body><p>Hello {},</p><p>{}</p><ul>",
-        encode_text(reader),
-        encode_text(&lead)
-    );
-    for line in &lines {
-        html.push_str(&format!("<li>{}</li>", encode_text(line)));
-    }
-    html.push_str("</ul>");
-    if !pins.is_empty() {
-        html.push_str(
-            "<p>Check in at the room's door terminal, or the room is given back:</p><ul>",
-        );
-        for pin in &pins {
-            html.push_str(&format!("<li>{}</li>", encode_text(pin)));
-        }
-        html.push_str("</ul>");
-    }
-    if let Some(reason) = reason {
-        html.push_str(&format!("<p>Reason: {}</p>", encode_text(reason)));
-    }
-    html.push_str("<p>Steward</p></body></html>");
+    .compose()?;
     let calendar = notice
         .kind
         .attaches_calendar()
@@ -152,13 +126,13 @@ pub fn render(
                 .collect();
             calendar(title, &events)
         });
-    Rendered {
+    Ok(Rendered {
         summary: format!("{lead} {}", lines.first().cloned().unwrap_or_default()),
         subject,
-        text,
-        html,
+        text: composed.text,
+        html: composed.html,
         calendar,
-    }
+    })
 }
 
 /// `Tue 24 Nov 2026, 09:00–10:00 GMT`, on the room's clock (UTC if it is not known).
@@ -234,7 +208,7 @@ mod tests {
 
     #[test]
     fn times_are_on_the_rooms_clock_and_html_is_escaped() {
-        let rendered = render(&notice(NoticeKind::Cancelled, 1), "Ann <Lee>", None);
+        let rendered = render(&notice(NoticeKind::Cancelled, 1), "Ann <Lee>", None).unwrap();
         assert_eq!(
             rendered.subject,
             "Cancelled: Design & review, Wed 1 Jul 2026, 09:00–10:00 BST, Thames <A>"
@@ -246,13 +220,15 @@ mod tests {
         );
         assert!(rendered.text.contains("Reason: Room <closed>"));
         assert!(
-            rendered.html.contains("Hello Ann &lt;Lee&gt;,"),
+            rendered.html.contains("Hello Ann &#60;Lee&#62;,"),
             "{}",
             rendered.html
         );
-        assert!(rendered.html.contains("Thames &lt;A&gt;"));
-        assert!(rendered.html.contains("Reason: Room &lt;closed&gt;"));
-        assert!(!rendered.html.contains("<A>"));
+        assert!(rendered.html.contains("Thames &#60;A&#62;"));
+        assert!(rendered.html.contains("Reason: Room &#60;closed&#62;"));
+        for raw in ["<A>", "<Lee>", "<closed>"] {
+            assert!(!rendered.html.contains(raw), "{raw} unescaped");
+        }
         assert!(
             rendered.calendar.is_none(),
             "a cancellation carries no .ics"
@@ -261,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_series_is_one_notice_listing_its_occurrences() {
-        let rendered = render(&notice(NoticeKind::Confirmed, 12), "Ann", None);
+        let rendered = render(&notice(NoticeKind::Confirmed, 12), "Ann", None).unwrap();
         assert_eq!(
             rendered.subject,
             "Confirmed: Design & review, 12 bookings, Thames <A>"
@@ -279,7 +255,7 @@ mod tests {
     fn the_organiser_is_given_the_pin_where_the_room_needs_a_check_in() {
         let pin_of = |b: &Booking| format!("PIN-{}", b.booking_id);
         let mut confirmed = notice(NoticeKind::Confirmed, 1);
-        let no_check_in = render(&confirmed, "Ann", Some(&pin_of));
+        let no_check_in = render(&confirmed, "Ann", Some(&pin_of)).unwrap();
         assert!(
             !no_check_in.text.contains("PIN"),
             "the room needs no check-in"
@@ -287,7 +263,7 @@ mod tests {
         if let Some(room) = confirmed.room.as_mut() {
             room.rules.check_in_required = true;
         }
-        let rendered = render(&confirmed, "Ann", Some(&pin_of));
+        let rendered = render(&confirmed, "Ann", Some(&pin_of)).unwrap();
         assert!(
             rendered.text.contains("Check-in PIN: PIN-bk_0"),
             "{}",
@@ -304,9 +280,15 @@ mod tests {
         };
         assert!(
             !render(&cancelled, "Ann", Some(&pin_of))
+                .unwrap()
                 .text
                 .contains("PIN-")
         );
-        assert!(!render(&confirmed, "Approver", None).text.contains("PIN-"));
+        assert!(
+            !render(&confirmed, "Approver", None)
+                .unwrap()
+                .text
+                .contains("PIN-")
+        );
     }
 }

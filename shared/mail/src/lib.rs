@@ -1,5 +1,4 @@
-//! Every email Steward sends about a person's account, as compiled templates (askama, in
-//! `templates/`): a text part and an HTML part from the same values, the HTML escaped by
+//! Every email Steward sends, as compiled templates (askama, in `templates/`): a text part and an HTML part from the same values, the HTML escaped by
 //! default (an `.html` template escapes every value it shows), and a link to the page of the
 //! web app where the person acts.
 
@@ -146,6 +145,28 @@ email!(
         "{} invited you to {} on Steward",
         mail.inviter, mail.organisation
     )
+);
+
+/// A booking notice as one reader reads it (the notifier words it: `functions/notifier`).
+#[derive(Debug, Clone)]
+pub struct BookingNotice<'a> {
+    pub subject: &'a str,
+    pub reader: &'a str,
+    /// The sentence that says what happened.
+    pub lead: &'a str,
+    /// The bookings, one line each.
+    pub lines: &'a [String],
+    /// Check-in PINs, for the organiser of a room that needs a check-in.
+    pub pins: &'a [String],
+    /// Why, for a rejection or a cancellation.
+    pub reason: Option<&'a str>,
+}
+
+email!(
+    BookingNotice,
+    "booking_notice.txt",
+    "booking_notice.html",
+    |mail| mail.subject.to_owned()
 );
 
 #[cfg(test)]

@@ -180,7 +180,64 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             409,
         )
         .await;
+    let pending = stack.invite(&owner, "later@acme.test", &["member"]).await;
+    script
+        .step(
+            "POST /v1/invitations/{invitationId}/resend",
+            as_(
+                &owner,
+                Method::POST,
+                &format!("/v1/invitations/{}/resend", pending["id"].as_str().unwrap()),
+            ),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/invitations/{invitationId}/resend",
+            as_(&owner, Method::POST, &format!("{revoke_invitation}/resend")),
+            409,
+        )
+        .await;
     let member = stack.join(&owner, "member@acme.test", &["member"]).await;
+
+    // A password reset: asking changes no account (and has no tenant to log in: it answers
+    // alike for every address); using the link is the change, audited once.
+    let forgetful = stack.join(&owner, "forgetful@acme.test", &["member"]).await;
+    script
+        .step_counting(
+            "POST /v1/auth/password-reset",
+            stack
+                .post("/v1/auth/password-reset")
+                .json(&json!({ "email": forgetful.email })),
+            202,
+            0,
+        )
+        .await;
+    let reset_token = stack
+        .emailed_tokens(&forgetful.email, "Choose a new Steward password")
+        .await
+        .pop()
+        .expect("a reset link");
+    let reset = |token: &str| {
+        stack
+            .post("/v1/auth/password-reset/confirm")
+            .json(&json!({ "token": token, "new_password": "quartz harbour lantern ferry" }))
+    };
+    script
+        .step(
+            "POST /v1/auth/password-reset/confirm",
+            reset(&reset_token),
+            204,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/auth/password-reset/confirm",
+            reset(&reset_token),
+            400,
+        )
+        .await;
 
     // Sign-in and tokens.
     let login = json!({ "email": "admin@acme.test", "password": PASSWORD });
