@@ -11,7 +11,7 @@ pub mod sweeps;
 
 pub use capture::Captured;
 pub use client::{NewBooking, NewRoom};
-pub use people::{PASSWORD, Person};
+pub use people::{PASSWORD, Person, VERIFY_SUBJECT};
 
 use std::path::{Path, PathBuf};
 
@@ -236,10 +236,7 @@ impl TestStack {
     /// one), oldest first: `destinations`, `subject`, `body`, and `raw` MIME for the ones sent
     /// raw (with attachments). Other stacks' mail, to the same addresses, is not this one's.
     pub async fn sent_mail(&self, matching: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/_emulator/sent-mail",
-            Emulator::shared().endpoints().services
-        );
+        let url = Emulator::shared().endpoints().sent_mail_url();
         let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
         let sender = sender_of(&self.name);
         all.into_iter()
@@ -258,21 +255,15 @@ impl TestStack {
             .await
             .iter()
             .filter(|mail| mail["subject"] == subject)
-            .filter_map(|mail| link_token(&mail_text(mail)))
+            // To that address itself, not one that merely contains it.
+            .filter(|mail| {
+                mail["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|a| a == address))
+            })
+            .filter_map(|mail| steward_local::demo::link_token(&mail_text(mail)))
             .collect()
     }
-}
-
-/// The token a link in `text` carries in its fragment (`#token=`): ids and URL-safe base64,
-/// joined by dots.
-pub fn link_token(text: &str) -> Option<String> {
-    let start = text.find("#token=")? + "#token=".len();
-    Some(
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            .collect(),
-    )
 }
 
 /// The text of a sent email, whichever way it was sent: SES's simple form, or raw MIME with

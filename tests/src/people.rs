@@ -9,6 +9,9 @@ use crate::{TestStack, send};
 /// A password that passes the deny list.
 pub const PASSWORD: &str = "maple tractor velvet orbit";
 
+/// The subject of the email whose link confirms a sign-up's address.
+pub const VERIFY_SUBJECT: &str = "Confirm your email address for Steward";
+
 /// Someone signed in to a tenant.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -129,12 +132,35 @@ impl TestStack {
 
     /// Signs up a new tenant and its owner.
     pub async fn sign_up(&self, tenant_name: &str, email: &str) -> Person {
-        let (status, _, body) = send(self.post("/v1/signup").json(&json!({
-            "tenant_name": tenant_name, "name": "Owner", "email": email, "password": PASSWORD,
-        })))
-        .await;
-        assert_eq!(status, 201, "sign-up: {body}");
+        let body = self
+            .signed_up(json!({
+                "tenant_name": tenant_name, "name": "Owner", "email": email, "password": PASSWORD,
+            }))
+            .await;
         Person::from_answer(&body, email)
+    }
+
+    /// Signs up with the form `form` as a person does: the form, then the link emailed to its
+    /// address (read from the emulator's sent mail) followed. The confirmation's answer (201:
+    /// the tenant, its owner and the first tokens).
+    pub async fn signed_up(&self, form: Value) -> Value {
+        let address = form["email"].as_str().expect("an email").to_lowercase();
+        let before = self.emailed_tokens(&address, VERIFY_SUBJECT).await.len();
+        let (status, _, answer) = send(self.post("/v1/signup").json(&form)).await;
+        assert_eq!(status, 202, "sign-up: {answer}");
+        let links = self.emailed_tokens(&address, VERIFY_SUBJECT).await;
+        assert_eq!(
+            links.len(),
+            before + 1,
+            "one confirmation link to {address}"
+        );
+        let (status, _, confirmed) = send(
+            self.post("/v1/signup/verify")
+                .json(&json!({ "token": links.last() })),
+        )
+        .await;
+        assert_eq!(status, 201, "confirming the sign-up: {confirmed}");
+        confirmed
     }
 
     /// `inviter` invites `email` with `roles`; answers the invitation as created (with its token).

@@ -46,9 +46,16 @@ fn setting(name: &str, default: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_to_fuzzed_requests_conforms_to_the_document() {
     let stack = TestStack::start().await;
-    steward_local::demo::load(&stack.url, &repository_root().join("infra/demo/seed.json"))
-        .await
-        .expect("the demo data loads");
+    let sent_mail = steward_emulator::Emulator::shared()
+        .endpoints()
+        .sent_mail_url();
+    steward_local::demo::load(
+        &stack.url,
+        &sent_mail,
+        &repository_root().join("infra/demo/seed.json"),
+    )
+    .await
+    .expect("the demo data loads");
     let operator = stack.operator().await;
 
     let runs = [

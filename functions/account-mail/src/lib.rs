@@ -1,6 +1,7 @@
 //! The account mail function (`account-mail`): the account mail queue's consumer. It sends the
 //! emails a person's account needs: a link to choose a new password, a notice once the
-//! password changed, and invitations with the link that accepts them. Whether an address has an account is found out here, off the path of the
+//! password changed, invitations with the link that accepts them, and a sign-up's link that
+//! confirms its address (or, to an address with an account, a notice). Whether an address has an account is found out here, off the path of the
 //! request that asked, so that the request's answer and time are the same for everyone.
 //!
 //! SQS may deliver a message twice: a reset asked for twice sends two links, of which only the
@@ -12,12 +13,14 @@ use serde::Deserialize;
 use steward_access::{new_id, new_secret};
 use steward_domain::digest::IdToken;
 use steward_domain::identity::recovery::{
-    RESET_MAIL_WINDOW_SECONDS, RESET_MAILS_PER_WINDOW, RESET_MINUTES,
+    LINK_MAIL_WINDOW_SECONDS, LINK_MAILS_PER_WINDOW, RESET_MINUTES, SIGN_UP_HOURS,
 };
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::secret::keyed_hash;
 use steward_kit::sqs::{RecordHandler, SqsFunction};
-use steward_mail::{AppLinks, Email as _, Invitation, PasswordChanged, PasswordReset};
+use steward_mail::{
+    AccountExists, AppLinks, Email as _, Invitation, PasswordChanged, PasswordReset, VerifyEmail,
+};
 use steward_store::account_mail::{AccountMail, MessageError};
 use steward_store::identity::IdentityStore;
 use steward_store::mail::{Email, Mailer};
@@ -28,6 +31,8 @@ use steward_store::{SdkConfig, StoreError, Table};
 pub const RESET_PAGE: &str = "reset-password";
 pub const FORGOT_PAGE: &str = "forgot-password";
 pub const INVITATION_PAGE: &str = "accept-invitation";
+pub const VERIFY_PAGE: &str = "verify-email";
+pub const SIGN_IN_PAGE: &str = "sign-in";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountMailError {
@@ -55,6 +60,12 @@ impl RecordHandler for AccountMailer {
         let mail = AccountMail::from_message(record.body.as_deref().unwrap_or_default())?;
         match mail {
             AccountMail::PasswordReset { email } => self.password_reset(&email).await,
+            AccountMail::SignUp {
+                email,
+                name,
+                tenant_name,
+                token,
+            } => self.sign_up(&email, &name, &tenant_name, &token).await,
             AccountMail::PasswordChanged { tenant_id, user_id } => {
                 self.password_changed(&tenant_id, &user_id).await
             }
@@ -93,7 +104,10 @@ impl AccountMailer {
             return Ok(());
         };
         let now = Timestamp::now();
-        if !self.within_mail_limit(email, now.as_second()).await? {
+        if !self
+            .within_mail_limit("RESETMAIL", email, now.as_second())
+            .await?
+        {
             tracing::warn!(
                 user = %user.user_id,
                 "password reset emails to one address past the hourly limit: dropped"
@@ -126,6 +140,47 @@ impl AccountMailer {
             minutes: RESET_MINUTES,
         }
         .compose()?;
+        self.send(email, composed).await
+    }
+
+    /// The link that confirms a sign-up's address; to an address that has an account
+    /// already, a notice instead (the sign-up's answer was the same either way).
+    async fn sign_up(
+        &self,
+        email: &str,
+        name: &str,
+        tenant_name: &str,
+        token: &str,
+    ) -> Result<(), AccountMailError> {
+        let now = Timestamp::now().as_second();
+        if !self.within_mail_limit("SIGNUPMAIL", email, now).await? {
+            tracing::warn!("sign-up emails to one address past the hourly limit: dropped");
+            return Ok(());
+        }
+        let composed = match self.identity.user_by_email(email).await? {
+            Some(account) => {
+                let sign_in_link = self.links.page(SIGN_IN_PAGE);
+                let reset_link = self.links.page(FORGOT_PAGE);
+                AccountExists {
+                    name: &account.name,
+                    email,
+                    sign_in_link: &sign_in_link,
+                    reset_link: &reset_link,
+                }
+                .compose()?
+            }
+            None => {
+                let link = self.links.with_token(VERIFY_PAGE, token);
+                VerifyEmail {
+                    name,
+                    email,
+                    organisation: tenant_name,
+                    link: &link,
+                    hours: SIGN_UP_HOURS,
+                }
+                .compose()?
+            }
+        };
         self.send(email, composed).await
     }
 
@@ -163,15 +218,21 @@ impl AccountMailer {
         Ok(self.mailer.send(&email).await?)
     }
 
-    /// Counts one more reset email to `email` in this hour's window: whether it may go.
-    async fn within_mail_limit(&self, email: &str, now: i64) -> Result<bool, StoreError> {
-        let start = now - now.rem_euclid(RESET_MAIL_WINDOW_SECONDS);
-        let counter = format!("RESETMAIL#{}", keyed_hash(&self.counting, email));
+    /// Counts one more email of `kind` (reset links, sign-up links) to `email` in this hour's
+    /// window: whether it may go.
+    async fn within_mail_limit(
+        &self,
+        kind: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let start = now - now.rem_euclid(LINK_MAIL_WINDOW_SECONDS);
+        let counter = format!("{kind}#{}", keyed_hash(&self.counting, email));
         let sent = self
             .identity
-            .count_failure(&counter, start, start + RESET_MAIL_WINDOW_SECONDS)
+            .count_failure(&counter, start, start + LINK_MAIL_WINDOW_SECONDS)
             .await?;
-        Ok(sent <= RESET_MAILS_PER_WINDOW)
+        Ok(sent <= LINK_MAILS_PER_WINDOW)
     }
 }
 

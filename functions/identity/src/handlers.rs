@@ -7,20 +7,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record, new_id};
 use steward_authz::Permission;
-use steward_domain::access::{Change, InvitationToken, RoleRef};
+use steward_domain::access::{Change, InvitationToken};
 use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Email, Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal, Replayable};
 use steward_kit::retry::Optimistic;
-use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit, SnapshotRecord};
+use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit};
 use steward_store::account_mail::AccountMailQueue;
 use steward_store::audit::AuditEntry;
-use steward_store::identity::{
-    IdentityStore, LicenceRecord, Rotation, SessionRecord, SignUpError, SignedIn, TenantRecord,
-    UserRecord,
-};
+use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, UserRecord};
 use steward_store::recovery::RecoveryStore;
 
 use crate::keys::Keys;
@@ -38,6 +35,7 @@ pub struct Identity {
     pub(crate) keys: Keys,
     pub(crate) limits: Limits,
     pub(crate) recovery: RecoveryStore,
+    pub(crate) signups: steward_store::signup::SignUpStore,
     pub(crate) account_mail: AccountMailQueue,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
@@ -48,15 +46,6 @@ pub struct Identity {
 struct AcceptInvitation {
     token: String,
     name: String,
-    password: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignUp {
-    tenant_name: String,
-    name: String,
-    email: Email,
     password: String,
 }
 
@@ -81,7 +70,7 @@ struct ChangePassword {
 }
 
 #[derive(Debug, Serialize)]
-struct Tokens {
+pub(crate) struct Tokens {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
@@ -100,7 +89,7 @@ struct Me<'a> {
 }
 
 /// A display name or a tenant name: trimmed, 1 to 100 characters.
-fn name(field: &str, text: &str) -> Result<String, ApiError> {
+pub(crate) fn name(field: &str, text: &str) -> Result<String, ApiError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::validation(field, "must be 1 to 100 characters"));
@@ -143,7 +132,7 @@ impl Identity {
     }
 
     /// A session for `user`, not yet stored, and its refresh token.
-    fn prepare_session(
+    pub(crate) fn prepare_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
@@ -207,7 +196,7 @@ impl Identity {
         Ok(self.tokens_for(user, &session.session_id, refresh, now))
     }
 
-    fn tokens_for(
+    pub(crate) fn tokens_for(
         &self,
         user: &UserRecord,
         session_id: &str,
@@ -226,78 +215,6 @@ impl Identity {
             expires_in: ACCESS_TTL_SECONDS,
             refresh_token: refresh.expose(),
         }
-    }
-
-    async fn sign_up(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let body: SignUp = request.json()?;
-        let tenant_name = name("tenant_name", &body.tenant_name)?;
-        let display_name = name("name", &body.name)?;
-        let password = new_password(
-            "password",
-            &body.password,
-            &[body.email.as_str(), &display_name],
-        )?;
-        let now = Timestamp::now();
-        let now_text = now.to_string();
-        let tenant_id = new_id("tnt");
-        let user_id = new_id("usr");
-        let mut tenant = TenantRecord::new(&tenant_id, &tenant_name, &now_text);
-        if self.auto_provision {
-            tenant.licence = LicenceRecord {
-                seats_used: tenant.licence.seats_used,
-                ..LicenceRecord::trial(now.as_second())
-            };
-        }
-        let (pk, sk) = UserRecord::key(&tenant_id, &user_id);
-        let owner = UserRecord {
-            pk,
-            sk,
-            user_id: user_id.clone(),
-            tenant_id: tenant_id.clone(),
-            email: body.email.to_string(),
-            name: display_name,
-            password_hash: hashing::hash(&password).as_str().to_owned(),
-            status: "active".into(),
-            roles: vec![RoleRef::OWNER.to_string()],
-            created_at: now_text.clone(),
-            password_changed_at: now_text.clone(),
-        };
-        let snapshot =
-            SnapshotRecord::founding(&tenant, &user_id, [RoleRef::OWNER].into(), &now_text);
-        let (session, refresh) = self.prepare_session(request, &owner, now);
-        // One entry for the whole sign-up: the tenant, its owner, and the first session.
-        let audit = self.audit(
-            request,
-            &tenant_id,
-            &user_id,
-            "tenant.create",
-            &format!("tenant:{tenant_id}"),
-            json!({
-                "name": tenant_name,
-                "owner": user_id,
-                "licence": tenant.licence.status,
-                "session_id": session.session_id,
-            }),
-        );
-        match self.store.sign_up(&tenant, &owner, &snapshot, &audit).await {
-            Ok(()) => {}
-            Err(SignUpError::EmailTaken) => {
-                return Err(ApiError::Conflict(
-                    "that email is already registered; sign in instead".into(),
-                ));
-            }
-            Err(SignUpError::Store(error)) => return Err(error.into()),
-        }
-        self.store.create_session(&session, None, None).await?;
-        let tokens = self.tokens_for(&owner, &session.session_id, refresh, now);
-        api::json(
-            StatusCode::CREATED,
-            &json!({
-                "tenant": { "id": tenant_id, "name": tenant.name, "licence": tenant.licence },
-                "user": { "id": user_id, "email": owner.email, "name": owner.name, "roles": owner.roles },
-                "tokens": tokens,
-            }),
-        )
     }
 
     /// Joins a tenant by invitation: the new member, the invitation spent, the policy's next
@@ -421,13 +338,7 @@ impl Identity {
         let throttle = Throttle {
             store: &self.store,
             limits: self.limits,
-            keys: ThrottleKeys {
-                pair: self
-                    .keys
-                    .throttle_key("PAIR", &format!("{email}\n{source}")),
-                source: self.keys.throttle_key("SOURCE", source),
-                account: self.keys.throttle_key("ACCOUNT", email),
-            },
+            keys: ThrottleKeys::of(&self.keys, "", email, source),
             now: Timestamp::now().as_second(),
         };
         let reads = self
@@ -721,6 +632,7 @@ steward_kit::routes! {
     /// The identity API: sign-up, invitations accepted, sign-in, tokens, sessions and the caller.
     pub const ROUTES for Identity, fn route(request) {
         "POST /v1/signup" => sign_up,
+        "POST /v1/signup/verify" => confirm_sign_up,
         "POST /v1/invitations/accept" => accept_invitation,
         "POST /v1/auth/login" => login,
         "POST /v1/auth/password-reset" => ask_password_reset,

@@ -4,6 +4,7 @@
 mod handlers;
 mod keys;
 mod recovery;
+mod signup;
 mod throttle;
 
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use steward_store::access::AccessStore;
 use steward_store::account_mail::AccountMailQueue;
 use steward_store::identity::IdentityStore;
 use steward_store::recovery::RecoveryStore;
+use steward_store::signup::SignUpStore;
 
 pub use handlers::{Identity, KEYED_ROUTES};
 pub use keys::Keys;
@@ -65,7 +67,8 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     let identity = Identity {
         store: IdentityStore::new(table.clone()),
         access: AccessStore::new(table.clone()),
-        recovery: RecoveryStore::new(table),
+        recovery: RecoveryStore::new(table.clone()),
+        signups: SignUpStore::new(table),
         account_mail: AccountMailQueue::new(aws, queues.account_mail_queue_url),
         guard: instance.guard()?,
         auditor: instance.auditor(),

@@ -44,17 +44,14 @@ fn spent() -> ApiError {
 }
 
 impl Identity {
-    /// `POST /v1/auth/password-reset`: 202 and the same body for every address.
-    pub(crate) async fn ask_password_reset(
-        &self,
-        request: &ApiRequest,
-    ) -> Result<Response<Body>, ApiError> {
-        let body: AskReset = request.json()?;
+    /// Counts one more ask of `kind` (a reset link, a sign-up) from the request's source in
+    /// this window; past the per-source limit, 429. The same work for every address.
+    pub(crate) async fn count_ask(&self, request: &ApiRequest, kind: &str) -> Result<(), ApiError> {
         let source = request.source_ip.as_deref().unwrap_or("");
         let now = Timestamp::now().as_second();
         let window = self.limits.window_seconds;
         let start = now - now.rem_euclid(window);
-        let counter = self.keys.throttle_key("RESETASK", source);
+        let counter = self.keys.throttle_key(kind, source);
         let asked = self
             .store
             .count_failure(&counter, start, start + window)
@@ -64,6 +61,16 @@ impl Identity {
                 retry_after: std::time::Duration::from_secs((start + window - now).max(1) as u64),
             });
         }
+        Ok(())
+    }
+
+    /// `POST /v1/auth/password-reset`: 202 and the same body for every address.
+    pub(crate) async fn ask_password_reset(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let body: AskReset = request.json()?;
+        self.count_ask(request, "RESETASK").await?;
         self.account_mail
             .send(&AccountMail::PasswordReset {
                 email: body.email.to_string(),
@@ -99,13 +106,7 @@ impl Identity {
         let throttle = Throttle {
             store: &self.store,
             limits: self.limits,
-            keys: ThrottleKeys {
-                pair: self
-                    .keys
-                    .throttle_key("RESETPAIR", &format!("{email}\n{source}")),
-                source: self.keys.throttle_key("RESETSOURCE", source),
-                account: self.keys.throttle_key("RESETACCOUNT", &email),
-            },
+            keys: ThrottleKeys::of(&self.keys, "RESET", &email, source),
             now: Timestamp::now().as_second(),
         };
         let [pair, source_failures, account] = self

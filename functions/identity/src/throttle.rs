@@ -18,6 +18,8 @@ use std::time::Duration;
 use steward_kit::ApiError;
 use steward_store::identity::{IdentityStore, SignedIn};
 
+use crate::keys::Keys;
+
 /// How long a successful sign-in marks its source as known to the account.
 const KNOWN_FOR_SECONDS: i64 = 30 * 86_400;
 
@@ -37,6 +39,18 @@ pub struct ThrottleKeys {
     pub pair: String,
     pub source: String,
     pub account: String,
+}
+
+impl ThrottleKeys {
+    /// The keys of attempts of one `kind` (`""`: sign-ins, `"RESET"`: password-reset links)
+    /// on the account `email` from `source`, each kind counted apart.
+    pub fn of(keys: &Keys, kind: &str, email: &str, source: &str) -> Self {
+        Self {
+            pair: keys.throttle_key(&format!("{kind}PAIR"), &format!("{email}\n{source}")),
+            source: keys.throttle_key(&format!("{kind}SOURCE"), source),
+            account: keys.throttle_key(&format!("{kind}ACCOUNT"), email),
+        }
+    }
 }
 
 pub struct Throttle<'a> {

@@ -117,6 +117,11 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// Where the emulator lists every email SES accepted (emulator.py's `/_emulator/sent-mail`).
+    pub fn sent_mail_url(&self) -> String {
+        format!("{}/_emulator/sent-mail", self.services)
+    }
+
     /// SDK configuration pointed at the emulator, with dummy credentials: what the functions get
     /// from `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_DYNAMODB` when run as processes.
     pub fn sdk_config(&self) -> SdkConfig {

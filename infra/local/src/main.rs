@@ -128,7 +128,8 @@ async fn run(
     }
     let mut terminals = String::new();
     if !no_demo {
-        match steward_local::demo::load(&url, &seed).await {
+        let sent_mail = endpoints.sent_mail_url();
+        match steward_local::demo::load(&url, &sent_mail, &seed).await {
             Ok(loaded) => {
                 eprintln!(
                     "demo data loaded ({} steps from {})",

@@ -59,6 +59,8 @@ pub async fn bootstrap_operator(
         expires_at: now.as_second() + AUDIT_RETENTION_DAYS * 86_400,
     }
     .into();
-    store.sign_up(&tenant, &user, &snapshot, &audit).await?;
+    store
+        .sign_up(&tenant, &user, &snapshot, &audit, None)
+        .await?;
     Ok(user_id)
 }

@@ -147,6 +147,41 @@ email!(
     )
 );
 
+/// A link that confirms a sign-up's address, sent when the address has no account yet.
+#[derive(Debug, Clone)]
+pub struct VerifyEmail<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    /// The tenant being signed up.
+    pub organisation: &'a str,
+    pub link: &'a str,
+    pub hours: i64,
+}
+
+email!(
+    VerifyEmail,
+    "verify_email.txt",
+    "verify_email.html",
+    |_mail| "Confirm your email address for Steward".to_owned()
+);
+
+/// What an account's owner is told when someone signs up with its address again.
+#[derive(Debug, Clone)]
+pub struct AccountExists<'a> {
+    /// The account's own name (not what the sign-up said).
+    pub name: &'a str,
+    pub email: &'a str,
+    pub sign_in_link: &'a str,
+    pub reset_link: &'a str,
+}
+
+email!(
+    AccountExists,
+    "account_exists.txt",
+    "account_exists.html",
+    |_mail| "You already have a Steward account".to_owned()
+);
+
 /// A booking notice as one reader reads it (the notifier words it: `functions/notifier`).
 #[derive(Debug, Clone)]
 pub struct BookingNotice<'a> {

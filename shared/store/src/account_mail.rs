@@ -12,6 +12,14 @@ pub enum AccountMail {
     /// Someone asked for a link to choose a new password for the account `email` names, if
     /// one does.
     PasswordReset { email: String },
+    /// Someone signed up with `email`: a link that confirms it (carrying the pending sign-up's
+    /// token), or, to an address that has an account already, a notice saying so.
+    SignUp {
+        email: String,
+        name: String,
+        tenant_name: String,
+        token: String,
+    },
     /// The password of this account was changed: its owner is told.
     PasswordChanged { tenant_id: String, user_id: String },
     /// An invitation to send to its invitee, with the token that accepts it (the message is

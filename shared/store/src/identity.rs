@@ -270,6 +270,9 @@ impl SessionRecord {
 pub enum SignUpError {
     #[error("the email is already registered")]
     EmailTaken,
+    /// The confirmation link was used already.
+    #[error("the sign-up was confirmed already")]
+    Spent,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -299,16 +302,18 @@ impl IdentityStore {
     }
 
     /// A new tenant with its owner, the owner's email claimed, the tenant's first policy
-    /// snapshot and the audit entry: all or nothing.
+    /// snapshot and the audit entry, and the `pending` sign-up whose link confirmed the address
+    /// spent (if its token's hash is still `token_hash`): all or nothing.
     pub async fn sign_up(
         &self,
         tenant: &TenantRecord,
         owner: &UserRecord,
         snapshot: &crate::access::SnapshotRecord,
         audit: &AuditEntry,
+        pending: Option<(&crate::signup::PendingSignUp, &str)>,
     ) -> Result<(), SignUpError> {
         let table = self.table.name();
-        let items = vec![
+        let mut items = vec![
             put(
                 &EmailRecord::new(owner),
                 table,
@@ -319,9 +324,22 @@ impl IdentityStore {
             put(snapshot, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,
         ];
+        const SPENT: usize = 5;
+        if let Some((pending, token_hash)) = pending {
+            let (pk, sk) = crate::signup::PendingSignUp::key(&pending.signup_id);
+            let spend = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("token_hash = :hash")
+                .expression_attribute_values(":hash", crate::attributes::s(token_hash))
+                .build()
+                .map_err(|e| StoreError::Failed(Box::new(e)))?;
+            items.push(TransactWriteItem::builder().delete(spend).build());
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
             Err(error) if cancelled_by_condition(&error, 0) => Err(SignUpError::EmailTaken),
+            Err(error) if cancelled_by_condition(&error, SPENT) => Err(SignUpError::Spent),
             Err(error) => Err(StoreError::from_sdk(error).into()),
         }
     }

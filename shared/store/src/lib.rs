@@ -33,6 +33,7 @@ pub mod recovery;
 pub mod reports;
 pub mod requests;
 pub mod rooms;
+pub mod signup;
 pub mod sweep;
 mod table;
 pub mod terminals;

@@ -719,11 +719,11 @@ async fn with_enforcement_on_a_tenant_without_a_licence_can_do_nothing() {
         ("LicensingRolloutStage", "general_availability"),
     ])
     .await;
-    let (status, _, answer) = send(stack.post("/v1/signup").json(&json!({
-        "tenant_name": "Trial", "name": "Owner", "email": "owner@trial.test", "password": steward_e2e::PASSWORD,
-    })))
-    .await;
-    assert_eq!(status, 201);
+    let answer = stack
+        .signed_up(json!({
+            "tenant_name": "Trial", "name": "Owner", "email": "owner@trial.test", "password": steward_e2e::PASSWORD,
+        }))
+        .await;
     assert_eq!(answer["tenant"]["licence"]["status"], "trial");
     assert_eq!(
         answer["tenant"]["licence"]["features"]

@@ -112,18 +112,23 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
     .await;
 
     // Sign-up: the new tenant's log holds exactly its one entry.
-    let (status, _, answer) = send(stack.post("/v1/signup").json(&json!({
-        "tenant_name": "Acme Rooms", "name": "Owner", "email": "owner@acme.test", "password": PASSWORD,
-    })))
-    .await;
-    assert_eq!(status, 201);
+    let answer = stack
+        .signed_up(json!({
+            "tenant_name": "Acme Rooms", "name": "Owner", "email": "owner@acme.test", "password": PASSWORD,
+        }))
+        .await;
     let owner = person(&answer, "owner@acme.test");
     assert_eq!(stack.audit_entries(&owner).await.len(), 1);
     let reader = stack.join(&owner, "reader@acme.test", &["auditor"]).await;
     let mut script = Script {
         stack: &stack,
         reader,
-        covered: BTreeSet::from(["POST /v1/signup".to_owned()]),
+        // The form changes nothing but a pending sign-up, which no log can hold yet; the
+        // confirmation writes the tenant's first entry, counted above.
+        covered: BTreeSet::from([
+            "POST /v1/signup".to_owned(),
+            "POST /v1/signup/verify".to_owned(),
+        ]),
     };
     let as_ = |who: &Person, method: Method, path: &str| stack.as_person(who, method, path);
 

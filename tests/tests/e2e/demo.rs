@@ -7,10 +7,16 @@ use steward_e2e::{TestStack, repository_root, send};
 #[tokio::test]
 async fn the_demo_seed_loads_through_the_api() {
     let stack = TestStack::start().await;
-    let loaded =
-        steward_local::demo::load(&stack.url, &repository_root().join("infra/demo/seed.json"))
-            .await
-            .expect("every step of the seed answers as expected");
+    let sent_mail = steward_emulator::Emulator::shared()
+        .endpoints()
+        .sent_mail_url();
+    let loaded = steward_local::demo::load(
+        &stack.url,
+        &sent_mail,
+        &repository_root().join("infra/demo/seed.json"),
+    )
+    .await
+    .expect("every step of the seed answers as expected");
     assert!(loaded.steps >= 20, "{}", loaded.steps);
 
     // The README's terminal demo: the simulator pairs with the printed code and checks in to

@@ -16,12 +16,11 @@ async fn stack() -> TestStack {
 }
 
 async fn sign_up(stack: &TestStack, email: &str) -> Value {
-    let (status, _, body) = send(stack.post("/v1/signup").json(&json!({
-        "tenant_name": "Acme Rooms", "name": "Jane Doe", "email": email, "password": PASSWORD,
-    })))
-    .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    stack
+        .signed_up(json!({
+            "tenant_name": "Acme Rooms", "name": "Jane Doe", "email": email, "password": PASSWORD,
+        }))
+        .await
 }
 
 async fn login(
@@ -70,12 +69,7 @@ async fn sign_up_then_sign_in_then_me() {
     assert_eq!(me["email"], "jane@acme.test");
     assert_eq!(me["tenant_id"], signed_up["tenant"]["id"]);
 
-    // The same email again is refused, and a weak password never gets that far.
-    let (status, _, _) = send(stack.post("/v1/signup").json(&json!({
-        "tenant_name": "Other", "name": "X", "email": "jane@acme.test", "password": PASSWORD,
-    })))
-    .await;
-    assert_eq!(status, 409);
+    // A weak password never gets as far as an email.
     let (status, _, body) = send(stack.post("/v1/signup").json(&json!({
         "tenant_name": "Other", "name": "X", "email": "weak@acme.test", "password": "password1234",
     })))
@@ -287,4 +281,62 @@ async fn a_successful_sign_in_forgets_the_accounts_failures() {
         let (status, _, body) = login(&stack, "jane@acme.test", PASSWORD).await;
         assert_eq!(status, 200, "round {round}: {body}");
     }
+}
+
+/// Sign-up confirms the address first (issue 26, item 2): the answer is the same for a new and
+/// a taken address, nothing exists until the emailed link is followed, and the link works once.
+#[tokio::test]
+async fn signing_up_creates_nothing_until_the_emailed_link_is_followed_once() {
+    let stack = stack().await;
+    sign_up(&stack, "jane@acme.test").await;
+    let form = |email: &str| json!({ "tenant_name": "Other", "name": "Sam", "email": email, "password": PASSWORD });
+    let (taken_status, _, taken) =
+        send(stack.post("/v1/signup").json(&form("jane@acme.test"))).await;
+    let (new_status, _, new) = send(stack.post("/v1/signup").json(&form("sam@acme.test"))).await;
+    assert_eq!((taken_status, new_status), (202, 202));
+    assert_eq!(taken, new, "the same answer, byte for byte");
+    // Nothing exists yet: the password does not sign in.
+    assert_eq!(login(&stack, "sam@acme.test", PASSWORD).await.0, 401);
+
+    // The taken address's owner is told; the new one gets a link.
+    let links = stack
+        .emailed_tokens("sam@acme.test", steward_e2e::VERIFY_SUBJECT)
+        .await;
+    assert_eq!(links.len(), 1);
+    assert!(
+        stack
+            .emailed_tokens("jane@acme.test", steward_e2e::VERIFY_SUBJECT)
+            .await
+            .len()
+            == 1,
+        "jane's own sign-up link only"
+    );
+    let told = stack.sent_mail("jane@acme.test").await;
+    assert!(
+        told.iter()
+            .any(|mail| mail["subject"] == "You already have a Steward account"),
+        "{told:?}"
+    );
+
+    let confirm = |token: &str| {
+        stack
+            .post("/v1/signup/verify")
+            .json(&json!({ "token": token }))
+    };
+    let forged = format!("{}.{}", links[0].split('.').next().unwrap(), "A".repeat(43));
+    for refused in [forged.as_str(), "sgn_0.nothing", "not a token"] {
+        let (status, _, body) = send(confirm(refused)).await;
+        assert_eq!(status, 400, "{refused}: {body}");
+        assert!(body["type"].as_str().unwrap().ends_with("invalid-token"));
+    }
+    let (status, _, joined) = send(confirm(&links[0])).await;
+    assert_eq!(status, 201, "{joined}");
+    assert_eq!(joined["user"]["roles"], json!(["owner"]));
+    assert_eq!(
+        me_status(&stack, &joined["tokens"]["access_token"]).await,
+        200
+    );
+    let (status, _, body) = send(confirm(&links[0])).await;
+    assert_eq!(status, 400, "a link works once: {body}");
+    assert_eq!(login(&stack, "sam@acme.test", PASSWORD).await.0, 200);
 }
