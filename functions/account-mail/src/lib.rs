@@ -19,7 +19,8 @@ use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::secret::keyed_hash;
 use steward_kit::sqs::{RecordHandler, SqsFunction};
 use steward_mail::{
-    AccountExists, AppLinks, Email as _, Invitation, PasswordChanged, PasswordReset, VerifyEmail,
+    AccountExists, AppLinks, ConfirmEmailChange, Email as _, EmailChangeAsked, Invitation,
+    PasswordChanged, PasswordReset, VerifyEmail,
 };
 use steward_store::account_mail::{AccountMail, MessageError};
 use steward_store::identity::IdentityStore;
@@ -33,6 +34,7 @@ pub const FORGOT_PAGE: &str = "forgot-password";
 pub const INVITATION_PAGE: &str = "accept-invitation";
 pub const VERIFY_PAGE: &str = "verify-email";
 pub const SIGN_IN_PAGE: &str = "sign-in";
+pub const CONFIRM_EMAIL_PAGE: &str = "confirm-email";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountMailError {
@@ -66,6 +68,15 @@ impl RecordHandler for AccountMailer {
                 tenant_name,
                 token,
             } => self.sign_up(&email, &name, &tenant_name, &token).await,
+            AccountMail::EmailChange {
+                old_email,
+                new_email,
+                name,
+                token,
+            } => {
+                self.email_change(&old_email, &new_email, &name, &token)
+                    .await
+            }
             AccountMail::PasswordChanged { tenant_id, user_id } => {
                 self.password_changed(&tenant_id, &user_id).await
             }
@@ -182,6 +193,44 @@ impl AccountMailer {
             }
         };
         self.send(email, composed).await
+    }
+
+    /// The link that confirms an account's new address, to that address, and a notice to the
+    /// old one (which keeps working until the link is followed).
+    async fn email_change(
+        &self,
+        old_email: &str,
+        new_email: &str,
+        name: &str,
+        token: &str,
+    ) -> Result<(), AccountMailError> {
+        let reset_link = self.links.page(FORGOT_PAGE);
+        let notice = EmailChangeAsked {
+            name,
+            old_email,
+            new_email,
+            reset_link: &reset_link,
+        }
+        .compose()?;
+        self.send(old_email, notice).await?;
+        let now = Timestamp::now().as_second();
+        if !self
+            .within_mail_limit("EMAILCHANGEMAIL", new_email, now)
+            .await?
+        {
+            tracing::warn!("email-change links to one address past the hourly limit: dropped");
+            return Ok(());
+        }
+        let link = self.links.with_token(CONFIRM_EMAIL_PAGE, token);
+        let composed = ConfirmEmailChange {
+            name,
+            old_email,
+            new_email,
+            link: &link,
+            hours: SIGN_UP_HOURS,
+        }
+        .compose()?;
+        self.send(new_email, composed).await
     }
 
     /// Tells the account's owner that its password changed.

@@ -36,6 +36,7 @@ pub struct Identity {
     pub(crate) limits: Limits,
     pub(crate) recovery: RecoveryStore,
     pub(crate) signups: steward_store::signup::SignUpStore,
+    pub(crate) email_changes: steward_store::email_change::EmailChangeStore,
     pub(crate) account_mail: AccountMailQueue,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
@@ -642,6 +643,8 @@ steward_kit::routes! {
         "POST /v1/auth/logout-all" => logout_all,
         "GET /v1/me" => me,
         "POST /v1/me/password" => change_password,
+        "POST /v1/me/email" => ask_email_change,
+        "POST /v1/me/email/verify" => confirm_email_change,
         "GET /v1/me/sessions" => sessions,
         "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
@@ -655,6 +658,7 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/auth/logout", Permission::SessionsManageOwn),
     ("POST /v1/auth/logout-all", Permission::SessionsManageOwn),
     ("POST /v1/me/password", Permission::MeUpdate),
+    ("POST /v1/me/email", Permission::MeUpdate),
 ];
 
 impl Replayable for Identity {

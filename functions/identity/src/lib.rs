@@ -1,6 +1,7 @@
 //! The identity function: sign-up, sign-in, token refresh and sign-out, and the caller's own
 //! profile, password and sessions (SPEC §A).
 
+mod email_change;
 mod handlers;
 mod keys;
 mod recovery;
@@ -15,6 +16,7 @@ use steward_kit::config::{ConfigError, Env, Flags};
 use steward_store::SdkConfig;
 use steward_store::access::AccessStore;
 use steward_store::account_mail::AccountMailQueue;
+use steward_store::email_change::EmailChangeStore;
 use steward_store::identity::IdentityStore;
 use steward_store::recovery::RecoveryStore;
 use steward_store::signup::SignUpStore;
@@ -68,7 +70,8 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
         store: IdentityStore::new(table.clone()),
         access: AccessStore::new(table.clone()),
         recovery: RecoveryStore::new(table.clone()),
-        signups: SignUpStore::new(table),
+        signups: SignUpStore::new(table.clone()),
+        email_changes: EmailChangeStore::new(table),
         account_mail: AccountMailQueue::new(aws, queues.account_mail_queue_url),
         guard: instance.guard()?,
         auditor: instance.auditor(),

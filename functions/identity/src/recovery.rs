@@ -34,6 +34,14 @@ struct ResetPassword {
     new_password: String,
 }
 
+/// The 202 every ask about an address answers (a reset link, a sign-up), whoever has it.
+pub(crate) fn accepted(detail: String) -> Result<Response<Body>, ApiError> {
+    api::json(
+        StatusCode::ACCEPTED,
+        &json!({ "status": "accepted", "detail": detail }),
+    )
+}
+
 /// What every refused link gets: used, expired, replaced by a newer one and forged alike.
 fn spent() -> ApiError {
     ApiError::InvalidToken(
@@ -76,16 +84,10 @@ impl Identity {
                 email: body.email.to_string(),
             })
             .await?;
-        api::json(
-            StatusCode::ACCEPTED,
-            &json!({
-                "status": "accepted",
-                "detail": format!(
-                    "If an account uses this address, a link to choose a new password is on its \
-                     way. It works once, for {RESET_MINUTES} minutes."
-                ),
-            }),
-        )
+        accepted(format!(
+            "If an account uses this address, a link to choose a new password is on its way. It \
+             works once, for {RESET_MINUTES} minutes."
+        ))
     }
 
     /// `POST /v1/auth/password-reset/confirm`: the new password, set with the emailed token.

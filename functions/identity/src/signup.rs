@@ -25,6 +25,7 @@ use steward_store::identity::{LicenceRecord, SignUpError, TenantRecord, UserReco
 use steward_store::signup::PendingSignUp;
 
 use crate::handlers::{Identity, name, new_password};
+use crate::recovery::accepted;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,16 +86,10 @@ impl Identity {
                 token: token.expose(),
             })
             .await?;
-        api::json(
-            StatusCode::ACCEPTED,
-            &json!({
-                "status": "accepted",
-                "detail": format!(
-                    "We sent a link to the address to confirm it is yours. It works once, for \
-                     {SIGN_UP_HOURS} hours; nothing is created until it is followed."
-                ),
-            }),
-        )
+        accepted(format!(
+            "We sent a link to the address to confirm it is yours. It works once, for \
+             {SIGN_UP_HOURS} hours; nothing is created until it is followed."
+        ))
     }
 
     /// `POST /v1/signup/verify`: the tenant, its owner and a first session, once.

@@ -182,6 +182,39 @@ email!(
     |_mail| "You already have a Steward account".to_owned()
 );
 
+/// A link that confirms the new address of an account, sent to that address.
+#[derive(Debug, Clone)]
+pub struct ConfirmEmailChange<'a> {
+    pub name: &'a str,
+    pub old_email: &'a str,
+    pub new_email: &'a str,
+    pub link: &'a str,
+    pub hours: i64,
+}
+
+email!(
+    ConfirmEmailChange,
+    "confirm_email_change.txt",
+    "confirm_email_change.html",
+    |_mail| "Confirm your new email address for Steward".to_owned()
+);
+
+/// What the old address is told when its account asks to move to another.
+#[derive(Debug, Clone)]
+pub struct EmailChangeAsked<'a> {
+    pub name: &'a str,
+    pub old_email: &'a str,
+    pub new_email: &'a str,
+    pub reset_link: &'a str,
+}
+
+email!(
+    EmailChangeAsked,
+    "email_change_asked.txt",
+    "email_change_asked.html",
+    |_mail| "Your Steward account is moving to another address".to_owned()
+);
+
 /// A booking notice as one reader reads it (the notifier words it: `functions/notifier`).
 #[derive(Debug, Clone)]
 pub struct BookingNotice<'a> {

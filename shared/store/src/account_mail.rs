@@ -20,6 +20,14 @@ pub enum AccountMail {
         tenant_name: String,
         token: String,
     },
+    /// An account asked to move to `new_email`: a link that confirms it goes there, and a
+    /// notice to `old_email`.
+    EmailChange {
+        old_email: String,
+        new_email: String,
+        name: String,
+        token: String,
+    },
     /// The password of this account was changed: its owner is told.
     PasswordChanged { tenant_id: String, user_id: String },
     /// An invitation to send to its invitee, with the token that accepts it (the message is

@@ -217,12 +217,17 @@ pub(crate) struct EmailRecord {
 
 impl EmailRecord {
     pub(crate) fn new(user: &UserRecord) -> Self {
-        let (pk, sk) = email_key(&user.email);
+        Self::of(&user.email, &user.tenant_id, &user.user_id)
+    }
+
+    /// The claim of `email` by a tenant's user.
+    pub(crate) fn of(email: &str, tenant_id: &str, user_id: &str) -> Self {
+        let (pk, sk) = email_key(email);
         Self {
             pk,
             sk,
-            tenant_id: user.tenant_id.clone(),
-            user_id: user.user_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            user_id: user_id.to_owned(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod credentials;
 #[cfg(feature = "deploy")]
 pub mod deploy;
+pub mod email_change;
 mod error;
 pub mod feeds;
 pub mod idempotency;

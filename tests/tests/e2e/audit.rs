@@ -244,6 +244,37 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
 
+    // An email change: asking is audited (the account's own request), and so is following the
+    // link; a refused link leaves nothing.
+    let moving = stack.join(&owner, "moving@acme.test", &["member"]).await;
+    script
+        .step(
+            "POST /v1/me/email",
+            as_(&moving, Method::POST, "/v1/me/email")
+                .json(&json!({ "new_email": "moved@acme.test", "current_password": PASSWORD })),
+            202,
+        )
+        .await;
+    let move_token = stack
+        .emailed_tokens(
+            "moved@acme.test",
+            "Confirm your new email address for Steward",
+        )
+        .await
+        .pop()
+        .expect("a link to the new address");
+    let confirm_move = |token: &str| {
+        stack
+            .post("/v1/me/email/verify")
+            .json(&json!({ "token": token }))
+    };
+    script
+        .step("POST /v1/me/email/verify", confirm_move(&move_token), 200)
+        .await;
+    script
+        .step("POST /v1/me/email/verify", confirm_move(&move_token), 400)
+        .await;
+
     // Sign-in and tokens.
     let login = json!({ "email": "admin@acme.test", "password": PASSWORD });
     let answer = script

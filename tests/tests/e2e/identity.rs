@@ -340,3 +340,71 @@ async fn signing_up_creates_nothing_until_the_emailed_link_is_followed_once() {
     assert_eq!(status, 400, "a link works once: {body}");
     assert_eq!(login(&stack, "sam@acme.test", PASSWORD).await.0, 200);
 }
+
+const NEW_ADDRESS_SUBJECT: &str = "Confirm your new email address for Steward";
+
+/// Changing one's email (issue 26, item 2): the new address is confirmed before it takes effect,
+/// the old one is told at once, and the link works once.
+#[tokio::test]
+async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_one_is_told() {
+    let stack = stack().await;
+    let jane = sign_up(&stack, "jane@acme.test").await;
+    let bearer = format!(
+        "Bearer {}",
+        jane["tokens"]["access_token"].as_str().unwrap()
+    );
+    let ask = |new_email: &str, password: &str| {
+        stack
+            .post("/v1/me/email")
+            .header("authorization", bearer.clone())
+            .json(&json!({ "new_email": new_email, "current_password": password }))
+    };
+    let (status, _, body) = send(ask("jane@elsewhere.test", "not the password at all")).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _, body) = send(ask("jane@acme.test", PASSWORD)).await;
+    assert_eq!(status, 422, "the same address: {body}");
+    let (status, _, body) = send(ask("jane@elsewhere.test", PASSWORD)).await;
+    assert_eq!(status, 202, "{body}");
+
+    // Nothing changed yet; the old address is told, the new one gets the link.
+    let links = stack
+        .emailed_tokens("jane@elsewhere.test", NEW_ADDRESS_SUBJECT)
+        .await;
+    assert_eq!(links.len(), 1);
+    let told = stack.sent_mail("jane@acme.test").await;
+    assert!(
+        told.iter()
+            .any(|mail| mail["subject"] == "Your Steward account is moving to another address"),
+        "{told:?}"
+    );
+    assert_eq!(login(&stack, "jane@acme.test", PASSWORD).await.0, 200);
+    assert_eq!(login(&stack, "jane@elsewhere.test", PASSWORD).await.0, 401);
+
+    let confirm = |token: &str| {
+        stack
+            .post("/v1/me/email/verify")
+            .json(&json!({ "token": token }))
+    };
+    let (status, _, body) = send(confirm("emc_0.forged")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = send(confirm(&links[0])).await;
+    assert_eq!(
+        (status, body["email"].as_str()),
+        (200, Some("jane@elsewhere.test"))
+    );
+    assert_eq!(login(&stack, "jane@elsewhere.test", PASSWORD).await.0, 200);
+    assert_eq!(login(&stack, "jane@acme.test", PASSWORD).await.0, 401);
+    let (status, _, body) = send(confirm(&links[0])).await;
+    assert_eq!(status, 400, "a link works once: {body}");
+
+    // An address that has an account is refused when the link is followed, not before.
+    sign_up(&stack, "sam@acme.test").await;
+    let (status, _, body) = send(ask("sam@acme.test", PASSWORD)).await;
+    assert_eq!(status, 202, "{body}");
+    let taken = stack
+        .emailed_tokens("sam@acme.test", NEW_ADDRESS_SUBJECT)
+        .await;
+    let (status, _, body) = send(confirm(&taken[0])).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(login(&stack, "jane@elsewhere.test", PASSWORD).await.0, 200);
+}
