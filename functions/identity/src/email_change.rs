@@ -15,7 +15,7 @@ use serde_json::json;
 use steward_access::{new_id, new_secret};
 use steward_authz::Permission;
 use steward_domain::digest::IdToken;
-use steward_domain::identity::hashing::{self, PasswordHashString};
+
 use steward_domain::identity::recovery::SIGN_UP_HOURS;
 use steward_domain::identity::{Email, Password};
 use steward_kit::ApiError;
@@ -23,8 +23,8 @@ use steward_kit::api::{self, ApiRequest};
 use steward_store::account_mail::AccountMail;
 use steward_store::email_change::{EmailChangeError, PendingEmailChange};
 
-use crate::handlers::Identity;
-use crate::recovery::accepted;
+use crate::emailed::{LinkToken, accepted, refused};
+use crate::handlers::{Identity, current_password};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,19 +33,8 @@ struct AskChange {
     current_password: Password,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Confirm {
-    token: String,
-}
-
-/// One answer for every refused link: used, expired, forged, or overtaken by another change.
 fn spent() -> ApiError {
-    ApiError::InvalidToken(
-        "this link to confirm a new address was used, has expired, or is not one we sent; ask \
-         again"
-            .into(),
-    )
+    refused("new address")
 }
 
 impl Identity {
@@ -57,15 +46,7 @@ impl Identity {
         let caller = self.guard.allow(request, Permission::MeUpdate).await?;
         let user = &caller.user;
         let body: AskChange = request.json()?;
-        if !hashing::verify(
-            &body.current_password,
-            &PasswordHashString::from_stored(user.password_hash.clone()),
-        ) {
-            return Err(ApiError::validation(
-                "current_password",
-                "is not the current password",
-            ));
-        }
+        current_password(user, &body.current_password)?;
         if body.new_email.as_str() == user.email {
             return Err(ApiError::validation(
                 "new_email",
@@ -116,7 +97,7 @@ impl Identity {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        let body: Confirm = request.json()?;
+        let body: LinkToken = request.json()?;
         let token = IdToken::parse(&body.token).ok_or_else(spent)?;
         let now = Timestamp::now().as_second();
         let change = self

@@ -100,6 +100,20 @@ pub(crate) fn name(field: &str, text: &str) -> Result<String, ApiError> {
     Ok(text.to_owned())
 }
 
+/// Refuses `presented` unless it is `user`'s password (a change of password or of address
+/// asks for it again).
+pub(crate) fn current_password(user: &UserRecord, presented: &Password) -> Result<(), ApiError> {
+    let stored = PasswordHashString::from_stored(user.password_hash.clone());
+    if hashing::verify(presented, &stored) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "current_password",
+            "is not the current password",
+        ))
+    }
+}
+
 pub(crate) fn new_password(
     field: &str,
     text: &str,
@@ -549,15 +563,7 @@ impl Identity {
         let caller = self.guard.allow(request, Permission::MeUpdate).await?;
         let (principal, user) = (&caller.principal, &caller.user);
         let body: ChangePassword = request.json()?;
-        if !hashing::verify(
-            &body.current_password,
-            &PasswordHashString::from_stored(user.password_hash.clone()),
-        ) {
-            return Err(ApiError::validation(
-                "current_password",
-                "is not the current password",
-            ));
-        }
+        current_password(user, &body.current_password)?;
         let password = new_password(
             "new_password",
             &body.new_password,

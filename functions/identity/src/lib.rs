@@ -2,6 +2,7 @@
 //! profile, password and sessions (SPEC §A).
 
 mod email_change;
+mod emailed;
 mod handlers;
 mod keys;
 mod recovery;

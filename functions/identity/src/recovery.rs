@@ -5,7 +5,6 @@
 //! address has an account (`steward_store::account_mail`). Using a link is throttled as a
 //! sign-in is, and sets the password, spends the link and ends every session in one write.
 
-use http::StatusCode;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
@@ -14,10 +13,11 @@ use steward_domain::digest::IdToken;
 use steward_domain::identity::hashing;
 use steward_domain::identity::recovery::RESET_MINUTES;
 use steward_kit::ApiError;
-use steward_kit::api::{self, ApiRequest, no_content};
+use steward_kit::api::{ApiRequest, no_content};
 use steward_store::account_mail::AccountMail;
 use steward_store::recovery::ResetError;
 
+use crate::emailed::{accepted, refused};
 use crate::handlers::{Identity, new_password};
 use crate::throttle::{Counted, Throttle, ThrottleKeys};
 
@@ -34,21 +34,8 @@ struct ResetPassword {
     new_password: String,
 }
 
-/// The 202 every ask about an address answers (a reset link, a sign-up), whoever has it.
-pub(crate) fn accepted(detail: String) -> Result<Response<Body>, ApiError> {
-    api::json(
-        StatusCode::ACCEPTED,
-        &json!({ "status": "accepted", "detail": detail }),
-    )
-}
-
-/// What every refused link gets: used, expired, replaced by a newer one and forged alike.
 fn spent() -> ApiError {
-    ApiError::InvalidToken(
-        "this password reset link was used, has expired, was replaced by a newer one, or is \
-         not one we sent; ask for a new one"
-            .into(),
-    )
+    refused("password reset")
 }
 
 impl Identity {

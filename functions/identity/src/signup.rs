@@ -24,8 +24,8 @@ use steward_store::account_mail::AccountMail;
 use steward_store::identity::{LicenceRecord, SignUpError, TenantRecord, UserRecord};
 use steward_store::signup::PendingSignUp;
 
+use crate::emailed::{LinkToken, accepted, refused};
 use crate::handlers::{Identity, name, new_password};
-use crate::recovery::accepted;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,17 +36,8 @@ struct SignUp {
     password: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Confirm {
-    token: String,
-}
-
-/// One answer for every refused link: used, expired and forged alike.
 fn spent() -> ApiError {
-    ApiError::InvalidToken(
-        "this sign-up link was used, has expired, or is not one we sent; sign up again".into(),
-    )
+    refused("sign-up")
 }
 
 impl Identity {
@@ -97,7 +88,7 @@ impl Identity {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        let body: Confirm = request.json()?;
+        let body: LinkToken = request.json()?;
         let token = IdToken::parse(&body.token).ok_or_else(spent)?;
         let now = Timestamp::now();
         let pending = self
