@@ -65,11 +65,10 @@ fn user(tenant_id: &str, n: usize, roles: &[&str]) -> UserRecord {
         user_id,
         tenant_id: tenant_id.into(),
         name: "Planted".into(),
-        password_hash: "not-a-hash".into(),
+        account_id: String::new(),
         status: "active".into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         created_at: "2026-01-01T00:00:00Z".into(),
-        password_changed_at: "2026-01-01T00:00:00Z".into(),
     }
 }
 

@@ -75,11 +75,14 @@ impl Access {
         .authorised_for(caller.user_id(), &inviter)
         .map_err(change_problem)?;
         // An address that is already one of this tenant's members is refused, as the admin
-        // can list them anyway; whether it has an account elsewhere is not told (one read
-        // either way): the answer would tell any admin who uses Steward.
+        // can list them anyway; whether it has an account elsewhere is not told: the answer
+        // would tell any admin who uses Steward.
         let tenant = &caller.tenant;
-        let member_of = self.identity.tenant_of_email(body.email.as_str()).await?;
-        if member_of.as_deref() == Some(tenant_id) {
+        if self
+            .identity
+            .is_member_by_email(body.email.as_str(), tenant_id)
+            .await?
+        {
             return Err(ApiError::Conflict(
                 "that address is already a member of this organisation".into(),
             ));

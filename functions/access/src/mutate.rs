@@ -125,17 +125,13 @@ impl Access {
         change: Change,
     ) -> Result<Response<Body>, ApiError> {
         let tenant_id = caller.tenant_id();
-        // A removed member's email is released in the same transaction.
-        let released_email = match &change {
-            Change::RemoveMember { user_id } => self
-                .identity
-                .user(tenant_id, user_id)
-                .await?
-                .map(|user| user.email),
+        // A removed member's membership of their account ends in the same transaction.
+        let leaving = match &change {
+            Change::RemoveMember { user_id } => self.identity.user(tenant_id, user_id).await?,
             _ => None,
         };
-        let also = match &released_email {
-            Some(email) => Also::ReleaseEmail { email },
+        let also = match &leaving {
+            Some(user) => Also::Leave { user },
             None => Also::Nothing,
         };
         let audit = |before: &PolicyState, after: &PolicyState| {
@@ -155,6 +151,11 @@ impl Access {
             .commit_change(tenant_id, caller.user_id(), &change, false, also, audit)
             .await?
             .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+        // An account left with no organisation goes, and its address with it (a follow-up:
+        // one that fails leaves an account nobody can sign in to, closed by the next try).
+        if let Some(user) = leaving.filter(|user| !user.account_id.is_empty()) {
+            self.identity.close_if_orphaned(&user.account_id).await?;
+        }
         match committed {
             Committed::Version(version) => api::json(
                 StatusCode::OK,

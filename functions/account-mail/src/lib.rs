@@ -110,7 +110,7 @@ impl AccountMailer {
     /// A link to choose a new password, to the account `email` names; nothing for an address
     /// nobody has, or one sent more reset emails this hour than a person asks for.
     async fn password_reset(&self, email: &str) -> Result<(), AccountMailError> {
-        let Some(user) = self.identity.user_by_email(email).await? else {
+        let Some(account) = self.identity.account_by_email(email).await? else {
             tracing::info!("a password reset was asked for an address with no account");
             return Ok(());
         };
@@ -120,7 +120,7 @@ impl AccountMailer {
             .await?
         {
             tracing::warn!(
-                user = %user.user_id,
+                account = %account.account_id,
                 "password reset emails to one address past the hourly limit: dropped"
             );
             return Ok(());
@@ -133,8 +133,7 @@ impl AccountMailer {
             sk,
             reset_id,
             email: email.to_owned(),
-            tenant_id: user.tenant_id.clone(),
-            user_id: user.user_id.clone(),
+            account_id: account.account_id.clone(),
             token_hash: token.hash(),
             created_at: now.to_string(),
             expires_at: now.as_second() + RESET_MINUTES * 60,
@@ -145,7 +144,7 @@ impl AccountMailer {
         }
         let link = self.links.with_token(RESET_PAGE, &token.expose());
         let composed = PasswordReset {
-            name: &user.name,
+            name: &account.name,
             email,
             link: &link,
             minutes: RESET_MINUTES,
@@ -168,7 +167,13 @@ impl AccountMailer {
             tracing::warn!("sign-up emails to one address past the hourly limit: dropped");
             return Ok(());
         }
-        let composed = match self.identity.user_by_email(email).await? {
+        let mut account = self.identity.account_by_email(email).await?;
+        // An account whose last membership ended and was not closed then is closed now: the
+        // address signs up afresh.
+        if let Some(orphan) = account.take_if(|account| account.memberships == 0) {
+            self.identity.close_if_orphaned(&orphan.account_id).await?;
+        }
+        let composed = match account {
             Some(account) => {
                 let sign_in_link = self.links.page(SIGN_IN_PAGE);
                 let reset_link = self.links.page(FORGOT_PAGE);

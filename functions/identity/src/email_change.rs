@@ -46,8 +46,9 @@ impl Identity {
         let caller = self.guard.allow(request, Permission::MeUpdate).await?;
         let user = &caller.user;
         let body: AskChange = request.json()?;
-        current_password(user, &body.current_password)?;
-        if body.new_email.as_str() == user.email {
+        let account = self.account_of(user).await?;
+        current_password(&account, &body.current_password)?;
+        if body.new_email.as_str() == account.email {
             return Err(ApiError::validation(
                 "new_email",
                 "is the account's address already",
@@ -106,17 +107,29 @@ impl Identity {
             .await?
             .filter(|c| c.token_hash == token.hash() && c.expires_at > now)
             .ok_or_else(spent)?;
-        let audit = self.audit(
-            request,
-            &change.tenant_id,
-            &change.user_id,
-            "user.email_change",
-            &format!("user:{}", change.user_id),
-            json!({ "change_id": change.change_id, "email": change.new_email }),
-        );
+        let asker = self
+            .store
+            .user(&change.tenant_id, &change.user_id)
+            .await?
+            .ok_or_else(spent)?;
+        let account = self.account_of(&asker).await.map_err(|_| spent())?;
+        let memberships = self.store.membership_items(&account.account_id).await?;
+        let audits: Vec<_> = memberships
+            .iter()
+            .map(|membership| {
+                self.audit(
+                    request,
+                    &membership.tenant_id,
+                    &membership.user_id,
+                    "user.email_change",
+                    &format!("user:{}", membership.user_id),
+                    json!({ "change_id": change.change_id, "email": change.new_email }),
+                )
+            })
+            .collect();
         match self
             .email_changes
-            .confirm(&change, &token.hash(), &audit)
+            .confirm(&change, &token.hash(), &account, &memberships, &audits)
             .await
         {
             Ok(()) => {}

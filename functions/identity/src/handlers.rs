@@ -17,9 +17,11 @@ use steward_kit::retry::Optimistic;
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit};
 use steward_store::account_mail::AccountMailQueue;
 use steward_store::audit::AuditEntry;
+use steward_store::accounts::AccountRecord;
 use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, UserRecord};
 use steward_store::recovery::RecoveryStore;
 
+use crate::accounts::{self, Chosen, SignedInView};
 use crate::keys::Keys;
 use crate::throttle::{Counted, Limits, Throttle, ThrottleKeys};
 use steward_kit::api::no_content;
@@ -42,11 +44,14 @@ pub struct Identity {
     pub(crate) auto_provision: bool,
 }
 
+/// An invitation accepted by a new account (`name` and a new `password`) or by the account
+/// the address has (its `password`, and optionally the name this organisation shows).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AcceptInvitation {
     token: String,
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     password: String,
 }
 
@@ -55,6 +60,9 @@ struct AcceptInvitation {
 struct Login {
     email: Email,
     password: Password,
+    /// Which organisation to sign in to; needed when the account has several.
+    #[serde(default)]
+    tenant_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,11 +90,13 @@ pub(crate) struct Tokens {
 struct Me<'a> {
     user_id: &'a str,
     tenant_id: &'a str,
+    account_id: &'a str,
     email: &'a str,
     name: &'a str,
     roles: &'a [String],
     status: &'a str,
     session_id: &'a str,
+    memberships: Vec<crate::accounts::MembershipView>,
 }
 
 /// A display name or a tenant name: trimmed, 1 to 100 characters.
@@ -100,10 +110,13 @@ pub(crate) fn name(field: &str, text: &str) -> Result<String, ApiError> {
     Ok(text.to_owned())
 }
 
-/// Refuses `presented` unless it is `user`'s password (a change of password or of address
-/// asks for it again).
-pub(crate) fn current_password(user: &UserRecord, presented: &Password) -> Result<(), ApiError> {
-    let stored = PasswordHashString::from_stored(user.password_hash.clone());
+/// Refuses `presented` unless it is the account's password (a change of password or of
+/// address asks for it again).
+pub(crate) fn current_password(
+    account: &AccountRecord,
+    presented: &Password,
+) -> Result<(), ApiError> {
+    let stored = PasswordHashString::from_stored(account.password_hash.clone());
     if hashing::verify(presented, &stored) {
         Ok(())
     } else {
@@ -232,8 +245,43 @@ impl Identity {
         }
     }
 
-    /// Joins a tenant by invitation: the new member, the invitation spent, the policy's next
-    /// version, and a first session; the token works once and only before it expires.
+    /// Proves that whoever accepts an invitation for an address that has an account holds its
+    /// password, throttled like a sign-in (the same counters: guesses here spend the same
+    /// budget).
+    async fn prove_account(
+        &self,
+        request: &ApiRequest,
+        account: &AccountRecord,
+        presented: &str,
+    ) -> Result<(), ApiError> {
+        let source = request.source_ip.as_deref().unwrap_or("");
+        let throttle = Throttle {
+            store: &self.store,
+            limits: self.limits,
+            keys: ThrottleKeys::of(&self.keys, "", &account.email, source),
+            now: Timestamp::now().as_second(),
+        };
+        let [pair, source, per_account] = self
+            .store
+            .failures(throttle.counters(), throttle.window_start(), throttle.now)
+            .await?;
+        throttle.check(&Counted {
+            pair,
+            source,
+            account: per_account,
+            known_source: false,
+        })?;
+        let stored = PasswordHashString::from_stored(account.password_hash.clone());
+        if !Password::existing(presented).is_ok_and(|password| hashing::verify(&password, &stored)) {
+            throttle.fail().await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+        Ok(())
+    }
+
+    /// Joins a tenant by invitation: the new member (a new account, or one more membership of
+    /// the account the address has), the invitation spent, the policy's next version, and a
+    /// first session; the token works once and only before it expires.
     async fn accept_invitation(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let body: AcceptInvitation = request.json()?;
         let unknown = || ApiError::NotFound("invitation".into());
@@ -250,13 +298,37 @@ impl Identity {
         if status != "pending" {
             return Err(ApiError::Conflict(format!("the invitation is {status}")));
         }
-        let display_name = name("name", &body.name)?;
-        let password = new_password(
-            "password",
-            &body.password,
-            &[&invitation.email, &display_name],
-        )?;
         let now_text = now.to_string();
+        // Whoever holds the link reads the address's mail: telling them whether it has an
+        // account (they are asked for its password) reveals nothing new.
+        let (new_account, display_name, account_id) =
+            match self.store.account_by_email(&invitation.email).await? {
+                Some(account) => {
+                    self.prove_account(request, &account, &body.password).await?;
+                    let display_name = match &body.name {
+                        Some(text) => name("name", text)?,
+                        None => account.name.clone(),
+                    };
+                    (None, display_name, account.account_id)
+                }
+                None => {
+                    let display_name = name("name", body.name.as_deref().unwrap_or(""))?;
+                    let password = new_password(
+                        "password",
+                        &body.password,
+                        &[&invitation.email, &display_name],
+                    )?;
+                    let account_id = new_id("acc");
+                    let account = AccountRecord::new(
+                        &account_id,
+                        &invitation.email,
+                        &display_name,
+                        hashing::hash(&password).as_str(),
+                        &now_text,
+                    );
+                    (Some(account), display_name, account_id)
+                }
+            };
         let user_id = new_id("usr");
         let (pk, sk) = UserRecord::key(tenant_id, &user_id);
         let user = UserRecord {
@@ -266,11 +338,10 @@ impl Identity {
             tenant_id: tenant_id.to_owned(),
             email: invitation.email.clone(),
             name: display_name,
-            password_hash: hashing::hash(&password).as_str().to_owned(),
+            account_id,
             status: "active".into(),
             roles: invitation.roles.iter().map(ToString::to_string).collect(),
             created_at: now_text.clone(),
-            password_changed_at: now_text.clone(),
         };
         let change = Change::AddMember {
             user_id: user_id.clone(),
@@ -297,6 +368,7 @@ impl Identity {
                     "roles": invitation.roles,
                     "policy_version": next.version,
                     "session_id": session.session_id,
+                    "new_account": new_account.is_some(),
                 }),
             );
             let commit = PolicyCommit {
@@ -308,6 +380,7 @@ impl Identity {
                 also: Also::Accept {
                     invitation_id: &invitation.invitation_id,
                     user: &user,
+                    account: new_account.as_ref(),
                     now: now.as_second(),
                 },
             };
@@ -324,7 +397,7 @@ impl Identity {
                 }
                 Err(CommitError::EmailTaken) => {
                     return Err(ApiError::Conflict(
-                        "that email is already registered; sign in instead".into(),
+                        "that address has an account now: accept again with its password".into(),
                     ));
                 }
                 Err(CommitError::Store(error)) => return Err(error.into()),
@@ -373,36 +446,37 @@ impl Identity {
             account,
             known_source: reads.known_source,
         })?;
-        let user = match &reads.user {
-            Some((tenant_id, user_id)) => self.store.user(tenant_id, user_id).await?,
+        let account = match &reads.account_id {
+            Some(account_id) => self.store.account(account_id).await?,
             None => None,
         };
         // The same work and the same answer whether the account exists or the password is wrong.
-        let verified = match &user {
-            Some(user) => hashing::verify(
+        let verified = match &account {
+            Some(account) => hashing::verify(
                 &body.password,
-                &PasswordHashString::from_stored(user.password_hash.clone()),
+                &PasswordHashString::from_stored(account.password_hash.clone()),
             ),
             None => {
                 hashing::verify_nothing(&body.password);
                 false
             }
         };
-        let Some(user) = user.filter(|_| verified) else {
+        let Some(account) = account.filter(|_| verified) else {
             throttle.fail().await?;
             return Err(ApiError::InvalidCredentials);
         };
-        if user.status != "active" {
-            return Err(ApiError::Forbidden {
-                detail: "this account is suspended".into(),
-                permission: None,
-                feature: None,
-            });
-        }
+        let memberships = self.store.memberships(&account.account_id).await?;
+        let user = match accounts::choose(&memberships, body.tenant_id.as_deref())? {
+            Chosen::Member(user) => user,
+            Chosen::Ask => return accounts::choose_tenant(memberships),
+        };
         let tokens = self
             .open_session(request, &user, throttle.signed_in())
             .await?;
-        api::json(StatusCode::OK, &tokens)
+        api::json(
+            StatusCode::OK,
+            &SignedInView::new(&user.tenant_id, tokens, memberships),
+        )
     }
 
     async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -545,11 +619,17 @@ impl Identity {
     async fn me(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MeRead).await?;
         let (principal, user) = (&caller.principal, &caller.user);
+        let memberships = match user.account_id.as_str() {
+            "" => Vec::new(),
+            account_id => self.store.memberships(account_id).await?,
+        };
         api::json(
             StatusCode::OK,
             &Me {
                 user_id: &user.user_id,
                 tenant_id: &user.tenant_id,
+                account_id: &user.account_id,
+                memberships: memberships.into_iter().map(Into::into).collect(),
                 email: &user.email,
                 name: &user.name,
                 roles: &user.roles,
@@ -559,36 +639,31 @@ impl Identity {
         )
     }
 
+    /// `POST /v1/me/password`: the account's password, for every organisation; every other
+    /// session of the account ends.
     async fn change_password(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MeUpdate).await?;
         let (principal, user) = (&caller.principal, &caller.user);
         let body: ChangePassword = request.json()?;
-        current_password(user, &body.current_password)?;
+        let account = self.account_of(user).await?;
+        current_password(&account, &body.current_password)?;
         let password = new_password(
             "new_password",
             &body.new_password,
-            &[&user.email, &user.name],
+            &[&account.email, &account.name, &user.name],
         )?;
         let hash = hashing::hash(&password);
         let others = self
-            .live_sessions(principal, Some(&principal.session_id))
+            .account_sessions(&account.account_id, Some(&principal.session_id))
             .await?;
-        let audit = self.audit(
-            request,
-            &user.tenant_id,
-            &user.user_id,
-            "user.password_change",
-            &format!("user:{}", user.user_id),
-            json!({ "sessions_revoked": others }),
-        );
+        let audits = self.audit_each(request, &others, "user.password_change", &json!({}));
         self.store
             .set_password(
-                &user.tenant_id,
-                &user.user_id,
+                &account.account_id,
                 hash.as_str(),
                 &Timestamp::now().to_string(),
                 &others,
-                &audit,
+                &audits,
             )
             .await?;
         no_content()
@@ -645,6 +720,7 @@ steward_kit::routes! {
         "POST /v1/auth/password-reset" => ask_password_reset,
         "POST /v1/auth/password-reset/confirm" => reset_password,
         "POST /v1/auth/refresh" => refresh,
+        "POST /v1/auth/switch" => switch_tenant,
         "POST /v1/auth/logout" => logout,
         "POST /v1/auth/logout-all" => logout_all,
         "GET /v1/me" => me,

@@ -1,6 +1,7 @@
 //! The identity function: sign-up, sign-in, token refresh and sign-out, and the caller's own
 //! profile, password and sessions (SPEC §A).
 
+mod accounts;
 mod email_change;
 mod emailed;
 mod handlers;

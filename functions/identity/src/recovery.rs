@@ -120,28 +120,23 @@ impl Identity {
             throttle.fail().await?;
             return Err(spent());
         };
-        let user = self
+        let account = self
             .store
-            .user(&reset.tenant_id, &reset.user_id)
+            .account(&reset.account_id)
             .await?
             .ok_or_else(spent)?;
-        let password = new_password("new_password", &body.new_password, &[&email, &user.name])?;
+        let password = new_password(
+            "new_password",
+            &body.new_password,
+            &[&email, &account.name],
+        )?;
         let hash = hashing::hash(&password);
-        let sessions: Vec<String> = self
-            .store
-            .sessions(&reset.tenant_id, &reset.user_id)
-            .await?
-            .into_iter()
-            .filter(|session| session.is_alive(throttle.now))
-            .map(|session| session.session_id)
-            .collect();
-        let audit = self.audit(
+        let sessions = self.account_sessions(&account.account_id, None).await?;
+        let audits = self.audit_each(
             request,
-            &reset.tenant_id,
-            &reset.user_id,
+            &sessions,
             "user.password_reset",
-            &format!("user:{}", reset.user_id),
-            json!({ "reset_id": reset.reset_id, "sessions_revoked": sessions }),
+            &json!({ "reset_id": reset.reset_id }),
         );
         let finished = self
             .recovery
@@ -152,7 +147,7 @@ impl Identity {
                 hash.as_str(),
                 &Timestamp::now().to_string(),
                 &sessions,
-                &audit,
+                &audits,
             )
             .await;
         match finished {
@@ -165,12 +160,16 @@ impl Identity {
         }
         // The password is set: a notice that fails to queue is logged, not the person's
         // problem (their link is spent, and a retry would be refused).
+        // The notice names one membership; the account mail function finds the address there.
+        let Some((membership, _)) = sessions.first() else {
+            return no_content();
+        };
         let notice = AccountMail::PasswordChanged {
-            tenant_id: reset.tenant_id.clone(),
-            user_id: reset.user_id.clone(),
+            tenant_id: membership.tenant_id.clone(),
+            user_id: membership.user_id.clone(),
         };
         if let Err(error) = self.account_mail.send(&notice).await {
-            tracing::error!(%error, user = %reset.user_id, "the password-changed notice was not queued");
+            tracing::error!(%error, account = %account.account_id, "the password-changed notice was not queued");
         }
         no_content()
     }

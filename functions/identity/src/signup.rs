@@ -21,6 +21,7 @@ use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::access::SnapshotRecord;
 use steward_store::account_mail::AccountMail;
+use steward_store::accounts::AccountRecord;
 use steward_store::identity::{LicenceRecord, SignUpError, TenantRecord, UserRecord};
 use steward_store::signup::PendingSignUp;
 
@@ -115,12 +116,18 @@ impl Identity {
             tenant_id: tenant_id.clone(),
             email: pending.email.clone(),
             name: pending.name.clone(),
-            password_hash: pending.password_hash.clone(),
+            account_id: new_id("acc"),
             status: "active".into(),
             roles: vec![RoleRef::OWNER.to_string()],
             created_at: now_text.clone(),
-            password_changed_at: now_text.clone(),
         };
+        let account = AccountRecord::new(
+            &owner.account_id,
+            &pending.email,
+            &pending.name,
+            &pending.password_hash,
+            &now_text,
+        );
         let snapshot =
             SnapshotRecord::founding(&tenant, &user_id, [RoleRef::OWNER].into(), &now_text);
         let (session, refresh) = self.prepare_session(request, &owner, now);
@@ -144,6 +151,7 @@ impl Identity {
             .sign_up(
                 &tenant,
                 &owner,
+                &account,
                 &snapshot,
                 &audit,
                 Some((&pending, token_hash.as_str())),

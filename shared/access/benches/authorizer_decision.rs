@@ -44,11 +44,10 @@ fn records() -> (UserRecord, TenantRecord) {
         tenant_id: tenant_id.into(),
         email: "jane@acme.test".into(),
         name: "Jane".into(),
-        password_hash: String::new(),
+        account_id: String::new(),
         status: "active".into(),
         roles: vec!["admin".into(), "front-desk".into()],
         created_at: String::new(),
-        password_changed_at: String::new(),
     };
     (user, tenant)
 }

@@ -52,11 +52,10 @@ pub async fn ensure_principal(store: &IdentityStore) -> Result<(), StoreError> {
         tenant_id: DEPLOY_CHECK_TENANT.into(),
         email: String::new(),
         name: "Deploy check".into(),
-        password_hash: String::new(),
+        account_id: String::new(),
         status: "active".into(),
         roles: roles.iter().map(ToString::to_string).collect(),
         created_at: at.clone(),
-        password_changed_at: at.clone(),
     };
     let snapshot = SnapshotRecord::founding(&tenant, DEPLOY_CHECK_USER, roles, &at);
     store.reserve_principal(&tenant, &user, &snapshot).await

@@ -8,6 +8,7 @@ use steward_authz::BuiltInRole;
 use steward_domain::access::RoleRef;
 use steward_domain::identity::{Email, Password, hashing};
 use steward_store::access::SnapshotRecord;
+use steward_store::accounts::AccountRecord;
 use steward_store::audit::NewAuditEntry;
 use steward_store::identity::{IdentityStore, SignUpError, TenantRecord, UserRecord};
 
@@ -37,12 +38,18 @@ pub async fn bootstrap_operator(
         tenant_id: PLATFORM_TENANT.into(),
         email: email.to_string(),
         name: name.into(),
-        password_hash: hashing::hash(password).as_str().to_owned(),
+        account_id: crate::new_id("acc"),
         status: "active".into(),
         roles: vec![operator.to_string()],
         created_at: at.clone(),
-        password_changed_at: at.clone(),
     };
+    let account = AccountRecord::new(
+        &user.account_id,
+        email.as_str(),
+        name,
+        hashing::hash(password).as_str(),
+        &at,
+    );
     let snapshot = SnapshotRecord::founding(&tenant, &user_id, [operator].into(), &at);
     let entry_id = crate::new_id("aud");
     let audit = NewAuditEntry {
@@ -60,7 +67,7 @@ pub async fn bootstrap_operator(
     }
     .into();
     store
-        .sign_up(&tenant, &user, &snapshot, &audit, None)
+        .sign_up(&tenant, &user, &account, &snapshot, &audit, None)
         .await?;
     Ok(user_id)
 }

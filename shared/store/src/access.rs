@@ -156,16 +156,18 @@ pub enum Also<'a> {
         at: &'a str,
         now: i64,
     },
-    /// The invitation being accepted (still pending and unexpired), with the new user and
-    /// their email claimed.
+    /// The invitation being accepted (still pending and unexpired), with the new user: the
+    /// membership of `account`, made now (its email claimed), or of the user's account, which
+    /// exists (`None`).
     Accept {
         invitation_id: &'a str,
         user: &'a UserRecord,
+        account: Option<&'a crate::accounts::AccountRecord>,
         now: i64,
     },
-    /// The removed member's email, released for another sign-up.
-    ReleaseEmail {
-        email: &'a str,
+    /// The removed member's membership of their account ended.
+    Leave {
+        user: &'a UserRecord,
     },
 }
 
@@ -194,6 +196,9 @@ pub enum CommitError {
     InvitationSpent,
     #[error("the email is already registered")]
     EmailTaken,
+    /// The accepting account is a member of the tenant already.
+    #[error("you are a member of this organisation already")]
+    AlreadyMember,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -337,8 +342,14 @@ impl AccessStore {
                 Some(index) => Err(match commit.also {
                     Also::Approve { .. } => CommitError::NotApprovable,
                     Also::Accept { .. } if index == first_also => CommitError::InvitationSpent,
-                    Also::Accept { .. } => CommitError::EmailTaken,
-                    Also::Nothing | Also::ReleaseEmail { .. } => CommitError::Moved,
+                    Also::Accept {
+                        account: Some(_), ..
+                    } => CommitError::EmailTaken,
+                    Also::Accept { account: None, .. } if index == first_also + 1 => {
+                        CommitError::AlreadyMember
+                    }
+                    Also::Accept { account: None, .. } => CommitError::Moved,
+                    Also::Nothing | Also::Leave { .. } => CommitError::Moved,
                 }),
                 None => Err(StoreError::from_sdk(error).into()),
             },
@@ -409,10 +420,11 @@ impl AccessStore {
             Also::Accept {
                 invitation_id,
                 user,
+                account,
                 now,
             } => {
                 let (pk, sk) = InvitationRecord::key(tenant_id, invitation_id);
-                vec![
+                let mut items = vec![
                     update(
                         Update::builder()
                             .table_name(table)
@@ -426,18 +438,15 @@ impl AccessStore {
                             .expression_attribute_values(":now", n(now))
                             .build(),
                     )?,
-                    put(
-                        &crate::identity::EmailRecord::new(user),
-                        table,
-                        Some("attribute_not_exists(pk)"),
-                    )?,
-                    put(user, table, Some("attribute_not_exists(pk)"))?,
-                ]
+                ];
+                items.extend(match account {
+                    Some(account) => crate::accounts::new_account(table, account, user)?,
+                    None => crate::accounts::join(table, user)?,
+                });
+                items.push(put(user, table, Some("attribute_not_exists(pk)"))?);
+                items
             }
-            Also::ReleaseEmail { email } => {
-                let (pk, sk) = crate::identity::email_key(email);
-                vec![delete(table, pk, sk, None)?]
-            }
+            Also::Leave { user } => crate::accounts::leave(table, user)?,
         })
     }
 

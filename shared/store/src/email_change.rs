@@ -6,12 +6,14 @@
 //!
 //! Following the link moves the account in one transaction: the pending item deleted (if its
 //! hash matches), the old email item deleted (if it still names the account), the new one put
-//! (if nobody has it), the user's `email` set (if it is still the old one), and the audit entry.
+//! (if nobody has it), the account's `email` set (if it is still the old one and its
+//! memberships are the ones read), each membership's copy of it set, and the audit entries.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use crate::attributes::s;
+use crate::accounts::{AccountRecord, MembershipRecord};
+use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
 use crate::identity::{EmailRecord, UserRecord, email_key};
 use crate::write::{cancelled_by_condition, key, put, update};
@@ -82,12 +84,15 @@ impl EmailChangeStore {
         self.table.get(pk, sk, true).await
     }
 
-    /// Moves the account to its new address, once (see the module's notes).
+    /// Moves `account` (with its `memberships`) to its new address, once (see the module's
+    /// notes).
     pub async fn confirm(
         &self,
         change: &PendingEmailChange,
         token_hash: &str,
-        audit: &AuditEntry,
+        account: &AccountRecord,
+        memberships: &[MembershipRecord],
+        audits: &[AuditEntry],
     ) -> Result<(), EmailChangeError> {
         let table = self.table.name();
         let build = |e| StoreError::Failed(Box::new(e));
@@ -103,36 +108,56 @@ impl EmailChangeStore {
         let release = Delete::builder()
             .table_name(table)
             .set_key(Some(key(old_pk, old_sk)))
-            .condition_expression("tenant_id = :tenant AND user_id = :user")
-            .expression_attribute_values(":tenant", s(&change.tenant_id))
-            .expression_attribute_values(":user", s(&change.user_id))
+            .condition_expression("account_id = :account")
+            .expression_attribute_values(":account", s(&account.account_id))
             .build()
             .map_err(build)?;
-        let claim = EmailRecord::of(&change.new_email, &change.tenant_id, &change.user_id);
-        let (user_pk, user_sk) = UserRecord::key(&change.tenant_id, &change.user_id);
+        let claim = EmailRecord::of(&change.new_email, &account.account_id);
+        let (account_pk, account_sk) = AccountRecord::key(&account.account_id);
         let rename = Update::builder()
             .table_name(table)
-            .set_key(Some(key(user_pk, user_sk)))
+            .set_key(Some(key(account_pk, account_sk)))
             .update_expression("SET email = :new")
-            .condition_expression("email = :old")
+            .condition_expression("email = :old AND memberships = :count")
             .expression_attribute_values(":new", s(&change.new_email))
             .expression_attribute_values(":old", s(&change.old_email))
+            .expression_attribute_values(":count", n(memberships.len()))
             .build();
         const CLAIM: usize = 2;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().delete(spend).build(),
             TransactWriteItem::builder().delete(release).build(),
             put(&claim, table, Some("attribute_not_exists(pk)"))?,
             update(rename)?,
-            put(audit, table, None)?,
         ];
+        for membership in memberships {
+            let (pk, sk) = UserRecord::key(&membership.tenant_id, &membership.user_id);
+            items.push(update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(pk, sk)))
+                    .update_expression("SET email = :new")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":new", s(&change.new_email))
+                    .build(),
+            )?);
+        }
+        for audit in audits {
+            items.push(put(audit, table, None)?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
             Err(error) if cancelled_by_condition(&error, CLAIM) => Err(EmailChangeError::Taken),
-            Err(error) if [0, 1, 3].iter().any(|i| cancelled_by_condition(&error, *i)) => {
+            Err(error) if (0..items_before_audits(memberships)).any(|i| i != CLAIM && cancelled_by_condition(&error, i)) => {
                 Err(EmailChangeError::Spent)
             }
             Err(error) => Err(StoreError::from_sdk(error).into()),
         }
     }
+}
+
+/// The items of a confirmation before its audit entries: a condition failing in one of them
+/// but the claim means the account moved on.
+fn items_before_audits(memberships: &[MembershipRecord]) -> usize {
+    4 + memberships.len()
 }

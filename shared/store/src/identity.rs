@@ -3,14 +3,15 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | tenant | `T#<tenant>` | `TENANT` |
-//! | user (profile, roles, password hash) | `T#<tenant>` | `USER#<user>` |
-//! | email → user (sign-in has no tenant yet) | `EMAIL#<email>` | `EMAIL` |
+//! | user: one membership of an account (profile, roles, status) | `T#<tenant>` | `USER#<user>` |
+//! | email → account (sign-in has no tenant yet) | `EMAIL#<email>` | `EMAIL` |
 //! | session (refresh-token family) | `T#<tenant>#USER#<user>` | `SESSION#<session>` |
 //! | sign-in failures in a window | `THROTTLE#<kind>#<keyed hash>` | `WINDOW#<start>` |
 //!
-//! The email and throttle items are the only ones not led by a tenant: sign-in and sign-up happen
-//! before there is one. Their keys hold no personal data in clear (emails are hashed with a key
-//! in throttle items).
+//! Accounts (the password) and the index of their memberships are `crate::accounts`'. The
+//! email, account and throttle items are the only ones not led by a tenant: sign-in and
+//! sign-up happen before there is one. Their keys hold no personal data in clear (emails are
+//! hashed with a key in throttle items).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -172,12 +173,14 @@ pub struct UserRecord {
     pub tenant_id: String,
     pub email: String,
     pub name: String,
-    pub password_hash: String,
+    /// The account this user is a membership of; empty for a reserved principal, which
+    /// nobody signs in as.
+    #[serde(default)]
+    pub account_id: String,
     /// `active` or `suspended`.
     pub status: String,
     pub roles: Vec<String>,
     pub created_at: String,
-    pub password_changed_at: String,
 }
 
 impl UserRecord {
@@ -193,8 +196,8 @@ pub struct SignInReads<const N: usize> {
     pub failures: [u32; N],
     /// Whether the source signed in to the account before (its mark is there).
     pub known_source: bool,
-    /// The tenant and user id the email names.
-    pub user: Option<(String, String)>,
+    /// The account the email names.
+    pub account_id: Option<String>,
 }
 
 /// What a successful sign-in leaves in its session's own write: the failures its account and
@@ -207,27 +210,30 @@ pub struct SignedIn<'a> {
     pub known_until: i64,
 }
 
+/// An address claimed by an account. Items written before accounts existed name a tenant's
+/// user instead (`crate::accounts` migrates them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EmailRecord {
     pk: String,
     sk: String,
-    tenant_id: String,
-    user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user_id: Option<String>,
 }
 
 impl EmailRecord {
-    pub(crate) fn new(user: &UserRecord) -> Self {
-        Self::of(&user.email, &user.tenant_id, &user.user_id)
-    }
-
-    /// The claim of `email` by a tenant's user.
-    pub(crate) fn of(email: &str, tenant_id: &str, user_id: &str) -> Self {
+    /// The claim of `email` by an account.
+    pub(crate) fn of(email: &str, account_id: &str) -> Self {
         let (pk, sk) = email_key(email);
         Self {
             pk,
             sk,
-            tenant_id: tenant_id.to_owned(),
-            user_id: user_id.to_owned(),
+            account_id: Some(account_id.to_owned()),
+            tenant_id: None,
+            user_id: None,
         }
     }
 }
@@ -306,30 +312,31 @@ impl IdentityStore {
         Self { table }
     }
 
-    /// A new tenant with its owner, the owner's email claimed, the tenant's first policy
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// A new tenant with its owner, the owner's account (its email claimed), the tenant's first policy
     /// snapshot and the audit entry, and the `pending` sign-up whose link confirmed the address
     /// spent (if its token's hash is still `token_hash`): all or nothing.
     pub async fn sign_up(
         &self,
         tenant: &TenantRecord,
         owner: &UserRecord,
+        account: &crate::accounts::AccountRecord,
         snapshot: &crate::access::SnapshotRecord,
         audit: &AuditEntry,
         pending: Option<(&crate::signup::PendingSignUp, &str)>,
     ) -> Result<(), SignUpError> {
         let table = self.table.name();
-        let mut items = vec![
-            put(
-                &EmailRecord::new(owner),
-                table,
-                Some("attribute_not_exists(pk)"),
-            )?,
+        let mut items = crate::accounts::new_account(table, account, owner)?;
+        items.extend([
             put(tenant, table, Some("attribute_not_exists(pk)"))?,
             put(owner, table, Some("attribute_not_exists(pk)"))?,
             put(snapshot, table, Some("attribute_not_exists(pk)"))?,
             put(audit, table, None)?,
-        ];
-        const SPENT: usize = 5;
+        ]);
+        const SPENT: usize = 7;
         if let Some((pending, token_hash)) = pending {
             let (pk, sk) = crate::signup::PendingSignUp::key(&pending.signup_id);
             let spend = aws_sdk_dynamodb::types::Delete::builder()
@@ -370,21 +377,16 @@ impl IdentityStore {
         }
     }
 
-    /// The tenant whose member an email is, if any: one read, whatever the answer.
-    pub async fn tenant_of_email(&self, email: &str) -> Result<Option<String>, StoreError> {
-        let (pk, sk) = email_key(email);
-        let found: Option<EmailRecord> = self.table.get(pk, sk, true).await?;
-        Ok(found.map(|found| found.tenant_id))
-    }
-
-    /// The user an email signs in as.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
-        let (pk, sk) = email_key(email);
-        let Some(found) = self.table.get::<EmailRecord>(pk, sk, true).await? else {
-            return Ok(None);
-        };
-        let (pk, sk) = UserRecord::key(&found.tenant_id, &found.user_id);
-        self.table.get(pk, sk, true).await
+    /// Whether the account an email names is a member of `tenant_id`.
+    pub async fn is_member_by_email(
+        &self,
+        email: &str,
+        tenant_id: &str,
+    ) -> Result<bool, StoreError> {
+        match self.account_id_of_email(email).await? {
+            Some(account_id) => Ok(self.membership_of(&account_id, tenant_id).await?.is_some()),
+            None => Ok(false),
+        }
     }
 
     pub async fn user(
@@ -500,19 +502,18 @@ impl IdentityStore {
             .map_err(StoreError::from_sdk)
     }
 
-    /// A new password hash, the user's `revoke` sessions ended, and the audit entry: one
-    /// transaction while the sessions fit in it (DynamoDB takes 100 items), the rest after.
-    #[allow(clippy::too_many_arguments)]
+    /// A new password hash on the account, its sessions `revoke` (by membership) ended, and
+    /// `audits` (one per tenant it is a member of): one transaction while they fit in it
+    /// (DynamoDB takes 100 items), the rest of the sessions after.
     pub async fn set_password(
         &self,
-        tenant_id: &str,
-        user_id: &str,
+        account_id: &str,
         hash: &str,
         changed_at: &str,
-        revoke: &[String],
-        audit: &AuditEntry,
+        revoke: &[(crate::accounts::MembershipRecord, Vec<String>)],
+        audits: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        let (pk, sk) = UserRecord::key(tenant_id, user_id);
+        let (pk, sk) = crate::accounts::AccountRecord::key(account_id);
         let update = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(key(pk, sk)))
@@ -522,17 +523,40 @@ impl IdentityStore {
             .expression_attribute_values(":at", s(changed_at))
             .build()
             .map_err(|e| StoreError::Failed(Box::new(e)))?;
-        let (now, later) = revoke.split_at(revoke.len().min(SESSIONS_PER_TRANSACTION));
-        let mut items = vec![
-            TransactWriteItem::builder().update(update).build(),
-            put(audit, self.table.name(), None)?,
-        ];
-        items.extend(self.revocations(tenant_id, user_id, now)?);
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        for audit in audits {
+            items.push(put(audit, self.table.name(), None)?);
+        }
+        let later = self.fill_with_revocations(&mut items, revoke, 100)?;
         self.table
             .transact(items)
             .await
             .map_err(StoreError::from_sdk)?;
-        self.revoke_sessions(tenant_id, user_id, later, None).await
+        for (membership, ids) in later {
+            self.revoke_sessions(&membership.tenant_id, &membership.user_id, &ids, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds to `items` the revocations of `revoke` that fit under `most` items, and answers
+    /// the ones left.
+    pub(crate) fn fill_with_revocations(
+        &self,
+        items: &mut Vec<TransactWriteItem>,
+        revoke: &[(crate::accounts::MembershipRecord, Vec<String>)],
+        most: usize,
+    ) -> Result<Vec<(crate::accounts::MembershipRecord, Vec<String>)>, StoreError> {
+        let mut later = Vec::new();
+        for (membership, ids) in revoke {
+            let room = most.saturating_sub(items.len()).min(ids.len());
+            let (now, rest) = ids.split_at(room);
+            items.extend(self.revocations(&membership.tenant_id, &membership.user_id, now)?);
+            if !rest.is_empty() {
+                later.push((membership.clone(), rest.to_vec()));
+            }
+        }
+        Ok(later)
     }
 
     /// Ends the user's sessions `ids`, with `audit` (written with the first of them).
@@ -770,7 +794,7 @@ impl IdentityStore {
                 item.get("pk") == wanted.get("pk") && item.get("sk") == wanted.get("sk")
             })
         };
-        let user = find(&named)
+        let claim = find(&named)
             .map(|item| {
                 serde_dynamo::from_item::<_, EmailRecord>(item.clone()).map_err(|e| {
                     StoreError::Corrupt {
@@ -779,14 +803,17 @@ impl IdentityStore {
                     }
                 })
             })
-            .transpose()?
-            .map(|found| (found.tenant_id, found.user_id));
+            .transpose()?;
+        let account_id = match claim {
+            Some(claim) => self.account_id_of_claim(claim).await?,
+            None => None,
+        };
         Ok(SignInReads {
             failures: counters
                 .each_ref()
                 .map(|counter| live_failures(find(counter), now)),
             known_source: find(&known).is_some_and(|item| !expired(item, now)),
-            user,
+            account_id,
         })
     }
 }

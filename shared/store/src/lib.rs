@@ -2,6 +2,7 @@
 //! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
 
 pub mod access;
+pub mod accounts;
 pub mod account_mail;
 mod attributes;
 pub mod audit;

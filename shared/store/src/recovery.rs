@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
-use crate::identity::{IdentityStore, UserRecord, email_key};
+use crate::accounts::{AccountRecord, MembershipRecord};
+use crate::identity::{IdentityStore, email_key};
 use crate::write::{cancelled_by_condition, key, put, update};
 use crate::{StoreError, Table};
 
@@ -26,8 +27,9 @@ pub struct ResetRecord {
     pub sk: String,
     pub reset_id: String,
     pub email: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    /// Resets made before accounts existed named the user, whose id its account took.
+    #[serde(alias = "user_id")]
+    pub account_id: String,
     /// SHA-256 of the whole token.
     pub token_hash: String,
     pub created_at: String,
@@ -44,8 +46,7 @@ impl ResetRecord {
 /// What the email item says of an account's resets.
 #[derive(Debug, Deserialize)]
 struct Latest {
-    tenant_id: String,
-    user_id: String,
+    account_id: Option<String>,
     reset_id: Option<String>,
 }
 
@@ -59,9 +60,6 @@ pub enum ResetError {
     Store(#[from] StoreError),
 }
 
-/// Sessions ended in the password's own transaction (DynamoDB takes 100 items; the reset, the
-/// email item, the password and the audit entry take four).
-const SESSIONS_IN_RESET: usize = 96;
 
 #[derive(Clone, Debug)]
 pub struct RecoveryStore {
@@ -86,10 +84,9 @@ impl RecoveryStore {
             .table_name(table)
             .set_key(Some(key(pk, sk)))
             .update_expression("SET reset_id = :reset")
-            .condition_expression("tenant_id = :tenant AND user_id = :user")
+            .condition_expression("account_id = :account")
             .expression_attribute_values(":reset", s(&reset.reset_id))
-            .expression_attribute_values(":tenant", s(&reset.tenant_id))
-            .expression_attribute_values(":user", s(&reset.user_id))
+            .expression_attribute_values(":account", s(&reset.account_id))
             .build();
         let items = vec![
             put(reset, table, Some("attribute_not_exists(pk)"))?,
@@ -114,16 +111,15 @@ impl RecoveryStore {
         let latest: Option<Latest> = self.table.get(pk, sk, true).await?;
         Ok(latest.is_some_and(|latest| {
             latest.reset_id.as_deref() == Some(reset.reset_id.as_str())
-                && latest.tenant_id == reset.tenant_id
-                && latest.user_id == reset.user_id
+                && latest.account_id.as_deref() == Some(reset.account_id.as_str())
         }))
     }
 
     /// Sets the account's password with `reset`, once: the reset deleted (if its hash is
     /// still `token_hash` and it has not expired at `now`), the email item's latest cleared
     /// (if it is still this one), the password and its time set, the account's sessions
-    /// `revoke` ended and `audit` written, all or nothing; sessions past what one transaction
-    /// holds are ended right after.
+    /// `revoke` (by membership) ended and `audits` written, all or nothing; sessions past
+    /// what one transaction holds are ended right after.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish(
         &self,
@@ -132,8 +128,8 @@ impl RecoveryStore {
         now: i64,
         password_hash: &str,
         changed_at: &str,
-        revoke: &[String],
-        audit: &AuditEntry,
+        revoke: &[(MembershipRecord, Vec<String>)],
+        audits: &[AuditEntry],
     ) -> Result<(), ResetError> {
         let table = self.table.name();
         let (reset_pk, reset_sk) = ResetRecord::key(&reset.reset_id);
@@ -150,31 +146,30 @@ impl RecoveryStore {
             .table_name(table)
             .set_key(Some(key(email_pk, email_sk)))
             .update_expression("REMOVE reset_id")
-            .condition_expression("reset_id = :reset AND tenant_id = :tenant AND user_id = :user")
+            .condition_expression("reset_id = :reset AND account_id = :account")
             .expression_attribute_values(":reset", s(&reset.reset_id))
-            .expression_attribute_values(":tenant", s(&reset.tenant_id))
-            .expression_attribute_values(":user", s(&reset.user_id))
+            .expression_attribute_values(":account", s(&reset.account_id))
             .build();
-        let (user_pk, user_sk) = UserRecord::key(&reset.tenant_id, &reset.user_id);
+        let (account_pk, account_sk) = AccountRecord::key(&reset.account_id);
         let password = Update::builder()
             .table_name(table)
-            .set_key(Some(key(user_pk, user_sk)))
+            .set_key(Some(key(account_pk, account_sk)))
             .update_expression("SET password_hash = :hash, password_changed_at = :at")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":hash", s(password_hash))
             .expression_attribute_values(":at", s(changed_at))
             .build();
-        let (now_ended, later) = revoke.split_at(revoke.len().min(SESSIONS_IN_RESET));
         let mut items: Vec<TransactWriteItem> = vec![
             TransactWriteItem::builder().delete(spend).build(),
             update(latest)?,
             update(password)?,
-            put(audit, table, None)?,
         ];
-        items.extend(
-            self.identity
-                .revocations(&reset.tenant_id, &reset.user_id, now_ended)?,
-        );
+        for audit in audits {
+            items.push(put(audit, table, None)?);
+        }
+        let later = self
+            .identity
+            .fill_with_revocations(&mut items, revoke, 100)?;
         match self.table.transact(items).await {
             Ok(()) => {}
             Err(error) if (0..3).any(|index| cancelled_by_condition(&error, index)) => {
@@ -182,9 +177,11 @@ impl RecoveryStore {
             }
             Err(error) => return Err(StoreError::from_sdk(error).into()),
         }
-        self.identity
-            .revoke_sessions(&reset.tenant_id, &reset.user_id, later, None)
-            .await?;
+        for (membership, ids) in later {
+            self.identity
+                .revoke_sessions(&membership.tenant_id, &membership.user_id, &ids, None)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -143,6 +143,29 @@ pub(crate) fn delete(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// A transaction's delete of one item, if `condition` (using `values`) holds.
+pub(crate) fn delete_if(
+    table: &str,
+    pk: String,
+    sk: String,
+    condition: &str,
+    values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key(pk, sk)))
+        .condition_expression(condition)
+        .set_expression_attribute_values(Some(
+            values
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
+        ))
+        .build()
+        .map_err(|e| StoreError::Failed(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
 /// The index of the first transaction item whose condition failed.
 pub(crate) fn failed_condition(error: &TransactError) -> Option<usize> {
     cancellation_codes(error)?

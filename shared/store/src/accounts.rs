@@ -1,0 +1,482 @@
+//! Accounts apart from their memberships: one person (an email, a password) belongs to several
+//! tenants, as a user of each.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | account (email, name, password hash) | `ACCOUNT#<account>` | `ACCOUNT` |
+//! | one of its memberships (tenant → user) | `ACCOUNT#<account>` | `MEMBER#<tenant>` |
+//! | email → account (sign-in has no tenant yet) | `EMAIL#<email>` | `EMAIL` |
+//! | the membership itself: a tenant's user (roles, status) | `T#<tenant>` | `USER#<user>` |
+//!
+//! The account counts its memberships (`memberships`), kept by the transactions that add and
+//! end them; an account whose last membership ended is deleted with its email claim, so the
+//! address can sign up again ([`IdentityStore::close_if_orphaned`]).
+//!
+//! Tables written before accounts existed have email items naming a user and users holding
+//! the password: [`IdentityStore::migrate_account`] turns one into an account (its id the
+//! user's, so that every migrator agrees), reading paths do it on first touch, and
+//! `steward-local migrate accounts` does the whole table (docs/runbooks/migrations.md).
+
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{n, s};
+use crate::identity::{EmailRecord, IdentityStore, TenantRecord, UserRecord, email_key};
+use crate::write::{cancelled_by_condition, delete, key, put, update};
+use crate::{Query, StoreError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub pk: String,
+    pub sk: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub password_changed_at: String,
+    pub created_at: String,
+    /// Its `MEMBER#` items, counted by the transactions that write them.
+    pub memberships: u32,
+}
+
+impl AccountRecord {
+    pub fn key(account_id: &str) -> (String, String) {
+        (account_pk(account_id), "ACCOUNT".into())
+    }
+
+    /// A new account holding its first membership.
+    pub fn new(account_id: &str, email: &str, name: &str, password_hash: &str, at: &str) -> Self {
+        let (pk, sk) = Self::key(account_id);
+        Self {
+            pk,
+            sk,
+            account_id: account_id.into(),
+            email: email.into(),
+            name: name.into(),
+            password_hash: password_hash.into(),
+            password_changed_at: at.into(),
+            created_at: at.into(),
+            memberships: 1,
+        }
+    }
+}
+
+/// One of an account's memberships: which user of which tenant it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    pub pk: String,
+    pub sk: String,
+    pub account_id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+}
+
+impl MembershipRecord {
+    pub fn key(account_id: &str, tenant_id: &str) -> (String, String) {
+        (account_pk(account_id), format!("MEMBER#{tenant_id}"))
+    }
+
+    /// The membership `user` is, of the account it names.
+    pub fn of(user: &UserRecord) -> Self {
+        let (pk, sk) = Self::key(&user.account_id, &user.tenant_id);
+        Self {
+            pk,
+            sk,
+            account_id: user.account_id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.user_id.clone(),
+        }
+    }
+}
+
+/// A membership as sign-in and switching show it: the user, and the tenant's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub user: UserRecord,
+    pub tenant_name: String,
+}
+
+fn account_pk(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}")
+}
+
+/// The writes that create `user`'s account `account` with its email claim and its first
+/// membership (`user`'s own item is the caller's): the email claim first, conditioned on
+/// nobody holding the address.
+pub(crate) fn new_account(
+    table: &str,
+    account: &AccountRecord,
+    user: &UserRecord,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    Ok(vec![
+        put(
+            &EmailRecord::of(&account.email, &account.account_id),
+            table,
+            Some("attribute_not_exists(pk)"),
+        )?,
+        put(account, table, Some("attribute_not_exists(pk)"))?,
+        put(
+            &MembershipRecord::of(user),
+            table,
+            Some("attribute_not_exists(pk)"),
+        )?,
+    ])
+}
+
+/// The writes that add `user` as one more membership of its account: the membership item
+/// first, conditioned on the account not being a member of the tenant already, then the
+/// account's count, conditioned on the account still being there.
+pub(crate) fn join(table: &str, user: &UserRecord) -> Result<Vec<TransactWriteItem>, StoreError> {
+    Ok(vec![
+        put(
+            &MembershipRecord::of(user),
+            table,
+            Some("attribute_not_exists(pk)"),
+        )?,
+        count_membership(table, &user.account_id, 1)?,
+    ])
+}
+
+/// The writes that end `user`'s membership of its account (the user's own item is the
+/// caller's): nothing for a user without an account (a reserved principal).
+pub(crate) fn leave(table: &str, user: &UserRecord) -> Result<Vec<TransactWriteItem>, StoreError> {
+    if user.account_id.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (pk, sk) = MembershipRecord::key(&user.account_id, &user.tenant_id);
+    Ok(vec![
+        delete(table, pk, sk, None)?,
+        count_membership(table, &user.account_id, -1)?,
+    ])
+}
+
+fn count_membership(
+    table: &str,
+    account_id: &str,
+    by: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let (pk, sk) = AccountRecord::key(account_id);
+    update(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("ADD memberships :by")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":by", n(by))
+            .build(),
+    )
+}
+
+/// What [`IdentityStore::migrate_account`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrated {
+    /// The account was made now.
+    Made,
+    /// The email item names an account already (another migrator, or a new-style item).
+    Already,
+    /// The email item names a user that is not there: nothing to make an account of.
+    Orphan,
+}
+
+impl IdentityStore {
+    pub async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let (pk, sk) = AccountRecord::key(account_id);
+        self.table().get(pk, sk, true).await
+    }
+
+    /// The account an email signs in as, made first from a user written before accounts
+    /// existed.
+    pub async fn account_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<AccountRecord>, StoreError> {
+        match self.account_id_of_email(email).await? {
+            Some(account_id) => self.account(&account_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the account an email names, migrating a legacy claim on the way.
+    pub async fn account_id_of_email(&self, email: &str) -> Result<Option<String>, StoreError> {
+        let (pk, sk) = email_key(email);
+        let Some(claim) = self.table().get::<EmailRecord>(pk, sk, true).await? else {
+            return Ok(None);
+        };
+        self.account_id_of_claim(claim).await
+    }
+
+    pub(crate) async fn account_id_of_claim(
+        &self,
+        claim: EmailRecord,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(account_id) = claim.account_id {
+            return Ok(Some(account_id));
+        }
+        let (Some(tenant_id), Some(user_id)) = (claim.tenant_id, claim.user_id) else {
+            return Ok(None);
+        };
+        match self.migrate_account(&tenant_id, &user_id).await? {
+            Migrated::Made | Migrated::Already => Ok(Some(user_id)),
+            Migrated::Orphan => Ok(None),
+        }
+    }
+
+    /// The account's memberships, in tenant order.
+    pub async fn membership_items(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
+        let partition = account_pk(account_id);
+        let query = Query::partition(&partition).with_prefix("MEMBER#");
+        Ok(self.table().query_up_to(query, 1_000).await?.0)
+    }
+
+    /// The account's membership of one tenant.
+    pub async fn membership_of(
+        &self,
+        account_id: &str,
+        tenant_id: &str,
+    ) -> Result<Option<MembershipRecord>, StoreError> {
+        let (pk, sk) = MembershipRecord::key(account_id, tenant_id);
+        self.table().get(pk, sk, true).await
+    }
+
+    /// The account's memberships with their users and tenants' names, in tenant order.
+    pub async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>, StoreError> {
+        let links = self.membership_items(account_id).await?;
+        let users: Vec<UserRecord> = self
+            .table()
+            .get_many(
+                links
+                    .iter()
+                    .map(|link| UserRecord::key(&link.tenant_id, &link.user_id)),
+                "a member of an account",
+            )
+            .await?;
+        let tenants: Vec<TenantRecord> = self
+            .table()
+            .get_many(
+                links
+                    .iter()
+                    .map(|link| (format!("T#{}", link.tenant_id), "TENANT".to_owned())),
+                "a tenant of an account",
+            )
+            .await?;
+        let mut found: Vec<Membership> = users
+            .into_iter()
+            .map(|user| Membership {
+                tenant_name: tenants
+                    .iter()
+                    .find(|tenant| tenant.tenant_id == user.tenant_id)
+                    .map(|tenant| tenant.name.clone())
+                    .unwrap_or_default(),
+                user,
+            })
+            .collect();
+        found.sort_by(|a, b| a.user.tenant_id.cmp(&b.user.tenant_id));
+        Ok(found)
+    }
+
+    /// The live sessions of every membership of the account, by membership.
+    pub async fn account_sessions(
+        &self,
+        account_id: &str,
+        now: i64,
+    ) -> Result<Vec<(MembershipRecord, Vec<String>)>, StoreError> {
+        let mut found = Vec::new();
+        for link in self.membership_items(account_id).await? {
+            let live = self
+                .sessions(&link.tenant_id, &link.user_id)
+                .await?
+                .into_iter()
+                .filter(|session| session.is_alive(now))
+                .map(|session| session.session_id)
+                .collect();
+            found.push((link, live));
+        }
+        Ok(found)
+    }
+
+    /// Deletes the account and its email claim if its last membership ended (a removal's
+    /// follow-up); `true` when it did.
+    pub async fn close_if_orphaned(&self, account_id: &str) -> Result<bool, StoreError> {
+        let Some(account) = self.account(account_id).await? else {
+            return Ok(false);
+        };
+        if account.memberships > 0 {
+            return Ok(false);
+        }
+        let table = self.table().name();
+        let (pk, sk) = AccountRecord::key(account_id);
+        let (email_pk, email_sk) = email_key(&account.email);
+        let items = vec![
+            crate::write::delete_if(
+                table,
+                pk,
+                sk,
+                "memberships <= :none",
+                &[(":none", n(0))],
+            )?,
+            crate::write::delete_if(
+                table,
+                email_pk,
+                email_sk,
+                "account_id = :account",
+                &[(":account", s(account_id))],
+            )?,
+        ];
+        match self.table().transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
+            Err(error) if cancelled_by_condition(&error, 1) => {
+                // The address moved on: only the account goes.
+                let (pk, sk) = AccountRecord::key(account_id);
+                self.table()
+                    .transact(vec![crate::write::delete_if(
+                        table,
+                        pk,
+                        sk,
+                        "memberships <= :none",
+                        &[(":none", n(0))],
+                    )?])
+                    .await
+                    .map(|()| true)
+                    .or_else(|error| {
+                        if cancelled_by_condition(&error, 0) {
+                            Ok(false)
+                        } else {
+                            Err(StoreError::from_sdk(error))
+                        }
+                    })
+            }
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// Makes the account of a user written before accounts existed: the account (its id the
+    /// user's, its password theirs), its membership, and the email item and user naming it,
+    /// in one transaction. The user's password attributes stay until the migration's contract
+    /// step, so that a version still reading them keeps working while a deploy shifts.
+    pub async fn migrate_account(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Migrated, StoreError> {
+        let Some(legacy) = self.legacy_user(tenant_id, user_id).await? else {
+            return Ok(Migrated::Orphan);
+        };
+        if !legacy.user.account_id.is_empty() {
+            return Ok(Migrated::Already);
+        }
+        let table = self.table().name();
+        let account = AccountRecord {
+            memberships: 1,
+            password_changed_at: legacy.password_changed_at.clone(),
+            ..AccountRecord::new(
+                user_id,
+                &legacy.user.email,
+                &legacy.user.name,
+                &legacy.password_hash,
+                &legacy.user.created_at,
+            )
+        };
+        let user = UserRecord {
+            account_id: user_id.to_owned(),
+            ..legacy.user
+        };
+        let (email_pk, email_sk) = email_key(&user.email);
+        let (user_pk, user_sk) = UserRecord::key(tenant_id, user_id);
+        let items = vec![
+            update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(email_pk, email_sk)))
+                    .update_expression("SET account_id = :account")
+                    .condition_expression(
+                        "attribute_not_exists(account_id) AND tenant_id = :tenant AND user_id = :user",
+                    )
+                    .expression_attribute_values(":account", s(user_id))
+                    .expression_attribute_values(":tenant", s(tenant_id))
+                    .expression_attribute_values(":user", s(user_id))
+                    .build(),
+            )?,
+            put(&account, table, Some("attribute_not_exists(pk)"))?,
+            put(
+                &MembershipRecord::of(&user),
+                table,
+                Some("attribute_not_exists(pk)"),
+            )?,
+            update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(user_pk, user_sk)))
+                    .update_expression("SET account_id = :account")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":account", s(user_id))
+                    .build(),
+            )?,
+        ];
+        match self.table().transact(items).await {
+            Ok(()) => Ok(Migrated::Made),
+            Err(error) if (0..4).any(|index| cancelled_by_condition(&error, index)) => {
+                Ok(Migrated::Already)
+            }
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// The migration's contract step for one migrated user: the password attributes the
+    /// account holds now removed from the user, and the email item's legacy names.
+    pub async fn contract_account(&self, user: &UserRecord) -> Result<(), StoreError> {
+        if user.account_id.is_empty() {
+            return Ok(());
+        }
+        let table = self.table().name();
+        let (user_pk, user_sk) = UserRecord::key(&user.tenant_id, &user.user_id);
+        let (email_pk, email_sk) = email_key(&user.email);
+        let items = vec![
+            update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(user_pk, user_sk)))
+                    .update_expression("REMOVE password_hash, password_changed_at")
+                    .condition_expression("attribute_exists(pk)")
+                    .build(),
+            )?,
+            update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key(email_pk, email_sk)))
+                    .update_expression("REMOVE tenant_id, user_id")
+                    .condition_expression("account_id = :account")
+                    .expression_attribute_values(":account", s(&user.account_id))
+                    .build(),
+            )?,
+        ];
+        match self.table().transact(items).await {
+            // The address moved to another account since: its item is not this user's.
+            Err(error) if cancelled_by_condition(&error, 1) => Ok(()),
+            other => other.map_err(StoreError::from_sdk),
+        }
+    }
+
+    async fn legacy_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+    ) -> Result<Option<LegacyUser>, StoreError> {
+        let (pk, sk) = UserRecord::key(tenant_id, user_id);
+        self.table().get(pk, sk, true).await
+    }
+}
+
+/// A user as tables before accounts wrote it: the password on the user.
+#[derive(Debug, Deserialize)]
+struct LegacyUser {
+    #[serde(flatten)]
+    user: UserRecord,
+    #[serde(default)]
+    password_hash: String,
+    #[serde(default)]
+    password_changed_at: String,
+}
