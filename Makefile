@@ -20,7 +20,7 @@ FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 # A step that takes a while says what it does before it starts (cargo then shows its progress).
 step = @printf '==> %s\n' "$(1)"
 
-.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator clean
+.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -192,6 +192,9 @@ fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/E
 
 operator: ## Create a platform operator in a deployed stack: STEWARD_OPERATOR_PASSWORD=... make operator TABLE=<TableName output> EMAIL=<address>
 	cargo run --quiet -p steward-local -- operator --table "$(TABLE)" --email "$(EMAIL)"
+
+migrate: ## Move a deployed table's users to accounts (idempotent): make migrate TABLE=<TableName output> [CONTRACT=1]; docs/runbooks/migrations.md
+	cargo run --quiet -p steward-local -- migrate-accounts --table "$(TABLE)" $(if $(CONTRACT),--contract,)
 
 clean: ## Remove build outputs and local state (not .venv)
 	rm -rf build .local

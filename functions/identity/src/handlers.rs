@@ -739,6 +739,7 @@ steward_kit::routed_api!(Identity, route);
 pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/auth/logout", Permission::SessionsManageOwn),
     ("POST /v1/auth/logout-all", Permission::SessionsManageOwn),
+    ("POST /v1/auth/switch", Permission::MeRead),
     ("POST /v1/me/password", Permission::MeUpdate),
     ("POST /v1/me/email", Permission::MeUpdate),
 ];

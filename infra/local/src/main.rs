@@ -2,6 +2,8 @@
 //! `steward-local fire Function/Event`: fires a schedule of a running stack now (`make fire`).
 //! `steward-local operator --table T --email E`: creates a platform operator in a deployed table
 //! (`make operator`), the password read from `STEWARD_OPERATOR_PASSWORD`.
+//! `steward-local migrate-accounts --table T [--contract]`: moves a deployed table's users to
+//! accounts (`make migrate`, docs/runbooks/migrations.md).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,6 +56,16 @@ enum Command {
         #[arg(long, default_value = "Platform operator")]
         name: String,
     },
+    /// Move the users of a table written before accounts existed to accounts (idempotent),
+    /// with the AWS credentials and region of the environment; with --contract, also remove
+    /// what the accounts hold now from the users (run once every function reads accounts).
+    MigrateAccounts {
+        /// The table's name: the stack's `TableName` output.
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        contract: bool,
+    },
 }
 
 fn parse_parameter(text: &str) -> Result<(String, String), String> {
@@ -85,6 +97,25 @@ async fn main() -> ExitCode {
         }
         Command::Fire { schedule, url } => fire(&schedule, &url).await,
         Command::Operator { table, email, name } => operator(&table, &email, &name).await,
+        Command::MigrateAccounts { table, contract } => migrate_accounts(&table, contract).await,
+    }
+}
+
+async fn migrate_accounts(table: &str, contract: bool) -> ExitCode {
+    let aws = steward_store::load_aws_config().await;
+    let store = steward_store::identity::IdentityStore::new(steward_store::Table::new(&aws, table));
+    match store.migrate_accounts(contract).await {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serialises")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the migration stopped: {error} (run it again: it is idempotent)");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -480,3 +480,120 @@ struct LegacyUser {
     #[serde(default)]
     password_changed_at: String,
 }
+
+/// What a whole-table account migration found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MigrationReport {
+    /// Email items read.
+    pub claims: u64,
+    /// Accounts made from users written before accounts existed.
+    pub made: u64,
+    /// Email items that named an account already.
+    pub already: u64,
+    /// Email items naming a user that is not there (left as they are).
+    pub orphans: u64,
+    /// Users whose password attributes the contract step removed.
+    pub contracted: u64,
+}
+
+impl IdentityStore {
+    /// Migrates every email item of the table to an account (idempotent: a second run makes
+    /// nothing), and with `contract`, removes the password attributes from migrated users and
+    /// the legacy names from their email items. Reads the table once per step, a page at a
+    /// time.
+    pub async fn migrate_accounts(&self, contract: bool) -> Result<MigrationReport, StoreError> {
+        let mut report = MigrationReport::default();
+        let mut start = None;
+        loop {
+            let (claims, next) = self
+                .scan_page::<EmailRecord>(
+                    "begins_with(pk, :prefix)",
+                    &[(":prefix", s("EMAIL#"))],
+                    start,
+                )
+                .await?;
+            for claim in claims {
+                report.claims += 1;
+                match (claim.account_id, claim.tenant_id, claim.user_id) {
+                    (Some(_), _, _) => report.already += 1,
+                    (None, Some(tenant_id), Some(user_id)) => {
+                        match self.migrate_account(&tenant_id, &user_id).await? {
+                            Migrated::Made => report.made += 1,
+                            Migrated::Already => report.already += 1,
+                            Migrated::Orphan => report.orphans += 1,
+                        }
+                    }
+                    (None, _, _) => report.orphans += 1,
+                }
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => break,
+            }
+        }
+        if !contract {
+            return Ok(report);
+        }
+        let mut start = None;
+        loop {
+            let (users, next) = self
+                .scan_page::<UserRecord>(
+                    "begins_with(pk, :tenant) AND begins_with(sk, :user) \
+                     AND attribute_exists(password_hash) AND account_id <> :none",
+                    &[
+                        (":tenant", s("T#")),
+                        (":user", s("USER#")),
+                        (":none", s("")),
+                    ],
+                    start,
+                )
+                .await?;
+            for user in users {
+                self.contract_account(&user).await?;
+                report.contracted += 1;
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok(report),
+            }
+        }
+    }
+
+    /// One page of a scan of the whole table, filtered.
+    async fn scan_page<T: serde::de::DeserializeOwned>(
+        &self,
+        filter: &str,
+        values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+        start: Option<crate::attributes::Item>,
+    ) -> Result<(Vec<T>, Option<crate::attributes::Item>), StoreError> {
+        let output = self
+            .table()
+            .client()
+            .scan()
+            .table_name(self.table().name())
+            .filter_expression(filter)
+            .set_expression_attribute_values(Some(
+                values
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                    .collect(),
+            ))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
+                    key: "an item of the migration's scan".into(),
+                    problem: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((items, output.last_evaluated_key.filter(|key| !key.is_empty())))
+    }
+}

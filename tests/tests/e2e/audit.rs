@@ -1246,6 +1246,22 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             404,
         )
         .await;
+    let own = json!({ "tenant_id": owner.tenant_id });
+    script
+        .step(
+            "POST /v1/auth/switch",
+            as_(&owner, Method::POST, "/v1/auth/switch").json(&own),
+            200,
+        )
+        .await;
+    let elsewhere = json!({ "tenant_id": "tnt_not_hers" });
+    script
+        .step(
+            "POST /v1/auth/switch",
+            as_(&owner, Method::POST, "/v1/auth/switch").json(&elsewhere),
+            403,
+        )
+        .await;
     script
         .step(
             "POST /v1/auth/logout",

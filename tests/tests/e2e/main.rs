@@ -11,6 +11,7 @@
 //! and the trace segments (tests/telemetry.rs) are captured apart too.
 
 mod access;
+mod accounts;
 mod audit;
 mod bookings;
 mod csv;
