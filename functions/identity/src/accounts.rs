@@ -71,7 +71,7 @@ pub(crate) fn choose_tenant(memberships: Vec<Membership>) -> Result<Response<Bod
 
 /// Which membership a sign-in opens: the one `wanted` names, or the only active one.
 pub(crate) enum Chosen {
-    Member(UserRecord),
+    Member(Box<UserRecord>),
     /// Several are active and none was named.
     Ask,
 }
@@ -100,18 +100,15 @@ pub(crate) fn named(memberships: &[Membership], wanted: &str) -> Result<UserReco
     Ok(membership.user.clone())
 }
 
-pub(crate) fn choose(
-    memberships: &[Membership],
-    wanted: Option<&str>,
-) -> Result<Chosen, ApiError> {
+pub(crate) fn choose(memberships: &[Membership], wanted: Option<&str>) -> Result<Chosen, ApiError> {
     if let Some(wanted) = wanted {
-        return named(memberships, wanted).map(Chosen::Member);
+        return named(memberships, wanted).map(|user| Chosen::Member(Box::new(user)));
     }
     let mut active = memberships
         .iter()
         .filter(|membership| membership.user.status == "active");
     match (active.next(), active.next()) {
-        (Some(only), None) => Ok(Chosen::Member(only.user.clone())),
+        (Some(only), None) => Ok(Chosen::Member(Box::new(only.user.clone()))),
         (Some(_), Some(_)) => Ok(Chosen::Ask),
         (None, _) if memberships.is_empty() => Err(ApiError::Forbidden {
             detail: "this account belongs to no organisation".into(),

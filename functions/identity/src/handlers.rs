@@ -16,8 +16,8 @@ use steward_kit::api::{self, ApiRequest, Principal, Replayable};
 use steward_kit::retry::Optimistic;
 use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit};
 use steward_store::account_mail::AccountMailQueue;
-use steward_store::audit::AuditEntry;
 use steward_store::accounts::AccountRecord;
+use steward_store::audit::AuditEntry;
 use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, UserRecord};
 use steward_store::recovery::RecoveryStore;
 
@@ -272,7 +272,8 @@ impl Identity {
             known_source: false,
         })?;
         let stored = PasswordHashString::from_stored(account.password_hash.clone());
-        if !Password::existing(presented).is_ok_and(|password| hashing::verify(&password, &stored)) {
+        if !Password::existing(presented).is_ok_and(|password| hashing::verify(&password, &stored))
+        {
             throttle.fail().await?;
             return Err(ApiError::InvalidCredentials);
         }
@@ -304,7 +305,8 @@ impl Identity {
         let (new_account, display_name, account_id) =
             match self.store.account_by_email(&invitation.email).await? {
                 Some(account) => {
-                    self.prove_account(request, &account, &body.password).await?;
+                    self.prove_account(request, &account, &body.password)
+                        .await?;
                     let display_name = match &body.name {
                         Some(text) => name("name", text)?,
                         None => account.name.clone(),

@@ -125,11 +125,7 @@ impl Identity {
             .account(&reset.account_id)
             .await?
             .ok_or_else(spent)?;
-        let password = new_password(
-            "new_password",
-            &body.new_password,
-            &[&email, &account.name],
-        )?;
+        let password = new_password("new_password", &body.new_password, &[&email, &account.name])?;
         let hash = hashing::hash(&password);
         let sessions = self.account_sessions(&account.account_id, None).await?;
         let audits = self.audit_each(

@@ -424,21 +424,19 @@ impl AccessStore {
                 now,
             } => {
                 let (pk, sk) = InvitationRecord::key(tenant_id, invitation_id);
-                let mut items = vec![
-                    update(
-                        Update::builder()
-                            .table_name(table)
-                            .set_key(Some(key(pk, sk)))
-                            .update_expression("SET #status = :accepted, accepted_by = :user")
-                            .condition_expression("#status = :pending AND expires_at > :now")
-                            .expression_attribute_names("#status", "status")
-                            .expression_attribute_values(":accepted", s("accepted"))
-                            .expression_attribute_values(":pending", s("pending"))
-                            .expression_attribute_values(":user", s(&user.user_id))
-                            .expression_attribute_values(":now", n(now))
-                            .build(),
-                    )?,
-                ];
+                let mut items = vec![update(
+                    Update::builder()
+                        .table_name(table)
+                        .set_key(Some(key(pk, sk)))
+                        .update_expression("SET #status = :accepted, accepted_by = :user")
+                        .condition_expression("#status = :pending AND expires_at > :now")
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":accepted", s("accepted"))
+                        .expression_attribute_values(":pending", s("pending"))
+                        .expression_attribute_values(":user", s(&user.user_id))
+                        .expression_attribute_values(":now", n(now))
+                        .build(),
+                )?];
                 items.extend(match account {
                     Some(account) => crate::accounts::new_account(table, account, user)?,
                     None => crate::accounts::join(table, user)?,

@@ -186,10 +186,7 @@ impl IdentityStore {
 
     /// The account an email signs in as, made first from a user written before accounts
     /// existed.
-    pub async fn account_by_email(
-        &self,
-        email: &str,
-    ) -> Result<Option<AccountRecord>, StoreError> {
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<AccountRecord>, StoreError> {
         match self.account_id_of_email(email).await? {
             Some(account_id) => self.account(&account_id).await,
             None => Ok(None),
@@ -310,13 +307,7 @@ impl IdentityStore {
         let (pk, sk) = AccountRecord::key(account_id);
         let (email_pk, email_sk) = email_key(&account.email);
         let items = vec![
-            crate::write::delete_if(
-                table,
-                pk,
-                sk,
-                "memberships <= :none",
-                &[(":none", n(0))],
-            )?,
+            crate::write::delete_if(table, pk, sk, "memberships <= :none", &[(":none", n(0))])?,
             crate::write::delete_if(
                 table,
                 email_pk,
@@ -594,6 +585,9 @@ impl IdentityStore {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok((items, output.last_evaluated_key.filter(|key| !key.is_empty())))
+        Ok((
+            items,
+            output.last_evaluated_key.filter(|key| !key.is_empty()),
+        ))
     }
 }

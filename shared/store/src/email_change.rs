@@ -148,7 +148,10 @@ impl EmailChangeStore {
         match self.table.transact(items).await {
             Ok(()) => Ok(()),
             Err(error) if cancelled_by_condition(&error, CLAIM) => Err(EmailChangeError::Taken),
-            Err(error) if (0..items_before_audits(memberships)).any(|i| i != CLAIM && cancelled_by_condition(&error, i)) => {
+            Err(error)
+                if (0..items_before_audits(memberships))
+                    .any(|i| i != CLAIM && cancelled_by_condition(&error, i)) =>
+            {
                 Err(EmailChangeError::Spent)
             }
             Err(error) => Err(StoreError::from_sdk(error).into()),

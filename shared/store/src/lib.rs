@@ -2,8 +2,8 @@
 //! handlers know nothing of AWS, and the emulator tests exercise exactly the calls AWS will see.
 
 pub mod access;
-pub mod accounts;
 pub mod account_mail;
+pub mod accounts;
 mod attributes;
 pub mod audit;
 pub mod backoff;

@@ -14,9 +14,9 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::{AccountRecord, MembershipRecord};
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
-use crate::accounts::{AccountRecord, MembershipRecord};
 use crate::identity::{IdentityStore, email_key};
 use crate::write::{cancelled_by_condition, key, put, update};
 use crate::{StoreError, Table};
@@ -59,7 +59,6 @@ pub enum ResetError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
 
 #[derive(Clone, Debug)]
 pub struct RecoveryStore {

@@ -109,7 +109,10 @@ async fn one_person_belongs_to_two_organisations_and_each_token_reaches_only_its
     assert_eq!(member_emails(&stack, &bob).await, ["bob@beta.test"]);
     let (status, joined) = accept_with(&stack, token, PASSWORD).await;
     assert_eq!(status, 201, "{joined}");
-    assert_eq!(joined["user"]["name"], "Owner", "the account's name: {joined}");
+    assert_eq!(
+        joined["user"]["name"], "Owner",
+        "the account's name: {joined}"
+    );
     assert_eq!(
         seats(&stack, &bob).await,
         seats_before + 1,
@@ -248,7 +251,10 @@ async fn a_password_is_the_accounts_and_changing_it_ends_the_sessions_of_every_m
     let (status, _) = stack
         .call(&alice_b, Method::GET, "/v1/me", json!(null))
         .await;
-    assert_eq!(status, 401, "her Beta session ended with the change made in Alpha");
+    assert_eq!(
+        status, 401,
+        "her Beta session ended with the change made in Alpha"
+    );
     let (status, _) = stack
         .call(&alice_a, Method::GET, "/v1/me", json!(null))
         .await;
