@@ -4,6 +4,7 @@ mod email;
 pub mod hashing;
 mod password;
 pub mod recovery;
+pub mod second_factor;
 pub mod tokens;
 
 pub use email::{Email, EmailError};
