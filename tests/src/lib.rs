@@ -156,6 +156,24 @@ impl TestStack {
         self.stack.aws()
     }
 
+    /// One item of the table as stored, every attribute (what is at rest, for checks that a
+    /// secret is not).
+    pub async fn stored_item(&self, pk: &str, sk: &str) -> String {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let item = aws_sdk_dynamodb::Client::new(self.aws())
+            .get_item()
+            .table_name(self.table.name())
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("the emulator answers")
+            .item
+            .unwrap_or_else(|| panic!("no item {pk}/{sk}"));
+        format!("{item:?}")
+    }
+
     /// Waits until the template's queue `logical_id` holds nothing, visible or in flight: its
     /// consumers have taken every message (at most a minute, else the test fails).
     pub async fn drained(&self, logical_id: &str) {

@@ -9,6 +9,7 @@ mod change_requests;
 mod invitations;
 mod licence;
 mod members;
+mod mfa_setting;
 mod mutate;
 mod onboarding;
 mod policy;
@@ -132,6 +133,8 @@ steward_kit::routes! {
         "PUT /v1/roles/{role}" => update_role,
         "DELETE /v1/roles/{role}" => delete_role,
         "PUT /v1/settings" => update_settings,
+        "GET /v1/settings/mfa" => mfa_setting,
+        "PUT /v1/settings/mfa" => set_mfa_setting,
         "GET /v1/change-requests" => list_change_requests,
         "GET /v1/change-requests/{changeRequestId}" => change_request,
         "POST /v1/change-requests/{changeRequestId}/approve" => approve,

@@ -41,17 +41,23 @@ impl Authorizer {
             Err(TokenError::Expired) => return Ok(refused("token expired")),
             Err(TokenError::Invalid) => return Ok(refused("token invalid")),
         };
-        let alive = self
+        let session = self
             .store
             .session(&claims.tid, &claims.sub, &claims.sid)
             .await?
-            .is_some_and(|session| session.is_alive(now));
-        if !alive {
+            .filter(|session| session.is_alive(now));
+        let Some(session) = session else {
             return Ok(refused("session ended"));
-        }
+        };
         Ok(json!({
             "isAuthorized": true,
-            "context": { "authenticated": "true", "user_id": claims.sub, "tenant_id": claims.tid, "session_id": claims.sid },
+            "context": {
+                "authenticated": "true",
+                "user_id": claims.sub,
+                "tenant_id": claims.tid,
+                "session_id": claims.sid,
+                "second_factor": if session.second_factor { "true" } else { "false" },
+            },
         }))
     }
 }

@@ -43,30 +43,28 @@ impl From<Membership> for MembershipView {
 pub(crate) struct SignedInView {
     status: &'static str,
     tenant_id: String,
+    /// Whether the session was opened with a second factor.
+    second_factor: bool,
     #[serde(flatten)]
     tokens: Tokens,
     memberships: Vec<MembershipView>,
 }
 
 impl SignedInView {
-    pub(crate) fn new(tenant_id: &str, tokens: Tokens, memberships: Vec<Membership>) -> Self {
+    pub(crate) fn new(
+        tenant_id: &str,
+        tokens: Tokens,
+        second_factor: bool,
+        memberships: Vec<Membership>,
+    ) -> Self {
         Self {
             status: "signed_in",
             tenant_id: tenant_id.to_owned(),
+            second_factor,
             tokens,
             memberships: memberships.into_iter().map(MembershipView::from).collect(),
         }
     }
-}
-
-/// The answer to a sign-in whose account has several organisations and named none.
-pub(crate) fn choose_tenant(memberships: Vec<Membership>) -> Result<Response<Body>, ApiError> {
-    let memberships: Vec<MembershipView> =
-        memberships.into_iter().map(MembershipView::from).collect();
-    api::json(
-        StatusCode::OK,
-        &json!({ "status": "choose_tenant", "memberships": memberships }),
-    )
 }
 
 /// Which membership a sign-in opens: the one `wanted` names, or the only active one.
@@ -165,16 +163,40 @@ impl Identity {
             .map(|(membership, ended)| {
                 let mut after = after.clone();
                 after["sessions_revoked"] = json!(ended);
-                self.audit(
-                    request,
-                    &membership.tenant_id,
-                    &membership.user_id,
-                    action,
-                    &format!("user:{}", membership.user_id),
-                    after,
-                )
+                self.audit_in(request, membership, action, after)
             })
             .collect()
+    }
+
+    /// The audit entry of an account-wide change in each tenant of `memberships`.
+    pub(crate) fn audit_in_each(
+        &self,
+        request: &ApiRequest,
+        memberships: &[MembershipRecord],
+        action: &str,
+        after: &Value,
+    ) -> Vec<AuditEntry> {
+        memberships
+            .iter()
+            .map(|membership| self.audit_in(request, membership, action, after.clone()))
+            .collect()
+    }
+
+    fn audit_in(
+        &self,
+        request: &ApiRequest,
+        membership: &MembershipRecord,
+        action: &str,
+        after: Value,
+    ) -> AuditEntry {
+        self.audit(
+            request,
+            &membership.tenant_id,
+            &membership.user_id,
+            action,
+            &format!("user:{}", membership.user_id),
+            after,
+        )
     }
 
     /// `POST /v1/auth/switch`: a session in another of the caller's organisations, the one
@@ -189,7 +211,9 @@ impl Identity {
         let memberships = self.store.memberships(&account.account_id).await?;
         let user = named(&memberships, &body.tenant_id)?;
         let now = Timestamp::now();
-        let (session, refresh) = self.prepare_session(request, &user, now);
+        let (mut session, refresh) = self.prepare_session(request, &user, now);
+        // The account proved what the session it switches from proved.
+        session.second_factor = caller.principal.second_factor;
         let audit = self.audit(
             request,
             &user.tenant_id,
@@ -207,7 +231,12 @@ impl Identity {
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::OK,
-            &SignedInView::new(&user.tenant_id, tokens, memberships),
+            &SignedInView::new(
+                &user.tenant_id,
+                tokens,
+                session.second_factor,
+                memberships,
+            ),
         )
     }
 }

@@ -114,19 +114,12 @@ impl Identity {
             .ok_or_else(spent)?;
         let account = self.account_of(&asker).await.map_err(|_| spent())?;
         let memberships = self.store.membership_items(&account.account_id).await?;
-        let audits: Vec<_> = memberships
-            .iter()
-            .map(|membership| {
-                self.audit(
-                    request,
-                    &membership.tenant_id,
-                    &membership.user_id,
-                    "user.email_change",
-                    &format!("user:{}", membership.user_id),
-                    json!({ "change_id": change.change_id, "email": change.new_email }),
-                )
-            })
-            .collect();
+        let audits = self.audit_in_each(
+            request,
+            &memberships,
+            "user.email_change",
+            &json!({ "change_id": change.change_id, "email": change.new_email }),
+        );
         match self
             .email_changes
             .confirm(&change, &token.hash(), &account, &memberships, &audits)

@@ -10,7 +10,7 @@ use steward_authz::Permission;
 use steward_domain::access::{Change, InvitationToken};
 use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
-use steward_domain::identity::{Email, Password, PasswordError};
+use steward_domain::identity::{Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal, Replayable};
 use steward_kit::retry::Optimistic;
@@ -21,7 +21,6 @@ use steward_store::audit::AuditEntry;
 use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, UserRecord};
 use steward_store::recovery::RecoveryStore;
 
-use crate::accounts::{self, Chosen, SignedInView};
 use crate::keys::Keys;
 use crate::throttle::{Counted, Limits, Throttle, ThrottleKeys};
 use steward_kit::api::no_content;
@@ -57,16 +56,6 @@ struct AcceptInvitation {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Login {
-    email: Email,
-    password: Password,
-    /// Which organisation to sign in to; needed when the account has several.
-    #[serde(default)]
-    tenant_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Refresh {
     refresh_token: String,
 }
@@ -97,6 +86,16 @@ struct Me<'a> {
     status: &'a str,
     session_id: &'a str,
     memberships: Vec<crate::accounts::MembershipView>,
+    second_factor: SecondFactorView,
+}
+
+/// The caller's second factor, as `GET /v1/me` shows it.
+#[derive(Debug, Serialize)]
+struct SecondFactorView {
+    enabled: bool,
+    recovery_codes_left: usize,
+    /// Whether this session was opened with it.
+    this_session: bool,
 }
 
 /// A display name or a tenant name: trimmed, 1 to 100 characters.
@@ -195,21 +194,24 @@ impl Identity {
             rotated: Vec::new(),
             user_agent,
             expires_at: now.as_second() + SESSION_DAYS * 86_400,
+            second_factor: false,
         };
         (session, refresh)
     }
 
-    /// A new session for `user` (a sign-in, audited as one) and its first tokens.
-    /// A session for `user` signing in, with what the sign-in leaves (the throttle's
-    /// [`SignedIn`]) in the same write.
-    async fn open_session(
+    /// A session for `user` signing in (audited as one), opened with a `second_factor` or
+    /// not, with what the sign-in leaves (the throttle's [`SignedIn`]) in the same write; its
+    /// first tokens.
+    pub(crate) async fn open_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
+        second_factor: bool,
         signed_in: SignedIn<'_>,
     ) -> Result<Tokens, ApiError> {
         let now = Timestamp::now();
-        let (session, refresh) = self.prepare_session(request, user, now);
+        let (mut session, refresh) = self.prepare_session(request, user, now);
+        session.second_factor = second_factor;
         let audit = self.audit(
             request,
             &user.tenant_id,
@@ -421,66 +423,6 @@ impl Identity {
         )
     }
 
-    async fn login(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let body: Login = request.json()?;
-        let source = request.source_ip.as_deref().unwrap_or("");
-        let email = body.email.as_str();
-        let throttle = Throttle {
-            store: &self.store,
-            limits: self.limits,
-            keys: ThrottleKeys::of(&self.keys, "", email, source),
-            now: Timestamp::now().as_second(),
-        };
-        let reads = self
-            .store
-            .sign_in_reads(
-                throttle.counters(),
-                throttle.window_start(),
-                throttle.now,
-                &throttle.keys.pair,
-                email,
-            )
-            .await?;
-        let [pair, source, account] = reads.failures;
-        throttle.check(&Counted {
-            pair,
-            source,
-            account,
-            known_source: reads.known_source,
-        })?;
-        let account = match &reads.account_id {
-            Some(account_id) => self.store.account(account_id).await?,
-            None => None,
-        };
-        // The same work and the same answer whether the account exists or the password is wrong.
-        let verified = match &account {
-            Some(account) => hashing::verify(
-                &body.password,
-                &PasswordHashString::from_stored(account.password_hash.clone()),
-            ),
-            None => {
-                hashing::verify_nothing(&body.password);
-                false
-            }
-        };
-        let Some(account) = account.filter(|_| verified) else {
-            throttle.fail().await?;
-            return Err(ApiError::InvalidCredentials);
-        };
-        let memberships = self.store.memberships(&account.account_id).await?;
-        let user = match accounts::choose(&memberships, body.tenant_id.as_deref())? {
-            Chosen::Member(user) => user,
-            Chosen::Ask => return accounts::choose_tenant(memberships),
-        };
-        let tokens = self
-            .open_session(request, &user, throttle.signed_in())
-            .await?;
-        api::json(
-            StatusCode::OK,
-            &SignedInView::new(&user.tenant_id, tokens, memberships),
-        )
-    }
-
     async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let body: Refresh = request.json()?;
         let presented = RefreshToken::parse(&body.refresh_token).ok_or(ApiError::Unauthorized)?;
@@ -621,10 +563,14 @@ impl Identity {
     async fn me(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MeRead).await?;
         let (principal, user) = (&caller.principal, &caller.user);
-        let memberships = match user.account_id.as_str() {
-            "" => Vec::new(),
-            account_id => self.store.memberships(account_id).await?,
+        let (memberships, account) = match user.account_id.as_str() {
+            "" => (Vec::new(), None),
+            account_id => tokio::try_join!(
+                self.store.memberships(account_id),
+                self.store.account(account_id)
+            )?,
         };
+        let factor = account.as_ref().and_then(|account| account.totp.as_ref());
         api::json(
             StatusCode::OK,
             &Me {
@@ -637,6 +583,11 @@ impl Identity {
                 roles: &user.roles,
                 status: &user.status,
                 session_id: &principal.session_id,
+                second_factor: SecondFactorView {
+                    enabled: factor.is_some(),
+                    recovery_codes_left: factor.map_or(0, |f| f.recovery_hashes.len()),
+                    this_session: principal.second_factor,
+                },
             },
         )
     }
@@ -719,6 +670,7 @@ steward_kit::routes! {
         "POST /v1/signup/verify" => confirm_sign_up,
         "POST /v1/invitations/accept" => accept_invitation,
         "POST /v1/auth/login" => login,
+        "POST /v1/auth/login/tenant" => login_to_tenant,
         "POST /v1/auth/password-reset" => ask_password_reset,
         "POST /v1/auth/password-reset/confirm" => reset_password,
         "POST /v1/auth/refresh" => refresh,
@@ -729,6 +681,9 @@ steward_kit::routes! {
         "POST /v1/me/password" => change_password,
         "POST /v1/me/email" => ask_email_change,
         "POST /v1/me/email/verify" => confirm_email_change,
+        "POST /v1/me/mfa/totp" => start_second_factor,
+        "POST /v1/me/mfa/totp/confirm" => confirm_second_factor,
+        "POST /v1/me/mfa/totp/disable" => disable_second_factor,
         "GET /v1/me/sessions" => sessions,
         "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
@@ -744,6 +699,9 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/auth/switch", Permission::MeRead),
     ("POST /v1/me/password", Permission::MeUpdate),
     ("POST /v1/me/email", Permission::MeUpdate),
+    ("POST /v1/me/mfa/totp", Permission::MeUpdate),
+    ("POST /v1/me/mfa/totp/confirm", Permission::MeUpdate),
+    ("POST /v1/me/mfa/totp/disable", Permission::MeUpdate),
 ];
 
 impl Replayable for Identity {

@@ -7,6 +7,8 @@ pub struct Keys {
     pub access_token: [u8; 32],
     /// Keys the hashes that name throttle counters (emails and addresses never stored in clear).
     throttle: [u8; 32],
+    /// Seals second-factor secrets at rest.
+    pub sealing: [u8; 32],
 }
 
 impl Keys {
@@ -14,6 +16,7 @@ impl Keys {
         Self {
             access_token: secret.derive(steward_domain::identity::tokens::KEY_PURPOSE),
             throttle: secret.derive("throttle"),
+            sealing: secret.derive(steward_domain::identity::second_factor::SEALING_PURPOSE),
         }
     }
 

@@ -7,6 +7,8 @@ mod emailed;
 mod handlers;
 mod keys;
 mod recovery;
+mod second_factor;
+mod sign_in;
 mod signup;
 mod throttle;
 

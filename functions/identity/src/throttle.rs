@@ -110,6 +110,14 @@ impl Throttle<'_> {
         Ok(())
     }
 
+    /// Forgets the account and source pair's failures: the right answer came.
+    pub async fn succeeded(&self) -> Result<(), ApiError> {
+        self.store
+            .forget_failures(&self.keys.pair, self.window_start())
+            .await?;
+        Ok(())
+    }
+
     /// What a successful sign-in leaves in its session's own write: the pair's failures
     /// forgotten, and the source known to the account.
     pub fn signed_in(&self) -> SignedIn<'_> {

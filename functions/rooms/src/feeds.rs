@@ -168,6 +168,7 @@ impl Rooms {
             user_id: feed.owner.clone(),
             tenant_id: feed.tenant_id.clone(),
             session_id: format!("feed:{}", feed.feed_id),
+            second_factor: false,
         };
         let caller = self
             .guard

@@ -369,6 +369,7 @@ impl Terminals {
             user_id: member.to_owned(),
             tenant_id: device.terminal.tenant_id.clone(),
             session_id: String::new(),
+            second_factor: false,
         };
         self.guard.allow_principal(&principal, permission).await
     }

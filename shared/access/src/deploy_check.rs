@@ -80,6 +80,7 @@ pub async fn open_session(store: &IdentityStore, now: Timestamp) -> Result<Strin
         rotated: Vec::new(),
         user_agent: "deploy-check".into(),
         expires_at: now.as_second() + SESSION_SECONDS,
+        second_factor: false,
     };
     store.create_session(&session, None, None).await?;
     Ok(session_id)

@@ -170,7 +170,11 @@ impl Guard {
         request: &ApiRequest,
         permission: Permission,
     ) -> Result<Caller, ApiError> {
-        self.allow_principal(request.principal()?, permission).await
+        let caller = self
+            .allow_principal(request.principal()?, permission)
+            .await?;
+        second_factor_kept(&caller, permission)?;
+        Ok(caller)
     }
 
     /// Whether the caller may make `request`, by the permission its route's handler checks
@@ -251,6 +255,7 @@ impl Guard {
                 user_id: terminal_id.to_owned(),
                 tenant_id: tenant_id.to_owned(),
                 session_id: String::new(),
+                second_factor: false,
             },
             user: UserRecord {
                 user_id: terminal_id.to_owned(),
@@ -331,6 +336,7 @@ impl Guard {
                         user_id: user.user_id.clone(),
                         tenant_id: tenant_id.to_owned(),
                         session_id: String::new(),
+                        second_factor: false,
                     },
                     user: user.clone(),
                     tenant: tenant.clone(),
@@ -529,4 +535,35 @@ mod tests {
             }
         }
     }
+}
+
+/// What a signed-in owner or admin of a tenant that requires a second factor may still do
+/// without one: manage their own account (set the factor up, sign out).
+const WITHOUT_SECOND_FACTOR: [Permission; 3] = [
+    Permission::MeRead,
+    Permission::MeUpdate,
+    Permission::SessionsManageOwn,
+];
+
+/// Refuses an owner or admin whose session was opened without a second factor, in a tenant
+/// that requires one, anything but their own account.
+fn second_factor_kept(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
+    let privileged = caller.user.roles.iter().any(|role| {
+        role == steward_authz::BuiltInRole::Owner.as_str()
+            || role == steward_authz::BuiltInRole::Admin.as_str()
+    });
+    if caller.tenant.mfa_required
+        && privileged
+        && !caller.principal.second_factor
+        && !WITHOUT_SECOND_FACTOR.contains(&permission)
+    {
+        return Err(ApiError::Forbidden {
+            detail: "this organisation requires owners and admins to sign in with a second \
+                     factor: set one up (POST /v1/me/mfa/totp), then sign in again with its code"
+                .into(),
+            permission: Some(permission.to_string()),
+            feature: None,
+        });
+    }
+    Ok(())
 }

@@ -53,6 +53,9 @@ pub struct Principal {
     pub user_id: String,
     pub tenant_id: String,
     pub session_id: String,
+    /// Whether the session was opened with a second factor (a secret acting for a member, a
+    /// feed's token or a terminal, never was).
+    pub second_factor: bool,
 }
 
 impl Principal {
@@ -62,6 +65,7 @@ impl Principal {
             user_id: text("user_id")?,
             tenant_id: text("tenant_id")?,
             session_id: text("session_id")?,
+            second_factor: text("second_factor").as_deref() == Some("true"),
         })
     }
 }

@@ -37,6 +37,12 @@ pub struct AccountRecord {
     pub created_at: String,
     /// Its `MEMBER#` items, counted by the transactions that write them.
     pub memberships: u32,
+    /// The second factor, once confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<crate::second_factor::TotpFactor>,
+    /// A second factor being set up: confirmed with a code, or replaced by a new start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_pending: Option<crate::second_factor::PendingTotp>,
 }
 
 impl AccountRecord {
@@ -57,6 +63,8 @@ impl AccountRecord {
             password_changed_at: at.into(),
             created_at: at.into(),
             memberships: 1,
+            totp: None,
+            totp_pending: None,
         }
     }
 }

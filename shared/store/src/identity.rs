@@ -52,6 +52,10 @@ pub struct TenantRecord {
     pub gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1sk: Option<String>,
+    /// Owners and admins must sign in with a second factor to do more than manage their own
+    /// account (SPEC §B; off by default).
+    #[serde(default)]
+    pub mfa_required: bool,
     /// What one member may hold (SPEC §C); `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_quota: Option<QuotaSetting>,
@@ -153,6 +157,7 @@ impl TenantRecord {
             cohort: None,
             gsi1pk: Some(tenant_index_partition(shard_of(tenant_id))),
             gsi1sk: Some(tenant_id.into()),
+            mfa_required: false,
             booking_quota: None,
             check_in: None,
             onboarding_progress: None,
@@ -261,6 +266,9 @@ pub struct SessionRecord {
     pub user_agent: String,
     /// Unix seconds: the refresh token's absolute end, and the item's TTL.
     pub expires_at: i64,
+    /// Whether the sign-in that opened it proved a second factor.
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 impl SessionRecord {
@@ -406,6 +414,18 @@ impl IdentityStore {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         self.set_setting(tenant_id, "booking_quota", setting, audit)
+            .await
+    }
+
+    /// Sets whether the tenant's owners and admins must use a second factor, with its audit
+    /// entry.
+    pub async fn set_mfa_required(
+        &self,
+        tenant_id: &str,
+        required: bool,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_setting(tenant_id, "mfa_required", Some(&required), audit)
             .await
     }
 
@@ -750,6 +770,21 @@ impl IdentityStore {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(read_failures(output.attributes.as_ref()))
+    }
+
+    /// Forgets the failures counted against `key_text` in the window starting at
+    /// `window_start` (a right answer after wrong ones).
+    pub async fn forget_failures(&self, key_text: &str, window_start: i64) -> Result<(), StoreError> {
+        let (pk, sk) = throttle_pk_sk(key_text, window_start);
+        self.table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// The failures counted against each of `throttles` in the window starting at

@@ -35,6 +35,7 @@ pub mod recovery;
 pub mod reports;
 pub mod requests;
 pub mod rooms;
+pub mod second_factor;
 pub mod signup;
 pub mod sweep;
 mod table;

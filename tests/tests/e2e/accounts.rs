@@ -443,3 +443,43 @@ async fn a_table_written_before_accounts_migrates_on_first_sign_in_and_by_the_co
         .unwrap();
     assert_eq!(user.account_id, second.user_id);
 }
+
+#[tokio::test]
+async fn a_sign_in_that_asks_for_the_organisation_opens_one_with_its_ticket_once() {
+    let stack = TestStack::start().await;
+    let _alice = stack.sign_up("Alpha Rooms", ALICE).await;
+    let bob = stack.sign_up("Beta Rooms", "bob@beta.test").await;
+    let invitation = stack.invite(&bob, ALICE, &["member"]).await;
+    let (status, body) = accept_with(&stack, invitation["token"].as_str().unwrap(), PASSWORD).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, asked) = login(&stack, ALICE, None).await;
+    assert_eq!(status, 200, "{asked}");
+    assert_eq!(asked["status"], "choose_tenant");
+    let ticket = asked["ticket"].as_str().expect("a ticket").to_owned();
+    let choose = |tenant: &str| {
+        send(
+            stack
+                .post("/v1/auth/login/tenant")
+                .json(&json!({ "ticket": ticket, "tenant_id": tenant })),
+        )
+    };
+
+    let (status, _, body) = choose("tnt_not_hers").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, answer) = choose(&bob.tenant_id).await;
+    assert_eq!(status, 200, "the refused choice left the ticket usable: {answer}");
+    let alice_b = signed_in(&answer, ALICE);
+    assert_eq!(alice_b.tenant_id, bob.tenant_id);
+    let (status, me) = stack.call(&alice_b, Method::GET, "/v1/me", json!(null)).await;
+    assert_eq!(status, 200, "{me}");
+    let (status, _, body) = choose(&bob.tenant_id).await;
+    assert_eq!(status, 400, "once: {body}");
+    assert_eq!(body["type"], "urn:steward:problem:invalid-token");
+    let (status, _, body) = send(
+        stack
+            .post("/v1/auth/login/tenant")
+            .json(&json!({ "ticket": "sgn_forged.forged", "tenant_id": bob.tenant_id })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}

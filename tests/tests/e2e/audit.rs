@@ -294,6 +294,33 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             401,
         )
         .await;
+    // A person of two organisations chooses one with the sign-in's ticket.
+    let _elsewhere = stack.sign_up("Else Rooms", "two@else.test").await;
+    let both = stack.invite(&owner, "two@else.test", &["member"]).await;
+    let (status, _, body) = send(
+        stack
+            .post("/v1/invitations/accept")
+            .json(&json!({ "token": both["token"], "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, asked) = send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": "two@else.test", "password": PASSWORD })),
+    )
+    .await;
+    let choice = json!({ "ticket": asked["ticket"], "tenant_id": owner.tenant_id });
+    for status in [200, 400] {
+        script
+            .step(
+                "POST /v1/auth/login/tenant",
+                stack.post("/v1/auth/login/tenant").json(&choice),
+                status,
+            )
+            .await;
+    }
+
     let answer = script
         .step(
             "POST /v1/auth/refresh",
@@ -1246,6 +1273,56 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             404,
         )
         .await;
+    // The owner's second factor: set up, confirmed, turned off; the tenant's requirement.
+    let start = json!({ "current_password": PASSWORD });
+    let started = script
+        .step(
+            "POST /v1/me/mfa/totp",
+            as_(&owner, Method::POST, "/v1/me/mfa/totp").json(&start),
+            201,
+        )
+        .await;
+    let secret = started["secret"].as_str().unwrap();
+    script
+        .step(
+            "POST /v1/me/mfa/totp",
+            as_(&owner, Method::POST, "/v1/me/mfa/totp").json(&json!({ "current_password": "wrong wrong wrong" })),
+            422,
+        )
+        .await;
+    for status in [200, 409] {
+        script
+            .step(
+                "POST /v1/me/mfa/totp/confirm",
+                as_(&owner, Method::POST, "/v1/me/mfa/totp/confirm")
+                    .json(&json!({ "code": crate::second_factor::code(secret, 0) })),
+                status,
+            )
+            .await;
+    }
+    for status in [204, 409] {
+        script
+            .step(
+                "POST /v1/me/mfa/totp/disable",
+                as_(&owner, Method::POST, "/v1/me/mfa/totp/disable")
+                    .json(&json!({ "code": crate::second_factor::code(secret, 30) })),
+                status,
+            )
+            .await;
+    }
+    for (body, status) in [
+        (json!({ "required_for_owners_and_admins": false }), 200),
+        (json!({}), 422),
+    ] {
+        script
+            .step(
+                "PUT /v1/settings/mfa",
+                as_(&owner, Method::PUT, "/v1/settings/mfa").json(&body),
+                status,
+            )
+            .await;
+    }
+
     let own = json!({ "tenant_id": owner.tenant_id });
     script
         .step(

@@ -37,6 +37,7 @@ mod quotas;
 mod recovery;
 mod release;
 mod rooms;
+mod second_factor;
 mod series;
 mod template_check;
 mod terminals;
