@@ -231,12 +231,7 @@ impl Identity {
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::OK,
-            &SignedInView::new(
-                &user.tenant_id,
-                tokens,
-                session.second_factor,
-                memberships,
-            ),
+            &SignedInView::new(&user.tenant_id, tokens, session.second_factor, memberships),
         )
     }
 }

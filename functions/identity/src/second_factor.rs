@@ -129,7 +129,12 @@ impl Identity {
         };
         self.store
             .second_factor()
-            .enable(&account.account_id, &pending.sealed_secret, &factor, &audits)
+            .enable(
+                &account.account_id,
+                &pending.sealed_secret,
+                &factor,
+                &audits,
+            )
             .await
             .map_err(problem)?;
         api::json(StatusCode::OK, &json!({ "recovery_codes": codes }))

@@ -215,11 +215,18 @@ impl Identity {
         };
         let throttle = self.code_throttle(request, account).await?;
         let factors = self.store.second_factor();
-        let accepted = match self.open_secret(&factor.sealed_secret, account)?.step_of(code, throttle.now) {
+        let accepted = match self
+            .open_secret(&factor.sealed_secret, account)?
+            .step_of(code, throttle.now)
+        {
             Some(step) => factors.use_step(&account.account_id, step).await?,
             None => {
                 let hash = steward_domain::identity::second_factor::recovery_hash(code);
-                match factor.recovery_hashes.iter().position(|known| *known == hash) {
+                match factor
+                    .recovery_hashes
+                    .iter()
+                    .position(|known| *known == hash)
+                {
                     Some(index) => {
                         factors
                             .use_recovery_code(&account.account_id, index, &hash)

@@ -774,7 +774,11 @@ impl IdentityStore {
 
     /// Forgets the failures counted against `key_text` in the window starting at
     /// `window_start` (a right answer after wrong ones).
-    pub async fn forget_failures(&self, key_text: &str, window_start: i64) -> Result<(), StoreError> {
+    pub async fn forget_failures(
+        &self,
+        key_text: &str,
+        window_start: i64,
+    ) -> Result<(), StoreError> {
         let (pk, sk) = throttle_pk_sk(key_text, window_start);
         self.table
             .client()

@@ -128,7 +128,9 @@ impl SecondFactorStore {
             .table_name(self.table.name())
             .set_key(Some(Self::account_key(account_id)))
             .update_expression("SET totp = :factor REMOVE totp_pending")
-            .condition_expression("attribute_not_exists(totp) AND totp_pending.sealed_secret = :sealed")
+            .condition_expression(
+                "attribute_not_exists(totp) AND totp_pending.sealed_secret = :sealed",
+            )
             .expression_attribute_values(":factor", attribute(factor)?)
             .expression_attribute_values(":sealed", s(sealed));
         self.with_audits(update(change.build())?, audits).await
@@ -234,7 +236,9 @@ impl SecondFactorStore {
     }
 }
 
-fn attribute<T: Serialize>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
+fn attribute<T: Serialize>(
+    value: &T,
+) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Failed(Box::new(e)))
 }
 

@@ -467,10 +467,15 @@ async fn a_sign_in_that_asks_for_the_organisation_opens_one_with_its_ticket_once
     let (status, _, body) = choose("tnt_not_hers").await;
     assert_eq!(status, 403, "{body}");
     let (status, _, answer) = choose(&bob.tenant_id).await;
-    assert_eq!(status, 200, "the refused choice left the ticket usable: {answer}");
+    assert_eq!(
+        status, 200,
+        "the refused choice left the ticket usable: {answer}"
+    );
     let alice_b = signed_in(&answer, ALICE);
     assert_eq!(alice_b.tenant_id, bob.tenant_id);
-    let (status, me) = stack.call(&alice_b, Method::GET, "/v1/me", json!(null)).await;
+    let (status, me) = stack
+        .call(&alice_b, Method::GET, "/v1/me", json!(null))
+        .await;
     assert_eq!(status, 200, "{me}");
     let (status, _, body) = choose(&bob.tenant_id).await;
     assert_eq!(status, 400, "once: {body}");

@@ -1286,7 +1286,8 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
     script
         .step(
             "POST /v1/me/mfa/totp",
-            as_(&owner, Method::POST, "/v1/me/mfa/totp").json(&json!({ "current_password": "wrong wrong wrong" })),
+            as_(&owner, Method::POST, "/v1/me/mfa/totp")
+                .json(&json!({ "current_password": "wrong wrong wrong" })),
             422,
         )
         .await;

@@ -8,7 +8,10 @@ use steward_e2e::{PASSWORD, Person, TestStack, repository_root, send};
 /// What pyotp makes of `script`, run with `secret` (base32) and `uri` bound.
 fn pyotp(script: &str, secret: &str, uri: &str) -> String {
     let output = std::process::Command::new(repository_root().join(".venv/bin/python"))
-        .args(["-c", &format!("import pyotp, sys\nsecret, uri = sys.argv[1], sys.argv[2]\n{script}")])
+        .args([
+            "-c",
+            &format!("import pyotp, sys\nsecret, uri = sys.argv[1], sys.argv[2]\n{script}"),
+        ])
         .args([secret, uri])
         .output()
         .expect("the project's Python (make venv) runs");
@@ -120,11 +123,21 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
     let right = code(&secret, 0);
     let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
     let (status, body) = stack
-        .call(&mia, Method::POST, "/v1/me/mfa/totp/confirm", json!({ "code": wrong }))
+        .call(
+            &mia,
+            Method::POST,
+            "/v1/me/mfa/totp/confirm",
+            json!({ "code": wrong }),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     let (status, confirmed) = stack
-        .call(&mia, Method::POST, "/v1/me/mfa/totp/confirm", json!({ "code": right }))
+        .call(
+            &mia,
+            Method::POST,
+            "/v1/me/mfa/totp/confirm",
+            json!({ "code": right }),
+        )
         .await;
     assert_eq!(status, 200, "{confirmed}");
     let recovery: Vec<String> = confirmed["recovery_codes"]
@@ -140,7 +153,10 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
 
     // At rest the secret is sealed: neither it nor a recovery code is in the item.
     let stored = stack
-        .stored_item(&format!("ACCOUNT#{}", me["account_id"].as_str().unwrap()), "ACCOUNT")
+        .stored_item(
+            &format!("ACCOUNT#{}", me["account_id"].as_str().unwrap()),
+            "ACCOUNT",
+        )
         .await;
     assert!(stored.contains("sealed_secret"), "{stored}");
     assert!(!stored.contains(&secret), "{stored}");
@@ -178,7 +194,12 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
 
     // Turning it off needs a code.
     let (status, body) = stack
-        .call(&mia, Method::POST, "/v1/me/mfa/totp/disable", json!({ "code": "000000" }))
+        .call(
+            &mia,
+            Method::POST,
+            "/v1/me/mfa/totp/disable",
+            json!({ "code": "000000" }),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     let (status, body) = stack
@@ -202,7 +223,11 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
         .collect();
     assert_eq!(
         actions,
-        [json!("user.mfa_disable"), json!("user.mfa_enable"), json!("user.mfa_setup")],
+        [
+            json!("user.mfa_disable"),
+            json!("user.mfa_enable"),
+            json!("user.mfa_setup")
+        ],
         "newest first"
     );
 }
@@ -254,7 +279,10 @@ async fn a_tenant_that_requires_a_second_factor_holds_its_admins_to_their_own_ac
         .await;
     assert_eq!(status, 403, "{refused}");
     assert!(
-        refused["detail"].as_str().unwrap().contains("second factor"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("second factor"),
         "{refused}"
     );
     let (status, _) = stack.call(&admin, Method::GET, "/v1/me", json!(null)).await;

@@ -175,15 +175,25 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
         assert!(TotpSecret::open(std::str::from_utf8(&tampered).unwrap(), &key, "acc_1").is_err());
-        assert_ne!(secret.seal(&key, "acc_1"), sealed, "a fresh nonce each time");
+        assert_ne!(
+            secret.seal(&key, "acc_1"),
+            sealed,
+            "a fresh nonce each time"
+        );
     }
 
     #[test]
     fn the_uri_names_the_issuer_and_the_account_and_carries_the_secret() {
         let secret = TotpSecret::generate();
         let uri = secret.uri("mia@acme.test");
-        assert!(uri.starts_with("otpauth://totp/Steward:mia%40acme.test?"), "{uri}");
-        assert!(uri.contains(&format!("secret={}", secret.base32())), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Steward:mia%40acme.test?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains(&format!("secret={}", secret.base32())),
+            "{uri}"
+        );
         assert!(uri.contains("issuer=Steward"), "{uri}");
     }
 
@@ -192,7 +202,10 @@ mod tests {
         let codes = recovery_codes();
         assert_eq!(codes.len(), 10);
         assert_eq!(
-            codes.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            codes
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             10
         );
         let code = &codes[0];
