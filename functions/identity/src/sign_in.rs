@@ -215,10 +215,17 @@ impl Identity {
         };
         let throttle = self.code_throttle(request, account).await?;
         let factors = self.store.second_factor();
-        let accepted = match self
-            .open_secret(&factor.sealed_secret, account)?
-            .step_of(code, throttle.now)
-        {
+        // A secret sealed under a signing secret since rotated does not open: its codes are
+        // refused, and the recovery codes (plain hashes) still work, to turn it off and set it
+        // up again (docs/runbooks/rotate-signing-secret.md).
+        let step = match self.open_secret(&factor.sealed_secret, account) {
+            Ok(secret) => secret.step_of(code, throttle.now),
+            Err(error) => {
+                tracing::error!(%error, account = %account.account_id, "a second factor's secret does not open");
+                None
+            }
+        };
+        let accepted = match step {
             Some(step) => factors.use_step(&account.account_id, step).await?,
             None => {
                 let hash = steward_domain::identity::second_factor::recovery_hash(code);
