@@ -190,11 +190,11 @@ deploy: venv-build ## sam build then sam deploy to ENV=staging (default) or prod
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)
 
-operator: ## Create a platform operator in a deployed stack: STEWARD_OPERATOR_PASSWORD=... make operator TABLE=<TableName output> EMAIL=<address>
+operator: ## The first platform operator of a deployed stack (STEWARD_OPERATOR_PASSWORD=... make operator TABLE=<TableName output> EMAIL=<address>), or once there is one, a break-glass operator invitation
 	cargo run --quiet -p steward-local -- operator --table "$(TABLE)" --email "$(EMAIL)"
 
-migrate: ## Move a deployed table's users to accounts (idempotent): make migrate TABLE=<TableName output> [CONTRACT=1]; docs/runbooks/migrations.md
-	cargo run --quiet -p steward-local -- migrate-accounts --table "$(TABLE)" $(if $(CONTRACT),--contract,)
+migrate: ## Migrate a deployed table to what this version reads (idempotent): make migrate TABLE=<TableName output> [CONTRACT=1]; docs/runbooks/migrations.md
+	cargo run -p steward-local -- migrate --table "$(TABLE)" $(if $(CONTRACT),--contract,)
 
 clean: ## Remove build outputs and local state (not .venv)
 	rm -rf build .local

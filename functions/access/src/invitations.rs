@@ -28,7 +28,7 @@ struct NewInvitation {
     roles: Vec<String>,
 }
 
-fn view(record: &InvitationRecord, now: i64) -> Value {
+pub(crate) fn view(record: &InvitationRecord, now: i64) -> Value {
     json!({
         "id": record.invitation_id,
         "email": record.email,
@@ -130,7 +130,8 @@ impl Access {
             }
             Err(InviteError::Store(error)) => return Err(error.into()),
         }
-        self.mail_invitation(&caller, &record, &token).await;
+        self.mail_invitation(&caller.tenant.name, &caller.user.name, &record, &token)
+            .await;
         let mut answer = view(&record, now.as_second());
         // Shown this once: only its hash is kept.
         answer["token"] = json!(token.expose());
@@ -186,7 +187,8 @@ impl Access {
         }
         record.token_hash = token.hash();
         record.expires_at = expires_at;
-        self.mail_invitation(&caller, &record, &token).await;
+        self.mail_invitation(&caller.tenant.name, &caller.user.name, &record, &token)
+            .await;
         let mut answer = view(&record, now.as_second());
         answer["token"] = json!(token.expose());
         api::json(StatusCode::OK, &answer)
@@ -194,17 +196,18 @@ impl Access {
 
     /// Queues the invitation's email to its invitee. The invitation stands without it (the
     /// admin holds the token, and can send it again), so a failure is logged, not answered.
-    async fn mail_invitation(
+    pub(crate) async fn mail_invitation(
         &self,
-        caller: &steward_access::Caller,
+        tenant_name: &str,
+        inviter_name: &str,
         record: &InvitationRecord,
         token: &InvitationToken,
     ) {
         let mail = AccountMail::Invitation {
             email: record.email.clone(),
             token: token.expose(),
-            tenant_name: caller.tenant.name.clone(),
-            inviter_name: caller.user.name.clone(),
+            tenant_name: tenant_name.to_owned(),
+            inviter_name: inviter_name.to_owned(),
             roles: record.roles.iter().map(ToString::to_string).collect(),
             expires_at: record.expires_at,
         };

@@ -12,6 +12,7 @@ mod members;
 mod mfa_setting;
 mod mutate;
 mod onboarding;
+mod operator_invitations;
 mod policy;
 mod roles;
 
@@ -134,6 +135,9 @@ steward_kit::routes! {
         "DELETE /v1/roles/{role}" => delete_role,
         "PUT /v1/settings" => update_settings,
         "GET /v1/settings/mfa" => mfa_setting,
+        "POST /v1/admin/operators" => invite_operator,
+        "POST /v1/admin/operators/{invitationId}/approve" => approve_operator,
+        "POST /v1/admin/operators/{invitationId}/reject" => reject_operator,
         "PUT /v1/settings/mfa" => set_mfa_setting,
         "GET /v1/change-requests" => list_change_requests,
         "GET /v1/change-requests/{changeRequestId}" => change_request,
@@ -185,6 +189,15 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     (
         "POST /v1/onboarding/steps/{step}",
         Permission::SettingsUpdate,
+    ),
+    ("POST /v1/admin/operators", Permission::PlatformConfigure),
+    (
+        "POST /v1/admin/operators/{invitationId}/approve",
+        Permission::PlatformConfigure,
+    ),
+    (
+        "POST /v1/admin/operators/{invitationId}/reject",
+        Permission::PlatformConfigure,
     ),
 ];
 

@@ -355,7 +355,7 @@ impl Identity {
         let mut committed = false;
         let mut tries = Optimistic::new();
         while tries.next().await {
-            let (_, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
+            let (tenant, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
             let mut next = state.clone();
             change
                 .apply(&mut next)
@@ -385,6 +385,7 @@ impl Identity {
                     invitation_id: &invitation.invitation_id,
                     user: &user,
                     account: new_account.as_ref(),
+                    tenant_name: &tenant.name,
                     now: now.as_second(),
                 },
             };

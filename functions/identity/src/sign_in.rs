@@ -72,9 +72,10 @@ impl Identity {
             account: per_account,
             known_source: reads.known_source,
         })?;
-        let account = match &reads.account_id {
-            Some(account_id) => self.store.account(account_id).await?,
-            None => None,
+        // The account and its memberships in one read; their users only once it is proven.
+        let (account, links) = match &reads.account_id {
+            Some(account_id) => self.store.account_partition(account_id).await?,
+            None => (None, Vec::new()),
         };
         // The same work and the same answer whether the account exists or the password is wrong.
         let verified = match &account {
@@ -102,7 +103,7 @@ impl Identity {
                 true
             }
         };
-        let memberships = self.store.memberships(&account.account_id).await?;
+        let memberships = self.store.memberships_of_links(links).await?;
         let user = match accounts::choose(&memberships, body.tenant_id.as_deref())? {
             Chosen::Member(user) => user,
             Chosen::Ask => {

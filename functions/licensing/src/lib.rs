@@ -19,12 +19,15 @@ use steward_store::identity::{IdentityStore, LicenceRecord};
 use steward_store::licensing::LicensingStore;
 use steward_store::platform::{LicensingConfigRecord, PlatformStore};
 
+mod tenants;
+
 pub struct Licensing {
     guard: Guard,
     identity: IdentityStore,
     licensing: LicensingStore,
     platform: PlatformStore,
     auditor: Auditor,
+    cursors: steward_kit::pagination::Cursors,
     defaults: Rollout,
 }
 
@@ -38,6 +41,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Licensing>, Confi
         licensing: LicensingStore::new(table.clone()),
         platform: PlatformStore::new(table),
         auditor: instance.auditor(),
+        cursors: instance.cursors(),
         defaults: flags.rollout(),
     };
     instance.http(licensing)
@@ -219,6 +223,7 @@ fn switches_view(rollout: &Rollout, source: &str) -> Value {
 steward_kit::routes! {
     /// The operators' licensing routes: licences, cohorts and the licensing switches.
     pub const ROUTES for Licensing, fn route(request) {
+        "GET /v1/admin/tenants" => tenants,
         "PUT /v1/admin/tenants/{tenantId}/licence" => assign_licence,
         "PUT /v1/admin/tenants/{tenantId}/cohort" => set_cohort,
         "GET /v1/admin/config/licensing" => switches,

@@ -2,8 +2,8 @@
 //! `steward-local fire Function/Event`: fires a schedule of a running stack now (`make fire`).
 //! `steward-local operator --table T --email E`: creates a platform operator in a deployed table
 //! (`make operator`), the password read from `STEWARD_OPERATOR_PASSWORD`.
-//! `steward-local migrate-accounts --table T [--contract]`: moves a deployed table's users to
-//! accounts (`make migrate`, docs/runbooks/migrations.md).
+//! `steward-local migrate --table T [--contract]`: migrates a deployed table's items to what
+//! this version reads (`make migrate`, docs/runbooks/migrations.md).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,10 +56,11 @@ enum Command {
         #[arg(long, default_value = "Platform operator")]
         name: String,
     },
-    /// Move the users of a table written before accounts existed to accounts (idempotent),
-    /// with the AWS credentials and region of the environment; with --contract, also remove
-    /// what the accounts hold now from the users (run once every function reads accounts).
-    MigrateAccounts {
+    /// Migrate a deployed table's items to what this version reads (idempotent: tenants into
+    /// the index by name, users to accounts), with the AWS credentials and region of the
+    /// environment; with --contract, also remove what the accounts hold now from the users
+    /// (run once every function reads accounts).
+    Migrate {
         /// The table's name: the stack's `TableName` output.
         #[arg(long)]
         table: String,
@@ -97,14 +98,14 @@ async fn main() -> ExitCode {
         }
         Command::Fire { schedule, url } => fire(&schedule, &url).await,
         Command::Operator { table, email, name } => operator(&table, &email, &name).await,
-        Command::MigrateAccounts { table, contract } => migrate_accounts(&table, contract).await,
+        Command::Migrate { table, contract } => migrate(&table, contract).await,
     }
 }
 
-async fn migrate_accounts(table: &str, contract: bool) -> ExitCode {
+async fn migrate(table: &str, contract: bool) -> ExitCode {
     let aws = steward_store::load_aws_config().await;
     let store = steward_store::identity::IdentityStore::new(steward_store::Table::new(&aws, table));
-    match store.migrate_accounts(contract).await {
+    match store.migrate(contract).await {
         Ok(report) => {
             println!(
                 "{}",
@@ -238,6 +239,36 @@ async fn fire(schedule: &str, url: &str) -> ExitCode {
     }
 }
 
+/// An operator invitation for `email`, pending at once (the platform has operators already):
+/// its token printed for the invitee to accept (`POST /v1/invitations/accept`).
+async fn break_glass_invitation(table: steward_store::Table, email: &str) -> ExitCode {
+    let access = steward_store::access::AccessStore::new(table);
+    let email: steward_domain::identity::Email =
+        match serde_json::from_value(serde_json::json!(email)) {
+            Ok(email) => email,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    match steward_access::operators::invite_operator_directly(&access, &email).await {
+        Ok(token) => {
+            eprintln!(
+                "the platform has operators: an operator invitation for {email} was made \
+                 (audited as platform.break_glass, 2 days); the invitee accepts it with\n\n  \
+                 POST /v1/invitations/accept {{\"token\": \"{token}\", \"name\": ..., \"password\": ...}}\n\n\
+                 Through the API, operators invite operators and a second one approves \
+                 (docs/runbooks/operators.md)."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The local platform operator, created at every start (the emulator starts empty).
 const OPERATOR_EMAIL: &str = "operator@demo.steward.test";
 const OPERATOR_PASSWORD: &str = "demo operator passphrase 2026";
@@ -255,10 +286,6 @@ async fn bootstrap_operator(stack: &Stack) -> Result<(), String> {
 
 /// The same as `make run` does, against the table of a deployed stack.
 async fn operator(table: &str, email: &str, name: &str) -> ExitCode {
-    let Ok(password) = std::env::var("STEWARD_OPERATOR_PASSWORD") else {
-        eprintln!("error: set STEWARD_OPERATOR_PASSWORD to the new operator's password");
-        return ExitCode::FAILURE;
-    };
     let aws = steward_store::load_aws_config().await;
     let table = steward_store::Table::new(&aws, table);
     let store = steward_store::identity::IdentityStore::new(table.clone());
@@ -266,19 +293,19 @@ async fn operator(table: &str, email: &str, name: &str) -> ExitCode {
         .tenant(steward_access::operators::PLATFORM_TENANT)
         .await
     {
-        Ok(Some(_)) => {
-            eprintln!(
-                "error: this table already has the platform tenant and its first operator; \
-                 adding more operators is not supported yet"
-            );
-            return ExitCode::FAILURE;
-        }
+        // Operators invite operators through the API, a second one approving: this is how
+        // the second one comes.
+        Ok(Some(_)) => return break_glass_invitation(table, email).await,
         Ok(None) => {}
         Err(error) => {
             eprintln!("error: cannot read the table: {error}");
             return ExitCode::FAILURE;
         }
     }
+    let Ok(password) = std::env::var("STEWARD_OPERATOR_PASSWORD") else {
+        eprintln!("error: set STEWARD_OPERATOR_PASSWORD to the new operator's password");
+        return ExitCode::FAILURE;
+    };
     match create_operator(table, email, name, &password).await {
         Ok(()) => {
             eprintln!("operator {email} created in the platform tenant");

@@ -31,6 +31,8 @@ pub async fn ensure_principal(store: &IdentityStore) -> Result<(), StoreError> {
     let terms = Offering::Enterprise.terms();
     let mut tenant = TenantRecord::new(DEPLOY_CHECK_TENANT, "Steward deploy check", &at);
     tenant.gsi1pk = None;
+    tenant.gsi2pk = None;
+    tenant.gsi2sk = None;
     tenant.gsi1sk = None;
     tenant.licence = LicenceRecord {
         status: LicenceStatus::Active,

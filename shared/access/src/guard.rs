@@ -445,6 +445,37 @@ pub fn deny_to_problem(reason: &DenyReason) -> ApiError {
     }
 }
 
+/// What a signed-in owner or admin of a tenant that requires a second factor may still do
+/// without one: manage their own account (set the factor up, sign out).
+const WITHOUT_SECOND_FACTOR: [Permission; 3] = [
+    Permission::MeRead,
+    Permission::MeUpdate,
+    Permission::SessionsManageOwn,
+];
+
+/// Refuses an owner or admin whose session was opened without a second factor, in a tenant
+/// that requires one, anything but their own account.
+fn second_factor_kept(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
+    let privileged = caller.user.roles.iter().any(|role| {
+        role == steward_authz::BuiltInRole::Owner.as_str()
+            || role == steward_authz::BuiltInRole::Admin.as_str()
+    });
+    if caller.tenant.mfa_required
+        && privileged
+        && !caller.principal.second_factor
+        && !WITHOUT_SECOND_FACTOR.contains(&permission)
+    {
+        return Err(ApiError::Forbidden {
+            detail: "this organisation requires owners and admins to sign in with a second \
+                     factor: set one up (POST /v1/me/mfa/totp), then sign in again with its code"
+                .into(),
+            permission: Some(permission.to_string()),
+            feature: None,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,35 +566,4 @@ mod tests {
             }
         }
     }
-}
-
-/// What a signed-in owner or admin of a tenant that requires a second factor may still do
-/// without one: manage their own account (set the factor up, sign out).
-const WITHOUT_SECOND_FACTOR: [Permission; 3] = [
-    Permission::MeRead,
-    Permission::MeUpdate,
-    Permission::SessionsManageOwn,
-];
-
-/// Refuses an owner or admin whose session was opened without a second factor, in a tenant
-/// that requires one, anything but their own account.
-fn second_factor_kept(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
-    let privileged = caller.user.roles.iter().any(|role| {
-        role == steward_authz::BuiltInRole::Owner.as_str()
-            || role == steward_authz::BuiltInRole::Admin.as_str()
-    });
-    if caller.tenant.mfa_required
-        && privileged
-        && !caller.principal.second_factor
-        && !WITHOUT_SECOND_FACTOR.contains(&permission)
-    {
-        return Err(ApiError::Forbidden {
-            detail: "this organisation requires owners and admins to sign in with a second \
-                     factor: set one up (POST /v1/me/mfa/totp), then sign in again with its code"
-                .into(),
-            permission: Some(permission.to_string()),
-            feature: None,
-        });
-    }
-    Ok(())
 }

@@ -125,11 +125,16 @@ pub struct InvitationRecord {
     pub invited_by: String,
     pub created_at: String,
     pub expires_at: i64,
-    /// `pending`, `accepted` or `revoked`; a pending one past `expires_at` reads as `expired`.
+    /// `pending`, `accepted`, `revoked` or [`AWAITING_APPROVAL`]; a pending one past
+    /// `expires_at` reads as `expired`.
     pub status: String,
     pub token_hash: String,
     pub accepted_by: Option<String>,
 }
+
+/// The status of an invitation that waits for a second approver before it is sent (an
+/// operator's: the platform's role changes are always dual-approved).
+pub const AWAITING_APPROVAL: &str = "awaiting_approval";
 
 impl InvitationRecord {
     pub fn key(tenant_id: &str, id: &str) -> (String, String) {
@@ -163,6 +168,8 @@ pub enum Also<'a> {
         invitation_id: &'a str,
         user: &'a UserRecord,
         account: Option<&'a crate::accounts::AccountRecord>,
+        /// The tenant's name, kept on the account's membership.
+        tenant_name: &'a str,
         now: i64,
     },
     /// The removed member's membership of their account ended.
@@ -421,6 +428,7 @@ impl AccessStore {
                 invitation_id,
                 user,
                 account,
+                tenant_name,
                 now,
             } => {
                 let (pk, sk) = InvitationRecord::key(tenant_id, invitation_id);
@@ -438,8 +446,10 @@ impl AccessStore {
                         .build(),
                 )?];
                 items.extend(match account {
-                    Some(account) => crate::accounts::new_account(table, account, user)?,
-                    None => crate::accounts::join(table, user)?,
+                    Some(account) => {
+                        crate::accounts::new_account(table, account, user, tenant_name)?
+                    }
+                    None => crate::accounts::join(table, user, tenant_name)?,
                 });
                 items.push(put(user, table, Some("attribute_not_exists(pk)"))?);
                 items
@@ -562,6 +572,55 @@ impl AccessStore {
             )?,
             put(audit, table, None)?,
         ];
+        match self.table.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if failed_condition(&error) == Some(0) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// Decides an invitation awaiting a second approver (an operator's), with its audit
+    /// entry, if it still awaits, has not expired and `decider` did not create it: approved,
+    /// it becomes pending with the token `token_hash` and runs until `expires_at`; refused
+    /// (`None`), it is revoked and its seat released. `false` when nothing was written.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_awaiting_invitation(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        decider: &str,
+        approved: Option<(&str, i64)>,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let table = self.table.name();
+        let (pk, sk) = InvitationRecord::key(tenant_id, id);
+        let change = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression(
+                "#status = :awaiting AND expires_at > :now AND invited_by <> :decider",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":awaiting", s(AWAITING_APPROVAL))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":decider", s(decider));
+        let change = match approved {
+            Some((token_hash, expires_at)) => change
+                .update_expression(
+                    "SET #status = :pending, token_hash = :hash, expires_at = :expires",
+                )
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":hash", s(token_hash))
+                .expression_attribute_values(":expires", n(expires_at)),
+            None => change
+                .update_expression("SET #status = :revoked")
+                .expression_attribute_values(":revoked", s("revoked")),
+        };
+        let mut items = vec![update(change.build())?, put(audit, table, None)?];
+        if approved.is_none() {
+            items.push(seat_update(table, tenant_id, -1, false)?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(true),
             Err(error) if failed_condition(&error) == Some(0) => Ok(false),

@@ -77,6 +77,10 @@ pub struct MembershipRecord {
     pub account_id: String,
     pub tenant_id: String,
     pub user_id: String,
+    /// The tenant's name, kept here so that listing one's organisations reads no tenant
+    /// (tenants are not renamed); empty in items written before it was, then read.
+    #[serde(default)]
+    pub tenant_name: String,
 }
 
 impl MembershipRecord {
@@ -84,8 +88,8 @@ impl MembershipRecord {
         (account_pk(account_id), format!("MEMBER#{tenant_id}"))
     }
 
-    /// The membership `user` is, of the account it names.
-    pub fn of(user: &UserRecord) -> Self {
+    /// The membership `user` is, of the account it names, in the tenant named `tenant_name`.
+    pub fn of(user: &UserRecord, tenant_name: &str) -> Self {
         let (pk, sk) = Self::key(&user.account_id, &user.tenant_id);
         Self {
             pk,
@@ -93,6 +97,7 @@ impl MembershipRecord {
             account_id: user.account_id.clone(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.user_id.clone(),
+            tenant_name: tenant_name.to_owned(),
         }
     }
 }
@@ -115,6 +120,7 @@ pub(crate) fn new_account(
     table: &str,
     account: &AccountRecord,
     user: &UserRecord,
+    tenant_name: &str,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     Ok(vec![
         put(
@@ -124,7 +130,7 @@ pub(crate) fn new_account(
         )?,
         put(account, table, Some("attribute_not_exists(pk)"))?,
         put(
-            &MembershipRecord::of(user),
+            &MembershipRecord::of(user, tenant_name),
             table,
             Some("attribute_not_exists(pk)"),
         )?,
@@ -134,10 +140,14 @@ pub(crate) fn new_account(
 /// The writes that add `user` as one more membership of its account: the membership item
 /// first, conditioned on the account not being a member of the tenant already, then the
 /// account's count, conditioned on the account still being there.
-pub(crate) fn join(table: &str, user: &UserRecord) -> Result<Vec<TransactWriteItem>, StoreError> {
+pub(crate) fn join(
+    table: &str,
+    user: &UserRecord,
+    tenant_name: &str,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
     Ok(vec![
         put(
-            &MembershipRecord::of(user),
+            &MembershipRecord::of(user, tenant_name),
             table,
             Some("attribute_not_exists(pk)"),
         )?,
@@ -246,9 +256,53 @@ impl IdentityStore {
         self.table().get(pk, sk, true).await
     }
 
+    /// The account and its memberships, from its partition: one `Query`.
+    pub async fn account_partition(
+        &self,
+        account_id: &str,
+    ) -> Result<(Option<AccountRecord>, Vec<MembershipRecord>), StoreError> {
+        let partition = account_pk(account_id);
+        let corrupt = |e: serde_dynamo::Error| StoreError::Corrupt {
+            key: partition.clone(),
+            problem: e.to_string(),
+        };
+        let (mut account, mut links) = (None, Vec::new());
+        let mut start = None;
+        loop {
+            let (items, next) = self
+                .table()
+                .query_items_page(Query::partition(&partition), 100, start)
+                .await?;
+            for item in items {
+                if item
+                    .get("sk")
+                    .and_then(|sk| sk.as_s().ok())
+                    .map(String::as_str)
+                    == Some("ACCOUNT")
+                {
+                    account = Some(serde_dynamo::from_item(item).map_err(corrupt)?);
+                } else {
+                    links.push(serde_dynamo::from_item(item).map_err(corrupt)?);
+                }
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok((account, links)),
+            }
+        }
+    }
+
     /// The account's memberships with their users and tenants' names, in tenant order.
     pub async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>, StoreError> {
         let links = self.membership_items(account_id).await?;
+        self.memberships_of_links(links).await
+    }
+
+    /// The memberships `links` name, with their users (one `BatchGetItem`) and tenants' names.
+    pub async fn memberships_of_links(
+        &self,
+        links: Vec<MembershipRecord>,
+    ) -> Result<Vec<Membership>, StoreError> {
         let users: Vec<UserRecord> = self
             .table()
             .get_many(
@@ -258,23 +312,40 @@ impl IdentityStore {
                 "a member of an account",
             )
             .await?;
-        let tenants: Vec<TenantRecord> = self
-            .table()
-            .get_many(
-                links
-                    .iter()
-                    .map(|link| (format!("T#{}", link.tenant_id), "TENANT".to_owned())),
-                "a tenant of an account",
-            )
-            .await?;
+        // Memberships written before they kept the tenant's name read it.
+        let unnamed: Vec<&MembershipRecord> = links
+            .iter()
+            .filter(|link| link.tenant_name.is_empty())
+            .collect();
+        let tenants: Vec<TenantRecord> = if unnamed.is_empty() {
+            Vec::new()
+        } else {
+            self.table()
+                .get_many(
+                    unnamed
+                        .iter()
+                        .map(|link| (format!("T#{}", link.tenant_id), "TENANT".to_owned())),
+                    "a tenant of an account",
+                )
+                .await?
+        };
+        let name_of = |tenant_id: &str| {
+            links
+                .iter()
+                .find(|link| link.tenant_id == tenant_id && !link.tenant_name.is_empty())
+                .map(|link| link.tenant_name.clone())
+                .or_else(|| {
+                    tenants
+                        .iter()
+                        .find(|tenant| tenant.tenant_id == tenant_id)
+                        .map(|tenant| tenant.name.clone())
+                })
+                .unwrap_or_default()
+        };
         let mut found: Vec<Membership> = users
             .into_iter()
             .map(|user| Membership {
-                tenant_name: tenants
-                    .iter()
-                    .find(|tenant| tenant.tenant_id == user.tenant_id)
-                    .map(|tenant| tenant.name.clone())
-                    .unwrap_or_default(),
+                tenant_name: name_of(&user.tenant_id),
                 user,
             })
             .collect();
@@ -367,6 +438,11 @@ impl IdentityStore {
         if !legacy.user.account_id.is_empty() {
             return Ok(Migrated::Already);
         }
+        let tenant_name = self
+            .tenant(tenant_id)
+            .await?
+            .map(|tenant| tenant.name)
+            .unwrap_or_default();
         let table = self.table().name();
         let account = AccountRecord {
             memberships: 1,
@@ -401,7 +477,7 @@ impl IdentityStore {
             )?,
             put(&account, table, Some("attribute_not_exists(pk)"))?,
             put(
-                &MembershipRecord::of(&user),
+                &MembershipRecord::of(&user, &tenant_name),
                 table,
                 Some("attribute_not_exists(pk)"),
             )?,
@@ -478,124 +554,4 @@ struct LegacyUser {
     password_hash: String,
     #[serde(default)]
     password_changed_at: String,
-}
-
-/// What a whole-table account migration found and did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MigrationReport {
-    /// Email items read.
-    pub claims: u64,
-    /// Accounts made from users written before accounts existed.
-    pub made: u64,
-    /// Email items that named an account already.
-    pub already: u64,
-    /// Email items naming a user that is not there (left as they are).
-    pub orphans: u64,
-    /// Users whose password attributes the contract step removed.
-    pub contracted: u64,
-}
-
-impl IdentityStore {
-    /// Migrates every email item of the table to an account (idempotent: a second run makes
-    /// nothing), and with `contract`, removes the password attributes from migrated users and
-    /// the legacy names from their email items. Reads the table once per step, a page at a
-    /// time.
-    pub async fn migrate_accounts(&self, contract: bool) -> Result<MigrationReport, StoreError> {
-        let mut report = MigrationReport::default();
-        let mut start = None;
-        loop {
-            let (claims, next) = self
-                .scan_page::<EmailRecord>(
-                    "begins_with(pk, :prefix)",
-                    &[(":prefix", s("EMAIL#"))],
-                    start,
-                )
-                .await?;
-            for claim in claims {
-                report.claims += 1;
-                match (claim.account_id, claim.tenant_id, claim.user_id) {
-                    (Some(_), _, _) => report.already += 1,
-                    (None, Some(tenant_id), Some(user_id)) => {
-                        match self.migrate_account(&tenant_id, &user_id).await? {
-                            Migrated::Made => report.made += 1,
-                            Migrated::Already => report.already += 1,
-                            Migrated::Orphan => report.orphans += 1,
-                        }
-                    }
-                    (None, _, _) => report.orphans += 1,
-                }
-            }
-            match next {
-                Some(next) => start = Some(next),
-                None => break,
-            }
-        }
-        if !contract {
-            return Ok(report);
-        }
-        let mut start = None;
-        loop {
-            let (users, next) = self
-                .scan_page::<UserRecord>(
-                    "begins_with(pk, :tenant) AND begins_with(sk, :user) \
-                     AND attribute_exists(password_hash) AND account_id <> :none",
-                    &[
-                        (":tenant", s("T#")),
-                        (":user", s("USER#")),
-                        (":none", s("")),
-                    ],
-                    start,
-                )
-                .await?;
-            for user in users {
-                self.contract_account(&user).await?;
-                report.contracted += 1;
-            }
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok(report),
-            }
-        }
-    }
-
-    /// One page of a scan of the whole table, filtered.
-    async fn scan_page<T: serde::de::DeserializeOwned>(
-        &self,
-        filter: &str,
-        values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
-        start: Option<crate::attributes::Item>,
-    ) -> Result<(Vec<T>, Option<crate::attributes::Item>), StoreError> {
-        let output = self
-            .table()
-            .client()
-            .scan()
-            .table_name(self.table().name())
-            .filter_expression(filter)
-            .set_expression_attribute_values(Some(
-                values
-                    .iter()
-                    .map(|(name, value)| ((*name).to_owned(), value.clone()))
-                    .collect(),
-            ))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
-                    key: "an item of the migration's scan".into(),
-                    problem: e.to_string(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok((
-            items,
-            output.last_evaluated_key.filter(|key| !key.is_empty()),
-        ))
-    }
 }

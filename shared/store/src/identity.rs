@@ -52,6 +52,12 @@ pub struct TenantRecord {
     pub gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1sk: Option<String>,
+    /// The tenant index by name operators search (`gsi2`): `TENANTNAMES` / the name in lower
+    /// case, `#`, the tenant id. Absent for reserved tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
     /// Owners and admins must sign in with a second factor to do more than manage their own
     /// account (SPEC §B; off by default).
     #[serde(default)]
@@ -157,12 +163,27 @@ impl TenantRecord {
             cohort: None,
             gsi1pk: Some(tenant_index_partition(shard_of(tenant_id))),
             gsi1sk: Some(tenant_id.into()),
+            gsi2pk: Some(TENANT_NAMES.into()),
+            gsi2sk: Some(tenant_name_key(name, tenant_id)),
             mfa_required: false,
             booking_quota: None,
             check_in: None,
             onboarding_progress: None,
         }
     }
+}
+
+/// The partition of the tenant index by name (`gsi2`).
+pub const TENANT_NAMES: &str = "TENANTNAMES";
+
+/// A name as the tenant index by name sorts and searches it: lower case.
+pub fn name_search_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// A tenant's sort key in the index by name: its name as searched, then its id (names repeat).
+pub fn tenant_name_key(name: &str, tenant_id: &str) -> String {
+    format!("{}#{tenant_id}", name_search_key(name))
 }
 
 /// The tenant index's partition for one shard (`gsi1`).
@@ -337,7 +358,7 @@ impl IdentityStore {
         pending: Option<(&crate::signup::PendingSignUp, &str)>,
     ) -> Result<(), SignUpError> {
         let table = self.table.name();
-        let mut items = crate::accounts::new_account(table, account, owner)?;
+        let mut items = crate::accounts::new_account(table, account, owner, &tenant.name)?;
         items.extend([
             put(tenant, table, Some("attribute_not_exists(pk)"))?,
             put(owner, table, Some("attribute_not_exists(pk)"))?,
@@ -472,6 +493,24 @@ impl IdentityStore {
             ])
             .await
             .map_err(StoreError::from_sdk)
+    }
+
+    /// One page of the tenants whose name begins with `prefix` (any case), by name.
+    pub async fn tenants_by_name(
+        &self,
+        prefix: &str,
+        limit: u32,
+        start: Option<crate::PageKey>,
+    ) -> Result<(Vec<TenantRecord>, Option<crate::PageKey>), StoreError> {
+        let prefix = name_search_key(prefix);
+        let query = Query::partition(TENANT_NAMES).on(crate::Index::Gsi2);
+        // DynamoDB refuses begins_with on an empty string.
+        let query = if prefix.is_empty() {
+            query
+        } else {
+            query.with_prefix(&prefix)
+        };
+        self.table.query_page(query, limit, start).await
     }
 
     /// Every member of a tenant (at most `cap`).

@@ -21,6 +21,7 @@ pub mod licensing;
 #[cfg(feature = "ses")]
 pub mod mail;
 pub mod metrics;
+pub mod migrations;
 pub mod notices;
 #[cfg(feature = "s3")]
 pub mod objects;

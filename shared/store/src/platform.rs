@@ -12,6 +12,10 @@ use crate::audit::AuditEntry;
 use crate::write::put;
 use crate::{StoreError, Table};
 
+/// The reserved tenant the platform's operators belong to: not a customer, so in no list of
+/// customers (the operators' tenant list).
+pub const PLATFORM_TENANT: &str = "platform";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicensingConfigRecord {
     pub pk: String,

@@ -366,6 +366,21 @@ impl Table {
         limit: u32,
         start: Option<PageKey>,
     ) -> Result<(Vec<T>, Option<PageKey>), StoreError> {
+        let (items, next) = self.query_items_page(query, limit, start).await?;
+        let items: Vec<T> = serde_dynamo::from_items(items).map_err(|e| StoreError::Corrupt {
+            key: query.partition.to_owned(),
+            problem: e.to_string(),
+        })?;
+        Ok((items, next))
+    }
+
+    /// [`Self::query_page`] as stored: for a partition holding items of several shapes.
+    pub(crate) async fn query_items_page(
+        &self,
+        query: Query<'_>,
+        limit: u32,
+        start: Option<PageKey>,
+    ) -> Result<(Vec<Item>, Option<PageKey>), StoreError> {
         let (pk, sk) = query.index.key_names();
         if let Some(start) = &start
             && start.partition(pk) != Some(query.partition)
@@ -398,15 +413,10 @@ impl Table {
             (None, None) => request.key_condition_expression("#pk = :pk"),
         };
         let output = request.send().await.map_err(StoreError::from_sdk)?;
-        let items = output.items.unwrap_or_default();
-        let items: Vec<T> = serde_dynamo::from_items(items).map_err(|e| StoreError::Corrupt {
-            key: query.partition.to_owned(),
-            problem: e.to_string(),
-        })?;
         let next = match output.last_evaluated_key {
             Some(key) if !key.is_empty() => Some(PageKey::from_item(key)?),
             _ => None,
         };
-        Ok((items, next))
+        Ok((output.items.unwrap_or_default(), next))
     }
 }

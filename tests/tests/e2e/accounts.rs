@@ -423,13 +423,13 @@ async fn a_table_written_before_accounts_migrates_on_first_sign_in_and_by_the_co
     assert_eq!(me["account_id"], first.user_id.as_str(), "the user's id");
 
     // The command's migration makes the rest, then nothing; the contract step cleans up.
-    let report = store.migrate_accounts(false).await.unwrap();
+    let report = store.migrate(false).await.unwrap();
     assert_eq!((report.made, report.already), (2, 1), "{report:?}");
-    let report = store.migrate_accounts(false).await.unwrap();
+    let report = store.migrate(false).await.unwrap();
     assert_eq!((report.made, report.already), (0, 3), "{report:?}");
-    let report = store.migrate_accounts(true).await.unwrap();
+    let report = store.migrate(true).await.unwrap();
     assert_eq!(report.contracted, 3, "{report:?}");
-    let report = store.migrate_accounts(true).await.unwrap();
+    let report = store.migrate(true).await.unwrap();
     assert_eq!(report.contracted, 0, "nothing left to contract: {report:?}");
     for person in [&second, &third] {
         let (status, answer) = login(&stack, &person.email, None).await;

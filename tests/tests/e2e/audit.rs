@@ -596,6 +596,57 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         )
         .await;
 
+    // Operators invite operators; a second one decides.
+    let second = {
+        let access = steward_store::access::AccessStore::new(stack.table.clone());
+        let address = serde_json::from_value(json!("second@steward.test")).unwrap();
+        let token = steward_access::operators::invite_operator_directly(&access, &address)
+            .await
+            .unwrap();
+        let (status, body) = stack.accept(&token).await;
+        assert_eq!(status, 201, "{body}");
+        person(&body, "second@steward.test")
+    };
+    let mut awaiting = Vec::new();
+    for (email, status) in [
+        (json!("third@steward.test"), 202),
+        (json!("fourth@steward.test"), 202),
+        (json!("not an address"), 422),
+    ] {
+        let invited = script
+            .step_in_log_of(
+                &operator,
+                "POST /v1/admin/operators",
+                as_(&operator, Method::POST, "/v1/admin/operators")
+                    .json(&json!({ "email": email })),
+                status,
+            )
+            .await;
+        if status == 202 {
+            awaiting.push(invited["id"].as_str().unwrap().to_owned());
+        }
+    }
+    for (who, decision, id, status) in [
+        (&operator, "approve", &awaiting[0], 403),
+        (&second, "approve", &awaiting[0], 200),
+        (&second, "approve", &awaiting[0], 409),
+        (&second, "reject", &awaiting[1], 200),
+        (&second, "reject", &awaiting[1], 409),
+    ] {
+        script
+            .step_in_log_of(
+                &operator,
+                &format!("POST /v1/admin/operators/{{invitationId}}/{decision}"),
+                as_(
+                    who,
+                    Method::POST,
+                    &format!("/v1/admin/operators/{id}/{decision}"),
+                ),
+                status,
+            )
+            .await;
+    }
+
     // Operators' sweep and views: audited in the platform's log; a tenant is refused.
     for (route, path, status) in [
         (

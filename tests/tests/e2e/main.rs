@@ -32,6 +32,7 @@ mod licence_sweep;
 mod notifications;
 mod openapi;
 mod operations;
+mod operators;
 mod queues_and_schedules;
 mod quotas;
 mod recovery;

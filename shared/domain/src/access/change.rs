@@ -216,7 +216,9 @@ impl Change {
     pub fn apply(&self, state: &mut PolicyState) -> Result<(), ChangeError> {
         let mut next = state.clone();
         self.apply_to(&mut next)?;
-        if next.active_owners() == 0 {
+        // A tenant keeps its last active owner. The platform's tenant never had one (its
+        // members are operators), and is not held to it.
+        if next.active_owners() == 0 && state.active_owners() > 0 {
             return Err(ChangeError::LastOwner);
         }
         *state = next;

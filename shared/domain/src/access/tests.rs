@@ -422,3 +422,17 @@ fn an_admin_cannot_reinstate_remove_or_unmake_a_suspended_owner() {
         assert_eq!(change.authorised_for("o", &state), Ok(()), "{change:?}");
     }
 }
+
+#[test]
+fn a_tenant_that_never_had_an_owner_takes_members_all_the_same() {
+    // The platform's tenant: operators, no owner.
+    let mut state = tenant();
+    state.members.clear();
+    let add = Change::AddMember {
+        user_id: "op2".into(),
+        roles: [role("member")].into(),
+    };
+    add.apply(&mut state).unwrap();
+    assert!(state.members.contains_key("op2"));
+    assert_eq!(state.active_owners(), 0);
+}
