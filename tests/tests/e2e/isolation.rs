@@ -1,6 +1,6 @@
 //! Tenant isolation over every protected route of the API, generated from template.yaml's
 //! route list: a principal of tenant B using tenant A's ids gets 404 and none of A's data, and
-//! A is unchanged afterwards. A route whose path names a parameter this test has no value for
+//! A is unchanged afterwards, though the person behind it is a member of A as well. A route whose path names a parameter this test has no value for
 //! fails the test, so a new route cannot slip past it.
 
 use std::collections::BTreeMap;
@@ -292,7 +292,18 @@ async fn tenant_b_never_reads_or_changes_tenant_a() {
     })
     .await;
     let a = tenant_a(&stack).await;
+    // B's owner is a member of A too (one account, two memberships): B's token must still
+    // reach nothing of A's.
     let b = stack.sign_up("Beta Rooms", "owner@beta.test").await;
+    let invitation = stack.invite(&a.owner, "owner@beta.test", &["member"]).await;
+    let (status, _, joined) = send(stack.post("/v1/invitations/accept").json(&json!({
+        "token": invitation["token"], "password": steward_e2e::PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 201, "{joined}");
+    let (_, _, me) = send(stack.as_person(&b, Method::GET, "/v1/me")).await;
+    assert_eq!(me["tenant_id"], b.tenant_id.as_str());
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 2, "{me}");
     let before = state_of(&stack, &a).await;
 
     let template = Template::load(repository_root().join("template.yaml")).unwrap();
@@ -336,7 +347,21 @@ async fn tenant_b_never_reads_or_changes_tenant_a() {
         let sent = format!("{path} {body}");
         let (status, _, answer) =
             send(stack.as_person(&b, method.clone(), &path).json(&body)).await;
-        let answer_text = answer.to_string();
+        // The account's own memberships (what switching offers) name A, and the person's own
+        // user there: that much of A is theirs to know, and nothing else of it is listed.
+        let mut shown = answer.clone();
+        if let Some(memberships) = shown.as_object_mut().and_then(|o| o.remove("memberships")) {
+            for membership in memberships.as_array().unwrap() {
+                let mut fields: Vec<&String> = membership.as_object().unwrap().keys().collect();
+                fields.sort();
+                assert_eq!(
+                    fields,
+                    ["roles", "status", "tenant_id", "tenant_name", "user_id"],
+                    "{key}: {membership}"
+                );
+            }
+        }
+        let answer_text = shown.to_string();
         for secret in &a.secrets {
             assert!(
                 sent.contains(secret.as_str()) || !answer_text.contains(secret.as_str()),
