@@ -22,7 +22,7 @@ use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, 
 use steward_store::recovery::RecoveryStore;
 
 use crate::keys::Keys;
-use crate::throttle::{Counted, Limits, Throttle, ThrottleKeys};
+use crate::throttle::Limits;
 use steward_kit::api::no_content;
 
 /// How long a session (a refresh-token family) lives without signing in again.
@@ -256,23 +256,8 @@ impl Identity {
         account: &AccountRecord,
         presented: &str,
     ) -> Result<(), ApiError> {
-        let source = request.source_ip.as_deref().unwrap_or("");
-        let throttle = Throttle {
-            store: &self.store,
-            limits: self.limits,
-            keys: ThrottleKeys::of(&self.keys, "", &account.email, source),
-            now: Timestamp::now().as_second(),
-        };
-        let [pair, source, per_account] = self
-            .store
-            .failures(throttle.counters(), throttle.window_start(), throttle.now)
-            .await?;
-        throttle.check(&Counted {
-            pair,
-            source,
-            account: per_account,
-            known_source: false,
-        })?;
+        // Sign-in's own counters ("" is sign-in's kind).
+        let throttle = self.checked_throttle(request, "", &account.email).await?;
         let stored = PasswordHashString::from_stored(account.password_hash.clone());
         if !Password::existing(presented).is_ok_and(|password| hashing::verify(&password, &stored))
         {

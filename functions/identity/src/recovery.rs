@@ -19,7 +19,6 @@ use steward_store::recovery::ResetError;
 
 use crate::emailed::{accepted, refused};
 use crate::handlers::{Identity, new_password};
-use crate::throttle::{Counted, Throttle, ThrottleKeys};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,23 +90,7 @@ impl Identity {
         let email = reset
             .as_ref()
             .map_or_else(String::new, |reset| reset.email.clone());
-        let source = request.source_ip.as_deref().unwrap_or("");
-        let throttle = Throttle {
-            store: &self.store,
-            limits: self.limits,
-            keys: ThrottleKeys::of(&self.keys, "RESET", &email, source),
-            now: Timestamp::now().as_second(),
-        };
-        let [pair, source_failures, account] = self
-            .store
-            .failures(throttle.counters(), throttle.window_start(), throttle.now)
-            .await?;
-        throttle.check(&Counted {
-            pair,
-            source: source_failures,
-            account,
-            known_source: false,
-        })?;
+        let throttle = self.checked_throttle(request, "RESET", &email).await?;
         let usable = match (&token, &reset) {
             (Some(token), Some(reset)) => {
                 reset.token_hash == token.hash()

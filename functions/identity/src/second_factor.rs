@@ -108,7 +108,9 @@ impl Identity {
                 )
             })?;
         let secret = self.open_secret(&pending.sealed_secret, &account)?;
-        let throttle = self.code_throttle(request, &account).await?;
+        let throttle = self
+            .checked_throttle(request, "TOTP", &account.email)
+            .await?;
         let Some(step) = secret.step_of(&body.code, throttle.now) else {
             throttle.fail().await?;
             return Err(ApiError::validation(

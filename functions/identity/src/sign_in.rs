@@ -214,7 +214,9 @@ impl Identity {
         let Some(factor) = &account.totp else {
             return Err(ApiError::Conflict("no second factor is set up".into()));
         };
-        let throttle = self.code_throttle(request, account).await?;
+        let throttle = self
+            .checked_throttle(request, "TOTP", &account.email)
+            .await?;
         let factors = self.store.second_factor();
         // A secret sealed under a signing secret since rotated does not open: its codes are
         // refused, and the recovery codes (plain hashes) still work, to turn it off and set it
@@ -252,33 +254,6 @@ impl Identity {
             ));
         }
         throttle.succeeded().await
-    }
-
-    /// The throttle of an account's codes from the request's source, checked: refused once
-    /// wrong codes reach sign-in's limits.
-    pub(crate) async fn code_throttle(
-        &self,
-        request: &ApiRequest,
-        account: &AccountRecord,
-    ) -> Result<Throttle<'_>, ApiError> {
-        let source = request.source_ip.as_deref().unwrap_or("");
-        let throttle = Throttle {
-            store: &self.store,
-            limits: self.limits,
-            keys: ThrottleKeys::of(&self.keys, "TOTP", &account.email, source),
-            now: Timestamp::now().as_second(),
-        };
-        let [pair, source_failures, per_account] = self
-            .store
-            .failures(throttle.counters(), throttle.window_start(), throttle.now)
-            .await?;
-        throttle.check(&Counted {
-            pair,
-            source: source_failures,
-            account: per_account,
-            known_source: false,
-        })?;
-        Ok(throttle)
     }
 
     pub(crate) fn open_secret(

@@ -128,3 +128,34 @@ impl Throttle<'_> {
         }
     }
 }
+
+impl crate::handlers::Identity {
+    /// The throttle of `kind`'s counters (`""` for sign-in's, `TOTP`, `RESET`) for `email`
+    /// from the request's source, checked: refused once its failures reach the limits. For
+    /// checks that do not know the source (a code, a link) as sign-in does.
+    pub(crate) async fn checked_throttle(
+        &self,
+        request: &steward_kit::api::ApiRequest,
+        kind: &str,
+        email: &str,
+    ) -> Result<Throttle<'_>, ApiError> {
+        let source = request.source_ip.as_deref().unwrap_or("");
+        let throttle = Throttle {
+            store: &self.store,
+            limits: self.limits,
+            keys: ThrottleKeys::of(&self.keys, kind, email, source),
+            now: jiff::Timestamp::now().as_second(),
+        };
+        let [pair, source_failures, account] = self
+            .store
+            .failures(throttle.counters(), throttle.window_start(), throttle.now)
+            .await?;
+        throttle.check(&Counted {
+            pair,
+            source: source_failures,
+            account,
+            known_source: false,
+        })?;
+        Ok(throttle)
+    }
+}

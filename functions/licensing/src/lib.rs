@@ -65,6 +65,9 @@ fn active() -> LicenceStatus {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CohortChoice {
+    /// Required, `null` taking the tenant out of any cohort (`deserialize_with` keeps serde
+    /// from reading a missing field as `None`).
+    #[serde(deserialize_with = "Option::deserialize")]
     cohort: Option<Cohort>,
 }
 

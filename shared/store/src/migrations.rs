@@ -152,12 +152,7 @@ impl IdentityStore {
             .scan()
             .table_name(self.table().name())
             .filter_expression(filter)
-            .set_expression_attribute_values(Some(
-                values
-                    .iter()
-                    .map(|(name, value)| ((*name).to_owned(), value.clone()))
-                    .collect(),
-            ))
+            .set_expression_attribute_values(Some(crate::write::expression_values(values)))
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()

@@ -27,6 +27,16 @@ pub(crate) fn put<T: Serialize>(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// An expression's values, `:name` → value.
+pub(crate) fn expression_values(
+    values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    values
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .collect()
+}
+
 /// A put whose `condition` uses `values` (`:name` → value).
 pub(crate) fn put_if<T: Serialize>(
     item: &T,
@@ -39,12 +49,7 @@ pub(crate) fn put_if<T: Serialize>(
         .table_name(table)
         .set_item(Some(item))
         .condition_expression(condition)
-        .set_expression_attribute_values(Some(
-            values
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), value.clone()))
-                .collect(),
-        ))
+        .set_expression_attribute_values(Some(expression_values(values)))
         .build()
         .map_err(|e| StoreError::Failed(Box::new(e)))?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -155,12 +160,7 @@ pub(crate) fn delete_if(
         .table_name(table)
         .set_key(Some(key(pk, sk)))
         .condition_expression(condition)
-        .set_expression_attribute_values(Some(
-            values
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), value.clone()))
-                .collect(),
-        ))
+        .set_expression_attribute_values(Some(expression_values(values)))
         .build()
         .map_err(|e| StoreError::Failed(Box::new(e)))?;
     Ok(TransactWriteItem::builder().delete(delete).build())
