@@ -7,14 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_access::{Auditor, Guard, Record, new_id};
 use steward_authz::Permission;
-use steward_domain::access::{Change, InvitationToken};
 use steward_domain::identity::hashing::{self, PasswordHashString};
 use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, RefreshToken};
 use steward_domain::identity::{Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal, Replayable};
-use steward_kit::retry::Optimistic;
-use steward_store::access::{AccessStore, Also, CommitError, PolicyCommit};
+use steward_store::access::AccessStore;
 use steward_store::account_mail::AccountMailQueue;
 use steward_store::accounts::AccountRecord;
 use steward_store::audit::AuditEntry;
@@ -41,17 +39,6 @@ pub struct Identity {
     pub(crate) account_mail: AccountMailQueue,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
-}
-
-/// An invitation accepted by a new account (`name` and a new `password`) or by the account
-/// the address has (its `password`, and optionally the name this organisation shows).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AcceptInvitation {
-    token: String,
-    #[serde(default)]
-    name: Option<String>,
-    password: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,168 +232,6 @@ impl Identity {
             expires_in: ACCESS_TTL_SECONDS,
             refresh_token: refresh.expose(),
         }
-    }
-
-    /// Proves that whoever accepts an invitation for an address that has an account holds its
-    /// password, throttled like a sign-in (the same counters: guesses here spend the same
-    /// budget).
-    async fn prove_account(
-        &self,
-        request: &ApiRequest,
-        account: &AccountRecord,
-        presented: &str,
-    ) -> Result<(), ApiError> {
-        // Sign-in's own counters ("" is sign-in's kind).
-        let throttle = self.checked_throttle(request, "", &account.email).await?;
-        let stored = PasswordHashString::from_stored(account.password_hash.clone());
-        if !Password::existing(presented).is_ok_and(|password| hashing::verify(&password, &stored))
-        {
-            throttle.fail().await?;
-            return Err(ApiError::InvalidCredentials);
-        }
-        Ok(())
-    }
-
-    /// Joins a tenant by invitation: the new member (a new account, or one more membership of
-    /// the account the address has), the invitation spent, the policy's next version, and a
-    /// first session; the token works once and only before it expires.
-    async fn accept_invitation(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
-        let body: AcceptInvitation = request.json()?;
-        let unknown = || ApiError::NotFound("invitation".into());
-        let token = InvitationToken::parse(&body.token).ok_or_else(unknown)?;
-        let tenant_id = token.tenant_id();
-        let invitation = self
-            .access
-            .invitation(tenant_id, token.id())
-            .await?
-            .filter(|invitation| invitation.token_hash == token.hash())
-            .ok_or_else(unknown)?;
-        let now = Timestamp::now();
-        let status = invitation.status_at(now.as_second());
-        if status != "pending" {
-            return Err(ApiError::Conflict(format!("the invitation is {status}")));
-        }
-        let now_text = now.to_string();
-        // Whoever holds the link reads the address's mail: telling them whether it has an
-        // account (they are asked for its password) reveals nothing new.
-        let (new_account, display_name, account_id) =
-            match self.store.account_by_email(&invitation.email).await? {
-                Some(account) => {
-                    self.prove_account(request, &account, &body.password)
-                        .await?;
-                    let display_name = match &body.name {
-                        Some(text) => name("name", text)?,
-                        None => account.name.clone(),
-                    };
-                    (None, display_name, account.account_id)
-                }
-                None => {
-                    let display_name = name("name", body.name.as_deref().unwrap_or(""))?;
-                    let password = new_password(
-                        "password",
-                        &body.password,
-                        &[&invitation.email, &display_name],
-                    )?;
-                    let account_id = new_id("acc");
-                    let account = AccountRecord::new(
-                        &account_id,
-                        &invitation.email,
-                        &display_name,
-                        hashing::hash(&password).as_str(),
-                        &now_text,
-                    );
-                    (Some(account), display_name, account_id)
-                }
-            };
-        let user_id = new_id("usr");
-        let (pk, sk) = UserRecord::key(tenant_id, &user_id);
-        let user = UserRecord {
-            pk,
-            sk,
-            user_id: user_id.clone(),
-            tenant_id: tenant_id.to_owned(),
-            email: invitation.email.clone(),
-            name: display_name,
-            account_id,
-            status: "active".into(),
-            roles: invitation.roles.iter().map(ToString::to_string).collect(),
-            created_at: now_text.clone(),
-        };
-        let change = Change::AddMember {
-            user_id: user_id.clone(),
-            roles: invitation.roles.clone(),
-        };
-        let (session, refresh) = self.prepare_session(request, &user, now);
-        let mut committed = false;
-        let mut tries = Optimistic::new();
-        while tries.next().await {
-            let (tenant, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
-            let mut next = state.clone();
-            change
-                .apply(&mut next)
-                .map_err(|error| ApiError::Conflict(error.to_string()))?;
-            next.version = state.version + 1;
-            let audit = self.audit(
-                request,
-                tenant_id,
-                &user_id,
-                "invitation.accept",
-                &format!("invitation:{}", invitation.invitation_id),
-                json!({
-                    "user_id": user_id,
-                    "roles": invitation.roles,
-                    "policy_version": next.version,
-                    "session_id": session.session_id,
-                    "new_account": new_account.is_some(),
-                }),
-            );
-            let commit = PolicyCommit {
-                tenant_id,
-                state: &next,
-                change: &change,
-                audit: &audit,
-                at: &now_text,
-                also: Also::Accept {
-                    invitation_id: &invitation.invitation_id,
-                    user: &user,
-                    account: new_account.as_ref(),
-                    tenant_name: &tenant.name,
-                    now: now.as_second(),
-                },
-            };
-            match self.access.commit(commit).await {
-                Ok(()) => {
-                    committed = true;
-                    break;
-                }
-                Err(CommitError::Moved) => continue,
-                Err(CommitError::InvitationSpent) => {
-                    return Err(ApiError::Conflict(
-                        "the invitation was used or revoked".into(),
-                    ));
-                }
-                Err(CommitError::EmailTaken) => {
-                    return Err(ApiError::Conflict(
-                        "that address has an account now: accept again with its password".into(),
-                    ));
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
-                Err(other) => return Err(ApiError::Conflict(other.to_string())),
-            }
-        }
-        if !committed {
-            return Err(tries.spent());
-        }
-        self.store.create_session(&session, None, None).await?;
-        let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
-        api::json(
-            StatusCode::CREATED,
-            &json!({
-                "tenant": { "id": tenant_id },
-                "user": { "id": user_id, "email": user.email, "name": user.name, "roles": user.roles },
-                "tokens": tokens,
-            }),
-        )
     }
 
     async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
@@ -655,6 +480,7 @@ steward_kit::routes! {
         "POST /v1/signup" => sign_up,
         "POST /v1/signup/verify" => confirm_sign_up,
         "POST /v1/invitations/accept" => accept_invitation,
+        "POST /v1/me/invitations/accept" => accept_invitation_signed_in,
         "POST /v1/auth/login" => login,
         "POST /v1/auth/login/tenant" => login_to_tenant,
         "POST /v1/auth/password-reset" => ask_password_reset,
@@ -683,6 +509,7 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/auth/logout", Permission::SessionsManageOwn),
     ("POST /v1/auth/logout-all", Permission::SessionsManageOwn),
     ("POST /v1/auth/switch", Permission::MeRead),
+    ("POST /v1/me/invitations/accept", Permission::MeRead),
     ("POST /v1/me/password", Permission::MeUpdate),
     ("POST /v1/me/email", Permission::MeUpdate),
     ("POST /v1/me/mfa/totp", Permission::MeUpdate),

@@ -5,6 +5,7 @@ mod accounts;
 mod email_change;
 mod emailed;
 mod handlers;
+mod joining;
 mod keys;
 mod recovery;
 mod second_factor;

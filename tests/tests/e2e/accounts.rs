@@ -488,3 +488,51 @@ async fn a_sign_in_that_asks_for_the_organisation_opens_one_with_its_ticket_once
     .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn a_signed_in_account_joins_by_invitation_to_its_own_address_only() {
+    let stack = TestStack::start().await;
+    let alice = stack.sign_up("Alpha Rooms", ALICE).await;
+    let bob = stack.sign_up("Beta Rooms", "bob@beta.test").await;
+    let for_alice = stack.invite(&bob, ALICE, &["manager"]).await;
+    let for_carol = stack.invite(&bob, "carol@people.test", &["member"]).await;
+    let accept = |token: &Value| json!({ "token": token, "name": "Alice at Beta" });
+
+    let (status, body) = stack
+        .call(
+            &alice,
+            Method::POST,
+            "/v1/me/invitations/accept",
+            accept(&for_carol["token"]),
+        )
+        .await;
+    assert_eq!(status, 403, "another address's invitation: {body}");
+    let (status, joined) = stack
+        .call(
+            &alice,
+            Method::POST,
+            "/v1/me/invitations/accept",
+            accept(&for_alice["token"]),
+        )
+        .await;
+    assert_eq!(status, 201, "{joined}");
+    assert_eq!(joined["tenant"]["id"], bob.tenant_id.as_str());
+    assert_eq!(joined["user"]["name"], "Alice at Beta");
+    assert_eq!(joined["user"]["roles"], json!(["manager"]));
+    let (status, body) = stack
+        .call(
+            &alice,
+            Method::POST,
+            "/v1/me/invitations/accept",
+            accept(&for_alice["token"]),
+        )
+        .await;
+    assert_eq!(status, 409, "once: {body}");
+    let (_, me) = stack.call(&alice, Method::GET, "/v1/me", json!(null)).await;
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 2, "{me}");
+    assert!(
+        member_emails(&stack, &bob)
+            .await
+            .contains(&ALICE.to_owned())
+    );
+}

@@ -294,6 +294,21 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             401,
         )
         .await;
+    // An account signed in elsewhere joins by invitation.
+    let elsewhere_owner = stack.sign_up("Other Rooms", "three@other.test").await;
+    let third = stack.invite(&owner, "three@other.test", &["member"]).await;
+    let signed_in_accept = json!({ "token": third["token"] });
+    for status in [201, 409] {
+        script
+            .step(
+                "POST /v1/me/invitations/accept",
+                as_(&elsewhere_owner, Method::POST, "/v1/me/invitations/accept")
+                    .json(&signed_in_accept),
+                status,
+            )
+            .await;
+    }
+
     // A person of two organisations chooses one with the sign-in's ticket.
     let _elsewhere = stack.sign_up("Else Rooms", "two@else.test").await;
     let both = stack.invite(&owner, "two@else.test", &["member"]).await;
