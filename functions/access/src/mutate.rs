@@ -151,10 +151,13 @@ impl Access {
             .commit_change(tenant_id, caller.user_id(), &change, false, also, audit)
             .await?
             .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
-        // An account left with no organisation goes, and its address with it (a follow-up:
-        // one that fails leaves an account nobody can sign in to, closed by the next try).
-        if let Some(user) = leaving.filter(|user| !user.account_id.is_empty()) {
-            self.identity.close_if_orphaned(&user.account_id).await?;
+        // An account left with no organisation goes, and its address with it. A follow-up:
+        // the removal stands if it fails (logged), and the account, which nobody can sign in
+        // to, is closed when its address signs up again.
+        if let Some(user) = leaving.filter(|user| !user.account_id.is_empty())
+            && let Err(error) = self.identity.close_if_orphaned(&user.account_id).await
+        {
+            tracing::error!(%error, account = %user.account_id, "an account left with no organisation was not closed");
         }
         match committed {
             Committed::Version(version) => api::json(

@@ -200,6 +200,8 @@ async fn run(
          \n    -d '{{\"email\":\"owner@demo.steward.test\",\"password\":\"demo owner passphrase 2026\"}}'\
          \n  then: curl -s {url}/v1/change-requests -H \"authorization: Bearer <access_token>\"\
          \n  (admin@demo.steward.test / demo admin passphrase 2026 can approve the pending one)\
+         \n  member@demo.steward.test / demo member passphrase 2026 is in Harbour Desks too: her\
+         \n  sign-in answers choose_tenant with a ticket for /v1/auth/login/tenant\
          \n  Platform operator: {OPERATOR_EMAIL} / {OPERATOR_PASSWORD} (/v1/admin/...){terminals}\
          \n\nEmulator: DynamoDB {} · SQS/S3/SES {}\nTable {} · Ctrl-C stops everything.\n",
         endpoints.dynamodb,

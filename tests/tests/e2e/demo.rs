@@ -62,6 +62,22 @@ async fn the_demo_seed_loads_through_the_api() {
         .collect();
     assert_eq!(statuses, ["approved", "pending"]);
 
+    // As `make run` prints: the member is in two organisations, and her sign-in asks which.
+    let (status, _, asked) = send(stack.post("/v1/auth/login").json(&json!({
+        "email": "member@demo.steward.test", "password": "demo member passphrase 2026",
+    })))
+    .await;
+    assert_eq!(status, 200, "{asked}");
+    assert_eq!(asked["status"], "choose_tenant", "{asked}");
+    let mut organisations: Vec<&str> = asked["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tenant_name"].as_str().unwrap())
+        .collect();
+    organisations.sort_unstable();
+    assert_eq!(organisations, ["Demo Rooms", "Harbour Desks"]);
+
     // Rooms, a closure, bookings and a series are there, in the future whatever the day.
     let (_, _, rooms) = send(
         stack
@@ -160,13 +176,21 @@ async fn the_demo_seed_loads_through_the_api() {
     assert_eq!(status, 201, "{booked}");
 }
 
+/// Signs in to Demo Rooms (the member belongs to Harbour Desks too, and is asked which).
 async fn sign_in(stack: &TestStack, email: &str, password: &str) -> String {
-    let (status, _, tokens) = send(
-        stack
-            .post("/v1/auth/login")
-            .json(&json!({ "email": email, "password": password })),
-    )
-    .await;
+    let login = |body| send(stack.post("/v1/auth/login").json(&body));
+    let (status, _, mut tokens) = login(json!({ "email": email, "password": password })).await;
     assert_eq!(status, 200, "{email}: {tokens}");
+    if tokens["status"] == "choose_tenant" {
+        let demo = tokens["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["tenant_name"] == "Demo Rooms")
+            .unwrap()["tenant_id"]
+            .clone();
+        let body = json!({ "email": email, "password": password, "tenant_id": demo });
+        (_, _, tokens) = login(body).await;
+    }
     tokens["access_token"].as_str().unwrap().to_owned()
 }
