@@ -149,6 +149,40 @@ impl Identity {
         Ok(sessions)
     }
 
+    /// Ends the account's live sessions opened before now (but `except`), after a new
+    /// password committed: a sign-in that proved the old one and wrote its session between the
+    /// change's reading of the sessions and its transaction is caught here (one that writes
+    /// after the transaction is refused by its own condition). A sign-in with the new password
+    /// in the same instant may be ended too, on the safe side.
+    pub(crate) async fn end_sessions_opened_before_now(
+        &self,
+        account_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let cutoff = Timestamp::now();
+        for link in self.store.membership_items(account_id).await? {
+            let stale: Vec<String> = self
+                .store
+                .sessions(&link.tenant_id, &link.user_id)
+                .await?
+                .into_iter()
+                .filter(|session| session.is_alive(cutoff.as_second()))
+                .filter(|session| Some(session.session_id.as_str()) != except)
+                .filter(|session| {
+                    session
+                        .created_at
+                        .parse::<Timestamp>()
+                        .is_ok_and(|created| created < cutoff)
+                })
+                .map(|session| session.session_id)
+                .collect();
+            self.store
+                .revoke_sessions(&link.tenant_id, &link.user_id, &stale, None)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The audit entry of an account-wide change in each tenant the account is a member of,
     /// each with the sessions it ended there.
     pub(crate) fn audit_each(

@@ -187,14 +187,16 @@ impl Identity {
     }
 
     /// A session for `user` signing in (audited as one), opened with a `second_factor` or
-    /// not, with what the sign-in leaves (the throttle's [`SignedIn`]) in the same write; its
-    /// first tokens.
+    /// not, with what the sign-in leaves (the throttle's [`SignedIn`]) in the same write, if the
+    /// account's password is still the one `proven` (its id, and when it was set); its first
+    /// tokens. A password changed since is 401, as a wrong one.
     pub(crate) async fn open_session(
         &self,
         request: &ApiRequest,
         user: &UserRecord,
         second_factor: bool,
         signed_in: SignedIn<'_>,
+        proven: (&str, &str),
     ) -> Result<Tokens, ApiError> {
         let now = Timestamp::now();
         let (mut session, refresh) = self.prepare_session(request, user, now);
@@ -207,9 +209,13 @@ impl Identity {
             &format!("session:{}", session.session_id),
             json!({ "session_id": session.session_id }),
         );
-        self.store
-            .create_session(&session, Some(&audit), Some(signed_in))
-            .await?;
+        if !self
+            .store
+            .create_proven_session(&session, &audit, signed_in, proven)
+            .await?
+        {
+            return Err(ApiError::InvalidCredentials);
+        }
         Ok(self.tokens_for(user, &session.session_id, refresh, now))
     }
 
@@ -429,6 +435,8 @@ impl Identity {
                 &others,
                 &audits,
             )
+            .await?;
+        self.end_sessions_opened_before_now(&account.account_id, Some(&principal.session_id))
             .await?;
         no_content()
     }

@@ -130,7 +130,10 @@ impl Identity {
             )
             .await;
         match finished {
-            Ok(()) => {}
+            Ok(()) => {
+                self.end_sessions_opened_before_now(&account.account_id, None)
+                    .await?;
+            }
             Err(ResetError::Spent) => {
                 throttle.fail().await?;
                 return Err(spent());

@@ -114,7 +114,13 @@ impl Identity {
             }
         };
         let tokens = self
-            .open_session(request, &user, second_factor, throttle.signed_in())
+            .open_session(
+                request,
+                &user,
+                second_factor,
+                throttle.signed_in(),
+                (&account.account_id, &account.password_changed_at),
+            )
             .await?;
         api::json(
             StatusCode::OK,
@@ -145,6 +151,7 @@ impl Identity {
             throttle_pair: signed_in.pair.to_owned(),
             throttle_window_start: signed_in.window_start,
             throttle_known_until: signed_in.known_until,
+            password_changed_at: account.password_changed_at.clone(),
             expires_at: Timestamp::now().as_second() + TICKET_SECONDS,
         };
         self.store.second_factor().put_ticket(&ticket).await?;
@@ -194,7 +201,13 @@ impl Identity {
             known_until: ticket.throttle_known_until,
         };
         let tokens = self
-            .open_session(request, &user, ticket.second_factor, signed_in)
+            .open_session(
+                request,
+                &user,
+                ticket.second_factor,
+                signed_in,
+                (&ticket.account_id, &ticket.password_changed_at),
+            )
             .await?;
         api::json(
             StatusCode::OK,

@@ -539,6 +539,52 @@ impl IdentityStore {
         audit: Option<&AuditEntry>,
         signed_in: Option<SignedIn<'_>>,
     ) -> Result<(), StoreError> {
+        let items = self.session_writes(session, audit, signed_in)?;
+        self.table
+            .transact(items)
+            .await
+            .map_err(StoreError::from_sdk)
+    }
+
+    /// [`Self::create_session`] for a sign-in that proved account `account_id`'s password as
+    /// it was at `password_changed_at`: `false`, and nothing written, when it has changed since
+    /// (a reset or a change committed between the check and this write must not let the old
+    /// password open a session).
+    pub async fn create_proven_session(
+        &self,
+        session: &SessionRecord,
+        audit: &AuditEntry,
+        signed_in: SignedIn<'_>,
+        (account_id, password_changed_at): (&str, &str),
+    ) -> Result<bool, StoreError> {
+        let mut items = self.session_writes(session, Some(audit), Some(signed_in))?;
+        let (pk, sk) = crate::accounts::AccountRecord::key(account_id);
+        let unchanged = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(self.table.name())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("password_changed_at = :seen")
+            .expression_attribute_values(":seen", s(password_changed_at))
+            .build()
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
+        let guard = items.len();
+        items.push(
+            TransactWriteItem::builder()
+                .condition_check(unchanged)
+                .build(),
+        );
+        match self.table.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if cancelled_by_condition(&error, guard) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    fn session_writes(
+        &self,
+        session: &SessionRecord,
+        audit: Option<&AuditEntry>,
+        signed_in: Option<SignedIn<'_>>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let table = self.table.name();
         let mut items = vec![put(session, table, Some("attribute_not_exists(pk)"))?];
         if let Some(audit) = audit {
@@ -555,10 +601,7 @@ impl IdentityStore {
                 .expression_attribute_values(":until", n(signed_in.known_until));
             items.push(update(mark.build())?);
         }
-        self.table
-            .transact(items)
-            .await
-            .map_err(StoreError::from_sdk)
+        Ok(items)
     }
 
     /// A new password hash on the account, its sessions `revoke` (by membership) ended, and

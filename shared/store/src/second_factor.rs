@@ -57,6 +57,9 @@ pub struct SignInTicket {
     pub throttle_pair: String,
     pub throttle_window_start: i64,
     pub throttle_known_until: i64,
+    /// When the account's password was set as the sign-in proved it: a ticket outlives no
+    /// change of password.
+    pub password_changed_at: String,
     /// Unix seconds: when the ticket stops working, and the item's TTL.
     pub expires_at: i64,
 }

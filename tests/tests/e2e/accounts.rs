@@ -536,3 +536,36 @@ async fn a_signed_in_account_joins_by_invitation_to_its_own_address_only() {
             .contains(&ALICE.to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_password_changed_after_a_sign_in_proved_the_old_one_opens_no_session() {
+    let stack = TestStack::start().await;
+    let alice = stack.sign_up("Alpha Rooms", ALICE).await;
+    let bob = stack.sign_up("Beta Rooms", "bob@beta.test").await;
+    let invitation = stack.invite(&bob, ALICE, &["member"]).await;
+    let (status, body) = accept_with(&stack, invitation["token"].as_str().unwrap(), PASSWORD).await;
+    assert_eq!(status, 201, "{body}");
+    // The old password proven, the organisation still to choose...
+    let (_, asked) = login(&stack, ALICE, None).await;
+    let ticket = asked["ticket"].as_str().expect("a ticket").to_owned();
+    // ...the password changes (as a reset or a change racing the sign-in would)...
+    let (status, body) = stack
+        .call(
+            &alice,
+            Method::POST,
+            "/v1/me/password",
+            json!({ "current_password": PASSWORD, "new_password": "quartz lantern meadow thistle" }),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    // ...and what the old password proved opens nothing.
+    let (status, _, body) = send(
+        stack
+            .post("/v1/auth/login/tenant")
+            .json(&json!({ "ticket": ticket, "tenant_id": bob.tenant_id })),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = stack.call(&alice, Method::GET, "/v1/me", json!(null)).await;
+    assert_eq!(status, 200, "the session that changed it stays");
+}
