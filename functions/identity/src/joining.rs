@@ -18,13 +18,12 @@ use steward_kit::api::{self, ApiRequest};
 use steward_kit::retry::Optimistic;
 use steward_store::access::{Also, CommitError, InvitationRecord, PolicyCommit};
 use steward_store::accounts::AccountRecord;
-use steward_store::identity::{OpenedFor, UserRecord};
+use steward_store::identity::UserRecord;
 
 use crate::handlers::{Identity, name, new_password};
 
 /// An invitation accepted by a new account (`name` and a new `password`) or by the account
-/// the address has (its `password`, its second factor's `code` if it has one, and optionally
-/// the name this organisation shows).
+/// the address has (its `password`, and optionally the name this organisation shows).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AcceptInvitation {
@@ -32,8 +31,6 @@ struct AcceptInvitation {
     #[serde(default)]
     name: Option<String>,
     password: String,
-    #[serde(default)]
-    code: Option<String>,
 }
 
 /// An invitation accepted by the account signed in, whose address it was sent to.
@@ -46,14 +43,12 @@ struct AcceptSignedIn {
     name: Option<String>,
 }
 
-/// Who joins: the account made now, or the address's account; the name shown; the password
-/// as it was proven (when it was set), if it was; whether the session is opened with a second
-/// factor.
+/// Who joins: the account made now, or the address's account; the name shown; whether the
+/// session is opened with a second factor (one switching from such a session).
 struct Joiner {
     new_account: Option<AccountRecord>,
     account_id: String,
     display_name: String,
-    proven: Option<String>,
     second_factor: bool,
 }
 
@@ -110,17 +105,6 @@ impl Identity {
             Some(account) => {
                 self.prove_account(request, &account, &body.password)
                     .await?;
-                // The password alone opens no session of an account with a second factor.
-                let second_factor = account.totp.is_some();
-                if second_factor {
-                    let code = body.code.as_deref().ok_or_else(|| {
-                        ApiError::validation(
-                            "code",
-                            "this account has a second factor: send its current code",
-                        )
-                    })?;
-                    self.check_code(request, &account, code).await?;
-                }
                 let display_name = match &body.name {
                     Some(text) => name("name", text)?,
                     None => account.name.clone(),
@@ -129,8 +113,7 @@ impl Identity {
                     new_account: None,
                     account_id: account.account_id,
                     display_name,
-                    proven: Some(account.password_changed_at),
-                    second_factor,
+                    second_factor: false,
                 }
             }
             None => {
@@ -152,7 +135,6 @@ impl Identity {
                     new_account: Some(account),
                     account_id,
                     display_name,
-                    proven: None,
                     second_factor: false,
                 }
             }
@@ -185,7 +167,6 @@ impl Identity {
             new_account: None,
             account_id: account.account_id,
             display_name,
-            proven: None,
             second_factor: caller.principal.second_factor,
         };
         self.join(request, &invitation, joiner).await
@@ -208,7 +189,6 @@ impl Identity {
             new_account,
             account_id,
             display_name,
-            proven,
             second_factor,
         } = joiner;
         let user_id = new_id("usr");
@@ -291,21 +271,7 @@ impl Identity {
         if !committed {
             return Err(tries.spent());
         }
-        let opened = OpenedFor {
-            account_id: &user.account_id,
-            proven: proven.as_deref(),
-        };
-        if !self
-            .store
-            .create_session(&session, None, None, Some(opened))
-            .await?
-        {
-            return Err(ApiError::Conflict(
-                "you joined, but the account's password changed meanwhile: sign in with the new \
-                 one"
-                .into(),
-            ));
-        }
+        self.store.create_session(&session, None, None).await?;
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,

@@ -84,8 +84,7 @@ pub async fn open_session(store: &IdentityStore, now: Timestamp) -> Result<Strin
         expires_at: now.as_second() + SESSION_SECONDS,
         second_factor: false,
     };
-    // Its principal has no account: nobody signs in as it.
-    store.create_session(&session, None, None, None).await?;
+    store.create_session(&session, None, None).await?;
     Ok(session_id)
 }
 

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{n, s};
-use crate::identity::{EmailRecord, IdentityStore, UserRecord, email_key};
+use crate::identity::{EmailRecord, IdentityStore, TenantRecord, UserRecord, email_key};
 use crate::write::{cancelled_by_condition, delete, key, put, update};
 use crate::{Query, StoreError};
 
@@ -37,10 +37,6 @@ pub struct AccountRecord {
     pub created_at: String,
     /// Its `MEMBER#` items, counted by the transactions that write them.
     pub memberships: u32,
-    /// Sessions ever opened for it, counted by each session's own write: a change of password
-    /// that read the sessions at one count ends them all only if none opened since.
-    #[serde(default)]
-    pub sessions_opened: u64,
     /// The second factor, once confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<crate::second_factor::TotpFactor>,
@@ -67,7 +63,6 @@ impl AccountRecord {
             password_changed_at: at.into(),
             created_at: at.into(),
             memberships: 1,
-            sessions_opened: 0,
             totp: None,
             totp_pending: None,
         }
@@ -83,7 +78,8 @@ pub struct MembershipRecord {
     pub tenant_id: String,
     pub user_id: String,
     /// The tenant's name, kept here so that listing one's organisations reads no tenant
-    /// (tenants are not renamed).
+    /// (tenants are not renamed); empty in items written before it was, then read.
+    #[serde(default)]
     pub tenant_name: String,
 }
 
@@ -103,25 +99,6 @@ impl MembershipRecord {
             user_id: user.user_id.clone(),
             tenant_name: tenant_name.to_owned(),
         }
-    }
-}
-
-/// The live sessions of an account by membership, and its count of sessions opened when they
-/// were read: a change of password conditioned on that count ends every session opened with
-/// the old one, or retries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenSessions {
-    pub seen: u64,
-    pub by_membership: Vec<(MembershipRecord, Vec<String>)>,
-}
-
-impl OpenSessions {
-    /// Without the session `except` (the one changing the password keeps itself).
-    pub fn except(mut self, except: &str) -> Self {
-        for (_, ids) in &mut self.by_membership {
-            ids.retain(|id| id != except);
-        }
-        self
     }
 }
 
@@ -321,7 +298,7 @@ impl IdentityStore {
         self.memberships_of_links(links).await
     }
 
-    /// The memberships `links` name, with their users (one `BatchGetItem`).
+    /// The memberships `links` name, with their users (one `BatchGetItem`) and tenants' names.
     pub async fn memberships_of_links(
         &self,
         links: Vec<MembershipRecord>,
@@ -335,14 +312,40 @@ impl IdentityStore {
                 "a member of an account",
             )
             .await?;
+        // Memberships written before they kept the tenant's name read it.
+        let unnamed: Vec<&MembershipRecord> = links
+            .iter()
+            .filter(|link| link.tenant_name.is_empty())
+            .collect();
+        let tenants: Vec<TenantRecord> = if unnamed.is_empty() {
+            Vec::new()
+        } else {
+            self.table()
+                .get_many(
+                    unnamed
+                        .iter()
+                        .map(|link| (format!("T#{}", link.tenant_id), "TENANT".to_owned())),
+                    "a tenant of an account",
+                )
+                .await?
+        };
+        let name_of = |tenant_id: &str| {
+            links
+                .iter()
+                .find(|link| link.tenant_id == tenant_id && !link.tenant_name.is_empty())
+                .map(|link| link.tenant_name.clone())
+                .or_else(|| {
+                    tenants
+                        .iter()
+                        .find(|tenant| tenant.tenant_id == tenant_id)
+                        .map(|tenant| tenant.name.clone())
+                })
+                .unwrap_or_default()
+        };
         let mut found: Vec<Membership> = users
             .into_iter()
             .map(|user| Membership {
-                tenant_name: links
-                    .iter()
-                    .find(|link| link.tenant_id == user.tenant_id)
-                    .map(|link| link.tenant_name.clone())
-                    .unwrap_or_default(),
+                tenant_name: name_of(&user.tenant_id),
                 user,
             })
             .collect();
@@ -350,18 +353,14 @@ impl IdentityStore {
         Ok(found)
     }
 
-    /// What a change of the account's password ends: the live sessions of every membership,
-    /// read after the account's count of sessions opened (`None`: no such account).
-    pub async fn open_sessions(
+    /// The live sessions of every membership of the account, by membership.
+    pub async fn account_sessions(
         &self,
         account_id: &str,
         now: i64,
-    ) -> Result<Option<OpenSessions>, StoreError> {
-        let (Some(account), links) = self.account_partition(account_id).await? else {
-            return Ok(None);
-        };
-        let mut by_membership = Vec::with_capacity(links.len());
-        for link in links {
+    ) -> Result<Vec<(MembershipRecord, Vec<String>)>, StoreError> {
+        let mut found = Vec::new();
+        for link in self.membership_items(account_id).await? {
             let live = self
                 .sessions(&link.tenant_id, &link.user_id)
                 .await?
@@ -369,12 +368,9 @@ impl IdentityStore {
                 .filter(|session| session.is_alive(now))
                 .map(|session| session.session_id)
                 .collect();
-            by_membership.push((link, live));
+            found.push((link, live));
         }
-        Ok(Some(OpenSessions {
-            seen: account.sessions_opened,
-            by_membership,
-        }))
+        Ok(found)
     }
 
     /// Deletes the account and its email claim if its last membership ended (a removal's
@@ -399,12 +395,30 @@ impl IdentityStore {
                 &[(":account", s(account_id))],
             )?,
         ];
-        // The email item names the account for as long as the account has it (an email
-        // change moves both in one transaction): a failed condition is a membership added
-        // meanwhile.
         match self.table().transact(items).await {
             Ok(()) => Ok(true),
-            Err(error) if (0..2).any(|index| cancelled_by_condition(&error, index)) => Ok(false),
+            Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
+            Err(error) if cancelled_by_condition(&error, 1) => {
+                // The address moved on: only the account goes.
+                let (pk, sk) = AccountRecord::key(account_id);
+                self.table()
+                    .transact(vec![crate::write::delete_if(
+                        table,
+                        pk,
+                        sk,
+                        "memberships <= :none",
+                        &[(":none", n(0))],
+                    )?])
+                    .await
+                    .map(|()| true)
+                    .or_else(|error| {
+                        if cancelled_by_condition(&error, 0) {
+                            Ok(false)
+                        } else {
+                            Err(StoreError::from_sdk(error))
+                        }
+                    })
+            }
             Err(error) => Err(StoreError::from_sdk(error)),
         }
     }
@@ -431,6 +445,7 @@ impl IdentityStore {
             .unwrap_or_default();
         let table = self.table().name();
         let account = AccountRecord {
+            memberships: 1,
             password_changed_at: legacy.password_changed_at.clone(),
             ..AccountRecord::new(
                 user_id,

@@ -14,7 +14,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{AccountRecord, OpenSessions};
+use crate::accounts::{AccountRecord, MembershipRecord};
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
 use crate::identity::{IdentityStore, email_key};
@@ -56,9 +56,6 @@ pub enum ResetError {
     /// Used, expired, replaced by a newer one, or its account changed since.
     #[error("the reset is no longer usable")]
     Spent,
-    /// A session was opened since the account's sessions were read: read them again.
-    #[error("a session was opened meanwhile")]
-    Moved,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -130,7 +127,7 @@ impl RecoveryStore {
         now: i64,
         password_hash: &str,
         changed_at: &str,
-        revoke: &OpenSessions,
+        revoke: &[(MembershipRecord, Vec<String>)],
         audits: &[AuditEntry],
     ) -> Result<(), ResetError> {
         let table = self.table.name();
@@ -157,10 +154,9 @@ impl RecoveryStore {
             .table_name(table)
             .set_key(Some(key(account_pk, account_sk)))
             .update_expression("SET password_hash = :hash, password_changed_at = :at")
-            .condition_expression("sessions_opened = :seen")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":hash", s(password_hash))
             .expression_attribute_values(":at", s(changed_at))
-            .expression_attribute_values(":seen", n(revoke.seen))
             .build();
         let mut items: Vec<TransactWriteItem> = vec![
             TransactWriteItem::builder().delete(spend).build(),
@@ -172,16 +168,19 @@ impl RecoveryStore {
         }
         let later = self
             .identity
-            .fill_with_revocations(&mut items, &revoke.by_membership, 100)?;
+            .fill_with_revocations(&mut items, revoke, 100)?;
         match self.table.transact(items).await {
             Ok(()) => {}
-            Err(error) if (0..2).any(|index| cancelled_by_condition(&error, index)) => {
+            Err(error) if (0..3).any(|index| cancelled_by_condition(&error, index)) => {
                 return Err(ResetError::Spent);
             }
-            Err(error) if cancelled_by_condition(&error, 2) => return Err(ResetError::Moved),
             Err(error) => return Err(StoreError::from_sdk(error).into()),
         }
-        self.identity.revoke_later(later).await?;
+        for (membership, ids) in later {
+            self.identity
+                .revoke_sessions(&membership.tenant_id, &membership.user_id, &ids, None)
+                .await?;
+        }
         Ok(())
     }
 }
