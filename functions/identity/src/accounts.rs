@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use steward_authz::Permission;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
-use steward_store::accounts::{AccountRecord, Membership, MembershipRecord};
+use steward_store::accounts::{AccountRecord, Membership, MembershipRecord, OpenSessions};
 use steward_store::audit::AuditEntry;
-use steward_store::identity::UserRecord;
+use steward_store::identity::{OpenedFor, UserRecord};
 
 use crate::handlers::{Identity, Tokens};
 
@@ -135,52 +135,29 @@ impl Identity {
             .ok_or(ApiError::Unauthorized)
     }
 
-    /// The live sessions of every membership of the account, but `except`.
-    pub(crate) async fn account_sessions(
+    /// The account `user` is a membership of, with every membership of it: one read.
+    pub(crate) async fn account_partition_of(
         &self,
-        account_id: &str,
-        except: Option<&str>,
-    ) -> Result<Vec<(MembershipRecord, Vec<String>)>, ApiError> {
-        let now = Timestamp::now().as_second();
-        let mut sessions = self.store.account_sessions(account_id, now).await?;
-        for (_, ids) in &mut sessions {
-            ids.retain(|id| Some(id.as_str()) != except);
+        user: &UserRecord,
+    ) -> Result<(AccountRecord, Vec<MembershipRecord>), ApiError> {
+        if user.account_id.is_empty() {
+            return Err(ApiError::Unauthorized);
         }
-        Ok(sessions)
+        match self.store.account_partition(&user.account_id).await? {
+            (Some(account), links) => Ok((account, links)),
+            (None, _) => Err(ApiError::Unauthorized),
+        }
     }
 
-    /// Ends the account's live sessions opened before now (but `except`), after a new
-    /// password committed: a sign-in that proved the old one and wrote its session between the
-    /// change's reading of the sessions and its transaction is caught here (one that writes
-    /// after the transaction is refused by its own condition). A sign-in with the new password
-    /// in the same instant may be ended too, on the safe side.
-    pub(crate) async fn end_sessions_opened_before_now(
+    /// What a change of the account's password ends: its live sessions (`None`: no account).
+    pub(crate) async fn open_sessions(
         &self,
         account_id: &str,
-        except: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let cutoff = Timestamp::now();
-        for link in self.store.membership_items(account_id).await? {
-            let stale: Vec<String> = self
-                .store
-                .sessions(&link.tenant_id, &link.user_id)
-                .await?
-                .into_iter()
-                .filter(|session| session.is_alive(cutoff.as_second()))
-                .filter(|session| Some(session.session_id.as_str()) != except)
-                .filter(|session| {
-                    session
-                        .created_at
-                        .parse::<Timestamp>()
-                        .is_ok_and(|created| created < cutoff)
-                })
-                .map(|session| session.session_id)
-                .collect();
-            self.store
-                .revoke_sessions(&link.tenant_id, &link.user_id, &stale, None)
-                .await?;
-        }
-        Ok(())
+    ) -> Result<Option<OpenSessions>, ApiError> {
+        Ok(self
+            .store
+            .open_sessions(account_id, Timestamp::now().as_second())
+            .await?)
     }
 
     /// The audit entry of an account-wide change in each tenant the account is a member of,
@@ -188,11 +165,12 @@ impl Identity {
     pub(crate) fn audit_each(
         &self,
         request: &ApiRequest,
-        sessions: &[(MembershipRecord, Vec<String>)],
+        sessions: &OpenSessions,
         action: &str,
         after: &Value,
     ) -> Vec<AuditEntry> {
         sessions
+            .by_membership
             .iter()
             .map(|(membership, ended)| {
                 let mut after = after.clone();
@@ -241,8 +219,8 @@ impl Identity {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MeRead).await?;
         let body: Switch = request.json()?;
-        let account = self.account_of(&caller.user).await?;
-        let memberships = self.store.memberships(&account.account_id).await?;
+        let account_id = caller.user.account_id.as_str();
+        let memberships = self.store.memberships(account_id).await?;
         let user = named(&memberships, &body.tenant_id)?;
         let now = Timestamp::now();
         let (mut session, refresh) = self.prepare_session(request, &user, now);
@@ -259,9 +237,17 @@ impl Identity {
                 "switched_from": caller.tenant_id(),
             }),
         );
-        self.store
-            .create_session(&session, Some(&audit), None)
-            .await?;
+        let opened = OpenedFor {
+            account_id,
+            proven: None,
+        };
+        if !self
+            .store
+            .create_session(&session, Some(&audit), None, Some(opened))
+            .await?
+        {
+            return Err(ApiError::Unauthorized);
+        }
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::OK,

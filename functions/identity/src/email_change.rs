@@ -112,8 +112,10 @@ impl Identity {
             .user(&change.tenant_id, &change.user_id)
             .await?
             .ok_or_else(spent)?;
-        let account = self.account_of(&asker).await.map_err(|_| spent())?;
-        let memberships = self.store.membership_items(&account.account_id).await?;
+        let (account, memberships) = self
+            .account_partition_of(&asker)
+            .await
+            .map_err(|_| spent())?;
         let audits = self.audit_in_each(
             request,
             &memberships,

@@ -12,11 +12,14 @@ use steward_domain::identity::tokens::{ACCESS_TTL_SECONDS, AccessTokens, Refresh
 use steward_domain::identity::{Password, PasswordError};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, Principal, Replayable};
+use steward_kit::retry::Optimistic;
 use steward_store::access::AccessStore;
 use steward_store::account_mail::AccountMailQueue;
 use steward_store::accounts::AccountRecord;
 use steward_store::audit::AuditEntry;
-use steward_store::identity::{IdentityStore, Rotation, SessionRecord, SignedIn, UserRecord};
+use steward_store::identity::{
+    IdentityStore, OpenedFor, Rotation, SessionRecord, SignedIn, UserRecord,
+};
 use steward_store::recovery::RecoveryStore;
 
 use crate::keys::Keys;
@@ -209,9 +212,13 @@ impl Identity {
             &format!("session:{}", session.session_id),
             json!({ "session_id": session.session_id }),
         );
+        let opened = OpenedFor {
+            account_id: proven.0,
+            proven: Some(proven.1),
+        };
         if !self
             .store
-            .create_proven_session(&session, &audit, signed_in, proven)
+            .create_session(&session, Some(&audit), Some(signed_in), Some(opened))
             .await?
         {
             return Err(ApiError::InvalidCredentials);
@@ -380,13 +387,11 @@ impl Identity {
     async fn me(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let caller = self.guard.allow(request, Permission::MeRead).await?;
         let (principal, user) = (&caller.principal, &caller.user);
-        let (memberships, account) = match user.account_id.as_str() {
-            "" => (Vec::new(), None),
-            account_id => tokio::try_join!(
-                self.store.memberships(account_id),
-                self.store.account(account_id)
-            )?,
+        let (account, links) = match user.account_id.as_str() {
+            "" => (None, Vec::new()),
+            account_id => self.store.account_partition(account_id).await?,
         };
+        let memberships = self.store.memberships_of_links(links).await?;
         let factor = account.as_ref().and_then(|account| account.totp.as_ref());
         api::json(
             StatusCode::OK,
@@ -423,22 +428,31 @@ impl Identity {
             &[&account.email, &account.name, &user.name],
         )?;
         let hash = hashing::hash(&password);
-        let others = self
-            .account_sessions(&account.account_id, Some(&principal.session_id))
-            .await?;
-        let audits = self.audit_each(request, &others, "user.password_change", &json!({}));
-        self.store
-            .set_password(
-                &account.account_id,
-                hash.as_str(),
-                &Timestamp::now().to_string(),
-                &others,
-                &audits,
-            )
-            .await?;
-        self.end_sessions_opened_before_now(&account.account_id, Some(&principal.session_id))
-            .await?;
-        no_content()
+        // Conditioned on no session opened since they were read: a sign-in racing the change
+        // cannot keep a session proven with the old password.
+        let mut tries = Optimistic::new();
+        while tries.next().await {
+            let others = self
+                .open_sessions(&account.account_id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?
+                .except(&principal.session_id);
+            let audits = self.audit_each(request, &others, "user.password_change", &json!({}));
+            let changed = self
+                .store
+                .set_password(
+                    &account.account_id,
+                    hash.as_str(),
+                    &Timestamp::now().to_string(),
+                    &others,
+                    &audits,
+                )
+                .await?;
+            if changed {
+                return no_content();
+            }
+        }
+        Err(tries.spent())
     }
 
     async fn sessions(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {

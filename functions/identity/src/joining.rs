@@ -18,12 +18,13 @@ use steward_kit::api::{self, ApiRequest};
 use steward_kit::retry::Optimistic;
 use steward_store::access::{Also, CommitError, InvitationRecord, PolicyCommit};
 use steward_store::accounts::AccountRecord;
-use steward_store::identity::UserRecord;
+use steward_store::identity::{OpenedFor, UserRecord};
 
 use crate::handlers::{Identity, name, new_password};
 
 /// An invitation accepted by a new account (`name` and a new `password`) or by the account
-/// the address has (its `password`, and optionally the name this organisation shows).
+/// the address has (its `password`, its second factor's `code` if it has one, and optionally
+/// the name this organisation shows).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AcceptInvitation {
@@ -31,6 +32,8 @@ struct AcceptInvitation {
     #[serde(default)]
     name: Option<String>,
     password: String,
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// An invitation accepted by the account signed in, whose address it was sent to.
@@ -43,12 +46,14 @@ struct AcceptSignedIn {
     name: Option<String>,
 }
 
-/// Who joins: the account made now, or the address's account; the name shown; whether the
-/// session is opened with a second factor (one switching from such a session).
+/// Who joins: the account made now, or the address's account; the name shown; the password
+/// as it was proven (when it was set), if it was; whether the session is opened with a second
+/// factor.
 struct Joiner {
     new_account: Option<AccountRecord>,
     account_id: String,
     display_name: String,
+    proven: Option<String>,
     second_factor: bool,
 }
 
@@ -105,6 +110,17 @@ impl Identity {
             Some(account) => {
                 self.prove_account(request, &account, &body.password)
                     .await?;
+                // The password alone opens no session of an account with a second factor.
+                let second_factor = account.totp.is_some();
+                if second_factor {
+                    let code = body.code.as_deref().ok_or_else(|| {
+                        ApiError::validation(
+                            "code",
+                            "this account has a second factor: send its current code",
+                        )
+                    })?;
+                    self.check_code(request, &account, code).await?;
+                }
                 let display_name = match &body.name {
                     Some(text) => name("name", text)?,
                     None => account.name.clone(),
@@ -113,7 +129,8 @@ impl Identity {
                     new_account: None,
                     account_id: account.account_id,
                     display_name,
-                    second_factor: false,
+                    proven: Some(account.password_changed_at),
+                    second_factor,
                 }
             }
             None => {
@@ -135,6 +152,7 @@ impl Identity {
                     new_account: Some(account),
                     account_id,
                     display_name,
+                    proven: None,
                     second_factor: false,
                 }
             }
@@ -167,6 +185,7 @@ impl Identity {
             new_account: None,
             account_id: account.account_id,
             display_name,
+            proven: None,
             second_factor: caller.principal.second_factor,
         };
         self.join(request, &invitation, joiner).await
@@ -189,6 +208,7 @@ impl Identity {
             new_account,
             account_id,
             display_name,
+            proven,
             second_factor,
         } = joiner;
         let user_id = new_id("usr");
@@ -271,7 +291,21 @@ impl Identity {
         if !committed {
             return Err(tries.spent());
         }
-        self.store.create_session(&session, None, None).await?;
+        let opened = OpenedFor {
+            account_id: &user.account_id,
+            proven: proven.as_deref(),
+        };
+        if !self
+            .store
+            .create_session(&session, None, None, Some(opened))
+            .await?
+        {
+            return Err(ApiError::Conflict(
+                "you joined, but the account's password changed meanwhile: sign in with the new \
+                 one"
+                .into(),
+            ));
+        }
         let tokens = self.tokens_for(&user, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,

@@ -14,6 +14,7 @@ use steward_domain::identity::hashing;
 use steward_domain::identity::recovery::RESET_MINUTES;
 use steward_kit::ApiError;
 use steward_kit::api::{ApiRequest, no_content};
+use steward_kit::retry::Optimistic;
 use steward_store::account_mail::AccountMail;
 use steward_store::recovery::ResetError;
 
@@ -110,40 +111,51 @@ impl Identity {
             .ok_or_else(spent)?;
         let password = new_password("new_password", &body.new_password, &[&email, &account.name])?;
         let hash = hashing::hash(&password);
-        let sessions = self.account_sessions(&account.account_id, None).await?;
-        let audits = self.audit_each(
-            request,
-            &sessions,
-            "user.password_reset",
-            &json!({ "reset_id": reset.reset_id }),
-        );
-        let finished = self
-            .recovery
-            .finish(
-                &reset,
-                &token.hash(),
-                throttle.now,
-                hash.as_str(),
-                &Timestamp::now().to_string(),
+        // Conditioned on no session opened since they were read: a sign-in racing the reset
+        // cannot keep a session proven with the old password.
+        let mut tries = Optimistic::new();
+        let mut ended = None;
+        while tries.next().await {
+            let sessions = self
+                .open_sessions(&account.account_id)
+                .await?
+                .ok_or_else(spent)?;
+            let audits = self.audit_each(
+                request,
                 &sessions,
-                &audits,
-            )
-            .await;
-        match finished {
-            Ok(()) => {
-                self.end_sessions_opened_before_now(&account.account_id, None)
-                    .await?;
+                "user.password_reset",
+                &json!({ "reset_id": reset.reset_id }),
+            );
+            let finished = self
+                .recovery
+                .finish(
+                    &reset,
+                    &token.hash(),
+                    throttle.now,
+                    hash.as_str(),
+                    &Timestamp::now().to_string(),
+                    &sessions,
+                    &audits,
+                )
+                .await;
+            match finished {
+                Ok(()) => {
+                    ended = Some(sessions);
+                    break;
+                }
+                Err(ResetError::Moved) => continue,
+                Err(ResetError::Spent) => {
+                    throttle.fail().await?;
+                    return Err(spent());
+                }
+                Err(ResetError::Store(error)) => return Err(error.into()),
             }
-            Err(ResetError::Spent) => {
-                throttle.fail().await?;
-                return Err(spent());
-            }
-            Err(ResetError::Store(error)) => return Err(error.into()),
         }
+        let sessions = ended.ok_or_else(|| tries.spent())?;
         // The password is set: a notice that fails to queue is logged, not the person's
         // problem (their link is spent, and a retry would be refused).
         // The notice names one membership; the account mail function finds the address there.
-        let Some((membership, _)) = sessions.first() else {
+        let Some((membership, _)) = sessions.by_membership.first() else {
             return no_content();
         };
         let notice = AccountMail::PasswordChanged {

@@ -52,8 +52,7 @@ impl Identity {
         action: &str,
     ) -> Result<(AccountRecord, Vec<steward_store::audit::AuditEntry>), ApiError> {
         let caller = self.guard.allow(request, Permission::MeUpdate).await?;
-        let account = self.account_of(&caller.user).await?;
-        let memberships = self.store.membership_items(&account.account_id).await?;
+        let (account, memberships) = self.account_partition_of(&caller.user).await?;
         let audits = self.audit_in_each(request, &memberships, action, &json!({}));
         Ok((account, audits))
     }

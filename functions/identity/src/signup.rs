@@ -22,7 +22,7 @@ use steward_kit::api::{self, ApiRequest};
 use steward_store::access::SnapshotRecord;
 use steward_store::account_mail::AccountMail;
 use steward_store::accounts::AccountRecord;
-use steward_store::identity::{LicenceRecord, SignUpError, TenantRecord, UserRecord};
+use steward_store::identity::{LicenceRecord, OpenedFor, SignUpError, TenantRecord, UserRecord};
 use steward_store::signup::PendingSignUp;
 
 use crate::emailed::{LinkToken, accepted, refused};
@@ -167,7 +167,13 @@ impl Identity {
             Err(SignUpError::Spent) => return Err(spent()),
             Err(SignUpError::Store(error)) => return Err(error.into()),
         }
-        self.store.create_session(&session, None, None).await?;
+        let opened = OpenedFor {
+            account_id: &account.account_id,
+            proven: None,
+        };
+        self.store
+            .create_session(&session, None, None, Some(opened))
+            .await?;
         let tokens = self.tokens_for(&owner, &session.session_id, refresh, now);
         api::json(
             StatusCode::CREATED,

@@ -84,7 +84,8 @@ pub async fn open_session(store: &IdentityStore, now: Timestamp) -> Result<Strin
         expires_at: now.as_second() + SESSION_SECONDS,
         second_factor: false,
     };
-    store.create_session(&session, None, None).await?;
+    // Its principal has no account: nobody signs in as it.
+    store.create_session(&session, None, None, None).await?;
     Ok(session_id)
 }
 

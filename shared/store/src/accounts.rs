@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{n, s};
-use crate::identity::{EmailRecord, IdentityStore, TenantRecord, UserRecord, email_key};
+use crate::identity::{EmailRecord, IdentityStore, UserRecord, email_key};
 use crate::write::{cancelled_by_condition, delete, key, put, update};
 use crate::{Query, StoreError};
 
@@ -37,6 +37,10 @@ pub struct AccountRecord {
     pub created_at: String,
     /// Its `MEMBER#` items, counted by the transactions that write them.
     pub memberships: u32,
+    /// Sessions ever opened for it, counted by each session's own write: a change of password
+    /// that read the sessions at one count ends them all only if none opened since.
+    #[serde(default)]
+    pub sessions_opened: u64,
     /// The second factor, once confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<crate::second_factor::TotpFactor>,
@@ -63,6 +67,7 @@ impl AccountRecord {
             password_changed_at: at.into(),
             created_at: at.into(),
             memberships: 1,
+            sessions_opened: 0,
             totp: None,
             totp_pending: None,
         }
@@ -78,8 +83,7 @@ pub struct MembershipRecord {
     pub tenant_id: String,
     pub user_id: String,
     /// The tenant's name, kept here so that listing one's organisations reads no tenant
-    /// (tenants are not renamed); empty in items written before it was, then read.
-    #[serde(default)]
+    /// (tenants are not renamed).
     pub tenant_name: String,
 }
 
@@ -99,6 +103,25 @@ impl MembershipRecord {
             user_id: user.user_id.clone(),
             tenant_name: tenant_name.to_owned(),
         }
+    }
+}
+
+/// The live sessions of an account by membership, and its count of sessions opened when they
+/// were read: a change of password conditioned on that count ends every session opened with
+/// the old one, or retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSessions {
+    pub seen: u64,
+    pub by_membership: Vec<(MembershipRecord, Vec<String>)>,
+}
+
+impl OpenSessions {
+    /// Without the session `except` (the one changing the password keeps itself).
+    pub fn except(mut self, except: &str) -> Self {
+        for (_, ids) in &mut self.by_membership {
+            ids.retain(|id| id != except);
+        }
+        self
     }
 }
 
@@ -298,7 +321,7 @@ impl IdentityStore {
         self.memberships_of_links(links).await
     }
 
-    /// The memberships `links` name, with their users (one `BatchGetItem`) and tenants' names.
+    /// The memberships `links` name, with their users (one `BatchGetItem`).
     pub async fn memberships_of_links(
         &self,
         links: Vec<MembershipRecord>,
@@ -312,40 +335,14 @@ impl IdentityStore {
                 "a member of an account",
             )
             .await?;
-        // Memberships written before they kept the tenant's name read it.
-        let unnamed: Vec<&MembershipRecord> = links
-            .iter()
-            .filter(|link| link.tenant_name.is_empty())
-            .collect();
-        let tenants: Vec<TenantRecord> = if unnamed.is_empty() {
-            Vec::new()
-        } else {
-            self.table()
-                .get_many(
-                    unnamed
-                        .iter()
-                        .map(|link| (format!("T#{}", link.tenant_id), "TENANT".to_owned())),
-                    "a tenant of an account",
-                )
-                .await?
-        };
-        let name_of = |tenant_id: &str| {
-            links
-                .iter()
-                .find(|link| link.tenant_id == tenant_id && !link.tenant_name.is_empty())
-                .map(|link| link.tenant_name.clone())
-                .or_else(|| {
-                    tenants
-                        .iter()
-                        .find(|tenant| tenant.tenant_id == tenant_id)
-                        .map(|tenant| tenant.name.clone())
-                })
-                .unwrap_or_default()
-        };
         let mut found: Vec<Membership> = users
             .into_iter()
             .map(|user| Membership {
-                tenant_name: name_of(&user.tenant_id),
+                tenant_name: links
+                    .iter()
+                    .find(|link| link.tenant_id == user.tenant_id)
+                    .map(|link| link.tenant_name.clone())
+                    .unwrap_or_default(),
                 user,
             })
             .collect();
@@ -353,14 +350,18 @@ impl IdentityStore {
         Ok(found)
     }
 
-    /// The live sessions of every membership of the account, by membership.
-    pub async fn account_sessions(
+    /// What a change of the account's password ends: the live sessions of every membership,
+    /// read after the account's count of sessions opened (`None`: no such account).
+    pub async fn open_sessions(
         &self,
         account_id: &str,
         now: i64,
-    ) -> Result<Vec<(MembershipRecord, Vec<String>)>, StoreError> {
-        let mut found = Vec::new();
-        for link in self.membership_items(account_id).await? {
+    ) -> Result<Option<OpenSessions>, StoreError> {
+        let (Some(account), links) = self.account_partition(account_id).await? else {
+            return Ok(None);
+        };
+        let mut by_membership = Vec::with_capacity(links.len());
+        for link in links {
             let live = self
                 .sessions(&link.tenant_id, &link.user_id)
                 .await?
@@ -368,9 +369,12 @@ impl IdentityStore {
                 .filter(|session| session.is_alive(now))
                 .map(|session| session.session_id)
                 .collect();
-            found.push((link, live));
+            by_membership.push((link, live));
         }
-        Ok(found)
+        Ok(Some(OpenSessions {
+            seen: account.sessions_opened,
+            by_membership,
+        }))
     }
 
     /// Deletes the account and its email claim if its last membership ended (a removal's
@@ -395,30 +399,12 @@ impl IdentityStore {
                 &[(":account", s(account_id))],
             )?,
         ];
+        // The email item names the account for as long as the account has it (an email
+        // change moves both in one transaction): a failed condition is a membership added
+        // meanwhile.
         match self.table().transact(items).await {
             Ok(()) => Ok(true),
-            Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
-            Err(error) if cancelled_by_condition(&error, 1) => {
-                // The address moved on: only the account goes.
-                let (pk, sk) = AccountRecord::key(account_id);
-                self.table()
-                    .transact(vec![crate::write::delete_if(
-                        table,
-                        pk,
-                        sk,
-                        "memberships <= :none",
-                        &[(":none", n(0))],
-                    )?])
-                    .await
-                    .map(|()| true)
-                    .or_else(|error| {
-                        if cancelled_by_condition(&error, 0) {
-                            Ok(false)
-                        } else {
-                            Err(StoreError::from_sdk(error))
-                        }
-                    })
-            }
+            Err(error) if (0..2).any(|index| cancelled_by_condition(&error, index)) => Ok(false),
             Err(error) => Err(StoreError::from_sdk(error)),
         }
     }
@@ -445,7 +431,6 @@ impl IdentityStore {
             .unwrap_or_default();
         let table = self.table().name();
         let account = AccountRecord {
-            memberships: 1,
             password_changed_at: legacy.password_changed_at.clone(),
             ..AccountRecord::new(
                 user_id,

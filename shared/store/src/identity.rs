@@ -226,6 +226,15 @@ pub struct SignInReads<const N: usize> {
     pub account_id: Option<String>,
 }
 
+/// The account a session is opened for, and the password as its sign-in proved it (when it
+/// was set; `None` where no password was presented: a switch, a signed-in acceptance, a
+/// sign-up's first session).
+#[derive(Debug, Clone, Copy)]
+pub struct OpenedFor<'a> {
+    pub account_id: &'a str,
+    pub proven: Option<&'a str>,
+}
+
 /// What a successful sign-in leaves in its session's own write: the failures its account and
 /// source `pair` counted in the window starting at `window_start` forgotten, and the pair
 /// marked as having signed in, until `known_until` (unix seconds).
@@ -531,50 +540,37 @@ impl IdentityStore {
     }
 
     /// A new session with its audit entry (none when the session is part of a mutation
-    /// audited already: a sign-up, an accepted invitation) and what a sign-in leaves
-    /// ([`SignedIn`]): one transaction.
+    /// audited already: a sign-up, an accepted invitation), what a sign-in leaves
+    /// ([`SignedIn`]), and, for an account's session, the account's count of sessions opened
+    /// moved on: one transaction. `false`, and nothing written, when the account is gone or
+    /// its password is no longer the one the sign-in proved.
     pub async fn create_session(
         &self,
         session: &SessionRecord,
         audit: Option<&AuditEntry>,
         signed_in: Option<SignedIn<'_>>,
-    ) -> Result<(), StoreError> {
-        let items = self.session_writes(session, audit, signed_in)?;
-        self.table
-            .transact(items)
-            .await
-            .map_err(StoreError::from_sdk)
-    }
-
-    /// [`Self::create_session`] for a sign-in that proved account `account_id`'s password as
-    /// it was at `password_changed_at`: `false`, and nothing written, when it has changed since
-    /// (a reset or a change committed between the check and this write must not let the old
-    /// password open a session).
-    pub async fn create_proven_session(
-        &self,
-        session: &SessionRecord,
-        audit: &AuditEntry,
-        signed_in: SignedIn<'_>,
-        (account_id, password_changed_at): (&str, &str),
+        account: Option<OpenedFor<'_>>,
     ) -> Result<bool, StoreError> {
-        let mut items = self.session_writes(session, Some(audit), Some(signed_in))?;
-        let (pk, sk) = crate::accounts::AccountRecord::key(account_id);
-        let unchanged = aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(self.table.name())
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("password_changed_at = :seen")
-            .expression_attribute_values(":seen", s(password_changed_at))
-            .build()
-            .map_err(|e| StoreError::Failed(Box::new(e)))?;
-        let guard = items.len();
-        items.push(
-            TransactWriteItem::builder()
-                .condition_check(unchanged)
-                .build(),
-        );
+        let mut items = self.session_writes(session, audit, signed_in)?;
+        let counted = items.len();
+        if let Some(account) = account {
+            let (pk, sk) = crate::accounts::AccountRecord::key(account.account_id);
+            let count = Update::builder()
+                .table_name(self.table.name())
+                .set_key(Some(key(pk, sk)))
+                .update_expression("ADD sessions_opened :one")
+                .expression_attribute_values(":one", n(1));
+            let count = match account.proven {
+                Some(changed_at) => count
+                    .condition_expression("password_changed_at = :seen")
+                    .expression_attribute_values(":seen", s(changed_at)),
+                None => count.condition_expression("attribute_exists(pk)"),
+            };
+            items.push(update(count.build())?);
+        }
         match self.table.transact(items).await {
             Ok(()) => Ok(true),
-            Err(error) if cancelled_by_condition(&error, guard) => Ok(false),
+            Err(error) if cancelled_by_condition(&error, counted) => Ok(false),
             Err(error) => Err(StoreError::from_sdk(error)),
         }
     }
@@ -604,36 +600,48 @@ impl IdentityStore {
         Ok(items)
     }
 
-    /// A new password hash on the account, its sessions `revoke` (by membership) ended, and
-    /// `audits` (one per tenant it is a member of): one transaction while they fit in it
-    /// (DynamoDB takes 100 items), the rest of the sessions after.
+    /// A new password hash on the account, its sessions `revoke` ended, and `audits` (one per
+    /// tenant it is a member of): one transaction while they fit in it (DynamoDB takes 100
+    /// items), the rest of the sessions after. `false`, and nothing written, when a session
+    /// was opened since `revoke` was read: read them again.
     pub async fn set_password(
         &self,
         account_id: &str,
         hash: &str,
         changed_at: &str,
-        revoke: &[(crate::accounts::MembershipRecord, Vec<String>)],
+        revoke: &crate::accounts::OpenSessions,
         audits: &[AuditEntry],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (pk, sk) = crate::accounts::AccountRecord::key(account_id);
         let update = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(key(pk, sk)))
             .update_expression("SET password_hash = :hash, password_changed_at = :at")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("sessions_opened = :seen")
             .expression_attribute_values(":hash", s(hash))
             .expression_attribute_values(":at", s(changed_at))
+            .expression_attribute_values(":seen", n(revoke.seen))
             .build()
             .map_err(|e| StoreError::Failed(Box::new(e)))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         for audit in audits {
             items.push(put(audit, self.table.name(), None)?);
         }
-        let later = self.fill_with_revocations(&mut items, revoke, 100)?;
-        self.table
-            .transact(items)
-            .await
-            .map_err(StoreError::from_sdk)?;
+        let later = self.fill_with_revocations(&mut items, &revoke.by_membership, 100)?;
+        match self.table.transact(items).await {
+            Ok(()) => {}
+            Err(error) if cancelled_by_condition(&error, 0) => return Ok(false),
+            Err(error) => return Err(StoreError::from_sdk(error)),
+        }
+        self.revoke_later(later).await?;
+        Ok(true)
+    }
+
+    /// Ends the sessions a change's transaction had no room for.
+    pub(crate) async fn revoke_later(
+        &self,
+        later: Vec<(crate::accounts::MembershipRecord, Vec<String>)>,
+    ) -> Result<(), StoreError> {
         for (membership, ids) in later {
             self.revoke_sessions(&membership.tenant_id, &membership.user_id, &ids, None)
                 .await?;

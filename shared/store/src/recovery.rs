@@ -14,7 +14,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{AccountRecord, MembershipRecord};
+use crate::accounts::{AccountRecord, OpenSessions};
 use crate::attributes::{n, s};
 use crate::audit::AuditEntry;
 use crate::identity::{IdentityStore, email_key};
@@ -56,6 +56,9 @@ pub enum ResetError {
     /// Used, expired, replaced by a newer one, or its account changed since.
     #[error("the reset is no longer usable")]
     Spent,
+    /// A session was opened since the account's sessions were read: read them again.
+    #[error("a session was opened meanwhile")]
+    Moved,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,7 +130,7 @@ impl RecoveryStore {
         now: i64,
         password_hash: &str,
         changed_at: &str,
-        revoke: &[(MembershipRecord, Vec<String>)],
+        revoke: &OpenSessions,
         audits: &[AuditEntry],
     ) -> Result<(), ResetError> {
         let table = self.table.name();
@@ -154,9 +157,10 @@ impl RecoveryStore {
             .table_name(table)
             .set_key(Some(key(account_pk, account_sk)))
             .update_expression("SET password_hash = :hash, password_changed_at = :at")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("sessions_opened = :seen")
             .expression_attribute_values(":hash", s(password_hash))
             .expression_attribute_values(":at", s(changed_at))
+            .expression_attribute_values(":seen", n(revoke.seen))
             .build();
         let mut items: Vec<TransactWriteItem> = vec![
             TransactWriteItem::builder().delete(spend).build(),
@@ -168,19 +172,16 @@ impl RecoveryStore {
         }
         let later = self
             .identity
-            .fill_with_revocations(&mut items, revoke, 100)?;
+            .fill_with_revocations(&mut items, &revoke.by_membership, 100)?;
         match self.table.transact(items).await {
             Ok(()) => {}
-            Err(error) if (0..3).any(|index| cancelled_by_condition(&error, index)) => {
+            Err(error) if (0..2).any(|index| cancelled_by_condition(&error, index)) => {
                 return Err(ResetError::Spent);
             }
+            Err(error) if cancelled_by_condition(&error, 2) => return Err(ResetError::Moved),
             Err(error) => return Err(StoreError::from_sdk(error).into()),
         }
-        for (membership, ids) in later {
-            self.identity
-                .revoke_sessions(&membership.tenant_id, &membership.user_id, &ids, None)
-                .await?;
-        }
+        self.identity.revoke_later(later).await?;
         Ok(())
     }
 }

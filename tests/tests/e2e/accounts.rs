@@ -60,6 +60,17 @@ fn memberships(answer: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+async fn switch(stack: &TestStack, who: &Person, tenant_id: &str) -> (u16, Value) {
+    stack
+        .call(
+            who,
+            Method::POST,
+            "/v1/auth/switch",
+            json!({ "tenant_id": tenant_id }),
+        )
+        .await
+}
+
 async fn member_emails(stack: &TestStack, admin: &Person) -> Vec<String> {
     let (status, members) = stack
         .call(admin, Method::GET, "/v1/members", json!(null))
@@ -155,14 +166,7 @@ async fn one_person_belongs_to_two_organisations_and_each_token_reaches_only_its
     }
 
     // Switching opens a session in another of her organisations, and in no other.
-    let (status, switched) = stack
-        .call(
-            &alice_a,
-            Method::POST,
-            "/v1/auth/switch",
-            json!({ "tenant_id": bob.tenant_id }),
-        )
-        .await;
+    let (status, switched) = switch(&stack, &alice_a, &bob.tenant_id).await;
     assert_eq!(status, 200, "{switched}");
     let switched = signed_in(&switched, ALICE);
     let (status, body) = stack
@@ -174,14 +178,7 @@ async fn one_person_belongs_to_two_organisations_and_each_token_reaches_only_its
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = stack
-        .call(
-            &alice_a,
-            Method::POST,
-            "/v1/auth/switch",
-            json!({ "tenant_id": carol.tenant_id }),
-        )
-        .await;
+    let (status, body) = switch(&stack, &alice_a, &carol.tenant_id).await;
     assert_eq!(status, 403, "{body}");
 
     // Suspension acts on the membership: Beta is closed to her, Alpha is not.
@@ -197,14 +194,7 @@ async fn one_person_belongs_to_two_organisations_and_each_token_reaches_only_its
         alice_a.tenant_id,
         "the one active membership opens without asking"
     );
-    let (status, body) = stack
-        .call(
-            &alice_a,
-            Method::POST,
-            "/v1/auth/switch",
-            json!({ "tenant_id": bob.tenant_id }),
-        )
-        .await;
+    let (status, body) = switch(&stack, &alice_a, &bob.tenant_id).await;
     assert_eq!(status, 403, "{body}");
 
     // Removal ends the membership and frees its seat; the account and Alpha stay.
@@ -568,4 +558,56 @@ async fn a_password_changed_after_a_sign_in_proved_the_old_one_opens_no_session(
     assert_eq!(status, 401, "{body}");
     let (status, _) = stack.call(&alice, Method::GET, "/v1/me", json!(null)).await;
     assert_eq!(status, 200, "the session that changed it stays");
+}
+
+/// The race a reset or a change of password must not lose, played in order against the store:
+/// the sessions read, a sign-in's session written, then the change. It writes nothing, so the
+/// handler reads the sessions again (`recovery::a_reset_racing_twenty_sign_ins_leaves_none_of_their_sessions_alive`
+/// races it through HTTP, without choosing the order).
+#[tokio::test]
+async fn a_change_of_password_that_read_the_sessions_before_one_opened_writes_nothing() {
+    let stack = TestStack::start().await;
+    let alice = stack.sign_up("Alpha Rooms", ALICE).await;
+    let store = steward_store::identity::IdentityStore::new(stack.table.clone());
+    let user = store
+        .user(&alice.tenant_id, &alice.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let read = store
+        .open_sessions(&user.account_id, now)
+        .await
+        .unwrap()
+        .expect("her account");
+    assert_eq!(read.by_membership.len(), 1);
+
+    // A sign-in opens a session after the read...
+    let (status, opened) = login(&stack, ALICE, None).await;
+    assert_eq!(status, 200, "{opened}");
+    // ...so a change conditioned on that read is refused, and changes nothing.
+    let changed = store
+        .set_password(
+            &user.account_id,
+            "not a hash",
+            "2026-12-04T00:00:00Z",
+            &read,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!changed);
+    let (status, body) = login(&stack, ALICE, None).await;
+    assert_eq!(status, 200, "the old password still opens: {body}");
+    let fresh = store
+        .open_sessions(&user.account_id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fresh.seen > read.seen);
+    let live: usize = fresh.by_membership.iter().map(|(_, ids)| ids.len()).sum();
+    assert_eq!(
+        live, 3,
+        "the sign-up's session and the two sign-ins', none ended"
+    );
 }

@@ -316,3 +316,53 @@ async fn of_twenty_concurrent_asks_exactly_one_link_works() {
     );
     assert_eq!(reset(&stack, usable[0], NEW_PASSWORD).await.0, 204);
 }
+
+#[tokio::test]
+async fn a_reset_racing_twenty_sign_ins_leaves_none_of_their_sessions_alive() {
+    let stack = stack().await;
+    let email = "race@acme.test";
+    sign_up(&stack, email).await;
+    ask_reset(&stack, email).await;
+    let token = reset_tokens(&stack, email).await.pop().expect("a link");
+
+    // Sign-ins with the old password race the reset, a few milliseconds apart:
+    // whichever sessions they open before it commits, it ends; after it, the old password
+    // opens none.
+    let sign_ins = futures::future::join_all((0..20u64).map(|i| {
+        let stack = &stack;
+        async move {
+            tokio::time::sleep(Duration::from_millis(25 * i)).await;
+            login(stack, email, PASSWORD).await
+        }
+    }));
+    let (answers, (mut status, _)) = tokio::join!(sign_ins, reset(&stack, &token, NEW_PASSWORD));
+    let first = status;
+    if status == 503 {
+        // Every try met a session opened since it read them: the link is unspent, and a
+        // retry sets it.
+        (status, _) = reset(&stack, &token, NEW_PASSWORD).await;
+    }
+    assert_eq!(status, 204);
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    println!("sign-ins racing the reset: {statuses:?}; the reset answered {first} first");
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    for (_, tokens) in answers.iter().filter(|(status, _)| *status == 200) {
+        assert_eq!(
+            me_status(&stack, tokens).await,
+            401,
+            "a session the old password opened outlived the reset ({statuses:?})"
+        );
+    }
+    // The old password's failures lock this source out for the window: another signs in.
+    let (status, _, tokens) = send(
+        client_from(7)
+            .post(stack.url("/v1/auth/login"))
+            .json(&json!({ "email": email, "password": NEW_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(me_status(&stack, &tokens).await, 200);
+}

@@ -41,26 +41,29 @@ async fn login(stack: &TestStack, email: &str, code: Option<&str>) -> (u16, Valu
     (status, answer)
 }
 
+/// `who` posts `body` to the second factor's route `path` (`/v1/me/mfa/totp…`).
+async fn mfa(stack: &TestStack, who: &Person, path: &str, body: Value) -> (u16, Value) {
+    stack.call(who, Method::POST, path, body).await
+}
+
 /// `who` sets a second factor up: its secret, and the recovery codes.
 async fn enrol(stack: &TestStack, who: &Person) -> (String, Vec<String>) {
-    let (status, started) = stack
-        .call(
-            who,
-            Method::POST,
-            "/v1/me/mfa/totp",
-            json!({ "current_password": PASSWORD }),
-        )
-        .await;
+    let (status, started) = mfa(
+        stack,
+        who,
+        "/v1/me/mfa/totp",
+        json!({ "current_password": PASSWORD }),
+    )
+    .await;
     assert_eq!(status, 201, "{started}");
     let secret = started["secret"].as_str().unwrap().to_owned();
-    let (status, confirmed) = stack
-        .call(
-            who,
-            Method::POST,
-            "/v1/me/mfa/totp/confirm",
-            json!({ "code": code(&secret, 0) }),
-        )
-        .await;
+    let (status, confirmed) = mfa(
+        stack,
+        who,
+        "/v1/me/mfa/totp/confirm",
+        json!({ "code": code(&secret, 0) }),
+    )
+    .await;
     assert_eq!(status, 200, "{confirmed}");
     let codes = confirmed["recovery_codes"]
         .as_array()
@@ -87,23 +90,21 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
     let mia = stack.sign_up("Acme Rooms", email).await;
 
     // Setting up asks for the password again, and answers a URI an authenticator reads.
-    let (status, refused) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp",
-            json!({ "current_password": "not the password at all" }),
-        )
-        .await;
+    let (status, refused) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp",
+        json!({ "current_password": "not the password at all" }),
+    )
+    .await;
     assert_eq!(status, 422, "{refused}");
-    let (status, started) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp",
-            json!({ "current_password": PASSWORD }),
-        )
-        .await;
+    let (status, started) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp",
+        json!({ "current_password": PASSWORD }),
+    )
+    .await;
     assert_eq!(status, 201, "{started}");
     let secret = started["secret"].as_str().unwrap().to_owned();
     let uri = started["otpauth_uri"].as_str().unwrap().to_owned();
@@ -122,23 +123,21 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
     // A wrong code confirms nothing; the app's code turns it on, with ten recovery codes.
     let right = code(&secret, 0);
     let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
-    let (status, body) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp/confirm",
-            json!({ "code": wrong }),
-        )
-        .await;
+    let (status, body) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp/confirm",
+        json!({ "code": wrong }),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
-    let (status, confirmed) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp/confirm",
-            json!({ "code": right }),
-        )
-        .await;
+    let (status, confirmed) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp/confirm",
+        json!({ "code": right }),
+    )
+    .await;
     assert_eq!(status, 200, "{confirmed}");
     let recovery: Vec<String> = confirmed["recovery_codes"]
         .as_array()
@@ -193,23 +192,21 @@ async fn an_authenticator_set_up_is_asked_for_at_sign_in_and_each_code_works_onc
     assert_eq!(me["second_factor"]["recovery_codes_left"], 9);
 
     // Turning it off needs a code.
-    let (status, body) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp/disable",
-            json!({ "code": "000000" }),
-        )
-        .await;
+    let (status, body) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp/disable",
+        json!({ "code": "000000" }),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = stack
-        .call(
-            &mia,
-            Method::POST,
-            "/v1/me/mfa/totp/disable",
-            json!({ "code": recovery[1] }),
-        )
-        .await;
+    let (status, body) = mfa(
+        &stack,
+        &mia,
+        "/v1/me/mfa/totp/disable",
+        json!({ "code": recovery[1] }),
+    )
+    .await;
     assert_eq!(status, 204, "{body}");
     let (status, answer) = login(&stack, email, None).await;
     assert_eq!(status, 200, "{answer}");
@@ -310,4 +307,46 @@ async fn a_tenant_that_requires_a_second_factor_holds_its_admins_to_their_own_ac
         .call(&admin, Method::GET, "/v1/rooms", json!(null))
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_invitation_accepted_with_the_password_asks_for_the_second_factor_too() {
+    let stack = TestStack::start().await;
+    let email = "ada@acme.test";
+    let ada = stack.sign_up("Acme Rooms", email).await;
+    let (secret, _) = enrol(&stack, &ada).await;
+    let bob = stack.sign_up("Beta Rooms", "bob@beta.test").await;
+    let invitation = stack.invite(&bob, email, &["member"]).await;
+    let accept = |body: Value| send(stack.post("/v1/invitations/accept").json(&body));
+
+    let mut body = json!({ "token": invitation["token"], "password": PASSWORD });
+    let (status, _, refused) = accept(body.clone()).await;
+    assert_eq!(status, 422, "the password alone: {refused}");
+    body["code"] = json!("000000");
+    let (status, _, refused) = accept(body.clone()).await;
+    assert_eq!(status, 422, "a wrong code: {refused}");
+    let (status, members) = stack
+        .call(&bob, Method::GET, "/v1/members", json!(null))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        members["items"].as_array().unwrap().len(),
+        1,
+        "nobody joined"
+    );
+    body["code"] = json!(code(&secret, 30));
+    let (status, _, joined) = accept(body).await;
+    assert_eq!(status, 201, "{joined}");
+    let member = Person {
+        access_token: joined["tokens"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        ..ada.clone()
+    };
+    let (_, me) = stack
+        .call(&member, Method::GET, "/v1/me", json!(null))
+        .await;
+    assert_eq!(me["tenant_id"], bob.tenant_id.as_str());
+    assert_eq!(me["second_factor"]["this_session"], true, "{me}");
 }
