@@ -203,7 +203,11 @@ def main():
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", args.port))
-    listener.listen(128)
+    # The kernel's largest accept queue: the single-threaded server speaks HTTP/1.0, so every
+    # request is a new connection, and a burst of writers keeps dozens waiting to be accepted.
+    # Past a queue of 128 their SYNs were dropped and the SDK's 1 s connect timeout answered 503
+    # (docs/local-stack.md).
+    listener.listen(socket.SOMAXCONN)
     port = listener.getsockname()[1]
     # moto builds URLs (S3 presigned, SQS queue URLs) from this.
     os.environ["MOTO_PORT"] = str(port)
