@@ -5,6 +5,7 @@ mod capture;
 mod client;
 pub mod faults;
 pub mod floor;
+pub mod identity_provider;
 mod people;
 mod probe;
 pub mod sweeps;

@@ -40,6 +40,12 @@ pub struct Identity {
     pub(crate) signups: steward_store::signup::SignUpStore,
     pub(crate) email_changes: steward_store::email_change::EmailChangeStore,
     pub(crate) account_mail: AccountMailQueue,
+    pub(crate) sso: steward_store::single_sign_on::SingleSignOnStore,
+    pub(crate) providers: crate::single_sign_on::provider::Providers,
+    /// PUBLIC_API_URL without its trailing slash; empty where it is not set.
+    pub(crate) public_api_url: String,
+    /// APP_BASE_URL without its trailing slash; empty where no web app is deployed.
+    pub(crate) app_base_url: String,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
 }
@@ -198,8 +204,8 @@ impl Identity {
         request: &ApiRequest,
         user: &UserRecord,
         second_factor: bool,
-        signed_in: SignedIn<'_>,
-        proven: (&str, &str),
+        signed_in: Option<SignedIn<'_>>,
+        opened: OpenedFor<'_>,
     ) -> Result<Tokens, ApiError> {
         let now = Timestamp::now();
         let (mut session, refresh) = self.prepare_session(request, user, now);
@@ -212,13 +218,9 @@ impl Identity {
             &format!("session:{}", session.session_id),
             json!({ "session_id": session.session_id }),
         );
-        let opened = OpenedFor {
-            account_id: proven.0,
-            proven: Some(proven.1),
-        };
         if !self
             .store
-            .create_session(&session, Some(&audit), Some(signed_in), Some(opened))
+            .create_session(&session, Some(&audit), signed_in, Some(opened))
             .await?
         {
             return Err(ApiError::InvalidCredentials);
@@ -519,6 +521,11 @@ steward_kit::routes! {
         "POST /v1/me/mfa/totp/confirm" => confirm_second_factor,
         "POST /v1/me/mfa/totp/disable" => disable_second_factor,
         "GET /v1/me/sessions" => sessions,
+        "GET /v1/auth/sso/start" => sso_start,
+        "GET /v1/auth/sso/callback" => sso_callback,
+        "GET /v1/settings/sso" => sso_settings,
+        "PUT /v1/settings/sso" => set_sso_settings,
+        "DELETE /v1/settings/sso" => remove_sso_settings,
         "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
 }

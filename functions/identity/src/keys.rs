@@ -2,6 +2,9 @@
 
 use steward_kit::secret::{Secret, keyed_hash};
 
+/// The key purpose identity providers' client secrets are sealed under.
+pub const CLIENT_SECRETS_PURPOSE: &str = "sso-client-secret-seal";
+
 #[derive(Clone)]
 pub struct Keys {
     pub access_token: [u8; 32],
@@ -9,6 +12,8 @@ pub struct Keys {
     throttle: [u8; 32],
     /// Seals second-factor secrets at rest.
     pub sealing: [u8; 32],
+    /// Seals the client secrets of tenants' identity providers at rest.
+    pub client_secrets: [u8; 32],
 }
 
 impl Keys {
@@ -17,6 +22,7 @@ impl Keys {
             access_token: secret.derive(steward_domain::identity::tokens::KEY_PURPOSE),
             throttle: secret.derive("throttle"),
             sealing: secret.derive(steward_domain::identity::second_factor::SEALING_PURPOSE),
+            client_secrets: secret.derive(CLIENT_SECRETS_PURPOSE),
         }
     }
 

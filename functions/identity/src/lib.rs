@@ -11,6 +11,7 @@ mod recovery;
 mod second_factor;
 mod sign_in;
 mod signup;
+mod single_sign_on;
 mod throttle;
 
 use serde::Deserialize;
@@ -25,6 +26,7 @@ use steward_store::email_change::EmailChangeStore;
 use steward_store::identity::IdentityStore;
 use steward_store::recovery::RecoveryStore;
 use steward_store::signup::SignUpStore;
+use steward_store::single_sign_on::SingleSignOnStore;
 
 pub use handlers::{Identity, KEYED_ROUTES};
 pub use keys::Keys;
@@ -41,6 +43,17 @@ struct LimitsConfig {
     login_max_failures_per_source: u32,
     #[serde(default = "defaults::window")]
     login_failure_window_seconds: i64,
+}
+
+/// Where the API and the web app are (template.yaml's PublicApiUrl and AppBaseUrl): where an
+/// identity provider sends the browser back, and where the app takes its sign-in. Empty where
+/// they are not set (single sign-on then cannot be configured).
+#[derive(Debug, Clone, Deserialize)]
+struct AddressesConfig {
+    #[serde(default)]
+    public_api_url: String,
+    #[serde(default)]
+    app_base_url: String,
 }
 
 /// Where the emails an account needs are queued (template.yaml).
@@ -69,6 +82,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     let flags: Flags = instance.parse()?;
     let limits: LimitsConfig = instance.parse()?;
     let queues: QueuesConfig = instance.parse()?;
+    let addresses: AddressesConfig = instance.parse()?;
     let table = instance.table();
     let keys = Keys::derive(&instance.common.signing_secret);
     let identity = Identity {
@@ -76,7 +90,11 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
         access: AccessStore::new(table.clone()),
         recovery: RecoveryStore::new(table.clone()),
         signups: SignUpStore::new(table.clone()),
-        email_changes: EmailChangeStore::new(table),
+        email_changes: EmailChangeStore::new(table.clone()),
+        sso: SingleSignOnStore::new(table),
+        providers: single_sign_on::provider::Providers::new(),
+        public_api_url: addresses.public_api_url.trim_end_matches('/').to_owned(),
+        app_base_url: addresses.app_base_url.trim_end_matches('/').to_owned(),
         account_mail: AccountMailQueue::new(aws, queues.account_mail_queue_url),
         guard: instance.guard()?,
         auditor: instance.auditor(),

@@ -66,6 +66,8 @@ impl Identity {
     ) -> Result<Response<Body>, ApiError> {
         let body: AskReset = request.json()?;
         self.count_ask(request, "RESETASK").await?;
+        self.refuse_password_if_provider_only(body.email.as_str())
+            .await?;
         self.account_mail
             .send(&AccountMail::PasswordReset {
                 email: body.email.to_string(),
@@ -109,6 +111,9 @@ impl Identity {
             .account(&reset.account_id)
             .await?
             .ok_or_else(spent)?;
+        // A link asked for before the organisation turned password sign-in off sets nothing.
+        self.refuse_password_if_provider_only(&account.email)
+            .await?;
         let password = new_password("new_password", &body.new_password, &[&email, &account.name])?;
         let hash = hashing::hash(&password);
         // Conditioned on no session opened since they were read: a sign-in racing the reset

@@ -13,7 +13,7 @@ use steward_domain::identity::{Email, Password};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::accounts::{AccountRecord, Membership};
-use steward_store::identity::SignedIn;
+use steward_store::identity::{OpenedFor, SignedIn};
 use steward_store::second_factor::SignInTicket;
 
 use crate::accounts::{self, Chosen, MembershipView, SignedInView};
@@ -72,6 +72,11 @@ impl Identity {
             account: per_account,
             known_source: reads.known_source,
         })?;
+        // Said before any password is checked, for every address of the domain: it tells
+        // nothing of whether this one has an account.
+        if reads.provider_only {
+            return Err(crate::single_sign_on::provider_only(email));
+        }
         // The account and its memberships in one read; their users only once it is proven.
         let (account, links) = match &reads.account_id {
             Some(account_id) => self.store.account_partition(account_id).await?,
@@ -118,8 +123,11 @@ impl Identity {
                 request,
                 &user,
                 second_factor,
-                throttle.signed_in(),
-                (&account.account_id, &account.password_changed_at),
+                Some(throttle.signed_in()),
+                OpenedFor {
+                    account_id: &account.account_id,
+                    proven: Some(&account.password_changed_at),
+                },
             )
             .await?;
         api::json(
@@ -153,6 +161,7 @@ impl Identity {
             throttle_known_until: signed_in.known_until,
             password_changed_at: account.password_changed_at.clone(),
             expires_at: Timestamp::now().as_second() + TICKET_SECONDS,
+            provider_tenant: None,
         };
         self.store.second_factor().put_ticket(&ticket).await?;
         let memberships: Vec<MembershipView> =
@@ -184,6 +193,14 @@ impl Identity {
             .await?
             .filter(|ticket| ticket.token_hash == token.hash() && ticket.expires_at > now)
             .ok_or_else(spent)?;
+        // A provider's ticket opens its own tenant only.
+        if ticket
+            .provider_tenant
+            .as_ref()
+            .is_some_and(|tenant| *tenant != body.tenant_id)
+        {
+            return Err(ApiError::NotFound("membership".into()));
+        }
         let memberships = self.store.memberships(&ticket.account_id).await?;
         // Checked before the ticket is spent: choosing a suspended membership leaves it usable.
         let user = accounts::named(&memberships, &body.tenant_id)?;
@@ -195,10 +212,18 @@ impl Identity {
         {
             return Err(spent());
         }
-        let signed_in = SignedIn {
-            pair: &ticket.throttle_pair,
-            window_start: ticket.throttle_window_start,
-            known_until: ticket.throttle_known_until,
+        // A password's sign-in forgets its throttle counter and outlives no change of password;
+        // a provider's proved no password.
+        let (signed_in, proven) = match ticket.provider_tenant {
+            Some(_) => (None, None),
+            None => (
+                Some(SignedIn {
+                    pair: &ticket.throttle_pair,
+                    window_start: ticket.throttle_window_start,
+                    known_until: ticket.throttle_known_until,
+                }),
+                Some(ticket.password_changed_at.as_str()),
+            ),
         };
         let tokens = self
             .open_session(
@@ -206,7 +231,10 @@ impl Identity {
                 &user,
                 ticket.second_factor,
                 signed_in,
-                (&ticket.account_id, &ticket.password_changed_at),
+                OpenedFor {
+                    account_id: &ticket.account_id,
+                    proven,
+                },
             )
             .await?;
         api::json(

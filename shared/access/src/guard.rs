@@ -244,6 +244,20 @@ impl Guard {
         terminal_id: &str,
         permission: Permission,
     ) -> Result<Caller, ApiError> {
+        self.allow_service(tenant_id, terminal_id, BuiltInRole::Member, permission)
+            .await
+    }
+
+    /// A service acting in `tenant_id` as `acting_id` with `role` (a door terminal, the
+    /// tenant's identity provider or directory), if it may perform `permission`: the licence's
+    /// status and features gate it through the same policies as a member.
+    pub async fn allow_service(
+        &self,
+        tenant_id: &str,
+        acting_id: &str,
+        role: BuiltInRole,
+        permission: Permission,
+    ) -> Result<Caller, ApiError> {
         let (tenant, (rollout, _)) =
             tokio::try_join!(self.tenant(tenant_id), self.rollout.current())?;
         let Some(tenant) = tenant else {
@@ -252,16 +266,16 @@ impl Guard {
         let licence_enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
         let caller = Caller {
             principal: Principal {
-                user_id: terminal_id.to_owned(),
+                user_id: acting_id.to_owned(),
                 tenant_id: tenant_id.to_owned(),
                 session_id: String::new(),
                 second_factor: false,
             },
             user: UserRecord {
-                user_id: terminal_id.to_owned(),
+                user_id: acting_id.to_owned(),
                 tenant_id: tenant_id.to_owned(),
                 status: "active".into(),
-                roles: vec!["member".into()],
+                roles: vec![role.as_str().into()],
                 ..UserRecord::default()
             },
             tenant,

@@ -48,6 +48,7 @@ string_enum! {
         CredentialTypesManage => "credential_types:manage",
         CredentialsUpload => "credentials:upload",
         CredentialsReview => "credentials:review",
+        SsoManage => "sso:manage",
         PlatformManageLicences => "platform:manage_licences",
         PlatformConfigure => "platform:configure",
     }
@@ -62,6 +63,8 @@ string_enum! {
         Reports => "reports",
         IcalFeeds => "ical_feeds",
         CsvImport => "csv_import",
+        /// Single sign-on with the tenant's OpenID provider, and SCIM provisioning.
+        Sso => "sso",
     }
 }
 
@@ -107,6 +110,7 @@ impl Permission {
             Self::FeedsManage => Some(Feature::IcalFeeds),
             Self::RoomsImport | Self::BookingsImport => Some(Feature::CsvImport),
             Self::ReportsRead => Some(Feature::Reports),
+            Self::SsoManage => Some(Feature::Sso),
             Self::TerminalsManage | Self::BookingsCheckIn => Some(Feature::Terminals),
             Self::CredentialTypesManage | Self::CredentialsUpload | Self::CredentialsReview => {
                 Some(Feature::Credentials)

@@ -260,7 +260,8 @@ fn a_licence_without_features_gates_exactly_the_feature_gated_actions() {
             Permission::BookingsCheckIn,
             Permission::CredentialTypesManage,
             Permission::CredentialsUpload,
-            Permission::CredentialsReview
+            Permission::CredentialsReview,
+            Permission::SsoManage
         ]
     );
     // Not enforced, nothing is gated.

@@ -8,5 +8,6 @@ pub mod digest;
 pub mod identity;
 pub mod licensing;
 pub mod onboarding;
+pub mod sealed;
 pub mod terminal;
 pub mod text;

@@ -220,6 +220,15 @@ pub fn no_content() -> Result<Response<Body>, ApiError> {
         .map_err(ApiError::internal)
 }
 
+/// A redirect (`303 See Other`: the browser follows it with a GET) to `location`.
+pub fn see_other(location: &str) -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .body(Body::Empty)
+        .map_err(ApiError::internal)
+}
+
 /// A JSON answer.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;

@@ -112,6 +112,16 @@ pub enum ApiError {
     /// one answer for all, so that it tells a guesser nothing.
     #[error("{0}")]
     InvalidToken(String),
+    /// A sign-in through the organisation's identity provider that does not hold (its state,
+    /// its ID token, the address it names): what failed, never the provider's own answer.
+    #[error("{0}")]
+    SignInRefused(String),
+    /// The identity provider answered what cannot be used.
+    #[error("the identity provider's answer could not be used: {0}")]
+    ProviderFailed(String),
+    /// The identity provider did not answer.
+    #[error("the organisation's identity provider did not answer; try again shortly")]
+    ProviderUnavailable { retry_after: Duration },
     #[error("too many requests")]
     TooManyRequests { retry_after: Duration },
     #[error("temporarily unavailable")]
@@ -167,6 +177,17 @@ impl ApiError {
             ),
             Self::InvalidCursor => ("invalid-cursor", S::BAD_REQUEST, "Invalid cursor"),
             Self::InvalidToken(_) => ("invalid-token", S::BAD_REQUEST, "Invalid or spent token"),
+            Self::SignInRefused(_) => ("sign-in-refused", S::UNAUTHORIZED, "Sign-in refused"),
+            Self::ProviderFailed(_) => (
+                "identity-provider-failed",
+                S::BAD_GATEWAY,
+                "Identity provider failed",
+            ),
+            Self::ProviderUnavailable { .. } => (
+                "identity-provider-unavailable",
+                S::SERVICE_UNAVAILABLE,
+                "Identity provider unavailable",
+            ),
             Self::IdempotencyKeyReused => (
                 "idempotency-key-reused",
                 S::UNPROCESSABLE_ENTITY,
@@ -318,6 +339,7 @@ impl ApiError {
             Self::TooManyRequests { retry_after }
             | Self::PinLocked { retry_after }
             | Self::IdempotencyInProgress { retry_after }
+            | Self::ProviderUnavailable { retry_after }
             | Self::Unavailable { retry_after, .. } => {
                 // Whole seconds, rounded up: a client that waits as told is not early.
                 let seconds = retry_after.as_millis().div_ceil(1000).max(1);
@@ -505,6 +527,11 @@ mod tests {
                 allowed: 1,
             },
             ApiError::TooManyRequests {
+                retry_after: Duration::ZERO,
+            },
+            ApiError::SignInRefused("x".into()),
+            ApiError::ProviderFailed("x".into()),
+            ApiError::ProviderUnavailable {
                 retry_after: Duration::ZERO,
             },
             ApiError::Unavailable {

@@ -172,6 +172,18 @@ pub enum Also<'a> {
         tenant_name: &'a str,
         now: i64,
     },
+    /// A member made by the tenant's identity provider or directory, with no invitation: the
+    /// new user and the membership of `account`, made now (its email claimed), or of the
+    /// user's account, which exists (`None`). It takes a seat in the commit's update of the
+    /// tenant, conditioned on a free one when `enforce_seat_limit`: a commit that finds none
+    /// fails as [`CommitError::Moved`], and the retry's read of the tenant sees the seats
+    /// taken.
+    Provision {
+        user: &'a UserRecord,
+        account: Option<&'a crate::accounts::AccountRecord>,
+        tenant_name: &'a str,
+        enforce_seat_limit: bool,
+    },
     /// The removed member's membership of their account ended.
     Leave {
         user: &'a UserRecord,
@@ -301,19 +313,34 @@ impl AccessStore {
         let state = commit.state;
         let tenant_id = commit.tenant_id;
         let previous = state.version - 1;
-        // A removed member's seat is released in the same update (a transaction touches the
-        // tenant item once).
-        let releases_seat = matches!(commit.change, Change::RemoveMember { .. });
+        // A removed member's seat is released, and a provisioned member's taken, in the same
+        // update (a transaction touches the tenant item once).
+        let seats_by: i64 = match (commit.change, commit.also) {
+            (Change::RemoveMember { .. }, _) => -1,
+            (_, Also::Provision { .. }) => 1,
+            _ => 0,
+        };
+        let seat_limited = matches!(
+            commit.also,
+            Also::Provision {
+                enforce_seat_limit: true,
+                ..
+            }
+        );
         let mut tenant = Update::builder()
             .table_name(table)
             .set_key(Some(key(tenant_pk(tenant_id), "TENANT".into())))
-            .update_expression(if releases_seat {
-                "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual, \
-                 #licence.#used = #licence.#used - :one"
-            } else {
+            .update_expression(if seats_by == 0 {
                 "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual"
+            } else {
+                "SET policy_version = :next, custom_roles = :roles, dual_approval = :dual, \
+                 #licence.#used = #licence.#used + :seats"
             })
-            .condition_expression("policy_version = :previous")
+            .condition_expression(if seat_limited {
+                "policy_version = :previous AND #licence.#used < #licence.#limits.#seats"
+            } else {
+                "policy_version = :previous"
+            })
             .expression_attribute_values(":next", n(state.version))
             .expression_attribute_values(":previous", n(previous))
             .expression_attribute_values(":roles", attribute(&state.custom_roles)?)
@@ -321,11 +348,16 @@ impl AccessStore {
                 ":dual",
                 aws_sdk_dynamodb::types::AttributeValue::Bool(state.dual_approval),
             );
-        if releases_seat {
+        if seats_by != 0 {
             tenant = tenant
                 .expression_attribute_names("#licence", "licence")
                 .expression_attribute_names("#used", "seats_used")
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":seats", n(seats_by));
+        }
+        if seat_limited {
+            tenant = tenant
+                .expression_attribute_names("#limits", "limits")
+                .expression_attribute_names("#seats", "seats");
         }
         let mut items = vec![
             update(tenant.build())?,
@@ -356,6 +388,13 @@ impl AccessStore {
                         CommitError::AlreadyMember
                     }
                     Also::Accept { account: None, .. } => CommitError::Moved,
+                    Also::Provision {
+                        account: Some(_), ..
+                    } => CommitError::EmailTaken,
+                    Also::Provision { account: None, .. } if index == first_also => {
+                        CommitError::AlreadyMember
+                    }
+                    Also::Provision { account: None, .. } => CommitError::Moved,
                     Also::Nothing | Also::Leave { .. } => CommitError::Moved,
                 }),
                 None => Err(StoreError::from_sdk(error).into()),
@@ -451,6 +490,21 @@ impl AccessStore {
                     }
                     None => crate::accounts::join(table, user, tenant_name)?,
                 });
+                items.push(put(user, table, Some("attribute_not_exists(pk)"))?);
+                items
+            }
+            Also::Provision {
+                user,
+                account,
+                tenant_name,
+                ..
+            } => {
+                let mut items = match account {
+                    Some(account) => {
+                        crate::accounts::new_account(table, account, user, tenant_name)?
+                    }
+                    None => crate::accounts::join(table, user, tenant_name)?,
+                };
                 items.push(put(user, table, Some("attribute_not_exists(pk)"))?);
                 items
             }

@@ -224,6 +224,9 @@ pub struct SignInReads<const N: usize> {
     pub known_source: bool,
     /// The account the email names.
     pub account_id: Option<String>,
+    /// Whether the email's domain is an organisation's that signs in through its identity
+    /// provider only: no password signs it in.
+    pub provider_only: bool,
 }
 
 /// The account a session is opened for, and the password as its sign-in proved it (when it
@@ -915,8 +918,11 @@ impl IdentityStore {
         let known = key(known_pk, known_sk);
         let (email_pk, email_sk) = email_key(email);
         let named = key(email_pk, email_sk);
+        let (domain_pk, domain_sk) =
+            crate::single_sign_on::DomainRecord::key(crate::single_sign_on::domain_of(email));
+        let domain = key(domain_pk, domain_sk);
         let mut wanted = counters.to_vec();
-        wanted.extend([known.clone(), named.clone()]);
+        wanted.extend([known.clone(), named.clone(), domain.clone()]);
         let items = self.table.batch_get(wanted).await?;
         let find = |wanted: &Item| {
             items.iter().find(|item| {
@@ -943,6 +949,12 @@ impl IdentityStore {
                 .map(|counter| live_failures(find(counter), now)),
             known_source: find(&known).is_some_and(|item| !expired(item, now)),
             account_id,
+            provider_only: find(&domain)
+                .and_then(|item| {
+                    serde_dynamo::from_item::<_, crate::single_sign_on::DomainRecord>(item.clone())
+                        .ok()
+                })
+                .is_some_and(|domain| domain.sso_only),
         })
     }
 }

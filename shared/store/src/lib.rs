@@ -38,6 +38,7 @@ pub mod requests;
 pub mod rooms;
 pub mod second_factor;
 pub mod signup;
+pub mod single_sign_on;
 pub mod sweep;
 mod table;
 pub mod terminals;

@@ -62,6 +62,11 @@ pub struct SignInTicket {
     pub password_changed_at: String,
     /// Unix seconds: when the ticket stops working, and the item's TTL.
     pub expires_at: i64,
+    /// For a sign-in through a tenant's identity provider: that tenant, the only one the
+    /// ticket opens (the provider vouches for no other), with no password proven and no
+    /// throttle counter to forget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_tenant: Option<String>,
 }
 
 impl SignInTicket {

@@ -48,7 +48,7 @@ pub fn verify(password: &Password, stored: &PasswordHashString) -> bool {
 /// A hash of a random password nobody was ever told, with today's parameters: written once
 /// (argon2-cffi) rather than computed at init, which cost each cold start a full Argon2id hash.
 /// Verifying against it takes as long as against any stored hash of the same parameters.
-const NOBODYS_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$N9JKst8+mQJZuffZ9gj0Qg$3y95GwEwN1QMqg7E+z+PfO3/kJYsPYvEGbBWGaKst0o";
+pub const NOBODYS_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$N9JKst8+mQJZuffZ9gj0Qg$3y95GwEwN1QMqg7E+z+PfO3/kJYsPYvEGbBWGaKst0o";
 
 /// Spends the time of one verification on a hash nobody has: called when the email is unknown,
 /// so that an unknown account and a wrong password take the same time (no enumeration by timing).

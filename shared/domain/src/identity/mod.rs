@@ -5,6 +5,7 @@ pub mod hashing;
 mod password;
 pub mod recovery;
 pub mod second_factor;
+pub mod single_sign_on;
 pub mod tokens;
 
 pub use email::{Email, EmailError};

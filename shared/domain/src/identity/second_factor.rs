@@ -2,10 +2,11 @@
 //! either side, the common authenticator apps' settings), its secret sealed at rest, and the
 //! single-use recovery codes that stand in for a lost authenticator.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::digest::sha256_hex;
+use crate::sealed;
+pub use crate::sealed::SealError;
 
 /// What authenticator apps show above the codes.
 pub const ISSUER: &str = "Steward";
@@ -28,12 +29,6 @@ impl std::fmt::Debug for TotpSecret {
         f.write_str("TotpSecret(…)")
     }
 }
-
-/// A sealed secret that does not open: tampered with, sealed for another account, or under
-/// another key.
-#[derive(Debug, thiserror::Error)]
-#[error("the sealed second-factor secret does not open")]
-pub struct SealError;
 
 impl TotpSecret {
     pub fn generate() -> Self {
@@ -80,41 +75,14 @@ impl TotpSecret {
             .to_string()
     }
 
-    /// The secret sealed with AES-256-GCM under `key`, bound to `account_id` (sealed for one
-    /// account, it opens for no other): hex of the nonce and the ciphertext.
+    /// The secret sealed under `key`, bound to `account_id` (crate::sealed).
     pub fn seal(&self, key: &[u8; 32], account_id: &str) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).expect("the system's random source works");
-        let mut sealed = self.0.clone();
-        sealing_key(key)
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(account_id.as_bytes()),
-                &mut sealed,
-            )
-            .expect("AES-GCM seals 20 bytes");
-        let mut text = hex::encode(nonce);
-        text.push_str(&hex::encode(sealed));
-        text
+        sealed::seal(&self.0, key, account_id)
     }
 
     pub fn open(sealed: &str, key: &[u8; 32], account_id: &str) -> Result<Self, SealError> {
-        let bytes = hex::decode(sealed).map_err(|_| SealError)?;
-        if bytes.len() <= NONCE_LEN {
-            return Err(SealError);
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
-        let mut ciphertext = ciphertext.to_vec();
-        let opened = sealing_key(key)
-            .open_in_place(nonce, Aad::from(account_id.as_bytes()), &mut ciphertext)
-            .map_err(|_| SealError)?;
-        Ok(Self(opened.to_vec()))
+        sealed::open(sealed, key, account_id).map(Self)
     }
-}
-
-fn sealing_key(key: &[u8; 32]) -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte AES-256 key"))
 }
 
 /// Ten new recovery codes (`xxxxx-xxxxx`, about 49 bits each), shown once.

@@ -77,6 +77,7 @@ impl Offering {
                         F::IcalFeeds,
                         F::CsvImport,
                         F::Reports,
+                        F::Sso,
                     ],
                     30,
                 ),

@@ -1,0 +1,299 @@
+//! The member a provider's sign-in is: made on the first sign-in of a covered address (one
+//! membership however many first sign-ins race: the membership's and the address's items are
+//! conditional puts, and a loser reads again and finds it), and given, at every sign-in, the
+//! roles the person's groups map to.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde_json::json;
+use steward_access::{Caller, new_id};
+use steward_domain::access::{Change, PolicyState, RoleRef};
+use steward_domain::identity::Email;
+use steward_domain::identity::hashing::NOBODYS_HASH;
+use steward_domain::identity::single_sign_on::Identity as Person;
+use steward_kit::ApiError;
+use steward_kit::api::ApiRequest;
+use steward_kit::retry::Optimistic;
+use steward_store::access::{Also, CommitError, PolicyCommit};
+use steward_store::accounts::AccountRecord;
+use steward_store::identity::UserRecord;
+use steward_store::single_sign_on::ProviderRecord;
+
+use super::ACTOR;
+use crate::handlers::Identity;
+
+/// The roles `groups` map to under `provider`, or its default role when none does. Roles the
+/// tenant no longer has (a custom role deleted since) are left out.
+fn mapped_roles(
+    provider: &ProviderRecord,
+    groups: &BTreeSet<String>,
+    state: &PolicyState,
+) -> BTreeSet<RoleRef> {
+    let mapped: BTreeSet<RoleRef> = groups
+        .iter()
+        .filter_map(|group| provider.group_roles.get(group))
+        .flatten()
+        .filter_map(|text| RoleRef::parse(text).ok())
+        .filter(|role| *role != RoleRef::OWNER && state.role_exists(role))
+        .collect();
+    if mapped.is_empty() {
+        RoleRef::parse(&provider.default_role)
+            .ok()
+            .filter(|role| state.role_exists(role))
+            .map_or_else(
+                || BTreeSet::from([RoleRef::MEMBER]),
+                |role| BTreeSet::from([role]),
+            )
+    } else {
+        mapped
+    }
+}
+
+impl Identity {
+    /// The account and member `person` is in `provider`'s tenant, made now on a first sign-in.
+    pub(super) async fn provider_member(
+        &self,
+        request: &ApiRequest,
+        provider: &ProviderRecord,
+        tenant: &Caller,
+        person: &Person,
+        email: &Email,
+    ) -> Result<(String, UserRecord), ApiError> {
+        let tenant_id = provider.tenant_id.as_str();
+        let mut tries = Optimistic::new();
+        while tries.next().await {
+            let account = self.store.account_by_email(email.as_str()).await?;
+            if let Some(account) = &account
+                && let Some(link) = self
+                    .store
+                    .membership_of(&account.account_id, tenant_id)
+                    .await?
+                && let Some(user) = self.store.user(tenant_id, &link.user_id).await?
+            {
+                let user = self
+                    .apply_group_roles(request, provider, user, person)
+                    .await?;
+                return Ok((account.account_id.clone(), user));
+            }
+            if let Some(user) = self
+                .provision(request, provider, tenant, person, email, account.as_ref())
+                .await?
+            {
+                return Ok((user.account_id.clone(), user));
+            }
+        }
+        Err(tries.spent())
+    }
+
+    /// One try at `person`'s first membership: a new account for an address that has none
+    /// (with no usable password: it signs in here, or sets one by a password reset), the
+    /// membership taking a seat, and the policy's next version, in one commit. `None`: another
+    /// sign-in or change committed first; read again.
+    async fn provision(
+        &self,
+        request: &ApiRequest,
+        provider: &ProviderRecord,
+        tenant: &Caller,
+        person: &Person,
+        email: &Email,
+        account: Option<&AccountRecord>,
+    ) -> Result<Option<UserRecord>, ApiError> {
+        let tenant_id = provider.tenant_id.as_str();
+        let (record, state) = self
+            .access
+            .load(tenant_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let licence = &record.licence;
+        if tenant.licence_enforced && licence.seats_used >= licence.limits.seats {
+            return Err(ApiError::LicenceLimit {
+                limit: "seats".into(),
+                allowed: licence.limits.seats,
+            });
+        }
+        let now = Timestamp::now().to_string();
+        let name = person
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map_or_else(
+                || email.as_str().split('@').next().unwrap_or("").to_owned(),
+                |name| name.chars().take(100).collect(),
+            );
+        let new_account = match account {
+            Some(_) => None,
+            None => Some(AccountRecord::new(
+                &new_id("acc"),
+                email.as_str(),
+                &name,
+                NOBODYS_HASH,
+                &now,
+            )),
+        };
+        let account_id = account
+            .or(new_account.as_ref())
+            .map(|account| account.account_id.clone())
+            .unwrap_or_default();
+        let roles = mapped_roles(provider, &person.groups, &state);
+        let user_id = new_id("usr");
+        let (pk, sk) = UserRecord::key(tenant_id, &user_id);
+        let user = UserRecord {
+            pk,
+            sk,
+            user_id: user_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            email: email.as_str().to_owned(),
+            name,
+            account_id,
+            status: "active".into(),
+            roles: roles.iter().map(ToString::to_string).collect(),
+            created_at: now.clone(),
+        };
+        let change = Change::AddMember {
+            user_id: user_id.clone(),
+            roles: roles.clone(),
+        };
+        let mut next = state.clone();
+        change
+            .apply(&mut next)
+            .map_err(|error| ApiError::Conflict(error.to_string()))?;
+        next.version = state.version + 1;
+        let audit = self.audit(
+            request,
+            tenant_id,
+            ACTOR,
+            "member.provision",
+            &format!("user:{user_id}"),
+            json!({
+                "user_id": user_id,
+                "roles": roles,
+                "policy_version": next.version,
+                "new_account": new_account.is_some(),
+                "issuer": provider.issuer,
+            }),
+        );
+        let commit = PolicyCommit {
+            tenant_id,
+            state: &next,
+            change: &change,
+            audit: &audit,
+            at: &now,
+            also: Also::Provision {
+                user: &user,
+                account: new_account.as_ref(),
+                tenant_name: &record.name,
+                enforce_seat_limit: tenant.licence_enforced,
+            },
+        };
+        match self.access.commit(commit).await {
+            Ok(()) => Ok(Some(user)),
+            Err(CommitError::Moved | CommitError::EmailTaken | CommitError::AlreadyMember) => {
+                Ok(None)
+            }
+            Err(CommitError::Store(error)) => Err(error.into()),
+            Err(other) => Err(ApiError::Conflict(other.to_string())),
+        }
+    }
+
+    /// `user`'s roles made the ones `person`'s groups map to, when the provider maps groups
+    /// (with no mapping, roles are managed in Steward). Under dual approval a sign-in changes
+    /// no role: the difference is written to the audit log for an admin to ask for.
+    async fn apply_group_roles(
+        &self,
+        request: &ApiRequest,
+        provider: &ProviderRecord,
+        user: UserRecord,
+        person: &Person,
+    ) -> Result<UserRecord, ApiError> {
+        if provider.group_roles.is_empty() {
+            return Ok(user);
+        }
+        let tenant_id = provider.tenant_id.as_str();
+        let mut tries = Optimistic::new();
+        while tries.next().await {
+            let (_, state) = self
+                .access
+                .load(tenant_id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            let Some(member) = state.members.get(&user.user_id) else {
+                return Ok(user);
+            };
+            let wanted = mapped_roles(provider, &person.groups, &state);
+            // The owner role is never the provider's to give or take.
+            let held: BTreeSet<RoleRef> = member
+                .roles
+                .iter()
+                .filter(|role| **role != RoleRef::OWNER)
+                .cloned()
+                .collect();
+            let changes: Vec<Change> = wanted
+                .difference(&held)
+                .map(|role| Change::GrantRole {
+                    user_id: user.user_id.clone(),
+                    role: role.clone(),
+                })
+                .chain(held.difference(&wanted).map(|role| Change::RevokeRole {
+                    user_id: user.user_id.clone(),
+                    role: role.clone(),
+                }))
+                .collect();
+            let Some(first) = changes.first() else {
+                return Ok(user);
+            };
+            let audit_of = |action: &str, next_version: Option<u64>| {
+                self.audit(
+                    request,
+                    tenant_id,
+                    ACTOR,
+                    action,
+                    &format!("user:{}", user.user_id),
+                    json!({
+                        "from": held,
+                        "to": wanted,
+                        "groups": person.groups,
+                        "policy_version": next_version,
+                    }),
+                )
+            };
+            if state.dual_approval {
+                self.sso.note(&audit_of("sso.roles_differ", None)).await?;
+                return Ok(user);
+            }
+            let mut next = state.clone();
+            for change in &changes {
+                change
+                    .apply(&mut next)
+                    .map_err(|error| ApiError::Conflict(error.to_string()))?;
+            }
+            next.version = state.version + 1;
+            let audit = audit_of("sso.roles", Some(next.version));
+            let now = Timestamp::now().to_string();
+            // Every change is one member's: the commit writes that member as `next` has it.
+            let commit = PolicyCommit {
+                tenant_id,
+                state: &next,
+                change: first,
+                audit: &audit,
+                at: &now,
+                also: Also::Nothing,
+            };
+            match self.access.commit(commit).await {
+                Ok(()) => {
+                    let roles = next
+                        .members
+                        .get(&user.user_id)
+                        .map(|member| member.roles.iter().map(ToString::to_string).collect())
+                        .unwrap_or_default();
+                    return Ok(UserRecord { roles, ..user });
+                }
+                Err(CommitError::Moved) => continue,
+                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(other) => return Err(ApiError::Conflict(other.to_string())),
+            }
+        }
+        Err(tries.spent())
+    }
+}
