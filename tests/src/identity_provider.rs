@@ -70,9 +70,13 @@ impl IdentityProvider {
             .expect("node starts the provider");
         let stdin = child.stdin.take().expect("piped");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        stdout
             .read_line(&mut first)
             .expect("the provider reports where it listens");
+        // Whatever it prints later is read and dropped: a closed pipe would end it at its
+        // next line (EPIPE), a full one would stall it.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let issuer = serde_json::from_str::<Value>(&first)
             .ok()
             .and_then(|v| v["issuer"].as_str().map(str::to_owned))

@@ -40,6 +40,7 @@ mod release;
 mod rooms;
 mod second_factor;
 mod series;
+mod single_sign_on;
 mod template_check;
 mod terminals;
 mod uploads;

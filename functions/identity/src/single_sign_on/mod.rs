@@ -198,7 +198,7 @@ impl Identity {
             )
         })?;
         let secret = String::from_utf8(secret).map_err(ApiError::internal)?;
-        let answer = self
+        let answer = match self
             .providers
             .exchange(
                 &metadata.token_endpoint,
@@ -207,7 +207,12 @@ impl Identity {
                 &state.code_verifier,
                 &self.sso_redirect_uri(),
             )
-            .await?;
+            .await
+        {
+            Ok(answer) => answer,
+            Err(ApiError::SignInRefused(reason)) => return refuse(reason).await,
+            Err(other) => return Err(other),
+        };
         let expected = Expected {
             issuer: &provider.issuer,
             client_id: &provider.client_id,

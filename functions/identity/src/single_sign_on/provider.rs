@@ -12,8 +12,8 @@ use steward_kit::ApiError;
 
 /// How long a discovery document and its keys are trusted without reading them again.
 const KEPT_FOR: Duration = Duration::from_secs(3600);
-/// The least time between two reads of a provider's keys for an unknown key id: a token
-/// naming made-up ids makes at most this many requests to the provider.
+/// The least time between two reads of a provider's keys for an unknown key id: tokens naming
+/// made-up ids make at most one request to the provider in this while.
 const KEYS_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// A sign-in waits this long for the provider at most, per request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,7 +26,8 @@ struct Known {
     metadata: ProviderMetadata,
     keys: JwkSet,
     read_at: Instant,
-    keys_read_at: Instant,
+    /// When the keys were last read again for a key id not among them.
+    read_again_at: Option<Instant>,
 }
 
 /// The tokens a code is exchanged for; only the ID token is used.
@@ -87,14 +88,13 @@ impl Providers {
             .check(issuer)
             .map_err(|error| ApiError::ProviderFailed(error.to_string()))?;
         let keys: JwkSet = self.get_json(&metadata.jwks_uri, "its keys").await?;
-        let now = Instant::now();
         self.keep(
             issuer,
             Known {
                 metadata: metadata.clone(),
                 keys: keys.clone(),
-                read_at: now,
-                keys_read_at: now,
+                read_at: Instant::now(),
+                read_again_at: None,
             },
         );
         Ok((metadata, keys))
@@ -106,7 +106,10 @@ impl Providers {
         let Some(known) = self.cached(issuer) else {
             return Ok(Some(self.discover(issuer).await?.1));
         };
-        if known.keys_read_at.elapsed() < KEYS_AT_MOST_EVERY {
+        if known
+            .read_again_at
+            .is_some_and(|at| at.elapsed() < KEYS_AT_MOST_EVERY)
+        {
             return Ok(None);
         }
         let keys: JwkSet = self.get_json(&known.metadata.jwks_uri, "its keys").await?;
@@ -114,7 +117,7 @@ impl Providers {
             issuer,
             Known {
                 keys: keys.clone(),
-                keys_read_at: Instant::now(),
+                read_again_at: Some(Instant::now()),
                 ..known
             },
         );
@@ -197,8 +200,8 @@ impl Default for Providers {
 
 /// A provider that did not answer (refused, timed out, 5xx): logged with its cause, answered
 /// 503 with a while to wait.
-fn unreachable(cause: impl std::fmt::Display) -> ApiError {
-    tracing::warn!(%cause, "the identity provider did not answer");
+fn unreachable(cause: impl std::fmt::Debug) -> ApiError {
+    tracing::warn!(?cause, "the identity provider did not answer");
     ApiError::ProviderUnavailable {
         retry_after: RETRY_AFTER,
     }
