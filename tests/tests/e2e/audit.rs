@@ -1390,6 +1390,36 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // Single sign-on's settings, against a real provider (read before they are saved).
+    let provider = steward_e2e::identity_provider::IdentityProvider::start(
+        "steward-rooms",
+        "a client secret",
+        &stack.url("/v1/auth/sso/callback"),
+        json!({}),
+    );
+    let settings = json!({
+        "issuer": provider.issuer, "client_id": "steward-rooms",
+        "client_secret": "a client secret", "domains": ["audit-sso.test"],
+    });
+    for (body, status) in [(settings, 200), (json!({ "domains": [] }), 422)] {
+        script
+            .step(
+                "PUT /v1/settings/sso",
+                as_(&owner, Method::PUT, "/v1/settings/sso").json(&body),
+                status,
+            )
+            .await;
+    }
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/settings/sso",
+                as_(&owner, Method::DELETE, "/v1/settings/sso"),
+                status,
+            )
+            .await;
+    }
+
     let own = json!({ "tenant_id": owner.tenant_id });
     script
         .step(
