@@ -139,6 +139,9 @@ struct Claims {
     email: Option<String>,
     #[serde(default)]
     email_verified: Option<Verified>,
+    /// Entra ID's "email domain owner verified" (its tokens carry no `email_verified`).
+    #[serde(default)]
+    xms_edov: Option<Verified>,
     #[serde(default)]
     name: Option<String>,
     #[serde(flatten)]
@@ -184,7 +187,8 @@ fn signing_key<'k>(keys: &'k JwkSet, kid: Option<&str>) -> Result<&'k Jwk, IdTok
 
 /// Verifies `id_token` (Core §3.1.3.7): its signature with the provider's key under an
 /// allowed algorithm, its issuer, audience (and `azp` when several), expiry, issue time and
-/// nonce, and that it carries a verified address.
+/// nonce, and that it carries a verified address (`email_verified`, or Entra ID's
+/// `xms_edov`).
 pub fn verify(
     id_token: &str,
     keys: &JwkSet,
@@ -239,11 +243,10 @@ pub fn verify(
         return Err(IdTokenError::Nonce);
     }
     let email = claims.email.ok_or(IdTokenError::Missing("email"))?;
-    if !claims
-        .email_verified
-        .as_ref()
-        .is_some_and(Verified::is_true)
-    {
+    let verified = [&claims.email_verified, &claims.xms_edov]
+        .into_iter()
+        .any(|claim| claim.as_ref().is_some_and(Verified::is_true));
+    if !verified {
         return Err(IdTokenError::EmailNotVerified);
     }
     let groups = match claims.rest.get(expected.groups_claim) {

@@ -143,6 +143,13 @@ fn each_failed_check_is_named() {
             "{claims}"
         );
     }
+    // Entra ID says the address is its domain owner's with `xms_edov` instead.
+    let entra = with(|c| {
+        c.as_object_mut().unwrap().remove("email_verified");
+        c["xms_edov"] = json!(true);
+    });
+    let accepted = verify(&key.sign("k1", &entra), &keys(&[&key]), expected());
+    assert!(accepted.is_ok(), "{accepted:?}");
     // Several audiences are accepted when the authorized party is this client.
     let several = with(|c| {
         c["aud"] = json!([CLIENT, "someone-else"]);
