@@ -235,11 +235,9 @@ impl Identity {
         let mut tries = Optimistic::new();
         while tries.next().await {
             let (tenant, state) = self.access.load(tenant_id).await?.ok_or_else(unknown)?;
-            let mut next = state.clone();
-            change
-                .apply(&mut next)
+            let next = change
+                .next_state(&state)
                 .map_err(|error| ApiError::Conflict(error.to_string()))?;
-            next.version = state.version + 1;
             let audit = self.audit(
                 request,
                 tenant_id,

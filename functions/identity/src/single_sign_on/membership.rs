@@ -155,11 +155,9 @@ impl Identity {
             user_id: user_id.clone(),
             roles: roles.clone(),
         };
-        let mut next = state.clone();
-        change
-            .apply(&mut next)
+        let next = change
+            .next_state(&state)
             .map_err(|error| ApiError::Conflict(error.to_string()))?;
-        next.version = state.version + 1;
         let audit = self.audit(
             request,
             tenant_id,

@@ -10,12 +10,13 @@ use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use steward_access::Record;
+use steward_access::{Caller, Record};
 use steward_authz::Permission;
 use steward_domain::access::{Change, RoleRef};
 use steward_domain::sealed;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, no_content};
+use steward_store::audit::AuditEntry;
 use steward_store::single_sign_on::{ProviderRecord, ProviderWriteError};
 
 use crate::handlers::Identity;
@@ -127,6 +128,27 @@ fn view(identity: &Identity, provider: &ProviderRecord) -> Value {
 }
 
 impl Identity {
+    /// The audit entry of a change of the settings, from `before` to `after`.
+    fn settings_audit(
+        &self,
+        request: &ApiRequest,
+        caller: &Caller,
+        before: Value,
+        after: Value,
+    ) -> AuditEntry {
+        self.auditor.entry(
+            request,
+            Record {
+                tenant_id: caller.tenant_id(),
+                actor: caller.user_id(),
+                action: "settings.sso",
+                target: &format!("tenant:{}", caller.tenant_id()),
+                before,
+                after,
+            },
+        )
+    }
+
     /// `GET /v1/settings/sso`.
     pub(crate) async fn sso_settings(
         &self,
@@ -241,16 +263,11 @@ impl Identity {
             updated_at: Timestamp::now().to_string(),
             version: previous.as_ref().map_or(1, |p| p.version + 1),
         };
-        let audit = self.auditor.entry(
+        let audit = self.settings_audit(
             request,
-            Record {
-                tenant_id,
-                actor: caller.user_id(),
-                action: "settings.sso",
-                target: &format!("tenant:{tenant_id}"),
-                before: previous.as_ref().map_or(Value::Null, |p| view(self, p)),
-                after: view(self, &provider),
-            },
+            &caller,
+            previous.as_ref().map_or(Value::Null, |p| view(self, p)),
+            view(self, &provider),
         );
         match self.sso.save(&provider, previous.as_ref(), &audit).await {
             Ok(()) => api::json(StatusCode::OK, &view(self, &provider)),
@@ -277,17 +294,7 @@ impl Identity {
             .provider(tenant_id)
             .await?
             .ok_or_else(|| ApiError::NotFound("single sign-on settings".into()))?;
-        let audit = self.auditor.entry(
-            request,
-            Record {
-                tenant_id,
-                actor: caller.user_id(),
-                action: "settings.sso",
-                target: &format!("tenant:{tenant_id}"),
-                before: view(self, &provider),
-                after: Value::Null,
-            },
-        );
+        let audit = self.settings_audit(request, &caller, view(self, &provider), Value::Null);
         match self.sso.remove(&provider, &audit).await {
             Ok(()) => no_content(),
             Err(ProviderWriteError::Store(error)) => Err(error.into()),

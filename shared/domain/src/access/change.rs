@@ -211,6 +211,14 @@ impl Change {
         }
     }
 
+    /// The state after this change, at the version after `state`'s: what a commit writes.
+    pub fn next_state(&self, state: &PolicyState) -> Result<PolicyState, ChangeError> {
+        let mut next = state.clone();
+        self.apply(&mut next)?;
+        next.version = state.version + 1;
+        Ok(next)
+    }
+
     /// Applies the change to `state` if it keeps every invariant; `state` is untouched on error.
     /// The version is the store's to bump.
     pub fn apply(&self, state: &mut PolicyState) -> Result<(), ChangeError> {
