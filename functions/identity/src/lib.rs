@@ -7,6 +7,7 @@ mod emailed;
 mod handlers;
 mod joining;
 mod keys;
+mod provisioning;
 mod recovery;
 mod second_factor;
 mod sign_in;

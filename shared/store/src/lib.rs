@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backoff;
 pub mod bookings;
 pub mod credentials;
+pub mod directory;
 #[cfg(feature = "deploy")]
 pub mod deploy;
 pub mod email_change;

@@ -7,21 +7,20 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use serde_json::json;
-use steward_access::{Caller, new_id};
+use steward_access::Caller;
 use steward_domain::access::{Change, PolicyState, RoleRef};
 use steward_domain::identity::Email;
-use steward_domain::identity::hashing::NOBODYS_HASH;
 use steward_domain::identity::single_sign_on::Identity as Person;
 use steward_kit::ApiError;
 use steward_kit::api::ApiRequest;
 use steward_kit::retry::Optimistic;
 use steward_store::access::{Also, CommitError, PolicyCommit};
-use steward_store::accounts::AccountRecord;
 use steward_store::identity::UserRecord;
 use steward_store::single_sign_on::ProviderRecord;
 
 use super::ACTOR;
 use crate::handlers::Identity;
+use crate::provisioning::Newcomer;
 
 /// The roles `groups` map to under `provider`, or its default role when none does. Roles the
 /// tenant no longer has (a custom role deleted since) are left out.
@@ -76,123 +75,21 @@ impl Identity {
                     .await?;
                 return Ok((account.account_id.clone(), user));
             }
+            let newcomer = Newcomer {
+                email,
+                name: person.name.as_deref().unwrap_or(""),
+                actor: ACTOR,
+                how: json!({ "issuer": provider.issuer }),
+            };
+            let roles = |state: &PolicyState| mapped_roles(provider, &person.groups, state);
             if let Some(user) = self
-                .provision(request, provider, tenant, person, email, account.as_ref())
+                .first_membership(request, tenant, &newcomer, account.as_ref(), roles)
                 .await?
             {
                 return Ok((user.account_id.clone(), user));
             }
         }
         Err(tries.spent())
-    }
-
-    /// One try at `person`'s first membership: a new account for an address that has none
-    /// (with no usable password: it signs in here, or sets one by a password reset), the
-    /// membership taking a seat, and the policy's next version, in one commit. `None`: another
-    /// sign-in or change committed first; read again.
-    async fn provision(
-        &self,
-        request: &ApiRequest,
-        provider: &ProviderRecord,
-        tenant: &Caller,
-        person: &Person,
-        email: &Email,
-        account: Option<&AccountRecord>,
-    ) -> Result<Option<UserRecord>, ApiError> {
-        let tenant_id = provider.tenant_id.as_str();
-        let (record, state) = self
-            .access
-            .load(tenant_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let licence = &record.licence;
-        if tenant.licence_enforced && licence.seats_used >= licence.limits.seats {
-            return Err(ApiError::LicenceLimit {
-                limit: "seats".into(),
-                allowed: licence.limits.seats,
-            });
-        }
-        let now = Timestamp::now().to_string();
-        let name = person
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map_or_else(
-                || email.as_str().split('@').next().unwrap_or("").to_owned(),
-                |name| name.chars().take(100).collect(),
-            );
-        let new_account = match account {
-            Some(_) => None,
-            None => Some(AccountRecord::new(
-                &new_id("acc"),
-                email.as_str(),
-                &name,
-                NOBODYS_HASH,
-                &now,
-            )),
-        };
-        let account_id = account
-            .or(new_account.as_ref())
-            .map(|account| account.account_id.clone())
-            .unwrap_or_default();
-        let roles = mapped_roles(provider, &person.groups, &state);
-        let user_id = new_id("usr");
-        let (pk, sk) = UserRecord::key(tenant_id, &user_id);
-        let user = UserRecord {
-            pk,
-            sk,
-            user_id: user_id.clone(),
-            tenant_id: tenant_id.to_owned(),
-            email: email.as_str().to_owned(),
-            name,
-            account_id,
-            status: "active".into(),
-            roles: roles.iter().map(ToString::to_string).collect(),
-            created_at: now.clone(),
-        };
-        let change = Change::AddMember {
-            user_id: user_id.clone(),
-            roles: roles.clone(),
-        };
-        let next = change
-            .next_state(&state)
-            .map_err(|error| ApiError::Conflict(error.to_string()))?;
-        let audit = self.audit(
-            request,
-            tenant_id,
-            ACTOR,
-            "member.provision",
-            &format!("user:{user_id}"),
-            json!({
-                "user_id": user_id,
-                "roles": roles,
-                "policy_version": next.version,
-                "new_account": new_account.is_some(),
-                "issuer": provider.issuer,
-            }),
-        );
-        let commit = PolicyCommit {
-            tenant_id,
-            state: &next,
-            change: &change,
-            audit: &audit,
-            at: &now,
-            also: Also::Provision {
-                user: &user,
-                account: new_account.as_ref(),
-                tenant_name: &record.name,
-                enforce_seat_limit: tenant.licence_enforced,
-            },
-        };
-        match self.access.commit(commit).await {
-            Ok(()) => Ok(Some(user)),
-            Err(CommitError::Moved | CommitError::EmailTaken | CommitError::AlreadyMember) => {
-                Ok(None)
-            }
-            Err(CommitError::Store(error)) => Err(error.into()),
-            Err(other) => Err(ApiError::Conflict(other.to_string())),
-        }
     }
 
     /// `user`'s roles made the ones `person`'s groups map to, when the provider maps groups
