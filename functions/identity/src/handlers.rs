@@ -41,6 +41,7 @@ pub struct Identity {
     pub(crate) email_changes: steward_store::email_change::EmailChangeStore,
     pub(crate) account_mail: AccountMailQueue,
     pub(crate) sso: steward_store::single_sign_on::SingleSignOnStore,
+    pub(crate) directories: steward_store::directory::DirectoryStore,
     pub(crate) providers: crate::single_sign_on::provider::Providers,
     /// PUBLIC_API_URL without its trailing slash; empty where it is not set.
     pub(crate) public_api_url: String,
@@ -526,6 +527,18 @@ steward_kit::routes! {
         "GET /v1/settings/sso" => sso_settings,
         "PUT /v1/settings/sso" => set_sso_settings,
         "DELETE /v1/settings/sso" => remove_sso_settings,
+        "POST /v1/settings/scim/tokens" => create_scim_token,
+        "GET /v1/settings/scim/tokens" => scim_tokens,
+        "DELETE /v1/settings/scim/tokens/{tokenId}" => revoke_scim_token,
+        "GET /scim/v2/ServiceProviderConfig" => scim_config,
+        "GET /scim/v2/ResourceTypes" => scim_resource_types,
+        "GET /scim/v2/Schemas" => scim_schemas,
+        "GET /scim/v2/Users" => scim_users,
+        "POST /scim/v2/Users" => scim_create_user,
+        "GET /scim/v2/Users/{userId}" => scim_user,
+        "PUT /scim/v2/Users/{userId}" => scim_replace_user,
+        "PATCH /scim/v2/Users/{userId}" => scim_patch_user,
+        "DELETE /scim/v2/Users/{userId}" => scim_delete_user,
         "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
 }
@@ -544,6 +557,7 @@ pub const KEYED_ROUTES: &[(&str, Permission)] = &[
     ("POST /v1/me/mfa/totp", Permission::MeUpdate),
     ("POST /v1/me/mfa/totp/confirm", Permission::MeUpdate),
     ("POST /v1/me/mfa/totp/disable", Permission::MeUpdate),
+    ("POST /v1/settings/scim/tokens", Permission::SsoManage),
 ];
 
 impl Replayable for Identity {

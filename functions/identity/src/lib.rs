@@ -2,6 +2,7 @@
 //! profile, password and sessions (SPEC §A).
 
 mod accounts;
+mod directory;
 mod email_change;
 mod emailed;
 mod handlers;
@@ -92,7 +93,8 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
         recovery: RecoveryStore::new(table.clone()),
         signups: SignUpStore::new(table.clone()),
         email_changes: EmailChangeStore::new(table.clone()),
-        sso: SingleSignOnStore::new(table),
+        sso: SingleSignOnStore::new(table.clone()),
+        directories: steward_store::directory::DirectoryStore::new(table),
         providers: single_sign_on::provider::Providers::new(),
         public_api_url: addresses.public_api_url.trim_end_matches('/').to_owned(),
         app_base_url: addresses.app_base_url.trim_end_matches('/').to_owned(),

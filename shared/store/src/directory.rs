@@ -5,10 +5,10 @@
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use crate::Query;
 use crate::StoreError;
 use crate::audit::AuditEntry;
 use crate::table::Table;
-use crate::Query;
 use crate::write::{failed_condition, key, put, tenant_pk};
 
 /// A tenant has at most this many tokens: one in use and one being rotated in, with room.

@@ -450,6 +450,38 @@ impl IdentityStore {
             .await
     }
 
+    /// The name a member shows in their tenant, with its audit entry: `false` when the member
+    /// is not there.
+    pub async fn rename_member(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = UserRecord::key(tenant_id, user_id);
+        let table = self.table.name();
+        let rename = crate::write::update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("SET #name = :name")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name))
+                .build(),
+        )?;
+        match self
+            .table
+            .transact(vec![rename, put(audit, table, None)?])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(error) if cancelled_by_condition(&error, 0) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
     /// Sets whether the tenant's owners and admins must use a second factor, with its audit
     /// entry.
     pub async fn set_mfa_required(

@@ -9,9 +9,9 @@ pub mod audit;
 pub mod backoff;
 pub mod bookings;
 pub mod credentials;
-pub mod directory;
 #[cfg(feature = "deploy")]
 pub mod deploy;
+pub mod directory;
 pub mod email_change;
 mod error;
 pub mod feeds;

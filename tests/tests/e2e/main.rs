@@ -17,6 +17,7 @@ mod bookings;
 mod csv;
 mod demo;
 mod deploys;
+mod directory;
 mod faults;
 mod feeds;
 mod gateway;
