@@ -1420,6 +1420,117 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             .await;
     }
 
+    // The directory's token, and what the directory does over SCIM with it.
+    let created = script
+        .step(
+            "POST /v1/settings/scim/tokens",
+            as_(&owner, Method::POST, "/v1/settings/scim/tokens")
+                .json(&json!({ "name": "Directory" })),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /v1/settings/scim/tokens",
+            as_(&owner, Method::POST, "/v1/settings/scim/tokens").json(&json!({ "name": "" })),
+            422,
+        )
+        .await;
+    let directory_token = created["token"].as_str().unwrap().to_owned();
+    let directory = |method: Method, path: &str, body: Option<Value>| {
+        let request = stack
+            .http
+            .request(method, stack.url(&format!("/scim/v2{path}")))
+            .bearer_auth(&directory_token);
+        match body {
+            Some(body) => request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string()),
+            None => request,
+        }
+    };
+    let scim_user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "directory-made@audit.test", "displayName": "Made By Directory",
+    });
+    let made = script
+        .step(
+            "POST /scim/v2/Users",
+            directory(Method::POST, "/Users", Some(scim_user.clone())),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /scim/v2/Users",
+            directory(Method::POST, "/Users", Some(scim_user)),
+            409,
+        )
+        .await;
+    let made = format!("/Users/{}", made["id"].as_str().unwrap());
+    let inactive = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "path": "active", "value": false }],
+    });
+    script
+        .step(
+            "PATCH /scim/v2/Users/{userId}",
+            directory(Method::PATCH, &made, Some(inactive)),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PATCH /scim/v2/Users/{userId}",
+            directory(Method::PATCH, &made, Some(json!({ "Operations": [] }))),
+            400,
+        )
+        .await;
+    let renamed = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "directory-made@audit.test", "displayName": "Renamed", "active": false,
+    });
+    script
+        .step(
+            "PUT /scim/v2/Users/{userId}",
+            directory(Method::PUT, &made, Some(renamed)),
+            200,
+        )
+        .await;
+    let moved = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "elsewhere@audit.test",
+    });
+    script
+        .step(
+            "PUT /scim/v2/Users/{userId}",
+            directory(Method::PUT, &made, Some(moved)),
+            400,
+        )
+        .await;
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /scim/v2/Users/{userId}",
+                directory(Method::DELETE, &made, None),
+                status,
+            )
+            .await;
+    }
+    let token_path = format!(
+        "/v1/settings/scim/tokens/{}",
+        created["id"].as_str().unwrap()
+    );
+    for status in [204, 404] {
+        script
+            .step(
+                "DELETE /v1/settings/scim/tokens/{tokenId}",
+                as_(&owner, Method::DELETE, &token_path),
+                status,
+            )
+            .await;
+    }
+
     let own = json!({ "tenant_id": owner.tenant_id });
     script
         .step(
