@@ -129,6 +129,13 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         json!({ "member_id": member.user_id, "label": "Alpha badge" }),
     )
     .await;
+    let directory_token = ask(
+        &owner,
+        Method::POST,
+        "/v1/settings/scim/tokens",
+        json!({ "name": "Alpha's directory" }),
+    )
+    .await;
 
     let path_values = BTreeMap::from([
         ("terminalId", terminal["id"].as_str().unwrap().to_owned()),
@@ -139,6 +146,10 @@ async fn tenant_a(stack: &TestStack) -> TenantA {
         // A badge's id is the card's: every tenant has its own registry of them.
         ("badgeId", "0A1B2C3D".to_owned()),
         ("userId", member.user_id.clone()),
+        (
+            "tokenId",
+            directory_token["id"].as_str().unwrap().to_owned(),
+        ),
         ("role", "desk".to_owned()),
         ("changeRequestId", change_request.clone()),
         (
