@@ -19,6 +19,7 @@ def main():
     scim = SyncSCIMClient(client)
     scim.discover()
     User = scim.get_resource_model("User")
+    Group = scim.get_resource_model("Group")
     seen = {}
 
     created = scim.create(User(user_name=address, display_name="Dee Directory"))
@@ -40,6 +41,8 @@ def main():
     fetched.active = True
     replaced = scim.replace(fetched)
     seen["replaced"] = {"display_name": replaced.display_name, "active": replaced.active}
+
+    seen["groups"] = sorted(group.display_name for group in scim.query(Group).resources or [])
 
     scim.delete(User, created.id)
     seen["after_delete"] = [

@@ -47,6 +47,8 @@ pub struct Identity {
     pub(crate) public_api_url: String,
     /// APP_BASE_URL without its trailing slash; empty where no web app is deployed.
     pub(crate) app_base_url: String,
+    /// CHANGE_REQUEST_TTL_SECONDS: how long a change the directory asks for can be approved.
+    pub(crate) change_request_ttl_seconds: i64,
     /// AUTO_PROVISION_ENABLED: a new tenant starts on a trial licence.
     pub(crate) auto_provision: bool,
 }
@@ -539,6 +541,12 @@ steward_kit::routes! {
         "PUT /scim/v2/Users/{userId}" => scim_replace_user,
         "PATCH /scim/v2/Users/{userId}" => scim_patch_user,
         "DELETE /scim/v2/Users/{userId}" => scim_delete_user,
+        "GET /scim/v2/Groups" => scim_groups,
+        "POST /scim/v2/Groups" => scim_create_group,
+        "GET /scim/v2/Groups/{groupId}" => scim_group,
+        "PUT /scim/v2/Groups/{groupId}" => scim_replace_group,
+        "PATCH /scim/v2/Groups/{groupId}" => scim_patch_group,
+        "DELETE /scim/v2/Groups/{groupId}" => scim_delete_group,
         "DELETE /v1/me/sessions/{sessionId}" => revoke_one,
     }
 }

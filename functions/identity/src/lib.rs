@@ -58,6 +58,14 @@ struct AddressesConfig {
     app_base_url: String,
 }
 
+/// How long a change the directory asks for can be approved (template.yaml's
+/// ChangeRequestTtlSeconds; SPEC §B: 72 hours).
+#[derive(Debug, Clone, Deserialize)]
+struct ChangeRequestsConfig {
+    #[serde(default = "defaults::change_request")]
+    change_request_ttl_seconds: i64,
+}
+
 /// Where the emails an account needs are queued (template.yaml).
 #[derive(Debug, Clone, Deserialize)]
 struct QueuesConfig {
@@ -77,6 +85,9 @@ mod defaults {
     pub fn window() -> i64 {
         900
     }
+    pub fn change_request() -> i64 {
+        72 * 3600
+    }
 }
 
 pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, ConfigError> {
@@ -85,6 +96,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
     let limits: LimitsConfig = instance.parse()?;
     let queues: QueuesConfig = instance.parse()?;
     let addresses: AddressesConfig = instance.parse()?;
+    let change_requests: ChangeRequestsConfig = instance.parse()?;
     let table = instance.table();
     let keys = Keys::derive(&instance.common.signing_secret);
     let identity = Identity {
@@ -98,6 +110,7 @@ pub fn init(env: &Env, aws: &SdkConfig) -> Result<HttpFunction<Identity>, Config
         providers: single_sign_on::provider::Providers::new(),
         public_api_url: addresses.public_api_url.trim_end_matches('/').to_owned(),
         app_base_url: addresses.app_base_url.trim_end_matches('/').to_owned(),
+        change_request_ttl_seconds: change_requests.change_request_ttl_seconds,
         account_mail: AccountMailQueue::new(aws, queues.account_mail_queue_url),
         guard: instance.guard()?,
         auditor: instance.auditor(),

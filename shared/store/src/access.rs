@@ -550,6 +550,25 @@ impl AccessStore {
             .map_err(StoreError::from_sdk)
     }
 
+    /// Writes a change request with its audit entry unless one of its id exists already (a
+    /// directory asking again for the same change): `false` then, nothing written.
+    pub async fn request_once(
+        &self,
+        request: &ChangeRequestRecord,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let table = self.table.name();
+        let items = vec![
+            put(request, table, Some("attribute_not_exists(pk)"))?,
+            put(audit, table, None)?,
+        ];
+        match self.table.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(error) if failed_condition(&error) == Some(0) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
     /// Moves a pending, unexpired item (`CHANGE#` or `INVITE#`) to `status`, with its audit
     /// entry and `reason`, releasing the seat a revoked invitation held in `release_seat_of`'s
     /// licence; `false` when it was not pending any more (nothing written).

@@ -1508,6 +1508,83 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             400,
         )
         .await;
+    // A group is a role; under dual approval (the default) each grant asks an admin: one
+    // change request, and none again for the same change.
+    let made_id = made.trim_start_matches("/Users/").to_owned();
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "manager", "members": [{ "value": made_id }],
+    });
+    script
+        .step(
+            "POST /scim/v2/Groups",
+            directory(Method::POST, "/Groups", Some(group)),
+            201,
+        )
+        .await;
+    script
+        .step(
+            "POST /scim/v2/Groups",
+            directory(
+                Method::POST,
+                "/Groups",
+                Some(json!({ "displayName": "owner" })),
+            ),
+            400,
+        )
+        .await;
+    let add_made = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": made_id }] }],
+    });
+    script
+        .step_counting(
+            "PATCH /scim/v2/Groups/{groupId}",
+            directory(Method::PATCH, "/Groups/manager", Some(add_made)),
+            200,
+            0,
+        )
+        .await;
+    script
+        .step(
+            "PATCH /scim/v2/Groups/{groupId}",
+            directory(
+                Method::PATCH,
+                "/Groups/manager",
+                Some(json!({ "Operations": [] })),
+            ),
+            400,
+        )
+        .await;
+    script
+        .step(
+            "PUT /scim/v2/Groups/{groupId}",
+            directory(
+                Method::PUT,
+                "/Groups/provider",
+                Some(json!({ "displayName": "provider", "members": [{ "value": made_id }] })),
+            ),
+            200,
+        )
+        .await;
+    script
+        .step(
+            "PUT /scim/v2/Groups/{groupId}",
+            directory(
+                Method::PUT,
+                "/Groups/provider",
+                Some(json!({ "displayName": "boss" })),
+            ),
+            400,
+        )
+        .await;
+    script
+        .step(
+            "DELETE /scim/v2/Groups/{groupId}",
+            directory(Method::DELETE, "/Groups/manager", None),
+            400,
+        )
+        .await;
     for status in [204, 404] {
         script
             .step(

@@ -104,6 +104,11 @@ async fn an_independent_scim_client_creates_finds_suspends_replaces_and_deletes_
         json!({ "display_name": "Dee D.", "active": true })
     );
     assert_eq!(seen["after_delete"], json!([]));
+    assert_eq!(
+        seen["groups"],
+        json!(["admin", "auditor", "manager", "member", "provider"]),
+        "every role but owner is a group"
+    );
 
     // Every change is in the organisation's audit log, by the directory.
     let audit = stack.audit_entries(&owner).await;
@@ -369,5 +374,179 @@ async fn a_suspended_user_is_cut_off_and_errors_seats_and_tenants_hold() {
         &scim(&stack, &token, Method::GET, "/Users", None).await,
         401,
         None,
+    );
+}
+
+#[tokio::test]
+async fn groups_are_roles_and_the_directorys_grants_wait_for_a_second_admin() {
+    let stack = TestStack::with_parameters(&[("AuthorizerCacheSeconds", "0")]).await;
+    let (owner, token) = organisation(&stack, "Acme Rooms", "owner@acme.test").await;
+    let (status, _, dee) = scim(
+        &stack,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(new_user("dee@acme.test")),
+    )
+    .await;
+    assert_eq!(status, 201, "{dee}");
+    let dee = dee["id"].as_str().unwrap().to_owned();
+    let (status, _, found) = scim(
+        &stack,
+        &token,
+        Method::GET,
+        "/Groups?filter=displayName%20eq%20%22manager%22",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &found["totalResults"]),
+        (200, &json!(1)),
+        "{found}"
+    );
+    assert_eq!(found["Resources"][0]["members"], json!([]));
+
+    // Dual approval is on (the default): the directory's grant waits for an admin, once.
+    let add_dee = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": dee }] }],
+    });
+    for _ in 0..2 {
+        let (status, _, group) = scim(
+            &stack,
+            &token,
+            Method::PATCH,
+            "/Groups/manager",
+            Some(add_dee.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{group}");
+        assert_eq!(
+            group["members"],
+            json!([]),
+            "not granted before it is approved"
+        );
+    }
+    let (status, _, requests) =
+        send(stack.as_person(&owner, Method::GET, "/v1/change-requests")).await;
+    assert_eq!(status, 200, "{requests}");
+    let asked: Vec<&Value> = requests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["requested_by"] == "directory")
+        .collect();
+    assert_eq!(asked.len(), 1, "asking twice makes one request: {requests}");
+    assert_eq!(asked[0]["change"]["kind"], "grant_role");
+    assert_eq!(asked[0]["change"]["user_id"], dee.as_str());
+    let id = asked[0]["id"]
+        .as_str()
+        .or(asked[0]["change_request_id"].as_str())
+        .unwrap();
+    let (status, approved) = stack
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/v1/change-requests/{id}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let (_, _, group) = scim(&stack, &token, Method::GET, "/Groups/manager", None).await;
+    assert_eq!(group["members"][0]["value"], dee.as_str(), "{group}");
+    let (_, _, user) = scim(&stack, &token, Method::GET, &format!("/Users/{dee}"), None).await;
+    assert!(
+        user["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "value": "manager" })),
+        "{user}"
+    );
+
+    // What a directory may not do with groups.
+    assert_scim_error(
+        &scim(&stack, &token, Method::POST, "/Groups", Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "no-such-role",
+        }))).await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &scim(
+            &stack,
+            &token,
+            Method::POST,
+            "/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "owner",
+            })),
+        )
+        .await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &scim(&stack, &token, Method::GET, "/Groups/owner", None).await,
+        404,
+        None,
+    );
+    assert_scim_error(
+        &scim(&stack, &token, Method::DELETE, "/Groups/manager", None).await,
+        400,
+        Some("mutability"),
+    );
+    assert_scim_error(
+        &scim(
+            &stack,
+            &token,
+            Method::PATCH,
+            "/Groups/manager",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "path": "displayName", "value": "boss" }],
+            })),
+        )
+        .await,
+        400,
+        Some("invalidPath"),
+    );
+    // All or none: `member` kept to Dee alone would leave Eli with no role, so nothing is
+    // asked, not even Dee's part.
+    let (status, _, _) = scim(
+        &stack,
+        &token,
+        Method::POST,
+        "/Users",
+        Some(new_user("eli@acme.test")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let before = send(stack.as_person(&owner, Method::GET, "/v1/change-requests"))
+        .await
+        .2;
+    let (status, _, refused) = scim(
+        &stack,
+        &token,
+        Method::PUT,
+        "/Groups/member",
+        Some(json!({ "displayName": "member", "members": [{ "value": dee }] })),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    let after = send(stack.as_person(&owner, Method::GET, "/v1/change-requests"))
+        .await
+        .2;
+    assert_eq!(before["items"], after["items"]);
+    assert_scim_error(
+        &scim(
+            &stack,
+            &token,
+            Method::GET,
+            "/Groups?filter=members%20eq%20%22x%22",
+            None,
+        )
+        .await,
+        400,
+        Some("invalidFilter"),
     );
 }

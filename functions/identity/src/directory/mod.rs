@@ -5,8 +5,10 @@
 //! it joins with the single sign-on's default role (`member` without one), takes a seat (402
 //! when none is left), and signs in through the organisation's provider or, after a password
 //! reset, with a password. `active: false` suspends the membership and ends its sessions;
-//! deleting removes the membership and frees its seat.
+//! deleting removes the membership and frees its seat. `Groups` are the organisation's roles
+//! (groups.rs).
 
+mod groups;
 mod resources;
 mod tokens;
 
@@ -32,10 +34,10 @@ use crate::handlers::Identity;
 use crate::provisioning::Newcomer;
 
 /// Who the audit log names for what the directory does.
-const ACTOR: &str = "directory";
+pub(super) const ACTOR: &str = "directory";
 
 /// A SCIM answer: the status and the body, or a SCIM error.
-type Answer = Result<(StatusCode, Value), ScimError>;
+pub(super) type Answer = Result<(StatusCode, Value), ScimError>;
 
 impl From<ApiError> for ScimError {
     fn from(error: ApiError) -> Self {
@@ -49,7 +51,7 @@ impl From<ApiError> for ScimError {
 }
 
 /// The answer as SCIM sends it: its own media type, its own error bodies.
-fn respond(answer: Answer) -> Result<Response<Body>, ApiError> {
+pub(super) fn respond(answer: Answer) -> Result<Response<Body>, ApiError> {
     let (status, body) = match answer {
         Ok((status, body)) => (status, Some(body)),
         Err(error) => (
@@ -70,7 +72,7 @@ fn respond(answer: Answer) -> Result<Response<Body>, ApiError> {
 impl Identity {
     /// The directory a request's bearer token is, if the token is one of its organisation's
     /// and the licence has `sso`: the organisation, as a service acting in it.
-    async fn directory(&self, request: &ApiRequest) -> Result<Caller, ScimError> {
+    pub(super) async fn directory(&self, request: &ApiRequest) -> Result<Caller, ScimError> {
         let unauthorized = || {
             ScimError::new(
                 401,
@@ -447,7 +449,7 @@ impl Identity {
     }
 
     /// Commits `change` as the directory, retried when another change committed first.
-    async fn directory_change(
+    pub(super) async fn directory_change(
         &self,
         request: &ApiRequest,
         directory: &Caller,
@@ -463,10 +465,13 @@ impl Identity {
                 .await
                 .map_err(ApiError::from)?
                 .ok_or(ApiError::Unauthorized)?;
-            // The directory is no member: only its limits apply (never an owner).
-            change
-                .authorised_for(ACTOR, &state)
-                .map_err(|error| ScimError::new(403, None, error.to_string()))?;
+            // The directory is no member: an owner is never its to suspend or remove. Its
+            // grants are of groupable roles (never owner), with an admin's authority.
+            if !matches!(change, Change::GrantRole { .. } | Change::RevokeRole { .. }) {
+                change
+                    .authorised_for(ACTOR, &state)
+                    .map_err(|error| ScimError::new(403, None, error.to_string()))?;
+            }
             let next = change
                 .next_state(&state)
                 .map_err(|error| ScimError::new(409, None, error.to_string()))?;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use steward_store::identity::UserRecord;
 
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -66,6 +67,121 @@ pub fn user(user: &UserRecord, base: &str) -> Value {
             "location": format!("{base}/scim/v2/Users/{}", user.user_id),
         },
     })
+}
+
+/// A role of the organisation as a SCIM `Group`, with the members holding it.
+pub fn group(role: &str, members: &[&UserRecord], base: &str) -> Value {
+    json!({
+        "schemas": [GROUP],
+        "id": role,
+        "displayName": role,
+        "members": members
+            .iter()
+            .map(|user| json!({
+                "value": user.user_id,
+                "display": user.name,
+                "$ref": format!("{base}/scim/v2/Users/{}", user.user_id),
+            }))
+            .collect::<Vec<_>>(),
+        "meta": {
+            "resourceType": "Group",
+            "location": format!("{base}/scim/v2/Groups/{role}"),
+        },
+    })
+}
+
+/// The one group filter answered: `displayName eq "<role>"`.
+pub fn display_name_filter(filter: &str) -> Result<String, ScimError> {
+    let refuse = || {
+        ScimError::bad(
+            "invalidFilter",
+            format!("only displayName eq \"<role>\" is supported, not {filter:?}"),
+        )
+    };
+    let mut words = filter.trim().splitn(3, char::is_whitespace);
+    let (Some(attribute), Some(operator), Some(value)) = (words.next(), words.next(), words.next())
+    else {
+        return Err(refuse());
+    };
+    if !attribute.eq_ignore_ascii_case("displayName") || !operator.eq_ignore_ascii_case("eq") {
+        return Err(refuse());
+    }
+    serde_json::from_str::<String>(value.trim()).map_err(|_| refuse())
+}
+
+/// What a group PATCH (or PUT) asks: members to add, to remove, or the whole list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersChange {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+    pub replace: Option<Vec<String>>,
+}
+
+fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
+    let items = match value {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![value.clone()],
+        _ => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "members are [{\"value\": \"<user id>\"}]",
+            ));
+        }
+    };
+    items
+        .iter()
+        .map(|item| {
+            item["value"].as_str().map(str::to_owned).ok_or_else(|| {
+                ScimError::bad("invalidValue", "a member is {\"value\": \"<user id>\"}")
+            })
+        })
+        .collect()
+}
+
+/// Reads a group PatchOp: `add` or `replace` of `members`, `remove` of `members` (all, with a
+/// value listing some, or `members[value eq "<id>"]`). `displayName` is the role's name, which
+/// the directory does not change.
+pub fn group_patch(body: &Value) -> Result<MembersChange, ScimError> {
+    let schemas = body["schemas"].as_array();
+    if !schemas.is_some_and(|s| s.iter().any(|schema| schema == PATCH_OP)) {
+        return Err(ScimError::bad(
+            "invalidSyntax",
+            format!("a PATCH names the schema {PATCH_OP}"),
+        ));
+    }
+    let operations = body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .filter(|ops| !ops.is_empty())
+        .ok_or_else(|| {
+            ScimError::bad("invalidSyntax", "Operations lists one or more operations")
+        })?;
+    let mut change = MembersChange::default();
+    for operation in operations {
+        let op = operation["op"].as_str().unwrap_or("").to_ascii_lowercase();
+        let path = operation["path"].as_str().unwrap_or("members");
+        let value = &operation["value"];
+        let filtered = path
+            .strip_prefix("members[value eq ")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|quoted| serde_json::from_str::<String>(quoted).ok());
+        match (op.as_str(), path, filtered) {
+            ("add", "members", _) => change.add.extend(member_ids(value)?),
+            ("replace", "members", _) => change.replace = Some(member_ids(value)?),
+            ("remove", "members", _) if value.is_null() => change.replace = Some(Vec::new()),
+            ("remove", "members", _) => change.remove.extend(member_ids(value)?),
+            ("remove", _, Some(id)) => change.remove.push(id),
+            _ => {
+                return Err(ScimError::bad(
+                    "invalidPath",
+                    format!(
+                        "{op} of {path:?} is not supported: a group's members change, its name is its role's"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(change)
 }
 
 /// A page of resources (RFC 7644 §3.4.2): `total` in all, this page from `start_index`.
@@ -325,20 +441,31 @@ pub fn service_provider_config(base: &str) -> Value {
 
 /// `GET /scim/v2/ResourceTypes` (RFC 7643 §6).
 pub fn resource_types(base: &str) -> Value {
-    list(
-        vec![json!({
+    let resource_type = |name: &str, endpoint: &str, description: &str, schema: &str| {
+        json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-            "id": "User",
-            "name": "User",
-            "endpoint": "/Users",
-            "description": "A member of the organisation",
-            "schema": USER,
+            "id": name,
+            "name": name,
+            "endpoint": endpoint,
+            "description": description,
+            "schema": schema,
             "meta": {
                 "resourceType": "ResourceType",
-                "location": format!("{base}/scim/v2/ResourceTypes/User"),
+                "location": format!("{base}/scim/v2/ResourceTypes/{name}"),
             },
-        })],
-        1,
+        })
+    };
+    list(
+        vec![
+            resource_type("User", "/Users", "A member of the organisation", USER),
+            resource_type(
+                "Group",
+                "/Groups",
+                "A role of the organisation and its holders",
+                GROUP,
+            ),
+        ],
+        2,
         1,
     )
 }
@@ -357,46 +484,74 @@ pub fn schemas(base: &str) -> Value {
         })
     };
     list(
-        vec![json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": USER,
-            "name": "User",
-            "description": "A member of the organisation",
-            "attributes": [
-                attribute("userName", "string", "immutable", true, "The member's email address"),
-                attribute("displayName", "string", "readWrite", false, "The name the organisation shows"),
-                attribute("active", "boolean", "readWrite", false, "false suspends the membership and ends its sessions"),
-                {
-                    "name": "name", "type": "complex", "multiValued": false, "required": false,
-                    "mutability": "readWrite", "returned": "default",
-                    "subAttributes": [
-                        attribute("formatted", "string", "readWrite", false, "The full name"),
-                        attribute("givenName", "string", "writeOnly", false, "Read into the full name"),
-                        attribute("familyName", "string", "writeOnly", false, "Read into the full name"),
-                    ],
+        vec![
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+                "id": USER,
+                "name": "User",
+                "description": "A member of the organisation",
+                "attributes": [
+                    attribute("userName", "string", "immutable", true, "The member's email address"),
+                    attribute("displayName", "string", "readWrite", false, "The name the organisation shows"),
+                    attribute("active", "boolean", "readWrite", false, "false suspends the membership and ends its sessions"),
+                    {
+                        "name": "name", "type": "complex", "multiValued": false, "required": false,
+                        "mutability": "readWrite", "returned": "default",
+                        "subAttributes": [
+                            attribute("formatted", "string", "readWrite", false, "The full name"),
+                            attribute("givenName", "string", "writeOnly", false, "Read into the full name"),
+                            attribute("familyName", "string", "writeOnly", false, "Read into the full name"),
+                        ],
+                    },
+                    {
+                        "name": "emails", "type": "complex", "multiValued": true, "required": false,
+                        "mutability": "readOnly", "returned": "default",
+                        "subAttributes": [
+                            attribute("value", "string", "readOnly", false, "The address: userName"),
+                            attribute("type", "string", "readOnly", false, "work"),
+                            attribute("primary", "boolean", "readOnly", false, "true: the one address"),
+                        ],
+                    },
+                    {
+                        "name": "roles", "type": "complex", "multiValued": true, "required": false,
+                        "mutability": "readOnly", "returned": "default",
+                        "description": "The member's roles in the organisation (its admins grant them)",
+                        "subAttributes": [attribute("value", "string", "readOnly", false, "A role's name")],
+                    },
+                ],
+                "meta": {
+                    "resourceType": "Schema",
+                    "location": format!("{base}/scim/v2/Schemas/{USER}"),
                 },
-                {
-                    "name": "emails", "type": "complex", "multiValued": true, "required": false,
-                    "mutability": "readOnly", "returned": "default",
-                    "subAttributes": [
-                        attribute("value", "string", "readOnly", false, "The address: userName"),
-                        attribute("type", "string", "readOnly", false, "work"),
-                        attribute("primary", "boolean", "readOnly", false, "true: the one address"),
-                    ],
+            }),
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+                "id": GROUP,
+                "name": "Group",
+                "description": "A role of the organisation; its members hold it",
+                "attributes": [
+                    attribute("displayName", "string", "immutable", true, "The role's name"),
+                    {
+                        "name": "members", "type": "complex", "multiValued": true, "required": false,
+                        "mutability": "readWrite", "returned": "default",
+                        "subAttributes": [
+                            attribute("value", "string", "immutable", false, "A user's id"),
+                            attribute("display", "string", "readOnly", false, "The user's name"),
+                            {
+                                "name": "$ref", "type": "reference", "referenceTypes": ["User"],
+                                "multiValued": false, "required": false, "caseExact": false,
+                                "mutability": "immutable", "returned": "default", "uniqueness": "none",
+                            },
+                        ],
+                    },
+                ],
+                "meta": {
+                    "resourceType": "Schema",
+                    "location": format!("{base}/scim/v2/Schemas/{GROUP}"),
                 },
-                {
-                    "name": "roles", "type": "complex", "multiValued": true, "required": false,
-                    "mutability": "readOnly", "returned": "default",
-                    "description": "The member's roles in the organisation (its admins grant them)",
-                    "subAttributes": [attribute("value", "string", "readOnly", false, "A role's name")],
-                },
-            ],
-            "meta": {
-                "resourceType": "Schema",
-                "location": format!("{base}/scim/v2/Schemas/{USER}"),
-            },
-        })],
-        1,
+            }),
+        ],
+        2,
         1,
     )
 }
