@@ -379,7 +379,11 @@ async fn a_suspended_user_is_cut_off_and_errors_seats_and_tenants_hold() {
 
 #[tokio::test]
 async fn groups_are_roles_and_the_directorys_grants_wait_for_a_second_admin() {
-    let stack = TestStack::with_parameters(&[("AuthorizerCacheSeconds", "0")]).await;
+    let stack = TestStack::with_parameters(&[
+        ("AuthorizerCacheSeconds", "0"),
+        ("LicensingConfigCacheSeconds", "0"),
+    ])
+    .await;
     let (owner, token) = organisation(&stack, "Acme Rooms", "owner@acme.test").await;
     let (status, _, dee) = scim(
         &stack,
@@ -548,5 +552,13 @@ async fn groups_are_roles_and_the_directorys_grants_wait_for_a_second_admin() {
         .await,
         400,
         Some("invalidFilter"),
+    );
+
+    // Without the licence's sso feature the directory is refused, in SCIM's words.
+    stack.enforce_offering(&owner, "essential").await;
+    assert_scim_error(
+        &scim(&stack, &token, Method::GET, "/Users", None).await,
+        403,
+        None,
     );
 }
