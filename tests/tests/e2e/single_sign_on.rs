@@ -500,3 +500,38 @@ async fn settings_are_checked_licensed_and_each_organisations_own() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn a_first_sign_in_with_no_seat_left_is_a_402_and_makes_nobody() {
+    let sso = Sso::start().await;
+    // The trial's ten seats, enforced: the owner and nine more made by the directory.
+    sso.stack.enforce_offering(&sso.owner, "trial").await;
+    let (status, token) = sso
+        .stack
+        .call(
+            &sso.owner,
+            Method::POST,
+            "/v1/settings/scim/tokens",
+            json!({ "name": "Fill" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let token = token["token"].as_str().unwrap();
+    for i in 0..9 {
+        let (status, _, body) = send(
+            sso.stack
+                .post("/scim/v2/Users")
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(json!({ "userName": format!("seat{i}@acme.test") }).to_string()),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let members = sso.members().await.len();
+    let callback = sso.to_callback("ada@acme.test", "ada").await;
+    let (status, _, problem) = sso.visit(&callback).await;
+    assert_eq!(status, 402, "{problem}");
+    assert_eq!(problem["limit"]["name"], "seats", "{problem}");
+    assert_eq!(sso.members().await.len(), members);
+}
