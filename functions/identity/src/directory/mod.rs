@@ -109,18 +109,27 @@ impl Identity {
         &self.public_api_url
     }
 
+    /// A description of the service (`document` at the API's public URL), to a directory with
+    /// a token.
+    async fn describe(
+        &self,
+        request: &ApiRequest,
+        document: fn(&str) -> Value,
+    ) -> Result<Response<Body>, ApiError> {
+        respond(
+            self.directory(request)
+                .await
+                .map(|_| (StatusCode::OK, document(self.scim_base()))),
+        )
+    }
+
     /// `GET /scim/v2/ServiceProviderConfig`.
     pub(crate) async fn scim_config(
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        respond(match self.directory(request).await {
-            Ok(_) => Ok((
-                StatusCode::OK,
-                resources::service_provider_config(self.scim_base()),
-            )),
-            Err(error) => Err(error),
-        })
+        self.describe(request, resources::service_provider_config)
+            .await
     }
 
     /// `GET /scim/v2/ResourceTypes`.
@@ -128,10 +137,7 @@ impl Identity {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        respond(match self.directory(request).await {
-            Ok(_) => Ok((StatusCode::OK, resources::resource_types(self.scim_base()))),
-            Err(error) => Err(error),
-        })
+        self.describe(request, resources::resource_types).await
     }
 
     /// `GET /scim/v2/Schemas`.
@@ -139,10 +145,7 @@ impl Identity {
         &self,
         request: &ApiRequest,
     ) -> Result<Response<Body>, ApiError> {
-        respond(match self.directory(request).await {
-            Ok(_) => Ok((StatusCode::OK, resources::schemas(self.scim_base()))),
-            Err(error) => Err(error),
-        })
+        self.describe(request, resources::schemas).await
     }
 
     /// `GET /scim/v2/Users`: every member, or the one `filter=userName eq "…"` names, a page

@@ -138,10 +138,8 @@ fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
         .collect()
 }
 
-/// Reads a group PatchOp: `add` or `replace` of `members`, `remove` of `members` (all, with a
-/// value listing some, or `members[value eq "<id>"]`). `displayName` is the role's name, which
-/// the directory does not change.
-pub fn group_patch(body: &Value) -> Result<MembersChange, ScimError> {
+/// The operations of a PatchOp (RFC 7644 §3.5.2): it names its schema and lists one or more.
+fn operations(body: &Value) -> Result<&Vec<Value>, ScimError> {
     let schemas = body["schemas"].as_array();
     if !schemas.is_some_and(|s| s.iter().any(|schema| schema == PATCH_OP)) {
         return Err(ScimError::bad(
@@ -149,13 +147,17 @@ pub fn group_patch(body: &Value) -> Result<MembersChange, ScimError> {
             format!("a PATCH names the schema {PATCH_OP}"),
         ));
     }
-    let operations = body
-        .get("Operations")
+    body.get("Operations")
         .and_then(Value::as_array)
         .filter(|ops| !ops.is_empty())
-        .ok_or_else(|| {
-            ScimError::bad("invalidSyntax", "Operations lists one or more operations")
-        })?;
+        .ok_or_else(|| ScimError::bad("invalidSyntax", "Operations lists one or more operations"))
+}
+
+/// Reads a group PatchOp: `add` or `replace` of `members`, `remove` of `members` (all, with a
+/// value listing some, or `members[value eq "<id>"]`). `displayName` is the role's name, which
+/// the directory does not change.
+pub fn group_patch(body: &Value) -> Result<MembersChange, ScimError> {
+    let operations = operations(body)?;
     let mut change = MembersChange::default();
     for operation in operations {
         let op = operation["op"].as_str().unwrap_or("").to_ascii_lowercase();
@@ -348,20 +350,7 @@ pub struct UserPatch {
 /// Reads a PatchOp: `replace` (or `add`) of `active`, `displayName` or `name.formatted`, by
 /// path or as a value object without one (as Entra ID sends it). Anything else is refused.
 pub fn user_patch(body: &Value) -> Result<UserPatch, ScimError> {
-    let schemas = body["schemas"].as_array();
-    if !schemas.is_some_and(|s| s.iter().any(|schema| schema == PATCH_OP)) {
-        return Err(ScimError::bad(
-            "invalidSyntax",
-            format!("a PATCH names the schema {PATCH_OP}"),
-        ));
-    }
-    let operations = body
-        .get("Operations")
-        .and_then(Value::as_array)
-        .filter(|ops| !ops.is_empty())
-        .ok_or_else(|| {
-            ScimError::bad("invalidSyntax", "Operations lists one or more operations")
-        })?;
+    let operations = operations(body)?;
     let mut patch = UserPatch::default();
     for operation in operations {
         let op = operation["op"].as_str().unwrap_or("").to_ascii_lowercase();
