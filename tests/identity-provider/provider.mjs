@@ -16,6 +16,7 @@
 //     never published, under a published key's id), "unknown-key" (a key id never published),
 //     "none" (alg none, no signature), "hmac" (HS256 keyed with the published public key).
 //   POST /_test/rotate-keys: a new signing key, published beside the old one and used from now.
+//   POST /_test/groups {"login": "…", "groups": [...]}: the account's groups from now on.
 import { createServer } from 'node:http';
 
 import * as jose from 'jose';
@@ -80,13 +81,21 @@ const build = () => {
 
 let tamper = null;
 
+const jsonBody = (ctx) => new Promise((resolve) => {
+  let text = '';
+  ctx.req.on('data', (chunk) => { text += chunk; });
+  ctx.req.on('end', () => resolve(JSON.parse(text || '{}')));
+});
+
 async function testRoutes(ctx, next) {
+  if (ctx.method === 'POST' && ctx.path === '/_test/groups') {
+    const body = await jsonBody(ctx);
+    settings.accounts[body.login].groups = body.groups;
+    ctx.status = 204;
+    return undefined;
+  }
   if (ctx.method === 'POST' && ctx.path === '/_test/next-id-token') {
-    const body = await new Promise((resolve) => {
-      let text = '';
-      ctx.req.on('data', (chunk) => { text += chunk; });
-      ctx.req.on('end', () => resolve(JSON.parse(text || '{}')));
-    });
+    const body = await jsonBody(ctx);
     tamper = body.tamper ?? null;
     ctx.status = 204;
     return undefined;

@@ -105,6 +105,19 @@ impl IdentityProvider {
         assert_eq!(status, 204);
     }
 
+    /// `login`'s groups, in the ID tokens from now on.
+    pub async fn set_groups(&self, login: &str, groups: &[&str]) {
+        let status = self
+            .http
+            .post(format!("{}/_test/groups", self.issuer))
+            .body(json!({ "login": login, "groups": groups }).to_string())
+            .send()
+            .await
+            .expect("the provider answers")
+            .status();
+        assert_eq!(status, 204);
+    }
+
     /// The provider signs with a new key from now on, published beside the old one.
     pub async fn rotate_keys(&self) {
         let status = self

@@ -11,6 +11,7 @@ mod keys;
 mod provisioning;
 mod recovery;
 mod second_factor;
+mod service_changes;
 mod sign_in;
 mod signup;
 mod single_sign_on;

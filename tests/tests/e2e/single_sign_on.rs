@@ -233,11 +233,68 @@ async fn a_first_sign_in_at_the_provider_makes_a_member_with_the_mapped_role() {
     assert_eq!(me["email"], "grace@acme.test");
     assert_eq!(me["roles"], json!(["member"]));
 
-    // A second sign-in finds the membership: no new member.
+    // A second sign-in finds the membership: no new member. Her groups changed at the
+    // provider and the mapping is applied again; under dual approval (the default) as change
+    // requests by the provider, for an admin, once however often she signs in.
     let members = sso.members().await.len();
-    let callback = sso.to_callback("ada@acme.test", "ada").await;
-    sso.signed_in(&callback).await;
+    sso.provider.set_groups("ada", &["everyone"]).await;
+    for _ in 0..2 {
+        let callback = sso.to_callback("ada@acme.test", "ada").await;
+        let me = sso.me(&sso.signed_in(&callback).await).await;
+        assert_eq!(
+            me["roles"],
+            json!(["manager"]),
+            "not before an admin approves"
+        );
+    }
     assert_eq!(sso.members().await.len(), members);
+    let (status, requests) = sso
+        .stack
+        .ask(&sso.owner, Method::GET, "/v1/change-requests")
+        .await;
+    assert_eq!(status, 200, "{requests}");
+    let asked: Vec<&Value> = requests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["requested_by"] == "identity-provider")
+        .collect();
+    let kinds: Vec<(&Value, &Value)> = asked
+        .iter()
+        .map(|r| (&r["change"]["kind"], &r["change"]["role"]))
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        2,
+        "one grant and one revocation, asked once: {requests}"
+    );
+    assert!(
+        kinds.contains(&(&json!("grant_role"), &json!("member"))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(&json!("revoke_role"), &json!("manager"))),
+        "{kinds:?}"
+    );
+    // The grant first: the revocation alone would leave her with no role.
+    let mut asked = asked;
+    asked.sort_by_key(|r| r["change"]["kind"] != "grant_role");
+    for request in &asked {
+        let id = request["id"].as_str().unwrap();
+        let (status, approved) = sso
+            .stack
+            .call(
+                &sso.owner,
+                Method::POST,
+                &format!("/v1/change-requests/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{approved}");
+    }
+    let callback = sso.to_callback("ada@acme.test", "ada").await;
+    let me = sso.me(&sso.signed_in(&callback).await).await;
+    assert_eq!(me["roles"], json!(["member"]));
 
     let audit = sso.stack.audit_entries(&sso.owner).await;
     let actions: Vec<&str> = audit.iter().filter_map(|e| e["action"].as_str()).collect();

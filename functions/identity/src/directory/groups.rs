@@ -9,16 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use http::StatusCode;
-use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use steward_access::Caller;
 use steward_authz::BuiltInRole;
 use steward_domain::access::{Change, PolicyState, RoleRef};
-use steward_domain::digest::sha256_hex;
 use steward_kit::ApiError;
 use steward_kit::api::ApiRequest;
-use steward_store::access::{Also, ChangeRequestRecord};
 use steward_store::identity::UserRecord;
 
 use super::resources::{self, ScimError};
@@ -43,16 +40,22 @@ fn groups(state: &PolicyState) -> Vec<RoleRef> {
 }
 
 impl Identity {
-    /// The organisation's policy state and its users by id.
-    async fn roster(
-        &self,
-        tenant_id: &str,
-    ) -> Result<(PolicyState, BTreeMap<String, UserRecord>), ApiError> {
+    /// The organisation's policy state: its roles and who holds them.
+    async fn policy(&self, tenant_id: &str) -> Result<PolicyState, ApiError> {
         let (_, state) = self
             .access
             .load(tenant_id)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        Ok(state)
+    }
+
+    /// The organisation's policy state and its users by id.
+    async fn roster(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(PolicyState, BTreeMap<String, UserRecord>), ApiError> {
+        let state = self.policy(tenant_id).await?;
         let users = self
             .store
             .members(tenant_id, 10_000)
@@ -141,7 +144,7 @@ impl Identity {
             let directory = self.directory(request).await?;
             let body: Value = request.json()?;
             let name = body["displayName"].as_str().unwrap_or("");
-            let (state, _) = self.roster(directory.tenant_id()).await?;
+            let state = self.policy(directory.tenant_id()).await?;
             let role = RoleRef::parse(name).ok().filter(|role| groupable(role, &state)).ok_or_else(|| {
                 ScimError::bad(
                     "invalidValue",
@@ -173,7 +176,7 @@ impl Identity {
         respond(
             async {
                 let directory = self.directory(request).await?;
-                let (state, _) = self.roster(directory.tenant_id()).await?;
+                let state = self.policy(directory.tenant_id()).await?;
                 let role = Self::group_of(request, &state)?;
                 let body: Value = request.json()?;
                 let change = resources::group_patch(&body)?;
@@ -192,7 +195,7 @@ impl Identity {
         respond(
             async {
                 let directory = self.directory(request).await?;
-                let (state, _) = self.roster(directory.tenant_id()).await?;
+                let state = self.policy(directory.tenant_id()).await?;
                 let role = Self::group_of(request, &state)?;
                 let body: Value = request.json()?;
                 if body["displayName"]
@@ -221,7 +224,7 @@ impl Identity {
         respond(
             async {
                 let directory = self.directory(request).await?;
-                let (state, _) = self.roster(directory.tenant_id()).await?;
+                let state = self.policy(directory.tenant_id()).await?;
                 let role = Self::group_of(request, &state)?;
                 Err(ScimError::bad(
                     "mutability",
@@ -295,54 +298,15 @@ impl Identity {
                 .apply(&mut preview)
                 .map_err(|error| ScimError::new(409, None, error.to_string()))?;
         }
-        for change in changes {
-            if state.dual_approval {
-                self.ask_approval(request, tenant_id, change).await?;
-            } else {
-                self.directory_change(request, directory, &change, Also::Nothing)
-                    .await?;
-            }
-        }
-        let (state, users) = self.roster(tenant_id).await?;
-        Ok((StatusCode::OK, self.group_view(role, &state, &users)))
-    }
-
-    /// Asks the organisation's admins to approve `change` (a change request by `directory`),
-    /// once: its id is the change's own, so the directory asking again makes no second one.
-    async fn ask_approval(
-        &self,
-        request: &ApiRequest,
-        tenant_id: &str,
-        change: Change,
-    ) -> Result<(), ApiError> {
-        let text = serde_json::to_string(&change).map_err(ApiError::internal)?;
-        let id = format!("chg_directory_{}", &sha256_hex(text)[..32]);
-        let now = Timestamp::now();
-        let (pk, sk) = ChangeRequestRecord::key(tenant_id, &id);
-        let record = ChangeRequestRecord {
-            pk,
-            sk,
-            change_request_id: id.clone(),
-            change,
-            requested_by: ACTOR.to_owned(),
-            created_at: now.to_string(),
-            expires_at: now.as_second() + self.change_request_ttl_seconds,
-            status: "pending".into(),
-            decided_by: None,
-            decided_at: None,
-            reason: None,
+        // Read again only when a change was committed: a request asked for changes nothing.
+        let committed = !state.dual_approval && !changes.is_empty();
+        self.change_roles_as(request, tenant_id, ACTOR, &state, changes)
+            .await?;
+        let (state, users) = if committed {
+            self.roster(tenant_id).await?
+        } else {
+            (state, users)
         };
-        let audit = self.audit(
-            request,
-            tenant_id,
-            ACTOR,
-            "change_request.create",
-            &format!("change_request:{id}"),
-            json!({ "change": record.change }),
-        );
-        if self.access.request_once(&record, &audit).await? {
-            tracing::info!(change_request = %id, "the directory asked for a role change");
-        }
-        Ok(())
+        Ok((StatusCode::OK, self.group_view(role, &state, &users)))
     }
 }

@@ -26,7 +26,7 @@ use steward_domain::identity::Email;
 use steward_kit::ApiError;
 use steward_kit::api::ApiRequest;
 use steward_kit::retry::Optimistic;
-use steward_store::access::{Also, CommitError, PolicyCommit};
+use steward_store::access::Also;
 use steward_store::identity::UserRecord;
 
 use self::resources::{MEDIA_TYPE, ScimError};
@@ -261,10 +261,19 @@ impl Identity {
         };
         let mut tries = Optimistic::new();
         while tries.next().await {
-            if self
-                .member_by_email(directory.tenant_id(), email.as_str())
-                .await?
-                .is_some()
+            // The address's account, read once: a member here already, or the one to join.
+            let account = self
+                .store
+                .account_by_email(email.as_str())
+                .await
+                .map_err(ApiError::from)?;
+            if let Some(account) = &account
+                && self
+                    .store
+                    .membership_of(&account.account_id, directory.tenant_id())
+                    .await
+                    .map_err(ApiError::from)?
+                    .is_some()
             {
                 return Err(ScimError::new(
                     409,
@@ -272,11 +281,6 @@ impl Identity {
                     format!("{} is a member already", email.as_str()),
                 ));
             }
-            let account = self
-                .store
-                .account_by_email(email.as_str())
-                .await
-                .map_err(ApiError::from)?;
             let newcomer = Newcomer {
                 email: &email,
                 name: input.display_name.as_deref().unwrap_or(""),
@@ -403,8 +407,14 @@ impl Identity {
         } else {
             Change::SuspendMember { user_id }
         };
-        self.directory_change(request, directory, &change, Also::Nothing)
-            .await?;
+        self.commit_as(
+            request,
+            directory.tenant_id(),
+            ACTOR,
+            &change,
+            Also::Nothing,
+        )
+        .await?;
         if !active {
             let now = Timestamp::now().as_second();
             let sessions: Vec<String> = self
@@ -439,8 +449,14 @@ impl Identity {
             let change = Change::RemoveMember {
                 user_id: user.user_id.clone(),
             };
-            self.directory_change(request, &directory, &change, Also::Leave { user: &user })
-                .await?;
+            self.commit_as(
+                request,
+                directory.tenant_id(),
+                ACTOR,
+                &change,
+                Also::Leave { user: &user },
+            )
+            .await?;
             if !user.account_id.is_empty()
                 && let Err(error) = self.store.close_if_orphaned(&user.account_id).await
             {
@@ -449,62 +465,5 @@ impl Identity {
             Ok((StatusCode::NO_CONTENT, Value::Null))
         }
         .await)
-    }
-
-    /// Commits `change` as the directory, retried when another change committed first.
-    pub(super) async fn directory_change(
-        &self,
-        request: &ApiRequest,
-        directory: &Caller,
-        change: &Change,
-        also: Also<'_>,
-    ) -> Result<(), ScimError> {
-        let tenant_id = directory.tenant_id();
-        let mut tries = Optimistic::new();
-        while tries.next().await {
-            let (_, state) = self
-                .access
-                .load(tenant_id)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or(ApiError::Unauthorized)?;
-            // The directory is no member: an owner is never its to suspend or remove. Its
-            // grants are of groupable roles (never owner), with an admin's authority.
-            if !matches!(change, Change::GrantRole { .. } | Change::RevokeRole { .. }) {
-                change
-                    .authorised_for(ACTOR, &state)
-                    .map_err(|error| ScimError::new(403, None, error.to_string()))?;
-            }
-            let next = change
-                .next_state(&state)
-                .map_err(|error| ScimError::new(409, None, error.to_string()))?;
-            let audit = self.audit(
-                request,
-                tenant_id,
-                ACTOR,
-                change.action(),
-                &change.target(),
-                json!({ "policy_version": next.version }),
-            );
-            let at = Timestamp::now().to_string();
-            let commit = PolicyCommit {
-                tenant_id,
-                state: &next,
-                change,
-                audit: &audit,
-                at: &at,
-                also,
-            };
-            match self.access.commit(commit).await {
-                Ok(()) => {
-                    self.guard.forget_tenant(tenant_id);
-                    return Ok(());
-                }
-                Err(CommitError::Moved) => continue,
-                Err(CommitError::Store(error)) => return Err(ApiError::from(error).into()),
-                Err(other) => return Err(ScimError::new(409, None, other.to_string())),
-            }
-        }
-        Err(tries.spent().into())
     }
 }

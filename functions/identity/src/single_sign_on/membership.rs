@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
 use serde_json::json;
 use steward_access::Caller;
 use steward_domain::access::{Change, PolicyState, RoleRef};
@@ -14,7 +13,6 @@ use steward_domain::identity::single_sign_on::Identity as Person;
 use steward_kit::ApiError;
 use steward_kit::api::ApiRequest;
 use steward_kit::retry::Optimistic;
-use steward_store::access::{Also, CommitError, PolicyCommit};
 use steward_store::identity::UserRecord;
 use steward_store::single_sign_on::ProviderRecord;
 
@@ -93,8 +91,9 @@ impl Identity {
     }
 
     /// `user`'s roles made the ones `person`'s groups map to, when the provider maps groups
-    /// (with no mapping, roles are managed in Steward). Under dual approval a sign-in changes
-    /// no role: the difference is written to the audit log for an admin to ask for.
+    /// (with no mapping, roles are managed in Steward); under dual approval, asked of an admin
+    /// as the directory's are (service_changes.rs). The owner role is never the provider's to
+    /// give or take.
     async fn apply_group_roles(
         &self,
         request: &ApiRequest,
@@ -106,89 +105,46 @@ impl Identity {
             return Ok(user);
         }
         let tenant_id = provider.tenant_id.as_str();
-        let mut tries = Optimistic::new();
-        while tries.next().await {
-            let (_, state) = self
-                .access
-                .load(tenant_id)
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
-            let Some(member) = state.members.get(&user.user_id) else {
-                return Ok(user);
-            };
-            let wanted = mapped_roles(provider, &person.groups, &state);
-            // The owner role is never the provider's to give or take.
-            let held: BTreeSet<RoleRef> = member
-                .roles
-                .iter()
-                .filter(|role| **role != RoleRef::OWNER)
-                .cloned()
-                .collect();
-            let changes: Vec<Change> = wanted
-                .difference(&held)
-                .map(|role| Change::GrantRole {
-                    user_id: user.user_id.clone(),
-                    role: role.clone(),
-                })
-                .chain(held.difference(&wanted).map(|role| Change::RevokeRole {
-                    user_id: user.user_id.clone(),
-                    role: role.clone(),
-                }))
-                .collect();
-            let Some(first) = changes.first() else {
-                return Ok(user);
-            };
-            let audit_of = |action: &str, next_version: Option<u64>| {
-                self.audit(
-                    request,
-                    tenant_id,
-                    ACTOR,
-                    action,
-                    &format!("user:{}", user.user_id),
-                    json!({
-                        "from": held,
-                        "to": wanted,
-                        "groups": person.groups,
-                        "policy_version": next_version,
-                    }),
-                )
-            };
-            if state.dual_approval {
-                self.sso.note(&audit_of("sso.roles_differ", None)).await?;
-                return Ok(user);
-            }
-            let mut next = state.clone();
-            for change in &changes {
-                change
-                    .apply(&mut next)
-                    .map_err(|error| ApiError::Conflict(error.to_string()))?;
-            }
-            next.version = state.version + 1;
-            let audit = audit_of("sso.roles", Some(next.version));
-            let now = Timestamp::now().to_string();
-            // Every change is one member's: the commit writes that member as `next` has it.
-            let commit = PolicyCommit {
-                tenant_id,
-                state: &next,
-                change: first,
-                audit: &audit,
-                at: &now,
-                also: Also::Nothing,
-            };
-            match self.access.commit(commit).await {
-                Ok(()) => {
-                    let roles = next
-                        .members
-                        .get(&user.user_id)
-                        .map(|member| member.roles.iter().map(ToString::to_string).collect())
-                        .unwrap_or_default();
-                    return Ok(UserRecord { roles, ..user });
-                }
-                Err(CommitError::Moved) => continue,
-                Err(CommitError::Store(error)) => return Err(error.into()),
-                Err(other) => return Err(ApiError::Conflict(other.to_string())),
-            }
+        let (_, state) = self
+            .access
+            .load(tenant_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let Some(member) = state.members.get(&user.user_id) else {
+            return Ok(user);
+        };
+        let wanted = mapped_roles(provider, &person.groups, &state);
+        let held: BTreeSet<RoleRef> = member
+            .roles
+            .iter()
+            .filter(|role| **role != RoleRef::OWNER)
+            .cloned()
+            .collect();
+        // Grants first: a member never passes through holding no role.
+        let changes: Vec<Change> = wanted
+            .difference(&held)
+            .map(|role| Change::GrantRole {
+                user_id: user.user_id.clone(),
+                role: role.clone(),
+            })
+            .chain(held.difference(&wanted).map(|role| Change::RevokeRole {
+                user_id: user.user_id.clone(),
+                role: role.clone(),
+            }))
+            .collect();
+        if changes.is_empty() {
+            return Ok(user);
         }
-        Err(tries.spent())
+        let asked = state.dual_approval;
+        self.change_roles_as(request, tenant_id, ACTOR, &state, changes)
+            .await?;
+        if asked {
+            return Ok(user);
+        }
+        Ok(self
+            .store
+            .user(tenant_id, &user.user_id)
+            .await?
+            .unwrap_or(user))
     }
 }
