@@ -13,7 +13,7 @@ use serde::Deserialize;
 use steward_access::{new_id, new_secret};
 use steward_domain::digest::IdToken;
 use steward_domain::identity::recovery::{
-    LINK_MAIL_WINDOW_SECONDS, LINK_MAILS_PER_WINDOW, RESET_MINUTES, SIGN_UP_HOURS,
+    LINK_MAIL_WINDOW_SECONDS, RESET_MINUTES, SIGN_UP_HOURS, admit_link_mail,
 };
 use steward_kit::config::{Common, ConfigError, Env};
 use steward_kit::secret::keyed_hash;
@@ -272,21 +272,20 @@ impl AccountMailer {
         Ok(self.mailer.send(&email).await?)
     }
 
-    /// Counts one more email of `kind` (reset links, sign-up links) to `email` in this hour's
-    /// window: whether it may go.
+    /// Logs one more email of `kind` (reset links, sign-up links) to `email` if the address has
+    /// been sent fewer than the limit within the last window: whether it may go.
     async fn within_mail_limit(
         &self,
         kind: &str,
         email: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let start = now - now.rem_euclid(LINK_MAIL_WINDOW_SECONDS);
-        let counter = format!("{kind}#{}", keyed_hash(&self.counting, email));
-        let sent = self
-            .identity
-            .count_failure(&counter, start, start + LINK_MAIL_WINDOW_SECONDS)
-            .await?;
-        Ok(sent <= LINK_MAILS_PER_WINDOW)
+        let log = format!("{kind}#{}", keyed_hash(&self.counting, email));
+        self.identity
+            .log_if(&log, now + LINK_MAIL_WINDOW_SECONDS, |sent| {
+                admit_link_mail(sent, now)
+            })
+            .await
     }
 }
 

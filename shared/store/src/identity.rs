@@ -897,6 +897,40 @@ impl IdentityStore {
         Ok(read_failures(output.attributes.as_ref()))
     }
 
+    /// Logs `now` against `key_text` if `admit`, given the times logged so far, lets it: it
+    /// answers the times to keep (`now` among them), or `None` to refuse. Whether it was
+    /// logged. A write that lost a race to another reads again; the item expires at
+    /// `expires_at` unless written again.
+    pub async fn log_if(
+        &self,
+        key_text: &str,
+        expires_at: i64,
+        admit: impl Fn(&[i64]) -> Option<Vec<i64>>,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = (format!("THROTTLE#{key_text}"), "LOG".to_owned());
+        loop {
+            let logged: Option<SentLogRecord> =
+                self.table.get(pk.clone(), sk.clone(), true).await?;
+            let (sent, version) = logged.map_or((Vec::new(), None), |l| (l.sent, Some(l.version)));
+            let Some(sent) = admit(&sent) else {
+                return Ok(false);
+            };
+            let record = SentLogRecord {
+                pk: pk.clone(),
+                sk: sk.clone(),
+                sent,
+                version: version.map_or(1, |v| v + 1),
+                expires_at,
+            };
+            let write = crate::write::versioned_put(&record, self.table.name(), version)?;
+            match self.table.transact(vec![write]).await {
+                Ok(()) => return Ok(true),
+                Err(error) if cancelled_by_condition(&error, 0) => continue,
+                Err(error) => return Err(StoreError::from_sdk(error)),
+            }
+        }
+    }
+
     /// Forgets the failures counted against `key_text` in the window starting at
     /// `window_start` (a right answer after wrong ones).
     pub async fn forget_failures(
@@ -997,6 +1031,16 @@ fn known_pk_sk(key_text: &str) -> (String, String) {
 }
 
 /// The item counting `key_text`'s failures in the window starting at `window_start`.
+/// The times something (an email) was done against a throttle's key: `THROTTLE#<key>`/`LOG`.
+#[derive(Debug, Serialize, Deserialize)]
+struct SentLogRecord {
+    pk: String,
+    sk: String,
+    sent: Vec<i64>,
+    version: u64,
+    expires_at: i64,
+}
+
 fn throttle_key(key_text: &str, window_start: i64) -> Item {
     let (pk, sk) = throttle_pk_sk(key_text, window_start);
     key(pk, sk)

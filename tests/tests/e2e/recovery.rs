@@ -250,7 +250,8 @@ async fn asking_answers_the_same_for_known_and_unknown_addresses() {
         known.len(),
         known_median.abs_diff(unknown_median)
     );
-    // Known: emailed (at most 5 an hour, however often it is asked); unknown: nothing.
+    // Known: emailed (at most 5 in any hour, however often it is asked, whatever the clock
+    // says); unknown: nothing.
     assert_eq!(reset_tokens(&stack, "jane@acme.test").await.len(), 5);
     assert!(stack.sent_mail("nobody@acme.test").await.is_empty());
 }
