@@ -20,7 +20,7 @@ FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 # A step that takes a while says what it does before it starts (cargo then shows its progress).
 step = @printf '==> %s\n' "$(1)"
 
-.PHONY: help venv venv-build venv-bench run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator migrate clean
+.PHONY: help venv venv-build venv-bench web run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,7 +49,14 @@ $(VENV)/.installed-bench: infra/requirements-bench.txt $(VENV)/.installed
 
 venv-bench: $(VENV)/.installed-bench
 
-run: venv ## Start emulator, gateway and demo data; print where to point a client
+# The browser clients (web/): their Node dependencies, then the web app's build into
+# web/build/app, which the local gateway serves at /app/ (a few seconds once installed).
+web: ## Build the web app (web/build/app; the gateway serves it at /app/)
+	$(call step,Installing the web app's packages and building it)
+	bash web/install.sh
+	cd web && npm run --silent build -- --logLevel warn
+
+run: venv web ## Start emulator, gateway, web app and demo data; print where to go
 	$(call step,Building the local stack (the first build takes several minutes))
 	cargo build -p steward-local
 	$(call step,Starting the emulator$(,) the gateway and the demo data)
@@ -62,7 +69,7 @@ run: venv ## Start emulator, gateway and demo data; print where to point a clien
 # (at the default of one per core, half of two cores sat idle: 183 s, against 138 s at 4); at 8
 # the emulator slows until the 50-way concurrency tests run out of retries.
 TEST_THREADS ?= 4
-test: venv ## Every test: unit, emulator and end to end (the end-to-end tests are one binary, tests/tests/e2e/)
+test: venv web ## Every test: unit, emulator and end to end (the end-to-end tests are one binary, tests/tests/e2e/)
 	cargo test --workspace --lib --test '*' --no-fail-fast -- --test-threads=$(TEST_THREADS)
 
 # The fuzzing test of make test, long: 200 examples per operation, the stateful phase too,
@@ -89,7 +96,7 @@ $(MACHETE):
 	$(call step,Building cargo-machete $(MACHETE_VERSION) into .tools (once; under a minute))
 	cargo install --locked --root .tools cargo-machete@$(MACHETE_VERSION)
 
-lint: venv $(DENY) $(MACHETE) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), unused dependencies, the template (its alarms, SAM translation, cfn-lint), the OpenAPI document
+lint: venv $(DENY) $(MACHETE) ## rustfmt, clippy -D warnings, cargo-deny (licences, bans, sources), unused dependencies, the template (its alarms, SAM translation, cfn-lint), the OpenAPI document, the web app (its generated client current, svelte-check)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(DENY) deny --log-level error check licenses bans sources
@@ -97,6 +104,8 @@ lint: venv $(DENY) $(MACHETE) ## rustfmt, clippy -D warnings, cargo-deny (licenc
 	$(PYTHON) infra/monitoring/alarms.py --check template.yaml
 	$(PYTHON) infra/checks/template.py template.yaml
 	$(PYTHON) infra/checks/openapi.py
+	bash web/install.sh
+	cd web && npm run --silent check-client && npm run --silent check
 
 # cargo-cyclonedx, pinned, built once into .tools/ (about 4 minutes the first time).
 CYCLONEDX_VERSION := 0.5.9
@@ -185,7 +194,7 @@ bench-levers: venv-bench ## Each build lever's effect on cold start (two more re
 deploy: venv-build ## sam build then sam deploy to ENV=staging (default) or production: docs/runbooks/deploy.md (needs AWS credentials; not run here)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml --config-env $(ENV)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml --config-env $(ENV) $(SAM_ARGS)
-	$(PYTHON) infra/kiosk/deploy.py --stack $(STACK_NAME)
+	$(PYTHON) web/kiosk/deploy.py --stack $(STACK_NAME)
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)

@@ -13,12 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use steward_emulator::{ACCOUNT, REGION};
 use steward_template::{Method, Selected};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeader;
 
 use crate::services::{CODEDEPLOY_PATH, LAMBDA_PATH};
 use crate::stack::{Deployed, LocalAuthorizer, Shared};
@@ -44,11 +46,20 @@ pub(crate) async fn serve(
             &format!("{CODEDEPLOY_PATH}/"),
             post(crate::services::codedeploy),
         )
-        .route("/kiosk", get(kiosk_root))
-        .route("/kiosk/", get(kiosk_index))
-        .route("/kiosk/{file}", get(kiosk_file))
+        .route("/kiosk", get(|| slash("/kiosk/")))
+        .route("/app", get(|| slash("/app/")))
         .fallback(api)
-        .with_state(shared);
+        .with_state(shared.clone());
+    // The services see the whole path: `/kiosk/…` is a file of `web/kiosk/`, `/app/…` of
+    // `web/build/app/`.
+    let app = match &shared.web {
+        Some(web) => app
+            .route_service("/kiosk/", kiosk(web))
+            .route_service("/kiosk/{*file}", kiosk(web))
+            .route_service("/app/", web_app(&web.join("build")))
+            .route_service("/app/{*path}", web_app(&web.join("build"))),
+        None => app,
+    };
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -61,54 +72,25 @@ pub(crate) async fn serve(
     }
 }
 
-/// `/kiosk` → `/kiosk/`, so that the page's relative links resolve.
-async fn kiosk_root() -> Response {
-    (
-        StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, "/kiosk/")],
+/// `/kiosk` → `/kiosk/` (and the app's likewise), so that relative links resolve.
+async fn slash(to: &'static str) -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+}
+
+/// The kiosk page's folder, as its S3 website serves it; `no-cache`, so that a tablet reloading
+/// the page takes a new version at once.
+fn kiosk(web: &std::path::Path) -> SetResponseHeader<ServeDir, HeaderValue> {
+    SetResponseHeader::overriding(
+        ServeDir::new(web),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
     )
-        .into_response()
 }
 
-async fn kiosk_index(State(shared): State<Arc<Shared>>) -> Response {
-    kiosk(&shared, "index.html").await
-}
-
-async fn kiosk_file(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
-    kiosk(&shared, &file).await
-}
-
-/// A file of the kiosk page, as its S3 website serves it: only plain names of that one folder.
-async fn kiosk(shared: &Shared, file: &str) -> Response {
-    let plain = !file.is_empty()
-        && !file.starts_with('.')
-        && file
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    let Some(dir) = shared.kiosk.as_ref().filter(|_| plain) else {
-        return gateway_message(StatusCode::NOT_FOUND, "Not Found");
-    };
-    let content_type = match file.rsplit('.').next() {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("json" | "webmanifest") => "application/json",
-        _ => "application/octet-stream",
-    };
-    match tokio::fs::read(dir.join(file)).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, content_type),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => gateway_message(StatusCode::NOT_FOUND, "Not Found"),
-    }
+/// The web app's build: its files, and `index.html` for every other path under `/app/` (a page
+/// of the single-page app), as CloudFront's error response serves it.
+fn web_app(build: &std::path::Path) -> ServeDir<ServeFile> {
+    ServeDir::new(build).fallback(ServeFile::new(build.join("app/index.html")))
 }
 
 /// API Gateway's bare answers for what never reaches a function.

@@ -191,6 +191,10 @@ async fn run(
     }
     eprintln!(
         "\nSteward is running at {url}\n\
+         \nWeb app: {url}/app/\
+         \n  sign in as member@demo.steward.test / demo member passphrase 2026 (Mia, two organisations)\
+         \n  or owner@demo.steward.test / demo owner passphrase 2026 (Olivia, the owner of Demo Rooms)\n\
+         \nAPI:\
          \n  curl -s {url}/v1/health\
          \n  curl -s {url}/v1/nope            (a 404 problem)\
          \n  curl -s -X DELETE {url}/v1/health (a 405 problem)\

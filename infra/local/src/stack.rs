@@ -53,8 +53,10 @@ pub struct StackOptions {
     pub retry_delay: Option<Duration>,
     /// Fire schedules on their own rate or cron (`make run`); tests fire them on demand.
     pub run_schedules: bool,
-    /// The kiosk page's files, served under `/kiosk/` as its S3 site would serve them.
-    pub kiosk: Option<PathBuf>,
+    /// The browser clients' folder (`web/`): the kiosk page's files (`kiosk/`) served under
+    /// `/kiosk/` and the web app's build (`build/app/`) under `/app/`, as their S3 sites behind
+    /// CloudFront serve them.
+    pub web: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -68,7 +70,7 @@ impl StackOptions {
             registry: Registry::steward(),
             retry_delay: None,
             run_schedules: false,
-            kiosk: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kiosk")),
+            web: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web")),
         }
     }
 }
@@ -109,7 +111,7 @@ pub(crate) struct Shared {
     pub functions: BTreeMap<String, Arc<Deployed>>,
     pub schedules: BTreeMap<(String, String), steward_template::Schedule>,
     pub stack_name: String,
-    pub kiosk: Option<PathBuf>,
+    pub web: Option<PathBuf>,
     /// What lifecycle hooks reported to CodeDeploy, in order.
     pub hook_reports: Mutex<Vec<crate::HookReport>>,
 }
@@ -277,7 +279,7 @@ impl Stack {
             functions,
             schedules,
             stack_name: options.stack_name.clone(),
-            kiosk: options.kiosk.clone(),
+            web: options.web.clone(),
             hook_reports: Mutex::new(Vec::new()),
         });
 

@@ -1,8 +1,8 @@
 //! The kiosk page in headless Chromium against the local stack (SPEC §D): it pairs with a
 //! one-time code, shows the room awaiting a check-in, checks in with a PIN typed on its pad,
 //! and, with the gateway's listener stopped, queues a check-in that it syncs once the gateway
-//! is back. The browser side is tests/browser/kiosk.test.mjs (playwright-core driving Debian's
-//! chromium), installed here by tests/browser/install.sh; this test answers its requests to stop
+//! is back. The browser side is web/tests/kiosk.test.mjs (playwright-core driving Debian's
+//! chromium), installed here by web/install.sh; this test answers its requests to stop
 //! and start the gateway, then checks both bookings through the API.
 
 use std::process::Stdio;
@@ -22,13 +22,15 @@ fn at(minutes: i64) -> String {
 
 #[tokio::test]
 async fn the_kiosk_checks_in_online_and_offline() {
-    let browser = repository_root().join("tests/browser");
+    let web = repository_root().join("web");
     let installed = tokio::process::Command::new("bash")
-        .arg(browser.join("install.sh"))
+        .arg(web.join("install.sh"))
+        .arg("--browser")
         .status()
         .await
         .expect("bash runs");
-    assert!(installed.success(), "tests/browser/install.sh failed");
+    assert!(installed.success(), "web/install.sh --browser failed");
+    let browser = web.join("tests");
 
     let mut stack = TestStack::start().await;
     let owner = stack.sign_up("Kiosk Co", "owner@kiosk.test").await;

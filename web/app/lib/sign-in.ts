@@ -1,0 +1,17 @@
+// After a sign-in: the session opened, the caller read, the app's first page.
+import { goto } from "$app/navigation";
+import { resolve } from "$app/paths";
+import { api, type Schemas } from "./api/client";
+import { session } from "./session.svelte";
+
+export async function enter(signedIn: Schemas["SignIn"]): Promise<void> {
+  if (!signedIn.access_token || !signedIn.expires_in) throw new Error("a sign-in without tokens");
+  session.open({
+    access_token: signedIn.access_token,
+    expires_in: signedIn.expires_in,
+    ...(signedIn.refresh_token ? { refresh_token: signedIn.refresh_token } : {}),
+  });
+  const { data } = await api.GET("/v1/me");
+  session.me = data ?? null;
+  await goto(resolve("/find"));
+}

@@ -1,0 +1,23 @@
+import adapter from "@sveltejs/adapter-static";
+import { vitePreprocess } from "@sveltejs/vite-plugin-svelte";
+
+/** @type {import('@sveltejs/kit').Config} */
+export default {
+  preprocess: vitePreprocess(),
+  kit: {
+    // A single-page app: every page is rendered in the browser, so one index.html answers every
+    // path under /app/ (the gateway locally, CloudFront's error response when deployed).
+    adapter: adapter({ pages: "build/app", assets: "build/app", fallback: "index.html", strict: true }),
+    paths: { base: "/app" },
+    files: {
+      src: "app",
+      routes: "app/routes",
+      lib: "app/lib",
+      appTemplate: "app/app.html",
+      assets: "app/static",
+    },
+    // Hashed file names, no inline scripts: the Content-Security-Policy allows 'self' only.
+    output: { bundleStrategy: "single" },
+    csp: { mode: "hash", directives: { "script-src": ["self"] } },
+  },
+};
