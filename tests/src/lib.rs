@@ -1,6 +1,7 @@
 //! The end-to-end harness: a whole local stack per test, on the emulator shared by the test
 //! binary, with its own resource names so tests run side by side.
 
+pub mod browser;
 mod capture;
 mod client;
 pub mod faults;

@@ -2,17 +2,14 @@
 //! one-time code, shows the room awaiting a check-in, checks in with a PIN typed on its pad,
 //! and, with the gateway's listener stopped, queues a check-in that it syncs once the gateway
 //! is back. The browser side is web/tests/kiosk.test.mjs (playwright-core driving Debian's
-//! chromium), installed here by web/install.sh; this test answers its requests to stop
+//! chromium, run by `steward_e2e::browser`); this test answers its requests to stop
 //! and start the gateway, then checks both bookings through the API.
-
-use std::process::Stdio;
-use std::time::Duration;
 
 use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use steward_e2e::{TestStack, repository_root};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use steward_e2e::TestStack;
+use steward_e2e::browser::run_browser_test;
 
 fn at(minutes: i64) -> String {
     Timestamp::from_second((Timestamp::now() + SignedDuration::from_mins(minutes)).as_second())
@@ -22,16 +19,6 @@ fn at(minutes: i64) -> String {
 
 #[tokio::test]
 async fn the_kiosk_checks_in_online_and_offline() {
-    let web = repository_root().join("web");
-    let installed = tokio::process::Command::new("bash")
-        .arg(web.join("install.sh"))
-        .arg("--browser")
-        .status()
-        .await
-        .expect("bash runs");
-    assert!(installed.success(), "web/install.sh --browser failed");
-    let browser = web.join("tests");
-
     let mut stack = TestStack::start().await;
     let owner = stack.sign_up("Kiosk Co", "owner@kiosk.test").await;
     let member = stack.join(&owner, "member@kiosk.test", &["member"]).await;
@@ -69,52 +56,29 @@ async fn the_kiosk_checks_in_online_and_offline() {
     }
 
     let screenshot = std::env::temp_dir().join(format!("steward-kiosk-{}.png", std::process::id()));
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser.join("kiosk.test.mjs"))
-        .current_dir(&browser)
-        .env("KIOSK_URL", stack.url("/kiosk/"))
-        .env("PAIRING_CODE", terminal["pairing_code"].as_str().unwrap())
-        .env("PIN_ONLINE", bookings[0]["check_in_pin"].as_str().unwrap())
-        .env("PIN_OFFLINE", bookings[1]["check_in_pin"].as_str().unwrap())
-        .env("ROOM_NAME", "Lantern")
-        .env("SCREENSHOT", &screenshot)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut steps = Vec::new();
-    let outcome = tokio::time::timeout(Duration::from_secs(180), async {
-        while let Some(line) = lines.next_line().await.expect("reads the driver") {
-            match line.as_str() {
-                "@@stop-gateway" => {
-                    stack.stack.stop_http().await;
-                    // The gateway is really gone: nothing answers on its port.
-                    assert!(reqwest::get(stack.url("/v1/health")).await.is_err());
-                    stdin.write_all(b"ok\n").await.unwrap();
-                }
-                "@@start-gateway" => {
-                    stack.stack.start_http().await.expect("listens again");
-                    stdin.write_all(b"ok\n").await.unwrap();
-                }
-                "@@done" => return Ok(()),
-                other if other.starts_with("@@step ") => steps.push(other[7..].to_owned()),
-                // axe-core's figures for docs/reliability.md: state, rules passed, violations
-                // (none serious or critical, or the driver fails).
-                other if other.starts_with("@@axe ") => println!("{other}"),
-                other if other.starts_with("@@failed") => return Err(other.to_owned()),
-                _ => {}
+    let env = [
+        ("KIOSK_URL", stack.url("/kiosk/")),
+        ("PAIRING_CODE", terminal["pairing_code"].as_str().unwrap().to_owned()),
+        ("PIN_ONLINE", bookings[0]["check_in_pin"].as_str().unwrap().to_owned()),
+        ("PIN_OFFLINE", bookings[1]["check_in_pin"].as_str().unwrap().to_owned()),
+        ("ROOM_NAME", "Lantern".to_owned()),
+        ("SCREENSHOT", screenshot.display().to_string()),
+    ];
+    let run = run_browser_test("kiosk.test.mjs", &env, async |what| {
+        match what {
+            "stop-gateway" => {
+                stack.stack.stop_http().await;
+                // The gateway is really gone: nothing answers on its port.
+                assert!(reqwest::get(stack.url("/v1/health")).await.is_err());
             }
+            "start-gateway" => stack.stack.start_http().await.expect("listens again"),
+            other => panic!("the kiosk test asked for {other}"),
         }
-        Err("the driver ended without @@done".to_owned())
+        "ok".to_owned()
     })
     .await
-    .unwrap_or_else(|_| Err("the browser test did not finish in 180 s".into()));
-    let exit = child.wait().await.expect("node exits");
-    assert_eq!(outcome, Ok(()), "steps passed: {steps:?}");
-    assert!(exit.success());
+    .unwrap_or_else(|failed| panic!("{failed}"));
+    let steps = run.steps;
     assert_eq!(
         steps,
         [

@@ -46,3 +46,4 @@ mod template_check;
 mod terminals;
 mod uploads;
 mod utilisation;
+mod web_app;

@@ -1,0 +1,122 @@
+//! The web app (web/app, served by the gateway at /app/) in headless Chromium against the local
+//! stack: each member journey of issue 28 is a script of web/tests/app, run by
+//! `steward_e2e::browser`, and what it did is checked here through the API.
+
+use http::Method;
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use serde_json::{Value, json};
+use steward_e2e::browser::run_browser_test;
+use steward_e2e::{PASSWORD, Person, TestStack};
+
+/// Tomorrow (UTC): the day the journeys book on, clear of any rule about notice.
+fn tomorrow() -> Date {
+    Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() + 1.day()
+}
+
+fn instant(day: Date, time: &str) -> String {
+    format!("{day}T{time}:00Z")
+}
+
+fn person(person: &Person) -> Value {
+    json!({ "email": person.email, "password": PASSWORD })
+}
+
+/// Runs `script` with `scenario`; panics naming the step that failed.
+async fn journey(script: &str, scenario: Value) -> Vec<String> {
+    let env = [("SCENARIO", scenario.to_string())];
+    run_browser_test(script, &env, async |what| panic!("{script} asked for {what}"))
+        .await
+        .unwrap_or_else(|failed| panic!("{script}: {failed}"))
+        .steps
+}
+
+async fn bookings_of(stack: &TestStack, person: &Person, room: &str, day: Date) -> Vec<Value> {
+    let path = format!(
+        "/v1/bookings?room_id={room}&from={}&to={}",
+        instant(day, "00:00"),
+        instant(day + 1.day(), "00:00")
+    );
+    let (status, page) = stack.call(person, Method::GET, &path, Value::Null).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let room = |name: &str, rules: Value| {
+        json!({ "name": name, "time_zone": "Europe/London", "capacity": 8, "rules": rules })
+    };
+    let atlas = stack.room(&owner, room("Atlas", json!({}))).await;
+    let board = stack.room(&owner, room("Board", json!({}))).await;
+    let cellar = stack.room(&owner, room("Cellar", json!({}))).await;
+    stack
+        .room(&owner, room("Den", json!({ "max_duration_minutes": 30 })))
+        .await;
+    let day = tomorrow();
+    let (status, held) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": board, "title": "Board meeting",
+                    "start": instant(day, "10:00"), "end": instant(day, "11:00") }),
+        )
+        .await;
+    assert_eq!(status, 201, "{held}");
+    let (status, closed) = stack
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/v1/rooms/{cellar}/closures"),
+            json!({ "start": format!("{day}T00:00"), "end": format!("{}T00:00", day + 1.day()),
+                    "reason": "Flooded" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{closed}");
+
+    let steps = journey(
+        "app/member-books.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&member),
+            "slot": { "date": day.to_string(), "start": "10:00", "minutes": 60, "capacity": 4,
+                      "title": "Design review", "shown": "10:00" },
+            "free": "Atlas",
+            "reasons": {
+                "Board": "Booked from 10:00 to 11:00.",
+                "Cellar": "Closed: Flooded.",
+                "Den": "The room's rules: longer than the room's maximum of 30 minutes.",
+            },
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-out-sent-to-sign-in",
+            "accessible-sign-in-refused",
+            "wrong-password-told",
+            "signed-in member@web.test",
+            "accessible-find-results",
+            "free-first-others-with-reasons",
+            "booked",
+            "accessible-booked",
+            "listed",
+            "accessible-my-bookings",
+            "cancelled",
+            "signed-out",
+        ]
+    );
+
+    // The double click made one booking, which the app then cancelled.
+    let made = bookings_of(&stack, &member, &atlas, day).await;
+    assert_eq!(made.len(), 1, "one booking however often clicked: {made:?}");
+    assert_eq!(made[0]["title"], "Design review");
+    assert_eq!(made[0]["organiser"], member.user_id.as_str());
+    assert_eq!(made[0]["status"], "cancelled");
+    assert_eq!(made[0]["start"], instant(day, "10:00"));
+}
