@@ -56,7 +56,8 @@ pub struct Identity {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Refresh {
-    refresh_token: String,
+    /// None: the request's cookie (refresh_cookie).
+    refresh_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,7 +255,11 @@ impl Identity {
 
     async fn refresh(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         let body: Refresh = request.json()?;
-        let presented = RefreshToken::parse(&body.refresh_token).ok_or(ApiError::Unauthorized)?;
+        let token = body
+            .refresh_token
+            .or_else(|| crate::refresh_cookie::presented(request))
+            .ok_or(ApiError::Unauthorized)?;
+        let presented = RefreshToken::parse(&token).ok_or(ApiError::Unauthorized)?;
         // A removed or suspended member's session rotates no more: checked first, so that a
         // refused refresh changes nothing.
         let user = self
@@ -551,7 +556,15 @@ steward_kit::routes! {
     }
 }
 
-steward_kit::routed_api!(Identity, route);
+impl steward_kit::api::Api for Identity {
+    async fn handle(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
+        let answer = match self.route(request) {
+            Some(answer) => answer.await,
+            None => steward_kit::routes::unrouted(&request.route).await,
+        };
+        crate::refresh_cookie::deliver(request, SESSION_DAYS * 86_400, answer)
+    }
+}
 
 /// The routes that take an `Idempotency-Key`, with the permission each one's handler checks
 /// first: what a replay is allowed on.

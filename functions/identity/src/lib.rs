@@ -10,6 +10,7 @@ mod joining;
 mod keys;
 mod provisioning;
 mod recovery;
+mod refresh_cookie;
 mod second_factor;
 mod service_changes;
 mod sign_in;

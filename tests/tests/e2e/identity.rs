@@ -408,3 +408,101 @@ async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_one_is_told() 
     assert_eq!(status, 409, "{body}");
     assert_eq!(login(&stack, "jane@elsewhere.test", PASSWORD).await.0, 200);
 }
+
+/// The `steward_refresh` cookie an answer set: its value and its attributes, lowercased.
+fn refresh_cookie(headers: &reqwest::header::HeaderMap) -> Option<(String, String)> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("steward_refresh="))
+        .map(|rest| {
+            let (value, attributes) = rest.split_once(';').unwrap_or((rest, ""));
+            (value.to_owned(), attributes.to_lowercase())
+        })
+}
+
+#[tokio::test]
+async fn the_refresh_token_rides_in_an_http_only_cookie_only_when_asked() {
+    let stack = stack().await;
+    sign_up(&stack, "cookie@acme.test").await;
+    let sign_in = json!({ "email": "cookie@acme.test", "password": PASSWORD });
+
+    // Not asked: in the body, no cookie.
+    let (status, headers, body) = send(stack.post("/v1/auth/login").json(&sign_in)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["refresh_token"].is_string());
+    assert_eq!(refresh_cookie(&headers), None);
+
+    // Asked: out of the body, into a cookie no script can read, for /v1/auth/ only.
+    let asked = |path: &str| stack.post(path).header("Steward-Refresh", "cookie");
+    let (status, headers, body) = send(asked("/v1/auth/login").json(&sign_in)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let (first, attributes) = refresh_cookie(&headers).expect("the cookie");
+    for attribute in [
+        "httponly",
+        "secure",
+        "samesite=strict",
+        "path=/v1/auth/",
+        "max-age=2592000",
+    ] {
+        assert!(
+            attributes.contains(attribute),
+            "{attribute} in {attributes}"
+        );
+    }
+
+    // The cookie alone refreshes nothing (a cross-site form cannot add the header).
+    let cookie = format!("steward_refresh={first}");
+    let (status, _, _) = send(
+        stack
+            .post("/v1/auth/refresh")
+            .header("cookie", &cookie)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // With the header: new tokens, the refresh token rotated in the cookie.
+    let (status, headers, body) = send(
+        asked("/v1/auth/refresh")
+            .header("cookie", &cookie)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let (second, _) = refresh_cookie(&headers).expect("a rotated cookie");
+    assert_ne!(first, second);
+    // The first cookie again is a reuse: refused, and the family ends.
+    let (status, _, _) = send(
+        asked("/v1/auth/refresh")
+            .header("cookie", &cookie)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _, _) = send(
+        asked("/v1/auth/refresh")
+            .header("cookie", format!("steward_refresh={second}"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 401, "the rotated one ended with its family");
+
+    // A sign-out clears the cookie.
+    let (status, headers, body) = send(asked("/v1/auth/login").json(&sign_in)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(refresh_cookie(&headers).is_some());
+    let (status, headers, _) = send(
+        asked("/v1/auth/logout")
+            .bearer_auth(body["access_token"].as_str().unwrap())
+            .header("Idempotency-Key", "cookie-logout"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (value, attributes) = refresh_cookie(&headers).expect("a clearing cookie");
+    assert_eq!(value, "");
+    assert!(attributes.contains("max-age=0"), "{attributes}");
+}

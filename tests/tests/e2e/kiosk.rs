@@ -58,9 +58,18 @@ async fn the_kiosk_checks_in_online_and_offline() {
     let screenshot = std::env::temp_dir().join(format!("steward-kiosk-{}.png", std::process::id()));
     let env = [
         ("KIOSK_URL", stack.url("/kiosk/")),
-        ("PAIRING_CODE", terminal["pairing_code"].as_str().unwrap().to_owned()),
-        ("PIN_ONLINE", bookings[0]["check_in_pin"].as_str().unwrap().to_owned()),
-        ("PIN_OFFLINE", bookings[1]["check_in_pin"].as_str().unwrap().to_owned()),
+        (
+            "PAIRING_CODE",
+            terminal["pairing_code"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "PIN_ONLINE",
+            bookings[0]["check_in_pin"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "PIN_OFFLINE",
+            bookings[1]["check_in_pin"].as_str().unwrap().to_owned(),
+        ),
         ("ROOM_NAME", "Lantern".to_owned()),
         ("SCREENSHOT", screenshot.display().to_string()),
     ];

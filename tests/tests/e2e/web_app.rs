@@ -25,10 +25,12 @@ fn person(person: &Person) -> Value {
 /// Runs `script` with `scenario`; panics naming the step that failed.
 async fn journey(script: &str, scenario: Value) -> Vec<String> {
     let env = [("SCENARIO", scenario.to_string())];
-    run_browser_test(script, &env, async |what| panic!("{script} asked for {what}"))
-        .await
-        .unwrap_or_else(|failed| panic!("{script}: {failed}"))
-        .steps
+    run_browser_test(script, &env, async |what| {
+        panic!("{script} asked for {what}")
+    })
+    .await
+    .unwrap_or_else(|failed| panic!("{script}: {failed}"))
+    .steps
 }
 
 async fn bookings_of(stack: &TestStack, person: &Person, room: &str, day: Date) -> Vec<Value> {
@@ -47,9 +49,7 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Web Co", "owner@web.test").await;
     let member = stack.join(&owner, "member@web.test", &["member"]).await;
-    let room = |name: &str, rules: Value| {
-        json!({ "name": name, "time_zone": "Europe/London", "capacity": 8, "rules": rules })
-    };
+    let room = |name: &str, rules: Value| json!({ "name": name, "time_zone": "Europe/London", "capacity": 8, "rules": rules });
     let atlas = stack.room(&owner, room("Atlas", json!({}))).await;
     let board = stack.room(&owner, room("Board", json!({}))).await;
     let cellar = stack.room(&owner, room("Cellar", json!({}))).await;
@@ -101,6 +101,7 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
             "accessible-sign-in-refused",
             "wrong-password-told",
             "signed-in member@web.test",
+            "resumed-after-reload",
             "accessible-find-results",
             "free-first-others-with-reasons",
             "booked",

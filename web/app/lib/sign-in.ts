@@ -6,12 +6,18 @@ import { session } from "./session.svelte";
 
 export async function enter(signedIn: Schemas["SignIn"]): Promise<void> {
   if (!signedIn.access_token || !signedIn.expires_in) throw new Error("a sign-in without tokens");
-  session.open({
-    access_token: signedIn.access_token,
-    expires_in: signedIn.expires_in,
-    ...(signedIn.refresh_token ? { refresh_token: signedIn.refresh_token } : {}),
-  });
+  session.open({ access_token: signedIn.access_token, expires_in: signedIn.expires_in });
+  await whoAmI();
+  await goto(resolve("/find"));
+}
+
+/** The caller, for the header: read after every sign-in and resume. */
+export async function whoAmI(): Promise<void> {
   const { data } = await api.GET("/v1/me");
   session.me = data ?? null;
-  await goto(resolve("/find"));
+}
+
+/** On the app's first load: the session the cookie still opens, if any. */
+export async function resume(): Promise<void> {
+  if (await session.refresh()) await whoAmI();
 }

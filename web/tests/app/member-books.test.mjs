@@ -21,6 +21,15 @@ await run(async () => {
   step("wrong-password-told");
 
   await signIn(page, scenario.member, { check: false });
+  // The refresh token is in an HttpOnly cookie: no script of the page can read it, and a
+  // reload resumes the session from it.
+  const cookies = await page.context().cookies();
+  const refresh = cookies.find((cookie) => cookie.name === "steward_refresh");
+  same([refresh?.httpOnly, refresh?.sameSite, refresh?.path], [true, "Strict", "/v1/auth/"], "the refresh cookie");
+  same(await page.evaluate(() => document.cookie.includes("steward_refresh")), false, "a script reads the cookie");
+  await page.reload();
+  await page.getByRole("heading", { name: "Find a room" }).waitFor();
+  step("resumed-after-reload");
   await findRooms(page, scenario.slot);
   await accessible(page, "find-results");
 
@@ -52,6 +61,7 @@ await run(async () => {
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  same((await page.context().cookies()).some((c) => c.name === "steward_refresh"), false, "the cookie after signing out");
   await page.goto(`${scenario.app}bookings`);
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
   step("signed-out");

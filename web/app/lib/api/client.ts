@@ -3,6 +3,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 import { session } from "../session.svelte";
+import { COOKIE_SESSION } from "./anonymous";
 
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
@@ -30,5 +31,5 @@ const authorise: Middleware = {
 
 /** The API on the page's own origin: the local gateway serves both, and CloudFront routes
  * `/v1/*` to the API in a deployment, so no cross-origin request is made. */
-export const api = createClient<paths>({ baseUrl: "" });
+export const api = createClient<paths>({ baseUrl: "", headers: COOKIE_SESSION });
 api.use(authorise);

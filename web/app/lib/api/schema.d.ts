@@ -130,7 +130,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate the refresh token */
+        /**
+         * Rotate the refresh token
+         * @description The refresh token in the body, or, with the header `Steward-Refresh: cookie` and no token in the body, the one in the `steward_refresh` cookie. That header on any request that answers tokens (sign-in, sign-up's confirmation, an invitation accepted, switch, refresh) moves the refresh token out of the body into an HttpOnly, Secure, SameSite=Strict cookie for `/v1/auth/`, which no script can read; on a sign-out it clears the cookie. The web app, served on the API's origin, works this way.
+         */
         post: operations["rotate_the_refresh_token"];
         delete?: never;
         options?: never;
@@ -2494,12 +2497,13 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description The refresh token is in the `steward_refresh` cookie instead when the request said `Steward-Refresh: cookie`. */
         Tokens: {
             access_token: string;
             /** @constant */
             token_type: "Bearer";
             expires_in: number;
-            refresh_token: string;
+            refresh_token?: string;
         };
         Membership: {
             tenant_id?: string;
@@ -3249,7 +3253,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    refresh_token: string;
+                    /** @description Left out to use the cookie (with `Steward-Refresh: cookie`). */
+                    refresh_token?: string;
                 };
             };
         };
