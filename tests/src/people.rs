@@ -176,8 +176,13 @@ impl TestStack {
 
     /// Accepts an invitation token as a new member.
     pub async fn accept(&self, token: &str) -> (u16, Value) {
+        self.accept_as(token, "New Member").await
+    }
+
+    /// Accepts an invitation token as a new member called `name`.
+    pub async fn accept_as(&self, token: &str, name: &str) -> (u16, Value) {
         let (status, _, body) = send(self.post("/v1/invitations/accept").json(&json!({
-            "token": token, "name": "New Member", "password": PASSWORD,
+            "token": token, "name": name, "password": PASSWORD,
         })))
         .await;
         (status, body)
@@ -185,8 +190,21 @@ impl TestStack {
 
     /// `inviter` brings `email` into its tenant with `roles`.
     pub async fn join(&self, inviter: &Person, email: &str, roles: &[&str]) -> Person {
+        self.join_as(inviter, email, "New Member", roles).await
+    }
+
+    /// `inviter` brings `email`, called `name`, into its tenant with `roles`.
+    pub async fn join_as(
+        &self,
+        inviter: &Person,
+        email: &str,
+        name: &str,
+        roles: &[&str],
+    ) -> Person {
         let invitation = self.invite(inviter, email, roles).await;
-        let (status, body) = self.accept(invitation["token"].as_str().unwrap()).await;
+        let (status, body) = self
+            .accept_as(invitation["token"].as_str().unwrap(), name)
+            .await;
         assert_eq!(status, 201, "accept: {body}");
         Person::from_answer(&body, email)
     }

@@ -164,6 +164,34 @@ impl Rooms {
         Ok(current)
     }
 
+    /// A refusal because the slot is taken, with each booking in the way named by its
+    /// organiser's name (`held_by`): who to ask for the room. Best effort: a name that cannot be
+    /// read leaves its obstacle unnamed rather than failing the answer.
+    async fn holders_named<T>(
+        &self,
+        tenant_id: &str,
+        answer: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let Err(ApiError::SlotTaken {
+            detail,
+            mut obstacles,
+        }) = answer
+        else {
+            return answer;
+        };
+        for obstacle in &mut obstacles {
+            let Some(booking_id) = obstacle.booking_id.as_deref() else {
+                continue;
+            };
+            if let Ok(Some(booking)) = self.bookings.get(tenant_id, booking_id).await
+                && let Ok(Some(organiser)) = self.identity.user(tenant_id, &booking.organiser).await
+            {
+                obstacle.held_by = Some(organiser.name);
+            }
+        }
+        Err(ApiError::SlotTaken { detail, obstacles })
+    }
+
     fn audit(
         &self,
         request: &ApiRequest,
@@ -238,7 +266,8 @@ impl Rooms {
                 let audit = self.audit(request, &caller, "booking.create", None, &record);
                 Ok::<_, ApiError>(Plan::single(Placement::new(record, slot), audit))
             })
-            .await?;
+            .await;
+        let plan = self.holders_named(tenant_id, plan).await?;
         let record = plan.placed()?;
         created(&record, Some(self.pin(&record)))
     }
@@ -351,7 +380,8 @@ impl Rooms {
                     audit,
                 ))
             })
-            .await?;
+            .await;
+        let plan = self.holders_named(caller.tenant_id(), plan).await?;
         answered(&plan.placed()?)
     }
 

@@ -278,7 +278,7 @@ impl Terminals {
                 booking_id,
                 detail: None,
             }),
-            Err(ApiError::Conflict(detail)) => Ok(Outcome {
+            Err(ApiError::Conflict(detail) | ApiError::SlotTaken { detail, .. }) => Ok(Outcome {
                 outcome: "conflict",
                 booking_id,
                 detail: Some(detail),

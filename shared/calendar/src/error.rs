@@ -4,7 +4,7 @@ use steward_access::deny_to_problem;
 use steward_authz::DenyReason;
 use steward_domain::booking::rules::{Conflict, RuleBreach, Slot};
 use steward_kit::retry::Optimistic;
-use steward_kit::{ApiError, FieldError};
+use steward_kit::{ApiError, FieldError, Obstacle};
 use steward_store::StoreError;
 use steward_store::bookings::MAX_TRANSACTION_ITEMS;
 use steward_store::preconditions::Precondition;
@@ -159,11 +159,48 @@ pub fn taken_detail(met: &[Conflict]) -> String {
     format!("the room is taken: {}", named(met))
 }
 
+/// A conflict as a 409's obstacle; whose booking it is, the handler adds (`held_by`).
+fn obstacle(conflict: &Conflict) -> Obstacle {
+    match conflict {
+        Conflict::Booking {
+            booking_id,
+            start,
+            end,
+            buffer_only,
+        } => Obstacle {
+            kind: if *buffer_only { "buffer" } else { "booking" },
+            booking_id: Some(booking_id.clone()),
+            closure_id: None,
+            start: start.to_string(),
+            end: end.to_string(),
+            reason: None,
+            held_by: None,
+        },
+        Conflict::Closure {
+            closure_id,
+            start,
+            end,
+            reason,
+        } => Obstacle {
+            kind: "closure",
+            booking_id: None,
+            closure_id: Some(closure_id.clone()),
+            start: start.to_string(),
+            end: end.to_string(),
+            reason: Some(reason.clone()),
+            held_by: None,
+        },
+    }
+}
+
 /// The problem naming every placement's conflicts; with several placements, each by the slot
 /// it wanted.
 fn conflicts_problem(all: &[(Slot, Vec<Conflict>)], single: bool) -> ApiError {
     if let ([(_, met)], true) = (all, single) {
-        return ApiError::Conflict(taken_detail(met));
+        return ApiError::SlotTaken {
+            detail: taken_detail(met),
+            obstacles: met.iter().map(obstacle).collect(),
+        };
     }
     let each: Vec<String> = all
         .iter()

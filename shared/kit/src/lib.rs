@@ -23,4 +23,4 @@ pub mod sqs;
 pub mod telemetry;
 pub mod traces;
 
-pub use problem::{ApiError, FieldError};
+pub use problem::{ApiError, FieldError, Obstacle};

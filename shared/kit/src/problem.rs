@@ -71,6 +71,12 @@ pub enum ApiError {
     IdempotencyInProgress { retry_after: Duration },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A slot asked for meets bookings or closures: each named in the problem's `obstacles`.
+    #[error("conflict: {detail}")]
+    SlotTaken {
+        detail: String,
+        obstacles: Vec<Obstacle>,
+    },
     /// A booking would make its organiser hold more than the tenant's per-member quota.
     #[error("{0}")]
     QuotaExceeded(String),
@@ -198,7 +204,7 @@ impl ApiError {
                 S::CONFLICT,
                 "Request still in progress",
             ),
-            Self::Conflict(_) => ("conflict", S::CONFLICT, "Conflict"),
+            Self::Conflict(_) | Self::SlotTaken { .. } => ("conflict", S::CONFLICT, "Conflict"),
             Self::QuotaExceeded(_) => ("quota-exceeded", S::CONFLICT, "Member quota reached"),
             Self::PreconditionRequired(_) => (
                 "precondition-required",
@@ -322,6 +328,10 @@ impl ApiError {
                 Self::CredentialRequired { missing } => missing.clone(),
                 _ => Vec::new(),
             },
+            obstacles: match self {
+                Self::SlotTaken { obstacles, .. } => obstacles.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -407,6 +417,27 @@ pub struct Problem {
     /// The credential types a refused booking's organiser lacks, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_credentials: Vec<String>,
+    /// What holds the slot a refused booking asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub obstacles: Vec<Obstacle>,
+}
+
+/// One of a 409's `obstacles`: a booking (`booking`, or `buffer` when only the room's buffers
+/// meet it) with its organiser's name when known, or a closure with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Obstacle {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closure_id: Option<String>,
+    pub start: String,
+    pub end: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The booking's organiser, by name: who to ask for the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
 }
 
 /// The `check_in_window` member of a refused check-in.

@@ -121,3 +121,73 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
     assert_eq!(made[0]["status"], "cancelled");
     assert_eq!(made[0]["start"], instant(day, "10:00"));
 }
+
+#[tokio::test]
+async fn two_members_booking_one_slot_in_two_browsers_one_has_it_the_other_sees_who() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let ann = stack
+        .join_as(&owner, "ann@web.test", "Ann Archer", &["member"])
+        .await;
+    let ben = stack
+        .join_as(&owner, "ben@web.test", "Ben Baker", &["member"])
+        .await;
+    let atlas = stack
+        .room(
+            &owner,
+            json!({ "name": "Atlas", "time_zone": "Europe/London", "capacity": 8 }),
+        )
+        .await;
+    let day = tomorrow();
+    let named = |who: &Person, name: &str| json!({ "email": who.email, "password": PASSWORD, "name": name });
+    let steps = journey(
+        "app/same-slot.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "first": named(&ann, "Ann Archer"),
+            "second": named(&ben, "Ben Baker"),
+            "slot": { "date": day.to_string(), "start": "14:00", "end": "15:00", "minutes": 60 },
+            "room": "Atlas",
+        }),
+    )
+    .await;
+    let winner = steps
+        .iter()
+        .find_map(|step| step.strip_prefix("winner "))
+        .expect("a winner")
+        .to_owned();
+    assert_eq!(
+        steps,
+        [
+            "signed-in ann@web.test".to_owned(),
+            "signed-in ben@web.test".to_owned(),
+            "both-see-it-free".to_owned(),
+            "one-booked-the-other-told-who".to_owned(),
+            format!("winner {winner}"),
+            "accessible-slot-taken".to_owned(),
+        ]
+    );
+    let made = bookings_of(&stack, &owner, &atlas, day).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    let (organiser, other, name) = if winner == ann.email {
+        (&ann, &ben, "Ann Archer")
+    } else {
+        (&ben, &ann, "Ben Baker")
+    };
+    assert_eq!(made[0]["organiser"], organiser.user_id.as_str());
+    // The API's refusal names what is in the way: the booking, its times, who holds it.
+    let (status, refused) = stack
+        .call(
+            other,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": atlas, "start": instant(day, "14:30"), "end": instant(day, "15:30") }),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["obstacles"],
+        json!([{ "kind": "booking", "booking_id": made[0]["id"], "held_by": name,
+                 "start": instant(day, "14:00"), "end": instant(day, "15:00") }])
+    );
+}

@@ -1,6 +1,22 @@
 // The API's problem+json answers, in plain sentences for the person who caused them.
 import type { Problem } from "./api/client";
+import { time } from "./format";
 import { t } from "./i18n";
+
+type Obstacle = NonNullable<Problem["obstacles"]>[number];
+
+/** What holds a slot, in a sentence, with times on the room's clock (`zone`). */
+function obstacle(o: Obstacle, zone: string): string {
+  const [from, to] = [time(o.start, zone), time(o.end, zone)];
+  switch (o.kind) {
+    case "closure":
+      return t.problems.closedFor(o.reason ?? "", from, to);
+    case "buffer":
+      return o.held_by ? t.problems.bufferBy(o.held_by, from, to) : t.problems.heldByUnknown(from, to);
+    default:
+      return o.held_by ? t.problems.heldBy(o.held_by, from, to) : t.problems.heldByUnknown(from, to);
+  }
+}
 
 /** What to tell the person: a sentence, and each field's complaint for a 422. */
 export interface Told {
@@ -13,7 +29,8 @@ export function isProblem(value: unknown): value is Problem {
   return typeof value === "object" && value !== null && "status" in value && "title" in value;
 }
 
-export function tell(error: unknown, response?: Response): Told {
+/** `zone`: the room's time zone, for the times a refusal names. */
+export function tell(error: unknown, response?: Response, zone = "UTC"): Told {
   if (!isProblem(error)) {
     return { message: t.problems.network, fields: [], status: response?.status ?? 0 };
   }
@@ -28,7 +45,9 @@ export function tell(error: unknown, response?: Response): Told {
       case 404:
         return t.problems.notFound;
       case 409:
-        return t.problems.conflict(detail);
+        return error.obstacles?.length
+          ? [t.problems.taken, ...error.obstacles.map((o) => obstacle(o, zone))].join(" ")
+          : t.problems.conflict(detail);
       case 412:
         return t.problems.changed;
       case 422:

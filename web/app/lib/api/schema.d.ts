@@ -2484,6 +2484,21 @@ export interface components {
             }[];
             missing_permission?: string;
             missing_feature?: string;
+            /** @description A booking refused because its slot is taken (409), what holds it. */
+            obstacles?: {
+                /** @enum {unknown} */
+                kind: "booking" | "buffer" | "closure";
+                booking_id?: string;
+                closure_id?: string;
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+                /** @description a closure's */
+                reason?: string;
+                /** @description the organiser's name, of a booking */
+                held_by?: string;
+            }[];
             limit?: {
                 name?: string;
                 allowed?: number;

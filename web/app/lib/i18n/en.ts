@@ -90,6 +90,12 @@ export const en = {
     forbidden: (detail: string) => `You are not allowed to do this: ${detail}`,
     notFound: "That was not found. It may have been removed.",
     conflict: (detail: string) => `That slot is taken: ${detail}`,
+    taken: "That slot is taken.",
+    heldBy: (who: string, from: string, to: string) => `${who} has it from ${from} to ${to}.`,
+    heldByUnknown: (from: string, to: string) => `It is booked from ${from} to ${to}.`,
+    bufferBy: (who: string, from: string, to: string) =>
+      `It is too close to ${who}'s booking from ${from} to ${to} (the room's buffer time).`,
+    closedFor: (reason: string, from: string, to: string) => `The room is closed from ${from} to ${to}: ${reason}.`,
     changed: "This changed since you opened it. Reload to see the latest and try again.",
     invalid: "Some answers need changing:",
     tooMany: (seconds: number) => `Too many tries. Try again in ${seconds} seconds.`,
