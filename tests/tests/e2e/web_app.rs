@@ -191,3 +191,64 @@ async fn two_members_booking_one_slot_in_two_browsers_one_has_it_the_other_sees_
                  "start": instant(day, "14:00"), "end": instant(day, "15:00") }])
     );
 }
+
+#[tokio::test]
+async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let lumen = stack
+        .room(
+            &owner,
+            json!({ "name": "Lumen", "time_zone": "Europe/Paris", "capacity": 4 }),
+        )
+        .await;
+    // Paris goes from 02:00 to 03:00 on the last Sunday of March: 01:30 to 03:30 on its clock
+    // is one hour. The next such night within the room's horizon.
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let change = (today.year()..)
+        .map(|year| Date::new(year, 3, 31).unwrap())
+        .map(|end| end - (end.weekday().to_sunday_zero_offset() as i64).days())
+        .find(|sunday| *sunday > today)
+        .unwrap();
+    let (status, booked) = stack
+        .call(
+            &member,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": lumen, "title": "Night shift",
+                    "start": format!("{change}T01:30"), "end": format!("{change}T03:30") }),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let lasted = booked["end"].as_str().unwrap().parse::<Timestamp>().unwrap()
+        - booked["start"].as_str().unwrap().parse::<Timestamp>().unwrap();
+    assert_eq!(lasted.get_hours(), 1, "{booked}");
+    let monday = change - 6.days();
+    let steps = journey(
+        "app/room-calendar.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&member),
+            "room": lumen,
+            "roomName": "Lumen",
+            "date": change.to_string(),
+            // New York has moved its clocks two weeks before: 20:30 to 21:30 there.
+            "viewerZone": "America/New_York",
+            "said": "Booked 01:30–03:30 (20:30–21:30)",
+            "weekStarts": monday.strftime("%A %-d %B").to_string(),
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in member@web.test",
+            "a-23-hour-day",
+            "drawn-one-hour-long",
+            "accessible-room-day",
+            "week",
+            "accessible-room-week",
+        ]
+    );
+}

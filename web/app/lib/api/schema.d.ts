@@ -2918,6 +2918,26 @@ export interface components {
             rule?: string;
             message?: string;
         };
+        FreeBusy: {
+            room: components["schemas"]["RoomSummary"];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            rules?: components["schemas"]["RoomRules"];
+            /** @description In time order; a booking's buffers are items of their own. */
+            busy: {
+                /** @enum {unknown} */
+                kind: "booking" | "buffer" | "closure";
+                booking_id?: string;
+                closure_id?: string;
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+                reason?: string | null;
+            }[];
+        };
         Availability: {
             /** Format: date-time */
             start: string;
@@ -5866,9 +5886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        busy?: Record<string, never>[];
-                    };
+                    "application/json": components["schemas"]["FreeBusy"];
                 };
             };
             "4XX": components["responses"]["Problem"];
