@@ -54,7 +54,7 @@ venv-bench: $(VENV)/.installed-bench
 web: ## Build the web app (web/build/app; the gateway serves it at /app/)
 	$(call step,Installing the web app's packages and building it)
 	bash web/install.sh
-	cd web && npm run --silent build -- --logLevel warn
+	cd web && npm run --silent build
 
 run: venv web ## Start emulator, gateway, web app and demo data; print where to go
 	$(call step,Building the local stack (the first build takes several minutes))
@@ -191,10 +191,10 @@ bench-levers: venv-bench ## Each build lever's effect on cold start (two more re
 		--variant "traces off=env:TRACES_ENABLED=false"
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
-deploy: venv-build ## sam build then sam deploy to ENV=staging (default) or production: docs/runbooks/deploy.md (needs AWS credentials; not run here)
+deploy: venv-build web ## sam build then sam deploy to ENV=staging (default) or production: docs/runbooks/deploy.md (needs AWS credentials; not run here)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" STEWARD_BUILD_ID=$(BUILD_ID) AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --config-file samconfig.toml --config-env $(ENV)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --config-file samconfig.toml --config-env $(ENV) $(SAM_ARGS)
-	$(PYTHON) web/kiosk/deploy.py --stack $(STACK_NAME)
+	$(PYTHON) web/deploy.py --stack $(STACK_NAME)
 
 fire: ## Fire a schedule of the running stack now: make fire SCHEDULE=Function/Event
 	cargo run --quiet -p steward-local -- fire "$(SCHEDULE)" --url http://127.0.0.1:$(PORT)

@@ -3,5 +3,6 @@ import { defineConfig } from "vite";
 
 export default defineConfig({
   plugins: [sveltekit()],
+  logLevel: "warn",
   build: { reportCompressedSize: false },
 });

@@ -87,10 +87,21 @@ fn kiosk(web: &std::path::Path) -> SetResponseHeader<ServeDir, HeaderValue> {
     )
 }
 
+/// The Content-Security-Policy the deployment's distribution gives the app (template.yaml,
+/// AppHeaders), with the emulator's S3 (any local port) for uploads: the browser tests run the
+/// app under it.
+const APP_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self' http://127.0.0.1:*; \
+    manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The web app's build: its files, and `index.html` for every other path under `/app/` (a page
-/// of the single-page app), as CloudFront's error response serves it.
-fn web_app(build: &std::path::Path) -> ServeDir<ServeFile> {
-    ServeDir::new(build).fallback(ServeFile::new(build.join("app/index.html")))
+/// of the single-page app), as the distribution's function serves it.
+fn web_app(build: &std::path::Path) -> SetResponseHeader<ServeDir<ServeFile>, HeaderValue> {
+    SetResponseHeader::overriding(
+        ServeDir::new(build).fallback(ServeFile::new(build.join("app/index.html"))),
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(APP_CSP),
+    )
 }
 
 /// API Gateway's bare answers for what never reaches a function.

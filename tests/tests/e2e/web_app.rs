@@ -252,3 +252,108 @@ async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock(
         ]
     );
 }
+
+#[tokio::test]
+async fn the_app_is_served_as_the_deployment_serves_it_under_its_content_security_policy() {
+    let stack = TestStack::start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = async |path: &str| {
+        let response = http.get(stack.url(path)).send().await.unwrap();
+        let csp = response
+            .headers()
+            .get("content-security-policy")
+            .map(|value| value.to_str().unwrap().to_owned());
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_owned());
+        (response.status().as_u16(), csp, location, response.text().await.unwrap())
+    };
+    // The policy the distribution gives the app (template.yaml, AppHeaders), with the
+    // emulator's S3 for the bucket's.
+    let template = std::fs::read_to_string(steward_e2e::repository_root().join("template.yaml"))
+        .unwrap();
+    let deployed = template
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("ContentSecurityPolicy: !Sub "))
+        .expect("AppHeaders' policy")
+        .trim_matches('"')
+        .replace(
+            "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}",
+            "http://127.0.0.1:*",
+        );
+
+    let (status, csp, _, index) = get("/app/").await;
+    assert_eq!(status, 200);
+    assert_eq!(csp.as_deref(), Some(deployed.as_str()));
+    assert!(!index.contains("<script>"), "no inline script: {index}");
+    let start = index
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the start-up script");
+    let (status, _, _, code) = get(start).await;
+    assert_eq!(status, 200, "{start}");
+    assert!(code.contains("import("), "{code}");
+    // A page of the app is its index.html, where its router takes over.
+    let (status, csp, _, page) = get("/app/rooms/rm_x?date=2027-01-01").await;
+    assert_eq!((status, csp.is_some(), page), (200, true, index.clone()));
+    assert_eq!(get("/app").await.2.as_deref(), Some("/app/"));
+    // The API and the kiosk are served beside it as before.
+    let (status, _, _, health) = get("/v1/health").await;
+    assert_eq!(status, 200, "{health}");
+    let (status, _, _, kiosk) = get("/kiosk/").await;
+    assert_eq!(status, 200);
+    assert!(kiosk.contains("kiosk.js"));
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_chosen_again_through_the_emailed_link() {
+    const NEW_PASSWORD: &str = "lantern harbour quiet spruce";
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let scenario = json!({
+        "app": stack.url("/app/"),
+        "member": person(&member),
+        "newPassword": NEW_PASSWORD,
+    });
+    let env = [("SCENARIO", scenario.to_string())];
+    let run = run_browser_test("app/forgotten-password.test.mjs", &env, async |what| {
+        let email = what.strip_prefix("reset-link ").expect("asks for the reset link");
+        let tokens = stack
+            .emailed_tokens(email, "Choose a new Steward password")
+            .await;
+        assert_eq!(tokens.len(), 1, "one email");
+        let mail = stack.sent_mail(email).await[0]["body"].to_string();
+        let link = format!("{}#token={}", stack.url("/app/reset-password"), tokens[0]);
+        assert!(mail.contains(&link), "the email links to the app: {mail}");
+        link
+    })
+    .await
+    .unwrap_or_else(|failed| panic!("{failed}"));
+    assert_eq!(
+        run.steps,
+        [
+            "accessible-forgot-password",
+            "asked",
+            "accessible-reset-password",
+            "weak-password-told",
+            "changed",
+            "signed-in member@web.test",
+            "spent-link-told",
+            "accessible-reset-spent",
+        ]
+    );
+    // The old password no longer signs in.
+    let (status, _, _) = steward_e2e::send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": member.email, "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 401);
+}

@@ -26,6 +26,34 @@ export const en = {
     forgotten: "Forgotten your password?",
     sso: "Sign in with your organisation's provider",
   },
+  forgot: {
+    title: "Forgotten password",
+    intro: "Type the address you sign in with. We will email it a link to choose a new password.",
+    email: "Email",
+    submit: "Email me a link",
+    submitting: "Sending…",
+    sent: (email: string) =>
+      `If ${email} has an account, a link is on its way. It works for 30 minutes; check your spam folder if it does not arrive.`,
+    back: "Back to sign in",
+  },
+  reset: {
+    title: "Choose a new password",
+    password: "New password",
+    hint: "At least 12 characters. A few unrelated words are easy to remember and hard to guess.",
+    submit: "Set the password",
+    submitting: "Saving…",
+    done: "Your password is changed, and every session of your account has ended. Sign in with the new one.",
+    spent: "This link has expired, was replaced by a newer one, or has been used. Ask for another.",
+    noToken: "This page needs the link from the email. Ask for another.",
+    askAgain: "Ask for a new link",
+    signIn: "Sign in",
+  },
+  sso: {
+    title: "Signing you in",
+    working: "Finishing the sign-in from your organisation's provider…",
+    failed: "The sign-in from your organisation's provider did not work. Start again.",
+    again: "Back to sign in",
+  },
   find: {
     title: "Find a room",
     date: "Date",
@@ -100,6 +128,18 @@ export const en = {
       rejected: "Rejected",
     },
   },
+  /** The API's field names, as the person filling the form knows them. */
+  fields: {
+    email: "Email",
+    password: "Password",
+    new_password: "New password",
+    title: "Title",
+    start: "Start",
+    end: "End",
+    room_id: "Room",
+    capacity: "People",
+    rules: "The room's rules",
+  } as Record<string, string>,
   problems: {
     network: "Steward could not be reached. Check your connection and try again.",
     unauthorized: "Your session has ended. Sign in again.",
