@@ -88,6 +88,9 @@ export async function ask(what) {
 
 const profiles = [];
 const contexts = [];
+// What the page's Content-Security-Policy refused, in any browser of the script: a violation
+// fails the next accessibility check (every state a script looks at has one).
+const refused = [];
 
 /** A browser of its own (a fresh profile): its first page, logging to stderr. */
 export async function browser({ viewport = { width: 1280, height: 800 }, locale, timezoneId } = {}) {
@@ -105,7 +108,10 @@ export async function browser({ viewport = { width: 1280, height: 800 }, locale,
   contexts.push(context);
   context.setDefaultTimeout(timeoutMs);
   const page = context.pages()[0] ?? (await context.newPage());
-  page.on("console", (message) => log(`console.${message.type()}:`, message.text()));
+  page.on("console", (message) => {
+    log(`console.${message.type()}:`, message.text());
+    if (message.text().includes("Content Security Policy")) refused.push(message.text());
+  });
   page.on("pageerror", (error) => log("page error:", error.message));
   page.on("requestfailed", (request) => log("request failed:", request.method(), request.url(), request.failure()?.errorText));
   return page;
@@ -117,6 +123,7 @@ export async function browser({ viewport = { width: 1280, height: 800 }, locale,
 // Content-Security-Policy (script-src 'self') rightly refuses: the page is tested as served.
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 export async function accessible(page, state) {
+  if (refused.length > 0) throw new Error(`${state}: the Content-Security-Policy refused: ${refused.join(" | ")}`);
   await page.evaluate(AXE);
   const results = await page.evaluate(() =>
     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),

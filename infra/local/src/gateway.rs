@@ -90,7 +90,8 @@ fn kiosk(web: &std::path::Path) -> SetResponseHeader<ServeDir, HeaderValue> {
 /// The Content-Security-Policy the deployment's distribution gives the app (template.yaml,
 /// AppHeaders), with the emulator's S3 (any local port) for uploads: the browser tests run the
 /// app under it.
-const APP_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+const APP_CSP: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-hashes' 'sha256-S8qMpvofolR8Mpjy4kQvEm7m1q8clzU4dfDH0AmvZjo='; \
     img-src 'self' data:; font-src 'self'; connect-src 'self' http://127.0.0.1:*; \
     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

@@ -94,6 +94,14 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
         }),
     )
     .await;
+    // The PIN the page showed, checked below against the booking's own.
+    let (pin_step, shown_pin) = steps
+        .iter()
+        .enumerate()
+        .find_map(|(i, step)| Some((i, step.strip_prefix("pin ")?.to_owned())))
+        .expect("a PIN shown");
+    let mut steps = steps;
+    steps[pin_step] = "pin".to_owned();
     assert_eq!(
         steps,
         [
@@ -107,6 +115,7 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
             "booked",
             "accessible-booked",
             "listed",
+            "pin",
             "accessible-my-bookings",
             "cancelled",
             "signed-out",
@@ -120,6 +129,15 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
     assert_eq!(made[0]["organiser"], member.user_id.as_str());
     assert_eq!(made[0]["status"], "cancelled");
     assert_eq!(made[0]["start"], instant(day, "10:00"));
+    let (_, booking) = stack
+        .call(
+            &member,
+            Method::GET,
+            &format!("/v1/bookings/{}", made[0]["id"].as_str().unwrap()),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(booking["check_in_pin"], shown_pin.as_str());
 }
 
 #[tokio::test]
@@ -221,9 +239,18 @@ async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock(
         )
         .await;
     assert_eq!(status, 201, "{booked}");
-    let lasted = booked["end"].as_str().unwrap().parse::<Timestamp>().unwrap()
-        - booked["start"].as_str().unwrap().parse::<Timestamp>().unwrap();
-    assert_eq!(lasted.get_hours(), 1, "{booked}");
+    let at = |field: &str| {
+        booked[field]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap()
+    };
+    assert_eq!(
+        at("end").as_second() - at("start").as_second(),
+        3_600,
+        "{booked}"
+    );
     let monday = change - 6.days();
     let steps = journey(
         "app/room-calendar.test.mjs",
@@ -270,12 +297,17 @@ async fn the_app_is_served_as_the_deployment_serves_it_under_its_content_securit
             .headers()
             .get("location")
             .map(|value| value.to_str().unwrap().to_owned());
-        (response.status().as_u16(), csp, location, response.text().await.unwrap())
+        (
+            response.status().as_u16(),
+            csp,
+            location,
+            response.text().await.unwrap(),
+        )
     };
     // The policy the distribution gives the app (template.yaml, AppHeaders), with the
     // emulator's S3 for the bucket's.
-    let template = std::fs::read_to_string(steward_e2e::repository_root().join("template.yaml"))
-        .unwrap();
+    let template =
+        std::fs::read_to_string(steward_e2e::repository_root().join("template.yaml")).unwrap();
     let deployed = template
         .lines()
         .find_map(|line| line.trim().strip_prefix("ContentSecurityPolicy: !Sub "))
@@ -323,12 +355,20 @@ async fn a_forgotten_password_is_chosen_again_through_the_emailed_link() {
     });
     let env = [("SCENARIO", scenario.to_string())];
     let run = run_browser_test("app/forgotten-password.test.mjs", &env, async |what| {
-        let email = what.strip_prefix("reset-link ").expect("asks for the reset link");
+        let email = what
+            .strip_prefix("reset-link ")
+            .expect("asks for the reset link");
         let tokens = stack
             .emailed_tokens(email, "Choose a new Steward password")
             .await;
         assert_eq!(tokens.len(), 1, "one email");
-        let mail = stack.sent_mail(email).await[0]["body"].to_string();
+        let mail = stack
+            .sent_mail(email)
+            .await
+            .into_iter()
+            .find(|mail| mail["subject"] == "Choose a new Steward password")
+            .expect("the reset email")["body"]
+            .to_string();
         let link = format!("{}#token={}", stack.url("/app/reset-password"), tokens[0]);
         assert!(mail.contains(&link), "the email links to the app: {mail}");
         link
@@ -356,4 +396,118 @@ async fn a_forgotten_password_is_chosen_again_through_the_emailed_link() {
     )
     .await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_member_of_two_organisations_chooses_switches_and_ends_her_sessions() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let mia = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let other = stack.sign_up("Other Co", "owner@other.test").await;
+    let invitation = stack.invite(&other, "mia@web.test", &["member"]).await;
+    let (status, joined) = stack
+        .call(
+            &mia,
+            Method::POST,
+            "/v1/me/invitations/accept",
+            json!({ "token": invitation["token"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{joined}");
+    let steps = journey(
+        "app/profile.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&mia),
+            "first": "Web Co",
+            "second": "Other Co",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "accessible-choose-organisation",
+            "chose-an-organisation",
+            "accessible-profile",
+            "ended-the-other-session",
+            "switched",
+            "signed-out-everywhere",
+        ]
+    );
+    // The session ended from the browser was the one her invitation opened.
+    let (status, _, _) = steward_e2e::send(
+        stack
+            .post("/v1/auth/refresh")
+            .json(&json!({ "refresh_token": mia.refresh_token })),
+    )
+    .await;
+    assert_eq!(status, 401, "the other session ended");
+}
+
+#[tokio::test]
+async fn a_member_reads_her_notifications_and_makes_copies_and_revokes_a_calendar_feed() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let atlas = stack
+        .room(
+            &owner,
+            json!({ "name": "Atlas", "time_zone": "Europe/London", "capacity": 8 }),
+        )
+        .await;
+    let day = tomorrow();
+    let (status, booked) = stack
+        .call(
+            &member,
+            Method::POST,
+            "/v1/bookings",
+            json!({ "room_id": atlas, "title": "Quarterly plan",
+                    "start": instant(day, "09:00"), "end": instant(day, "10:00") }),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    // The notifier tells her of it through its queue: wait for the notice.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let subject = loop {
+        let (_, notices) = stack
+            .call(&member, Method::GET, "/v1/me/notifications", Value::Null)
+            .await;
+        if let Some(subject) = notices["items"][0]["subject"].as_str() {
+            break subject.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no notice: {notices}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let steps = journey(
+        "app/notices-and-feeds.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&member),
+            "subject": subject,
+            "title": "Quarterly plan",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in member@web.test",
+            "accessible-notifications",
+            "read",
+            "accessible-feed-made",
+            "feed-read",
+            "feed-revoked",
+        ]
+    );
+    let (_, notices) = stack
+        .call(&member, Method::GET, "/v1/me/notifications", Value::Null)
+        .await;
+    assert_eq!(notices["items"][0]["read"], true, "{notices}");
+    let (_, feeds) = stack
+        .call(&member, Method::GET, "/v1/feeds", Value::Null)
+        .await;
+    assert_eq!(feeds["items"], json!([]));
 }

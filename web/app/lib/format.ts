@@ -16,7 +16,7 @@ function formatter(zone: string, options: Intl.DateTimeFormatOptions): Intl.Date
 export const viewerZone: string = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function time(at: string | Date, zone: string): string {
-  return formatter(zone, { hour: "numeric", minute: "2-digit" }).format(new Date(at));
+  return formatter(zone, { hour: "2-digit", minute: "2-digit" }).format(new Date(at));
 }
 
 export function dateTime(at: string | Date, zone: string): string {

@@ -53,6 +53,10 @@ await run(async () => {
   const when = (await row.getByRole("cell").nth(1).textContent()).trim();
   if (!when.includes(scenario.slot.shown)) throw new Error(`the booking's times: expected ${scenario.slot.shown} in ${when}`);
   step("listed");
+  await row.getByRole("button", { name: "Show PIN" }).click();
+  const pin = (await row.getByLabel(`Check-in PIN for ${scenario.slot.title}`).textContent()).trim();
+  if (!/^[0-9]{6}$/.test(pin)) throw new Error(`the PIN shown: ${JSON.stringify(pin)}`);
+  step(`pin ${pin}`);
   await accessible(page, "my-bookings");
 
   await row.getByRole("button", { name: "Cancel" }).click();
