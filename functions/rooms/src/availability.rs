@@ -9,9 +9,10 @@ use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use steward_authz::Permission;
+use steward_calendar::obstacle;
 use steward_domain::booking::days::{closures_within, days_of, taken_on};
 use steward_domain::booking::local_time::RoomZone;
-use steward_domain::booking::rules::{Conflict, Slot, Taken, breaches, conflicts};
+use steward_domain::booking::rules::{Slot, Taken, breaches, conflicts};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::rooms::RoomRecord;
@@ -22,29 +23,6 @@ use crate::Rooms;
 const ROOM_PAGE: u32 = 200;
 /// The longest free/busy window.
 const MAX_WINDOW_DAYS: i64 = 31;
-
-fn reason(conflict: &Conflict) -> Value {
-    match conflict {
-        Conflict::Booking {
-            booking_id,
-            start,
-            end,
-            buffer_only,
-        } => json!({
-            "kind": if *buffer_only { "buffer" } else { "booking" },
-            "booking_id": booking_id, "start": start, "end": end,
-        }),
-        Conflict::Closure {
-            closure_id,
-            start,
-            end,
-            reason,
-        } => json!({
-            "kind": "closure", "closure_id": closure_id, "start": start, "end": end,
-            "reason": reason,
-        }),
-    }
-}
 
 fn room_summary(room: &RoomRecord) -> Value {
     json!({
@@ -131,7 +109,10 @@ impl Rooms {
             if met.is_empty() && broken.is_empty() {
                 free.push(room_summary(room));
             } else {
-                let mut reasons: Vec<Value> = met.iter().map(reason).collect();
+                let mut reasons: Vec<Value> = met
+                    .iter()
+                    .map(|conflict| serde_json::to_value(obstacle(conflict)).unwrap_or_default())
+                    .collect();
                 reasons.extend(broken.iter().map(|breach| {
                     let mut rule = serde_json::to_value(breach).unwrap_or_default();
                     rule["kind"] = json!("rule");

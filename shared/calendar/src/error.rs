@@ -159,8 +159,9 @@ pub fn taken_detail(met: &[Conflict]) -> String {
     format!("the room is taken: {}", named(met))
 }
 
-/// A conflict as a 409's obstacle; whose booking it is, the handler adds (`held_by`).
-fn obstacle(conflict: &Conflict) -> Obstacle {
+/// A conflict as a 409's obstacle, and as availability's reason; whose booking it is, the
+/// handler adds (`held_by`).
+pub fn obstacle(conflict: &Conflict) -> Obstacle {
     match conflict {
         Conflict::Booking {
             booking_id,

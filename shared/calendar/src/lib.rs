@@ -26,7 +26,7 @@ use steward_store::notices::NoticeQueue;
 
 pub use credentials::Holdings;
 pub use engine::{RoomAt, commit};
-pub use error::{CalendarError, taken_detail};
+pub use error::{CalendarError, obstacle, taken_detail};
 pub use plan::{Holder, OnConflict, Placement, Plan, Settled, Skipped};
 pub use request::{Authority, BookingRequest, Times, bookable, instant, waived};
 

@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 use steward_e2e::browser::run_browser_test;
-use steward_e2e::{PASSWORD, Person, TestStack};
+use steward_e2e::{NewBooking, NewRoom, PASSWORD, Person, TestStack};
 
 /// Tomorrow (UTC): the day the journeys book on, clear of any rule about notice.
 fn tomorrow() -> Date {
@@ -49,24 +49,15 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Web Co", "owner@web.test").await;
     let member = stack.join(&owner, "member@web.test", &["member"]).await;
-    let room = |name: &str, rules: Value| json!({ "name": name, "time_zone": "Europe/London", "capacity": 8, "rules": rules });
-    let atlas = stack.room(&owner, room("Atlas", json!({}))).await;
-    let board = stack.room(&owner, room("Board", json!({}))).await;
-    let cellar = stack.room(&owner, room("Cellar", json!({}))).await;
-    stack
-        .room(&owner, room("Den", json!({ "max_duration_minutes": 30 })))
-        .await;
+    let room = |name: &str| NewRoom::named(name).capacity(8);
+    let atlas = stack.create_room(&owner, room("Atlas")).await;
+    let board = stack.create_room(&owner, room("Board")).await;
+    let cellar = stack.create_room(&owner, room("Cellar")).await;
+    let den = room("Den").rules(json!({ "max_duration_minutes": 30 }));
+    stack.create_room(&owner, den).await;
     let day = tomorrow();
-    let (status, held) = stack
-        .call(
-            &owner,
-            Method::POST,
-            "/v1/bookings",
-            json!({ "room_id": board, "title": "Board meeting",
-                    "start": instant(day, "10:00"), "end": instant(day, "11:00") }),
-        )
-        .await;
-    assert_eq!(status, 201, "{held}");
+    let held = NewBooking::of(&board, instant(day, "10:00"), instant(day, "11:00"));
+    stack.book(&owner, held.title("Board meeting")).await;
     let (status, closed) = stack
         .call(
             &owner,
@@ -150,12 +141,7 @@ async fn two_members_booking_one_slot_in_two_browsers_one_has_it_the_other_sees_
     let ben = stack
         .join_as(&owner, "ben@web.test", "Ben Baker", &["member"])
         .await;
-    let atlas = stack
-        .room(
-            &owner,
-            json!({ "name": "Atlas", "time_zone": "Europe/London", "capacity": 8 }),
-        )
-        .await;
+    let atlas = stack.create_room(&owner, NewRoom::named("Atlas")).await;
     let day = tomorrow();
     let named = |who: &Person, name: &str| json!({ "email": who.email, "password": PASSWORD, "name": name });
     let steps = journey(
@@ -195,11 +181,9 @@ async fn two_members_booking_one_slot_in_two_browsers_one_has_it_the_other_sees_
     assert_eq!(made[0]["organiser"], organiser.user_id.as_str());
     // The API's refusal names what is in the way: the booking, its times, who holds it.
     let (status, refused) = stack
-        .call(
+        .try_book(
             other,
-            Method::POST,
-            "/v1/bookings",
-            json!({ "room_id": atlas, "start": instant(day, "14:30"), "end": instant(day, "15:30") }),
+            NewBooking::of(&atlas, instant(day, "14:30"), instant(day, "15:30")),
         )
         .await;
     assert_eq!(status, 409, "{refused}");
@@ -216,10 +200,7 @@ async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock(
     let owner = stack.sign_up("Web Co", "owner@web.test").await;
     let member = stack.join(&owner, "member@web.test", &["member"]).await;
     let lumen = stack
-        .room(
-            &owner,
-            json!({ "name": "Lumen", "time_zone": "Europe/Paris", "capacity": 4 }),
-        )
+        .create_room(&owner, NewRoom::named("Lumen").zone("Europe/Paris"))
         .await;
     // Paris goes from 02:00 to 03:00 on the last Sunday of March: 01:30 to 03:30 on its clock
     // is one hour. The next such night within the room's horizon.
@@ -229,16 +210,8 @@ async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock(
         .map(|end| end - (end.weekday().to_sunday_zero_offset() as i64).days())
         .find(|sunday| *sunday > today)
         .unwrap();
-    let (status, booked) = stack
-        .call(
-            &member,
-            Method::POST,
-            "/v1/bookings",
-            json!({ "room_id": lumen, "title": "Night shift",
-                    "start": format!("{change}T01:30"), "end": format!("{change}T03:30") }),
-        )
-        .await;
-    assert_eq!(status, 201, "{booked}");
+    let night = NewBooking::of(&lumen, format!("{change}T01:30"), format!("{change}T03:30"));
+    let booked = stack.book(&member, night.title("Night shift")).await;
     let at = |field: &str| {
         booked[field]
             .as_str()
@@ -452,23 +425,10 @@ async fn a_member_reads_her_notifications_and_makes_copies_and_revokes_a_calenda
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Web Co", "owner@web.test").await;
     let member = stack.join(&owner, "member@web.test", &["member"]).await;
-    let atlas = stack
-        .room(
-            &owner,
-            json!({ "name": "Atlas", "time_zone": "Europe/London", "capacity": 8 }),
-        )
-        .await;
+    let atlas = stack.create_room(&owner, NewRoom::named("Atlas")).await;
     let day = tomorrow();
-    let (status, booked) = stack
-        .call(
-            &member,
-            Method::POST,
-            "/v1/bookings",
-            json!({ "room_id": atlas, "title": "Quarterly plan",
-                    "start": instant(day, "09:00"), "end": instant(day, "10:00") }),
-        )
-        .await;
-    assert_eq!(status, 201, "{booked}");
+    let plan = NewBooking::of(&atlas, instant(day, "09:00"), instant(day, "10:00"));
+    stack.book(&member, plan.title("Quarterly plan")).await;
     // The notifier tells her of it through its queue: wait for the notice.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let subject = loop {
