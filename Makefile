@@ -20,7 +20,7 @@ FUNCTIONS := $(shell awk '/^ +Binary:/ {print $$2}' template.yaml)
 # A step that takes a while says what it does before it starts (cargo then shows its progress).
 step = @printf '==> %s\n' "$(1)"
 
-.PHONY: help venv venv-build venv-bench web run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator migrate clean
+.PHONY: help venv venv-build venv-bench web screenshots run test fuzz lint sbom build verify-build bench bench-levers deploy fire operator migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ web: ## Build the web app (web/build/app; the gateway serves it at /app/)
 	$(call step,Installing the web app's packages and building it)
 	bash web/install.sh
 	cd web && npm run --silent build
+
+# The web app's and the kiosk page's screenshots in docs/, taken by their browser tests.
+screenshots: venv web ## Refresh docs/screenshots/*.png and docs/kiosk.png from the browser tests
+	WEB_SCREENSHOTS=$(CURDIR)/docs/screenshots KIOSK_SCREENSHOT=$(CURDIR)/docs/kiosk.png \
+		cargo test -p steward-e2e --test e2e -- web_app:: kiosk:: --test-threads=$(TEST_THREADS)
 
 run: venv web ## Start emulator, gateway, web app and demo data; print where to go
 	$(call step,Building the local stack (the first build takes several minutes))

@@ -139,6 +139,15 @@ export async function accessible(page, state) {
   step(`accessible-${state}`);
 }
 
+/** A screenshot of the page as it stands, `<name>.png` in SCREENSHOTS (the Rust test's folder,
+ * which `make screenshots` copies into docs/screenshots). */
+export async function screenshot(page, name) {
+  const folder = env("SCREENSHOTS");
+  fs.mkdirSync(folder, { recursive: true });
+  await page.screenshot({ path: path.join(folder, `${name}.png`), fullPage: false });
+  step(`screenshot-${name}`);
+}
+
 /** Throws unless `actual` equals `expected`, saying what was seen. */
 export function same(actual, expected, what) {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {

@@ -22,15 +22,45 @@ fn person(person: &Person) -> Value {
     json!({ "email": person.email, "password": PASSWORD })
 }
 
-/// Runs `script` with `scenario`; panics naming the step that failed.
+/// Runs `script` with `scenario`; panics naming the step that failed. Its screenshots are
+/// checked, and copied into WEB_SCREENSHOTS when that is set (`make screenshots`).
 async fn journey(script: &str, scenario: Value) -> Vec<String> {
-    let env = [("SCENARIO", scenario.to_string())];
-    run_browser_test(script, &env, async |what| {
+    // A folder of this run's and script's own: the journeys run side by side.
+    let shots = std::env::temp_dir().join(format!(
+        "steward-web-{}-{}",
+        std::process::id(),
+        script.replace(['/', '.'], "-")
+    ));
+    let env = [
+        ("SCENARIO", scenario.to_string()),
+        ("SCREENSHOTS", shots.display().to_string()),
+    ];
+    let steps = run_browser_test(script, &env, async |what| {
         panic!("{script} asked for {what}")
     })
     .await
     .unwrap_or_else(|failed| panic!("{script}: {failed}"))
-    .steps
+    .steps;
+    for name in steps
+        .iter()
+        .filter_map(|step| step.strip_prefix("screenshot-"))
+    {
+        let shot = shots.join(format!("{name}.png"));
+        assert!(
+            std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+            "{script}: the screenshot {name}"
+        );
+        if let Ok(keep) = std::env::var("WEB_SCREENSHOTS") {
+            std::fs::create_dir_all(&keep).expect("the screenshots' folder");
+            std::fs::copy(
+                &shot,
+                std::path::Path::new(&keep).join(format!("{name}.png")),
+            )
+            .expect("screenshot kept");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&shots);
+    steps
 }
 
 async fn bookings_of(stack: &TestStack, person: &Person, room: &str, day: Date) -> Vec<Value> {
@@ -98,16 +128,19 @@ async fn a_member_finds_a_room_books_it_once_with_a_double_click_and_cancels_it(
         [
             "signed-out-sent-to-sign-in",
             "accessible-sign-in-refused",
+            "screenshot-sign-in",
             "wrong-password-told",
             "signed-in member@web.test",
             "resumed-after-reload",
             "accessible-find-results",
             "free-first-others-with-reasons",
+            "screenshot-find-a-room",
             "booked",
             "accessible-booked",
             "listed",
             "pin",
             "accessible-my-bookings",
+            "screenshot-my-bookings",
             "cancelled",
             "signed-out",
         ]
@@ -169,6 +202,7 @@ async fn two_members_booking_one_slot_in_two_browsers_one_has_it_the_other_sees_
             "one-booked-the-other-told-who".to_owned(),
             format!("winner {winner}"),
             "accessible-slot-taken".to_owned(),
+            "screenshot-slot-taken".to_owned(),
         ]
     );
     let made = bookings_of(&stack, &owner, &atlas, day).await;
@@ -247,6 +281,7 @@ async fn a_room_s_day_across_the_clocks_going_forward_is_drawn_on_its_own_clock(
             "a-23-hour-day",
             "drawn-one-hour-long",
             "accessible-room-day",
+            "screenshot-room-day",
             "week",
             "accessible-room-week",
         ]

@@ -1,6 +1,6 @@
 // A member signs in, finds the free room at a time (the others with their reasons in words),
 // books it with a double click (once), sees it in her bookings, cancels it, and signs out.
-import { accessible, browser, run, same, step } from "../harness.mjs";
+import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
 import { findRooms, roomCard, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
@@ -18,6 +18,7 @@ await run(async () => {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("alert").getByText("The email or password is not right.").waitFor();
   await accessible(page, "sign-in-refused");
+  await screenshot(page, "sign-in");
   step("wrong-password-told");
 
   await signIn(page, scenario.member, { check: false });
@@ -39,6 +40,7 @@ await run(async () => {
     if (!shown.includes(words)) throw new Error(`${room}: expected the reason ${JSON.stringify(words)}, saw ${JSON.stringify(shown)}`);
   }
   step("free-first-others-with-reasons");
+  await screenshot(page, "find-a-room");
 
   // A double click books once.
   await roomCard(page, scenario.free).getByRole("button", { name: `Book ${scenario.free}` }).dblclick();
@@ -58,6 +60,7 @@ await run(async () => {
   if (!/^[0-9]{6}$/.test(pin)) throw new Error(`the PIN shown: ${JSON.stringify(pin)}`);
   step(`pin ${pin}`);
   await accessible(page, "my-bookings");
+  await screenshot(page, "my-bookings");
 
   await row.getByRole("button", { name: "Cancel" }).click();
   await row.getByRole("cell", { name: "Cancelled" }).waitFor();

@@ -1,7 +1,7 @@
 // A room's day and week on its own clock, across the night its clocks go forward: the day has
 // 23 hours (02:00 never happens), the booking made from 01:30 to 03:30 on the room's clock is
 // drawn one hour long and said with the viewer's own times beside it.
-import { accessible, browser, run, same, step } from "../harness.mjs";
+import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
 import { scenario, signIn } from "./common.mjs";
 
 await run(async () => {
@@ -27,6 +27,8 @@ await run(async () => {
   if (Math.abs(share - 1 / 23) > 0.002) throw new Error(`the booking is drawn ${share} of the day, not 1/23`);
   step("drawn-one-hour-long");
   await accessible(page, "room-day");
+  await day.locator(".busy.booking").scrollIntoViewIfNeeded();
+  await screenshot(page, "room-day");
 
   await page.getByRole("button", { name: "Week" }).click();
   await page.locator("section.day").nth(6).waitFor();

@@ -1,6 +1,6 @@
 // Two members in two browsers find the same free room at the same time and both press Book:
 // one has it, the other is told who holds it, in words, on the room's clock.
-import { accessible, browser, run, step } from "../harness.mjs";
+import { accessible, browser, run, screenshot, step } from "../harness.mjs";
 import { findRooms, roomCard, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
@@ -32,6 +32,9 @@ await run(async () => {
   if (told !== expected) throw new Error(`the other is told ${JSON.stringify(told)}, not ${JSON.stringify(expected)}`);
   step("one-booked-the-other-told-who");
   step(`winner ${winner.email}`);
-  await accessible(a === "booked" ? second : first, "slot-taken");
+  const loser = a === "booked" ? second : first;
+  await accessible(loser, "slot-taken");
+  await roomCard(loser, scenario.room).scrollIntoViewIfNeeded();
+  await screenshot(loser, "slot-taken");
 });
 
