@@ -161,21 +161,26 @@ verify-build: build venv-bench $(QEMU) ## Start every function's arm64 zip from 
 bench: export AWS_LC_SYS_NO_JITTER_ENTROPY = 1
 bench: venv-bench ## Benchmarks (release builds; ~60 min from a fresh clone): results in target/bench, tables in docs/performance.md
 	mkdir -p $(BENCH_OUT) && find $(BENCH_OUT) -name '*.json' ! -name levers.json -delete
-	$(call step,1/8 Release builds of every function and the two floors (about 30 minutes cold))
+	$(call step,1/9 Release builds of every function and the two floors (about 30 minutes cold))
 	cargo build --release $(addprefix --bin ,$(FUNCTIONS)) --bin floor-hello --bin floor-sdk
-	$(call step,2/8 Cold starts: every function and the floors$(,) 20 starts each)
+	$(call step,2/9 Cold starts: every function and the floors$(,) 20 starts each)
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo run --quiet -p steward-bench -- cold-start --binaries target/release --runs 20 --out $(BENCH_OUT)
-	$(call step,3/8 The authorizer's decision)
+	$(call step,3/9 The authorizer's decision)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-access --bench authorizer_decision
-	$(call step,4/8 A booking's overhead against its raw calls)
+	$(call step,4/9 A booking's overhead against its raw calls)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench overhead
-	$(call step,5/8 Requests through the gateway)
+	$(call step,5/9 Requests through the gateway)
 	env -u AWS_LC_SYS_NO_JITTER_ENTROPY STEWARD_BENCH_OUT=$(BENCH_OUT) cargo test -p steward-e2e --test requests -- --nocapture
-	$(call step,6/8 Load)
+	$(call step,6/9 Load)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench load
-	$(call step,7/8 Sweep throughput)
+	$(call step,7/9 Sweep throughput)
 	STEWARD_BENCH_OUT=$(BENCH_OUT) cargo bench -p steward-e2e --bench sweep_throughput
-	$(call step,8/8 Writing the tables into docs/performance.md)
+	$(call step,8/9 The web app: its first page's JavaScript and Lighthouse against the local stack)
+	$(MAKE) --no-print-directory web
+	cd web/bench && npm ci --no-audit --no-fund
+	cargo build -p steward-local
+	bash web/bench/run.sh $(BENCH_OUT)/web.json
+	$(call step,9/9 Writing the tables into docs/performance.md)
 	$(PYTHON) infra/bench/report.py $(BENCH_OUT) docs
 
 # The build levers, each left off in a build of its own target directory: the SDK floor and two

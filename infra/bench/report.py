@@ -296,6 +296,34 @@ def sweep_section(data) -> list[str]:
     ] + views_refresh_lines(data.get("views_refresh"))
 
 
+def web_section(data) -> list[str]:
+    if data is None:
+        return ["## 9. The web app", "", "Not run.", ""]
+    size = data["size"]
+    lines = [
+        "## 9. The web app",
+        "",
+        "`web/bench/budgets.mjs` against the local stack with its demo data (`web/bench/run.sh`;",
+        "the API's functions in a debug build): the JavaScript and CSS the first page loads, gzipped,",
+        "and Lighthouse 12.2.3 on three pages with its defaults (a mid-range phone on a slow 4G",
+        "network, simulated), signed in as the demo's owner for the last two.",
+        "",
+        "| first page | gzipped | budget | share of the budget |",
+        "| --- | ---: | ---: | ---: |",
+        f"| JavaScript | {size['js_gzipped_kb']} kB | {size['budget_kb']} kB | **{size['ratio']:.2f}×** |",
+        f"| CSS | {size['css_gzipped_kb']} kB | | |",
+        "",
+        "| page | performance (target ≥ 90) | accessibility (target 100) | LCP ms | LCP / 2.5 s | CLS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for page in data["pages"]:
+        lines.append(
+            f"| {page['page']} | {page['performance']} | {page['accessibility']} | {page['lcp_ms']} | "
+            f"{page['lcp_ms'] / 2500:.2f}× | {page['cls']:.3f} |"
+        )
+    return lines + [""]
+
+
 def views_refresh_lines(views) -> list[str]:
     """The operators' views refresh over more planted tenants, against the tenant index alone."""
     if views is None:
@@ -442,6 +470,7 @@ def main() -> None:
         (6, "sweep", sweep_section),
         (7, "levers", lambda data: levers_section(data, results)),
         (8, "verify-build", lambda data: verify_build_section(data, results)),
+        (9, "web", web_section),
     ]
     for number, name, render in sections:
         data = load(results, name)
