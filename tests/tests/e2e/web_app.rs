@@ -506,3 +506,64 @@ async fn a_member_reads_her_notifications_and_makes_copies_and_revokes_a_calenda
         .await;
     assert_eq!(feeds["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_member_moves_and_extends_her_booking_and_reloads_it_when_it_changed_elsewhere() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let atlas = stack.create_room(&owner, NewRoom::named("Atlas")).await;
+    let day = tomorrow();
+    let mine = NewBooking::of(&atlas, instant(day, "10:00"), instant(day, "11:00"));
+    let booking = stack.book(&member, mine.title("Design review")).await;
+    let theirs = NewBooking::of(&atlas, instant(day, "12:30"), instant(day, "13:30"));
+    stack.book(&owner, theirs).await;
+    let path = format!("/v1/bookings/{}", booking["id"].as_str().unwrap());
+    let scenario = json!({
+        "app": stack.url("/app/"),
+        "member": person(&member),
+        "title": "Design review",
+        "conflict": "That slot is taken. Owner has it from 12:30 to 13:30.",
+        "nowIs": format!("It is now {}, 11:00–12:00 GMT, Confirmed.", day.strftime("%a %-d %b")),
+        "renamed": "Design review (moved)",
+    });
+    let env = [("SCENARIO", scenario.to_string())];
+    let run = run_browser_test("app/change-booking.test.mjs", &env, async |what| {
+        assert_eq!(what, "change-it-elsewhere");
+        // Renamed from another device: the page's version is stale.
+        let (_, now) = stack.call(&member, Method::GET, &path, Value::Null).await;
+        let (status, _, renamed) = steward_e2e::send(
+            stack
+                .as_person(&member, Method::PATCH, &path)
+                .header("If-Match", format!("\"{}\"", now["version"]))
+                .json(&json!({ "title": "Design review (moved)" })),
+        )
+        .await;
+        assert_eq!(status, 200, "{renamed}");
+        "ok".to_owned()
+    })
+    .await
+    .unwrap_or_else(|failed| panic!("{failed}"));
+    assert_eq!(
+        run.steps,
+        [
+            "signed-in member@web.test",
+            "accessible-change-booking",
+            "conflict-told",
+            "moved",
+            "extended",
+            "stale-reloaded",
+            "accessible-change-reloaded",
+        ]
+    );
+    let (_, now) = stack.call(&member, Method::GET, &path, Value::Null).await;
+    assert_eq!(
+        (&now["start"], &now["end"], &now["title"]),
+        (
+            &json!(instant(day, "11:00")),
+            &json!(instant(day, "12:00")),
+            &json!("Design review (moved)")
+        ),
+        "moved and extended once, the stale extension refused: {now}"
+    );
+}

@@ -47,3 +47,10 @@ export function placement(d: Day, start: string, end: string): { top: number; he
   const length = d.end.getTime() - d.start.getTime();
   return { top: (from - d.start.getTime()) / length, height: (to - from) / length };
 }
+
+/** `at` on `zone`'s clock as an `<input type="time">` value (HH:MM, 24 hours), whatever the
+ * browser's locale. */
+export function wallClock(at: Date, zone: string): string {
+  const local = new TZDate(at.getTime(), zone);
+  return `${String(local.getHours()).padStart(2, "0")}:${String(local.getMinutes()).padStart(2, "0")}`;
+}
