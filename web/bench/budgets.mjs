@@ -12,6 +12,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import puppeteer from "puppeteer-core";
 import { startFlow } from "lighthouse";
+import { CHROMIUM, FLAGS } from "../chromium.mjs";
 
 const [base, out] = process.argv.slice(2);
 if (!base || !out) throw new Error("usage: node budgets.mjs <base URL> <out.json>");
@@ -38,18 +39,10 @@ async function firstPage() {
 async function lighthouse() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "steward-lighthouse-"));
   const browser = await puppeteer.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     userDataDir: profile,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: FLAGS,
   });
   try {
     const page = await browser.newPage();

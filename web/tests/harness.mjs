@@ -14,18 +14,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { CHROMIUM, FLAGS } from "../chromium.mjs";
 
 export const log = (...args) => console.error(`[${path.basename(process.argv[1] ?? "test")}]`, ...args);
 export const say = (line) => process.stdout.write(`${line}\n`);

@@ -567,3 +567,61 @@ async fn a_member_moves_and_extends_her_booking_and_reloads_it_when_it_changed_e
         "moved and extended once, the stale extension refused: {now}"
     );
 }
+
+#[tokio::test]
+async fn an_organisation_is_started_and_a_person_joins_it_through_their_emailed_links() {
+    const OWNER_PASSWORD: &str = "harbour lantern quiet spruce";
+    let stack = TestStack::start().await;
+    let scenario = json!({
+        "app": stack.url("/app/"),
+        "owner": { "organisation": "Join Co", "name": "Olga Owner", "email": "olga@join.test",
+                   "password": OWNER_PASSWORD },
+        "invited": { "name": "Nia Newbie", "email": "nia@join.test", "password": PASSWORD },
+    });
+    let env = [("SCENARIO", scenario.to_string())];
+    let run = run_browser_test("app/joining.test.mjs", &env, async |what| {
+        let (kind, email) = what.split_once(' ').expect("what and for whom");
+        let (page, subject) = match kind {
+            "verify-link" => ("verify-email", steward_e2e::VERIFY_SUBJECT.to_owned()),
+            "invitation-link" => {
+                // The owner the browser made invites the person through the API.
+                let (status, _, signed_in) = steward_e2e::send(
+                    stack
+                        .post("/v1/auth/login")
+                        .json(&json!({ "email": "olga@join.test", "password": OWNER_PASSWORD })),
+                )
+                .await;
+                assert_eq!(status, 200, "{signed_in}");
+                let (status, _, invited) = steward_e2e::send(
+                    stack
+                        .post("/v1/invitations")
+                        .bearer_auth(signed_in["access_token"].as_str().unwrap())
+                        .json(&json!({ "email": email, "roles": ["member"] })),
+                )
+                .await;
+                assert_eq!(status, 201, "{invited}");
+                (
+                    "accept-invitation",
+                    "Olga Owner invited you to Join Co on Steward".to_owned(),
+                )
+            }
+            other => panic!("the joining test asked for {other}"),
+        };
+        let tokens = stack.emailed_tokens(email, &subject).await;
+        assert_eq!(tokens.len(), 1, "one {kind} email to {email}");
+        format!("{}#token={}", stack.url(&format!("/app/{page}")), tokens[0])
+    })
+    .await
+    .unwrap_or_else(|failed| panic!("{failed}"));
+    assert_eq!(
+        run.steps,
+        [
+            "accessible-sign-up",
+            "signed-up",
+            "confirmed-and-signed-in",
+            "accessible-accept-invitation",
+            "joined",
+            "spent-invitation-told",
+        ]
+    );
+}

@@ -4,6 +4,12 @@ import { resolve } from "$app/paths";
 import { api, type Schemas } from "./api/client";
 import { session } from "./session.svelte";
 
+/** The tokens of a sign-up's confirmation or an invitation accepted: signed in as its member. */
+export async function enterWith(tokens: Schemas["Tokens"] | undefined): Promise<void> {
+  if (!tokens) throw new Error("an answer without tokens");
+  await enter({ status: "signed_in", access_token: tokens.access_token, expires_in: tokens.expires_in });
+}
+
 export async function enter(signedIn: Schemas["SignIn"]): Promise<void> {
   if (!signedIn.access_token || !signedIn.expires_in) throw new Error("a sign-in without tokens");
   session.open({ access_token: signedIn.access_token, expires_in: signedIn.expires_in });
