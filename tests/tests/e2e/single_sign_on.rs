@@ -592,3 +592,58 @@ async fn a_first_sign_in_with_no_seat_left_is_a_402_and_makes_nobody() {
     assert_eq!(problem["limit"]["name"], "seats", "{problem}");
     assert_eq!(sso.members().await.len(), members);
 }
+
+#[tokio::test]
+async fn a_browser_signs_in_at_the_provider_and_lands_in_the_web_app() {
+    let sso = Sso::start().await;
+    // A ticket spent already (by the API, as the app spends its own), for the refusal.
+    let callback = sso.to_callback("grace@acme.test", "grace").await;
+    let (_, location, _) = sso.visit(&callback).await;
+    let spent = location
+        .split("ticket=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .to_owned();
+    let (status, _, _) = send(
+        sso.stack
+            .post("/v1/auth/login/tenant")
+            .json(&json!({ "ticket": spent, "tenant_id": sso.owner.tenant_id })),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let scenario = json!({
+        "app": sso.stack.url("/app/"),
+        "start": sso.stack.url("/v1/auth/sso/start?email=ada@acme.test"),
+        "login": "ada",
+        "name": "Ada Lovelace",
+        "organisation": "Acme Rooms",
+        "tenant": sso.owner.tenant_id,
+        "spentTicket": spent,
+    });
+    let env = [("SCENARIO", scenario.to_string())];
+    let run =
+        steward_e2e::browser::run_browser_test("app/single-sign-on.test.mjs", &env, async |what| {
+            panic!("the single sign-on test asked for {what}")
+        })
+        .await
+        .unwrap_or_else(|failed| panic!("{failed}"));
+    assert_eq!(
+        run.steps,
+        [
+            "signed-in-through-the-provider",
+            "accessible-after-single-sign-on",
+            "spent-ticket-refused",
+            "accessible-single-sign-on-refused",
+        ]
+    );
+    // The browser's sign-in made Ada a member, with her group's role.
+    let ada = sso
+        .members()
+        .await
+        .into_iter()
+        .find(|member| member["email"] == "ada@acme.test")
+        .expect("Ada is a member");
+    assert_eq!(ada["roles"], json!(["manager"]));
+}

@@ -64,3 +64,8 @@ export function tell(error: unknown, response?: Response, zone = "UTC"): Told {
   })();
   return { message, fields, status: error.status };
 }
+
+/** A sentence of the app's own to tell, with the status it answers. */
+export function said(message: string, status = 0): Told {
+  return { message, fields: [], status };
+}
