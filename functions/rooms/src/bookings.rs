@@ -3,6 +3,8 @@
 //! counted on both sides, whatever the concurrency; times in the room's zone unless an offset
 //! is given; every refusal says which rule, booking or closure.
 
+use std::collections::HashMap;
+
 use http::{HeaderValue, StatusCode, header};
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
@@ -179,17 +181,44 @@ impl Rooms {
         else {
             return answer;
         };
+        let holders = self
+            .organisers(
+                tenant_id,
+                obstacles
+                    .iter()
+                    .filter_map(|o| o.booking_id.clone())
+                    .collect(),
+            )
+            .await;
         for obstacle in &mut obstacles {
-            let Some(booking_id) = obstacle.booking_id.as_deref() else {
-                continue;
-            };
-            if let Ok(Some(booking)) = self.bookings.get(tenant_id, booking_id).await
-                && let Ok(Some(organiser)) = self.identity.user(tenant_id, &booking.organiser).await
-            {
-                obstacle.held_by = Some(organiser.name);
-            }
+            obstacle.held_by = obstacle
+                .booking_id
+                .as_ref()
+                .and_then(|id| holders.get(id))
+                .cloned();
         }
         Err(ApiError::SlotTaken { detail, obstacles })
+    }
+
+    /// The organisers of `booking_ids` by name (booking id to name), read one after the other
+    /// (a refusal names one or two); one that cannot be read is left unnamed.
+    pub(crate) async fn organisers(
+        &self,
+        tenant_id: &str,
+        booking_ids: Vec<String>,
+    ) -> HashMap<String, String> {
+        let mut names = HashMap::new();
+        for booking_id in booking_ids {
+            if names.contains_key(&booking_id) {
+                continue;
+            }
+            if let Ok(Some(booking)) = self.bookings.get(tenant_id, &booking_id).await
+                && let Ok(Some(organiser)) = self.identity.user(tenant_id, &booking.organiser).await
+            {
+                names.insert(booking_id, organiser.name);
+            }
+        }
+        names
     }
 
     fn audit(

@@ -22,7 +22,7 @@ use steward_calendar::{
 use steward_domain::booking::entity::Booking;
 use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::recurrence::{Caps, RecurrenceRule, expand};
-use steward_domain::booking::rules::Slot;
+use steward_domain::booking::rules::{Conflict, Slot};
 use steward_domain::booking::series::{Occurrence, Outcome, Series, SeriesPolicy};
 use steward_domain::booking::status::Transition;
 use steward_domain::text::{Line, Reason, Title};
@@ -31,7 +31,7 @@ use steward_kit::{ApiError, FieldError};
 use steward_store::audit::AuditEntry;
 
 use crate::Rooms;
-use steward_calendar::view::{open_from, series as view};
+use steward_calendar::view::{open_from, series as view, series_named};
 
 /// The most occurrences one series holds: each is a booking and a day of the room, and the
 /// series is written in one transaction of at most 100 items.
@@ -118,6 +118,26 @@ impl Rooms {
         )
     }
 
+    /// The series as answered: its skipped occurrences' obstacles with their organisers named.
+    async fn answered(
+        &self,
+        tenant_id: &str,
+        series: &Series,
+        bookings: &HashMap<String, Booking>,
+    ) -> Value {
+        let held: Vec<String> = series
+            .occurrences
+            .iter()
+            .flat_map(|o| &o.met)
+            .filter_map(|conflict| match conflict {
+                Conflict::Booking { booking_id, .. } => Some(booking_id.clone()),
+                Conflict::Closure { .. } => None,
+            })
+            .collect();
+        let holders = self.organisers(tenant_id, held).await;
+        series_named(series, bookings, &holders)
+    }
+
     /// `POST /v1/series`.
     pub(crate) async fn create_series(
         &self,
@@ -186,6 +206,7 @@ impl Rooms {
                                 outcome: Outcome::Skipped,
                                 booking_id: None,
                                 reason: Some(reason),
+                                met: Vec::new(),
                             }),
                         };
                         let slot = match &occurrence.slot {
@@ -233,6 +254,7 @@ impl Rooms {
                             outcome: Outcome::Booked,
                             booking_id: Some(booking_id),
                             reason: None,
+                            met: Vec::new(),
                         });
                         placements.push(Placement::new(record, slot));
                     }
@@ -295,6 +317,7 @@ impl Rooms {
                             occurrence.outcome = Outcome::Skipped;
                             occurrence.booking_id = None;
                             occurrence.reason = Some(taken_detail(&left_out.met));
+                            occurrence.met = left_out.met.clone();
                         }
                     }
                     series.occurrences.sort_by_key(|o| o.index);
@@ -316,7 +339,8 @@ impl Rooms {
         let (series, _) = plan
             .series
             .ok_or_else(|| ApiError::internal("a series write without its series"))?;
-        let mut response = api::json(StatusCode::CREATED, &view(&series, &bookings))?;
+        let answer = self.answered(caller.tenant_id(), &series, &bookings).await;
+        let mut response = api::json(StatusCode::CREATED, &answer)?;
         if let Ok(location) = HeaderValue::from_str(&format!("/v1/series/{series_id}")) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -355,7 +379,10 @@ impl Rooms {
         let caller = self.guard.allow(request, Permission::BookingsRead).await?;
         let (series, bookings) = self.series_now(&caller, request).await?;
         Ok(crate::with_etag(
-            api::json(StatusCode::OK, &view(&series, &bookings))?,
+            api::json(
+                StatusCode::OK,
+                &self.answered(caller.tenant_id(), &series, &bookings).await,
+            )?,
             series.version,
         ))
     }
@@ -526,7 +553,10 @@ impl Rooms {
             .place(at, holder, |_| Ok::<_, ApiError>(plan.clone()))
             .await?;
         Ok(crate::with_etag(
-            api::json(StatusCode::OK, &view(&next, &bookings))?,
+            api::json(
+                StatusCode::OK,
+                &self.answered(caller.tenant_id(), &next, &bookings).await,
+            )?,
             next.version,
         ))
     }

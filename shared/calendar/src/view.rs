@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use steward_domain::booking::entity::Booking;
 use steward_domain::booking::series::{Occurrence, Outcome, Series};
 
+use crate::obstacle;
+
 /// A booking, without its check-in PIN (no part of its history: audit entries and exports
 /// leave it out; an answer to someone attending it adds it).
 pub fn booking(record: &Booking) -> Value {
@@ -30,13 +32,36 @@ pub fn booking(record: &Booking) -> Value {
     })
 }
 
-/// A series with each occurrence as its booking is now.
+/// A series with each occurrence as its booking is now, as the audit log records it.
 pub fn series(series: &Series, bookings: &HashMap<String, Booking>) -> Value {
+    series_named(series, bookings, &HashMap::new())
+}
+
+/// A series as answered: a skipped occurrence's obstacles name the organisers `holders` knows
+/// (booking id to name).
+pub fn series_named(
+    series: &Series,
+    bookings: &HashMap<String, Booking>,
+    holders: &HashMap<String, String>,
+) -> Value {
     let occurrences: Vec<Value> = series
         .occurrences
         .iter()
         .map(|o| {
             let booking = o.booking_id.as_ref().and_then(|id| bookings.get(id));
+            let obstacles: Vec<_> = o
+                .met
+                .iter()
+                .map(|conflict| {
+                    let mut named = obstacle(conflict);
+                    named.held_by = named
+                        .booking_id
+                        .as_ref()
+                        .and_then(|id| holders.get(id))
+                        .cloned();
+                    named
+                })
+                .collect();
             json!({
                 "index": o.index,
                 "local_start": o.local_start,
@@ -46,6 +71,7 @@ pub fn series(series: &Series, bookings: &HashMap<String, Booking>) -> Value {
                 "booking_id": o.booking_id,
                 "status": booking.map(|b| b.status),
                 "reason": o.reason,
+                "obstacles": obstacles,
             })
         })
         .collect();

@@ -144,7 +144,15 @@ async fn conflicts_refuse_the_whole_series_or_are_skipped_each_with_its_reason()
             .unwrap()
             .contains(blocker["id"].as_str().unwrap())
     );
+    // What it met, as a 409 names it: the booking, its times, its organiser by name; in the
+    // answer and whenever the series is read again.
+    let met = json!([{ "kind": "booking", "booking_id": blocker["id"], "held_by": "Owner",
+                       "start": format!("{third}T09:15:00Z"), "end": format!("{third}T09:45:00Z") }]);
+    assert_eq!(series["occurrences"][2]["obstacles"], met);
+    assert_eq!(series["occurrences"][1]["obstacles"], json!([]));
     let series_path = format!("/v1/series/{}", series["id"].as_str().unwrap());
+    let (_, _, read) = send(stack.as_person(&member, Method::GET, &series_path)).await;
+    assert_eq!(read["occurrences"][2]["obstacles"], met, "{read}");
     let occurrence = |i: usize| {
         series["occurrences"][i]["booking_id"]
             .as_str()

@@ -227,7 +227,7 @@ pub enum Taken {
 
 /// Why a slot cannot be had: the booking it meets (buffers counted on both sides) or the
 /// closure it falls in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Conflict {
     Booking {

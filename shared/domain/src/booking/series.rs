@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 
+use super::rules::Conflict;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Series {
     pub series_id: String,
@@ -52,6 +54,9 @@ pub struct Occurrence {
     /// Why it was skipped: the booking, closure or rule it met.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The bookings and closures a skipped occurrence met, for an answer that names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub met: Vec<Conflict>,
 }
 
 /// What a series does with an occurrence that cannot be booked.

@@ -2485,24 +2485,26 @@ export interface components {
             missing_permission?: string;
             missing_feature?: string;
             /** @description A booking refused because its slot is taken (409), what holds it. */
-            obstacles?: {
-                /** @enum {unknown} */
-                kind: "booking" | "buffer" | "closure";
-                booking_id?: string;
-                closure_id?: string;
-                /** Format: date-time */
-                start: string;
-                /** Format: date-time */
-                end: string;
-                /** @description a closure's */
-                reason?: string;
-                /** @description the organiser's name, of a booking */
-                held_by?: string;
-            }[];
+            obstacles?: components["schemas"]["Obstacle"][];
             limit?: {
                 name?: string;
                 allowed?: number;
             };
+        };
+        /** @description What holds a slot. */
+        Obstacle: {
+            /** @enum {unknown} */
+            kind: "booking" | "buffer" | "closure";
+            booking_id?: string;
+            closure_id?: string;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            /** @description a closure's */
+            reason?: string;
+            /** @description the organiser's name, of a booking */
+            held_by?: string;
         };
         Health: Record<string, never>;
         SignUp: {
@@ -2964,6 +2966,10 @@ export interface components {
             override_reason?: string | null;
             status_reason?: string | null;
             decided_by?: string | null;
+            /** @description the series it is an occurrence of */
+            series_id?: string | null;
+            /** @description its index in that series */
+            occurrence?: number | null;
             invitees?: string[];
             /** @description The booking's check-in PIN, in the answer to its creation and to its organiser and invitees; never in lists, exports or the audit log. */
             check_in_pin?: string | null;
@@ -2977,24 +2983,37 @@ export interface components {
             next_cursor?: string | null;
         };
         Series: {
-            id?: string;
-            room_id?: string;
-            recurrence?: string;
+            id: string;
+            room_id: string;
+            organiser?: string;
+            title?: string;
+            recurrence: string;
+            /** @description the room's */
+            time_zone: string;
+            /** @description the first occurrence's start on the room's wall clock */
+            local_start: string;
+            local_end: string;
             /** @enum {unknown} */
             on_conflict?: "all_or_nothing" | "skip";
-            version?: number;
+            version: number;
             booked?: number;
             skipped?: number;
-            occurrences?: {
-                index?: number;
-                local_start?: string;
+            /** Format: date-time */
+            created_at?: string;
+            occurrences: {
+                index: number;
+                local_start: string;
                 start?: string | null;
                 end?: string | null;
                 /** @enum {unknown} */
-                outcome?: "booked" | "skipped";
+                outcome: "booked" | "skipped";
                 booking_id?: string | null;
-                status?: string | null;
+                /** @enum {unknown} */
+                status?: "pending" | "confirmed" | "checked_in" | "completed" | "cancelled" | "released" | "rejected" | null;
+                /** @description why a skipped occurrence was left out */
                 reason?: string | null;
+                /** @description The bookings and closures a skipped occurrence met, as a 409 names them. */
+                obstacles: components["schemas"]["Obstacle"][];
             }[];
         };
         Closure: {
