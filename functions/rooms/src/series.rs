@@ -87,6 +87,14 @@ fn local(text: &str, field: &str) -> Result<DateTime, ApiError> {
     })
 }
 
+/// What a change or a cancellation does to a series: its bookings' next states, and its own
+/// title when every occurrence is renamed.
+struct Rewrite {
+    placements: Vec<Placement>,
+    title: Option<String>,
+    action: &'static str,
+}
+
 /// The series as its placements leave it: each placed booking by id.
 fn placed(plan: &Plan) -> HashMap<String, Booking> {
     plan.placements
@@ -426,15 +434,13 @@ impl Rooms {
             next.status_reason = reason.clone();
             placements.push(Placement::change(current, next, Some(current.slot), None));
         }
-        self.rewrite_series(
-            request,
-            &caller,
-            series,
-            bookings,
+        let rewrite = Rewrite {
             placements,
-            "series.cancel",
-        )
-        .await
+            title: None,
+            action: "series.cancel",
+        };
+        self.rewrite_series(request, &caller, series, bookings, rewrite)
+            .await
     }
 
     /// `PATCH /v1/series/{seriesId}`: moves the occurrences from `from_index` on (all by
@@ -504,29 +510,38 @@ impl Rooms {
         if !problems.is_empty() {
             return Err(ApiError::Validation(problems));
         }
-        self.rewrite_series(
-            request,
-            &caller,
-            series,
-            bookings,
+        // Renamed from the first occurrence on, the series itself takes the name.
+        let title = input
+            .title
+            .filter(|_| input.from_index == 0)
+            .map(|title| title.trim().to_owned());
+        let rewrite = Rewrite {
             placements,
-            "series.update",
-        )
-        .await
+            title,
+            action: "series.update",
+        };
+        self.rewrite_series(request, &caller, series, bookings, rewrite)
+            .await
     }
 
-    /// Commits `placements` of a series' bookings with the series at its next version.
+    /// Commits a rewrite of a series' bookings with the series at its next version.
     async fn rewrite_series(
         &self,
         request: &ApiRequest,
         caller: &Caller,
         series: Series,
         mut bookings: HashMap<String, Booking>,
-        placements: Vec<Placement>,
-        action: &str,
+        Rewrite {
+            placements,
+            title,
+            action,
+        }: Rewrite,
     ) -> Result<Response<Body>, ApiError> {
         let before = view(&series, &bookings);
-        let next = series.revised(Timestamp::now());
+        let mut next = series.revised(Timestamp::now());
+        if let Some(title) = title {
+            next.title = title;
+        }
         for placement in &placements {
             bookings.insert(
                 placement.record.booking_id.clone(),

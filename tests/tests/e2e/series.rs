@@ -188,6 +188,8 @@ async fn conflicts_refuse_the_whole_series_or_are_skipped_each_with_its_reason()
     )
     .await;
     assert_eq!(status, 200, "{moved}");
+    // Renamed from the fourth on: the series keeps its name (from the first, it takes the new one).
+    assert_eq!(moved["title"], "Daily");
     let starts: Vec<&str> = moved["occurrences"]
         .as_array()
         .unwrap()

@@ -625,3 +625,82 @@ async fn an_organisation_is_started_and_a_person_joins_it_through_their_emailed_
         ]
     );
 }
+
+#[tokio::test]
+async fn a_member_books_a_repeating_room_sees_the_skipped_date_and_changes_one_the_rest_or_all() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let atlas = stack.create_room(&owner, NewRoom::named("Atlas")).await;
+    let first = tomorrow();
+    let third = first + 2.days();
+    let theirs = NewBooking::of(&atlas, instant(third, "10:30"), instant(third, "11:00"));
+    stack.book(&owner, theirs).await;
+
+    let steps = journey(
+        "app/recurring.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&member),
+            "room": "Atlas",
+            "slot": { "date": first.to_string(), "start": "10:00", "minutes": 60, "title": "Stand-up" },
+            "heldBy": "Owner has it from 10:30 to 11:00.",
+            "renamed": "Daily stand-up",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in member@web.test",
+            "accessible-find-repeating",
+            "series-booked",
+            "skipped-says-who",
+            "accessible-series",
+            "screenshot-series",
+            "accessible-series-change",
+            "following-moved",
+            "one-moved",
+            "all-renamed",
+            "one-cancelled",
+            "following-cancelled",
+            "accessible-series-changed",
+            "found-from-my-bookings",
+        ]
+    );
+    // One series, booked once: each date as the browser left it.
+    let path = format!(
+        "/v1/bookings?mine=true&from={}&to={}",
+        instant(first, "00:00"),
+        instant(first + 5.days(), "00:00")
+    );
+    let (status, listed) = stack.call(&member, Method::GET, &path, Value::Null).await;
+    assert_eq!(status, 200, "{listed}");
+    let mine: Vec<(String, String, String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let text = |key: &str| b[key].as_str().unwrap_or_default().to_owned();
+            (text("start"), text("end"), text("status"), text("title"))
+        })
+        .collect();
+    let date = |days: i64, from: &str, to: &str, status: &str| {
+        let day = first + days.days();
+        (
+            instant(day, from),
+            instant(day, to),
+            status.to_owned(),
+            "Daily stand-up".to_owned(),
+        )
+    };
+    assert_eq!(
+        mine,
+        [
+            date(0, "09:00", "10:00", "confirmed"),
+            date(1, "10:00", "11:00", "cancelled"),
+            date(3, "14:00", "15:00", "cancelled"),
+            date(4, "14:00", "15:00", "cancelled"),
+        ]
+    );
+}

@@ -6,7 +6,7 @@ import { t } from "./i18n";
 type Obstacle = NonNullable<Problem["obstacles"]>[number];
 
 /** What holds a slot, in a sentence, with times on the room's clock (`zone`). */
-function obstacle(o: Obstacle, zone: string): string {
+export function obstacle(o: Obstacle, zone: string): string {
   const [from, to] = [time(o.start, zone), time(o.end, zone)];
   switch (o.kind) {
     case "closure":
