@@ -18,6 +18,11 @@ import threading
 
 SENT_MAIL_PATH = "/_emulator/sent-mail"
 
+# S3 answers a browser's cross-origin request by the bucket's CORS rules (template.yaml), as
+# AWS does, not moto's default of allowing every origin everywhere: the web app's uploads
+# through presigned URLs are then tested against the rules deployed. Read when moto loads.
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+
 
 def undo_transactions_by_item():
     """Makes a failed TransactWriteItems undo only the items it touched.

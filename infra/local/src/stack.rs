@@ -134,6 +134,8 @@ pub struct Stack {
 const PUBLIC_API_URL: &str = "PublicApiUrl";
 /// The template parameter naming the web app's base URL.
 const APP_BASE_URL: &str = "AppBaseUrl";
+/// The template parameter listing the browser origins that may call the API and upload.
+const CORS_ALLOWED_ORIGINS: &str = "CorsAllowedOrigins";
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
@@ -157,6 +159,23 @@ impl Stack {
             overrides
                 .entry(APP_BASE_URL.to_owned())
                 .or_insert_with(|| format!("http://{bound}/app"));
+        }
+        // ...and its pages upload to the bucket from this origin, as a deployment adds its
+        // AppUrl's origin to the list.
+        if let Some(parameter) = template.parameters.get(CORS_ALLOWED_ORIGINS)
+            && !overrides.contains_key(CORS_ALLOWED_ORIGINS)
+        {
+            let listed = parameter
+                .default
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            overrides.insert(
+                CORS_ALLOWED_ORIGINS.to_owned(),
+                format!("{listed},http://{bound}")
+                    .trim_start_matches(',')
+                    .to_owned(),
+            );
         }
         let parameters = template.parameter_values(&overrides)?;
         // The functions' clients wait on the emulator as they would on AWS; the calls of a
@@ -519,7 +538,11 @@ async fn provision(
     // Event notifications name their queues: set once the queues exist.
     for (id, resource) in &template.resources {
         if resource.kind == "AWS::S3::Bucket" {
-            provision::bucket_notifications(aws, &resolver.physical_name(id), resource, &*resolver)
+            let name = resolver.physical_name(id);
+            provision::bucket_notifications(aws, &name, resource, &*resolver)
+                .await
+                .map_err(failed(id))?;
+            provision::bucket_cors(aws, &name, resource, &*resolver)
                 .await
                 .map_err(failed(id))?;
         }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use steward_template::{Resolver, Resource, Value, resolve};
+use steward_template::{Resolver, Resource, Value, resolve, resolve_list};
 
 use crate::StoreError;
 
@@ -190,6 +190,56 @@ pub async fn bucket(config: &SdkConfig, name: &str) -> Result<(), StoreError> {
         }
         Err(error) => Err(StoreError::from_sdk(error)),
     }
+}
+
+/// A bucket's `CorsConfiguration.CorsRules`: the origins, methods and headers a browser page
+/// may send (the web app's uploads through presigned URLs).
+pub async fn bucket_cors(
+    config: &SdkConfig,
+    name: &str,
+    resource: &Resource,
+    resolver: &dyn Resolver,
+) -> Result<(), StoreError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let Some(rules) = resource
+        .property(&["CorsConfiguration", "CorsRules"])
+        .and_then(Value::as_sequence)
+    else {
+        return Ok(());
+    };
+    let list = |rule: &Value, key: &str| -> Result<Option<Vec<String>>, StoreError> {
+        rule.get(key)
+            .map(|items| resolve_list(items, resolver))
+            .transpose()
+            .map_err(|e| invalid(name, e.to_string()))
+    };
+    let mut configuration = CorsConfiguration::builder();
+    for rule in rules {
+        let built = CorsRule::builder()
+            .set_id(text(rule, "Id").map(str::to_owned))
+            .set_allowed_methods(list(rule, "AllowedMethods")?)
+            .set_allowed_origins(list(rule, "AllowedOrigins")?)
+            .set_allowed_headers(list(rule, "AllowedHeaders")?)
+            .set_max_age_seconds(
+                rule.get("MaxAge")
+                    .and_then(Value::as_i64)
+                    .and_then(|seconds| i32::try_from(seconds).ok()),
+            )
+            .build()
+            .map_err(|e| invalid(name, e.to_string()))?;
+        configuration = configuration.cors_rules(built);
+    }
+    let configuration = configuration
+        .build()
+        .map_err(|e| invalid(name, e.to_string()))?;
+    aws_sdk_s3::Client::new(config)
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(configuration)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
 }
 
 /// A bucket's `NotificationConfiguration.QueueConfigurations`: S3 sends each matching event to

@@ -704,3 +704,68 @@ async fn a_member_books_a_repeating_room_sees_the_skipped_date_and_changes_one_t
         ]
     );
 }
+
+#[tokio::test]
+async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for_review() {
+    const PDF: &str =
+        "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let provider = stack.join(&owner, "provider@web.test", &["provider"]).await;
+    let (status, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid certificate", "accepted_types": ["application/pdf"],
+                    "max_bytes": 1_000_000, "expiry_required": true, "weight": 40 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{kind}");
+    let expiry = tomorrow() + 365.days();
+
+    let steps = journey(
+        "app/credentials.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "provider": person(&provider),
+            "type": "First aid certificate",
+            "expiry": expiry.to_string(),
+            "expiryShown": expiry.strftime("%-d %b %Y").to_string(),
+            "pdf": PDF,
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in provider@web.test",
+            "none-yet",
+            "accessible-credentials",
+            "wrong-kind-told",
+            "accessible-credentials-refused",
+            "pending-review",
+            "accessible-credentials-uploaded",
+            "screenshot-credentials",
+        ]
+    );
+    // One credential (the wrong kind of file was never asked for), its bytes in the bucket as
+    // the browser read them, checked by the verifier.
+    let (_, mine) = stack
+        .call(&provider, Method::GET, "/v1/credentials", Value::Null)
+        .await;
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{mine}");
+    assert_eq!(items[0]["status"], "pending_review");
+    assert_eq!(items[0]["type_id"], kind["id"]);
+    assert_eq!(
+        items[0]["sha256"],
+        steward_domain::digest::sha256_hex(PDF.as_bytes())
+    );
+    assert!(
+        items[0]["expires_at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with(&expiry.to_string())),
+        "{mine}"
+    );
+}

@@ -41,3 +41,9 @@ export function span(start: string, end: string, zone: string): string {
 export function minutes(count: number): string {
   return new Intl.NumberFormat(locale, { style: "unit", unit: "minute", unitDisplay: "long" }).format(count);
 }
+
+/** A file's size: "25 MB", "300 kB". */
+export function bytes(count: number): string {
+  const [unit, size] = count >= 1_000_000 ? ["megabyte", count / 1_000_000] : ["kilobyte", count / 1_000];
+  return new Intl.NumberFormat(locale, { style: "unit", unit, maximumFractionDigits: 1 }).format(size);
+}

@@ -2491,6 +2491,20 @@ export interface components {
                 allowed?: number;
             };
         };
+        TrustScore: {
+            member_id?: string;
+            score?: number;
+            breakdown?: {
+                type_id?: string;
+                name?: string;
+                weight?: number;
+                credential_id?: string | null;
+                status?: string | null;
+                /** Format: date-time */
+                expires_at?: string | null;
+                counted?: boolean;
+            }[];
+        };
         /** @description What holds a slot. */
         Obstacle: {
             /** @enum {unknown} */
@@ -6984,20 +6998,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        member_id?: string;
-                        score?: number;
-                        breakdown?: {
-                            type_id?: string;
-                            name?: string;
-                            weight?: number;
-                            credential_id?: string | null;
-                            status?: string | null;
-                            /** Format: date-time */
-                            expires_at?: string | null;
-                            counted?: boolean;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TrustScore"];
                 };
             };
             "4XX": components["responses"]["Problem"];
