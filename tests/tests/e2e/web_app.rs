@@ -25,6 +25,18 @@ fn person(person: &Person) -> Value {
 /// Runs `script` with `scenario`; panics naming the step that failed. Its screenshots are
 /// checked, and copied into WEB_SCREENSHOTS when that is set (`make screenshots`).
 async fn journey(script: &str, scenario: Value) -> Vec<String> {
+    journey_answering(script, scenario, async |what| {
+        panic!("{script} asked for {what}")
+    })
+    .await
+}
+
+/// `journey`, with `answer` for what the script asks of the test (a code, an emailed link).
+async fn journey_answering(
+    script: &str,
+    scenario: Value,
+    answer: impl AsyncFnMut(&str) -> String,
+) -> Vec<String> {
     // A folder of this run's and script's own: the journeys run side by side.
     let shots = std::env::temp_dir().join(format!(
         "steward-web-{}-{}",
@@ -35,12 +47,10 @@ async fn journey(script: &str, scenario: Value) -> Vec<String> {
         ("SCENARIO", scenario.to_string()),
         ("SCREENSHOTS", shots.display().to_string()),
     ];
-    let steps = run_browser_test(script, &env, async |what| {
-        panic!("{script} asked for {what}")
-    })
-    .await
-    .unwrap_or_else(|failed| panic!("{script}: {failed}"))
-    .steps;
+    let steps = run_browser_test(script, &env, answer)
+        .await
+        .unwrap_or_else(|failed| panic!("{script}: {failed}"))
+        .steps;
     for name in steps
         .iter()
         .filter_map(|step| step.strip_prefix("screenshot-"))
@@ -768,4 +778,78 @@ async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for
             .is_some_and(|at| at.starts_with(&expiry.to_string())),
         "{mine}"
     );
+}
+
+#[tokio::test]
+async fn a_member_sets_up_a_second_factor_signs_in_with_a_recovery_code_and_moves_her_address() {
+    const NEW_PASSWORD: &str = "copper meadow listens slowly";
+    const NEW_EMAIL: &str = "mia@elsewhere.test";
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "mia@web.test", &["member"]).await;
+    let scenario = json!({
+        "app": stack.url("/app/"),
+        "member": person(&member),
+        "newPassword": NEW_PASSWORD,
+        "newEmail": NEW_EMAIL,
+    });
+    let steps = journey_answering("app/security.test.mjs", scenario, async |what| {
+        match what.split_once(' ') {
+            // As an authenticator app computes it (pyotp).
+            Some(("totp", secret)) => crate::second_factor::code(secret, 0),
+            // The link in the email to the new address, as sent.
+            Some(("email-link", address)) => {
+                let subject = "Confirm your new email address for Steward";
+                let tokens = stack.emailed_tokens(address, subject).await;
+                assert_eq!(tokens.len(), 1, "one confirmation to {address}");
+                let mail = stack.sent_mail(address).await;
+                let text = steward_e2e::mail_text(mail.last().expect("the email"));
+                let link = format!("{}#token={}", stack.url("/app/confirm-email"), tokens[0]);
+                assert!(
+                    text.contains(&link),
+                    "the email links to the app's page: {text}"
+                );
+                link
+            }
+            _ => panic!("the security test asked for {what}"),
+        }
+    })
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "accessible-security",
+            "qr-read",
+            "accessible-security-scan",
+            "screenshot-security",
+            "factor-on",
+            "accessible-security-recovery-codes",
+            "signed-in-with-a-recovery-code",
+            "factor-off",
+            "wrong-password-told",
+            "password-changed",
+            "link-sent",
+            "accessible-security-done",
+            "address-confirmed",
+            "signed-in-at-the-new-address",
+        ]
+    );
+    // Through the API: the old address and password no longer sign in; the factor is off.
+    for (email, password) in [(member.email.as_str(), NEW_PASSWORD), (NEW_EMAIL, PASSWORD)] {
+        let (status, _, _) = steward_e2e::send(
+            stack
+                .post("/v1/auth/login")
+                .json(&json!({ "email": email, "password": password })),
+        )
+        .await;
+        assert_eq!(status, 401, "{email} with the wrong password");
+    }
+    let (status, _, signed_in) = steward_e2e::send(
+        stack
+            .post("/v1/auth/login")
+            .json(&json!({ "email": NEW_EMAIL, "password": NEW_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{signed_in}");
+    assert_eq!(signed_in["status"], "signed_in", "no second factor asked");
 }

@@ -3639,7 +3639,9 @@ export interface operations {
     ask_to_change_ones_email: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3703,7 +3705,9 @@ export interface operations {
     accept_an_invitation_signed_in: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3732,7 +3736,9 @@ export interface operations {
     set_up_a_second_factor: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3764,7 +3770,9 @@ export interface operations {
     turn_the_second_factor_on: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3794,7 +3802,9 @@ export interface operations {
     turn_the_second_factor_off: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4948,7 +4958,9 @@ export interface operations {
     invite_an_operator: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4977,7 +4989,9 @@ export interface operations {
     approve_an_operators_invitation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path: {
                 invitationId: string;
             };
@@ -5001,7 +5015,9 @@ export interface operations {
     reject_an_operators_invitation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path: {
                 invitationId: string;
             };
