@@ -853,3 +853,37 @@ async fn a_member_sets_up_a_second_factor_signs_in_with_a_recovery_code_and_move
     assert_eq!(status, 200, "{signed_in}");
     assert_eq!(signed_in["status"], "signed_in", "no second factor asked");
 }
+
+#[tokio::test]
+async fn a_member_ends_her_meeting_early_and_the_room_is_free_again() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack.join(&owner, "member@web.test", &["member"]).await;
+    let atlas = stack.create_room(&owner, NewRoom::named("Atlas")).await;
+    // Starting in two seconds, so that it is under way when the page shows it.
+    let start = Timestamp::now() + 2.seconds();
+    let end = start + 1.hour();
+    let meeting = NewBooking::of(&atlas, start, end).title("Retro");
+    let booking = stack.book(&member, meeting).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    let steps = journey(
+        "app/end-now.test.mjs",
+        json!({ "app": stack.url("/app/"), "member": person(&member), "title": "Retro" }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        ["signed-in member@web.test", "accessible-under-way", "ended"]
+    );
+    let path = format!("/v1/bookings/{}", booking["id"].as_str().unwrap());
+    let (_, ended) = stack.call(&member, Method::GET, &path, Value::Null).await;
+    assert_eq!(ended["status"], "completed", "{ended}");
+    let ended_at: Timestamp = ended["end"].as_str().unwrap().parse().unwrap();
+    assert!(ended_at < end, "the rest of the slot freed: {ended}");
+    // The rest of the hour can be booked again.
+    let (status, again) = stack
+        .try_book(&owner, NewBooking::of(&atlas, end - 30.minutes(), end))
+        .await;
+    assert_eq!(status, 201, "{again}");
+}
