@@ -1,8 +1,9 @@
 //! Availability (SPEC §C): which rooms are free for an interval (capacity and equipment
 //! filters), and a room's free/busy over days, each unavailable slot with its reason: the
-//! booking it meets (or only its buffers), the closure, the rule.
+//! booking it meets (or only its buffers), the closure, the rule, or a credential the caller
+//! lacks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use http::StatusCode;
 use jiff::Timestamp;
@@ -96,6 +97,23 @@ impl Rooms {
         let ids: Vec<&str> = rooms.iter().map(|room| room.room_id.as_str()).collect();
         let days = self.bookings.days_of_rooms(tenant_id, &ids, &dates).await?;
         let now = Timestamp::now();
+        // The caller's credentials and the types' names, read only when a room requires one.
+        let (holdings, type_names) = if rooms
+            .iter()
+            .any(|room| !room.room.required_credentials.is_empty())
+        {
+            let names: HashMap<String, String> = self
+                .credentials
+                .types(tenant_id)
+                .await?
+                .into_iter()
+                .map(|record| (record.type_id, record.kind.name))
+                .collect();
+            let holdings = self.calendar.holdings(tenant_id, caller.user_id()).await?;
+            (Some(holdings), names)
+        } else {
+            (None, HashMap::new())
+        };
         let (mut free, mut unavailable) = (Vec::new(), Vec::new());
         for room in &rooms {
             let room_days = days.get(&room.room_id).map(Vec::as_slice).unwrap_or(&[]);
@@ -106,7 +124,11 @@ impl Rooms {
                 None,
             );
             let broken = breaches(&room.room.rules, &slot, now);
-            if met.is_empty() && broken.is_empty() {
+            let lacking = holdings
+                .as_ref()
+                .map(|held| held.lacking(room, slot.end))
+                .unwrap_or_default();
+            if met.is_empty() && broken.is_empty() && lacking.is_empty() {
                 free.push(room_summary(room));
             } else {
                 let mut reasons: Vec<Value> = met
@@ -118,6 +140,13 @@ impl Rooms {
                     rule["kind"] = json!("rule");
                     rule["message"] = json!(breach.to_string());
                     rule
+                }));
+                reasons.extend(lacking.iter().map(|type_id| {
+                    json!({
+                        "kind": "credential",
+                        "credential_type_id": type_id,
+                        "credential_type": type_names.get(*type_id),
+                    })
                 }));
                 unavailable.push(json!({ "room": room_summary(room), "reasons": reasons }));
             }

@@ -679,6 +679,36 @@ async fn a_room_requiring_a_credential_refuses_every_booking_path_without_it() {
         listed["items"].as_array().unwrap().len()
     };
 
+    // Availability says so before anyone tries: not free to her, for want of First aid.
+    let window = format!(
+        "/v1/availability?start={}:00Z&end={}:00Z",
+        at(1, "09:00"),
+        at(1, "09:45")
+    );
+    let available = |who| stack.call(who, Method::GET, &window, Value::Null);
+    let (status, found) = available(&nurse).await;
+    assert_eq!(status, 200, "{found}");
+    let names = |rooms: &Value| -> Vec<String> {
+        rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["room"]["name"]
+                    .as_str()
+                    .or(r["name"].as_str())
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(names(&found["free"]), ["Open"], "{found}");
+    assert_eq!(names(&found["unavailable"]), ["Clinic"], "{found}");
+    assert_eq!(
+        found["unavailable"][0]["reasons"],
+        json!([{ "kind": "credential", "credential_type_id": type_id, "credential_type": "First aid" }])
+    );
+
     // Without the credential every path refuses, naming it, and writes nothing.
     let (status, problem) = stack
         .call(&nurse, Method::POST, "/v1/bookings", booking(1, 9))
@@ -807,6 +837,13 @@ async fn a_room_requiring_a_credential_refuses_every_booking_path_without_it() {
         clinic_bookings().await,
         5,
         "booked, two in the series, imported, walked up"
+    );
+    // With it, the clinic is no longer held back from her (the owner's booking at 09:00 there
+    // aside, which is a booking's reason, not a credential's).
+    let (_, found) = available(&nurse).await;
+    assert!(
+        !found.to_string().contains("\"credential\""),
+        "no credential reason once verified: {found}"
     );
 
     // A booking ending after the expiry is refused, and so is a move past it.

@@ -732,6 +732,8 @@ async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for
         )
         .await;
     assert_eq!(status, 201, "{kind}");
+    let clinic = NewRoom::named("Clinic").with("required_credentials", json!([kind["id"]]));
+    stack.create_room(&owner, clinic).await;
     let expiry = tomorrow() + 365.days();
 
     let steps = journey(
@@ -739,6 +741,9 @@ async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for
         json!({
             "app": stack.url("/app/"),
             "provider": person(&provider),
+            "slot": { "date": tomorrow().to_string(), "start": "10:00", "minutes": 60 },
+            "room": "Clinic",
+            "needs": "Needs your verified First aid certificate: upload it under My credentials.",
             "type": "First aid certificate",
             "expiry": expiry.to_string(),
             "expiryShown": expiry.strftime("%-d %b %Y").to_string(),
@@ -750,6 +755,7 @@ async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for
         steps,
         [
             "signed-in provider@web.test",
+            "room-needs-the-credential",
             "none-yet",
             "accessible-credentials",
             "wrong-kind-told",

@@ -1,12 +1,15 @@
-// A provider uploads her certificate: a file of the wrong kind is told before anything is
-// sent; the PDF goes straight to S3 through its presigned URL with its progress shown, the
+// A provider finds the clinic held back for want of her certificate, and uploads it: a file of
+// the wrong kind is told before anything is sent; the PDF goes straight to S3 through its presigned URL with its progress shown, the
 // verifier checks it, and it waits for review, listed with its expiry and review deadline.
 import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
-import { scenario, signIn } from "./common.mjs";
+import { findRooms, roomCard, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
   const page = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(page, scenario.provider, { check: false });
+  await findRooms(page, scenario.slot);
+  await roomCard(page, scenario.room).getByText(scenario.needs).waitFor();
+  step("room-needs-the-credential");
   await page.getByRole("link", { name: "My credentials" }).click();
   await page.getByRole("heading", { name: "Your trust score: 0 of 100" }).waitFor();
   await page.getByText("You have not uploaded any credentials yet.").waitFor();

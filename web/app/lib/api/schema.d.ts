@@ -2920,10 +2920,12 @@ export interface components {
             equipment?: string[];
             time_zone: string;
         };
-        /** @description Why a room is not free: a booking (`booking_id`), only a booking's buffers (`buffer`), a closure (`closure_id`, `reason`), or a rule (`rule`, and `message` saying why). */
+        /** @description Why a room is not free: a booking (`booking_id`), only a booking's buffers (`buffer`), a closure (`closure_id`, `reason`), a rule (`rule`, and `message` saying why), or a credential type the room requires that the caller does not hold verified through the slot's end (`credential`: `credential_type_id`, `credential_type` its name), one reason each. */
         Unavailability: {
             /** @enum {unknown} */
-            kind: "booking" | "buffer" | "closure" | "rule";
+            kind: "booking" | "buffer" | "closure" | "rule" | "credential";
+            credential_type_id?: string;
+            credential_type?: string | null;
             booking_id?: string;
             closure_id?: string;
             /** Format: date-time */

@@ -197,6 +197,7 @@ export const en = {
     closure: (reason: string) => `Closed: ${reason}.`,
     closureNoReason: "Closed.",
     rule: (message: string) => `The room's rules: ${message}.`,
+    credential: (name: string) => `Needs your verified ${name}: upload it under My credentials.`,
   },
   bookings: {
     title: "My bookings",
