@@ -31,8 +31,25 @@ async fn no_password_token_or_key_is_logged() {
         ),
     ];
 
+    let origin = stack
+        .stack
+        .secret("OriginSecret")
+        .expect("an origin secret")
+        .to_owned();
+    secrets.push(("origin secret", origin.clone()));
+
     let owner = stack.sign_up("Quiet Rooms", "owner@quiet.test").await;
     secrets.push(("access token", owner.access_token.clone()));
+    // As the web app's distribution forwards a request.
+    let (status, _, _) = send(
+        stack
+            .get("/v1/me")
+            .bearer_auth(&owner.access_token)
+            .header("x-steward-origin-secret", &origin)
+            .header("cloudfront-viewer-address", "203.0.113.7:46532"),
+    )
+    .await;
+    assert_eq!(status, 200);
     secrets.push(("refresh token", owner.refresh_token.clone()));
 
     let wrong = "wrong horse battery staple";

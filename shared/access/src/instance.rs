@@ -85,6 +85,7 @@ impl<'a> Instance<'a> {
         let (name, cors) = (self.common.function_name, self.common.cors_allowed_origins);
         with(HttpFunction::new(name, api, cors))
             .with_request_counts(self.env)?
+            .with_edge(self.env)?
             .with_recorded_latencies(&self.table, self.env)
     }
 }

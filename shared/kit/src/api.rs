@@ -249,6 +249,8 @@ pub struct HttpFunction<A> {
     recorded: Option<RecordedLatencies>,
     /// EXPOSE_REQUEST_COUNTS: answer each request's DynamoDB requests in a header.
     expose_request_counts: bool,
+    /// Whose address a request through the app's distribution is.
+    edge: crate::viewer::Edge,
 }
 
 /// The header that carries a request's DynamoDB requests by operation, when exposed.
@@ -293,7 +295,18 @@ impl<A: Api> HttpFunction<A> {
             body_limit: crate::body::DEFAULT_LIMIT,
             recorded: None,
             expose_request_counts: false,
+            edge: crate::viewer::Edge::default(),
         }
+    }
+
+    /// With CLOUDFRONT_ORIGIN_SECRET, a request the app's distribution forwards is counted and
+    /// logged by its viewer's address (`crate::viewer`), not the edge's.
+    pub fn with_edge(
+        mut self,
+        env: &crate::config::Env,
+    ) -> Result<Self, crate::config::ConfigError> {
+        self.edge = crate::viewer::Edge::from_env(env)?;
+        Ok(self)
     }
 
     /// With EXPOSE_REQUEST_COUNTS, every answer carries its DynamoDB requests by operation
@@ -568,7 +581,8 @@ impl<A: Api> HttpFunction<A> {
         } else {
             request_id
         };
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        let source_ip = self.edge.source(&mut parts.headers, source_ip);
         let correlation_id = parts
             .headers
             .get(CORRELATION_ID)

@@ -22,5 +22,6 @@ pub mod secret;
 pub mod sqs;
 pub mod telemetry;
 pub mod traces;
+pub mod viewer;
 
 pub use problem::{ApiError, FieldError, Obstacle};

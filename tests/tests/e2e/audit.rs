@@ -1671,3 +1671,51 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
         "mutating routes this script does not call: {missing:?}"
     );
 }
+
+/// Behind the web app's distribution (template.yaml, `OriginSecret`), a request counts and is
+/// logged by its viewer's address, `CloudFront-Viewer-Address`, only when it carries the
+/// distribution's secret: anyone can send the viewer header to API Gateway directly.
+#[tokio::test]
+async fn the_viewer_s_address_counts_only_with_the_distribution_s_secret() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Edge Co", "owner@edge.test").await;
+    let secret = stack
+        .stack
+        .secret("OriginSecret")
+        .expect("the stack generated the secret")
+        .to_owned();
+    // A room made with each pair of headers; its audit entry's source hash says whose address
+    // counted.
+    let source_of = async |name: &str, headers: &[(&str, &str)]| {
+        let mut request = stack
+            .as_person(&owner, Method::POST, "/v1/rooms")
+            .json(&json!({ "name": name, "time_zone": "UTC", "capacity": 4 }));
+        for (header, value) in headers {
+            request = request.header(*header, *value);
+        }
+        let (status, _, room) = send(request).await;
+        assert_eq!(status, 201, "{room}");
+        let target = format!("room:{}", room["id"].as_str().unwrap());
+        let (status, _, entries) =
+            send(stack.as_person(&owner, Method::GET, &format!("/v1/audit?target={target}"))).await;
+        assert_eq!(status, 200, "{entries}");
+        entries["items"][0]["source_ip_hash"]
+            .as_str()
+            .expect("a source hash")
+            .to_owned()
+    };
+    let viewer = ("CloudFront-Viewer-Address", "203.0.113.7:46532");
+    let other_viewer = ("CloudFront-Viewer-Address", "198.51.100.9:51000");
+    let proven = ("X-Steward-Origin-Secret", secret.as_str());
+    let direct = source_of("Direct", &[]).await;
+    let forged = source_of("Forged", &[viewer, ("X-Steward-Origin-Secret", "guess")]).await;
+    let unproven = source_of("Unproven", &[viewer]).await;
+    let through = source_of("Through", &[viewer, proven]).await;
+    let again = source_of("Again", &[viewer, proven]).await;
+    let someone_else = source_of("Someone else", &[other_viewer, proven]).await;
+    assert_eq!(forged, direct, "a wrong secret: the gateway's address");
+    assert_eq!(unproven, direct, "no secret: the gateway's address");
+    assert_ne!(through, direct, "with the secret: the viewer's address");
+    assert_eq!(again, through, "the same viewer, the same source");
+    assert_ne!(someone_else, through, "another viewer, another source");
+}
