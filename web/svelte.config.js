@@ -16,8 +16,10 @@ export default {
       appTemplate: "app/app.html",
       assets: "app/static",
     },
-    // One bundle with a hashed name; the start-up script is moved out of index.html after the
-    // build (scripts/external-start.mjs), so the Content-Security-Policy allows 'self' only.
-    output: { bundleStrategy: "single" },
+    // A chunk per page (kit's default): a first load fetches the shared code and its own page,
+    // not the console's and every other page's. The start-up script is moved out of index.html
+    // after the build (scripts/external-start.mjs), so the Content-Security-Policy allows 'self'
+    // only.
+    output: { bundleStrategy: "split" },
   },
 };

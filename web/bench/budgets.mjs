@@ -20,12 +20,25 @@ if (!base || !out) throw new Error("usage: node budgets.mjs <base URL> <out.json
 const MEMBER = { email: "owner@demo.steward.test", password: "demo owner passphrase 2026" };
 const BUDGET_KB = 150;
 
-/** The files the first page names (its scripts, module preloads and styles), gzipped. */
+/** The scripts and styles the sign-in page loads in a browser (those it names and those they
+ * import), gzipped. */
 async function firstPage() {
-  const html = await (await fetch(`${base}/app/sign-in`)).text();
-  const files = [...html.matchAll(/(?:src|href)="(\/app\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "steward-first-page-"));
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile, args: FLAGS });
+  const files = new Set();
+  try {
+    const page = await browser.newPage();
+    page.on("response", (response) => {
+      const url = new URL(response.url());
+      if (url.pathname.startsWith("/app/") && /\.(js|css)$/.test(url.pathname)) files.add(url.pathname);
+    });
+    await page.goto(`${base}/app/sign-in`, { waitUntil: "networkidle0" });
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
   const sizes = await Promise.all(
-    files.map(async (file) => {
+    [...files].map(async (file) => {
       const bytes = Buffer.from(await (await fetch(`${base}${file}`)).arrayBuffer());
       return { file, bytes: bytes.length, gzipped: gzipSync(bytes).length, js: file.endsWith(".js") };
     }),
