@@ -17,4 +17,12 @@ export class OnceKeys {
   done(what: unknown): void {
     this.#keys.delete(JSON.stringify(what));
   }
+
+  /** Sends `what` with its key; once the answer is final (not a 5xx), the same request again
+   * is a new one. */
+  async send<T extends { response: Response }>(what: unknown, request: (key: string) => Promise<T>): Promise<T> {
+    const answer = await request(this.for(what));
+    if (answer.response.status < 500) this.done(what);
+    return answer;
+  }
 }

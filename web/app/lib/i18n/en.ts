@@ -81,7 +81,6 @@ export const en = {
   reset: {
     title: "Choose a new password",
     password: "New password",
-    hint: "At least 12 characters. A few unrelated words are easy to remember and hard to guess.",
     submit: "Set the password",
     submitting: "Saving…",
     done: "Your password is changed, and every session of your account has ended. Sign in with the new one.",
