@@ -87,6 +87,9 @@ struct Me<'a> {
     session_id: &'a str,
     memberships: Vec<crate::accounts::MembershipView>,
     second_factor: SecondFactorView,
+    /// What the caller may do here now (roles, licence features and status): what a client
+    /// shows; each request is still decided on its own.
+    permissions: Vec<Permission>,
 }
 
 /// The caller's second factor, as `GET /v1/me` shows it.
@@ -403,6 +406,11 @@ impl Identity {
         };
         let memberships = self.store.memberships_of_links(links).await?;
         let factor = account.as_ref().and_then(|account| account.totp.as_ref());
+        let permissions = Permission::ALL
+            .iter()
+            .copied()
+            .filter(|permission| self.guard.decision(&caller, *permission).is_ok())
+            .collect();
         api::json(
             StatusCode::OK,
             &Me {
@@ -420,6 +428,7 @@ impl Identity {
                     recovery_codes_left: factor.map_or(0, |f| f.recovery_hashes.len()),
                     this_session: principal.second_factor,
                 },
+                permissions,
             },
         )
     }

@@ -594,15 +594,35 @@ impl Rooms {
             (false, Some(room_id)) => Listing::Room(room_id),
             (false, None) => Listing::Tenant,
         };
+        // Only bookings in this status (a manager's queue: `pending`); a page may then hold
+        // fewer than its limit, and its cursor goes on from where the page's reading stopped.
+        let status: Option<BookingStatus> = query
+            .get("status")
+            .map(|text| {
+                serde_json::from_value(Value::String(text.clone())).map_err(|_| {
+                    ApiError::validation(
+                        "status",
+                        "one of pending, confirmed, checked_in, completed, cancelled, released, rejected",
+                    )
+                })
+            })
+            .transpose()?;
         let (from, to) = (window.start.to_string(), window.end.to_string());
         // The cursor is sealed to this very query: it cannot be replayed against another.
-        let scope = format!("{}#bookings#{listing:?}#{from}#{to}", request.scope);
+        let scope = format!(
+            "{}#bookings#{listing:?}#{from}#{to}#{status:?}",
+            request.scope
+        );
         let page = self.cursors.page_request(&scope, query)?;
         let (records, next) = self
             .bookings
             .page(caller.tenant_id(), listing, window, page.limit, page.start)
             .await?;
-        let items: Vec<Value> = records.iter().map(view).collect();
+        let items: Vec<Value> = records
+            .iter()
+            .filter(|record| status.is_none_or(|wanted| record.status == wanted))
+            .map(view)
+            .collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
 }

@@ -92,7 +92,7 @@ fn kiosk(web: &std::path::Path) -> SetResponseHeader<ServeDir, HeaderValue> {
 /// app under it.
 const APP_CSP: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'unsafe-hashes' 'sha256-S8qMpvofolR8Mpjy4kQvEm7m1q8clzU4dfDH0AmvZjo='; \
-    img-src 'self' data:; font-src 'self'; connect-src 'self' http://127.0.0.1:*; \
+    img-src 'self' data: blob:; frame-src blob:; font-src 'self'; connect-src 'self' http://127.0.0.1:*; \
     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The web app's build: its files, and `index.html` for every other path under `/app/` (a page

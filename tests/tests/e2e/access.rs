@@ -1053,3 +1053,43 @@ async fn a_role_created_on_a_warm_instance_is_granted_at_once() {
     let (status, body) = call(&stack, &desk, Method::GET, "/v1/members", None).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// `GET /v1/me` says what the caller may do, as the API decides it: what a client shows.
+#[tokio::test]
+async fn me_says_what_each_role_may_do() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Acme Rooms", "owner@acme.test").await;
+    let manager = stack.join(&owner, "manager@acme.test", &["manager"]).await;
+    let member = stack.join(&owner, "member@acme.test", &["member"]).await;
+    let may = async |who: &Person| -> Vec<String> {
+        let (status, me) = call(&stack, who, Method::GET, "/v1/me", None).await;
+        assert_eq!(status, 200, "{me}");
+        serde_json::from_value(me["permissions"].clone()).expect("a list of permissions")
+    };
+    let (owner_may, manager_may, member_may) =
+        (may(&owner).await, may(&manager).await, may(&member).await);
+    let tenant_wide: Vec<String> = steward_authz::Permission::tenant_permissions()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        owner_may, tenant_wide,
+        "an owner may do everything in the tenant"
+    );
+    assert!(!owner_may.iter().any(|p| p.starts_with("platform:")));
+    for (who, may, approve) in [
+        ("manager", &manager_may, true),
+        ("member", &member_may, false),
+    ] {
+        assert!(
+            may.contains(&"bookings:create".to_owned()),
+            "{who}: {may:?}"
+        );
+        assert_eq!(
+            may.contains(&"bookings:approve".to_owned()),
+            approve,
+            "{who}: {may:?}"
+        );
+        // Each listed permission is one the API then allows: approving is refused to a member.
+        assert!(!may.contains(&"members:remove".to_owned()), "{who}");
+    }
+}

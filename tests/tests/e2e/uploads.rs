@@ -42,13 +42,13 @@ async fn send_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) 
     request.send().await.unwrap().status().as_u16()
 }
 
-async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
+pub(crate) async fn put_file(stack: &TestStack, created: &serde_json::Value, file: &[u8]) {
     let status = send_file(stack, created, file).await;
     assert!((200..300).contains(&status), "{status}");
 }
 
 /// The credential at `path` as `who` reads it once the verifier has decided (within 15 s).
-async fn verified_by_pipeline(
+pub(crate) async fn verified_by_pipeline(
     stack: &TestStack,
     who: &steward_e2e::Person,
     path: &str,

@@ -893,3 +893,165 @@ async fn a_member_ends_her_meeting_early_and_the_room_is_free_again() {
         .await;
     assert_eq!(status, 201, "{again}");
 }
+
+#[tokio::test]
+async fn a_manager_approves_one_booking_and_rejects_another_and_a_member_is_refused_the_queue() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let manager = stack
+        .join_as(&owner, "max@web.test", "Max Manager", &["manager"])
+        .await;
+    let member = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let board = NewRoom::named("Board").rules(json!({ "approval_required": true }));
+    let board = stack.create_room(&owner, board).await;
+    let day = tomorrow();
+    let ask = |title: &str, from: &str, to: &str| {
+        NewBooking::of(&board, instant(day, from), instant(day, to)).title(title)
+    };
+    let budget = stack
+        .book(&member, ask("Budget review", "10:00", "11:00"))
+        .await;
+    let party = stack
+        .book(&member, ask("Party planning", "14:00", "15:00"))
+        .await;
+    assert_eq!(
+        (&budget["status"], &party["status"]),
+        (&json!("pending"), &json!("pending"))
+    );
+    let path = |booking: &Value| format!("/v1/bookings/{}", booking["id"].as_str().unwrap());
+
+    let steps = journey_answering(
+        "app/approvals.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "member": person(&member),
+            "manager": person(&manager),
+            "memberName": "Mia Member",
+            "approve": "Budget review",
+            "reject": "Party planning",
+            "reason": "The board meets then",
+        }),
+        async |what| {
+            assert_eq!(what, "still-pending");
+            let (_, now) = stack
+                .call(&owner, Method::GET, &path(&budget), Value::Null)
+                .await;
+            assert_eq!(
+                now["status"], "pending",
+                "a member's approval changes nothing"
+            );
+            "ok".to_owned()
+        },
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in mia@web.test",
+            "member-refused",
+            "accessible-approvals-refused",
+            "signed-in max@web.test",
+            "accessible-approvals",
+            "screenshot-approvals",
+            "approved",
+            "accessible-approvals-rejecting",
+            "rejected",
+            "member-sees-both",
+        ]
+    );
+    let (_, approved) = stack
+        .call(&member, Method::GET, &path(&budget), Value::Null)
+        .await;
+    let (_, rejected) = stack
+        .call(&member, Method::GET, &path(&party), Value::Null)
+        .await;
+    assert_eq!(
+        (&approved["status"], &approved["decided_by"]),
+        (&json!("confirmed"), &json!(manager.user_id))
+    );
+    assert_eq!(
+        (&rejected["status"], &rejected["status_reason"]),
+        (&json!("rejected"), &json!("The board meets then"))
+    );
+}
+
+#[tokio::test]
+async fn a_reviewer_opens_and_approves_a_certificate_and_its_provider_can_book_the_room_needing_it()
+{
+    // A whole PDF (one blank page), so that the browser's viewer shows it.
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n\
+        2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n\
+        3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] >>\nendobj\n\
+        xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n\
+        0000000115 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n";
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let provider = stack
+        .join_as(&owner, "pia@web.test", "Pia Provider", &["provider"])
+        .await;
+    let (_, kind) = stack
+        .call(
+            &owner,
+            Method::POST,
+            "/v1/credential-types",
+            json!({ "name": "First aid certificate", "accepted_types": ["application/pdf"],
+                    "max_bytes": 1_000_000, "expiry_required": true }),
+        )
+        .await;
+    let clinic = NewRoom::named("Clinic").with("required_credentials", json!([kind["id"]]));
+    let clinic = stack.create_room(&owner, clinic).await;
+    let expires = (Timestamp::now() + (400 * 24).hours()).to_string();
+    let (status, created) = stack
+        .call(
+            &provider,
+            Method::POST,
+            "/v1/credentials",
+            json!({ "type_id": kind["id"], "content_type": "application/pdf",
+                    "size": PDF.len(), "expires_at": expires }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    crate::uploads::put_file(&stack, &created, PDF).await;
+    let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+    let waiting = crate::uploads::verified_by_pipeline(&stack, &provider, &path).await;
+    assert_eq!(waiting["status"], "pending_review", "{waiting}");
+
+    let day = tomorrow();
+    let steps = journey(
+        "app/reviews.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "reviewer": person(&owner),
+            "provider": person(&provider),
+            "heading": "First aid certificate: Pia Provider",
+            "fileTitle": "Pia Provider's First aid certificate",
+            "sha256": steward_domain::digest::sha256_hex(PDF),
+            "slot": { "date": day.to_string(), "start": "10:00", "minutes": 60 },
+            "room": "Clinic",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in owner@web.test",
+            "accessible-reviews",
+            "file-opened",
+            "accessible-reviews-file",
+            "screenshot-reviews",
+            "approved",
+            "signed-in pia@web.test",
+            "provider-booked",
+        ]
+    );
+    let (_, verified) = stack.call(&provider, Method::GET, &path, Value::Null).await;
+    assert_eq!(
+        (&verified["status"], &verified["decided_by"]),
+        (&json!("verified"), &json!(owner.user_id))
+    );
+    let booked = bookings_of(&stack, &provider, &clinic, day).await;
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    assert_eq!(booked[0]["organiser"], provider.user_id.as_str());
+}

@@ -2578,6 +2578,8 @@ export interface components {
                 recovery_codes_left?: number;
                 this_session?: boolean;
             };
+            /** @description What the caller may do in this organisation now, by role, licence feature and status (such as `bookings:approve`): what a client shows or hides. Each request is still decided on its own. */
+            permissions?: string[];
             email?: string;
             name?: string;
             roles?: string[];
@@ -2801,6 +2803,8 @@ export interface components {
             version?: number;
             /** Format: date-time */
             created_at?: string;
+            /** @description In the review queue only: past its 4-hour review SLA. */
+            overdue?: boolean;
             /** @description Only in the answer to the creation. */
             upload?: {
                 url?: string;
@@ -5544,6 +5548,8 @@ export interface operations {
                 room_id?: string;
                 /** @description true: the caller's bookings */
                 mine?: string;
+                /** @description Only bookings in this status (`pending`: those waiting for approval). A page may then hold fewer than `limit`; follow `next_cursor` while there is one. */
+                status?: "pending" | "confirmed" | "checked_in" | "completed" | "cancelled" | "released" | "rejected";
                 limit?: components["parameters"]["limit"];
                 /** @description The `next_cursor` of the page before (400 `invalid-cursor` for any other). */
                 cursor?: components["parameters"]["cursor"];
