@@ -1055,3 +1055,62 @@ async fn a_reviewer_opens_and_approves_a_certificate_and_its_provider_can_book_t
     assert_eq!(booked.len(), 1, "{booked:?}");
     assert_eq!(booked[0]["organiser"], provider.user_id.as_str());
 }
+
+#[tokio::test]
+async fn an_admin_adds_a_room_and_pairs_a_terminal_and_the_kiosk_shows_the_room() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let admin = stack.join(&owner, "admin@web.test", &["admin"]).await;
+    let steps = journey(
+        "app/rooms-and-terminals.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "kiosk": stack.url("/kiosk/"),
+            "admin": person(&admin),
+            "room": "Harbour",
+            "zone": "Europe/Lisbon",
+            "terminal": "Harbour, by the door",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in admin@web.test",
+            "accessible-room-new",
+            "room-created",
+            "room-changed",
+            "code-shown",
+            "accessible-terminals",
+            "screenshot-terminals",
+            "kiosk-shows-the-room",
+            "terminal-online",
+        ]
+    );
+    let (_, rooms) = stack
+        .call(&owner, Method::GET, "/v1/rooms", Value::Null)
+        .await;
+    let harbour = &rooms["items"][0];
+    assert_eq!(
+        (
+            &harbour["name"],
+            &harbour["time_zone"],
+            &harbour["capacity"],
+            &harbour["equipment"],
+            &harbour["rules"]["buffer_after_minutes"],
+        ),
+        (
+            &json!("Harbour"),
+            &json!("Europe/Lisbon"),
+            &json!(10),
+            &json!(["screen", "whiteboard"]),
+            &json!(10)
+        ),
+        "{rooms}"
+    );
+    let (_, terminals) = stack
+        .call(&owner, Method::GET, "/v1/terminals", Value::Null)
+        .await;
+    assert_eq!(terminals["items"][0]["state"], "online", "{terminals}");
+    assert_eq!(terminals["items"][0]["room_id"], harbour["id"]);
+}

@@ -14,3 +14,8 @@ export function roomCatalogue(): Promise<Schemas["Room"][]> {
   }
   return rooms;
 }
+
+/** After a room is made, changed or archived: the next read is fresh. */
+export function forgetRooms(): void {
+  read.delete(session.me?.tenant_id ?? "");
+}
