@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_access::Record;
 use steward_authz::Permission;
-use steward_domain::access::PolicyState;
+use steward_domain::access::{PolicySnapshot, PolicyState};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::access::{Also, ChangeRequestRecord};
@@ -81,7 +81,27 @@ impl Access {
         let record = self
             .find_change_request(caller.tenant_id(), request)
             .await?;
-        api::json(StatusCode::OK, &view(&record, Timestamp::now().as_second()))
+        let now = Timestamp::now().as_second();
+        let mut answer = view(&record, now);
+        // What approving it would do to the policy as it is now, role by role.
+        answer["preview"] = if record.status_at(now) == "pending" {
+            let (_, state) = self.load(caller.tenant_id()).await?;
+            let mut after = state.clone();
+            match record.change.apply(&mut after) {
+                Ok(()) => {
+                    let now_policy = PolicySnapshot::from(&state);
+                    let next_policy = PolicySnapshot::from(&after);
+                    json!({
+                        "diff": now_policy.diff(&next_policy),
+                        "roles": now_policy.sides(&next_policy),
+                    })
+                }
+                Err(error) => json!({ "cannot_apply": error.to_string() }),
+            }
+        } else {
+            Value::Null
+        };
+        api::json(StatusCode::OK, &answer)
     }
 
     pub(crate) async fn approve(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {

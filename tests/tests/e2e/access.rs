@@ -193,6 +193,24 @@ async fn dual_approval_needs_a_second_admin_and_shows_in_the_snapshot_diff() {
     assert_eq!(status, 403, "{body}");
     let (_, listed) = call(&stack, &admin, Method::GET, "/v1/change-requests", None).await;
     assert_eq!(listed["items"][0]["status"], "pending");
+    // Read alone, it says what approving it would do, role by role, as the policy is now.
+    let one = format!("/v1/change-requests/{id}");
+    let (_, read) = call(&stack, &admin, Method::GET, &one, None).await;
+    let sides = &read["preview"]["roles"];
+    assert_eq!(sides.as_array().map(Vec::len), Some(1), "{read}");
+    assert_eq!(
+        (
+            &sides[0]["id"],
+            &sides[0]["before"]["members"],
+            &sides[0]["after"]["members"]
+        ),
+        (&json!("auditor"), &json!([]), &json!([member.user_id])),
+        "{read}"
+    );
+    assert_eq!(
+        read["preview"]["diff"]["roles_changed"][0]["members_added"],
+        json!([member.user_id])
+    );
 
     let (status, approved) = call(&stack, &admin, Method::POST, &approve, None).await;
     assert_eq!(status, 200, "{approved}");
@@ -209,6 +227,8 @@ async fn dual_approval_needs_a_second_admin_and_shows_in_the_snapshot_diff() {
     );
     let (status, body) = call(&stack, &admin, Method::POST, &approve, None).await;
     assert_eq!(status, 409, "approved once: {body}");
+    let (_, read) = call(&stack, &admin, Method::GET, &one, None).await;
+    assert_eq!(read["preview"], Value::Null, "decided: nothing to preview");
 
     let from = before["version"].as_u64().unwrap();
     let to = approved["policy_version"].as_u64().unwrap();

@@ -1114,3 +1114,62 @@ async fn an_admin_adds_a_room_and_pairs_a_terminal_and_the_kiosk_shows_the_room(
     assert_eq!(terminals["items"][0]["state"], "online", "{terminals}");
     assert_eq!(terminals["items"][0]["room_id"], harbour["id"]);
 }
+
+#[tokio::test]
+async fn one_admin_asks_for_a_role_grant_and_a_second_approves_it_having_seen_the_diff() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let second = stack
+        .join_as(&owner, "ada@web.test", "Ada Admin", &["admin"])
+        .await;
+    let member = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let steps = journey(
+        "app/dual-approval.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "first": person(&owner),
+            "second": person(&second),
+            "memberName": "Mia Member",
+            "role": "auditor",
+            "what": "Grant auditor to Mia Member",
+        }),
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "signed-in owner@web.test",
+            "accessible-members",
+            "asked",
+            "own-not-approvable",
+            "signed-in ada@web.test",
+            "diff-shown",
+            "accessible-change-requests",
+            "screenshot-change-requests",
+            "approved",
+            "in-effect",
+        ]
+    );
+    let (_, listed) = stack
+        .call(&owner, Method::GET, "/v1/change-requests", Value::Null)
+        .await;
+    assert_eq!(
+        (
+            &listed["items"][0]["status"],
+            &listed["items"][0]["decided_by"]
+        ),
+        (&json!("approved"), &json!(second.user_id)),
+        "{listed}"
+    );
+    let (_, mia) = stack
+        .call(
+            &owner,
+            Method::GET,
+            &format!("/v1/members/{}", member.user_id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(mia["roles"], json!(["member", "auditor"]), "{mia}");
+}

@@ -12,7 +12,7 @@ mod state;
 pub use change::{Change, ChangeError};
 pub use invitation::InvitationToken;
 pub use role::{RoleRef, RoleRefError};
-pub use snapshot::{PolicyDiff, PolicySnapshot, RoleDiff, SnapshotRole};
+pub use snapshot::{PolicyDiff, PolicySnapshot, RoleDiff, RoleSides, SnapshotRole};
 pub use state::{CustomRole, Member, MemberStatus, PolicyState, definition};
 
 #[cfg(test)]

@@ -48,6 +48,15 @@ pub struct RoleDiff {
     pub members_removed: BTreeSet<String>,
 }
 
+/// One role a change touches, as it is and as it would be (`None`: it does not exist then): a
+/// change request's effect, side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleSides {
+    pub id: String,
+    pub before: Option<SnapshotRole>,
+    pub after: Option<SnapshotRole>,
+}
+
 impl RoleDiff {
     fn is_empty(&self) -> bool {
         self.permissions_added.is_empty()
@@ -96,6 +105,25 @@ impl From<&PolicyState> for PolicySnapshot {
 }
 
 impl PolicySnapshot {
+    /// Each role [`Self::diff`] names, as `self` and `to` hold it.
+    pub fn sides(&self, to: &PolicySnapshot) -> Vec<RoleSides> {
+        let diff = self.diff(to);
+        let find = |snapshot: &PolicySnapshot, id: &str| {
+            snapshot.roles.iter().find(|role| role.id == id).cloned()
+        };
+        diff.roles_changed
+            .iter()
+            .map(|role| role.id.clone())
+            .chain(diff.roles_added.iter().map(|role| role.id.clone()))
+            .chain(diff.roles_removed.iter().cloned())
+            .map(|id| RoleSides {
+                before: find(self, &id),
+                after: find(to, &id),
+                id,
+            })
+            .collect()
+    }
+
     /// What changed from `self` to `to` (either may be the older).
     pub fn diff(&self, to: &PolicySnapshot) -> PolicyDiff {
         let old: BTreeMap<&str, &SnapshotRole> =

@@ -2618,7 +2618,21 @@ export interface components {
             permissions: string[];
             description?: string;
         };
+        /** @description The change, by `kind`, with the fields of its kind. */
         Change: {
+            /** @description grant_role, revoke_role, add_member, suspend_member, reinstate_member, remove_member */
+            user_id?: string;
+            /** @description grant_role, revoke_role */
+            role?: string;
+            /** @description add_member */
+            roles?: string[];
+            /** @description create_role, update_role, delete_role */
+            name?: string;
+            /** @description create_role, update_role */
+            permissions?: string[];
+            description?: string;
+            /** @description set_dual_approval */
+            enabled?: boolean;
             /** @enum {unknown} */
             kind: "grant_role" | "revoke_role" | "create_role" | "update_role" | "delete_role" | "set_dual_approval" | "add_member" | "suspend_member" | "reinstate_member" | "remove_member";
         };
@@ -2644,6 +2658,16 @@ export interface components {
             decided_by?: string | null;
             decided_at?: string | null;
             reason?: string | null;
+            /** @description Only in `GET /v1/change-requests/{id}` while pending: what approving it would do to the policy as it is now. `diff` as `GET /v1/policy/diff` answers it, and `roles`, each role it touches as it is (`before`) and would be (`after`; null where the role does not exist then); or `cannot_apply` saying why it could no longer be applied. */
+            preview?: {
+                diff?: components["schemas"]["PolicyDiff"];
+                roles?: {
+                    id: string;
+                    before?: components["schemas"]["SnapshotRole"] | null;
+                    after?: components["schemas"]["SnapshotRole"] | null;
+                }[];
+                cannot_apply?: string;
+            } | null;
         };
         Invitation: {
             id?: string;
@@ -2730,23 +2754,23 @@ export interface components {
         /** @description Minutes unless named otherwise; left-out rules take their defaults. */
         RoomRules: {
             /** @default 15 */
-            min_duration_minutes: number;
+            min_duration_minutes?: number;
             /** @default 480 */
-            max_duration_minutes: number;
+            max_duration_minutes?: number;
             /** @default 180 */
-            horizon_days: number;
+            horizon_days?: number;
             /** @default 0 */
-            min_notice_minutes: number;
+            min_notice_minutes?: number;
             /** @default 0 */
-            buffer_before_minutes: number;
+            buffer_before_minutes?: number;
             /** @default 0 */
-            buffer_after_minutes: number;
+            buffer_after_minutes?: number;
             /** @default false */
-            approval_required: boolean;
+            approval_required?: boolean;
             /** @default false */
-            check_in_required: boolean;
+            check_in_required?: boolean;
             /** @default 15 */
-            release_minutes: number;
+            release_minutes?: number;
         };
         /** @description A room as written; fields of no room are refused (422). */
         RoomInput: components["schemas"]["RoomFields"];
@@ -2760,7 +2784,7 @@ export interface components {
             capacity: number;
             equipment?: string[];
             /** @default true */
-            bookable: boolean;
+            bookable?: boolean;
             rules?: components["schemas"]["RoomRules"];
             /** @description Credential type ids a member must hold, verified and valid through the booking's end, to book the room (403 `credential-required` naming each missing type). Only the tenant's own type ids (422 otherwise). */
             required_credentials?: string[];
@@ -2859,15 +2883,15 @@ export interface components {
         };
         CheckInPolicy: {
             /** @default 10 */
-            opens_minutes_before: number;
+            opens_minutes_before?: number;
             /** @default 5 */
-            pin_attempts: number;
+            pin_attempts?: number;
             /** @default 5 */
-            pin_lockout_minutes: number;
+            pin_lockout_minutes?: number;
             exempt_longer_than_minutes?: number | null;
             exempt_capacity_from?: number | null;
             /** @default 3 */
-            series_no_show_limit: number;
+            series_no_show_limit?: number;
         };
         /** @description Either the booking's PIN or a badge. */
         Presented: {

@@ -16,6 +16,8 @@ export const en = {
     reviews: "Reviews",
     rooms: "Rooms",
     terminals: "Terminals",
+    members: "Members",
+    changes: "Change requests",
     signOut: "Sign out",
     signedInAs: (name: string, organisation: string) => `${name}, ${organisation}`,
     loading: "Loading…",
@@ -453,6 +455,8 @@ export const en = {
     equipment: "Equipment",
     bookable: "Members can book it",
     rules: "Booking rules",
+    rulesHint: "A rule left empty takes Steward's default.",
+    byDefault: "Default",
     rule: {
       min_duration_minutes: "Shortest booking (minutes)",
       max_duration_minutes: "Longest booking (minutes)",
@@ -494,6 +498,68 @@ export const en = {
     states: { pairing: "Waiting to pair", online: "Online", offline: "Offline", revoked: "Revoked" },
     revoke: "Revoke",
     confirmRevoke: (name: string) => `Revoke ${name}? It stops working at once.`,
+  },
+  members: {
+    title: "Members",
+    status: "Status",
+    statuses: { active: "Active", suspended: "Suspended" } as Record<string, string>,
+    role: "Role",
+    choose: "Choose a role",
+    grant: "Grant a role",
+    grantTo: (name: string) => `Grant a role to ${name}`,
+    granted: (role: string, name: string) => `${name} now has the ${role} role.`,
+    asked: (role: string, name: string) =>
+      `Granting ${role} to ${name} waits for a second admin to approve it (Change requests).`,
+  },
+  changes: {
+    title: "Change requests",
+    intro: "Changes to roles and members wait here for a second admin when dual approval is on. Each shows what approving it would do, as the policy is now.",
+    none: "No change waits for approval.",
+    describe: (
+      change: { kind: string; user_id?: string; role?: string; name?: string; enabled?: boolean } | undefined,
+      who: (userId: string | undefined) => string,
+    ): string => {
+      switch (change?.kind) {
+        case "grant_role":
+          return `Grant ${change.role} to ${who(change.user_id)}`;
+        case "revoke_role":
+          return `Take ${change.role} from ${who(change.user_id)}`;
+        case "create_role":
+          return `Create the role ${change.name}`;
+        case "update_role":
+          return `Change the role ${change.name}`;
+        case "delete_role":
+          return `Delete the role ${change.name}`;
+        case "set_dual_approval":
+          return change.enabled ? "Turn dual approval on" : "Turn dual approval off";
+        case "add_member":
+          return `Add ${who(change.user_id)}`;
+        case "suspend_member":
+          return `Suspend ${who(change.user_id)}`;
+        case "reinstate_member":
+          return `Reinstate ${who(change.user_id)}`;
+        case "remove_member":
+          return `Remove ${who(change.user_id)}`;
+        default:
+          return "A change";
+      }
+    },
+    askedBy: (who: string, when: string) => `Asked by ${who}, ${when}.`,
+    role: (id: string) => `The ${id} role`,
+    now: "Now",
+    after: "After approval",
+    members: "Members",
+    permissions: "Permissions",
+    empty: "None",
+    noRole: "No such role",
+    cannotApply: (why: string) => `It can no longer be applied: ${why}`,
+    own: "You asked for this: another admin approves it.",
+    approve: "Approve",
+    reject: "Reject",
+    rejectTitle: (what: string) => `Reject: ${what}`,
+    confirmReject: "Reject the change",
+    approved: (what: string) => `Approved: ${what}.`,
+    rejected: (what: string) => `Rejected: ${what}.`,
   },
   problems: {
     network: "Steward could not be reached. Check your connection and try again.",
