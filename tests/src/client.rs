@@ -94,6 +94,16 @@ impl TestStack {
         self.room(owner, room.body()).await
     }
 
+    /// `owner` makes a credential type (`body` as `POST /v1/credential-types` takes it): the
+    /// type (the test fails unless it is created).
+    pub async fn create_credential_type(&self, owner: &Person, body: Value) -> Value {
+        let (status, kind) = self
+            .call(owner, Method::POST, "/v1/credential-types", body)
+            .await;
+        assert_eq!(status, 201, "a credential type: {kind}");
+        kind
+    }
+
     /// `who` books `booking`: the status and the answer, whatever they are.
     pub async fn try_book(&self, who: &Person, booking: NewBooking) -> (u16, Value) {
         self.call(who, Method::POST, "/v1/bookings", booking.body())

@@ -102,14 +102,14 @@ impl Rooms {
             .iter()
             .any(|room| !room.room.required_credentials.is_empty())
         {
-            let names: HashMap<String, String> = self
-                .credentials
-                .types(tenant_id)
-                .await?
+            let (types, holdings) = tokio::try_join!(
+                self.credentials.types(tenant_id),
+                self.calendar.holdings(tenant_id, caller.user_id()),
+            )?;
+            let names: HashMap<String, String> = types
                 .into_iter()
                 .map(|record| (record.type_id, record.kind.name))
                 .collect();
-            let holdings = self.calendar.holdings(tenant_id, caller.user_id()).await?;
             (Some(holdings), names)
         } else {
             (None, HashMap::new())

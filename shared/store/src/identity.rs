@@ -439,6 +439,19 @@ impl IdentityStore {
         self.table.get(pk, sk, true).await
     }
 
+    /// Members of `tenant_id` by id, consistent reads in batches (ids distinct); one not there
+    /// is left out.
+    pub async fn users(
+        &self,
+        tenant_id: &str,
+        user_ids: &[&str],
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let keys = user_ids.iter().map(|id| UserRecord::key(tenant_id, id));
+        self.table
+            .get_many(keys, &format!("a member of {tenant_id}"))
+            .await
+    }
+
     /// Sets (or with `None` removes) the tenant's per-member quota, with its audit entry.
     pub async fn set_booking_quota(
         &self,

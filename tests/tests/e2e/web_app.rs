@@ -722,16 +722,13 @@ async fn a_provider_uploads_her_certificate_straight_to_storage_and_it_waits_for
     let stack = TestStack::start().await;
     let owner = stack.sign_up("Web Co", "owner@web.test").await;
     let provider = stack.join(&owner, "provider@web.test", &["provider"]).await;
-    let (status, kind) = stack
-        .call(
+    let kind = stack
+        .create_credential_type(
             &owner,
-            Method::POST,
-            "/v1/credential-types",
             json!({ "name": "First aid certificate", "accepted_types": ["application/pdf"],
                     "max_bytes": 1_000_000, "expiry_required": true, "weight": 40 }),
         )
         .await;
-    assert_eq!(status, 201, "{kind}");
     let clinic = NewRoom::named("Clinic").with("required_credentials", json!([kind["id"]]));
     stack.create_room(&owner, clinic).await;
     let expiry = tomorrow() + 365.days();
@@ -991,32 +988,49 @@ async fn a_reviewer_opens_and_approves_a_certificate_and_its_provider_can_book_t
     let provider = stack
         .join_as(&owner, "pia@web.test", "Pia Provider", &["provider"])
         .await;
-    let (_, kind) = stack
-        .call(
+    let kind = stack
+        .create_credential_type(
             &owner,
-            Method::POST,
-            "/v1/credential-types",
             json!({ "name": "First aid certificate", "accepted_types": ["application/pdf"],
                     "max_bytes": 1_000_000, "expiry_required": true }),
         )
         .await;
     let clinic = NewRoom::named("Clinic").with("required_credentials", json!([kind["id"]]));
     let clinic = stack.create_room(&owner, clinic).await;
-    let expires = (Timestamp::now() + (400 * 24).hours()).to_string();
-    let (status, created) = stack
-        .call(
-            &provider,
-            Method::POST,
-            "/v1/credentials",
-            json!({ "type_id": kind["id"], "content_type": "application/pdf",
-                    "size": PDF.len(), "expires_at": expires }),
-        )
+    // Each provider's certificate uploaded and checked, waiting for review.
+    let uploaded = async |who: &Person| {
+        let expires = (Timestamp::now() + (400 * 24).hours()).to_string();
+        let (status, created) = stack
+            .call(
+                who,
+                Method::POST,
+                "/v1/credentials",
+                json!({ "type_id": kind["id"], "content_type": "application/pdf",
+                        "size": PDF.len(), "expires_at": expires }),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        crate::uploads::put_file(&stack, &created, PDF).await;
+        let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
+        let waiting = crate::uploads::verified_by_pipeline(&stack, who, &path).await;
+        assert_eq!(waiting["status"], "pending_review", "{waiting}");
+        path
+    };
+    let path = uploaded(&provider).await;
+    // A second, past its 4-hour SLA (its due time moved back, as four hours would).
+    let late = stack
+        .join_as(&owner, "olu@web.test", "Olu Other", &["provider"])
         .await;
-    assert_eq!(status, 201, "{created}");
-    crate::uploads::put_file(&stack, &created, PDF).await;
-    let path = format!("/v1/credentials/{}", created["id"].as_str().unwrap());
-    let waiting = crate::uploads::verified_by_pipeline(&stack, &provider, &path).await;
-    assert_eq!(waiting["status"], "pending_review", "{waiting}");
+    let late_path = uploaded(&late).await;
+    let store = steward_store::credentials::CredentialStore::new(stack.table.clone());
+    let late_id = late_path.rsplit('/').next().unwrap();
+    let record = store.get(&owner.tenant_id, late_id).await.unwrap().unwrap();
+    let mut overdue = record.revised(&Timestamp::now().to_string());
+    overdue.review_due = Some((Timestamp::now() - 61.minutes()).to_string());
+    store
+        .put(&overdue, Some(record.version), None)
+        .await
+        .unwrap();
 
     let day = tomorrow();
     let steps = journey(
@@ -1026,6 +1040,7 @@ async fn a_reviewer_opens_and_approves_a_certificate_and_its_provider_can_book_t
             "reviewer": person(&owner),
             "provider": person(&provider),
             "heading": "First aid certificate: Pia Provider",
+            "lateHeading": "First aid certificate: Olu Other",
             "fileTitle": "Pia Provider's First aid certificate",
             "sha256": steward_domain::digest::sha256_hex(PDF),
             "slot": { "date": day.to_string(), "start": "10:00", "minutes": 60 },
@@ -1037,6 +1052,7 @@ async fn a_reviewer_opens_and_approves_a_certificate_and_its_provider_can_book_t
         steps,
         [
             "signed-in owner@web.test",
+            "overdue-marked",
             "accessible-reviews",
             "file-opened",
             "accessible-reviews-file",

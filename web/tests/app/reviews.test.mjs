@@ -1,6 +1,7 @@
-// A reviewer's queue: the provider's certificate waits with the time left to review it; the
-// reviewer opens the file in the page (read through its short-lived URL: the bytes shown are
-// the bytes uploaded) and approves it; the provider can then book the room that needs it.
+// A reviewer's queue: the provider's certificate waits with the time left to review it, another
+// is marked overdue; the reviewer opens the file in the page (read through its short-lived URL:
+// the bytes shown are the bytes uploaded) and approves it; the provider can then book the room
+// that needs it.
 import { createHash } from "node:crypto";
 import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
 import { findRooms, roomCard, scenario, signIn } from "./common.mjs";
@@ -12,6 +13,11 @@ await run(async () => {
   await reviewer.getByRole("heading", { name: "Credentials waiting for review" }).waitFor();
   const item = reviewer.getByRole("listitem").filter({ has: reviewer.getByRole("heading", { name: scenario.heading }) });
   await item.getByText(/h \d+ min left to review it\./).waitFor();
+  const late = reviewer.getByRole("listitem").filter({ has: reviewer.getByRole("heading", { name: scenario.lateHeading }) });
+  await late.getByText("Overdue by 1 h 1 min.").waitFor();
+  same(await late.evaluate((li) => li.classList.contains("overdue")), true, "the overdue one marked");
+  same(await item.evaluate((li) => li.classList.contains("overdue")), false, "the one in time not marked");
+  step("overdue-marked");
   await accessible(reviewer, "reviews");
 
   // The file as S3 answers it to the page through its presigned URL (passed on untouched).
@@ -36,7 +42,8 @@ await run(async () => {
   await item.getByRole("button", { name: "Approve" }).focus();
   await reviewer.keyboard.press("Enter");
   await reviewer.getByRole("status").getByText(`Approved ${scenario.fileTitle}.`).waitFor();
-  await reviewer.getByText("Nothing waits for review.").waitFor();
+  await item.waitFor({ state: "detached" });
+  await late.getByText("Overdue by").waitFor();
   step("approved");
 
   const provider = await browser({ timezoneId: "UTC", locale: "en-GB" });
