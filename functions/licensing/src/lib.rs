@@ -19,6 +19,7 @@ use steward_store::identity::{IdentityStore, LicenceRecord};
 use steward_store::licensing::LicensingStore;
 use steward_store::platform::{LicensingConfigRecord, PlatformStore};
 
+mod preview;
 mod tenants;
 
 pub struct Licensing {
@@ -167,14 +168,19 @@ impl Licensing {
         )
     }
 
+    /// The switches in force, and where they come from.
+    pub(crate) async fn rollout(&self) -> Result<(Rollout, &'static str), ApiError> {
+        Ok(match self.platform.licensing().await? {
+            Some(rollout) => (rollout, "configuration item"),
+            None => (self.defaults, "template parameters"),
+        })
+    }
+
     async fn switches(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {
         self.guard
             .allow(request, Permission::PlatformConfigure)
             .await?;
-        let (rollout, source) = match self.platform.licensing().await? {
-            Some(rollout) => (rollout, "configuration item"),
-            None => (self.defaults, "template parameters"),
-        };
+        let (rollout, source) = self.rollout().await?;
         api::json(StatusCode::OK, &switches_view(&rollout, source))
     }
 
@@ -183,16 +189,8 @@ impl Licensing {
             .guard
             .allow(request, Permission::PlatformConfigure)
             .await?;
-        let body: Switches = request.json()?;
-        if body.early_adopter_percent > 100 {
-            return Err(ApiError::validation("early_adopter_percent", "0 to 100"));
-        }
-        let rollout = Rollout {
-            stage: body.stage,
-            enforcement_enabled: body.enforcement_enabled,
-            early_adopter_percent: body.early_adopter_percent,
-        };
-        let before = self.platform.licensing().await?.unwrap_or(self.defaults);
+        let rollout = proposed_rollout(request)?;
+        let before = self.rollout().await?.0;
         let now = Timestamp::now().to_string();
         let record = LicensingConfigRecord::new(rollout, &now, caller.user_id());
         let audit = self.auditor.entry(
@@ -214,6 +212,19 @@ impl Licensing {
     }
 }
 
+/// The switches a `PUT` or a preview of one asks for.
+fn proposed_rollout(request: &ApiRequest) -> Result<Rollout, ApiError> {
+    let body: Switches = request.json()?;
+    if body.early_adopter_percent > 100 {
+        return Err(ApiError::validation("early_adopter_percent", "0 to 100"));
+    }
+    Ok(Rollout {
+        stage: body.stage,
+        enforcement_enabled: body.enforcement_enabled,
+        early_adopter_percent: body.early_adopter_percent,
+    })
+}
+
 fn switches_view(rollout: &Rollout, source: &str) -> Value {
     json!({
         "stage": rollout.stage,
@@ -231,6 +242,7 @@ steward_kit::routes! {
         "PUT /v1/admin/tenants/{tenantId}/cohort" => set_cohort,
         "GET /v1/admin/config/licensing" => switches,
         "PUT /v1/admin/config/licensing" => set_switches,
+        "POST /v1/admin/config/licensing/preview" => preview_switches,
     }
 }
 

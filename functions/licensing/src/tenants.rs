@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use steward_authz::{LicenceStatus, Permission};
-use steward_domain::licensing::Offering;
+use steward_domain::licensing::{Cohort, Offering, Rollout};
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest};
 use steward_store::identity::TenantRecord;
@@ -26,12 +26,18 @@ struct TenantView {
     expires_at: Option<String>,
     seats_used: u32,
     seats_limit: u32,
+    cohort: Option<Cohort>,
+    /// Whether its licence is enforced under the switches in force.
+    enforced: bool,
 }
 
-impl From<TenantRecord> for TenantView {
-    fn from(tenant: TenantRecord) -> Self {
+impl TenantView {
+    fn new(tenant: TenantRecord, rollout: &Rollout) -> Self {
+        let enforced = rollout.enforces(&tenant.tenant_id, tenant.cohort);
         let licence = tenant.licence;
         Self {
+            cohort: tenant.cohort,
+            enforced,
             tenant_id: tenant.tenant_id,
             name: tenant.name,
             created_at: tenant.created_at,
@@ -66,11 +72,20 @@ impl Licensing {
         // A cursor pages the search it was made for only.
         let scope = format!("{}#tenants#{}", request.scope, prefix.to_lowercase());
         let page = self.cursors.page_request(&scope, &request.query)?;
-        let (tenants, next) = self
-            .identity
-            .tenants_by_name(prefix, page.limit, page.start)
-            .await?;
-        let items: Vec<TenantView> = tenants.into_iter().map(TenantView::from).collect();
+        let ((tenants, next), (rollout, _)) = tokio::try_join!(
+            async {
+                Ok::<_, ApiError>(
+                    self.identity
+                        .tenants_by_name(prefix, page.limit, page.start)
+                        .await?,
+                )
+            },
+            self.rollout(),
+        )?;
+        let items: Vec<TenantView> = tenants
+            .into_iter()
+            .map(|tenant| TenantView::new(tenant, &rollout))
+            .collect();
         api::json(StatusCode::OK, &self.cursors.page(&scope, items, next))
     }
 }

@@ -274,3 +274,146 @@ async fn a_break_glass_invitation_is_audited_and_accepted_like_any() {
     .await;
     assert_eq!(status, 200, "{answer}");
 }
+
+fn named(moving: &Value) -> Vec<&str> {
+    moving["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tenant| tenant["name"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_of_the_switches_is_previewed_tenant_by_tenant_and_nothing_is_saved() {
+    let stack = TestStack::start().await;
+    let operator = stack.operator().await;
+    let pilot = stack.sign_up("Pilot Halls", "p@pilot.test").await;
+    stack.sign_up("Other Rooms", "o@other.test").await;
+    stack.sign_up("Third Desks", "t@third.test").await;
+    let (status, body) = stack
+        .call(
+            &operator,
+            Method::PUT,
+            &format!("/v1/admin/tenants/{}/cohort", pilot.tenant_id),
+            json!({ "cohort": "pilot" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let pilot_stage = json!({ "stage": "pilot", "enforcement_enabled": true });
+    let (status, body) = stack
+        .call(
+            &operator,
+            Method::PUT,
+            "/v1/admin/config/licensing",
+            pilot_stage.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let audited = stack.audit_entries(&operator).await.len();
+    let preview = |switches: Value| {
+        let operator = operator.clone();
+        let stack = &stack;
+        async move {
+            let (status, body) = stack
+                .call(
+                    &operator,
+                    Method::POST,
+                    "/v1/admin/config/licensing/preview",
+                    switches,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+
+    let everyone =
+        preview(json!({ "stage": "general_availability", "enforcement_enabled": true })).await;
+    assert_eq!(everyone["tenants"], 3, "{everyone}");
+    assert_eq!(everyone["enforced_now"], 1);
+    assert_eq!(everyone["enforced_after"], 3);
+    assert_eq!(everyone["starting"]["count"], 2);
+    assert_eq!(named(&everyone["starting"]), ["Other Rooms", "Third Desks"]);
+    assert_eq!(everyone["stopping"]["count"], 0);
+
+    let off = preview(json!({ "stage": "pilot", "enforcement_enabled": false })).await;
+    assert_eq!(off["enforced_after"], 0, "{off}");
+    assert_eq!(named(&off["stopping"]), ["Pilot Halls"]);
+    assert_eq!(
+        off["stopping"]["tenants"][0]["tenant_id"],
+        pilot.tenant_id.as_str()
+    );
+    assert_eq!(off["starting"]["count"], 0);
+
+    // Every early adopter is one the hash puts under the percentage: at 0 none, at 100 all.
+    let none = preview(json!({ "stage": "early_adopters", "enforcement_enabled": true, "early_adopter_percent": 0 })).await;
+    assert_eq!(none["enforced_after"], 1, "only the pilot: {none}");
+    let all = preview(json!({ "stage": "early_adopters", "enforcement_enabled": true, "early_adopter_percent": 100 })).await;
+    assert_eq!(all["enforced_after"], 3, "{all}");
+
+    // Bad input is refused; nothing was saved, nothing audited.
+    for (bad, field) in [
+        (
+            json!({ "stage": "everyone", "enforcement_enabled": true }),
+            "stage",
+        ),
+        (
+            json!({ "stage": "pilot", "enforcement_enabled": true, "early_adopter_percent": 101 }),
+            "early_adopter_percent",
+        ),
+        (json!({ "stage": "pilot" }), "enforcement_enabled"),
+    ] {
+        let (status, body) = stack
+            .call(
+                &operator,
+                Method::POST,
+                "/v1/admin/config/licensing/preview",
+                bad.clone(),
+            )
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(field), "{body}");
+    }
+    let (_, switches) = stack
+        .call(
+            &operator,
+            Method::GET,
+            "/v1/admin/config/licensing",
+            json!(null),
+        )
+        .await;
+    assert_eq!(switches["stage"], "pilot");
+    assert_eq!(switches["enforcement_enabled"], true);
+    assert_eq!(stack.audit_entries(&operator).await.len(), audited);
+
+    // The tenant list says each tenant's cohort and whether it is enforced now.
+    let (_, tenants) = stack
+        .call(&operator, Method::GET, "/v1/admin/tenants", json!(null))
+        .await;
+    let by_name = |name: &str| {
+        tenants["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|tenant| tenant["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("Pilot Halls")["cohort"], "pilot");
+    assert_eq!(by_name("Pilot Halls")["enforced"], true);
+    assert!(by_name("Other Rooms")["cohort"].is_null());
+    assert_eq!(by_name("Other Rooms")["enforced"], false);
+
+    // A tenant's owner may not preview the platform's switches.
+    let (status, body) = stack
+        .call(
+            &pilot,
+            Method::POST,
+            "/v1/admin/config/licensing/preview",
+            pilot_stage,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+}

@@ -1186,6 +1186,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/config/licensing/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a change of the licensing switches would do
+         * @description The switches asked for applied to every customer tenant and its cohort without saving them: how many tenants are enforced now and would be after, and which would start or stop being enforced (counted whole, the first 20 of each named). Nothing is written.
+         */
+        post: operations["preview_the_licensing_switches"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/monitoring/license-health": {
         parameters: {
             query?: never;
@@ -3114,11 +3134,30 @@ export interface components {
                 queued?: number;
             } | null;
         };
-        Switches: {
-            stage?: string;
-            enforcement_enabled?: boolean;
+        SwitchesWanted: {
+            /** @enum {unknown} */
+            stage: "disabled" | "internal_testing" | "pilot" | "early_adopters" | "general_availability";
+            enforcement_enabled: boolean;
+            /** @default 25 */
             early_adopter_percent?: number;
-            source?: string;
+        };
+        TenantsMoving: {
+            count: number;
+            tenants: {
+                tenant_id: string;
+                name: string;
+            }[];
+        };
+        Switches: {
+            /** @enum {unknown} */
+            stage: "disabled" | "internal_testing" | "pilot" | "early_adopters" | "general_availability";
+            enforcement_enabled: boolean;
+            early_adopter_percent: number;
+            /**
+             * @description Where they come from, the configuration item operators set or the template's parameters.
+             * @enum {unknown}
+             */
+            source: "configuration item" | "template parameters";
         };
         AuditEntry: {
             id?: string;
@@ -4976,6 +5015,10 @@ export interface operations {
                             expires_at?: string | null;
                             seats_used?: number;
                             seats_limit?: number;
+                            /** @enum {unknown} */
+                            cohort?: "internal" | "pilot" | null;
+                            /** @description Whether its licence is enforced under the switches in force. */
+                            enforced?: boolean;
                         }[];
                         next_cursor?: string | null;
                     };
@@ -5173,12 +5216,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @enum {unknown} */
-                    stage: "disabled" | "internal_testing" | "pilot" | "early_adopters" | "general_availability";
-                    enforcement_enabled: boolean;
-                    early_adopter_percent?: number;
-                };
+                "application/json": components["schemas"]["SwitchesWanted"];
             };
         };
         responses: {
@@ -5189,6 +5227,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Switches"];
+                };
+            };
+            "4XX": components["responses"]["Problem"];
+            "5XX": components["responses"]["Problem"];
+        };
+    };
+    preview_the_licensing_switches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchesWanted"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenants: number;
+                        enforced_now: number;
+                        enforced_after: number;
+                        starting: components["schemas"]["TenantsMoving"];
+                        stopping: components["schemas"]["TenantsMoving"];
+                    };
                 };
             };
             "4XX": components["responses"]["Problem"];
