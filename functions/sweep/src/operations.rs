@@ -15,7 +15,10 @@ use steward_kit::latency::{Cache, Histogram, Lookup, Snapshot, Timed};
 use steward_kit::pagination::Cursors;
 use steward_store::metrics::MetricsStore;
 use steward_store::platform::PlatformStore;
-use steward_store::sweep::RunRecord;
+use steward_store::sweep::{ReportLocation, RunRecord};
+
+/// How long a run's report links last.
+const REPORT_LINK_VALID: std::time::Duration = std::time::Duration::from_secs(300);
 
 use steward_access::Instance;
 
@@ -129,10 +132,39 @@ impl Operations {
             .allow(request, Permission::PlatformManageLicences)
             .await?;
         let id = request.path_param("runId")?;
-        match self.context.sweep.run(id).await? {
-            Some(run) => api::json(StatusCode::OK, &run_view(&run)),
-            None => Err(ApiError::NotFound(format!("sweep run {id}"))),
+        let Some(run) = self.context.sweep.run(id).await? else {
+            return Err(ApiError::NotFound(format!("sweep run {id}")));
+        };
+        let mut view = run_view(&run);
+        if let Some(report) = &run.report {
+            view["report_links"] = self.report_links(&run.run_id, report).await?;
         }
+        api::json(StatusCode::OK, &view)
+    }
+
+    /// Short-lived links to a run's JSON and CSV reports, for an operator's browser (the bucket
+    /// is private). Signing is local: no request leaves the function.
+    async fn report_links(
+        &self,
+        run_id: &str,
+        report: &ReportLocation,
+    ) -> Result<serde_json::Value, ApiError> {
+        let bucket = &self.context.bucket;
+        let (json_name, csv_name) = (
+            format!("licence-sweep-{run_id}.json"),
+            format!("licence-sweep-{run_id}.csv"),
+        );
+        let (json_link, csv_link) = tokio::try_join!(
+            bucket.presign_download(&report.json_key, &json_name, REPORT_LINK_VALID),
+            bucket.presign_download(&report.csv_key, &csv_name, REPORT_LINK_VALID),
+        )?;
+        let expires_at = Timestamp::now()
+            + jiff::SignedDuration::try_from(REPORT_LINK_VALID).map_err(ApiError::internal)?;
+        Ok(json!({
+            "json": json_link.url,
+            "csv": csv_link.url,
+            "expires_at": expires_at.to_string(),
+        }))
     }
 
     async fn refresh_views(&self, request: &ApiRequest) -> Result<Response<Body>, ApiError> {

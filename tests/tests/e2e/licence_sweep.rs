@@ -348,6 +348,38 @@ async fn without_self_healing_a_scheduled_run_reports_fixes_changes_nothing_and_
     let (_, _, runs) = send(stack.as_person(&operator, Method::GET, "/v1/admin/sweeps")).await;
     assert_eq!(runs["items"].as_array().unwrap().len(), 1, "{runs}");
 
+    // One run's answer links its reports for a few minutes, each a download of the stored file.
+    let links = &run["report_links"];
+    assert!(
+        runs["items"][0].get("report_links").is_none(),
+        "only one run's answer signs links"
+    );
+    let bucket =
+        steward_store::objects::Bucket::new(stack.aws(), run["report"]["bucket"].as_str().unwrap());
+    for (format, key) in [("csv", "csv_key"), ("json", "json_key")] {
+        let answer = reqwest::get(links[format].as_str().unwrap()).await.unwrap();
+        assert_eq!(answer.status(), 200, "{format}");
+        let disposition = answer.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment")
+                && disposition.contains(&format!("licence-sweep-{run_id}.{format}")),
+            "{disposition}"
+        );
+        let stored = bucket
+            .get(run["report"][key].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(answer.bytes().await.unwrap().to_vec(), stored, "{format}");
+    }
+    let expires: jiff::Timestamp = links["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        expires > jiff::Timestamp::now()
+            && expires < jiff::Timestamp::now() + jiff::SignedDuration::from_mins(6)
+    );
+
     // Found and proposed, not applied.
     let summary = &run["summary"];
     assert_eq!(summary["tenants"], 3);

@@ -3107,6 +3107,15 @@ export interface components {
             summary?: Record<string, never> | null;
             /** @description Where the JSON and CSV reports are in S3. */
             report?: Record<string, never> | null;
+            /** @description In one run's answer only (GET /v1/admin/sweeps/{runId}), once its report is written - links to download the JSON and CSV reports, valid five minutes. */
+            report_links?: {
+                /** Format: uri */
+                json: string;
+                /** Format: uri */
+                csv: string;
+                /** Format: date-time */
+                expires_at: string;
+            };
         };
         LicenceHealth: {
             /** Format: date-time */
