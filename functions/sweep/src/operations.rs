@@ -8,6 +8,7 @@ use serde_json::json;
 use steward_access::operators::PLATFORM_TENANT;
 use steward_access::{Guard, LicensingCache, Record};
 use steward_authz::Permission;
+use steward_domain::licensing::sweep::Tally;
 use steward_kit::ApiError;
 use steward_kit::api::{self, ApiRequest, HttpFunction, Replayable};
 use steward_kit::config::ConfigError;
@@ -64,6 +65,7 @@ fn run_view(run: &RunRecord) -> serde_json::Value {
         "shards_done": run.shards_done,
         "pages_failed": run.pages_failed,
         "summary": run.summary,
+        "average_health_score": run.summary.as_ref().and_then(Tally::average_health_score),
         "report": run.report,
     })
 }

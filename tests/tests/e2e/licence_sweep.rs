@@ -385,6 +385,14 @@ async fn without_self_healing_a_scheduled_run_reports_fixes_changes_nothing_and_
     assert_eq!(summary["tenants"], 3);
     assert_eq!(summary["fixes_applied"], 0);
     assert_eq!(summary["fixes_proposed"], 4);
+    // Its planted problems pull the mean health score under 100.
+    let assessed = summary["healthy"].as_f64().unwrap() + summary["unhealthy"].as_f64().unwrap();
+    let average = run["average_health_score"].as_f64().unwrap();
+    assert_eq!(
+        average,
+        summary["health_score_total"].as_f64().unwrap() / assessed
+    );
+    assert!(average < 100.0 && average > 0.0, "{average}");
     let tenant = item(&stack, &plan[&Plant::SeatDrift], "TENANT").await;
     assert_eq!(tenant["licence"]["seats_used"], 5, "self-healing is off");
     let invitation = item(&stack, &plan[&Plant::ExpiredInvitation], "INVITE#inv_old").await;

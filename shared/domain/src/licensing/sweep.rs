@@ -297,6 +297,9 @@ pub struct Tally {
     pub fixes_applied: u64,
     pub fixes_proposed: u64,
     pub notices_sent: u64,
+    /// The assessed tenants' health scores summed (absent from runs before it was kept).
+    #[serde(default)]
+    pub health_score_total: Option<u64>,
     pub transitions: BTreeMap<String, u64>,
     pub issues: BTreeMap<String, u64>,
     pub fixes: BTreeMap<String, u64>,
@@ -340,6 +343,13 @@ impl Utilisation {
 }
 
 impl Tally {
+    /// The assessed tenants' mean health score (0–100), if any was assessed.
+    pub fn average_health_score(&self) -> Option<f64> {
+        let assessed = self.healthy + self.unhealthy;
+        let total = self.health_score_total?;
+        (assessed > 0).then(|| total as f64 / assessed as f64)
+    }
+
     pub fn add(&mut self, outcome: &Outcome) {
         self.tenants += 1;
         let Outcome::Assessed {
@@ -354,6 +364,7 @@ impl Tally {
             self.failed += 1;
             return;
         };
+        *self.health_score_total.get_or_insert(0) += u64::from(assessment.health_score);
         if assessment.is_healthy() {
             self.healthy += 1;
         } else {
@@ -558,6 +569,11 @@ mod tests {
         let mut tally = Tally::default();
         tally.add(&assessed(&healthy(), false));
         tally.add(&assessed(&broken, true));
+        let broken_score = f64::from(assess(&broken, NOW).health_score);
+        assert_eq!(
+            tally.average_health_score(),
+            Some((100.0 + broken_score) / 2.0)
+        );
         tally.add(&Outcome::Failed {
             error: "unreadable tenant".into(),
         });

@@ -3107,6 +3107,8 @@ export interface components {
             summary?: Record<string, never> | null;
             /** @description Where the JSON and CSV reports are in S3. */
             report?: Record<string, never> | null;
+            /** @description The assessed tenants' mean health score (0-100; above 90 is healthy), once the run is complete. */
+            average_health_score?: number | null;
             /** @description In one run's answer only (GET /v1/admin/sweeps/{runId}), once its report is written - links to download the JSON and CSV reports, valid five minutes. */
             report_links?: {
                 /** Format: uri */
