@@ -1189,3 +1189,128 @@ async fn one_admin_asks_for_a_role_grant_and_a_second_approves_it_having_seen_th
         .await;
     assert_eq!(mia["roles"], json!(["member", "auditor"]), "{mia}");
 }
+
+/// The operators' view of every tenant's licence, by name.
+async fn tenants_by_name(
+    stack: &TestStack,
+    operator: &Person,
+) -> std::collections::BTreeMap<String, Value> {
+    let (status, page) = stack
+        .call(operator, Method::GET, "/v1/admin/tenants", Value::Null)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tenant| (tenant["name"].as_str().unwrap().to_owned(), tenant.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_operator_moves_the_rollout_stage_and_turns_enforcement_off_again() {
+    let stack = TestStack::start().await;
+    let operator = stack.operator().await;
+    let owner = stack.sign_up("Pilot Halls", "owner@pilot.test").await;
+    let member = stack
+        .join_as(&owner, "mia@pilot.test", "Mia Member", &["member"])
+        .await;
+    stack.sign_up("Other Rooms", "owner@other.test").await;
+    stack.sign_up("Third Desks", "owner@third.test").await;
+    let switches = async || {
+        let (status, now) = stack
+            .call(
+                &operator,
+                Method::GET,
+                "/v1/admin/config/licensing",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, 200, "{now}");
+        (
+            now["stage"].as_str().unwrap().to_owned(),
+            now["enforcement_enabled"] == true,
+        )
+    };
+    let enforced = async || {
+        tenants_by_name(&stack, &operator)
+            .await
+            .into_iter()
+            .filter(|(_, tenant)| tenant["enforced"] == true)
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>()
+    };
+    journey_answering(
+        "app/operators.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "operator": person(&operator),
+            "owner": person(&owner),
+            "member": person(&member),
+        }),
+        async |what| {
+            match what.split(' ').collect::<Vec<_>>()[..] {
+                ["licence-and-cohort"] => {
+                    let tenants = tenants_by_name(&stack, &operator).await;
+                    assert_eq!(tenants["Pilot Halls"]["cohort"], "pilot");
+                    assert_eq!(tenants["Other Rooms"]["offering"], "professional");
+                    assert_eq!(tenants["Other Rooms"]["status"], "active");
+                    assert!(tenants["Third Desks"]["cohort"].is_null());
+                }
+                ["still-disabled"] => assert_eq!(switches().await, ("disabled".into(), false)),
+                ["pilot"] => {
+                    assert_eq!(switches().await, ("pilot".into(), true));
+                    assert_eq!(enforced().await, ["Pilot Halls"]);
+                }
+                ["general-availability"] => {
+                    assert_eq!(switches().await, ("general_availability".into(), true));
+                    assert_eq!(enforced().await.len(), 3);
+                }
+                ["enforcement-off"] => {
+                    assert_eq!(switches().await, ("general_availability".into(), false));
+                    assert!(enforced().await.is_empty());
+                    let saved = stack
+                        .audit_entries(&operator)
+                        .await
+                        .into_iter()
+                        .filter(|entry| entry["action"] == "licensing.switches")
+                        .count();
+                    assert_eq!(saved, 3, "three saves, no preview audited");
+                }
+                ["report", run_id, digest] => {
+                    let (status, run) = stack
+                        .call(
+                            &operator,
+                            Method::GET,
+                            &format!("/v1/admin/sweeps/{run_id}"),
+                            Value::Null,
+                        )
+                        .await;
+                    assert_eq!(status, 200, "{run}");
+                    assert_eq!(run["summary"]["tenants"], 3);
+                    let bucket = steward_store::objects::Bucket::new(
+                        stack.aws(),
+                        run["report"]["bucket"].as_str().unwrap(),
+                    );
+                    let csv = bucket
+                        .get(run["report"]["csv_key"].as_str().unwrap())
+                        .await
+                        .unwrap();
+                    assert_eq!(steward_domain::digest::sha256_hex(&csv), digest);
+                }
+                ["caches-cleared"] => {
+                    let cleared = stack
+                        .audit_entries(&operator)
+                        .await
+                        .into_iter()
+                        .filter(|entry| entry["action"] == "cache.clear")
+                        .count();
+                    assert_eq!(cleared, 1, "the caches' clearing audited");
+                }
+                _ => panic!("asked {what}"),
+            }
+            "ok".to_owned()
+        },
+    )
+    .await;
+}

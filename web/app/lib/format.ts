@@ -47,3 +47,13 @@ export function bytes(count: number): string {
   const [unit, size] = count >= 1_000_000 ? ["megabyte", count / 1_000_000] : ["kilobyte", count / 1_000];
   return new Intl.NumberFormat(locale, { style: "unit", unit, maximumFractionDigits: 1 }).format(size);
 }
+
+/** A share (0 to 1) as a percentage: "72 %". */
+export function percent(share: number): string {
+  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 }).format(share);
+}
+
+/** A number with at most one decimal: "93.5". */
+export function decimal(value: number): string {
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value);
+}

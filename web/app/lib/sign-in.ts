@@ -1,8 +1,8 @@
 // After a sign-in: the session opened, the caller read, the app's first page.
 import { goto } from "$app/navigation";
-import { resolve } from "$app/paths";
 import { api, type Schemas } from "./api/client";
 import { session } from "./session.svelte";
+import { home } from "./navigation";
 
 /** The tokens of a sign-up's confirmation or an invitation accepted: signed in as its member. */
 export async function enterWith(tokens: Schemas["Tokens"] | undefined): Promise<void> {
@@ -14,7 +14,7 @@ export async function enter(signedIn: Schemas["SignIn"]): Promise<void> {
   if (!signedIn.access_token || !signedIn.expires_in) throw new Error("a sign-in without tokens");
   session.open({ access_token: signedIn.access_token, expires_in: signedIn.expires_in });
   await whoAmI();
-  await goto(resolve("/find"));
+  await goto(home());
 }
 
 /** The caller, for the header: read after every sign-in and resume. */

@@ -2,12 +2,12 @@
 // anyway, approving is refused by the API and said in words; the manager approves one booking
 // and rejects the other with a reason, and the member sees both outcomes in her bookings.
 import { accessible, ask, browser, run, same, screenshot, step } from "../harness.mjs";
-import { scenario, signIn } from "./common.mjs";
+import { consoleMenu, openConsole, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
   const member = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(member, scenario.member, { check: false });
-  same(await member.getByRole("link", { name: "Approvals" }).count(), 0, "no Approvals in a member's menu");
+  same(await consoleMenu(member).count(), 0, "no console menu for a member");
   await member.goto(`${scenario.app}console/approvals`);
   const hers = member.getByRole("row").filter({ hasText: scenario.approve });
   await hers.getByRole("button", { name: /^Approve/ }).click();
@@ -18,7 +18,7 @@ await run(async () => {
 
   const manager = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(manager, scenario.manager, { check: false });
-  await manager.getByRole("link", { name: "Approvals" }).click();
+  await openConsole(manager, "Approvals");
   await manager.getByRole("heading", { name: "Bookings waiting for approval" }).waitFor();
   const first = manager.getByRole("row").filter({ hasText: scenario.approve });
   await first.getByRole("cell", { name: scenario.memberName, exact: true }).waitFor();

@@ -2,12 +2,12 @@
 // a second admin sees what it would do side by side (the role's members now and after) and
 // approves it; the grant is then in effect.
 import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
-import { scenario, signIn } from "./common.mjs";
+import { openConsole, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
   const first = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(first, scenario.first, { check: false });
-  await first.getByRole("link", { name: "Members" }).click();
+  await openConsole(first, "Members");
   const grant = first.getByRole("form", { name: `Grant a role to ${scenario.memberName}` });
   await grant.getByLabel("Role").selectOption(scenario.role);
   await accessible(first, "members");
@@ -18,7 +18,7 @@ await run(async () => {
     .waitFor();
   step("asked");
 
-  await first.getByRole("link", { name: "Change requests" }).click();
+  await openConsole(first, "Change requests");
   const own = first.getByRole("listitem").filter({ has: first.getByRole("heading", { name: scenario.what }) });
   await own.getByText("You asked for this: another admin approves it.").waitFor();
   same(await own.getByRole("button", { name: "Approve" }).count(), 0, "no Approve on one's own request");
@@ -26,7 +26,7 @@ await run(async () => {
 
   const second = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(second, scenario.second, { check: false });
-  await second.getByRole("link", { name: "Change requests" }).click();
+  await openConsole(second, "Change requests");
   const request = second.getByRole("listitem").filter({ has: second.getByRole("heading", { name: scenario.what }) });
   const sides = request.getByRole("table", { name: `The ${scenario.role} role` });
   const members = sides.getByRole("row").filter({ has: second.getByRole("rowheader", { name: "Members" }) });
@@ -40,7 +40,7 @@ await run(async () => {
   await second.getByText("No change waits for approval.").waitFor();
   step("approved");
 
-  await first.getByRole("link", { name: "Members" }).click();
+  await openConsole(first, "Members");
   await first.getByRole("row").filter({ hasText: scenario.memberName }).getByText(`member, ${scenario.role}`).waitFor();
   step("in-effect");
 });

@@ -4,12 +4,12 @@
 // that needs it.
 import { createHash } from "node:crypto";
 import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
-import { findRooms, roomCard, scenario, signIn } from "./common.mjs";
+import { consoleMenu, findRooms, openConsole, roomCard, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
   const reviewer = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(reviewer, scenario.reviewer, { check: false });
-  await reviewer.getByRole("link", { name: "Reviews" }).click();
+  await openConsole(reviewer, "Reviews");
   await reviewer.getByRole("heading", { name: "Credentials waiting for review" }).waitFor();
   const item = reviewer.getByRole("listitem").filter({ has: reviewer.getByRole("heading", { name: scenario.heading }) });
   await item.getByText(/h \d+ min left to review it\./).waitFor();
@@ -48,7 +48,7 @@ await run(async () => {
 
   const provider = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(provider, scenario.provider, { check: false });
-  same(await provider.getByRole("link", { name: "Reviews" }).count(), 0, "no Reviews in a provider's menu");
+  same(await consoleMenu(provider).count(), 0, "no console menu for a provider");
   await findRooms(provider, scenario.slot);
   const clinic = roomCard(provider, scenario.room);
   await clinic.getByRole("button", { name: `Book ${scenario.room}` }).click();

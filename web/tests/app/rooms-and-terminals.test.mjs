@@ -2,12 +2,12 @@
 // terminal for it (its pairing code shown large, once), and the kiosk page on a tablet pairs
 // with that code and shows the room; the terminal is then online in the console.
 import { accessible, browser, run, same, screenshot, step } from "../harness.mjs";
-import { scenario, signIn } from "./common.mjs";
+import { openConsole, scenario, signIn } from "./common.mjs";
 
 await run(async () => {
   const admin = await browser({ timezoneId: "UTC", locale: "en-GB" });
   await signIn(admin, scenario.admin, { check: false });
-  await admin.getByRole("link", { name: "Rooms", exact: true }).click();
+  await openConsole(admin, "Rooms");
   await admin.getByRole("link", { name: "Add a room" }).click();
   const form = admin.getByRole("form", { name: "A new room" });
   await form.getByLabel("Name").fill(scenario.room);
@@ -33,7 +33,7 @@ await run(async () => {
   await admin.getByRole("status").getByText(`${scenario.room} is saved.`).waitFor();
   step("room-changed");
 
-  await admin.getByRole("link", { name: "Terminals" }).click();
+  await openConsole(admin, "Terminals");
   const register = admin.getByRole("form", { name: "Register a terminal" });
   await register.getByLabel("Room").selectOption({ label: scenario.room });
   await register.getByLabel("Name").fill(scenario.terminal);

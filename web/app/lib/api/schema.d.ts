@@ -3103,8 +3103,8 @@ export interface components {
             shards: number;
             shards_done: number;
             pages_failed?: number;
-            /** @description tenants, healthy, unhealthy, failed, fixes_applied, fixes_proposed, notices_sent, and counts by transition, issue kind and fix kind, and seat utilisation per offering. */
-            summary?: Record<string, never> | null;
+            /** @description tenants, healthy, unhealthy, failed, fixes_applied, fixes_proposed, notices_sent, and counts by transition, issue kind and fix kind, and seat utilisation per offering; null until the run is complete. */
+            summary?: components["schemas"]["SweepSummary"] | null;
             /** @description Where the JSON and CSV reports are in S3. */
             report?: Record<string, never> | null;
             /** @description The assessed tenants' mean health score (0-100; above 90 is healthy), once the run is complete. */
@@ -3121,17 +3121,20 @@ export interface components {
         };
         LicenceHealth: {
             /** Format: date-time */
-            computed_at?: string;
-            tenants?: number;
-            unreadable?: number;
-            by_status?: {
+            computed_at: string;
+            tenants: number;
+            unreadable: number;
+            by_status: {
                 [key: string]: number;
             };
-            by_offering?: {
+            by_offering: {
                 [key: string]: number;
             };
-            utilisation?: Record<string, never>;
-            last_sweep?: Record<string, never> | null;
+            /** @description Seat utilisation per offering (`none` for tenants without one). */
+            utilisation: {
+                [key: string]: components["schemas"]["TierUtilisation"];
+            };
+            last_sweep: Record<string, never> | null;
             utilisation_queued?: number;
             /** @description Onboarding across tenants, with the onboarding wizard on; null when it is off. */
             onboarding?: {
@@ -3145,12 +3148,74 @@ export interface components {
                 queued?: number;
             } | null;
         };
+        Latency: {
+            count: number;
+            p50_ms: number | null;
+            p95_ms: number | null;
+            p99_ms: number | null;
+        };
+        TierUtilisation: {
+            tenants: number;
+            seats_used: number;
+            seats_allowed: number;
+            /** @description Tenants using 60-90 % of their seats. */
+            in_healthy_band: number;
+            /** @description Seats used over seats allowed. */
+            ratio: number;
+        };
+        SweepSummary: {
+            tenants: number;
+            healthy: number;
+            unhealthy: number;
+            failed: number;
+            fixes_applied: number;
+            fixes_proposed: number;
+            notices_sent: number;
+            health_score_total?: number | null;
+            transitions?: {
+                [key: string]: number;
+            };
+            issues?: {
+                [key: string]: number;
+            };
+            fixes?: {
+                [key: string]: number;
+            };
+            utilisation?: {
+                [key: string]: Record<string, never>;
+            };
+        };
         SwitchesWanted: {
             /** @enum {unknown} */
             stage: "disabled" | "internal_testing" | "pilot" | "early_adopters" | "general_availability";
             enforcement_enabled: boolean;
             /** @default 25 */
             early_adopter_percent?: number;
+        };
+        TenantSummary: {
+            tenant_id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @enum {unknown} */
+            status: "none" | "trial" | "active" | "grace" | "suspended" | "cancelled";
+            /** @enum {unknown} */
+            offering: "trial" | "essential" | "professional" | "enterprise" | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            seats_used: number;
+            seats_limit: number;
+            /** @enum {unknown} */
+            cohort: "internal" | "pilot" | null;
+            /** @description Whether its licence is enforced under the switches in force. */
+            enforced: boolean;
+        };
+        SwitchesPreview: {
+            tenants: number;
+            enforced_now: number;
+            enforced_after: number;
+            starting: components["schemas"]["TenantsMoving"];
+            stopping: components["schemas"]["TenantsMoving"];
         };
         TenantsMoving: {
             count: number;
@@ -5017,20 +5082,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            tenant_id?: string;
-                            name?: string;
-                            created_at?: string;
-                            status?: string;
-                            offering?: string | null;
-                            expires_at?: string | null;
-                            seats_used?: number;
-                            seats_limit?: number;
-                            /** @enum {unknown} */
-                            cohort?: "internal" | "pilot" | null;
-                            /** @description Whether its licence is enforced under the switches in force. */
-                            enforced?: boolean;
-                        }[];
+                        items: components["schemas"]["TenantSummary"][];
                         next_cursor?: string | null;
                     };
                 };
@@ -5263,13 +5315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        tenants: number;
-                        enforced_now: number;
-                        enforced_after: number;
-                        starting: components["schemas"]["TenantsMoving"];
-                        stopping: components["schemas"]["TenantsMoving"];
-                    };
+                    "application/json": components["schemas"]["SwitchesPreview"];
                 };
             };
             "4XX": components["responses"]["Problem"];
@@ -5416,12 +5462,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        enabled?: boolean;
-                        window_minutes?: number;
-                        intervals?: number;
-                        permission_check?: Record<string, never> | null;
-                        routes?: Record<string, never>;
-                        cache?: Record<string, never>;
+                        enabled: boolean;
+                        window_minutes: number;
+                        intervals: number;
+                        permission_check: components["schemas"]["Latency"] | null;
+                        /** @description Each route ("GET /v1/rooms") recorded in the window. */
+                        routes: {
+                            [key: string]: components["schemas"]["Latency"];
+                        };
+                        cache: {
+                            enabled: boolean;
+                            hits: number;
+                            misses: number;
+                            hit_rate: number | null;
+                        };
                     };
                 };
             };
