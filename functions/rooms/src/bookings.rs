@@ -42,6 +42,10 @@ struct BookingInput {
     /// Members who may check in to it besides the organiser.
     #[serde(default)]
     invitees: Vec<String>,
+    /// The member it is booked for, by someone with rooms:manage (the caller when absent): their
+    /// quota and credentials count, and it is theirs to follow and cancel.
+    #[serde(default)]
+    organiser_id: Option<String>,
 }
 
 /// A move, resize or extension: what is left out stays.
@@ -265,7 +269,10 @@ impl Rooms {
             .allow(request, Permission::BookingsCreate)
             .await?;
         let input: BookingInput = request.json()?;
-        let invited = invitees(&input.invitees, caller.user_id())?;
+        let organiser = self
+            .organiser(&caller, input.organiser_id.as_deref())
+            .await?;
+        let invited = invitees(&input.invitees, &organiser)?;
         let tenant_id = caller.tenant_id();
         // A keyed create names the booking after its run, so that a retry taking over a run
         // whose answer was lost finds the booking that run made instead of conflicting with it.
@@ -286,7 +293,7 @@ impl Rooms {
             tenant_id,
             booking_id: &booking_id,
             room_id: &input.room_id,
-            organiser: caller.user_id(),
+            organiser: &organiser,
             title: &input.title,
             times: Times::Given {
                 start: &input.start,
@@ -302,7 +309,7 @@ impl Rooms {
         };
         let plan = self
             .calendar
-            .place(at, Holder::of(&caller, caller.user_id()), |room| {
+            .place(at, Holder::of(&caller, &organiser), |room| {
                 let (mut record, slot) = asked.build(room, &authority, Timestamp::now())?;
                 record.invitees = invited.clone();
                 let audit = self.audit(request, &caller, "booking.create", None, &record);
@@ -312,6 +319,25 @@ impl Rooms {
         let plan = self.holders_named(tenant_id, plan).await?;
         let record = plan.placed()?;
         created(&record, Some(self.pin(&record)))
+    }
+
+    /// Whom a new booking is for: the caller, or the active member `asked` names when the caller
+    /// may manage rooms (a manager booking for someone; 403 otherwise). A member of another
+    /// tenant is no member here.
+    async fn organiser(&self, caller: &Caller, asked: Option<&str>) -> Result<String, ApiError> {
+        let Some(member) = asked.filter(|id| *id != caller.user_id()) else {
+            return Ok(caller.user_id().to_owned());
+        };
+        self.guard
+            .decision(caller, Permission::RoomsManage)
+            .map_err(|denied| steward_access::deny_to_problem(&denied))?;
+        match self.identity.user(caller.tenant_id(), member).await? {
+            Some(user) if user.status == "active" => Ok(user.user_id),
+            _ => Err(ApiError::validation(
+                "organiser_id",
+                format!("{member} is not an active member of this organisation"),
+            )),
+        }
     }
 
     /// `GET /v1/bookings/{bookingId}`.

@@ -1243,3 +1243,108 @@ async fn the_tenant_s_bookings_are_listed_by_status() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn a_manager_books_for_a_member_past_a_rule_with_a_reason_and_only_a_manager_may() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Desk Rooms", "owner@desk.test").await;
+    let manager = stack
+        .join_as(&owner, "max@desk.test", "Max Manager", &["manager"])
+        .await;
+    let member = stack
+        .join_as(&owner, "mia@desk.test", "Mia Member", &["member"])
+        .await;
+    let other = stack
+        .join_as(&owner, "ola@desk.test", "Ola Other", &["member"])
+        .await;
+    let room = stack
+        .create_room(
+            &owner,
+            atlas().with_all(json!({ "rules": { "max_duration_minutes": 60 } })),
+        )
+        .await;
+    let day = days_ahead(30);
+    let mut for_mia = booking(&room, &format!("{day}T09:00"), &format!("{day}T11:00"));
+    for_mia["organiser_id"] = json!(member.user_id);
+    for_mia["override_reason"] = json!("Mia runs the all-hands");
+    let audited = stack.audit_entries(&owner).await.len();
+
+    // A member may not book for someone else, even within the rules; nothing is written.
+    let mut by_a_member = booking(&room, &format!("{day}T13:00"), &format!("{day}T14:00"));
+    by_a_member["organiser_id"] = json!(member.user_id);
+    let (status, _, refused) = send(
+        stack
+            .as_person(&other, Method::POST, "/v1/bookings")
+            .json(&by_a_member),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["missing_permission"], "rooms:manage");
+
+    // Not a member here, or no longer active: named, nothing written.
+    let stranger = stack.sign_up("Elsewhere", "owner@elsewhere.test").await;
+    let (status, suspended) = stack
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/v1/members/{}/suspend", other.user_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{suspended}");
+    for organiser in [&stranger.user_id, &other.user_id, &"usr_nobody".to_owned()] {
+        let mut asked = for_mia.clone();
+        asked["organiser_id"] = json!(organiser);
+        let (status, _, problem) = send(
+            stack
+                .as_person(&manager, Method::POST, "/v1/bookings")
+                .json(&asked),
+        )
+        .await;
+        assert_eq!(status, 422, "{organiser}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "organiser_id");
+    }
+    assert_eq!(
+        stack.audit_entries(&owner).await.len(),
+        audited + 1,
+        "only the suspension"
+    );
+
+    // The manager books it for Mia past the room's rule, once however often it is sent.
+    let send_once = || {
+        send(
+            stack
+                .as_person(&manager, Method::POST, "/v1/bookings")
+                .header("idempotency-key", "for-mia-1")
+                .json(&for_mia),
+        )
+    };
+    let (status, _, made) = send_once().await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["organiser"], member.user_id.as_str());
+    assert_eq!(made["override_reason"], "Mia runs the all-hands");
+    let (_, _, again) = send_once().await;
+    assert_eq!(again["id"], made["id"]);
+    let id = made["id"].as_str().unwrap();
+    let (status, _, hers) =
+        send(stack.as_person(&member, Method::GET, &format!("/v1/bookings/{id}"))).await;
+    assert_eq!((status, hers["status"].as_str()), (200, Some("confirmed")));
+    let mine = format!(
+        "/v1/bookings?mine=true&from={day}T00:00:00Z&to={}T00:00:00Z",
+        days_ahead(31)
+    );
+    let (_, _, listed) = send(stack.as_person(&member, Method::GET, &mine)).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let created: Vec<Value> = stack
+        .audit_entries(&owner)
+        .await
+        .into_iter()
+        .filter(|entry| entry["action"] == "booking.create")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        created[0]["actor"],
+        manager.user_id.as_str(),
+        "the manager did it"
+    );
+}

@@ -5751,6 +5751,8 @@ export interface operations {
                     override_reason?: string;
                     /** @description Members who may check in to it besides the organiser. */
                     invitees?: string[];
+                    /** @description The active member it is booked for, by someone with rooms:manage (403 for others; 422 for anyone not an active member here). Their quota and credentials count. */
+                    organiser_id?: string;
                 };
             };
         };
