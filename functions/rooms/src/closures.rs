@@ -175,6 +175,16 @@ impl Rooms {
         })
         .collect();
         met.sort_by(|a, b| a["start"].as_str().cmp(&b["start"].as_str()));
+        // Named as a 409 names who holds a slot: whom to tell the room is closed.
+        let ids = met
+            .iter()
+            .filter_map(|booking| booking["id"].as_str().map(str::to_owned))
+            .collect();
+        let names = self.organisers(&room.tenant_id, ids).await;
+        for booking in &mut met {
+            let name = booking["id"].as_str().and_then(|id| names.get(id)).cloned();
+            booking["organiser_name"] = json!(name);
+        }
         Ok(met)
     }
 }

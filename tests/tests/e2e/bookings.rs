@@ -823,6 +823,11 @@ async fn closures_refuse_bookings_with_their_reason_and_name_the_bookings_they_m
         [id(&sunday)],
         "the existing booking is named, not cancelled"
     );
+    let (_, _, me) = send(stack.as_person(&owner, Method::GET, "/v1/me")).await;
+    assert_eq!(
+        closed["bookings_affected"][0]["organiser_name"], me["name"],
+        "with whom to tell"
+    );
     for (start, end) in [
         (format!("{spring}T10:00"), format!("{spring}T11:00")),
         // 23:00 local is 22:00Z once the clocks went forward: still Sunday on the wall clock.

@@ -1314,3 +1314,71 @@ async fn an_operator_moves_the_rollout_stage_and_turns_enforcement_off_again() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_manager_books_for_a_member_with_a_reason_and_closes_the_room_around_it() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let manager = stack
+        .join_as(&owner, "max@web.test", "Max Manager", &["manager"])
+        .await;
+    let member = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let board = NewRoom::named("Board")
+        .zone("UTC")
+        .rules(json!({ "max_duration_minutes": 60 }));
+    let board = stack.create_room(&owner, board).await;
+    let day = tomorrow();
+    let hers = async || bookings_of(&stack, &owner, &board, day).await;
+    let closures = format!("/v1/rooms/{board}/closures");
+    let closures_now = async || {
+        let (status, listed) = stack
+            .call(&owner, Method::GET, &closures, Value::Null)
+            .await;
+        assert_eq!(status, 200, "{listed}");
+        listed["items"].as_array().unwrap().clone()
+    };
+
+    journey_answering(
+        "app/on-behalf-and-closures.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "manager": person(&manager),
+            "member": person(&member),
+            "memberName": "Mia Member",
+            "room": "Board",
+            "day": day.to_string(),
+            "title": "All-hands",
+            "reason": "Mia runs the all-hands",
+        }),
+        async |what| {
+            match what {
+                "nothing-booked" => assert!(hers().await.is_empty()),
+                "booked-for-her" => {
+                    let made = hers().await;
+                    assert_eq!(made.len(), 1, "{made:?}");
+                    assert_eq!(made[0]["organiser"], member.user_id.as_str());
+                    assert_eq!(made[0]["override_reason"], "Mia runs the all-hands");
+                    assert_eq!(made[0]["start"], instant(day, "09:00"));
+                    assert_eq!(made[0]["end"], instant(day, "11:00"));
+                }
+                "closed-weekly" => {
+                    let now = closures_now().await;
+                    assert_eq!(now.len(), 1);
+                    assert_eq!(now[0]["reason"], "Deep clean");
+                    assert_eq!(now[0]["recurrence"], "FREQ=WEEKLY;COUNT=4");
+                    assert_eq!(
+                        hers().await[0]["status"],
+                        "confirmed",
+                        "kept, not cancelled"
+                    );
+                }
+                "reopened" => assert!(closures_now().await.is_empty()),
+                _ => panic!("asked {what}"),
+            }
+            "ok".to_owned()
+        },
+    )
+    .await;
+}

@@ -3081,11 +3081,11 @@ export interface components {
             }[];
         };
         Closure: {
-            id?: string;
-            reason?: string;
+            id: string;
+            reason: string;
             /** @description local time on the room's wall clock */
-            start?: string;
-            end?: string;
+            start: string;
+            end: string;
             recurrence?: string | null;
         };
         SweepRun: {
@@ -6018,7 +6018,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         closure?: components["schemas"]["Closure"];
-                        bookings_affected?: Record<string, never>[];
+                        /** @description The bookings it meets from now to the room's horizon, soonest first (kept, not cancelled). */
+                        bookings_affected?: {
+                            id: string;
+                            /** Format: date-time */
+                            start: string;
+                            /** Format: date-time */
+                            end: string;
+                            organiser_name: string | null;
+                        }[];
                     };
                 };
             };
