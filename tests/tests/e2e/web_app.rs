@@ -1382,3 +1382,87 @@ async fn a_manager_books_for_a_member_with_a_reason_and_closes_the_room_around_i
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_admin_invites_and_revokes_suspends_reinstates_and_removes_and_changes_the_settings() {
+    const SUBJECT: &str = "Owner invited you to Web Co on Steward";
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let member = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let other = stack
+        .join_as(&owner, "olaf@web.test", "Olaf Other", &["member"])
+        .await;
+    let invitee = "new@web.test";
+    let links = async || stack.emailed_tokens(invitee, SUBJECT).await;
+    let read = async |path: &str| {
+        let (status, body) = stack.call(&owner, Method::GET, path, Value::Null).await;
+        (status, body)
+    };
+    let member_path = format!("/v1/members/{}", member.user_id);
+
+    journey_answering(
+        "app/admin-members-and-settings.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "admin": person(&owner),
+            "invitee": invitee,
+            "memberName": "Mia Member",
+            "otherName": "Olaf Other",
+        }),
+        async |what| {
+            match what {
+                "invited" => assert_eq!(links().await.len(), 1),
+                "resent" => {
+                    let sent = links().await;
+                    assert_eq!(sent.len(), 2, "{sent:?}");
+                    let (status, body) = stack.accept(&sent[0]).await;
+                    assert_ne!(status, 201, "the first link is dead: {body}");
+                }
+                "revoked" => {
+                    for link in links().await {
+                        let (status, body) = stack.accept(&link).await;
+                        assert_ne!(status, 201, "{body}");
+                    }
+                }
+                "suspended" => assert_eq!(read(&member_path).await.1["status"], "suspended"),
+                "reinstated-and-removed" => {
+                    assert_eq!(read(&member_path).await.1["status"], "active");
+                    let (status, _) = read(&format!("/v1/members/{}", other.user_id)).await;
+                    assert_eq!(status, 404);
+                }
+                "settings" => {
+                    assert_eq!(
+                        read("/v1/settings/booking-quota").await.1["active_bookings"],
+                        3
+                    );
+                    assert_eq!(
+                        read("/v1/settings/check-in").await.1["opens_minutes_before"],
+                        15
+                    );
+                    assert_eq!(read("/v1/policy").await.1["dual_approval"], true, "not yet off");
+                    let (_, waiting) = read("/v1/change-requests").await;
+                    let kinds: Vec<&Value> = waiting["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|request| &request["change"]["kind"])
+                        .collect();
+                    assert_eq!(kinds, [&json!("set_dual_approval")], "{waiting}");
+                }
+                "second-factor-required" => {
+                    // The owner's own session has none: she may now only set one up.
+                    let (status, body) = read("/v1/settings/mfa").await;
+                    assert_eq!(status, 403, "{body}");
+                    let store = steward_store::identity::IdentityStore::new(stack.table.clone());
+                    let tenant = store.tenant(&owner.tenant_id).await.unwrap().unwrap();
+                    assert!(tenant.mfa_required, "{tenant:?}");
+                }
+                _ => panic!("asked {what}"),
+            }
+            "ok".to_owned()
+        },
+    )
+    .await;
+}
