@@ -8,14 +8,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use steward_access::operators::PLATFORM_TENANT;
 use steward_authz::Feature;
-use steward_domain::booking::local_time::RoomZone;
 use steward_domain::booking::rules::Slot;
-use steward_domain::booking::utilisation::{
-    BookingFacts, RoomFacts, UtilisationReport, utilisation,
-};
 use steward_domain::licensing::sweep::{TENANT_SHARDS, Tally, Utilisation};
 use steward_store::StoreError;
-use steward_store::bookings::Listing;
 use steward_store::onboarding::OnboardingProgress;
 use steward_store::reports::StoredUtilisation;
 use steward_store::sweep::RunStatus;
@@ -249,9 +244,6 @@ pub async fn queue_page(
 /// The days a tenant's utilisation covers, up to the refresh.
 const UTILISATION_DAYS: i64 = 30;
 
-/// Bookings read per tenant: more than a busy tenant books in a month.
-const MAX_BOOKINGS: usize = 50_000;
-
 /// Recomputes and stores one tenant's utilisation as of `at`.
 #[tracing::instrument(skip(context))]
 pub async fn refresh_utilisation(
@@ -259,74 +251,26 @@ pub async fn refresh_utilisation(
     tenant_id: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    let stored = StoredUtilisation {
-        computed_at: at.to_string(),
-        utilisation: utilisation_of(context, tenant_id, at).await?,
-    };
-    context.reports.save_utilisation(tenant_id, &stored).await
-}
-
-/// One tenant's rooms over the last [`UTILISATION_DAYS`].
-async fn utilisation_of(
-    context: &Context,
-    tenant_id: &str,
-    now: Timestamp,
-) -> Result<UtilisationReport, StoreError> {
     let window = Slot {
-        start: now - SignedDuration::from_hours(24 * UTILISATION_DAYS),
-        end: now,
+        start: at - SignedDuration::from_hours(24 * UTILISATION_DAYS),
+        end: at,
     };
-    let rooms = context.rooms.all(tenant_id).await?;
-    if rooms.is_empty() {
-        return Ok(utilisation(window, &[], &[], now));
-    }
-    // A booking lasts at most a week: one starting that much earlier may reach into the window.
-    let reaching_in = Slot {
-        start: window.start - SignedDuration::from_hours(24 * 7),
-        end: now,
-    };
-    let (bookings, more) = context
-        .bookings
-        .all(tenant_id, Listing::Tenant, reaching_in, MAX_BOOKINGS)
+    let (utilisation, more) = context
+        .reports
+        .compute_utilisation(tenant_id, window, at)
         .await?;
     if more {
         tracing::warn!(
             tenant = tenant_id,
-            "utilisation from the first {MAX_BOOKINGS} bookings only"
+            "utilisation from the first {} bookings only",
+            steward_store::reports::MAX_BOOKINGS
         );
     }
-    let rooms: Vec<RoomFacts> = rooms
-        .iter()
-        .map(|room| {
-            let zone = RoomZone::parse(&room.room.time_zone).ok();
-            RoomFacts {
-                room_id: room.room_id.clone(),
-                name: room.room.name.clone(),
-                site: room.room.site.clone(),
-                zone: zone
-                    .as_ref()
-                    .map_or(jiff::tz::TimeZone::UTC, |z| z.time_zone().clone()),
-                check_in_required: room.room.rules.check_in_required,
-                closed: zone
-                    .map(|zone| {
-                        room.closures
-                            .iter()
-                            .flat_map(|closure| closure.within(&zone, &window))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    let bookings: Vec<BookingFacts> = bookings
-        .iter()
-        .map(|booking| BookingFacts {
-            room_id: booking.room_id.clone(),
-            slot: booking.slot,
-            status: booking.status,
-        })
-        .collect();
-    Ok(utilisation(window, &rooms, &bookings, now))
+    let stored = StoredUtilisation {
+        computed_at: at.to_string(),
+        utilisation,
+    };
+    context.reports.save_utilisation(tenant_id, &stored).await
 }
 
 /// Recomputes one tenant's onboarding checklist and keeps it on the tenant's item for the

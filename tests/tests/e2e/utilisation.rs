@@ -159,6 +159,45 @@ async fn utilisation_per_room_and_site_refreshed_on_demand() {
     assert_eq!(north["available_hours"], 1440.0);
     assert_eq!(north["no_show_rate"], 0.5);
 
+    // Over a chosen range, computed on demand: the two days from four days ago.
+    let (from, to) = (days_ahead(-4), days_ahead(-2));
+    let ranged = format!("/v1/reports/utilisation?from={from}T00:00:00Z&to={to}T00:00:00Z");
+    let (status, _, range) = send(stack.as_person(&auditor, Method::GET, &ranged)).await;
+    assert_eq!(status, 200, "{range}");
+    assert_eq!(range["from"], format!("{from}T00:00:00Z"), "{range}");
+    assert_eq!(range["partial"], false);
+    let door = figures(&range, "rooms", &checked);
+    assert_eq!(
+        (
+            door["booked_hours"].clone(),
+            door["available_hours"].clone()
+        ),
+        (json!(2.0), json!(48.0)),
+        "the two one-hour bookings of those days: {door}"
+    );
+    assert_eq!(figures(&range, "rooms", &london)["booked_hours"], 0.0);
+    for (query, field) in [
+        (format!("from={from}T00:00:00Z"), "to"),
+        (format!("from={to}T00:00:00Z&to={from}T00:00:00Z"), "to"),
+        (
+            format!("from={}T00:00:00Z&to={to}T00:00:00Z", days_ahead(-100)),
+            "to",
+        ),
+        ("from=yesterday&to=today".to_owned(), "from"),
+    ] {
+        let (status, _, problem) = send(stack.as_person(
+            &auditor,
+            Method::GET,
+            &format!("/v1/reports/utilisation?{query}"),
+        ))
+        .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{query}: {problem}"
+        );
+    }
+
     // Members do not read reports; without the licence feature nobody does.
     let (status, refused) = utilisation(&stack, &member).await;
     assert_eq!(status, 403, "{refused}");

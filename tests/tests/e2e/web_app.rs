@@ -1441,7 +1441,11 @@ async fn an_admin_invites_and_revokes_suspends_reinstates_and_removes_and_change
                         read("/v1/settings/check-in").await.1["opens_minutes_before"],
                         15
                     );
-                    assert_eq!(read("/v1/policy").await.1["dual_approval"], true, "not yet off");
+                    assert_eq!(
+                        read("/v1/policy").await.1["dual_approval"],
+                        true,
+                        "not yet off"
+                    );
                     let (_, waiting) = read("/v1/change-requests").await;
                     let kinds: Vec<&Value> = waiting["items"]
                         .as_array()

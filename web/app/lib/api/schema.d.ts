@@ -305,7 +305,7 @@ export interface paths {
         };
         /**
          * Room utilisation
-         * @description Per room and per site over the 30 days before `computed_at`: booked hours (pending, confirmed, checked in, completed) over available hours (the window less closures), check-in and no-show rates of the bookings in rooms that need a check-in (null when there were none), and the three peak hours of the day on the room's clock. Refreshed nightly and by `POST /v1/admin/refresh-views`; all nulls and empty lists until the first refresh. Needs the licence feature `reports`.
+         * @description Per room and per site over the 30 days before `computed_at`: booked hours (pending, confirmed, checked in, completed) over available hours (the window less closures), check-in and no-show rates of the bookings in rooms that need a check-in (null when there were none), and the three peak hours of the day on the room's clock. Refreshed nightly and by `POST /v1/admin/refresh-views`; all nulls and empty lists until the first refresh. With `from` and `to` (at most 92 days apart), over that range instead, computed on demand (`partial` is true when the tenant had more bookings than one report reads, 50,000). Needs the licence feature `reports`.
          */
         get: operations["utilisation"];
         put?: never;
@@ -3725,7 +3725,10 @@ export interface operations {
     };
     utilisation: {
         parameters: {
-            query?: never;
+            query?: {
+                from?: string;
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3747,6 +3750,8 @@ export interface operations {
                         to: string | null;
                         rooms: components["schemas"]["UtilisationFigures"][];
                         sites: components["schemas"]["UtilisationFigures"][];
+                        /** @description With a chosen range, whether some bookings were left out. */
+                        partial?: boolean;
                     };
                 };
             };
