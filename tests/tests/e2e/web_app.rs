@@ -1470,3 +1470,92 @@ async fn an_admin_invites_and_revokes_suspends_reinstates_and_removes_and_change
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_owner_reads_utilisation_over_a_range_searches_the_audit_log_and_reads_the_licence() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let manager = stack
+        .join_as(&owner, "max@web.test", "Max Manager", &["manager"])
+        .await;
+    stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    let door = NewRoom::named("Door")
+        .zone("UTC")
+        .with_all(json!({ "site": "North", "rules": { "check_in_required": true } }));
+    let door = stack.create_room(&owner, door).await;
+    let thames = stack
+        .create_room(
+            &owner,
+            NewRoom::named("Thames")
+                .zone("UTC")
+                .with_all(json!({ "site": "North" })),
+        )
+        .await;
+    let today = tomorrow() - 1.day();
+    // Past bookings, recorded afterwards as a manager may: 09:00–10:00 and 09:00–11:00.
+    for (days_ago, end) in [(3, "10:00"), (2, "11:00")] {
+        let day = today - days_ago.days();
+        let (status, made) = stack
+            .call(
+                &owner,
+                Method::POST,
+                "/v1/bookings",
+                json!({ "room_id": door, "start": instant(day, "09:00"), "end": instant(day, end),
+                    "title": "Stand-up", "override_reason": "Recorded afterwards" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+    }
+    // Enough entries for two pages of the audit log, and one by the manager.
+    for days in 1..=55 {
+        let day = today + i64::from(days).days();
+        stack
+            .book(
+                &owner,
+                NewBooking::of(&thames, instant(day, "10:00"), instant(day, "11:00")),
+            )
+            .await;
+    }
+    stack
+        .book(
+            &manager,
+            NewBooking::of(
+                &door,
+                instant(tomorrow(), "15:00"),
+                instant(tomorrow(), "16:00"),
+            ),
+        )
+        .await;
+
+    journey_answering(
+        "app/reports-audit-licence.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "owner": person(&owner),
+            "managerName": "Max Manager",
+            "from": (today - 10.days()).to_string(),
+            "to": (today + 1.day()).to_string(),
+            // 3 of the range's 264 hours.
+            "doorUtilisation": "1.1%",
+            "later": format!("{}T00:00", today + 60.days()),
+        }),
+        async |what| {
+            assert_eq!(what, "roles-reviewed");
+            let (status, checklist) = stack
+                .call(&owner, Method::GET, "/v1/onboarding", Value::Null)
+                .await;
+            assert_eq!(status, 200, "{checklist}");
+            let reviewed = checklist["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|step| step["step"] == "review_roles")
+                .unwrap();
+            assert_eq!(reviewed["status"], "marked_done", "{checklist}");
+            "ok".to_owned()
+        },
+    )
+    .await;
+}

@@ -48,9 +48,11 @@ export function bytes(count: number): string {
   return new Intl.NumberFormat(locale, { style: "unit", unit, maximumFractionDigits: 1 }).format(size);
 }
 
-/** A share (0 to 1) as a percentage: "72 %". */
+/** A share (0 to 1) as a percentage: "72 %", and "1.1 %" under a tenth (where a whole
+ * percentage would round a small figure to nothing). */
 export function percent(share: number): string {
-  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 }).format(share);
+  const digits = share > 0 && share < 0.1 ? 1 : 0;
+  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: digits }).format(share);
 }
 
 /** A number with at most one decimal: "93.5". */

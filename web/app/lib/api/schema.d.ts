@@ -2736,20 +2736,23 @@ export interface components {
         };
         Licence: {
             /** @enum {unknown} */
-            status?: "trial" | "active" | "grace" | "suspended" | "cancelled" | "none";
+            status: "trial" | "active" | "grace" | "suspended" | "cancelled" | "none";
             /** @enum {string|null} */
-            offering?: "trial" | "essential" | "professional" | "enterprise" | null;
-            features?: string[];
-            expires_at?: string | null;
-            limits?: {
-                seats?: number;
-                rooms?: number;
-                terminals?: number;
+            offering: "trial" | "essential" | "professional" | "enterprise" | null;
+            features: string[];
+            expires_at: string | null;
+            limits: {
+                seats: number;
+                rooms: number;
+                terminals: number;
             };
-            usage?: {
-                seats?: number;
+            usage: {
+                seats: number;
+                rooms: number;
+                terminals: number;
             };
-            enforced?: boolean;
+            /** @description Whether its limits and features are enforced under the rollout now. */
+            enforced: boolean;
         };
         LicenceTerms: {
             status?: string;
@@ -3236,11 +3239,11 @@ export interface components {
             source: "configuration item" | "template parameters";
         };
         AuditEntry: {
-            id?: string;
-            at?: string;
-            actor?: string;
-            action?: string;
-            target?: string;
+            id: string;
+            at: string;
+            actor: string;
+            action: string;
+            target: string;
             before?: unknown;
             after?: unknown;
             request_id?: string;
