@@ -129,7 +129,8 @@ async fn api(
         return gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let (route_key, params) = match shared.routes.select(method, &path) {
-        Selected::Route { key, params } => (key.to_string(), params),
+        // API Gateway's HTTP APIs hand a function its path parameters decoded.
+        Selected::Route { key, params } => (key.to_string(), decoded(params)),
         Selected::Default => ("$default".to_owned(), BTreeMap::new()),
         Selected::None => return gateway_message(StatusCode::NOT_FOUND, "Not Found"),
     };
@@ -233,6 +234,19 @@ async fn authorize(
 }
 
 /// The event API Gateway sends for a request (payload format 2.0).
+/// Each path parameter percent-decoded (`04%3AA1` is `04:A1`), as API Gateway delivers them.
+fn decoded(params: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    params
+        .into_iter()
+        .map(|(name, value)| {
+            let value = percent_encoding::percent_decode_str(&value)
+                .decode_utf8_lossy()
+                .into_owned();
+            (name, value)
+        })
+        .collect()
+}
+
 fn http_event(
     route_key: &str,
     method: &http::Method,

@@ -233,3 +233,21 @@ async fn protected_routes_run_the_authorizer_first_and_cache_its_decision() {
     // Unprotected routes need nothing.
     assert_eq!(stack.get("/v1/health").send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn path_parameters_reach_a_function_decoded_as_api_gateway_delivers_them() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Badge Rooms", "owner@badge.test").await;
+    // A badge's UID as a reader shows it, its colons percent-encoded in the path as a browser
+    // encodes them.
+    let (status, badge) = stack
+        .call(
+            &owner,
+            reqwest::Method::PUT,
+            "/v1/badges/04%3Aa1%3Ab2%3Ac3",
+            serde_json::json!({ "member_id": owner.user_id }),
+        )
+        .await;
+    assert_eq!(status, 200, "{badge}");
+    assert_eq!(badge["id"], "04A1B2C3");
+}

@@ -1559,3 +1559,90 @@ async fn an_owner_reads_utilisation_over_a_range_searches_the_audit_log_and_read
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_admin_makes_a_custom_role_registers_a_badge_and_imports_rooms_row_by_row() {
+    let stack = TestStack::start().await;
+    let owner = stack.sign_up("Web Co", "owner@web.test").await;
+    let admin = stack
+        .join_as(&owner, "ada@web.test", "Ada Admin", &["admin"])
+        .await;
+    let member = stack
+        .join_as(&owner, "mia@web.test", "Mia Member", &["member"])
+        .await;
+    // Dual approval off (itself approved by a second admin), so that roles apply at once.
+    let (status, asked) = stack
+        .call(
+            &owner,
+            Method::PUT,
+            "/v1/settings",
+            json!({ "dual_approval": false }),
+        )
+        .await;
+    assert_eq!(status, 202, "{asked}");
+    let approve = format!(
+        "/v1/change-requests/{}/approve",
+        asked["change_request"]["id"].as_str().unwrap()
+    );
+    let (status, approved) = stack.call(&admin, Method::POST, &approve, json!({})).await;
+    assert_eq!(status, 200, "{approved}");
+    let read = async |path: &str| stack.call(&owner, Method::GET, path, Value::Null).await.1;
+    let front_desk = async || {
+        read("/v1/roles").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|role| role["id"] == "front-desk")
+            .cloned()
+    };
+    let room_names = async || {
+        let mut names: Vec<String> = read("/v1/rooms?limit=200").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|room| room["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    journey_answering(
+        "app/roles-badges-data.test.mjs",
+        json!({
+            "app": stack.url("/app/"),
+            "admin": person(&admin),
+            "memberName": "Mia Member",
+        }),
+        async |what| {
+            match what {
+                "role-widened" => {
+                    let role = front_desk().await.expect("front-desk");
+                    assert_eq!(
+                        role["permissions"],
+                        json!([
+                            "rooms:read",
+                            "bookings:create",
+                            "bookings:read",
+                            "bookings:check_in"
+                        ]),
+                        "{role}"
+                    );
+                    assert_eq!(role["description"], "Books for walk-ins");
+                }
+                "role-gone" => assert!(front_desk().await.is_none()),
+                "badge" => {
+                    let badges = read("/v1/badges").await;
+                    assert_eq!(badges["items"][0]["id"], "04A1B2C3", "{badges}");
+                    assert_eq!(badges["items"][0]["member_id"], member.user_id.as_str());
+                    assert_eq!(badges["items"][0]["label"], "Blue fob");
+                }
+                "no-badge" => assert_eq!(read("/v1/badges").await["items"], json!([])),
+                "no-rooms-imported" => assert!(room_names().await.is_empty()),
+                "two-rooms-imported" => assert_eq!(room_names().await, ["Harbour", "Lighthouse"]),
+                _ => panic!("asked {what}"),
+            }
+            "ok".to_owned()
+        },
+    )
+    .await;
+}
