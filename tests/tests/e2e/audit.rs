@@ -36,19 +36,25 @@ impl Script<'_> {
         status: u16,
         entries: usize,
     ) -> Value {
-        let since = began();
-        let before = self
-            .stack
-            .audit_entries_since(&self.reader, since)
+        let reader = self.reader.clone();
+        self.step_counting_in_log_of(&reader, route, request, status, entries)
             .await
-            .len();
+    }
+
+    /// `step_counting` in the log `reader` reads.
+    async fn step_counting_in_log_of(
+        &mut self,
+        reader: &Person,
+        route: &str,
+        request: reqwest::RequestBuilder,
+        status: u16,
+        entries: usize,
+    ) -> Value {
+        let since = began();
+        let before = self.stack.audit_entries_since(reader, since).await.len();
         let (got, _, body) = send(request).await;
         assert_eq!(got, status, "{route}: {body}");
-        let after = self
-            .stack
-            .audit_entries_since(&self.reader, since)
-            .await
-            .len();
+        let after = self.stack.audit_entries_since(reader, since).await.len();
         assert_eq!(after - before, entries, "{route} ({got}): {body}");
         self.covered.insert(route.to_owned());
         body
@@ -608,6 +614,21 @@ async fn every_mutation_leaves_exactly_one_audit_entry() {
             as_(&operator, Method::PUT, "/v1/admin/config/licensing")
                 .json(&json!({ "stage": "everyone" })),
             422,
+        )
+        .await;
+    // A preview of a change writes nothing, in the platform's log or any.
+    script
+        .step_counting_in_log_of(
+            &operator,
+            "POST /v1/admin/config/licensing/preview",
+            as_(
+                &operator,
+                Method::POST,
+                "/v1/admin/config/licensing/preview",
+            )
+            .json(&json!({ "stage": "general_availability", "enforcement_enabled": true })),
+            200,
+            0,
         )
         .await;
 

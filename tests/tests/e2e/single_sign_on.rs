@@ -647,3 +647,41 @@ async fn a_browser_signs_in_at_the_provider_and_lands_in_the_web_app() {
         .expect("Ada is a member");
     assert_eq!(ada["roles"], json!(["manager"]));
 }
+
+#[tokio::test]
+async fn an_owner_changes_and_removes_single_sign_on_in_the_settings_page() {
+    let sso = Sso::start().await;
+    let settings = async || {
+        sso.stack
+            .call(&sso.owner, Method::GET, "/v1/settings/sso", Value::Null)
+            .await
+    };
+    let (_, before) = settings().await;
+    let scenario = json!({
+        "app": sso.stack.url("/app/"),
+        "owner": { "email": sso.owner.email, "password": PASSWORD },
+        "issuer": sso.provider.issuer,
+        "redirect": before["redirect_uri"],
+    });
+    let env = [("SCENARIO", scenario.to_string())];
+    steward_e2e::browser::run_browser_test("app/sso-settings.test.mjs", &env, async |what| {
+        let (status, now) = settings().await;
+        match what {
+            "saved" => {
+                assert_eq!(status, 200, "{now}");
+                assert_eq!(now["domains"], json!(["acme.example", "acme.test"]), "sorted");
+                assert_eq!(now["sso_only"], true);
+                assert_eq!(now["client_secret_set"], true, "the secret kept");
+                assert_eq!(
+                    now["group_roles"], before["group_roles"],
+                    "the group mapping kept"
+                );
+            }
+            "removed" => assert_eq!(status, 404, "{now}"),
+            _ => panic!("asked {what}"),
+        }
+        "ok".to_owned()
+    })
+    .await
+    .unwrap_or_else(|failed| panic!("{failed}"));
+}

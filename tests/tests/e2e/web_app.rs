@@ -1586,6 +1586,21 @@ async fn an_admin_makes_a_custom_role_registers_a_badge_and_imports_rooms_row_by
     );
     let (status, approved) = stack.call(&admin, Method::POST, &approve, json!({})).await;
     assert_eq!(status, 200, "{approved}");
+    // A booking for the export: the rooms import adds rooms of its own.
+    let atrium = stack
+        .create_room(&owner, NewRoom::named("Atrium").zone("UTC"))
+        .await;
+    stack
+        .book(
+            &member,
+            NewBooking::of(
+                &atrium,
+                instant(tomorrow(), "10:00"),
+                instant(tomorrow(), "11:00"),
+            )
+            .title("Quarterly review"),
+        )
+        .await;
     let read = async |path: &str| stack.call(&owner, Method::GET, path, Value::Null).await.1;
     let front_desk = async || {
         read("/v1/roles").await["items"]
@@ -1612,6 +1627,7 @@ async fn an_admin_makes_a_custom_role_registers_a_badge_and_imports_rooms_row_by
             "app": stack.url("/app/"),
             "admin": person(&admin),
             "memberName": "Mia Member",
+            "bookingTitle": "Quarterly review",
         }),
         async |what| {
             match what {
@@ -1637,8 +1653,10 @@ async fn an_admin_makes_a_custom_role_registers_a_badge_and_imports_rooms_row_by
                     assert_eq!(badges["items"][0]["label"], "Blue fob");
                 }
                 "no-badge" => assert_eq!(read("/v1/badges").await["items"], json!([])),
-                "no-rooms-imported" => assert!(room_names().await.is_empty()),
-                "two-rooms-imported" => assert_eq!(room_names().await, ["Harbour", "Lighthouse"]),
+                "no-rooms-imported" => assert_eq!(room_names().await, ["Atrium"]),
+                "two-rooms-imported" => {
+                    assert_eq!(room_names().await, ["Atrium", "Harbour", "Lighthouse"])
+                }
                 _ => panic!("asked {what}"),
             }
             "ok".to_owned()

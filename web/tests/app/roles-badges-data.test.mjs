@@ -1,6 +1,6 @@
 // An admin makes a custom role, widens it and deletes it; registers a member's badge and removes
 // it; imports rooms from a CSV file whose third row is wrong (all or nothing: nothing, each line's
-// outcome shown; then the good rows only), and downloads the rooms as CSV.
+// outcome shown; then the good rows only), and downloads the rooms and the bookings as CSV.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -89,5 +89,14 @@ await run(async () => {
   const exported = fs.readFileSync(await (await downloading).path(), "utf8");
   same(exported.split("\n")[0].startsWith("id,name,"), true, "the export's header");
   same(["Harbour", "Lighthouse"].every((name) => exported.includes(`,${name},`)), true, `the imported rooms: ${exported}`);
+  // The bookings of the range the form offers: the one the test made, on the room's clock too.
+  const bookings = admin.waitForEvent("download");
+  await admin.getByRole("button", { name: "Download the bookings" }).click();
+  const saved = await bookings;
+  same(saved.suggestedFilename().startsWith("bookings-"), true, saved.suggestedFilename());
+  const rows = fs.readFileSync(await saved.path(), "utf8").trim().split("\n");
+  same(rows[0].startsWith("id,room_id,room_name,organiser"), true, `the header: ${rows[0]}`);
+  same(rows.length, 2, `one booking: ${rows}`);
+  same(rows[1].includes(scenario.bookingTitle), true, `its title: ${rows[1]}`);
   step("data");
 });
