@@ -669,7 +669,11 @@ async fn an_owner_changes_and_removes_single_sign_on_in_the_settings_page() {
         match what {
             "saved" => {
                 assert_eq!(status, 200, "{now}");
-                assert_eq!(now["domains"], json!(["acme.example", "acme.test"]), "sorted");
+                assert_eq!(
+                    now["domains"],
+                    json!(["acme.example", "acme.test"]),
+                    "sorted"
+                );
                 assert_eq!(now["sso_only"], true);
                 assert_eq!(now["client_secret_set"], true, "the secret kept");
                 assert_eq!(
